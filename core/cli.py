@@ -1,0 +1,192 @@
+"""The headless command line: every stage of the product without the GUI.
+
+Each subcommand has ``--help``, shows a progress bar on long work and exits non-zero
+with a one-line reason on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+from core.progress import Cancelled, Progress, TextProgressBar
+
+
+class CliError(Exception):
+    """Bad input: printed as one line, exit code 2."""
+
+
+def _progress() -> Progress:
+    return Progress(TextProgressBar())
+
+
+def _open(path: str):
+    from core.store.project import Project  # noqa: PLC0415
+    return Project.open(path)
+
+
+# -- foundation commands -----------------------------------------------------------------
+
+def cmd_new(a: argparse.Namespace) -> int:
+    from core.data.importer import import_images  # noqa: PLC0415
+    from core.data.splits import SplitConfig  # noqa: PLC0415
+    from core.store.project import Project  # noqa: PLC0415
+
+    images = Path(a.images)
+    if not images.is_dir():
+        raise CliError(f"{images}: image folder does not exist")
+    if a.labels and not Path(a.labels).is_file():
+        raise CliError(f"{a.labels}: label CSV does not exist")
+    splits = SplitConfig.parse(a.split, seed=a.seed)
+    project = Project.create(a.project, images)
+    with project:
+        report = import_images(project, csv_path=Path(a.labels) if a.labels else None, splits=splits,
+                               progress=_progress())
+        print(f"created {project.path}")
+        print(report.summary())
+        if report.added == 0:
+            raise CliError(f"{images}: no usable images found")
+    return 0
+
+
+def cmd_import_images(a: argparse.Namespace) -> int:
+    from core.data.importer import import_images  # noqa: PLC0415
+    with _open(a.project) as project:
+        report = import_images(project, csv_path=Path(a.labels) if a.labels else None, progress=_progress())
+        print(report.summary())
+    return 0
+
+
+def cmd_import_coco(a: argparse.Namespace) -> int:
+    from core.data.coco import import_coco  # noqa: PLC0415
+    with _open(a.project) as project:
+        report = import_coco(project, Path(a.file), as_=a.as_)
+        print(report.summary())
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from core.data.coco import export_coco  # noqa: PLC0415
+    with _open(a.project) as project:
+        report = export_coco(project, Path(a.out), boxes=a.boxes)
+        print(f"wrote {a.out}: {report.images} images, {report.annotations} annotations ({a.boxes})")
+        for line in report.skipped[:20]:
+            print(f"skipped {line}")
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    from core.store.project import Project  # noqa: PLC0415
+    with Project.open(a.project) as project:
+        print(project_info(project))
+    return 0
+
+
+def project_info(project) -> str:
+    counts = project.images.counts()
+    names = project.class_names()
+    lines = [f"project   {project.path}", f"images    {counts['total']} in {project.image_root}"]
+    if counts["missing"]:
+        lines.append(f"missing   {counts['missing']} file(s) no longer on disk")
+    lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
+                                         for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0]))))
+    lines.append("splits    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
+    lines.append("review    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["review"].items())))
+    by_source = project.boxes.counts_by_source()
+    lines.append("boxes     " + (", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) or "none"))
+    lines.append(f"gt boxes  {project.boxes.gt_count()}")
+    lines.append(f"proposals {project.proposals.count()}")
+    runs = project.runs.list()
+    if runs:
+        last = runs[-1]
+        lines.append(f"training  {len(runs)} run(s); last #{last.id} {last.status}")
+    return "\n".join(lines)
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from core.data.demo import write_demo  # noqa: PLC0415
+    progress = _progress()
+    progress.start("demo", a.n)
+    info = write_demo(Path(a.out), n_images=a.n, seed=a.seed, progress=lambda d, t: progress.update(d, t))
+    print(f"wrote {info.n_images} images to {info.image_dir} and ground truth to {info.gt_path}")
+    return 0
+
+
+# -- registry ---------------------------------------------------------------------------------
+
+def _add_foundation(sub) -> None:
+    p = sub.add_parser("new", help="create a project over an image folder",
+                       description="Create a project file over an image folder (folder-per-class, or flat + CSV).")
+    p.add_argument("project", help="project file to create (e.g. sites.dips)")
+    p.add_argument("--images", required=True, help="image folder: <class>/... sub-folders, or flat with --labels")
+    p.add_argument("--labels", help="CSV with rows 'path,class' for a flat folder")
+    p.add_argument("--split", default="0.7,0.15,0.15", help="train,val,test ratios (default 0.7,0.15,0.15)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("import-images", help="re-scan the image folder: add new files, flag missing ones")
+    p.add_argument("project")
+    p.add_argument("--labels", help="CSV with rows 'path,class' for a flat folder")
+    p.set_defaults(func=cmd_import_images)
+
+    p = sub.add_parser("import-coco", help="import boxes from a COCO JSON file")
+    p.add_argument("project")
+    p.add_argument("file", help="COCO JSON file")
+    p.add_argument("--as", dest="as_", choices=("gt", "curated"), default="curated",
+                   help="gt: ground truth kept apart for evaluation; curated: boxes to review (default)")
+    p.set_defaults(func=cmd_import_coco)
+
+    p = sub.add_parser("export", help="export boxes to COCO JSON")
+    p.add_argument("project")
+    p.add_argument("--out", required=True, help="output .json file")
+    p.add_argument("--boxes", choices=("curated", "predictions", "proposals", "all"), default="curated",
+                   help="which boxes to export (default: curated)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("info", help="counts per class, split, review state; boxes by source")
+    p.add_argument("project")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="write the built-in synthetic drone demo data set")
+    p.add_argument("--out", default="demo_data", help="output folder (default: demo_data)")
+    p.add_argument("--n", type=int, default=240, help="number of images (default 240)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+
+REGISTRARS: list[Callable] = [_add_foundation]
+COMMANDS = ("new", "import-images", "import-coco", "export", "info", "demo",
+            "attention", "proposals", "train", "predict", "evaluate", "run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description="DiPS Studio: weakly supervised boxes for drone imagery.",
+        epilog="Without a command the GUI starts (on the demo project, or on PROJECT if given). "
+               "'python main.py screenshot --out FILE.png [PROJECT]' renders the main window to a PNG.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in REGISTRARS:
+        register(sub)
+    return parser
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from core.errors import USER_ERRORS  # noqa: PLC0415
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("\ncancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except (CliError, *USER_ERRORS) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,229 @@
+"""Import an image folder into a project: folder-per-class or a flat folder with a CSV.
+
+Every file is read once (hash + cheap decode, on a small thread pool), rows are written
+in chunks, each chunk one transaction: a killed import leaves the project at its last
+chunk and re-running it picks up where it stopped. Bad files are skipped and reported.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from core.data.images import ImageInfo, ImageReadError, inspect_image, is_image_name
+from core.data.splits import SplitConfig, assign_splits
+from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
+from core.store.schema import ImageRow
+
+CHUNK = 256
+
+
+class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
+    """The import cannot start at all (no folder, unreadable CSV); names the file and why."""
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    unchanged: int = 0
+    updated: int = 0          # same path, different content
+    missing: list[str] = field(default_factory=list)    # in the project, no longer on disk
+    restored: int = 0         # were missing, found again
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
+    warnings: list[str] = field(default_factory=list)
+    classes: dict[str, int] = field(default_factory=dict)  # class -> images found now
+
+    def summary(self) -> str:
+        lines = [f"added {self.added}, unchanged {self.unchanged}, updated {self.updated}, "
+                 f"skipped {len(self.skipped)}, missing {len(self.missing)}"]
+        if self.classes:
+            lines.append("classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.classes.items())))
+        lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"skipped {p}: {r}" for p, r in self.skipped]
+        lines += [f"missing {p}" for p in self.missing]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rel_path: str
+    class_name: str | None
+
+
+def scan_class_folders(root: Path, report: ImportReport) -> list[Candidate]:
+    """root/<class>/... (recursive). Files directly under root have no class."""
+    out: list[Candidate] = []
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            found = 0
+            for dirpath, dirnames, filenames in os.walk(entry):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    full = Path(dirpath) / name
+                    if name.startswith("."):
+                        continue
+                    rel = full.relative_to(root).as_posix()
+                    if is_image_name(name):
+                        out.append(Candidate(rel, entry.name))
+                        found += 1
+                    else:
+                        report.skipped.append((rel, "not an image file (extension)"))
+            if found == 0:
+                report.warnings.append(f"class folder '{entry.name}' has no images; class not created")
+        elif entry.is_file():
+            rel = entry.name
+            if is_image_name(rel):
+                out.append(Candidate(rel, None))
+    return out
+
+
+def read_label_csv(csv_path: Path, root: Path, report: ImportReport) -> list[Candidate]:
+    """A CSV with rows ``path,class`` (header optional), paths relative to ``root``."""
+    try:
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportError_(f"{csv_path}: cannot be read ({exc})") from None
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for lineno, row in enumerate(csv.reader(text.splitlines()), start=1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if lineno == 1 and [c.strip().lower() for c in row[:2]] == ["path", "class"]:
+            continue
+        if len(row) < 2 or not row[0].strip():
+            report.skipped.append((f"{csv_path.name}:{lineno}", "expected 'path,class'"))
+            continue
+        rel = Path(row[0].strip()).as_posix().lstrip("./") if not Path(row[0].strip()).is_absolute() else row[0].strip()
+        if Path(rel).is_absolute():
+            try:
+                rel = Path(rel).resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                report.skipped.append((row[0], "path is outside the image folder"))
+                continue
+        cls = row[1].strip() or None
+        if cls is None:
+            report.warnings.append(f"{csv_path.name}:{lineno}: no class for {rel}; imported unlabelled")
+        if rel in seen:
+            report.warnings.append(f"{csv_path.name}:{lineno}: {rel} listed twice; first row kept")
+            continue
+        seen.add(rel)
+        if not (root / rel).is_file():
+            report.skipped.append((rel, "listed in the CSV but not found"))
+            continue
+        if not is_image_name(rel):
+            report.skipped.append((rel, "not an image file (extension)"))
+            continue
+        out.append(Candidate(rel, cls))
+    return out
+
+
+def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, str | None]:
+    try:
+        return cand, inspect_image(root / cand.rel_path), None
+    except ImageReadError as exc:
+        return cand, None, exc.reason
+
+
+def import_images(project: Project, csv_path: Path | None = None, splits: SplitConfig | None = None,
+                  progress: Progress = NULL_PROGRESS, workers: int = 4) -> ImportReport:
+    root = project.image_root
+    report = ImportReport()
+    if not root.is_dir():
+        raise ImportError_(f"{root}: image folder does not exist")
+    cands = read_label_csv(Path(csv_path), root, report) if csv_path else scan_class_folders(root, report)
+    if splits is None:
+        splits = SplitConfig(**project_split_config(project))
+    else:
+        project.set_meta("split_config", f"{splits.train},{splits.val},{splits.test},{splits.seed}")
+    for c in cands:
+        if c.class_name:
+            report.classes[c.class_name] = report.classes.get(c.class_name, 0) + 1
+
+    with project.transaction() as s:
+        known = {r.rel_path: (r.id, r.content_hash, r.missing) for r in s.scalars(select(ImageRow)).all()}
+    found_paths = {c.rel_path for c in cands}
+    todo = [c for c in cands if c.rel_path not in known]
+    recheck = [c for c in cands if c.rel_path in known]
+
+    progress.start("import", len(todo) + len(recheck), f"{len(cands)} files")
+    class_ids = {name: project.class_id(name) for name in sorted(report.classes)}
+    done = 0
+    pending: list[tuple[Candidate, ImageInfo]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        with project.transaction() as s:
+            existing = [(r.rel_path, r.class_id, r.split) for r in s.scalars(select(ImageRow)).all()]
+            new = [(c.rel_path, class_ids.get(c.class_name)) for c, _ in pending]
+            assignment = assign_splits(existing, new, splits)
+            for c, info in pending:
+                s.add(ImageRow(rel_path=c.rel_path, width=info.width, height=info.height,
+                               orientation=info.orientation, class_id=class_ids.get(c.class_name),
+                               split=assignment[c.rel_path], content_hash=info.content_hash,
+                               file_size=info.file_size))
+        report.added += len(pending)
+        pending.clear()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for cand, info, err in pool.map(lambda c: _inspect(root, c), todo):
+            done += 1
+            if err is not None:
+                report.skipped.append((cand.rel_path, err))
+            else:
+                pending.append((cand, info))
+                if len(pending) >= CHUNK:
+                    flush()
+            progress.update(done, len(todo) + len(recheck), cand.rel_path)
+        flush()
+        # Known files are re-hashed (the hash is the truth) and written back in chunks.
+        changes: list[tuple[Candidate, ImageInfo | None, str | None]] = []
+
+        def write_changes() -> None:
+            with project.transaction() as s:
+                for cand, info, err in changes:
+                    row_id, old_hash, was_missing = known[cand.rel_path]
+                    row = s.get(ImageRow, row_id)
+                    if was_missing:
+                        row.missing = False
+                        report.restored += 1
+                    if err is not None:
+                        report.skipped.append((cand.rel_path, err + " (kept its earlier record)"))
+                    elif info.content_hash != old_hash:
+                        row.width, row.height, row.orientation = info.width, info.height, info.orientation
+                        row.content_hash, row.file_size = info.content_hash, info.file_size
+                        report.updated += 1
+                    else:
+                        report.unchanged += 1
+            changes.clear()
+
+        for result in pool.map(lambda c: _inspect(root, c), recheck):
+            done += 1
+            changes.append(result)
+            if len(changes) >= CHUNK:
+                write_changes()
+            progress.update(done, len(todo) + len(recheck), result[0].rel_path)
+        write_changes()
+
+    vanished = sorted(p for p in known if p not in found_paths)
+    if vanished:
+        with project.transaction() as s:
+            for row in s.scalars(select(ImageRow).where(ImageRow.rel_path.in_(vanished))).all():
+                row.missing = True
+        report.missing = vanished
+    return report
+
+
+def project_split_config(project: Project) -> dict:
+    text = project.get_meta("split_config")
+    if not text:
+        return {}
+    tr, va, te, seed = text.split(",")
+    return {"train": float(tr), "val": float(va), "test": float(te), "seed": int(seed)}

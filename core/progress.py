@@ -1,0 +1,116 @@
+"""Progress reporting and cooperative cancellation shared by every long-running stage.
+
+Stages take a ``Progress`` and call it as they go; the CLI renders a text bar, the GUI
+forwards to a Qt signal, tests record the calls. Cancellation is cooperative: a stage
+calls ``progress.check()`` between units of work and stops cleanly with ``Cancelled``.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+class Cancelled(Exception):
+    """Raised inside a stage when the user asked it to stop."""
+
+
+@dataclass
+class ProgressEvent:
+    stage: str
+    done: int
+    total: int
+    message: str = ""
+    eta_s: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class Progress:
+    """Callable progress sink with an ETA estimate and a cancel flag.
+
+    ``on_event`` receives ``ProgressEvent``s; ``cancel()`` may be called from any thread.
+    """
+
+    def __init__(self, on_event: Callable[[ProgressEvent], None] | None = None,
+                 cancel_event: threading.Event | None = None):
+        self._on_event = on_event
+        self._cancel = cancel_event or threading.Event()
+        self._stage = ""
+        self._t0 = time.monotonic()
+        self._first_done = 0
+
+    # -- cancellation ---------------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled(self._stage or "cancelled")
+
+    # -- reporting ------------------------------------------------------
+    def start(self, stage: str, total: int, message: str = "") -> None:
+        self._stage = stage
+        self._t0 = time.monotonic()
+        self._first_done = 0
+        self._emit(ProgressEvent(stage, 0, total, message))
+
+    def update(self, done: int, total: int, message: str = "", **extra) -> None:
+        elapsed = time.monotonic() - self._t0
+        eta = None
+        if done > 0 and total > 0 and done <= total:
+            eta = elapsed / done * (total - done)
+        self._emit(ProgressEvent(self._stage, done, total, message, eta, extra))
+        self.check()
+
+    def _emit(self, ev: ProgressEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(ev)
+
+
+NULL_PROGRESS = Progress()
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class TextProgressBar:
+    """Renders ProgressEvents as a one-line bar on a terminal (stderr)."""
+
+    def __init__(self, stream=None, width: int = 30, min_interval_s: float = 0.1):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.min_interval_s = min_interval_s
+        self._last = 0.0
+        self._stage = None
+
+    def __call__(self, ev: ProgressEvent) -> None:
+        now = time.monotonic()
+        final = ev.total > 0 and ev.done >= ev.total
+        if ev.stage != self._stage:
+            if self._stage is not None:
+                self.stream.write("\n")
+            self._stage = ev.stage
+        elif not final and now - self._last < self.min_interval_s:
+            return
+        self._last = now
+        frac = min(1.0, ev.done / ev.total) if ev.total > 0 else 0.0
+        filled = int(self.width * frac)
+        bar = "#" * filled + "-" * (self.width - filled)
+        msg = f" {ev.message}" if ev.message else ""
+        self.stream.write(f"\r{ev.stage:<12} [{bar}] {ev.done}/{ev.total} eta {format_eta(ev.eta_s)}{msg}"[:160])
+        if final:
+            self.stream.write("\n")
+            self._stage = None
+        self.stream.flush()

@@ -1,0 +1,102 @@
+"""Engine set-up and schema versions of the project file.
+
+SQLite in WAL mode with foreign keys on and full fsync on commit: a transaction the UI
+reports as done is on disk, and a killed writer leaves the file at its last commit.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection
+
+from core.store.schema import SCHEMA_VERSION, Base, GtBoxRow, Meta
+
+
+class SchemaError(Exception):
+    pass
+
+
+def make_engine(path: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    return engine
+
+
+def read_version(conn: Connection) -> int | None:
+    has_meta = conn.execute(text("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'")).first()
+    if not has_meta:
+        return None
+    row = conn.execute(text("SELECT value FROM meta WHERE key='schema_version'")).first()
+    return int(row[0]) if row else None
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+
+
+# --- upgrades: each takes a connection inside the upgrade transaction -----------------
+
+def _v1_to_v2(conn: Connection) -> None:
+    # v2 added review states, missing-file flags and ground truth kept apart from curated boxes.
+    conn.exec_driver_sql("ALTER TABLE images ADD COLUMN review VARCHAR NOT NULL DEFAULT 'unreviewed'")
+    conn.exec_driver_sql("ALTER TABLE images ADD COLUMN missing BOOLEAN NOT NULL DEFAULT 0")
+    GtBoxRow.__table__.create(conn, checkfirst=True)
+
+
+def _v2_to_v3(conn: Connection) -> None:
+    # v3 records the EXIF orientation, links accepted boxes to their proposal, and keeps
+    # the raw class probability of a proposal beside its ranking score.
+    conn.exec_driver_sql("ALTER TABLE images ADD COLUMN orientation INTEGER NOT NULL DEFAULT 1")
+    conn.exec_driver_sql(
+        "ALTER TABLE boxes ADD COLUMN proposal_id INTEGER REFERENCES proposals(id) ON DELETE SET NULL")
+    conn.exec_driver_sql("ALTER TABLE boxes ADD COLUMN updated_at DATETIME")
+    conn.exec_driver_sql("UPDATE boxes SET updated_at = created_at")
+    conn.exec_driver_sql("ALTER TABLE proposals ADD COLUMN class_prob FLOAT NOT NULL DEFAULT 0")
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+
+
+def upgrade(engine: Engine, path: Path) -> int:
+    """Bring an older project file to SCHEMA_VERSION. Returns the version found.
+
+    A copy of the file is kept beside it (``name.vN.bak``) before anything changes.
+    """
+    with engine.connect() as conn:
+        version = read_version(conn)
+    if version is None:
+        raise SchemaError(f"{path}: not a DiPS Studio project (no schema version)")
+    if version > SCHEMA_VERSION:
+        raise SchemaError(f"{path}: written by a newer DiPS Studio (schema {version} > {SCHEMA_VERSION})")
+    if version == SCHEMA_VERSION:
+        return version
+    engine.dispose()
+    backup = path.with_name(f"{path.name}.v{version}.bak")
+    # sqlite3's backup API copies a consistent snapshot, WAL content included.
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(backup)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    with engine.begin() as conn:
+        v = version
+        while v < SCHEMA_VERSION:
+            UPGRADES[v](conn)
+            v += 1
+        conn.execute(text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(SCHEMA_VERSION)})
+    return version
+

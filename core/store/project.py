@@ -1,0 +1,155 @@
+"""The Project: one SQLite file over an image folder.
+
+``Project`` owns the engine, the image root and the class list; the per-table queries
+live in small repositories (``project.images``, ``project.boxes``, ...) that share its
+``transaction()``. Every public write is one transaction.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.store import db
+from core.store.records import ClassRecord
+from core.store.schema import ClassRow, Meta
+
+PROJECT_SUFFIX = ".dips"
+
+
+class ProjectError(Exception):
+    """A project file cannot be created or opened; the message names the file and why."""
+
+
+def resolve_project_path(path: str | os.PathLike) -> Path:
+    """A directory stands for ``<dir>/project.dips``; a bare name gets the suffix."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        return p / f"project{PROJECT_SUFFIX}"
+    if p.suffix == "":
+        return p.with_suffix(PROJECT_SUFFIX)
+    return p
+
+
+class Project:
+    def __init__(self, path: Path, engine, upgraded_from: int | None = None):
+        self.path = path
+        self.engine = engine
+        self.upgraded_from = upgraded_from
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        from core.store.repos import (BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo)  # noqa: PLC0415
+        self.images = ImageRepo(self)
+        self.boxes = BoxRepo(self)
+        self.proposals = ProposalRepo(self)
+        self.maps = MapRepo(self)
+        self.runs = RunRepo(self)
+
+    # -- lifecycle -------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+        path = resolve_project_path(path)
+        if path.exists():
+            raise ProjectError(f"{path}: a file already exists there")
+        root = Path(image_root).expanduser().resolve()
+        if not root.is_dir():
+            raise ProjectError(f"{root}: image folder does not exist")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = db.make_engine(path)
+        db.create_schema(engine)
+        project = cls(path, engine)
+        project.set_meta("image_root", _relative_or_absolute(root, path.parent))
+        return project
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Project":
+        path = resolve_project_path(path)
+        if not path.is_file():
+            raise ProjectError(f"{path}: no such project file")
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise ProjectError(f"{path}: not a DiPS Studio project (not an SQLite file)")
+        engine = db.make_engine(path)
+        try:
+            found = db.upgrade(engine, path)
+        except db.SchemaError as exc:
+            engine.dispose()
+            raise ProjectError(str(exc)) from exc
+        except Exception as exc:  # sqlite3.DatabaseError on a damaged file
+            engine.dispose()
+            raise ProjectError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
+        return cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed (and fsynced) on normal exit, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- meta --------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self.transaction() as s:
+            row = s.get(Meta, key)
+            return row.value if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as s:
+            s.merge(Meta(key=key, value=value))
+
+    @property
+    def image_root(self) -> Path:
+        stored = self.get_meta("image_root") or "."
+        p = Path(stored)
+        return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+    @property
+    def work_dir(self) -> Path:
+        """Folder beside the project file for checkpoints and feature caches."""
+        d = self.path.with_name(self.path.stem + "_work")
+        d.mkdir(exist_ok=True)
+        return d
+
+    # -- classes ----------------------------------------------------------------
+    def classes(self) -> list[ClassRecord]:
+        with self.transaction() as s:
+            rows = s.scalars(select(ClassRow).order_by(ClassRow.position, ClassRow.id)).all()
+            return [ClassRecord(r.id, r.name, r.position) for r in rows]
+
+    def class_id(self, name: str, create: bool = True) -> int | None:
+        with self.transaction() as s:
+            return self._class_id(s, name, create)
+
+    @staticmethod
+    def _class_id(s: Session, name: str, create: bool) -> int | None:
+        row = s.scalars(select(ClassRow).where(ClassRow.name == name)).first()
+        if row is not None:
+            return row.id
+        if not create:
+            return None
+        n = len(s.scalars(select(ClassRow.id)).all())
+        row = ClassRow(name=name, position=n)
+        s.add(row)
+        s.flush()
+        return row.id
+
+    def class_names(self) -> dict[int, str]:
+        return {c.id: c.name for c in self.classes()}
+
+
+def _relative_or_absolute(target: Path, base: Path) -> str:
+    try:
+        return Path(os.path.relpath(target, base.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return target.as_posix()

@@ -1,0 +1,125 @@
+"""Plain, immutable views of stored rows handed to the CLI, the pipeline and the GUI.
+
+ORM objects never leave the store: they are bound to a session and a thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClassRecord:
+    id: int
+    name: str
+    position: int
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    id: int
+    rel_path: str
+    width: int
+    height: int
+    class_id: int | None
+    split: str
+    review: str
+    content_hash: str
+    missing: bool
+    orientation: int = 1
+    n_boxes: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.rel_path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class BoxRecord:
+    id: int
+    image_id: int
+    class_id: int | None
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    source: str
+    score: float | None = None
+    proposal_id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+@dataclass(frozen=True)
+class GtBoxRecord:
+    id: int
+    image_id: int
+    class_id: int | None
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    id: int
+    image_id: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    source_map: int
+    score: float
+    class_prob: float
+    rank: int
+    status: str
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+@dataclass(frozen=True)
+class PredictedBox:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    score: float
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    run_id: int
+    image_id: int
+    class_probs: list[float]
+    fg_map: np.ndarray  # float32 [h, w] in [0, 1], stretched over the whole image
+    boxes: list[PredictedBox]
+
+
+@dataclass(frozen=True)
+class TrainingRunRecord:
+    id: int
+    status: str
+    config: dict
+    history: list
+    metrics: dict
+    checkpoint_path: str | None
+    error: str | None
+    started_at: datetime
+    finished_at: datetime | None

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from core.store.records import ImageRecord
+from core.store.schema import REVIEW_STATES, SPLITS, BoxRow, ImageRow
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """What the image browser and the CLI narrow a project down to. None = no constraint."""
+    class_id: int | None = None
+    split: str | None = None
+    review: str | None = None
+    has_boxes: bool | None = None
+    search: str | None = None
+    include_missing: bool = True
+
+
+def _record(row: ImageRow, n_boxes: int = 0) -> ImageRecord:
+    return ImageRecord(row.id, row.rel_path, row.width, row.height, row.class_id, row.split,
+                       row.review, row.content_hash, bool(row.missing), row.orientation, n_boxes)
+
+
+class ImageRepo:
+    def __init__(self, project):
+        self.p = project
+
+    def _query(self, f: ImageFilter):
+        box_count = (select(BoxRow.image_id, func.count(BoxRow.id).label("n"))
+                     .group_by(BoxRow.image_id).subquery())
+        q = (select(ImageRow, func.coalesce(box_count.c.n, 0))
+             .outerjoin(box_count, box_count.c.image_id == ImageRow.id))
+        if f.class_id is not None:
+            q = q.where(ImageRow.class_id == f.class_id)
+        if f.split is not None:
+            q = q.where(ImageRow.split == f.split)
+        if f.review is not None:
+            q = q.where(ImageRow.review == f.review)
+        if f.has_boxes is True:
+            q = q.where(func.coalesce(box_count.c.n, 0) > 0)
+        elif f.has_boxes is False:
+            q = q.where(func.coalesce(box_count.c.n, 0) == 0)
+        if f.search:
+            q = q.where(ImageRow.rel_path.ilike(f"%{f.search}%"))
+        if not f.include_missing:
+            q = q.where(ImageRow.missing.is_(False))
+        return q
+
+    def list(self, f: ImageFilter = ImageFilter(), offset: int = 0, limit: int | None = None) -> list[ImageRecord]:
+        q = self._query(f).order_by(ImageRow.rel_path).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.p.transaction() as s:
+            return [_record(row, n) for row, n in s.execute(q).all()]
+
+    def ids(self, f: ImageFilter = ImageFilter()) -> list[int]:
+        with self.p.transaction() as s:
+            sub = self._query(f).subquery()
+            return list(s.scalars(select(sub.c.id).order_by(sub.c.rel_path)).all())
+
+    def count(self, f: ImageFilter = ImageFilter()) -> int:
+        with self.p.transaction() as s:
+            return s.scalar(select(func.count()).select_from(self._query(f).subquery())) or 0
+
+    def get(self, image_id: int) -> ImageRecord:
+        with self.p.transaction() as s:
+            row = s.get(ImageRow, image_id)
+            if row is None:
+                raise KeyError(f"no image with id {image_id}")
+            n = s.scalar(select(func.count(BoxRow.id)).where(BoxRow.image_id == image_id)) or 0
+            return _record(row, n)
+
+    def by_path(self, rel_path: str) -> ImageRecord | None:
+        with self.p.transaction() as s:
+            row = s.scalars(select(ImageRow).where(ImageRow.rel_path == rel_path)).first()
+            return _record(row) if row else None
+
+    def path(self, image: ImageRecord | int) -> Path:
+        rec = self.get(image) if isinstance(image, int) else image
+        return self.p.image_root / rec.rel_path
+
+    def set_review(self, image_id: int, state: str) -> str:
+        """Returns the previous state (for undo)."""
+        if state not in REVIEW_STATES:
+            raise ValueError(f"review state must be one of {REVIEW_STATES}, not {state!r}")
+        with self.p.transaction() as s:
+            row = s.get(ImageRow, image_id)
+            old = row.review
+            row.review = state
+            return old
+
+    def set_split(self, image_id: int, split: str) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+        with self.p.transaction() as s:
+            s.get(ImageRow, image_id).split = split
+
+    def set_splits(self, assignment: dict[int, str]) -> None:
+        with self.p.transaction() as s:
+            for image_id, split in assignment.items():
+                s.get(ImageRow, image_id).split = split
+
+    def set_class(self, image_id: int, class_id: int | None) -> None:
+        with self.p.transaction() as s:
+            s.get(ImageRow, image_id).class_id = class_id
+
+    def neighbour(self, image_id: int, step: int, f: ImageFilter = ImageFilter()) -> int | None:
+        ids = self.ids(f)
+        if not ids:
+            return None
+        try:
+            i = ids.index(image_id)
+        except ValueError:
+            return ids[0]
+        j = i + step
+        return ids[j] if 0 <= j < len(ids) else None
+
+    def next_unreviewed(self, image_id: int | None) -> int | None:
+        ids = self.ids(ImageFilter(review="unreviewed"))
+        if not ids:
+            return None
+        all_ids = self.ids()
+        pos = all_ids.index(image_id) if image_id in all_ids else -1
+        order = {i: k for k, i in enumerate(all_ids)}
+        after = [i for i in ids if order[i] > pos]
+        return after[0] if after else ids[0]
+
+    def counts(self) -> dict:
+        """Counts per class, split, review state (for `info` and the status bar)."""
+        with self.p.transaction() as s:
+            out = {"total": s.scalar(select(func.count(ImageRow.id))) or 0,
+                   "missing": s.scalar(select(func.count(ImageRow.id)).where(ImageRow.missing.is_(True))) or 0}
+            for col, key in ((ImageRow.class_id, "class"), (ImageRow.split, "split"), (ImageRow.review, "review")):
+                out[key] = {k: n for k, n in s.execute(select(col, func.count(ImageRow.id)).group_by(col)).all()}
+            return out

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import delete, func, select
+
+from core.store.records import PredictedBox, PredictionRecord
+from core.store.schema import (AttentionMapRow, PredictedBoxRow, PredictionRow, PredictionRunRow)
+
+MEAN_HEAD = -1  # key of the mean-over-heads attention map
+
+
+def _to_blob(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype=np.float16).tobytes()
+
+
+def _from_blob(b: bytes, h: int, w: int) -> np.ndarray:
+    return np.frombuffer(b, dtype=np.float16).reshape(h, w).astype(np.float32)
+
+
+class MapRepo:
+    """Attention maps (per image, backbone and head) and prediction runs (map + boxes + class probs)."""
+
+    def __init__(self, project):
+        self.p = project
+
+    # -- attention -------------------------------------------------------------
+    def save_attention(self, image_id: int, backbone: str, heads: np.ndarray, mean: np.ndarray | None = None) -> None:
+        """heads: [H, h, w]; the mean is computed when not given. Replaces earlier maps of that backbone."""
+        heads = np.asarray(heads, dtype=np.float32)
+        if mean is None:
+            mean = heads.mean(axis=0)
+        with self.p.transaction() as s:
+            s.execute(delete(AttentionMapRow).where(AttentionMapRow.image_id == image_id,
+                                                    AttentionMapRow.backbone == backbone))
+            h, w = heads.shape[1:]
+            for k, m in [(MEAN_HEAD, mean)] + list(enumerate(heads)):
+                s.add(AttentionMapRow(image_id=image_id, backbone=backbone, head=int(k), grid_h=h, grid_w=w,
+                                      data=_to_blob(m)))
+
+    def attention(self, image_id: int, backbone: str | None = None) -> dict[int, np.ndarray]:
+        """{head: map [h, w] float32}; head -1 is the mean. Newest backbone if none is named."""
+        with self.p.transaction() as s:
+            q = select(AttentionMapRow).where(AttentionMapRow.image_id == image_id)
+            if backbone is None:
+                backbone = s.scalar(q.with_only_columns(AttentionMapRow.backbone)
+                                    .order_by(AttentionMapRow.id.desc()).limit(1))
+                if backbone is None:
+                    return {}
+            rows = s.scalars(q.where(AttentionMapRow.backbone == backbone).order_by(AttentionMapRow.head)).all()
+            return {r.head: _from_blob(r.data, r.grid_h, r.grid_w) for r in rows}
+
+    def image_ids_with_attention(self, backbone: str) -> set[int]:
+        with self.p.transaction() as s:
+            return set(s.scalars(select(AttentionMapRow.image_id)
+                                 .where(AttentionMapRow.backbone == backbone).distinct()).all())
+
+    def attention_backbones(self) -> list[str]:
+        with self.p.transaction() as s:
+            return list(s.scalars(select(AttentionMapRow.backbone).distinct()).all())
+
+    # -- predictions ------------------------------------------------------------------
+    def new_prediction_run(self, training_run_id: int | None, config: dict) -> int:
+        with self.p.transaction() as s:
+            row = PredictionRunRow(training_run_id=training_run_id, config=config)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def save_prediction(self, run_id: int, image_id: int, class_probs, fg_map: np.ndarray,
+                        boxes: list[tuple[float, float, float, float, float]]) -> None:
+        fg_map = np.asarray(fg_map, dtype=np.float32)
+        with self.p.transaction() as s:
+            s.execute(delete(PredictionRow).where(PredictionRow.run_id == run_id, PredictionRow.image_id == image_id))
+            row = PredictionRow(run_id=run_id, image_id=image_id, class_probs=[float(p) for p in class_probs],
+                                map_h=fg_map.shape[0], map_w=fg_map.shape[1], map_data=_to_blob(fg_map))
+            s.add(row)
+            s.flush()
+            for x0, y0, x1, y1, score in boxes:
+                s.add(PredictedBoxRow(prediction_id=row.id, x0=float(x0), y0=float(y0), x1=float(x1), y1=float(y1),
+                                      score=float(score)))
+
+    def latest_run_id(self) -> int | None:
+        with self.p.transaction() as s:
+            return s.scalar(select(func.max(PredictionRow.run_id)))
+
+    def prediction(self, image_id: int, run_id: int | None = None) -> PredictionRecord | None:
+        with self.p.transaction() as s:
+            q = select(PredictionRow).where(PredictionRow.image_id == image_id)
+            q = q.where(PredictionRow.run_id == run_id) if run_id is not None else q.order_by(PredictionRow.run_id.desc())
+            row = s.scalars(q.limit(1)).first()
+            if row is None:
+                return None
+            boxes = s.scalars(select(PredictedBoxRow).where(PredictedBoxRow.prediction_id == row.id)
+                              .order_by(PredictedBoxRow.score.desc())).all()
+            return PredictionRecord(row.run_id, row.image_id, list(row.class_probs),
+                                    _from_blob(row.map_data, row.map_h, row.map_w),
+                                    [PredictedBox(b.x0, b.y0, b.x1, b.y1, b.score) for b in boxes])
+
+    def image_ids_with_prediction(self, run_id: int) -> set[int]:
+        with self.p.transaction() as s:
+            return set(s.scalars(select(PredictionRow.image_id).where(PredictionRow.run_id == run_id)).all())

@@ -1,0 +1,27 @@
+"""DiPS Studio entry point.
+
+``python main.py``             the GUI on the built-in demo project
+``python main.py PROJECT``     the GUI on a project
+``python main.py COMMAND ...`` a headless stage (``python main.py --help`` lists them)
+"""
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from core.cli import COMMANDS  # noqa: PLC0415 - keep start-up light
+
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
+        from core.cli import run_cli  # noqa: PLC0415
+        return run_cli(argv)
+    if argv and argv[0] == "screenshot":
+        from app.screenshot import main as screenshot_main  # noqa: PLC0415
+        return screenshot_main(argv[1:])
+    from app.launch import run_gui  # noqa: PLC0415
+    return run_gui(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
