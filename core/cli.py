@@ -155,7 +155,12 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-REGISTRARS: list[Callable] = [_add_foundation]
+def _add_stages(sub) -> None:
+    from core.cli_stages import register  # noqa: PLC0415
+    register(sub)
+
+
+REGISTRARS: list[Callable] = [_add_foundation, _add_stages]
 COMMANDS = ("new", "import-images", "import-coco", "export", "info", "demo",
             "attention", "proposals", "train", "predict", "evaluate", "run")
 

@@ -1,0 +1,202 @@
+"""Stage subcommands of the CLI: attention, proposals, train, predict, evaluate, run.
+
+With ``--events json`` a stage prints one JSON object per line on stdout (progress, then
+done or error) for the GUI's subprocess worker; otherwise a text progress bar on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from core.progress import Cancelled, Progress, ProgressEvent, TextProgressBar
+
+
+def _json_progress() -> Progress:
+    def emit(ev: ProgressEvent) -> None:
+        print(json.dumps({"event": "progress", "stage": ev.stage, "done": ev.done, "total": ev.total,
+                          "message": ev.message, "eta_s": ev.eta_s, "extra": ev.extra}), flush=True)
+    return Progress(emit)
+
+
+def _with_events(fn):
+    """Run ``fn(args, progress)``; in JSON mode report done/error as events instead of raising."""
+    def wrapper(a: argparse.Namespace) -> int:
+        if getattr(a, "events", "text") != "json":
+            return fn(a, Progress(TextProgressBar()))
+        try:
+            result = fn(a, _json_progress())
+        except Cancelled:
+            print(json.dumps({"event": "cancelled"}), flush=True)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI with the details
+            print(json.dumps({"event": "error", "message": f"{exc}", "details": traceback.format_exc()}), flush=True)
+            return 1
+        print(json.dumps({"event": "done", "result": getattr(a, "_result", result)}), flush=True)
+        return 0
+    return wrapper
+
+
+def _cfg(project, a: argparse.Namespace):
+    from core.pipeline.config import load_config, save_config  # noqa: PLC0415
+    cfg = load_config(project)
+    changed = False
+    for attr, section, field in (("backbone", "attention", "backbone"), ("weights", "attention", "weights"),
+                                 ("size", "attention", "input_size"), ("K", "proposals", "K"),
+                                 ("epochs", "train", "epochs"), ("lr", "train", "lr"), ("n_pos", "train", "n_pos"),
+                                 ("n_neg", "train", "n_neg"), ("lambda_crf", "train", "lambda_crf"),
+                                 ("lambda_seed", "train", "lambda_seed"), ("decoder", "train", "decoder"),
+                                 ("batch_size", "train", "batch_size"), ("seed", "train", "seed")):
+        value = getattr(a, attr, None)
+        if value is not None:
+            setattr(getattr(cfg, section), field, value)
+            changed = True
+    if getattr(a, "K", None) is not None:
+        cfg.train.K = a.K
+    if getattr(a, "no_crf", False):
+        cfg.train.use_crf = False
+        changed = True
+    if getattr(a, "device", None):
+        cfg.device = cfg.train.device = a.device
+        changed = True
+    if changed and getattr(a, "save_config", True):
+        save_config(project, cfg)
+    return cfg
+
+
+def _open(path: str):
+    from core.store.project import Project  # noqa: PLC0415
+    return Project.open(path)
+
+
+@_with_events
+def cmd_attention(a, progress) -> int:
+    from core.pipeline import compute_attention  # noqa: PLC0415
+    with _open(a.project) as p:
+        n = compute_attention(p, _cfg(p, a), progress, force=a.force)
+        print(f"attention maps for {n} image(s)", file=sys.stderr)
+        a._result = n
+    return 0
+
+
+@_with_events
+def cmd_proposals(a, progress) -> int:
+    from core.pipeline import compute_proposals  # noqa: PLC0415
+    with _open(a.project) as p:
+        n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
+        print(f"proposals for {n} image(s)", file=sys.stderr)
+        a._result = n
+    return 0
+
+
+@_with_events
+def cmd_train(a, progress) -> int:
+    from core.pipeline import train  # noqa: PLC0415
+    with _open(a.project) as p:
+        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume)
+        run = p.runs.get(run_id)
+        print(f"training run {run_id} {run.status}: {json.dumps(run.metrics)}", file=sys.stderr)
+        a._result = run_id
+    return 0
+
+
+@_with_events
+def cmd_predict(a, progress) -> int:
+    from core.pipeline import predict  # noqa: PLC0415
+    with _open(a.project) as p:
+        run = predict(p, a.run, progress, cfg=_cfg(p, a))
+        print(f"prediction run {run}", file=sys.stderr)
+        a._result = run
+    return 0
+
+
+@_with_events
+def cmd_run(a, progress) -> int:
+    from core.pipeline import run_all  # noqa: PLC0415
+    with _open(a.project) as p:
+        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain)
+        print(json.dumps(out), file=sys.stderr)
+        a._result = out
+    return 0
+
+
+def cmd_evaluate(a) -> int:
+    from core.eval.report import format_table  # noqa: PLC0415
+    from core.pipeline import evaluate  # noqa: PLC0415
+    with _open(a.project) as p:
+        result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None)
+    print(format_table(result))
+    if a.json:
+        from core.data.coco import write_json_atomic  # noqa: PLC0415
+        write_json_atomic(result, Path(a.json))
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, events: bool = True) -> None:
+    p.add_argument("project", help="project file (.dips)")
+    p.add_argument("--device", help="auto (default), cpu, cuda:N or mps")
+    if events:
+        p.add_argument("--events", choices=("text", "json"), default="text",
+                       help="json: one JSON event per line on stdout (for the GUI)")
+
+
+def _model_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backbone", help="dinov2_s14 (default, offline), dino_vits16, dino_vits8, timm:<name>")
+    p.add_argument("--weights", help="local weight file for the backbone (DINO .pth, timm, safetensors, HF cache)")
+    p.add_argument("--size", type=int, help="input size S of the ViT (multiple of the patch; default 448)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("attention", help="per-head attention maps of the frozen ViT for every image")
+    _common(p)
+    _model_opts(p)
+    p.add_argument("--force", action="store_true", help="recompute maps that exist")
+    p.set_defaults(func=cmd_attention)
+
+    p = sub.add_parser("proposals", help="ranked discriminative proposals (Alg. 1) from the attention maps")
+    _common(p)
+    p.add_argument("--K", type=int, help="top-K proposals kept as the training pool")
+    p.add_argument("--force", action="store_true", help="recompute (inspectors' decisions are kept)")
+    p.set_defaults(func=cmd_proposals)
+
+    p = sub.add_parser("train", help="train the classification and localization heads")
+    _common(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--lr", type=float, help="learning rate of f_l (SGD)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--K", type=int, help="top-K pool a box is drawn from at each step")
+    p.add_argument("--n-pos", type=int, help="n+: foreground pixels per image and step")
+    p.add_argument("--n-neg", type=int, help="n-: background pixels per image and step")
+    p.add_argument("--lambda-seed", type=float, help="lambda_1: weight of the partial cross-entropy")
+    p.add_argument("--lambda-crf", type=float, help="lambda_2: weight of the CRF loss")
+    p.add_argument("--no-crf", action="store_true", help="train without the CRF loss (ablation)")
+    p.add_argument("--decoder", choices=("token", "unet"), help="token decoder (journal) or U-Net (workshop)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="class probabilities, foreground maps and boxes for every image")
+    _common(p)
+    p.add_argument("--run", type=int, help="training run to use (default: the latest finished)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("run", help="every stage in order, skipping what is up to date")
+    _common(p)
+    _model_opts(p)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--K", type=int)
+    p.add_argument("--retrain", action="store_true", help="train again even if nothing changed")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("evaluate", help="WSOL metrics against imported ground truth")
+    p.add_argument("project", help="project file (.dips)")
+    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    p.add_argument("--maps", default="predicted", choices=("predicted", "attention", "proposal"),
+                   help="predicted: DiPS maps; attention: raw SST map picked by the classifier (Table 4 "
+                        "baseline); proposal: the top-ranked proposal box itself")
+    p.add_argument("--metadata", help="wsolevaluation metadata folder (image_ids.txt, class_labels.txt, "
+                                      "localization.txt) instead of the project's ground truth")
+    p.add_argument("--json", help="also write the figures as JSON to this file")
+    p.set_defaults(func=cmd_evaluate)

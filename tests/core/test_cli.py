@@ -1,0 +1,68 @@
+"""The command line as a user drives it: real subprocesses for exit codes, in-process for the rest."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from main import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_new_info_export_import(tmp_path, image_folder, capsys):
+    proj = tmp_path / "p.dips"
+    assert main(["new", str(proj), "--images", str(image_folder), "--split", "0.5,0.25,0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "added 7" in out and "truncated" in out
+    assert main(["info", str(proj)]) == 0
+    info = capsys.readouterr().out
+    assert "site 4" in info and "no_site 3" in info and "unreviewed 7" in info
+    coco = tmp_path / "o.json"
+    assert main(["export", str(proj), "--out", str(coco), "--boxes", "all"]) == 0
+    data = json.loads(coco.read_text())
+    assert len(data["images"]) == 7
+    data["annotations"] = [{"id": 1, "image_id": data["images"][0]["id"], "category_id": data["categories"][0]["id"],
+                            "bbox": [1, 1, 5, 5]}]
+    coco.write_text(json.dumps(data))
+    assert main(["import-coco", str(proj), str(coco), "--as", "gt"]) == 0
+    assert main(["info", str(proj)]) == 0
+    assert "gt boxes  1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["info", "nowhere.dips"], "no such project file"),
+    (["new", "x.dips", "--images", "/no/such/folder"], "image folder does not exist"),
+    (["export", "nowhere.dips", "--out", "o.json"], "no such project file"),
+])
+def test_bad_input_exits_nonzero_with_one_line(args, reason, tmp_path):
+    r = subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0] and "Traceback" not in r.stderr
+
+
+def test_every_subcommand_has_help():
+    from core.cli import COMMANDS, build_parser
+    parser = build_parser()
+    for name in COMMANDS:
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args([name, "--help"])
+        assert exc.value.code == 0
+
+
+def test_import_coco_of_a_broken_file_names_it(tmp_path, image_folder, capsys):
+    proj = tmp_path / "p.dips"
+    main(["new", str(proj), "--images", str(image_folder)])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["import-coco", str(proj), str(bad)]) == 2
+    assert "bad.json: not valid JSON" in capsys.readouterr().err
