@@ -1,0 +1,19 @@
+"""Frozen self-supervised ViT backbones (DiPS' SST), offline weight loading, EfficientNet-Lite0 scorer."""
+from .efficientnet import EFFICIENTNET_MEAN, EFFICIENTNET_STD, load_efficientnet_lite0
+from .vit import DEFAULT_BACKBONE, NAMED_BACKBONES, Backbone, ViTFeatures, load_backbone
+from .weights import IMAGENET_MEAN, IMAGENET_STD, WeightsError, load_weights
+
+__all__ = [
+    "Backbone",
+    "DEFAULT_BACKBONE",
+    "EFFICIENTNET_MEAN",
+    "EFFICIENTNET_STD",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "NAMED_BACKBONES",
+    "ViTFeatures",
+    "WeightsError",
+    "load_backbone",
+    "load_efficientnet_lite0",
+    "load_weights",
+]
