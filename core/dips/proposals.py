@@ -1,0 +1,227 @@
+"""Discriminative proposals, paper Alg. 1, on numpy arrays (no backbone, no classifier here).
+
+Two pure steps:
+
+* :func:`candidate_boxes` - lines 3-5: Otsu on every attention map, connected regions, tight boxes
+  (the set T before scoring).
+* :func:`rank_proposals` - lines 10-11: sort the scored boxes; the first ``K`` are the pool P.
+
+Scoring (lines 6-9: blur outside the box, probability of the true class) lives in
+``core.dips.scoring``, which also chains the three steps in ``propose``.
+
+Boxes are normalised ``xyxy`` in ``[0, 1]`` of the map's extent. Maps are stretched over the image,
+so the same numbers are fractions of the image's width and height.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.dips.boxes import (binarize, box_area, box_iou, component_boxes_with_activation,
+                             normalize_map, otsu_threshold)
+
+MEAN_MAP = -1  # key of the mean-over-heads map, as in the store
+
+MAP_SETS = ("mean+heads", "mean+first4")
+
+
+@dataclass
+class ProposalConfig:
+    K: int = 3                        # K: top-K proposals kept as the training pool P (paper K; ILSVRC used 2)
+    maps: str = "mean+heads"          # maps fed to Alg. 1: "mean+heads" (mean + every head) or
+                                      # "mean+first4" (authors' code: mean + heads 0..3)
+    map_size: int = 224               # maps (patch grid) are upsampled bilinearly to map_size^2 before Otsu,
+                                      # as the authors threshold at the crop; 0 = threshold at the map's own grid
+    min_area_frac: float = 0.005      # boxes smaller than this fraction of the image are dropped (see below)
+    max_area_frac: float = 0.35       # size prior: larger boxes are not proposed unless nothing else is left
+    dedupe_iou: float = 0.9           # boxes from different maps this similar are scored once
+    max_boxes_per_image: int = 24     # cap on scored candidates, most activated first (see candidate_boxes)
+    tight_tolerance: float = 0.05     # class_prob within this of the best counts as equal -> smaller box wins
+    area_penalty: float = 0.1         # lambda_area: mild linear penalty per unit of normalised box area
+    scoring_size: int = 224           # side of the square blurred images fed to the scorer f_x
+    blur_sigma_frac: float = 0.1      # Gaussian sigma outside the box, fraction of scoring_size (22.4 px at 224)
+
+    # Why these defaults:
+    # * min_area_frac 0.005: one patch of a 16x16 grid (ViT-S/14 at 224) is 1/256 = 0.0039 of the image;
+    #   a region smaller than about one patch is below what the attention map can resolve, so it is noise.
+    #   The authors' 0.04-0.06 was tuned on one drone site with large targets in 4K frames; drone objects
+    #   (vehicles, people) are often far below 4 % of the frame. If no box of a map passes, the largest is kept.
+    # * blur_sigma_frac 0.1: a Gaussian of sigma s keeps a fraction exp(-2 pi^2 s^2 / P^2) of a pattern of
+    #   period P; with s = 0.1 * S every pattern finer than 0.2 * S keeps < 1 % of its contrast, so any
+    #   object up to ~10 % of the image side outside the box is wiped out, leaving only the coarse colour
+    #   layout. 0.05 would keep ~29 % of a 0.2 * S pattern: a mid-sized object stays recognisable.
+
+    def __post_init__(self) -> None:
+        where = "core/dips/proposals.py: ProposalConfig"
+        if self.maps not in MAP_SETS:
+            raise ValueError(f"{where}.maps must be one of {MAP_SETS}, not {self.maps!r}")
+        if self.K < 1:
+            raise ValueError(f"{where}.K must be >= 1, got {self.K}")
+        if not 0.0 <= self.min_area_frac <= 1.0 or not 0.0 < self.max_area_frac <= 1.0:
+            raise ValueError(f"{where}: area fractions must lie in [0, 1], got min {self.min_area_frac}, "
+                             f"max {self.max_area_frac}")
+        if self.max_boxes_per_image < 1:
+            raise ValueError(f"{where}.max_boxes_per_image must be >= 1, got {self.max_boxes_per_image}")
+        if self.scoring_size < 8:
+            raise ValueError(f"{where}.scoring_size must be >= 8, got {self.scoring_size}")
+        if self.map_size < 0 or self.blur_sigma_frac < 0 or self.tight_tolerance < 0 or self.area_penalty < 0:
+            raise ValueError(f"{where}: map_size, blur_sigma_frac, tight_tolerance, area_penalty must be >= 0")
+
+
+@dataclass
+class Candidate:
+    box: tuple[float, float, float, float]   # normalised xyxy in [0, 1]
+    source_map: int                          # head index, -1 = mean map
+    activation: float = 0.0                  # mean normalised map value inside the region (used for the cap)
+
+
+@dataclass
+class RankedProposal:
+    box: tuple[float, float, float, float]   # normalised xyxy in [0, 1]
+    source_map: int                          # head index, -1 = mean map
+    class_prob: float                        # raw f_x(X_bx)_y
+    score: float                             # ranking score (class_prob with the size prior)
+    rank: int                                # 1 = best; ranks 1..K form the pool P
+
+
+def select_maps(maps: dict[int, np.ndarray], which: str) -> dict[int, np.ndarray]:
+    """The maps Alg. 1 iterates over, keyed by head (-1 = mean), mean first then heads ascending.
+
+    A missing mean map is computed as the mean of all heads given (the mean is always over all
+    heads, also for "mean+first4", as in the authors' code).
+    """
+    if not maps:
+        raise ValueError("core/dips/proposals.py: no attention maps given")
+    arrs = {int(k): np.asarray(v, dtype=np.float32) for k, v in maps.items()}
+    for k, a in arrs.items():
+        if a.ndim != 2 or min(a.shape) < 1:
+            raise ValueError(f"core/dips/proposals.py: attention map {k} must be a non-empty 2-D array, "
+                             f"got shape {a.shape}")
+    heads = sorted(k for k in arrs if k >= 0)
+    if MEAN_MAP not in arrs:
+        shapes = {arrs[k].shape for k in heads}
+        if len(shapes) != 1:
+            raise ValueError("core/dips/proposals.py: no mean map (-1) given and the heads differ in shape "
+                             f"({sorted(shapes)}), so it cannot be computed")
+        arrs[MEAN_MAP] = np.mean(np.stack([np.nan_to_num(arrs[k]) for k in heads]), axis=0)
+    if which == "mean+first4":
+        heads = [k for k in heads if k < 4]
+    elif which != "mean+heads":
+        raise ValueError(f"core/dips/proposals.py: maps must be one of {MAP_SETS}, not {which!r}")
+    return {k: arrs[k] for k in [MEAN_MAP, *heads]}
+
+
+def _map_boxes(m: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Alg. 1 lines 4-5 for one map: normalised boxes [n,4] and their mean activation [n]."""
+    m01 = normalize_map(m)
+    if cfg.map_size:
+        # bilinear never overshoots, so the upsampled map stays in [0, 1]
+        m01 = cv2.resize(m01, (cfg.map_size, cfg.map_size), interpolation=cv2.INTER_LINEAR)
+    h, w = m01.shape
+    boxes, act = component_boxes_with_activation(m01, binarize(m01, otsu_threshold(m01)))
+    if len(boxes) == 0:
+        return boxes, act
+    boxes = boxes / np.array([w, h, w, h], dtype=np.float64)
+    areas = box_area(boxes)
+    keep = areas >= cfg.min_area_frac
+    if not keep.any():  # only specks: keep the largest so every informative map contributes
+        keep = areas == areas.max()
+        keep &= np.cumsum(keep) == 1
+    return boxes[keep], act[keep]
+
+
+def candidate_boxes(maps: dict[int, np.ndarray], cfg: ProposalConfig | None = None) -> list[Candidate]:
+    """Candidate set T of Alg. 1 (lines 3-5), before scoring.
+
+    ``maps``: attention maps keyed by head index (-1 = mean), any 2-D shape (patch grid), any range.
+    Per map: min-max normalise, upsample to ``cfg.map_size``, Otsu, 8-connected regions, tight boxes;
+    boxes below ``min_area_frac`` of the image are dropped, and if none is left the largest is kept.
+    Over all maps:
+
+    * boxes above ``max_area_frac`` are dropped unless that would leave no box at all;
+    * candidates are ordered by mean activation inside their region (most salient first; ties keep
+      map order, mean map first) - size-neutral, so small drone objects are not crowded out by
+      large regions, which the ranking penalises anyway;
+    * a box with IoU >= ``dedupe_iou`` to an earlier one is dropped (scored once, under the map that
+      activates it most);
+    * at most ``max_boxes_per_image`` are returned (the most activated) to bound scoring cost.
+
+    Returns normalised ``xyxy`` boxes; an empty list when every map is constant.
+    """
+    cfg = cfg or ProposalConfig()
+    all_boxes, all_act, all_src = [], [], []
+    for key, m in select_maps(maps, cfg.maps).items():
+        b, a = _map_boxes(m, cfg)
+        all_boxes.append(b)
+        all_act.append(a)
+        all_src.append(np.full(len(b), key, dtype=np.int64))
+    boxes = np.concatenate(all_boxes) if all_boxes else np.zeros((0, 4))
+    if len(boxes) == 0:
+        return []
+    act, src = np.concatenate(all_act), np.concatenate(all_src)
+
+    small = box_area(boxes) <= cfg.max_area_frac
+    if small.any():
+        boxes, act, src = boxes[small], act[small], src[small]
+
+    order = np.argsort(-act, kind="stable")
+    boxes, act, src = boxes[order], act[order], src[order]
+    iou = box_iou(boxes, boxes)
+    kept: list[int] = []
+    for i in range(len(boxes)):
+        if kept and iou[i, kept].max() >= cfg.dedupe_iou:
+            continue
+        kept.append(i)
+        if len(kept) == cfg.max_boxes_per_image:
+            break
+    return [Candidate(tuple(float(v) for v in boxes[i]), int(src[i]), float(act[i])) for i in kept]
+
+
+def ranking_scores(class_probs: np.ndarray, areas: np.ndarray, cfg: ProposalConfig) -> np.ndarray:
+    """Ranking score of each box: ``max(0, min(p, p_best - tol) - lambda_area * area)``.
+
+    * ``p`` = raw ``f_x(X_bx)_y``; ``p_best`` its maximum over the image's boxes; ``tol`` =
+      ``cfg.tight_tolerance``; ``area`` = normalised box area; ``lambda_area`` = ``cfg.area_penalty``.
+    * Capping ``p`` at ``p_best - tol`` makes every box within ``tol`` of the best equal on probability,
+      so among them the smaller box wins (the true-class probability saturates near 1 for any box that
+      keeps enough context, and a box swallowing several objects would otherwise win).
+    * The area term is mild (``0.1 * 0.35 = 0.035`` for the largest allowed box): it only decides
+      between boxes of similar probability.
+    """
+    p = np.asarray(class_probs, dtype=np.float64)
+    if len(p) == 0:
+        return p
+    cap = p.max() - cfg.tight_tolerance
+    return np.maximum(0.0, np.minimum(p, cap) - cfg.area_penalty * np.asarray(areas, dtype=np.float64))
+
+
+def rank_proposals(cands: list[Candidate], class_probs: np.ndarray,
+                   cfg: ProposalConfig | None = None) -> list[RankedProposal]:
+    """Sort scored candidates (Alg. 1 line 10) and number them 1..N; the first ``cfg.K`` are the pool P.
+
+    ``class_probs[i]`` is ``f_x(X_bx)_y`` of ``cands[i]``. Score: :func:`ranking_scores`. Sort key:
+    score (high first), then area (small first), then class_prob (high first), then input order.
+    All N are returned so people can inspect the rest; training takes ``[:cfg.K]``.
+    """
+    cfg = cfg or ProposalConfig()
+    p = np.asarray(class_probs, dtype=np.float64).reshape(-1)
+    if len(p) != len(cands):
+        raise ValueError(f"core/dips/proposals.py: {len(cands)} candidates but {len(p)} class probabilities")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("core/dips/proposals.py: class probabilities contain NaN or inf")
+    if not cands:
+        return []
+    boxes = np.array([c.box for c in cands], dtype=np.float64)
+    areas = box_area(boxes)
+    s = ranking_scores(p, areas, cfg)
+    order = np.lexsort((np.arange(len(p)), -p, areas, -s))  # last key is the primary one
+    return [RankedProposal(cands[i].box, cands[i].source_map, float(p[i]), float(s[i]), r)
+            for r, i in enumerate(order, start=1)]
+
+
+def top_k(ranked: list[RankedProposal], cfg: ProposalConfig | None = None) -> list[RankedProposal]:
+    """The training pool P = top-K of a ranked list."""
+    cfg = cfg or ProposalConfig()
+    return sorted(ranked, key=lambda r: r.rank)[: cfg.K]

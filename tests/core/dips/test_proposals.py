@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+
+from core.dips.proposals import (Candidate, ProposalConfig, candidate_boxes, rank_proposals, ranking_scores,
+                                 select_maps, top_k)
+
+# map_size=0: threshold on the given grid so expected boxes are exact grid coordinates
+EXACT = dict(map_size=0, min_area_frac=0.0, max_area_frac=1.0)
+
+
+def blob_map(shape, *rects, value=1.0):
+    m = np.zeros(shape, np.float32)
+    for y0, y1, x0, x1 in rects:
+        m[y0:y1, x0:x1] = value
+    return m
+
+
+def boxes(cands):
+    return sorted(tuple(round(v, 6) for v in c.box) for c in cands)
+
+
+def test_two_separate_blobs_give_two_tight_normalised_boxes():
+    m = blob_map((10, 20), (1, 4, 2, 6), (5, 9, 10, 18))
+    out = candidate_boxes({-1: m}, ProposalConfig(**EXACT))
+    assert boxes(out) == [(0.1, 0.1, 0.3, 0.4), (0.5, 0.5, 0.9, 0.9)]
+    assert all(c.source_map == -1 for c in out)
+
+
+def test_upsampled_maps_keep_the_box_within_a_patch():
+    m = blob_map((16, 16), (4, 8, 2, 6))   # patches 2..5 x 4..7 -> [0.125, 0.25, 0.375, 0.5]
+    (c,) = candidate_boxes({-1: m}, ProposalConfig(map_size=224, min_area_frac=0.0))
+    assert np.allclose(c.box, (0.125, 0.25, 0.375, 0.5), atol=1 / 16)
+
+
+def test_only_specks_keeps_the_largest():
+    m = blob_map((100, 100), (5, 6, 5, 6), (50, 53, 50, 54), (80, 82, 10, 12))  # 1, 12, 4 px
+    out = candidate_boxes({-1: m}, ProposalConfig(map_size=0, min_area_frac=0.01))  # 100 px needed
+    assert boxes(out) == [(0.5, 0.5, 0.54, 0.53)]
+
+
+def test_min_area_drops_specks_next_to_a_real_region():
+    m = blob_map((100, 100), (5, 6, 5, 6), (20, 40, 20, 40))
+    out = candidate_boxes({-1: m}, ProposalConfig(map_size=0, min_area_frac=0.01))
+    assert boxes(out) == [(0.2, 0.2, 0.4, 0.4)]
+
+
+def test_max_area_cap_drops_a_whole_image_box_but_never_leaves_nothing():
+    whole = np.ones((10, 10), np.float32)
+    whole[0, 0] = 0.0                                      # Otsu keeps everything but one corner
+    small = blob_map((10, 10), (2, 4, 2, 5))
+    cfg = ProposalConfig(map_size=0, min_area_frac=0.0, max_area_frac=0.35)
+    out = candidate_boxes({-1: whole, 0: small}, cfg)
+    assert boxes(out) == [(0.2, 0.2, 0.5, 0.4)]
+    alone = candidate_boxes({-1: whole}, cfg)             # nothing else: the big box stays
+    assert boxes(alone) == [(0.0, 0.0, 1.0, 1.0)]
+
+
+def test_dedupe_merges_identical_boxes_from_two_maps():
+    m = blob_map((10, 10), (2, 6, 3, 7))
+    out = candidate_boxes({-1: m, 0: m.copy(), 1: blob_map((10, 10), (0, 2, 0, 2))}, ProposalConfig(**EXACT))
+    assert len(out) == 2
+    assert [c.source_map for c in out if c.box == (0.3, 0.2, 0.7, 0.6)] == [-1]   # scored once, mean map
+
+
+def test_map_selection_and_missing_mean():
+    heads = {h: blob_map((8, 8), (h, h + 1, 0, 8)) for h in range(6)}
+    assert list(select_maps(heads, "mean+first4")) == [-1, 0, 1, 2, 3]
+    assert list(select_maps(heads, "mean+heads")) == [-1, 0, 1, 2, 3, 4, 5]
+    assert np.allclose(select_maps(heads, "mean+heads")[-1], np.mean([heads[h] for h in range(6)], axis=0))
+    out = candidate_boxes({**heads}, ProposalConfig(maps="mean+first4", **EXACT))
+    assert {c.source_map for c in out} <= {-1, 0, 1, 2, 3}
+    with pytest.raises(ValueError, match="proposals.py"):
+        candidate_boxes({}, ProposalConfig())
+    with pytest.raises(ValueError, match="maps must be one of"):
+        ProposalConfig(maps="all")
+
+
+def test_cap_keeps_the_most_activated_regions():
+    m = blob_map((20, 20), (0, 2, 0, 2), (5, 7, 5, 7), value=0.5)
+    m[15:17, 15:17] = 1.0
+    out = candidate_boxes({-1: m}, ProposalConfig(max_boxes_per_image=1, **EXACT))
+    assert boxes(out) == [(0.75, 0.75, 0.85, 0.85)]
+
+
+def test_constant_maps_give_no_candidates():
+    assert candidate_boxes({-1: np.zeros((8, 8)), 0: np.full((8, 8), 3.0)}, ProposalConfig()) == []
+
+
+def cands(*bs):
+    return [Candidate(tuple(map(float, b)), i) for i, b in enumerate(bs)]
+
+
+def test_ranking_prefers_the_tighter_box_when_both_saturate():
+    big = (0.1, 0.1, 0.65, 0.65)       # area 0.3025
+    tight = (0.2, 0.2, 0.4, 0.4)       # area 0.04
+    ranked = rank_proposals(cands(big, tight), np.array([0.999, 0.98]), ProposalConfig())
+    assert [r.box for r in ranked] == [tight, big]
+    assert ranked[0].class_prob == pytest.approx(0.98) and ranked[0].score > ranked[1].score
+
+
+def test_size_prior_is_mild_a_clearly_better_probability_wins():
+    big = (0.1, 0.1, 0.65, 0.65)
+    tight = (0.2, 0.2, 0.4, 0.4)
+    ranked = rank_proposals(cands(big, tight), np.array([0.999, 0.90]), ProposalConfig())
+    assert [r.box for r in ranked] == [big, tight]
+    # hand computed: cap = 0.999 - 0.05; big 0.949 - 0.1*0.3025, tight 0.90 - 0.1*0.04
+    assert [r.score for r in ranked] == pytest.approx([0.949 - 0.03025, 0.896])
+
+
+def test_rank_numbering_and_top_k():
+    bs = [(0.0, 0.0, 0.1 * (i + 1), 0.1) for i in range(5)]
+    probs = np.array([0.1, 0.5, 0.3, 0.7, 0.2])
+    ranked = rank_proposals(cands(*bs), probs, ProposalConfig(K=2))
+    assert [r.rank for r in ranked] == [1, 2, 3, 4, 5]
+    assert [r.source_map for r in ranked] == [3, 1, 2, 4, 0]   # probabilities far apart: probability order
+    assert [r.rank for r in top_k(ranked, ProposalConfig(K=2))] == [1, 2]
+    assert rank_proposals([], np.zeros(0)) == []
+    with pytest.raises(ValueError, match="2 class probabilities"):
+        rank_proposals(cands(bs[0]), np.array([0.1, 0.2]))
+
+
+def test_ranking_scores_never_negative():
+    s = ranking_scores(np.array([0.01, 0.02]), np.array([0.3, 0.3]), ProposalConfig())
+    assert (s >= 0).all()

@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import torch
+
+from core.dips.proposals import ProposalConfig
+from core.dips.scoring import (blur_outside, box_masks, gaussian_blur, propose, score_boxes,
+                               score_boxes_one_by_one)
+
+# 80 x 60 image: a red square (the class evidence) and a green distractor on grey
+W, H = 80, 60
+RED = (10, 10, 22, 22)      # x0, y0, x1, y1 in pixels
+GREEN = (50, 35, 62, 47)
+
+
+def synthetic_image() -> torch.Tensor:
+    img = torch.full((3, H, W), 0.5)
+    x0, y0, x1, y1 = RED
+    img[:, y0:y1, x0:x1] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
+    x0, y0, x1, y1 = GREEN
+    img[:, y0:y1, x0:x1] = torch.tensor([0.0, 1.0, 0.0])[:, None, None]
+    return img
+
+
+def red_classifier(x: torch.Tensor) -> torch.Tensor:
+    """Class 1 = 'red object': its logit grows with the area of sharp (un-blurred) red."""
+    redness = x[:, 0] - torch.maximum(x[:, 1], x[:, 2])
+    sharp_red = torch.relu(redness - 0.6).flatten(1).mean(1)
+    logits = torch.stack([torch.zeros_like(sharp_red), 2000 * sharp_red - 3], dim=1)
+    return logits.softmax(1)
+
+
+def test_gaussian_blur_keeps_constants_and_kills_fine_patterns():
+    flat = torch.full((3, 20, 30), 0.3)
+    assert torch.allclose(gaussian_blur(flat, 4.0), flat, atol=1e-6)
+    yy, xx = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    checker = ((xx // 4 + yy // 4) % 2).float().expand(3, 64, 64)   # period 8 px
+    out = gaussian_blur(checker, 0.1 * 64)                            # default sigma_frac at 64 px
+    assert out[:, 16:48, 16:48].std() < 0.01 * checker.std()
+    assert torch.equal(gaussian_blur(checker, 0.0), checker)
+
+
+def test_box_masks_exact_for_integer_boxes_and_fractional_coverage():
+    m = box_masks(torch.tensor([[2.0, 1.0, 5.0, 3.0], [1.5, 0.0, 2.0, 1.0]]), 4, 6)
+    assert m.shape == (2, 1, 4, 6)
+    expected = torch.zeros(4, 6)
+    expected[1:3, 2:5] = 1
+    assert torch.equal(m[0, 0], expected)
+    assert m[1, 0, 0, 1] == pytest.approx(0.5) and m[1, 0].sum() == pytest.approx(0.5)
+
+
+def test_blur_outside_keeps_inside_and_blurs_outside():
+    img = synthetic_image()
+    boxes = torch.tensor([RED, GREEN], dtype=torch.float32)
+    out = blur_outside(img, boxes, sigma=6.0)
+    blurred = gaussian_blur(img, 6.0)
+    assert out.shape == (2, 3, H, W)
+    x0, y0, x1, y1 = RED
+    assert torch.equal(out[0, :, y0:y1, x0:x1], img[:, y0:y1, x0:x1])
+    assert torch.allclose(out[0, :, 40:, 40:], blurred[:, 40:, 40:])
+    assert out[0, 1, 35:47, 50:62].max() < 0.8          # the green distractor is washed out in X_bx(red)
+
+
+def test_scoring_ranks_the_box_holding_the_class_evidence_first():
+    img = synthetic_image()
+    gh, gw = 15, 20                                        # 4 px patches
+    m_red = np.zeros((gh, gw), np.float32)
+    m_red[2:6, 2:6] = 1.0                                  # px 8..24 around the red square
+    m_green = np.zeros((gh, gw), np.float32)
+    m_green[8:12, 12:16] = 1.0
+    m_wide = np.zeros((gh, gw), np.float32)
+    m_wide[1:8, 1:9] = 1.0                                 # looser box that also holds all the red
+    cfg = ProposalConfig(scoring_size=48, min_area_frac=0.0)
+    ranked = propose(img, {-1: m_red, 0: m_green, 1: m_wide}, label=1, classify=red_classifier, cfg=cfg)
+    assert [r.rank for r in ranked] == [1, 2, 3]
+    best = ranked[0]
+    assert best.source_map == -1 and best.class_prob > 0.99
+    x0, y0, x1, y1 = best.box
+    assert x0 <= RED[0] / W and y0 <= RED[1] / H and x1 >= RED[2] / W and y1 >= RED[3] / H
+    assert ranked[1].source_map == 1 and ranked[1].class_prob > 0.99   # saturates too, but looser
+    assert ranked[2].source_map == 0 and ranked[2].class_prob < 0.1     # distractor
+
+
+class TinyNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 8, 5, stride=2)
+        self.fc = torch.nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.conv(x)).mean((2, 3))).softmax(1)
+
+
+def test_batched_and_one_by_one_scores_agree():
+    torch.manual_seed(1)
+    img = torch.rand(3, 50, 70)
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0, 0.6, (7, 2)), rng.uniform(0.1, 0.4, (7, 2))
+    boxes = np.concatenate([a, np.minimum(a + b, 1.0)], axis=1)
+    net, cfg = TinyNet().eval(), ProposalConfig(scoring_size=40)
+    batched = score_boxes(img, boxes, 2, net, cfg, batch_size=3)
+    naive = score_boxes_one_by_one(img, boxes, 2, net, cfg)
+    assert batched.shape == (7,)
+    assert np.abs(batched - naive).max() < 1e-5
+    assert score_boxes(img, np.zeros((0, 4)), 2, net, cfg).shape == (0,)
+
+
+def test_bad_inputs_are_reported():
+    img = synthetic_image()
+    cfg = ProposalConfig(scoring_size=16)
+    with pytest.raises(ValueError, match="outside the classifier"):
+        score_boxes(img, np.array([[0, 0, 0.5, 0.5]]), 7, red_classifier, cfg)
+    with pytest.raises(ValueError, match=r"\[N,C\]"):
+        score_boxes(img, np.array([[0, 0, 0.5, 0.5]]), 0, lambda x: x.mean((1, 2, 3)), cfg)
+    with pytest.raises(ValueError, match=r"\[3,H,W\]"):
+        score_boxes(img[0], np.array([[0, 0, 0.5, 0.5]]), 0, red_classifier, cfg)
+    with pytest.raises(ValueError, match="float RGB"):
+        score_boxes((img * 255).to(torch.uint8), np.array([[0, 0, 0.5, 0.5]]), 0, red_classifier, cfg)
+    with pytest.raises(ValueError, match=r"\[N,4\]"):
+        score_boxes(img, np.array([0, 0, 0.5, 0.5]), 0, red_classifier, cfg)
+
+
+def test_propose_without_foreground_is_empty():
+    assert propose(synthetic_image(), {-1: np.zeros((4, 4))}, 1, red_classifier, ProposalConfig()) == []
