@@ -1,0 +1,355 @@
+"""The image canvas: pixels, one map overlay and four box layers, with box drawing and editing.
+
+The canvas only shows and reports gestures: ``box_drawn``, ``box_edited``, ``accept_requested``.
+The main window turns them into undoable store commands and pushes the stored result back
+with ``set_boxes`` - an edit looks done only once the database has it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPen, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem
+
+from app.canvas.image_loader import ImageLoader
+from app.canvas.items import BoxItem
+from app.canvas.view import ZoomPanView
+
+BOX_KINDS = ("curated", "proposal", "prediction", "gt")
+LAYERS = ("overlay",) + BOX_KINDS
+HANDLE_HIT_PX = 7      # how near (screen px) a press must be to grab a handle
+MIN_DRAW_PX = 3        # a drag shorter than this on screen is a click, not a box
+_CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
+            "tr": Qt.CursorShape.SizeBDiagCursor, "bl": Qt.CursorShape.SizeBDiagCursor,
+            "t": Qt.CursorShape.SizeVerCursor, "b": Qt.CursorShape.SizeVerCursor,
+            "l": Qt.CursorShape.SizeHorCursor, "r": Qt.CursorShape.SizeHorCursor}
+
+
+@dataclass
+class _Drag:
+    what: str                      # draw | move | resize
+    start: QPointF                 # scene point of the press
+    start_view: QPointF            # view point of the press
+    item: BoxItem | None = None
+    original: tuple | None = None  # the box before the drag
+    handle: str = ""
+
+
+class ImageCanvas(ZoomPanView):
+    box_drawn = Signal(tuple)             # (x0, y0, x1, y1) image pixels
+    box_edited = Signal(int, tuple)       # curated box id, new xyxy
+    selection_changed = Signal(str, int)  # kind ("" = nothing), key
+    accept_requested = Signal(str, int)   # double-click on a proposal / prediction
+    image_ready = Signal(int, str)        # image id, "preview" | "full": pixels on screen
+    image_failed = Signal(int, str)
+    mode_changed = Signal(str)            # select | draw
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.loader = ImageLoader(self)
+        self.loader.loaded.connect(self._on_pixels)
+        self.loader.failed.connect(self._on_failed)
+        sc = self.scene()
+        self._preview = QGraphicsPixmapItem()
+        self._full = QGraphicsPixmapItem()
+        self._overlay = QGraphicsPixmapItem()
+        for z, it in ((0, self._preview), (1, self._full), (5, self._overlay)):
+            it.setZValue(z)
+            it.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            sc.addItem(it)
+        self._frame = QGraphicsRectItem()  # the image outline while pixels are on their way
+        self._frame.setPen(QPen(QColor("#777"), 0, Qt.PenStyle.DashLine))
+        self._frame.setZValue(-1)
+        sc.addItem(self._frame)
+        self._items: dict[str, dict[int, BoxItem]] = {k: {} for k in BOX_KINDS}
+        self._visible = {k: True for k in LAYERS}
+        self._selected: tuple[str, int] | None = None
+        self._highlight: tuple[str, int] | None = None
+        self._drag: _Drag | None = None
+        self._rubber: QGraphicsRectItem | None = None
+        self._mode = "select"
+        self.image_id: int | None = None
+        self.image_size = (0, 0)
+        self.levels_shown: set[str] = set()
+        self.zoom_changed.connect(self._update_level)
+
+    # -- image -------------------------------------------------------------------------
+    def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
+        self.cancel_mode()
+        for kind in BOX_KINDS:
+            self._clear(kind)
+        self._selected = self._highlight = None
+        self._preview.setPixmap(QPixmap())
+        self._full.setPixmap(QPixmap())
+        self._overlay.setPixmap(QPixmap())
+        self.levels_shown = set()
+        self.image_id, self.image_size = image_id, tuple(size)
+        if image_id is None:
+            self.loader.cancel()
+            self._frame.setRect(QRectF())
+            return
+        w, h = size
+        self._frame.setRect(QRectF(0, 0, w, h))
+        margin = 0.05 * max(w, h)
+        self.setSceneRect(QRectF(-margin, -margin, w + 2 * margin, h + 2 * margin))
+        self.fit()
+        self.loader.request(image_id, path, (w, h))
+
+    def fit_rect(self) -> QRectF:
+        w, h = self.image_size
+        return QRectF(0, 0, w, h) if w and h else self.sceneRect()
+
+    def _on_pixels(self, image_id: int, level: str, img: QImage) -> None:
+        if image_id != self.image_id:
+            return
+        item = self._full if level == "full" else self._preview
+        item.setPixmap(QPixmap.fromImage(img))
+        w, h = self.image_size
+        item.setScale(w / max(1, img.width()))  # pixmap pixels -> image pixels (non-square never happens)
+        self.levels_shown.add(level)
+        self._update_level()
+        self.image_ready.emit(image_id, level)
+
+    def _on_failed(self, image_id: int, reason: str) -> None:
+        if image_id == self.image_id:
+            self.image_failed.emit(image_id, reason)
+
+    def _update_level(self, *_):
+        """Draw the downscaled preview while it is sharp enough on screen; the full image only when
+        zoomed in past it (drawing an 8K pixmap scaled down at every repaint is what stutters)."""
+        has_full = not self._full.pixmap().isNull()
+        need_full = has_full and (self._preview.pixmap().isNull() or self.scale_factor() * self._preview.scale() > 1.0)
+        self._full.setVisible(need_full)
+        self._preview.setVisible(not need_full)
+
+    # -- overlay -------------------------------------------------------------------------
+    def set_overlay(self, img: QImage | None) -> None:
+        """A colourised map at grid resolution, stretched over the whole image."""
+        if img is None or img.isNull() or self.image_id is None:
+            self._overlay.setPixmap(QPixmap())
+            return
+        w, h = self.image_size
+        self._overlay.setPixmap(QPixmap.fromImage(img))
+        self._overlay.setTransform(self._overlay.transform().fromScale(w / img.width(), h / img.height()))
+        self._overlay.setVisible(self._visible["overlay"])
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        self._overlay.setOpacity(max(0.0, min(1.0, opacity)))
+
+    def overlay_shown(self) -> bool:
+        return self._overlay.isVisible() and not self._overlay.pixmap().isNull()
+
+    # -- box layers ---------------------------------------------------------------------
+    def set_boxes(self, kind: str, boxes: list[tuple[int, tuple, str, int]]) -> None:
+        """Replace a layer: (key, xyxy, label, class index) per box. Keeps selection and highlight."""
+        if self._drag is not None and self._drag.item is not None and self._drag.item.kind == kind:
+            self._drag = None
+        self._clear(kind)
+        layer = self._items[kind]
+        for key, xyxy, label, class_index in boxes:
+            item = BoxItem(kind, key, xyxy, label, class_index)
+            item.setVisible(self._visible[kind])
+            self.scene().addItem(item)
+            layer[key] = item
+        if self._selected and self._selected[0] == kind:
+            if self._selected[1] in layer:
+                layer[self._selected[1]].set_selected(True)
+            else:
+                self.select(None)
+        if self._highlight and self._highlight[0] == kind and self._highlight[1] in layer:
+            layer[self._highlight[1]].set_highlighted(True)
+
+    def _clear(self, kind: str) -> None:
+        for item in self._items[kind].values():
+            self.scene().removeItem(item)
+        self._items[kind] = {}
+
+    def items_of(self, kind: str) -> dict[int, BoxItem]:
+        return dict(self._items[kind])
+
+    def set_layer_visible(self, layer: str, on: bool) -> None:
+        self._visible[layer] = on
+        if layer == "overlay":
+            self._overlay.setVisible(on)
+            return
+        for item in self._items[layer].values():
+            item.setVisible(on)
+        if not on and self._selected and self._selected[0] == layer:
+            self.select(None)
+
+    def layer_visible(self, layer: str) -> bool:
+        return self._visible[layer]
+
+    def highlight(self, kind: str | None, key: int | None = None) -> None:
+        if self._highlight:
+            old = self._items[self._highlight[0]].get(self._highlight[1])
+            if old is not None:
+                old.set_highlighted(False)
+        self._highlight = (kind, key) if kind else None
+        if kind and key in self._items[kind]:
+            self._items[kind][key].set_highlighted(True)
+
+    # -- selection ------------------------------------------------------------------------
+    def selected(self) -> tuple[str, int] | None:
+        return self._selected
+
+    def select(self, kind: str | None, key: int | None = None, emit: bool = True) -> None:
+        new = (kind, key) if kind and key in self._items[kind] else None
+        if new == self._selected:
+            return
+        if self._selected:
+            old = self._items[self._selected[0]].get(self._selected[1])
+            if old is not None:
+                old.set_selected(False)
+        self._selected = new
+        if new:
+            self._items[kind][key].set_selected(True)
+        if emit:
+            self.selection_changed.emit(new[0] if new else "", new[1] if new else -1)
+
+    def _hit_box(self, p: QPointF) -> BoxItem | None:
+        """The smallest visible, selectable box under the point (nested boxes stay reachable)."""
+        hits = [it for kind in ("curated", "proposal", "prediction") if self._visible[kind]
+                for it in self._items[kind].values() if it.rect().normalized().contains(p)]
+        return min(hits, key=lambda it: it.rect().width() * it.rect().height()) if hits else None
+
+    def _hit_handle(self, view_pos: QPointF) -> str:
+        if not self._selected or self._selected[0] != "curated":
+            return ""
+        item = self._items["curated"].get(self._selected[1])
+        if item is None or not item.isVisible():
+            return ""
+        for name, pt in item.handle_points().items():
+            d = self.mapFromScene(pt) - view_pos.toPoint()
+            if abs(d.x()) <= HANDLE_HIT_PX and abs(d.y()) <= HANDLE_HIT_PX:
+                return name
+        return ""
+
+    # -- modes ----------------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def start_draw(self) -> None:
+        self._mode = "draw"
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+        self.mode_changed.emit("draw")
+
+    def cancel_mode(self) -> None:
+        """Esc: abandon a drag in progress (the box goes back), leave draw mode."""
+        if self._drag is not None and self._drag.item is not None and self._drag.original is not None:
+            self._drag.item.set_xyxy(self._drag.original)
+        self._drag = None
+        self._remove_rubber()
+        if self._mode != "select":
+            self._mode = "select"
+            self.viewport().unsetCursor()
+            self.mode_changed.emit("select")
+
+    def _remove_rubber(self) -> None:
+        if self._rubber is not None:
+            self.scene().removeItem(self._rubber)
+            self._rubber = None
+
+    # -- mouse ---------------------------------------------------------------------------------
+    def _clamp(self, p: QPointF) -> QPointF:
+        w, h = self.image_size
+        return QPointF(min(max(p.x(), 0.0), float(w)), min(max(p.y(), 0.0), float(h)))
+
+    def mousePressEvent(self, ev: QMouseEvent) -> None:
+        if self.is_pan_press(ev):
+            self.start_pan(ev)
+            return
+        if ev.button() != Qt.MouseButton.LeftButton or self.image_id is None:
+            return
+        p = self.mapToScene(ev.position().toPoint())
+        if self._mode == "draw":
+            start = self._clamp(p)
+            self._drag = _Drag("draw", start, ev.position())
+            self._rubber = QGraphicsRectItem(QRectF(start, start))
+            pen = QPen(QColor("#fff200"), 1.5, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._rubber.setPen(pen)
+            self._rubber.setBrush(QBrush(QColor(255, 242, 0, 40)))
+            self._rubber.setZValue(200)
+            self.scene().addItem(self._rubber)
+            return
+        handle = self._hit_handle(ev.position())
+        if handle:
+            item = self._items["curated"][self._selected[1]]
+            self._drag = _Drag("resize", p, ev.position(), item, item.xyxy(), handle)
+            return
+        item = self._hit_box(p)
+        self.select(item.kind if item else None, item.key if item else None)
+        if item is not None and item.kind == "curated":
+            self._drag = _Drag("move", p, ev.position(), item, item.xyxy())
+
+    def mouseMoveEvent(self, ev: QMouseEvent) -> None:
+        if self.pan_move(ev):
+            return
+        p = self.mapToScene(ev.position().toPoint())
+        d = self._drag
+        if d is None:
+            if self._mode == "select":
+                handle = self._hit_handle(ev.position())
+                if handle:
+                    self.viewport().setCursor(_CURSORS[handle])
+                else:
+                    self.viewport().unsetCursor()
+            return
+        if d.what == "draw":
+            self._rubber.setRect(QRectF(d.start, self._clamp(p)).normalized())
+        elif d.what == "move":
+            x0, y0, x1, y1 = d.original
+            w, h = self.image_size
+            dx = min(max(p.x() - d.start.x(), -x0), w - x1)  # the whole box stays inside the image
+            dy = min(max(p.y() - d.start.y(), -y0), h - y1)
+            d.item.set_xyxy((x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+        elif d.what == "resize":
+            q = self._clamp(p)
+            x0, y0, x1, y1 = d.original
+            if "l" in d.handle:
+                x0 = q.x()
+            if "r" in d.handle:
+                x1 = q.x()
+            if "t" in d.handle:
+                y0 = q.y()
+            if "b" in d.handle:
+                y1 = q.y()
+            d.item.set_xyxy((x0, y0, x1, y1))
+
+    def mouseReleaseEvent(self, ev: QMouseEvent) -> None:
+        if self.end_pan():
+            return
+        d, self._drag = self._drag, None
+        if d is None or ev.button() != Qt.MouseButton.LeftButton:
+            return
+        if d.what == "draw":
+            rect = self._rubber.rect() if self._rubber is not None else QRectF()
+            self._remove_rubber()
+            moved = (ev.position() - d.start_view).manhattanLength()
+            self.cancel_mode()
+            if moved >= MIN_DRAW_PX and rect.width() >= 1 and rect.height() >= 1:
+                self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
+            return
+        new = d.item.xyxy()
+        if max(abs(a - b) for a, b in zip(new, d.original)) >= 0.5:
+            self.box_edited.emit(d.item.key, tuple(round(v, 2) for v in new))
+        else:
+            d.item.set_xyxy(d.original)
+
+    def mouseDoubleClickEvent(self, ev: QMouseEvent) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or self._mode != "select":
+            return
+        item = self._hit_box(self.mapToScene(ev.position().toPoint()))
+        if item is not None and item.kind in ("proposal", "prediction"):
+            self.accept_requested.emit(item.kind, item.key)
+
+    def revert_edit(self, key: int, xyxy: tuple) -> None:
+        """The store refused an edit: put the box back where the database has it."""
+        item = self._items["curated"].get(key)
+        if item is not None:
+            item.set_xyxy(xyxy)

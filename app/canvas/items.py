@@ -1,0 +1,163 @@
+"""Graphics items of the canvas: boxes of the four layers, their labels and resize handles.
+
+Scene coordinates are original image pixels (after EXIF orientation), the same as the store's
+boxes. Pens are cosmetic and labels / handles ignore the view transform, so they keep their
+screen size at any zoom.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
+
+# Qualitative class colours (no pure green: that is ground truth; no orange: proposals).
+CLASS_COLOURS = ("#3b82f6", "#e11d48", "#a855f7", "#06b6d4", "#eab308", "#ec4899", "#14b8a6", "#8b5cf6",
+                 "#f43f5e", "#0ea5e9")
+PROPOSAL_COLOUR = "#ff8c1a"
+PREDICTION_COLOUR = "#f0f"
+GT_COLOUR = "#22c55e"
+HIGHLIGHT_COLOUR = "#fff200"
+HANDLE_PX = 8  # handle side on screen
+
+
+def class_colour(index: int) -> QColor:
+    return QColor(CLASS_COLOURS[index % len(CLASS_COLOURS)]) if index >= 0 else QColor("#9ca3af")
+
+
+@dataclass(frozen=True)
+class BoxStyle:
+    colour: QColor
+    width: float
+    line: Qt.PenStyle
+    z: float
+
+
+def style_for(kind: str, class_index: int = -1) -> BoxStyle:
+    if kind == "curated":
+        return BoxStyle(class_colour(class_index), 2.0, Qt.PenStyle.SolidLine, 40)
+    if kind == "proposal":
+        return BoxStyle(QColor(PROPOSAL_COLOUR), 2.0, Qt.PenStyle.DashLine, 30)
+    if kind == "prediction":
+        return BoxStyle(QColor(PREDICTION_COLOUR), 2.0, Qt.PenStyle.DotLine, 20)
+    return BoxStyle(QColor(GT_COLOUR), 1.0, Qt.PenStyle.SolidLine, 10)
+
+
+class LabelItem(QGraphicsItem):
+    """Text on a filled tab, fixed size on screen, anchored at its parent box's top-left."""
+
+    def __init__(self, text: str, colour: QColor, parent: QGraphicsItem):
+        super().__init__(parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._text, self._colour = text, colour
+        self._font = QFont()
+        self._font.setPointSizeF(8.5)
+        fm = QFontMetricsF(self._font)
+        self._rect = QRectF(0, -fm.height() - 2, fm.horizontalAdvance(text) + 8, fm.height() + 2)
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, p: QPainter, *_):
+        p.fillRect(self._rect, self._colour)
+        # dark text on light tabs, light text on dark ones: readable on every class colour
+        light = self._colour.lightnessF() > 0.55
+        p.setPen(QColor("#111") if light else QColor("#fff"))
+        p.setFont(self._font)
+        p.drawText(self._rect.adjusted(4, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, self._text)
+
+
+class HandleItem(QGraphicsRectItem):
+    def __init__(self, parent: QGraphicsItem, colour: QColor):
+        s = HANDLE_PX
+        super().__init__(-s / 2, -s / 2, s, s, parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setBrush(QBrush(QColor("#fff")))
+        pen = QPen(colour, 1.5)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+
+
+# handle name -> (fx, fy): which fraction of the box each sits at; also what it moves
+HANDLES = {"tl": (0, 0), "t": (0.5, 0), "tr": (1, 0), "r": (1, 0.5),
+           "br": (1, 1), "b": (0.5, 1), "bl": (0, 1), "l": (0, 0.5)}
+
+
+class BoxItem(QGraphicsRectItem):
+    """One box of a layer. ``kind``: curated | proposal | prediction | gt; ``key``: its id in the store
+    (proposal id, box id, or the index of a predicted / gt box)."""
+
+    def __init__(self, kind: str, key: int, xyxy, label: str = "", class_index: int = -1):
+        x0, y0, x1, y1 = xyxy
+        super().__init__(QRectF(QPointF(x0, y0), QPointF(x1, y1)))
+        self.kind, self.key = kind, key
+        self.style = style_for(kind, class_index)
+        self.setZValue(self.style.z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # the canvas does hit testing itself
+        self._selected = self._highlighted = False
+        self._handles: dict[str, HandleItem] = {}
+        self.label = LabelItem(label, self.style.colour, self) if label else None
+        self._apply_pen()
+        self._place_children()
+
+    # -- geometry --------------------------------------------------------------
+    def xyxy(self) -> tuple[float, float, float, float]:
+        r = self.rect().normalized()
+        return (r.left(), r.top(), r.right(), r.bottom())
+
+    def set_xyxy(self, xyxy) -> None:
+        x0, y0, x1, y1 = xyxy
+        self.setRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
+        self._place_children()
+
+    def handle_points(self) -> dict[str, QPointF]:
+        r = self.rect().normalized()
+        return {k: QPointF(r.left() + fx * r.width(), r.top() + fy * r.height()) for k, (fx, fy) in HANDLES.items()}
+
+    def _place_children(self) -> None:
+        r = self.rect().normalized()
+        if self.label is not None:
+            self.label.setPos(r.topLeft())
+        for name, pt in self.handle_points().items():
+            if name in self._handles:
+                self._handles[name].setPos(pt)
+
+    # -- look ------------------------------------------------------------------------
+    @property
+    def selected(self) -> bool:
+        return self._selected
+
+    def set_selected(self, on: bool) -> None:
+        self._selected = on
+        if on and self.kind == "curated" and not self._handles:
+            self._handles = {k: HandleItem(self, self.style.colour) for k in HANDLES}
+            self._place_children()
+        elif not on and self._handles:
+            for h in self._handles.values():
+                h.setParentItem(None)
+                if h.scene() is not None:
+                    h.scene().removeItem(h)
+            self._handles = {}
+        self._apply_pen()
+
+    def set_highlighted(self, on: bool) -> None:
+        self._highlighted = on
+        self.setZValue(self.style.z + (100 if on else 0))
+        self._apply_pen()
+
+    def _apply_pen(self) -> None:
+        colour = QColor(HIGHLIGHT_COLOUR) if self._highlighted else self.style.colour
+        width = self.style.width + (1.5 if (self._selected or self._highlighted) else 0.0)
+        pen = QPen(colour, width, self.style.line)
+        pen.setCosmetic(True)
+        self.setPen(pen)
+        fill = QColor(colour)
+        fill.setAlpha(40 if (self._selected or self._highlighted) else 0)
+        self.setBrush(QBrush(fill) if fill.alpha() else Qt.BrushStyle.NoBrush)

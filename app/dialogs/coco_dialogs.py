@@ -1,0 +1,215 @@
+"""COCO import (as ground truth or as curated boxes) and export (which boxes) dialogs.
+
+Both only collect choices and show reports; the work is ``core.data.coco.import_coco`` /
+``export_coco``. A bad file is reported in the dialog, never as a crash.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+
+import app.dialogs as pickers
+from core.data.coco import BOX_KINDS
+
+JSON_FILTER = "COCO JSON (*.json);;All files (*)"
+KIND_LABELS = {"curated": "Curated boxes (what inspectors kept: manual, accepted, edited, imported)",
+               "predictions": "Predicted boxes of the latest prediction run",
+               "proposals": "Proposals (every ranked proposal, any review status)",
+               "all": "All of the above, each tagged with its kind"}
+
+
+def _file_row(edit: QLineEdit, button: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+class CocoImportDialog(QDialog):
+    """Pick a COCO file and what its boxes are; Import shows the report (unknown images/classes)."""
+
+    def __init__(self, project, parent: QWidget | None = None, as_: str = "gt"):
+        super().__init__(parent)
+        self.project = project
+        self.report = None
+        self.setWindowTitle("Import COCO boxes")
+        self.file_edit = QLineEdit()
+        self.file_edit.setPlaceholderText("annotations.json")
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        self.as_gt = QRadioButton("Ground truth: kept apart, used only to evaluate")
+        self.as_curated = QRadioButton("Curated boxes: shown on the canvas to review and edit")
+        group = QButtonGroup(self)
+        group.addButton(self.as_gt)
+        group.addButton(self.as_curated)
+        (self.as_gt if as_ == "gt" else self.as_curated).setChecked(True)
+        hint = QLabel("Images are matched by their path relative to the image folder (then by a unique file "
+                      "name), classes by name. Importing the same file twice adds nothing twice.")
+        hint.setWordWrap(True)
+        self.report_view = QPlainTextEdit()
+        self.report_view.setReadOnly(True)
+        self.report_view.setPlaceholderText("The import report appears here.")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.import_btn = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.ApplyRole)
+        self.import_btn.setDefault(True)
+        self.import_btn.clicked.connect(self.do_import)
+        self.buttons.rejected.connect(self.reject)
+        self.file_edit.textChanged.connect(self._file_changed)
+        self.import_btn.setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("COCO file", _file_row(self.file_edit, browse))
+        form.addRow("Boxes are", self.as_gt)
+        form.addRow("", self.as_curated)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.report_view, 1)
+        layout.addWidget(self.buttons)
+        self.resize(560, 420)
+
+    def _file_changed(self, text: str) -> None:
+        self.import_btn.setEnabled(bool(text.strip()))
+
+    def as_kind(self) -> str:
+        return "gt" if self.as_gt.isChecked() else "curated"
+
+    def _browse(self) -> None:
+        start = self.file_edit.text() or str(self.project.path.parent)
+        p = pickers.pick_open_file(self, "COCO file", start, JSON_FILTER)
+        if p is not None:
+            self.file_edit.setText(str(p))
+
+    def do_import(self) -> bool:
+        """Import now; True when boxes were added. The report (or the reason) is shown."""
+        from core.data.coco import import_coco  # noqa: PLC0415
+        path = Path(self.file_edit.text().strip()).expanduser()
+        try:
+            report = import_coco(self.project, path, as_=self.as_kind())
+        except Exception as exc:  # noqa: BLE001 - CocoError, ValueError ...: shown in the dialog
+            self.report_view.setPlainText(f"Cannot import: {exc}")
+            return False
+        self.report = report
+        what = "ground-truth" if self.as_kind() == "gt" else "curated"
+        head = f"{path.name}: {report.added} {what} box(es) added."
+        self.report_view.setPlainText(head + "\n" + report.summary())
+        return report.added > 0
+
+    def imported(self) -> bool:
+        return self.report is not None and self.report.added > 0
+
+
+def run_import_coco_dialog(parent: QWidget | None, project, as_: str = "gt") -> bool:
+    """Modal; True when boxes were added (the caller refreshes its views)."""
+    dlg = CocoImportDialog(project, parent, as_=as_)
+    dlg.exec()
+    return dlg.imported()
+
+
+class CocoExportDialog(QDialog):
+    """Pick which boxes and where; Export writes the file and shows what it contains."""
+
+    def __init__(self, project, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.project = project
+        self.written: Path | None = None
+        self.report = None
+        self.setWindowTitle("Export COCO")
+        self.kind_buttons: dict[str, QRadioButton] = {}
+        group = QButtonGroup(self)
+        counts = self._counts()
+        kinds = QVBoxLayout()
+        for kind in BOX_KINDS:
+            n = counts.get(kind)
+            b = QRadioButton(KIND_LABELS[kind] + (f"  [{n}]" if n is not None else ""))
+            group.addButton(b)
+            kinds.addWidget(b)
+            b.toggled.connect(self._kind_changed)
+            self.kind_buttons[kind] = b
+        self.file_edit = QLineEdit()
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        self.result_view = QPlainTextEdit()
+        self.result_view.setReadOnly(True)
+        self.result_view.setMaximumHeight(140)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_btn = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ApplyRole)
+        self.export_btn.setDefault(True)
+        self.export_btn.clicked.connect(self.do_export)
+        self.buttons.rejected.connect(self.reject)
+        self.file_edit.textChanged.connect(self._file_changed)
+
+        form = QFormLayout()
+        form.addRow("Boxes", kinds)
+        form.addRow("File", _file_row(self.file_edit, browse))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        note = QLabel("Every image is listed (also those without boxes); category ids are the project's class ids; "
+                      "file_name is relative to the image folder.")
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        layout.addWidget(self.result_view, 1)
+        layout.addWidget(self.buttons)
+        self.kind_buttons["curated"].setChecked(True)
+        self.resize(600, 380)
+
+    def _counts(self) -> dict[str, int]:
+        """Boxes of each kind (predictions are counted when the file is written)."""
+        try:
+            curated = sum(self.project.boxes.counts_by_source().values())
+            proposals = self.project.proposals.count()
+        except Exception:  # noqa: BLE001 - counts are a courtesy
+            return {}
+        return {"curated": curated, "proposals": proposals}
+
+    def _file_changed(self, text: str) -> None:
+        self.export_btn.setEnabled(bool(text.strip()))
+
+    def kind(self) -> str:
+        return next(k for k, b in self.kind_buttons.items() if b.isChecked())
+
+    def set_kind(self, kind: str) -> None:
+        self.kind_buttons[kind].setChecked(True)
+
+    def _default_path(self, kind: str) -> Path:
+        p = self.project.path
+        return p.with_name(f"{p.stem}_{kind}.json")
+
+    def _kind_changed(self, checked: bool) -> None:
+        if not checked:
+            return
+        text = self.file_edit.text().strip()
+        # follow the choice while the name is still one we suggested
+        if not text or any(text == str(self._default_path(k)) for k in BOX_KINDS):
+            self.file_edit.setText(str(self._default_path(self.kind())))
+
+    def _browse(self) -> None:
+        p = pickers.pick_save_file(self, "Export COCO as", self.file_edit.text(), JSON_FILTER)
+        if p is not None:
+            self.file_edit.setText(str(p if p.suffix else p.with_suffix(".json")))
+
+    def do_export(self) -> Path | None:
+        from core.data.coco import export_coco  # noqa: PLC0415
+        out = Path(self.file_edit.text().strip()).expanduser()
+        kind = self.kind()
+        try:
+            report = export_coco(self.project, out, boxes=kind)
+        except Exception as exc:  # noqa: BLE001 - unwritable folder ...: shown in the dialog
+            self.result_view.setPlainText(f"Cannot export: {exc}")
+            return None
+        self.report, self.written = report, out
+        lines = [f"Wrote {out}", f"{report.images} image(s), {report.annotations} {kind} annotation(s)."]
+        if report.skipped:
+            lines.append(f"Left out {len(report.skipped)} box(es):")
+            lines += [f"  {s}" for s in report.skipped[:50]]
+        self.result_view.setPlainText("\n".join(lines))
+        return out
+
+
+def run_export_coco_dialog(parent: QWidget | None, project) -> Path | None:
+    """Modal; the written file, or None when nothing was exported."""
+    dlg = CocoExportDialog(project, parent)
+    dlg.exec()
+    return dlg.written

@@ -1,0 +1,142 @@
+"""The image browser's list model over the project database, virtualised.
+
+Setting a filter fetches only the matching ids (one query); records are fetched lazily in
+pages of ``PAGE`` rows when a view asks for them, so a 10,000-image project opens at once and
+scrolling touches only the rows on screen.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+
+from app.models.thumbnails import ThumbnailCache
+from core.store.records import ImageRecord
+from core.store.repos.images import ImageFilter
+
+PAGE = 200
+RecordRole = Qt.ItemDataRole.UserRole + 1
+ImageIdRole = Qt.ItemDataRole.UserRole + 2
+REVIEW_MARK = {"verified": "\u2713", "flagged": "\u2691", "unreviewed": ""}
+REVIEW_COLOUR = {"verified": "#16a34a", "flagged": "#d97706"}
+
+
+class ImageListModel(QAbstractListModel):
+    def __init__(self, parent=None, thumbs: ThumbnailCache | None = None):
+        super().__init__(parent)
+        self.project = None
+        self.filter = ImageFilter()
+        self._ids: list[int] = []
+        self._row_of: dict[int, int] = {}
+        self._pages: dict[int, list[ImageRecord]] = {}
+        self._class_names: dict[int, str] = {}
+        self.total = 0
+        self.thumbs = thumbs
+        self._placeholder = QPixmap()
+        if thumbs is not None:
+            thumbs.ready.connect(self._thumb_ready)
+
+    # -- loading ---------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        self.project = project
+        if self.thumbs is not None:
+            self.thumbs.set_cache_dir(project.work_dir / "thumbs" if project is not None else None)
+        self.set_filter(ImageFilter())
+
+    def set_filter(self, f: ImageFilter) -> None:
+        self.beginResetModel()
+        self.filter = f
+        self._pages.clear()
+        if self.project is None:
+            self._ids, self.total, self._class_names = [], 0, {}
+        else:
+            self._ids = self.project.images.ids(f)
+            self.total = self.project.images.count()
+            self._class_names = self.project.class_names()
+        self._row_of = {i: r for r, i in enumerate(self._ids)}
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Re-read rows after edits (review marks, box counts); the filter is re-applied."""
+        self.set_filter(self.filter)
+
+    def refresh_image(self, image_id: int) -> None:
+        """Re-read one image's row without re-filtering (it stays put while being inspected)."""
+        row = self._row_of.get(image_id)
+        if row is None:
+            return
+        self._pages.pop(row // PAGE, None)
+        idx = self.index(row)
+        self.dataChanged.emit(idx, idx)
+
+    # -- lookup ------------------------------------------------------------------------
+    @property
+    def ids(self) -> list[int]:
+        return self._ids
+
+    def row_of(self, image_id: int) -> int:
+        return self._row_of.get(image_id, -1)
+
+    def record(self, row: int) -> ImageRecord | None:
+        if not 0 <= row < len(self._ids):
+            return None
+        page = row // PAGE
+        recs = self._pages.get(page)
+        if recs is None:
+            recs = self.project.images.list(self.filter, offset=page * PAGE, limit=PAGE)
+            if len(self._pages) > 50:  # bound memory when scrolling through a huge project
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[page] = recs
+        k = row - page * PAGE
+        rec = recs[k] if k < len(recs) else None
+        if rec is None or rec.id != self._ids[row]:  # the table changed under us: fetch the one row
+            rec = self.project.images.get(self._ids[row])
+        return rec
+
+    # -- Qt model ---------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = index.row()
+        if role == ImageIdRole:
+            return self._ids[row]
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return None
+        rec = self.record(row)
+        if rec is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            mark = REVIEW_MARK.get(rec.review, "")
+            boxes = f"{rec.n_boxes} box" + ("" if rec.n_boxes == 1 else "es")
+            cls = self._class_names.get(rec.class_id, "-")
+            missing = "  [missing]" if rec.missing else ""
+            return f"{mark + ' ' if mark else ''}{rec.name}{missing}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (f"{rec.rel_path}\n{rec.width} x {rec.height} px\nclass: {self._class_names.get(rec.class_id, '-')}"
+                    f"\nsplit: {rec.split}\nreview: {rec.review}\nboxes: {rec.n_boxes}")
+        if role == Qt.ItemDataRole.DecorationRole and self.thumbs is not None:
+            pix = None if rec.missing else self.thumbs.get(rec.id, self.project.image_root / rec.rel_path,
+                                                            rec.content_hash)
+            return QIcon(pix) if pix is not None else None
+        if role == Qt.ItemDataRole.ForegroundRole and rec.review in REVIEW_COLOUR:
+            return QColor(REVIEW_COLOUR[rec.review])
+        if role == RecordRole:
+            return rec
+        return None
+
+    def _thumb_ready(self, image_id: int) -> None:
+        row = self._row_of.get(image_id)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+    def count_text(self) -> str:
+        n = len(self._ids)
+        return f"{n:,} images" if n == self.total else f"{n:,} of {self.total:,} images"
+
+
+def thumb_size(cache: ThumbnailCache | None) -> QSize:
+    s = cache.size if cache is not None else 64
+    return QSize(s, s * 3 // 4)

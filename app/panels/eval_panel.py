@@ -1,0 +1,426 @@
+"""Evaluation panel: WSOL metrics against imported ground truth, the threshold curve, worst images.
+
+Every number comes from ``core.pipeline.evaluate(project, split, maps, details=True)``; this
+panel only lays them out. Double-clicking an image row emits ``image_selected(image_id)`` so
+the main window can open it on the canvas.
+"""
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+MAP_CHOICES = (("predicted", "Predicted maps (trained localizer)"),
+               ("attention", "Attention maps (DINO, mean of heads)"),
+               ("proposal", "Top-ranked proposal boxes"))
+SPLIT_CHOICES = ("test", "val", "train", "all")
+DELTAS = (30, 50, 70)
+CURVE_COLORS = {30: "#5cb85c", 50: "#4c9be8", 70: "#d9534f"}
+
+NO_GT_TEXT = (
+    "<h3>No ground truth in this project</h3>"
+    "<p>Evaluation compares maps and boxes with ground-truth boxes, which are kept apart from the "
+    "boxes you curate. Import them from a COCO JSON file:</p>"
+    "<ul><li>in the app: <b>File &gt; Import COCO as ground truth...</b></li>"
+    "<li>on the command line:<br><code>python main.py import-coco {project} boxes.json --as gt</code></li></ul>"
+    "<p>Images are matched by their path relative to the image folder, classes by name.</p>")
+
+
+# -- reading the evaluation report (JSON shape of core.eval.report.EvalResult.to_json) -------------------
+def _num(v) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(float(v)) else None
+
+
+def headline_figures(report: dict) -> dict[str, float | None]:
+    """The figures the panel shows, in percent, None where the report has none."""
+    mba = report.get("MaxBoxAcc") or {}
+    op = report.get("BoxAccV2AtOperatingThreshold") or {}
+    figs: dict[str, float | None] = {f"MaxBoxAcc {d}": _num(mba.get(str(d), mba.get(d))) for d in DELTAS}
+    figs["MaxBoxAccV2"] = _num(report.get("MaxBoxAccV2"))
+    figs["BoxAccV2 @ τ"] = _num(op.get("mean"))
+    figs["Top-1 loc"] = _num(report.get("Top1Loc"))
+    figs["Top-5 loc"] = _num(report.get("Top5Loc"))
+    return figs
+
+
+def threshold_curve(report: dict) -> tuple[list[float], dict[int, list[float]]]:
+    """(tau grid, {delta: BoxAccV2 % per tau}); accepts ``curve`` {"thresholds", "30", ...} and
+    ``curves`` {"thresholds", "BoxAccV2": {"30", ...}}."""
+    c = report.get("curve") or report.get("curves") or {}
+    ts = [float(t) for t in (c.get("thresholds") or [])]
+    per = c.get("BoxAccV2") if isinstance(c.get("BoxAccV2"), dict) else c
+    out = {}
+    for d in DELTAS:
+        ys = per.get(str(d), per.get(d))
+        if ts and ys is not None and len(ys) == len(ts):
+            out[d] = [float(y) for y in ys]
+    return ts, out
+
+
+def run_evaluation(project, split: str, maps: str, progress=None) -> dict:
+    """The one call into core (tests replace it)."""
+    from core.pipeline import evaluate  # noqa: PLC0415 - heavy (torch), only when evaluating
+    if progress is None:
+        return evaluate(project, split, maps, details=True)
+    return evaluate(project, split, maps, details=True, progress=progress)
+
+
+def _fmt_pct(v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "–"
+    return f"{v:.1f}"
+
+
+# -- widgets ---------------------------------------------------------------------------------------------
+class _FloatItem(QTableWidgetItem):
+    """A cell that sorts by number (missing values first: they are the worst)."""
+
+    def __init__(self, value: float | None, text: str):
+        super().__init__(text)
+        self.value = -1.0 if value is None or not math.isfinite(value) else float(value)
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def __lt__(self, other) -> bool:
+        if isinstance(other, _FloatItem):
+            return self.value < other.value
+        return super().__lt__(other)
+
+
+class EvaluationPanel(QWidget):
+    image_selected = Signal(int)
+
+    def __init__(self, project, parent=None, runner=None):
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        self.report: dict | None = None
+        self._task = None
+        self._request = 0
+        self._stale = True
+        self._eval_timer = QTimer(self, singleShot=True, interval=0)
+        self._eval_timer.timeout.connect(self._evaluate_if_stale)
+        self._build()
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.maps = QComboBox()
+        for key, label in MAP_CHOICES:
+            self.maps.addItem(label, key)
+        self.split = QComboBox()
+        self.split.addItems(SPLIT_CHOICES)
+        self.evaluate_btn = QPushButton("Evaluate")
+        self.evaluate_btn.clicked.connect(self.refresh)
+        self.maps.currentIndexChanged.connect(self.refresh)
+        self.split.currentIndexChanged.connect(self.refresh)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Maps"))
+        bar.addWidget(self.maps, 1)
+        bar.addWidget(QLabel("Split"))
+        bar.addWidget(self.split)
+        bar.addWidget(self.evaluate_btn)
+
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        # headline figures: a grid of name over big value
+        self.figure_labels: dict[str, QLabel] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(14)
+        big = QFont(self.font())
+        big.setPointSizeF(big.pointSizeF() * 1.5)
+        big.setBold(True)
+        names = [f"MaxBoxAcc {d}" for d in DELTAS] + ["MaxBoxAccV2", "BoxAccV2 @ τ", "Top-1 loc", "Top-5 loc"]
+        tips = {"MaxBoxAccV2": "mean of MaxBoxAcc at IoU 30, 50, 70 (multi-contour boxes), %",
+                "BoxAccV2 @ τ": "box accuracy (mean over IoU 30/50/70) at the fixed operating threshold, "
+                                "chosen without ground truth, %",
+                "Top-1 loc": "right class AND IoU >= 0.5, %", "Top-5 loc": "true class in the top 5 AND IoU >= 0.5, %"}
+        for i, name in enumerate(names):
+            cap = QLabel(name)
+            cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            val = QLabel("–")
+            val.setFont(big)
+            val.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            tip = tips.get(name, f"best box accuracy over thresholds at IoU >= {name.split()[-1]}%, %")
+            cap.setToolTip(tip)
+            val.setToolTip(tip)
+            r, c = divmod(i, 4)
+            grid.addWidget(cap, 2 * r, c)
+            grid.addWidget(val, 2 * r + 1, c)
+            self.figure_labels[name] = val
+        figures = QWidget()
+        figures.setLayout(grid)
+
+        self.plot = pg.PlotWidget()
+        pal = self.palette()
+        self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
+        fg = pal.color(QPalette.ColorRole.Text)
+        item = self.plot.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.2)
+        item.setLabel("bottom", "threshold τ")
+        item.setLabel("left", "box accuracy", units="%")
+        for name in ("left", "bottom"):
+            item.getAxis(name).setPen(fg)
+            item.getAxis(name).setTextPen(fg)
+        item.setYRange(0, 100)
+        item.setXRange(0, 1)
+        legend = item.addLegend(offset=(-10, 10), labelTextColor=fg)
+        self.curves = {d: item.plot([], [], pen=pg.mkPen(CURVE_COLORS[d], width=2), name=f"IoU ≥ {d / 100:.1f}")
+                       for d in DELTAS}
+        self.tau_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DashLine),
+                                        label="τ op", labelOpts={"position": 0.95, "color": fg})
+        self.tau_line.hide()
+        item.addItem(self.tau_line)
+        legend.setVisible(True)
+        self.plot.setMinimumHeight(150)
+
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["IoU", "Image"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Worst localised images first; double-click to open one")
+        self.table.cellDoubleClicked.connect(self._row_activated)
+
+        results = QSplitter(Qt.Orientation.Vertical)
+        results.addWidget(self.plot)
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(QLabel("Per image (worst first, double-click to open)"))
+        tl.addWidget(self.table)
+        results.addWidget(table_box)
+        results.setStretchFactor(0, 2)
+        results.setStretchFactor(1, 3)
+
+        page = QWidget()
+        pl = QVBoxLayout(page)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.addWidget(figures)
+        pl.addWidget(results, 1)
+
+        self.no_gt = QLabel(NO_GT_TEXT)
+        self.no_gt.setWordWrap(True)
+        self.no_gt.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.no_gt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.no_gt.setMargin(12)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(page)
+        self.pages.addWidget(self.no_gt)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.pages, 1)
+
+    # -- public ------------------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        self.project = project
+        self.refresh()
+
+    @property
+    def has_ground_truth(self) -> bool:
+        return self.project is not None and self.project.boxes.gt_count() > 0
+
+    def current_maps(self) -> str:
+        return self.maps.currentData()
+
+    def current_split(self) -> str:
+        return self.split.currentText()
+
+    def refresh(self) -> None:
+        """Re-run the evaluation for the chosen maps and split (in the background with a runner).
+
+        While the panel is hidden (a dock tab behind another) it only remembers to evaluate when shown:
+        opening a project or finishing a run must not cost an evaluation nobody looks at.
+        """
+        self._stale = True
+        self._drop_task()
+        if not self.isVisible():
+            self._show_gt_state()
+            return
+        self._eval_timer.start()
+
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        super().showEvent(ev)
+        if self._stale:
+            self._eval_timer.start()
+
+    def _evaluate_if_stale(self) -> None:
+        """Several refresh() / show in one go (e.g. raise the dock, then refresh) evaluate once."""
+        if self._stale and self.isVisible():
+            self._evaluate()
+
+    def _show_gt_state(self) -> bool:
+        """The no-ground-truth help page when there is none; False then."""
+        if self.has_ground_truth:
+            self.pages.setCurrentIndex(0)
+            return True
+        name = self.project.path.name if self.project is not None else "PROJECT.dips"
+        self.no_gt.setText(NO_GT_TEXT.format(project=name))
+        self.pages.setCurrentWidget(self.no_gt)
+        self.status.setText("")
+        self.evaluate_btn.setEnabled(self.project is not None)
+        self._show(None)
+        return False
+
+    def _drop_task(self) -> None:
+        """Forget the evaluation in flight: its result, when it comes, is ignored."""
+        self._request += 1
+        if self._task is not None:
+            try:
+                self._task.cancel()
+            except Exception:  # noqa: BLE001 - a finished task may refuse; its result is ignored anyway
+                pass
+            self._task = None
+
+    def _evaluate(self) -> None:
+        self._stale = False
+        self._drop_task()
+        if not self._show_gt_state():
+            return
+        project, split, maps, req = self.project, self.current_split(), self.current_maps(), self._request
+
+        def job(progress=None):
+            return run_evaluation(project, split, maps, progress)
+
+        self.status.setText(f"Evaluating {maps} on the {split} split...")
+        if self.runner is None:
+            try:
+                result = job()
+            except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised into Qt
+                self._failed(req, _one_line(exc), "")
+            else:
+                self._done(req, result)
+            return
+        task = self.runner.run_in_thread(job, "Evaluation")
+        self._task = task
+        # bound methods, not lambdas over self: a lambda would keep the panel alive as long as the task
+        task.finished.connect(self._task_finished)
+        task.failed.connect(self._task_failed)
+
+    def _task_finished(self, result) -> None:
+        if self._task is not None and self.sender() is self._task:
+            self._done(self._request, result)
+
+    def _task_failed(self, message: str, details: str) -> None:
+        if self._task is not None and self.sender() is self._task:
+            self._failed(self._request, message, details)
+
+    # -- results ------------------------------------------------------------------------------------
+    def _done(self, req: int, report) -> None:
+        if req != self._request:
+            return  # a newer request replaced this one
+        self._task = None
+        self._show(report if isinstance(report, dict) else None)
+        n = _num(report.get("n_images")) if isinstance(report, dict) else None
+        tau = _num(report.get("operating_threshold")) if isinstance(report, dict) else None
+        bits = [f"{self.current_maps()} on {self.current_split()}"]
+        if n is not None:
+            bits.append(f"{int(n)} images")
+        if tau is not None:
+            bits.append(f"operating τ = {tau:.2f}")
+        missing = _num(report.get("n_without_maps")) if isinstance(report, dict) else None
+        if missing:
+            bits.append(f"{int(missing)} image(s) with ground truth but no {self.current_maps()} map left out")
+        self.status.setText(" · ".join(bits))
+
+    def _failed(self, req: int, message: str, details: str) -> None:
+        if req != self._request:
+            return
+        self._task = None
+        self._show(None)
+        self.status.setText(f"Cannot evaluate: {message}")
+        self.status.setToolTip(details or "")
+
+    def _show(self, report: dict | None) -> None:
+        self.report = report
+        figs = headline_figures(report) if report else {}
+        for name, label in self.figure_labels.items():
+            label.setText(_fmt_pct(figs.get(name)))
+        self._show_curve(report or {})
+        self._show_table((report or {}).get("per_image") or [])
+
+    def _show_curve(self, report: dict) -> None:
+        ts, curves = threshold_curve(report)
+        for d, item in self.curves.items():
+            if d in curves:
+                item.setData(ts, curves[d])
+            else:
+                item.setData([], [])
+        tau = _num(report.get("operating_threshold"))
+        if tau is not None and curves:
+            self.tau_line.setValue(tau)
+            self.tau_line.show()
+        else:
+            self.tau_line.hide()
+        title = None
+        if report and not curves:
+            title = ("boxes have no threshold: no curve" if self.current_maps() == "proposal"
+                     else "no threshold curve in this evaluation")
+        self.plot.getPlotItem().setTitle(title)
+
+    def _show_table(self, rows: list[dict]) -> None:
+        t = self.table
+        t.setSortingEnabled(False)
+        t.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            iou = r.get("iou")
+            iou_f = float(iou) if isinstance(iou, (int, float)) and math.isfinite(float(iou)) else None
+            iou_item = _FloatItem(iou_f, f"{iou_f:.3f}" if iou_f is not None else "no box")
+            iou_item.setBackground(_iou_colour(iou_f))
+            name_item = QTableWidgetItem(str(r.get("rel_path", r.get("image_id", ""))))
+            name_item.setToolTip(name_item.text())
+            for it in (iou_item, name_item):
+                it.setData(Qt.ItemDataRole.UserRole, int(r.get("image_id", -1)))
+            t.setItem(i, 0, iou_item)
+            t.setItem(i, 1, name_item)
+        t.setSortingEnabled(True)
+        t.sortItems(0, Qt.SortOrder.AscendingOrder)
+
+    def table_rows(self) -> list[tuple[int, float]]:
+        """(image_id, IoU) in the table's current order (-1 stands for 'no box')."""
+        return [(self.table.item(i, 0).data(Qt.ItemDataRole.UserRole), self.table.item(i, 0).value)
+                for i in range(self.table.rowCount())]
+
+    def figure_text(self, name: str) -> str:
+        return self.figure_labels[name].text()
+
+    def _row_activated(self, row: int, _col: int) -> None:
+        item = self.table.item(row, 0)
+        if item is not None:
+            image_id = item.data(Qt.ItemDataRole.UserRole)
+            if image_id is not None and image_id >= 0:
+                self.image_selected.emit(int(image_id))
+
+
+def _iou_colour(iou: float | None) -> QColor:
+    """Translucent red / amber / green by IoU band (readable on light and dark themes)."""
+    if iou is None or iou < 0.3:
+        c = QColor(217, 83, 79)
+    elif iou < 0.5:
+        c = QColor(240, 160, 48)
+    elif iou < 0.7:
+        c = QColor(200, 200, 80)
+    else:
+        c = QColor(92, 184, 92)
+    c.setAlpha(70)
+    return c
+
+
+def _one_line(exc: BaseException) -> str:
+    s = str(exc).strip().splitlines()
+    return s[0] if s else exc.__class__.__name__

@@ -1,0 +1,114 @@
+"""What the canvas shows: the overlay map (source, colour map, opacity) and the box layers."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from app.canvas.colormaps import COLORMAPS
+from app.canvas.items import GT_COLOUR, PREDICTION_COLOUR, PROPOSAL_COLOUR
+from app.panels.attention_panel import head_name
+from core.store.repos.maps import MEAN_HEAD
+
+PREDICTED_FG = "fg"   # overlay source key of the predicted foreground map
+NO_OVERLAY = "none"
+
+# layer key -> (label, how it is drawn); the colours match app/canvas/items.py
+LAYER_LEGEND = {
+    "curated": ("Curated boxes", "solid, class colour"),
+    "proposal": ("Proposals", f"dashed <span style='color:{PROPOSAL_COLOUR}'>orange</span>, #rank score"),
+    "prediction": ("Predictions", f"dotted <span style='color:{PREDICTION_COLOUR}'>magenta</span>, score"),
+    "gt": ("Ground truth", f"thin <span style='color:{GT_COLOUR}'>green</span>"),
+}
+
+
+class LayersPanel(QWidget):
+    overlay_changed = Signal()   # source, colour map or opacity changed
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(350, 300)
+
+    def __init__(self, layer_actions: dict[str, QAction], parent=None):
+        super().__init__(parent)
+        self.setObjectName("layers_panel")
+        self.source = QComboBox(objectName="overlay_source")
+        self.cmap = QComboBox(objectName="overlay_cmap")
+        self.cmap.addItems(COLORMAPS)
+        self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="overlay_opacity")
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(70)
+        self.opacity_label = QLabel("70%")
+        self.opacity_label.setMinimumWidth(36)
+        op = QHBoxLayout()
+        op.addWidget(self.opacity, 1)
+        op.addWidget(self.opacity_label)
+        form = QFormLayout()
+        form.addRow("Overlay", self.source)
+        form.addRow("Colours", self.cmap)
+        form.addRow("Opacity", op)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(form)
+        self.checks: dict[str, QCheckBox] = {}
+        for key, act in layer_actions.items():
+            box = QCheckBox(objectName=f"layer_{key}")
+            label, legend = LAYER_LEGEND.get(key, (act.text().replace("&", ""), ""))
+            box.setText(label)
+            box.setChecked(act.isChecked())
+            box.setToolTip(act.toolTip())
+            box.toggled.connect(act.setChecked)
+            act.toggled.connect(box.setChecked)
+            row = QHBoxLayout()
+            row.addWidget(box)
+            if legend:
+                hint = QLabel(legend)
+                hint.setObjectName("legend")
+                row.addWidget(hint, 1, Qt.AlignmentFlag.AlignRight)
+            lay.addLayout(row)
+            self.checks[key] = box
+        lay.addStretch(1)
+        self._preferred = MEAN_HEAD  # sticky across images: new users see the mean attention at once
+        self.set_sources([], has_fg=False)
+        self.source.currentIndexChanged.connect(self._source_picked)
+        self.cmap.currentIndexChanged.connect(lambda _: self.overlay_changed.emit())
+        self.opacity.valueChanged.connect(self._opacity_moved)
+
+    def set_sources(self, heads: list[int], has_fg: bool) -> None:
+        """Offer what this image has; show the user's last choice whenever this image has it."""
+        self.source.blockSignals(True)
+        self.source.clear()
+        self.source.addItem("none", NO_OVERLAY)
+        for h in sorted(heads, key=lambda h: (h != MEAN_HEAD, h)):
+            self.source.addItem(f"attention: {head_name(h)}", h)
+        if has_fg:
+            self.source.addItem("predicted foreground", PREDICTED_FG)
+        i = self.source.findData(self._preferred)
+        self.source.setCurrentIndex(i if i >= 0 else 0)
+        self.source.blockSignals(False)
+
+    def _source_picked(self, _index: int) -> None:
+        self._preferred = self.source.currentData()
+        self.overlay_changed.emit()
+
+    def wanted_source(self):
+        return self.source.currentData()
+
+    def choose(self, key) -> bool:
+        """Pick a source (e.g. a head clicked in the attention panel); False if this image lacks it."""
+        i = self.source.findData(key)
+        if i >= 0:
+            self._preferred = key
+            if i == self.source.currentIndex():
+                self.overlay_changed.emit()
+            self.source.setCurrentIndex(i)
+        return i >= 0
+
+    def colormap(self) -> str:
+        return self.cmap.currentText()
+
+    def opacity_value(self) -> float:
+        return self.opacity.value() / 100.0
+
+    def _opacity_moved(self, v: int) -> None:
+        self.opacity_label.setText(f"{v}%")
+        self.overlay_changed.emit()

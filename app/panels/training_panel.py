@@ -1,0 +1,629 @@
+"""Training panel: DiPS settings, Start/Cancel, progress with ETA, live loss curves, past runs.
+
+Training runs in a subprocess (``python main.py train PROJECT --events json ...``) through the
+task runner, so a crash or an out-of-memory in training never takes the window down and Cancel
+kills the whole process tree. When training is done the panel runs prediction with the new
+model and emits ``run_finished(training_run_id)``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyqtgraph as pg
+from PySide6.QtCore import QLocale, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QDoubleValidator, QPalette
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from app.dialogs import error_dialog
+from core.progress import ProgressEvent, format_eta
+
+LOCALIZERS = (("token", "Token decoder (journal)"), ("unet", "U-Net on RGB (workshop)"))
+
+
+@dataclass
+class TrainingOptions:
+    """What the panel passes to ``main.py train`` (the paper's symbols in comments)."""
+    device: str = "auto"
+    epochs: int = 12
+    lr: float = 0.0465          # SGD learning rate of f_l
+    K: int = 3                  # K: top-K proposals form the pool a training box is drawn from
+    n_pos: int = 48             # n+: foreground pixels sampled per image per step
+    n_neg: int = 48             # n-: background pixels sampled per image per step
+    lambda_seed: float = 1.0    # lambda_1 on the partial cross-entropy of the sampled seeds
+    lambda_crf: float | None = None  # lambda_2 on the CRF loss; None = the calibrated default of core
+    crf: bool = True            # CRF loss on/off
+    localizer: str = "token"    # f_l: "token" decoder on patch tokens | "unet" on RGB
+
+    def to_argv(self, project_path) -> list[str]:
+        """Arguments of ``main.py train`` (core/cli_stages.py; the subprocess prints JSON events)."""
+        argv = ["train", str(project_path), "--events", "json",
+                "--device", self.device, "--epochs", str(self.epochs), "--lr", _num(self.lr),
+                "--K", str(self.K), "--n-pos", str(self.n_pos), "--n-neg", str(self.n_neg),
+                "--lambda-seed", _num(self.lambda_seed), "--decoder", self.localizer]
+        if self.lambda_crf is not None:
+            argv += ["--lambda-crf", _num(self.lambda_crf)]
+        if not self.crf:
+            argv.append("--no-crf")
+        return argv
+
+
+def _num(v: float) -> str:
+    return repr(float(v))
+
+
+def options_from_config(project) -> TrainingOptions:
+    """The project's saved pipeline settings (core.pipeline.load_config), so GUI and CLI agree."""
+    # Read the saved JSON with TrainConfig alone: core.pipeline.config would import torch on the GUI thread.
+    from core.train.config import TrainConfig  # noqa: PLC0415
+    try:
+        saved = json.loads(project.get_meta("pipeline_config") or "{}")
+        t = TrainConfig.from_dict(saved.get("train") or {})
+    except Exception:  # noqa: BLE001 - an unreadable saved config: start from the defaults
+        return TrainingOptions()
+    return TrainingOptions(device=t.device, epochs=t.epochs, lr=t.lr, K=t.K, n_pos=t.n_pos, n_neg=t.n_neg,
+                           lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf, localizer=t.decoder)
+
+
+def _event(ev) -> ProgressEvent:
+    """Tasks send ProgressEvents; accept the JSON dict form too."""
+    if isinstance(ev, ProgressEvent):
+        return ev
+    d = dict(ev or {})
+    return ProgressEvent(str(d.get("stage", "")), int(d.get("done", 0) or 0), int(d.get("total", 0) or 0),
+                         str(d.get("message", "") or ""), d.get("eta_s"), dict(d.get("extra") or {}))
+
+
+def _finite(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _fmt_float(v) -> str:
+    f = _finite(v)
+    if f is None:
+        return str(v)
+    return f"{f:.3g}" if abs(f) < 1000 else f"{f:.0f}"
+
+
+class _TorchProbe(QObject):
+    """Lists devices and reads core defaults that need torch, on a daemon thread."""
+
+    found = Signal(list, object)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="training-panel-probe", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            from core.dips.device import available_devices  # noqa: PLC0415
+            from core.dips.losses import LossConfig  # noqa: PLC0415
+            result = (available_devices(), LossConfig().lambda_crf)
+        except Exception:  # noqa: BLE001 - without torch the CPU entry is all there is
+            result = (["auto", "cpu"], None)
+        try:
+            self.found.emit(*result)
+        except RuntimeError:  # the panel was closed meanwhile
+            pass
+
+
+class LossPlot(pg.PlotWidget):
+    """Losses (left axis) over training progress in epochs, validation accuracy (right axis, %)."""
+
+    COLORS = {"loss": "#4c9be8", "loss_seed": "#f0a030", "loss_crf": "#5cb85c", "val_acc": "#d9534f"}
+    NAMES = {"loss": "total loss", "loss_seed": "seed CE", "loss_crf": "CRF", "val_acc": "val acc (%)"}
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        pal = self.palette()
+        self.setBackground(pal.color(QPalette.ColorRole.Base))
+        fg = pal.color(QPalette.ColorRole.Text)
+        item = self.getPlotItem()
+        item.showGrid(x=True, y=True, alpha=0.2)
+        item.setLabel("bottom", "epoch")
+        item.setLabel("left", "loss")
+        item.showAxis("right")
+        item.setLabel("right", "val acc", units="%")
+        for name in ("left", "bottom", "right"):
+            ax = item.getAxis(name)
+            ax.setPen(fg)
+            ax.setTextPen(fg)
+        self.legend = item.addLegend(offset=(-10, 10), labelTextColor=fg)
+        self.curves = {k: item.plot([], [], pen=pg.mkPen(self.COLORS[k], width=2), name=self.NAMES[k])
+                       for k in ("loss", "loss_seed", "loss_crf")}
+        # validation accuracy lives in its own view box on the right axis, sharing the x axis
+        self.acc_view = pg.ViewBox()
+        item.scene().addItem(self.acc_view)
+        item.getAxis("right").linkToView(self.acc_view)
+        self.acc_view.setXLink(item)
+        self.acc_view.setYRange(0, 100)
+        self.acc_curve = pg.PlotDataItem([], [], pen=pg.mkPen(self.COLORS["val_acc"], width=2),
+                                         symbol="o", symbolSize=6, symbolBrush=self.COLORS["val_acc"])
+        self.acc_view.addItem(self.acc_curve)
+        self._acc_shown = True
+        item.vb.sigResized.connect(self._sync_views)
+        self.clear_data()
+
+    def _sync_views(self) -> None:
+        vb = self.getPlotItem().vb
+        self.acc_view.setGeometry(vb.sceneBoundingRect())
+        self.acc_view.linkedViewChanged(vb, self.acc_view.XAxis)
+
+    def clear_data(self) -> None:
+        self.data = {k: ([], []) for k in ("loss", "loss_seed", "loss_crf", "val_acc")}
+        self.redraw()
+
+    def add_point(self, key: str, x: float, y) -> None:
+        y = _finite(y)
+        if y is None:
+            return
+        xs, ys = self.data[key]
+        if key == "val_acc":
+            y = y * 100.0 if y <= 1.0 else y  # accept fractions and percents
+            if xs and xs[-1] == x:            # the same epoch reported twice: keep the latest
+                ys[-1] = y
+                return
+        xs.append(x)
+        ys.append(y)
+
+    def redraw(self) -> None:
+        for k, curve in self.curves.items():
+            curve.setData(*self.data[k])
+        self.acc_curve.setData(*self.data["val_acc"])
+        accs = self.data["val_acc"][1]
+        self._show_acc_axis(bool(accs))
+        if accs:
+            lo, hi = min(accs), max(accs)
+            self.acc_view.setYRange(max(0.0, lo - 5), min(100.0, hi + 5) if hi > lo else min(100.0, hi + 10))
+
+    def _show_acc_axis(self, show: bool) -> None:
+        """The right axis only when some run reports a validation accuracy per epoch."""
+        if show == self._acc_shown:
+            return
+        self._acc_shown = show
+        item = self.getPlotItem()
+        if show:
+            item.showAxis("right")
+            self.legend.addItem(self.acc_curve, self.NAMES["val_acc"])
+        else:
+            item.hideAxis("right")
+            self.legend.removeItem(self.acc_curve)
+
+    def n_points(self, key: str = "loss") -> int:
+        return len(self.data[key][0])
+
+
+class TrainingPanel(QWidget):
+    """Settings + Start/Cancel + progress + curves + past runs for one project."""
+
+    run_finished = Signal(int)    # training run id, once its predictions are stored
+
+    def __init__(self, project, runner, parent=None):
+        super().__init__(parent)
+        self.project = project
+        self.runner = runner
+        self._task = None
+        self._phase = "idle"          # idle | training | predicting
+        self._run_id: int | None = None
+        self._runs_before: set[int] = set()
+        self._epochs = 1
+        self._build()
+        self._redraw_timer = QTimer(self, singleShot=True, interval=100)
+        self._redraw_timer.timeout.connect(self.plot.redraw)
+        self._wanted_device = "auto"
+        self._probe = _TorchProbe(self)
+        self._probe.found.connect(self._devices_found)
+        self.set_project(project)
+        self._probe.start()
+
+    def _devices_found(self, devices: list, lambda_crf_default) -> None:
+        """GPU names and the calibrated CRF weight, from a thread (importing torch takes seconds)."""
+        for name in devices:
+            if self.device.findText(name) < 0:
+                self.device.addItem(name)
+        i = self.device.findText(self._wanted_device)
+        if i >= 0:
+            self.device.setCurrentIndex(i)
+        if lambda_crf_default is not None:
+            self.lambda_crf.setPlaceholderText(f"{lambda_crf_default:g}")
+
+    # -- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu"])   # GPUs are added once torch is loaded (see _TorchProbe)
+        self.device.setToolTip("auto: CUDA, then Apple MPS, then CPU")
+        self.epochs = QSpinBox(minimum=1, maximum=1000)
+        self.lr = _FloatEdit("learning rate of SGD, e.g. 0.01 or 1e-3")
+        self.k = QSpinBox(minimum=1, maximum=50)
+        self.k.setToolTip("K: a training box is drawn uniformly from each image's top-K proposals")
+        self.n_pos = QSpinBox(minimum=0, maximum=1_000_000)
+        self.n_pos.setToolTip("n+: foreground pixels sampled per image and step inside the drawn box")
+        self.n_neg = QSpinBox(minimum=0, maximum=1_000_000)
+        self.n_neg.setToolTip("n-: background pixels sampled per image and step outside all boxes")
+        self.lambda_seed = _FloatEdit("λ1: weight of the partial cross-entropy on the sampled pixels")
+        self.lambda_crf = _FloatEdit("λ2: weight of the CRF loss; empty = the calibrated default",
+                                     optional=True, default_text="default")
+        self.crf = QCheckBox("CRF λ")
+        self.crf.setToolTip("CRF loss on/off, and its weight λ2 (empty = calibrated default)")
+        self.crf.toggled.connect(self._crf_toggled)
+        self.localizer = QComboBox()
+        for key, label in LOCALIZERS:
+            self.localizer.addItem(label, key)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Device", self.device)
+        form.addRow("Localizer", self.localizer)
+        row = QHBoxLayout()
+        row.addWidget(self.epochs)
+        row.addWidget(QLabel("LR"))
+        row.addWidget(self.lr)
+        form.addRow("Epochs", row)
+        row = QHBoxLayout()
+        row.addWidget(self.k)
+        row.addWidget(QLabel("n+"))
+        row.addWidget(self.n_pos)
+        row.addWidget(QLabel("n-"))
+        row.addWidget(self.n_neg)
+        form.addRow("Top-K", row)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("seed λ"))
+        row.addWidget(self.lambda_seed)
+        row.addWidget(self.crf)
+        row.addWidget(self.lambda_crf)
+        form.addRow("Loss", row)
+        self.settings_box = QGroupBox("Settings")
+        self.settings_box.setLayout(form)
+
+        self.start_btn = QPushButton("Start training")
+        self.start_btn.setToolTip("Train the localizer on the current proposals, then predict every image")
+        self.start_btn.clicked.connect(self.start)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_btn, 1)
+        buttons.addWidget(self.cancel_btn)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.status = QLabel("Idle")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.plot = LossPlot()
+        self.plot.setMinimumHeight(160)
+
+        self.runs = QTreeWidget()
+        self.runs.setHeaderLabels(["#", "Status", "Started", "Time", "Result"])
+        self.runs.setRootIsDecorated(False)
+        self.runs.setAlternatingRowColors(True)
+        self.runs.setSortingEnabled(False)
+        hdr = self.runs.header()
+        for i in range(4):
+            hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        hdr.setStretchLastSection(True)
+        self.runs.currentItemChanged.connect(self._show_selected_run)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.settings_box)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.progress)
+        top_layout.addWidget(self.status)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.plot)
+        runs_box = QGroupBox("Past runs")
+        QVBoxLayout(runs_box).addWidget(self.runs)
+        split.addWidget(runs_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(top)
+        layout.addWidget(split, 1)
+
+    # -- project --------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        """Show another project; training or prediction still running for the old one is cancelled."""
+        if self._task is not None:
+            task, self._task = self._task, None   # its last signals are ignored (not the current task)
+            task.cancel()
+        self.project = project
+        self.set_options(options_from_config(project) if project is not None else TrainingOptions())
+        self.refresh_runs()
+        self._set_phase("idle")
+
+    def options(self) -> TrainingOptions:
+        return TrainingOptions(
+            device=self.device.currentText(), epochs=self.epochs.value(), lr=self.lr.value(),
+            K=self.k.value(), n_pos=self.n_pos.value(), n_neg=self.n_neg.value(),
+            lambda_seed=self.lambda_seed.value(), lambda_crf=self.lambda_crf.value(),
+            crf=self.crf.isChecked(), localizer=self.localizer.currentData())
+
+    def set_options(self, o: TrainingOptions) -> None:
+        self._wanted_device = o.device
+        i = self.device.findText(o.device)
+        self.device.setCurrentIndex(i if i >= 0 else 0)
+        self.epochs.setValue(o.epochs)
+        self.lr.set_value(o.lr)
+        self.k.setValue(o.K)
+        self.n_pos.setValue(o.n_pos)
+        self.n_neg.setValue(o.n_neg)
+        self.lambda_seed.set_value(o.lambda_seed)
+        self.lambda_crf.set_value(o.lambda_crf)
+        self.crf.setChecked(o.crf)
+        i = self.localizer.findData(o.localizer)
+        self.localizer.setCurrentIndex(i if i >= 0 else 0)
+
+    def _crf_toggled(self, on: bool) -> None:
+        self.lambda_crf.setEnabled(on and self._phase == "idle")
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._phase != "idle"
+
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase
+        idle = phase == "idle"
+        self.settings_box.setEnabled(idle)
+        self.lambda_crf.setEnabled(idle and self.crf.isChecked())
+        self.start_btn.setEnabled(idle and self.project is not None)
+        self.cancel_btn.setEnabled(not idle)
+        if idle:
+            self._task = None
+
+    # -- actions -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.busy or self.project is None:
+            return
+        opts = self.options()
+        bad = [name for name, edit in (("learning rate", self.lr), ("λ seed", self.lambda_seed),
+                                       ("λ CRF", self.lambda_crf)) if not edit.is_valid()]
+        if bad:
+            self.status.setText("Not a number: " + ", ".join(bad))
+            return
+        self._epochs = opts.epochs
+        self._run_id = None
+        self._runs_before = {r.id for r in self.project.runs.list()}
+        self.plot.clear_data()
+        self.runs.setCurrentItem(None)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.status.setText("Starting training...")
+        self._set_phase("training")
+        task = self.runner.run_subprocess(opts.to_argv(self.project.path), "Training")
+        self._attach(task, self._training_done)
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self.status.setText("Cancelling...")
+            self.cancel_btn.setEnabled(False)
+            self._task.cancel()
+
+    def _attach(self, task, on_done) -> None:
+        self._task = task
+        task.progress.connect(self._on_progress)
+        task.finished.connect(on_done)
+        task.failed.connect(self._on_failed)
+        task.cancelled.connect(self._on_cancelled)
+
+    def _is_current(self) -> bool:
+        return self._task is not None and self.sender() is self._task
+
+    # -- task signals ---------------------------------------------------------------------------
+    def _on_progress(self, raw) -> None:
+        if not self._is_current():
+            return
+        ev = _event(raw)
+        frac = min(1.0, ev.done / ev.total) if ev.total > 0 else 0.0
+        self.progress.setValue(int(round(frac * 1000)))
+        ex = ev.extra or {}
+        parts = [ev.stage or self._phase]
+        if ex.get("epoch") is not None:
+            parts.append(f"epoch {ex['epoch']}/{self._epochs}")
+        elif ev.total:
+            parts.append(f"{ev.done}/{ev.total}")
+        if _finite(ex.get("loss")) is not None:
+            parts.append(f"loss {float(ex['loss']):.4f}")
+        if _finite(ex.get("val_acc")) is not None:
+            acc = float(ex["val_acc"])
+            parts.append(f"val acc {acc * 100 if acc <= 1 else acc:.1f}%")
+        self.progress.setFormat(f"%p%  ETA {format_eta(ev.eta_s)}")
+        self.status.setText(" · ".join(parts) + (f"\n{ev.message}" if ev.message else ""))
+        if self._phase == "training" and ("loss" in ex or "val_acc" in ex):
+            x = self._x_of(ev)
+            for key in ("loss", "loss_seed", "loss_crf"):
+                if key in ex:
+                    self.plot.add_point(key, x, ex[key])
+            if ex.get("val_acc") is not None:
+                epoch = _finite(ex.get("epoch"))
+                self.plot.add_point("val_acc", epoch if epoch is not None else x, ex["val_acc"])
+            if not self._redraw_timer.isActive():
+                self._redraw_timer.start()
+
+    def _x_of(self, ev: ProgressEvent) -> float:
+        """Training progress in epochs: done/total of the whole run scaled to the epoch count."""
+        if ev.total > 0:
+            return ev.done / ev.total * self._epochs
+        return float(_finite(ev.extra.get("epoch")) or 0.0)
+
+    def _training_done(self, result) -> None:
+        if not self._is_current():
+            return
+        self.plot.redraw()
+        try:
+            self._run_id = int(result)
+        except (TypeError, ValueError):
+            self._on_failed("Training ended without a run id", f"result: {result!r}")
+            return
+        self.refresh_runs()
+        self.progress.setValue(0)
+        self.status.setText(f"Run #{self._run_id} trained; predicting every image...")
+        self._set_phase("predicting")
+        task = self.runner.run_subprocess(["predict", str(self.project.path), "--run", str(self._run_id),
+                                           "--events", "json"], "Prediction")
+        self._attach(task, self._prediction_done)
+
+    def _prediction_done(self, _result) -> None:
+        if not self._is_current():
+            return
+        run_id = self._run_id
+        self.progress.setValue(1000)
+        self.progress.setFormat("done")
+        self.status.setText(f"Run #{run_id} finished; predictions stored.")
+        self._set_phase("idle")
+        self.refresh_runs(select=run_id)
+        if run_id is not None:
+            self.run_finished.emit(run_id)
+
+    def _on_failed(self, message: str, details: str = "") -> None:
+        if self._task is not None and self.sender() is not None and self.sender() is not self._task:
+            return
+        what = "Prediction" if self._phase == "predicting" else "Training"
+        self.status.setText(f"{what} failed: {message}")
+        self.progress.setFormat("failed")
+        self._set_phase("idle")
+        self.refresh_runs()
+        error_dialog.show_error(self, f"{what} failed", message, details)
+
+    def _on_cancelled(self) -> None:
+        if not self._is_current():
+            return
+        what = "Prediction" if self._phase == "predicting" else "Training"
+        self._mark_killed_runs()
+        self.status.setText(f"{what} cancelled.")
+        self.progress.setValue(0)
+        self.progress.setFormat("cancelled")
+        self._set_phase("idle")
+        self.refresh_runs()
+
+    def _mark_killed_runs(self) -> None:
+        """A killed training process cannot close its run row: say 'cancelled' for it."""
+        if self.project is None:
+            return
+        for r in self.project.runs.list():
+            if r.id not in self._runs_before and r.status == "running":
+                self.project.runs.update(r.id, status="cancelled", error="cancelled by the user")
+
+    # -- past runs ----------------------------------------------------------------------------
+    def refresh_runs(self, select: int | None = None) -> None:
+        self.runs.clear()
+        if self.project is None:
+            return
+        runs = self.project.runs.list()
+        for r in reversed(runs):      # newest first
+            item = QTreeWidgetItem([str(r.id), r.status, _when(r.started_at), _duration(r.started_at, r.finished_at),
+                                    run_summary(r)])
+            item.setData(0, Qt.ItemDataRole.UserRole, r.id)
+            item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            tip = (r.error or run_summary(r)).strip()[:2000]
+            for c in range(5):
+                item.setToolTip(c, tip)
+            if r.status == "failed":
+                item.setForeground(1, pg.mkColor("#d9534f"))
+            self.runs.addTopLevelItem(item)
+            if select is not None and r.id == select:
+                self.runs.setCurrentItem(item)
+
+    def run_ids(self) -> list[int]:
+        return [self.runs.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.runs.topLevelItemCount())]
+
+    def _show_selected_run(self, item, _prev=None) -> None:
+        """Clicking a past run (while idle) shows its per-epoch history in the plot."""
+        if item is None or self.busy or self.project is None:
+            return
+        run = self.project.runs.get(item.data(0, Qt.ItemDataRole.UserRole))
+        self.plot.clear_data()
+        for i, h in enumerate(run.history or [], start=1):
+            if not isinstance(h, dict):
+                continue
+            x = _finite(h.get("epoch")) or float(i)
+            for key in ("loss", "loss_seed", "loss_crf", "val_acc"):
+                if key in h:
+                    self.plot.add_point(key, x, h[key])
+        self.plot.redraw()
+
+
+def run_summary(r) -> str:
+    """One line of a run's final figures (metrics of core.pipeline.train: final_loss, val_accuracy, n_train)."""
+    if r.status == "failed" and r.error:
+        return r.error.strip().splitlines()[0][:120]
+    m = dict(r.metrics or {})
+    last = r.history[-1] if r.history and isinstance(r.history[-1], dict) else {}
+    parts = []
+    epochs = (r.config or {}).get("epochs")
+    if epochs:
+        done = last.get("epoch")
+        parts.append(f"{done}/{epochs} ep" if done and done != epochs else f"{epochs} ep")
+    loss = m.pop("final_loss", None)
+    loss = loss if loss is not None else last.get("loss")
+    if _finite(loss) is not None:
+        parts.append(f"loss {float(loss):.4f}")
+    acc = m.pop("val_accuracy", m.pop("val_acc", None))
+    if _finite(acc) is not None:
+        parts.append(f"class val acc {float(acc) * 100 if float(acc) <= 1 else float(acc):.1f}%")
+    n = m.pop("n_train", None)
+    if n is not None:
+        parts.append(f"{n} train images")
+    for k, v in list(m.items())[:3]:
+        if _finite(v) is not None:
+            parts.append(f"{k} {_fmt_float(v)}")
+    return " · ".join(parts)
+
+
+def _when(t: datetime | None) -> str:
+    if t is None:
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(a: datetime | None, b: datetime | None) -> str:
+    if a is None or b is None:
+        return ""
+    return format_eta(max(0.0, (b - a).total_seconds()))
+
+
+class _FloatEdit(QLineEdit):
+    """A float field that takes scientific notation (7.5e-8), which QDoubleSpinBox cannot.
+
+    ``optional``: an empty field means 'the default of core' (value None), shown as placeholder.
+    """
+
+    def __init__(self, tip: str, optional: bool = False, default_text: str = ""):
+        super().__init__()
+        v = QDoubleValidator(0.0, 1e9, 12, self)
+        v.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        v.setLocale(QLocale.c())  # float() reads the text: always a decimal point
+        self.setValidator(v)
+        self.setToolTip(tip)
+        self.optional = optional
+        if optional:
+            self.setPlaceholderText(default_text or "default")
+        self.setMinimumWidth(70)
+
+    def value(self) -> float | None:
+        if self.optional and not self.text().strip():
+            return None
+        try:
+            return float(self.text())
+        except ValueError:
+            return float("nan")
+
+    def is_valid(self) -> bool:
+        v = self.value()
+        return v is None or (math.isfinite(v) and v >= 0)
+
+    def set_value(self, v: float | None) -> None:
+        self.setText("" if v is None else f"{v:g}")

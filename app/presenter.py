@@ -1,0 +1,152 @@
+"""Puts the current image's stored state on screen: pixels, box layers, maps, panels.
+
+It listens to the ``Session`` and reads the store; it writes nothing.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from app.canvas.colormaps import colorize
+from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
+from core.store.records import PredictionRecord
+
+
+class ImagePresenter(QObject):
+    def __init__(self, session, canvas, browser, attention, proposals, layers, status, parent=None):
+        super().__init__(parent)
+        self.s, self.canvas, self.browser = session, canvas, browser
+        self.attention, self.proposals, self.layers, self.status = attention, proposals, layers, status
+        self.maps: dict[int, np.ndarray] = {}
+        self.prediction: PredictionRecord | None = None
+        session.project_changed.connect(self._project_changed)
+        session.image_changed.connect(self._image_changed)
+        session.boxes_changed.connect(self._boxes_changed)
+        session.proposals_changed.connect(self._proposals_changed)
+        session.image_state_changed.connect(self._image_state_changed)
+        session.maps_changed.connect(self._maps_changed)
+        session.predictions_changed.connect(self._predictions_changed)
+        proposals.filter_changed.connect(self.show_proposals)
+        layers.overlay_changed.connect(self.show_overlay)
+        attention.head_chosen.connect(self._head_chosen)
+
+    @property
+    def project(self):
+        return self.s.project
+
+    # -- whole image ----------------------------------------------------------------------
+    def _project_changed(self, project) -> None:
+        self.browser.set_project(project)
+        self.update_counts()
+
+    def _image_changed(self, rec) -> None:
+        self.browser.select_image(rec.id if rec is not None else None)
+        if rec is None:
+            self.canvas.set_image(None)
+            self.maps, self.prediction = {}, None
+            self.attention.set_maps({})
+            self.proposals.set_proposals([])
+            self.layers.set_sources([], False)
+            return
+        self.canvas.set_image(rec.id, self.project.image_root / rec.rel_path, (rec.width, rec.height))
+        self._load_maps()
+        self.show_curated()
+        self._load_proposals()
+        self.show_predictions()
+        self.canvas.set_boxes("gt", [(b.id, b.xyxy, "", -1) for b in self.project.boxes.gt(rec.id)])
+
+    # -- layers ---------------------------------------------------------------------------
+    def show_curated(self) -> None:
+        if self.s.image is None:
+            return
+        rows = []
+        for b in self.project.boxes.list(self.s.image.id):
+            label = self.s.class_name(b.class_id)
+            if b.source in ("proposal", "prediction") and b.score is not None:
+                label += f" {b.score:.2f}"
+            rows.append((b.id, b.xyxy, label, self.s.class_index(b.class_id)))
+        self.canvas.set_boxes("curated", rows)
+
+    def _load_proposals(self) -> None:
+        self.proposals.set_proposals(self.project.proposals.list(self.s.image.id) if self.s.image else [])
+        self.show_proposals()
+
+    def show_proposals(self) -> None:
+        self.canvas.set_boxes("proposal", [(p.id, p.xyxy, f"#{p.rank} {p.score:.2f}", -1)
+                                           for p in self.proposals.visible()])
+
+    def show_predictions(self) -> None:
+        self.prediction = self.project.maps.prediction(self.s.image.id) if self.s.image else None
+        boxes = self.prediction.boxes if self.prediction is not None else []
+        self.canvas.set_boxes("prediction", [(i, b.xyxy, f"pred {b.score:.2f}", -1) for i, b in enumerate(boxes)])
+        self._offer_sources()
+
+    def predicted_box(self, index: int):
+        if self.prediction is None or not 0 <= index < len(self.prediction.boxes):
+            return None
+        return self.prediction.boxes[index]
+
+    # -- maps -------------------------------------------------------------------------------
+    def _load_maps(self) -> None:
+        rec = self.s.image
+        self.maps = self.project.maps.attention(rec.id) if rec is not None else {}
+        size = (rec.width, rec.height) if rec is not None else (1, 1)
+        wanted = self.layers.wanted_source()
+        self.attention.set_maps(self.maps, size, checked=wanted if isinstance(wanted, int) else None,
+                                cmap=self.layers.colormap())
+        self._offer_sources()
+
+    def _offer_sources(self) -> None:
+        self.layers.set_sources(list(self.maps), self.prediction is not None)
+        self.show_overlay()
+
+    def show_overlay(self) -> None:
+        src = self.layers.wanted_source()
+        cmap = self.layers.colormap()
+        img = None
+        if isinstance(src, int) and src in self.maps:
+            img = colorize(self.maps[src], cmap, scale=True, fade=True)
+        elif src == PREDICTED_FG and self.prediction is not None:
+            img = colorize(self.prediction.fg_map, cmap, scale=False, fade=True)  # a probability: keep its scale
+        self.canvas.set_overlay(img)
+        self.canvas.set_overlay_opacity(self.layers.opacity_value())
+        self.attention.set_checked(src if isinstance(src, int) else None)
+        if self.attention.cmap_name != cmap:
+            self.attention.set_colormap(cmap)
+
+    def _head_chosen(self, head: int) -> None:
+        if not self.layers.choose(head):
+            self.layers.choose(NO_OVERLAY)
+        if not self.canvas.layer_visible("overlay"):
+            self.s.message.emit("The overlay layer is hidden (View \u25b8 Show overlay, O)")
+
+    # -- change notices -----------------------------------------------------------------------
+    def _boxes_changed(self, image_id: int) -> None:
+        if image_id == self.s.image_id:
+            self.show_curated()
+        self.browser.model.refresh_image(image_id)
+        self.update_counts()
+
+    def _proposals_changed(self, image_id: int) -> None:
+        if image_id == self.s.image_id:
+            self._load_proposals()
+
+    def _image_state_changed(self, image_id: int) -> None:
+        self.browser.model.refresh_image(image_id)
+        self.update_counts()
+
+    def _maps_changed(self, image_id: int) -> None:
+        if self.s.image is not None and image_id in (-1, self.s.image_id):
+            self._load_maps()
+
+    def _predictions_changed(self) -> None:
+        if self.s.image is not None:
+            self.show_predictions()
+
+    def update_counts(self) -> None:
+        if self.project is None:
+            self.status.counts.setText("no project")
+            return
+        c = self.project.images.counts()
+        boxes = sum(self.project.boxes.counts_by_source().values())
+        self.status.set_counts(c["total"], c["review"].get("verified", 0), c["review"].get("flagged", 0), boxes)

@@ -1,0 +1,108 @@
+"""File menu work: open / new / recent projects, COCO import and export.
+
+The dialogs for New and COCO live in ``app.dialogs`` and are imported when first used.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+
+from core.store.project import PROJECT_SUFFIX, Project, ProjectError
+
+RECENT_KEY = "recent_projects"
+RECENT_MAX = 10
+
+
+def recent_projects(settings: QSettings | None = None) -> list[str]:
+    settings = settings or QSettings()
+    value = settings.value(RECENT_KEY, [])
+    if isinstance(value, str):  # QSettings returns a bare string for a one-item list on some back ends
+        value = [value]
+    return [str(v) for v in (value or [])]
+
+
+def remember_project(path: Path, settings: QSettings | None = None) -> None:
+    settings = settings or QSettings()
+    p = str(Path(path).resolve())
+    items = [p] + [x for x in recent_projects(settings) if x != p]
+    settings.setValue(RECENT_KEY, items[:RECENT_MAX])
+
+
+class ProjectFiles(QObject):
+    """Opens projects for the window; ``opened(project)`` is emitted once one is ready."""
+
+    opened = Signal(object)
+
+    def __init__(self, window: QWidget, session, runner, parent=None):
+        super().__init__(parent)
+        self.window, self.s, self.runner = window, session, runner
+
+    def open_path(self, path: str | Path) -> bool:
+        try:
+            project = Project.open(path)
+        except ProjectError as exc:
+            QMessageBox.warning(self.window, "Cannot open project", str(exc))
+            return False
+        project.runs.mark_interrupted()
+        remember_project(project.path)
+        self.opened.emit(project)
+        return True
+
+    def ask_open(self) -> None:
+        start = str(Path(self.s.project.path).parent) if self.s.project is not None else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start,
+                                              f"DiPS Studio projects (*{PROJECT_SUFFIX});;All files (*)")
+        if path:
+            self.open_path(path)
+
+    def new_project(self) -> None:
+        try:
+            from app.dialogs.new_project import run_new_project_dialog  # noqa: PLC0415
+        except ImportError as exc:
+            QMessageBox.information(self.window, "New project", f"Not available in this build ({exc}).\n"
+                                    "Use: python main.py new PROJECT IMAGE_FOLDER")
+            return
+        path = run_new_project_dialog(self.window, self.runner)
+        if path:
+            self.open_path(path)
+
+    def import_coco(self) -> None:
+        if self.s.project is None:
+            return
+        try:
+            from app.dialogs.coco_dialogs import run_import_coco_dialog  # noqa: PLC0415
+        except ImportError as exc:
+            QMessageBox.information(self.window, "Import COCO", f"Not available in this build ({exc}).")
+            return
+        if run_import_coco_dialog(self.window, self.s.project):
+            self.s.reload_classes()
+            self.s.project_changed.emit(self.s.project)  # boxes and classes may all have changed
+            self.s.set_image(self.s.image_id)
+
+    def export_coco(self) -> None:
+        if self.s.project is None:
+            return
+        try:
+            from app.dialogs.coco_dialogs import run_export_coco_dialog  # noqa: PLC0415
+        except ImportError as exc:
+            QMessageBox.information(self.window, "Export COCO", f"Not available in this build ({exc}).")
+            return
+        out = run_export_coco_dialog(self.window, self.s.project)
+        if out:
+            self.s.message.emit(f"Exported COCO to {out}")
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        items = [p for p in recent_projects() if Path(p).exists()]
+        if not items:
+            menu.addAction("(none)").setEnabled(False)
+            return
+        for p in items:
+            act = menu.addAction(Path(p).name)
+            act.setToolTip(p)
+            act.setStatusTip(p)
+            act.triggered.connect(lambda _=False, path=p: self.open_path(path))
+        menu.addSeparator()
+        menu.addAction("Clear list").triggered.connect(lambda: QSettings().remove(RECENT_KEY))

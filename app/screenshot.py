@@ -1,0 +1,198 @@
+"""``python main.py screenshot --out FILE.png [PROJECT] [--size 1600x1000] [--image REL_PATH] [--panel NAME]``
+
+Renders the real main window to a PNG without a display (Qt's offscreen platform): the
+project (default: the built-in demo) is opened, one image selected with its layers shown,
+thumbnails and pixels awaited, then the window is grabbed at exactly the requested size.
+No background computation is started; ``--compute`` first runs the attention and proposal
+stages (skipping what is up to date) so the picture shows proposals.
+
+The window's settings (dock layout, recent files) go to a throw-away folder, so a screenshot
+neither depends on nor changes the user's own layout.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+PANEL_DOCKS = {"layers": "layers_dock", "attention": "attention_dock", "training": "training_dock",
+               "evaluation": "eval_dock"}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python main.py screenshot",
+                                description="Render the DiPS Studio main window to a PNG (no display needed).")
+    p.add_argument("project", nargs="?", help="project file (default: the built-in demo project)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--size", default="1600x1000", help="window size WIDTHxHEIGHT in pixels (default 1600x1000)")
+    p.add_argument("--image", help="image to show, by its path relative to the image folder")
+    p.add_argument("--panel", choices=sorted(PANEL_DOCKS),
+                   help="dock tab to bring to the front on the right (default: as the window opens)")
+    p.add_argument("--compute", action="store_true",
+                   help="compute attention maps and proposals first (slow on CPU for a big project)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for pixels and thumbnails")
+    a = p.parse_args(argv)
+    try:
+        w, h = (int(v) for v in a.size.lower().split("x"))
+        if w < 200 or h < 150:
+            raise ValueError
+    except ValueError:
+        p.error(f"--size must be WIDTHxHEIGHT with at least 200x150, got {a.size!r}")
+    a.width, a.height = w, h
+    return a
+
+
+def pick_image(project, rel_path: str | None = None):
+    """The image to show: ``rel_path`` if given; else the first image of an object class with
+    proposals; else the first with ground truth or curated boxes; else the first image."""
+    if rel_path:
+        rec = project.images.by_path(rel_path)
+        if rec is None:
+            raise ValueError(f"{rel_path}: no such image in {project.path}")
+        return rec
+    images = project.images.list()
+    if not images:
+        return None
+    try:
+        from core.pipeline.config import load_config  # noqa: PLC0415
+        is_bg = load_config(project).is_background
+    except Exception:  # noqa: BLE001 - no pipeline config: every class counts as an object class
+        def is_bg(_name):
+            return False
+    names = project.class_names()
+    with_props = project.proposals.image_ids_with_proposals()
+    for rec in images:
+        if rec.id in with_props and not is_bg(names.get(rec.class_id)):
+            return rec
+    with_gt = {b.image_id for b in project.boxes.gt()}
+    for rec in images:
+        if rec.id in with_gt or rec.n_boxes:
+            return rec
+    return images[0]
+
+
+def _settle(app, done, timeout_s: float) -> bool:
+    """Process events until ``done()`` or the timeout; True when done."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        app.processEvents()
+        if done():
+            return True
+        time.sleep(0.02)
+    app.processEvents()
+    return done()
+
+
+def _thumbnails_pending(window) -> bool:
+    thumbs = getattr(window.browser, "thumbs", None)
+    return bool(getattr(thumbs, "_pending", None))
+
+
+def _centre_in_browser(window, image_id: int) -> None:
+    """Scroll the image list so the shown image's row is in view (rows arrive lazily)."""
+    from PySide6.QtWidgets import QAbstractItemView  # noqa: PLC0415
+    try:
+        browser = window.browser
+        row = browser.model.row_of(image_id)
+        if row >= 0:
+            browser.view.scrollTo(browser.model.index(row), QAbstractItemView.ScrollHint.PositionAtCenter)
+    except AttributeError:  # another browser layout: the screenshot is still worth having
+        pass
+
+
+def _compute(project_path: Path) -> None:
+    from core.pipeline import compute_attention, compute_proposals  # noqa: PLC0415
+    from core.progress import Progress, TextProgressBar  # noqa: PLC0415
+    from core.store.project import Project  # noqa: PLC0415
+    with Project.open(project_path) as project:
+        compute_attention(project, progress=Progress(TextProgressBar()))
+        compute_proposals(project, progress=Progress(TextProgressBar()))
+
+
+def main(argv: list[str]) -> int:
+    a = parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings, QSize, Qt  # noqa: PLC0415
+
+    settings_dir = tempfile.mkdtemp(prefix="dips-screenshot-")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+
+    from app.launch import demo_folder, make_app  # noqa: PLC0415
+    app = make_app([])
+
+    from core.store.project import Project, ProjectError, resolve_project_path  # noqa: PLC0415
+    try:
+        if a.project:
+            path = resolve_project_path(a.project)
+        else:
+            from core.pipeline import ensure_demo_project  # noqa: PLC0415
+            path = ensure_demo_project(demo_folder())
+        Project.open(path).close()   # checked here: the window would ask with a modal box nobody sees
+        if a.compute:
+            _compute(path)
+    except (ProjectError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        shutil.rmtree(settings_dir, ignore_errors=True)
+        return 2
+
+    from app.main_window import MainWindow  # noqa: PLC0415
+    window = MainWindow(auto_compute=False, probe_device=False)
+    try:
+        from core.dips.device import pick_device  # noqa: PLC0415
+        window.status.set_device(str(pick_device("auto")))
+    except Exception:  # noqa: BLE001 - the device text is decoration here
+        pass
+    window.resize(a.width, a.height)
+    window.show()
+    app.processEvents()
+    try:
+        if not window.files.open_path(path):
+            print(f"error: cannot open {path}", file=sys.stderr)
+            return 2
+        project = window.session.project
+        try:
+            rec = pick_image(project, a.image)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if rec is not None:
+            window.go_to_image(rec.id)
+        if a.panel:
+            dock = getattr(window, PANEL_DOCKS[a.panel], None)
+            if dock is not None:
+                dock.show()
+                dock.raise_()
+        canvas = window.canvas
+        _settle(app, lambda: rec is None or bool(canvas.levels_shown), a.timeout)
+        _settle(app, lambda: not _thumbnails_pending(window), a.timeout)
+        canvas.fit()
+        if rec is not None:
+            _centre_in_browser(window, rec.id)
+        _settle(app, lambda: False, 0.2)   # let layouts and repaints finish
+
+        img = window.grab().toImage()
+        if img.size() != QSize(a.width, a.height):   # a high-DPI screen grabs at device pixels
+            img = img.scaled(a.width, a.height, Qt.AspectRatioMode.IgnoreAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        out = Path(a.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not img.save(str(out), "PNG"):
+            print(f"error: cannot write {out}", file=sys.stderr)
+            return 2
+        print(f"wrote {out} ({img.width()}x{img.height()})")
+        return 0
+    finally:
+        window.shutdown()
+        project = window.session.project
+        window.hide()
+        window.deleteLater()
+        app.processEvents()
+        if project is not None:
+            project.close()
+        shutil.rmtree(settings_dir, ignore_errors=True)

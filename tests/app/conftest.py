@@ -1,0 +1,63 @@
+"""Fixtures for driving the real main window: a small project, the window, mouse helpers."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_image
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_qt_settings(tmp_path_factory):
+    """QSettings (recent files, window layout) go to a temp folder, never the user's."""
+    from PySide6.QtCore import QCoreApplication, QSettings
+    QCoreApplication.setOrganizationName("dips-studio-tests")
+    QCoreApplication.setApplicationName("dips-studio-tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("qsettings")))
+    yield
+
+
+@pytest.fixture
+def gui_project(tmp_path: Path):
+    """4 images of 160x120 in classes cars (2) / people (1) / trees (1); a third class for key tests."""
+    from core.data.importer import import_images
+    from core.store.project import Project
+
+    root = tmp_path / "imgs"
+    make_image(root / "cars" / "c1.png", size=(160, 120), square=(40, 30, 90, 70, (250, 30, 30)))
+    make_image(root / "cars" / "c2.png", size=(160, 120), color=(90, 120, 60))
+    make_image(root / "people" / "p1.png", size=(160, 120), color=(60, 90, 140))
+    make_image(root / "trees" / "t1.png", size=(160, 120), color=(30, 120, 40))
+    p = Project.create(tmp_path / "gui.dips", root)
+    import_images(p)
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def main_window(qtbot, gui_project):
+    from app.launch import preload_heavy_modules
+    from app.main_window import MainWindow
+
+    preload_heavy_modules()  # as run_gui does before the window opens
+    w = MainWindow(gui_project, probe_device=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    w.canvas.setFocus()
+    qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
+    yield w
+    w.shutdown()
+
+
+@pytest.fixture
+def db(gui_project):
+    """A separate sqlite3 connection: sees only what was committed."""
+    con = sqlite3.connect(gui_project.path)
+    yield con
+    con.close()

@@ -1,0 +1,108 @@
+"""The canvas alone: zoom at the cursor, fit / 1:1, pan, and big images decoded off the GUI thread."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from app.canvas.canvas import ImageCanvas
+from tests.conftest import make_image
+
+
+@pytest.fixture
+def canvas(qtbot):
+    c = ImageCanvas()
+    qtbot.addWidget(c)
+    c.resize(800, 600)
+    c.show()
+    qtbot.waitExposed(c)
+    yield c
+    c.loader.cancel()
+    c.loader.wait(5000)
+
+
+def wheel(c: ImageCanvas, pos: QPoint, notches: int) -> None:
+    ev = QWheelEvent(QPointF(pos), QPointF(c.viewport().mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 120 * notches),
+                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(c.viewport(), ev)
+
+
+def test_wheel_zooms_at_the_cursor_and_fit_shows_everything(qtbot, canvas, tmp_path):
+    path = make_image(tmp_path / "a.png", size=(400, 300))
+    canvas.set_image(1, path, (400, 300))
+    qtbot.waitUntil(lambda: "full" in canvas.levels_shown, timeout=5000)
+    fit_scale = canvas.scale_factor()
+    assert fit_scale == pytest.approx(min(792 / 400, 592 / 300), rel=0.02)
+    cursor = QPoint(500, 200)
+    under = canvas.mapToScene(cursor)
+    wheel(canvas, cursor, 3)
+    assert canvas.scale_factor() == pytest.approx(fit_scale * 1.0015 ** 360, rel=0.01)
+    after = canvas.mapToScene(cursor)
+    assert (after.x(), after.y()) == pytest.approx((under.x(), under.y()), abs=1.5)  # same image point
+    canvas.actual_size()
+    assert canvas.scale_factor() == pytest.approx(1.0)
+    canvas.fit()
+    assert canvas.scale_factor() == pytest.approx(fit_scale)
+
+
+def test_middle_drag_pans(qtbot, canvas, tmp_path):
+    path = make_image(tmp_path / "a.png", size=(400, 300))
+    canvas.set_image(1, path, (400, 300))
+    canvas.set_scale_at(6.0)
+    before = canvas.mapToScene(QPoint(400, 300))
+    vp = canvas.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(400, 300))
+    QTest.mouseMove(vp, QPoint(300, 250))
+    QTest.mouseRelease(vp, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(300, 250))
+    after = canvas.mapToScene(QPoint(400, 300))
+    # dragging the image left/up by (100, 50) screen px shows what was right/below
+    assert (after.x() - before.x(), after.y() - before.y()) == pytest.approx((100 / 6, 50 / 6), abs=0.5)
+
+
+def test_big_image_preview_first_then_full_without_blocking(qtbot, canvas, tmp_path):
+    rng = np.random.default_rng(0)
+    small = (rng.random((120, 160, 3)) * 255).astype(np.uint8)
+    big = np.asarray(Image.fromarray(small).resize((4000, 3000), Image.NEAREST))
+    path = tmp_path / "big.jpg"
+    Image.fromarray(big).save(path, quality=85)
+    levels = []
+    canvas.image_ready.connect(lambda _i, level: levels.append((level, time.perf_counter())))
+    t0 = time.perf_counter()
+    canvas.set_image(7, path, (4000, 3000))
+    assert time.perf_counter() - t0 < 0.1  # the GUI thread only asks; decoding happens elsewhere
+    qtbot.waitUntil(lambda: [lv for lv, _ in levels] == ["preview", "full"], timeout=15000)
+    # fitted (scale ~0.2), the light preview is what gets painted; zoomed in, the full image
+    assert canvas._preview.isVisible() and not canvas._full.isVisible()
+    canvas.set_scale_at(1.0)
+    assert canvas._full.isVisible() and not canvas._preview.isVisible()
+    # both layers cover the whole image in image pixels
+    for item in (canvas._preview, canvas._full):
+        r = item.mapRectToScene(item.boundingRect())
+        assert (r.width(), r.height()) == pytest.approx((4000, 3000), rel=1e-3)
+
+
+def test_paging_fast_shows_only_the_last_image(qtbot, canvas, tmp_path):
+    paths = [make_image(tmp_path / f"{i}.png", size=(200, 150), color=(10 * i, 0, 0)) for i in range(6)]
+    shown = []
+    canvas.image_ready.connect(lambda i, _lv: shown.append(i))
+    for i, p in enumerate(paths):
+        canvas.set_image(i, p, (200, 150))
+    qtbot.waitUntil(lambda: 5 in shown, timeout=5000)
+    qtbot.wait(100)
+    assert shown[-1] == 5 and all(i in (0, 5) for i in shown)  # stale decodes are dropped
+
+
+def test_unreadable_image_reports_and_keeps_boxes(qtbot, canvas, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xffgarbage")
+    with qtbot.waitSignal(canvas.image_failed, timeout=5000) as blocker:
+        canvas.set_image(3, bad, (100, 80))
+    assert blocker.args[0] == 3 and "bad.jpg" in blocker.args[1]
+    canvas.set_boxes("curated", [(1, (10, 10, 50, 40), "car", 0)])
+    assert set(canvas.items_of("curated")) == {1}

@@ -1,0 +1,42 @@
+"""``python main.py screenshot``: the real main window rendered offscreen to a PNG of the asked size."""
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from app import screenshot  # noqa: E402
+from core.store.repos.proposals import NewProposal  # noqa: E402
+
+
+@pytest.fixture
+def with_proposals(project):
+    b = project.images.by_path("site/sub/b.png")
+    project.proposals.replace(b.id, [NewProposal((20, 5, 40, 25), -1, 0.9, 0.95)])
+    return b
+
+
+def test_pick_image_prefers_an_object_image_with_proposals(project, with_proposals):
+    assert screenshot.pick_image(project).id == with_proposals.id
+    assert screenshot.pick_image(project, "site/a.jpg").rel_path == "site/a.jpg"
+    with pytest.raises(ValueError, match="nope.jpg"):
+        screenshot.pick_image(project, "nope.jpg")
+
+
+def test_screenshot_writes_a_png_of_the_requested_size(qapp, project, with_proposals, tmp_path):
+    out = tmp_path / "shots" / "main.png"
+    assert screenshot.main(["--out", str(out), str(project.path), "--size", "900x600"]) == 0
+    img = Image.open(out)
+    assert img.size == (900, 600)
+    colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 50          # a rendered window, not a blank canvas
+
+
+def test_screenshot_rejects_bad_arguments(qapp, project, tmp_path, capsys):
+    assert screenshot.main(["--out", str(tmp_path / "x.png"), str(project.path), "--image", "nope.jpg"]) == 2
+    assert "nope.jpg" in capsys.readouterr().err
+    assert screenshot.main(["--out", str(tmp_path / "x.png"), str(tmp_path / "missing.dips")]) == 2
+    assert "missing.dips" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        screenshot.main(["--out", str(tmp_path / "x.png"), "--size", "big"])

@@ -1,0 +1,197 @@
+"""Training panel: start, live progress and curves, cancel, errors, then prediction and the run list."""
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from app import workers  # noqa: E402
+from app.panels import training_panel as tp  # noqa: E402
+from core.cli import build_parser  # noqa: E402
+from core.progress import ProgressEvent  # noqa: E402
+
+
+class FakeTask(workers.Task):
+    """A real Task whose events the test sends; cancel() ends it at once like a killed process."""
+
+    def __init__(self, title, argv):
+        super().__init__(title)
+        self.argv = argv
+
+    def cancel(self):
+        super().cancel()
+        self._end("cancelled")
+
+    def step(self, done, total, stage="train", **extra):
+        self._emit_progress(ProgressEvent(stage, done, total, f"step {done}", eta_s=12.0 * (total - done),
+                                          extra=extra))
+
+
+class FakeRunner:
+    def __init__(self):
+        self.tasks: list[FakeTask] = []
+
+    def run_subprocess(self, argv, title):
+        t = FakeTask(title, list(argv))
+        self.tasks.append(t)
+        return t
+
+
+@pytest.fixture
+def panel(qtbot, project):
+    runner = FakeRunner()
+    w = tp.TrainingPanel(project, runner)
+    qtbot.addWidget(w)
+    w.resize(460, 760)
+    w.show()
+    return w, runner
+
+
+def test_options_are_accepted_by_the_train_command(panel, project):
+    w, _ = panel
+    w.epochs.setValue(3)
+    w.lr.setText("1e-3")
+    w.k.setValue(2)
+    w.crf.setChecked(False)
+    w.localizer.setCurrentIndex(1)
+    argv = w.options().to_argv(project.path)
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.events, args.epochs, args.lr, args.K) == ("train", "json", 3, 0.001, 2)
+    assert args.no_crf is True and args.decoder == "unet" and args.lambda_crf is None
+
+
+def test_training_progress_curves_then_prediction_and_run_list(panel, project, qtbot):
+    w, runner = panel
+    w.epochs.setValue(2)
+    w.start_btn.click()
+    assert w.busy and not w.start_btn.isEnabled() and w.cancel_btn.isEnabled()
+    train = runner.tasks[-1]
+    assert train.title == "Training" and train.argv[:2] == ["train", str(project.path)]
+    assert train.argv[train.argv.index("--epochs") + 1] == "2"
+
+    train.step(0, 10, stage="features")                       # feature caching: bar moves, no curve
+    train.step(5, 10, stage="features")
+    assert w.progress.value() == 500
+    for s in range(1, 9):
+        train.step(s, 8, epoch=1 + (s > 4), step=s, loss=1.0 / s, loss_seed=0.8 / s, loss_crf=0.2 / s)
+    assert w.progress.value() == 1000
+    assert "epoch 2/2" in w.status.text() and "ETA 00:00" in w.progress.format()
+    qtbot.waitUntil(lambda: w.plot.curves["loss"].getData()[0] is not None
+                    and len(w.plot.curves["loss"].getData()[0]) == 8, timeout=2000)
+    xs, ys = w.plot.curves["loss"].getData()
+    assert xs[-1] == pytest.approx(2.0) and ys[0] == pytest.approx(1.0)   # x in epochs: 8/8 steps of 2 epochs
+    assert w.plot.n_points("loss_crf") == 8
+
+    run_id = project.runs.start({"epochs": 2})
+    project.runs.update(run_id, history=[{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.25}],
+                        metrics={"final_loss": 0.25, "val_accuracy": 0.875, "n_train": 6}, status="finished")
+    train._end("finished", run_id)
+    assert w._phase == "predicting"
+    predict = runner.tasks[-1]
+    assert predict.title == "Prediction"
+    assert predict.argv == ["predict", str(project.path), "--run", str(run_id), "--events", "json"]
+    predict.step(3, 6, stage="predict")
+    with qtbot.waitSignal(w.run_finished, timeout=1000) as sig:
+        predict._end("finished", 1)
+    assert sig.args == [run_id]
+    assert not w.busy and w.start_btn.isEnabled() and not w.cancel_btn.isEnabled()
+    assert w.run_ids()[0] == run_id
+    row = w.runs.topLevelItem(0)
+    assert row.text(1) == "finished" and "loss 0.2500" in row.text(4) and "87.5%" in row.text(4)
+
+
+def test_cancel_returns_to_idle_and_closes_the_run(panel, project):
+    w, runner = panel
+    w.start_btn.click()
+    task = runner.tasks[-1]
+    run_id = project.runs.start({"epochs": 12})           # what the killed subprocess had opened
+    task.step(1, 100, epoch=1, step=1, loss=0.9)
+    w.cancel_btn.click()
+    assert task.cancel_requested and task.state == "cancelled"
+    assert not w.busy and w.start_btn.isEnabled() and w.settings_box.isEnabled()
+    assert "cancelled" in w.status.text()
+    assert project.runs.get(run_id).status == "cancelled"
+    w.start_btn.click()                                    # usable again
+    assert len(runner.tasks) == 2 and w.busy
+
+
+def test_error_shows_details_and_panel_stays_usable(panel, project, monkeypatch):
+    w, runner = panel
+    shown = []
+    monkeypatch.setattr(tp.error_dialog, "show_error", lambda *a: shown.append(a))
+    w.start_btn.click()
+    runner.tasks[-1]._end("failed", ("CUDA out of memory", "Traceback ...\nRuntimeError: CUDA out of memory"))
+    assert len(shown) == 1
+    parent, title, message, details = shown[0]
+    assert parent is w and title == "Training failed" and message == "CUDA out of memory" and "Traceback" in details
+    assert not w.busy and w.start_btn.isEnabled()
+    assert "failed" in w.status.text()
+    w.start_btn.click()
+    assert len(runner.tasks) == 2
+
+
+def test_invalid_number_does_not_start(panel):
+    w, runner = panel
+    w.lr.setText("")
+    w.start_btn.click()
+    assert not runner.tasks and not w.busy and "learning rate" in w.status.text()
+
+
+def test_selecting_a_past_run_plots_its_history(panel, project):
+    w, _ = panel
+    rid = project.runs.start({"epochs": 3})
+    project.runs.update(rid, history=[{"epoch": e, "loss": 1.0 / e, "loss_seed": 0.5, "loss_crf": 0.1}
+                                      for e in (1, 2, 3)], status="finished")
+    w.refresh_runs()
+    w.runs.setCurrentItem(w.runs.topLevelItem(0))
+    w.plot.redraw()
+    assert list(w.plot.curves["loss"].getData()[0]) == [1.0, 2.0, 3.0]
+
+
+def test_real_subprocess_events_and_kill(qtbot, project, tmp_path, monkeypatch):
+    """The real TaskRunner on a stand-in for main.py: JSON lines drive the panel; Cancel kills it."""
+    script = tmp_path / "fake_main.py"
+    script.write_text(textwrap.dedent("""
+        import json, sys, time
+        for s in range(1, 4):
+            print(json.dumps({"event": "progress", "stage": "train", "done": s, "total": 1000, "message": "",
+                              "eta_s": 5.0, "extra": {"epoch": 1, "step": s, "loss": 1.0 / s,
+                                                      "loss_seed": 0.5, "loss_crf": 0.1}}), flush=True)
+        time.sleep(60)
+    """))
+    monkeypatch.setattr(workers, "MAIN_PY", script)
+    runner = workers.TaskRunner()
+    w = tp.TrainingPanel(project, runner)
+    qtbot.addWidget(w)
+    w.start_btn.click()
+    qtbot.waitUntil(lambda: w.plot.n_points("loss") == 3, timeout=10000)
+    task = runner.active()[0]
+    with qtbot.waitSignal(task.cancelled, timeout=5000):
+        w.cancel_btn.click()
+    assert not w.busy and w.start_btn.isEnabled()
+    assert sys.executable  # the child ran under this interpreter
+
+
+@pytest.mark.slow
+def test_real_train_command_error_reaches_the_dialog(qtbot, tmp_path, monkeypatch):
+    """``main.py train`` for real on a project it cannot train: the error arrives as a dialog."""
+    from tests.conftest import make_image
+
+    from core.data.importer import import_images
+    from core.store.project import Project
+
+    make_image(tmp_path / "flat" / "a.png")             # no class folders: nothing to train on
+    project = Project.create(tmp_path / "p.dips", tmp_path / "flat")
+    import_images(project)
+    shown = []
+    monkeypatch.setattr(tp.error_dialog, "show_error", lambda *a: shown.append(a))
+    w = tp.TrainingPanel(project, workers.TaskRunner())
+    qtbot.addWidget(w)
+    w.start_btn.click()
+    qtbot.waitUntil(lambda: bool(shown), timeout=60000)
+    assert shown[0][1] == "Training failed" and shown[0][2]
+    assert not w.busy and w.start_btn.isEnabled()
+    project.close()
