@@ -1,0 +1,83 @@
+"""What one training image contributes, and how a batch is assembled from the cache.
+
+Pseudo-labels are drawn afresh at every step (paper Sec. 3.3): one box of the image's
+top-K pool uniformly, then n+ foreground pixels inside it and n- background pixels
+outside every box. Images of a background class (e.g. ``no_site``) have no object:
+all their pixels are background candidates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.dips.sampling import IGNORE, SamplingConfig, sample_pixel_labels
+from core.train.feature_cache import FeatureCache
+
+
+@dataclass
+class TrainSample:
+    key: str                      # content hash: the feature-cache key
+    label: int                    # class index
+    maps: np.ndarray              # [M, gh, gw] attention maps (the maps proposals came from)
+    pool: list[tuple[tuple[float, float, float, float], int]] = field(default_factory=list)
+    #      ^ top-K pool: (normalised xyxy, index into maps); curated boxes replace it when present
+    all_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # normalised; bg excluded there
+    background_only: bool = False
+
+
+@dataclass
+class Batch:
+    tokens: torch.Tensor   # [B, C, gh, gw] float32
+    cls: torch.Tensor      # [B, n_blocks, C]
+    rgb: torch.Tensor      # [B, 3, R, R] float32 in 0..255
+    labels: torch.Tensor   # [B, R, R] long: 0 bg, 1 fg, IGNORE
+    targets: torch.Tensor  # [B] class index
+
+
+def _flip_box(b, flip: bool):
+    x0, y0, x1, y1 = b
+    return (1.0 - x1, y0, 1.0 - x0, y1) if flip else (x0, y0, x1, y1)
+
+
+def pseudo_labels(sample: TrainSample, res: int, flip: bool, cfg: SamplingConfig,
+                  gen: torch.Generator) -> torch.Tensor:
+    """[res, res] labels for one image at one step."""
+    if sample.background_only:
+        labels = torch.full((res, res), IGNORE, dtype=torch.long)
+        idx = torch.randperm(res * res, generator=gen)[: cfg.n_neg]
+        labels.view(-1)[idx] = 0
+        return labels
+    if not sample.pool:
+        return torch.full((res, res), IGNORE, dtype=torch.long)
+    k = int(torch.randint(len(sample.pool), (1,), generator=gen))
+    box, map_index = sample.pool[k]
+    m = torch.from_numpy(np.ascontiguousarray(sample.maps[map_index], dtype=np.float32))
+    m = F.interpolate(m[None, None], size=(res, res), mode="bilinear", align_corners=False)[0, 0]
+    if flip:
+        m = m.flip(-1)
+    lo, hi = m.min(), m.max()
+    m = (m - lo) / (hi - lo) if hi > lo else torch.zeros_like(m)
+    scale = torch.tensor([res, res, res, res], dtype=torch.float32)
+    drawn = torch.tensor(_flip_box(box, flip), dtype=torch.float32) * scale
+    others = [_flip_box(b, flip) for b in sample.all_boxes] + [_flip_box(b, flip) for b, _ in sample.pool]
+    all_boxes = torch.tensor(others, dtype=torch.float32).reshape(-1, 4) * scale
+    return sample_pixel_labels(m, drawn, all_boxes, cfg, gen)
+
+
+def make_batch(samples: list[TrainSample], cache: FeatureCache, flips: list[bool], res: int,
+               cfg: SamplingConfig, gen: torch.Generator) -> Batch:
+    tokens, cls, rgb, labels = [], [], [], []
+    for s, flip in zip(samples, flips):
+        f = cache.get(s.key, flipped=flip)
+        tokens.append(torch.from_numpy(np.array(f.tokens, dtype=np.float32)))
+        cls.append(torch.from_numpy(np.array(f.cls, dtype=np.float32)))
+        im = torch.from_numpy(np.array(f.rgb, dtype=np.float32))
+        if im.shape[-1] != res:
+            im = F.interpolate(im[None], size=(res, res), mode="bilinear", align_corners=False)[0]
+        rgb.append(im)
+        labels.append(pseudo_labels(s, res, flip, cfg, gen))
+    return Batch(torch.stack(tokens), torch.stack(cls), torch.stack(rgb), torch.stack(labels),
+                 torch.tensor([s.label for s in samples], dtype=torch.long))

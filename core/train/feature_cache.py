@@ -1,0 +1,63 @@
+"""Disk-backed cache of the frozen encoder's outputs.
+
+The encoder f_e is frozen, so its outputs are computed once per image (and once more
+for the horizontally flipped image: a ViT is not flip-equivariant, so flipping the token
+grid would not be the same thing) and the heads train on the cache instead of running
+the ViT every step. Entries are float16 ``.npy`` files keyed by the image's content hash,
+read memory-mapped: RAM stays bounded by the OS page cache, not by the data set.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class CachedFeatures:
+    tokens: np.ndarray   # [C, gh, gw] float16 patch tokens of the last block
+    cls: np.ndarray      # [n_blocks, C] float16 CLS tokens of the last blocks
+    rgb: np.ndarray      # [3, R, R] uint8, the image at the training resolution (for the CRF loss)
+
+
+class FeatureCache:
+    def __init__(self, folder: Path, key: str):
+        self.folder = Path(folder) / key.replace("/", "_").replace(":", "_")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.key = key
+
+    def _path(self, content_hash: str, part: str, flipped: bool) -> Path:
+        return self.folder / f"{content_hash}.{part}{'_flip' if flipped else ''}.npy"
+
+    def has(self, content_hash: str, flipped: bool = False) -> bool:
+        return all(self._path(content_hash, part, flipped).is_file() for part in ("tokens", "cls")) and \
+            self._path(content_hash, "rgb", False).is_file()
+
+    def put(self, content_hash: str, tokens: np.ndarray, cls: np.ndarray, rgb: np.ndarray | None = None,
+            flipped: bool = False) -> None:
+        self._save(self._path(content_hash, "tokens", flipped), np.asarray(tokens, dtype=np.float16))
+        self._save(self._path(content_hash, "cls", flipped), np.asarray(cls, dtype=np.float16))
+        if rgb is not None:
+            self._save(self._path(content_hash, "rgb", False), np.asarray(rgb, dtype=np.uint8))
+
+    def get(self, content_hash: str, flipped: bool = False) -> CachedFeatures:
+        tokens = np.load(self._path(content_hash, "tokens", flipped), mmap_mode="r")
+        cls = np.load(self._path(content_hash, "cls", flipped), mmap_mode="r")
+        rgb = np.load(self._path(content_hash, "rgb", False), mmap_mode="r")
+        if flipped:
+            rgb = rgb[:, :, ::-1]
+        return CachedFeatures(tokens, cls, rgb)
+
+    @staticmethod
+    def _save(path: Path, array: np.ndarray) -> None:
+        # write-then-rename: a killed process never leaves a half-written entry behind
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, path)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.folder.glob("*.npy"))

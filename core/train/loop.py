@@ -1,0 +1,140 @@
+"""The loops around the steps: epochs, schedule, checkpoints, progress and cancel.
+
+f_c is trained first on the cached CLS tokens (cross-entropy) and frozen; then f_l on the
+cached patch tokens with pseudo-labels drawn at every step.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.dips.backbones import load_efficientnet_lite0
+from core.dips.heads import ClassificationHead, build_localizer
+from core.dips.losses import LossConfig
+from core.dips.sampling import SamplingConfig
+from core.progress import Progress
+from core.train.checkpoint import load_checkpoint, save_checkpoint
+from core.train.config import TrainConfig
+from core.train.data import TrainSample, make_batch
+from core.train.feature_cache import FeatureCache
+from core.train.step import classifier_step, localizer_step
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def loss_config(cfg: TrainConfig) -> LossConfig:
+    lc = LossConfig(lambda_seed=cfg.lambda_seed, use_crf=cfg.use_crf)
+    if cfg.lambda_crf is not None:
+        lc.lambda_crf = cfg.lambda_crf
+    return lc
+
+
+def sampling_config(cfg: TrainConfig) -> SamplingConfig:
+    return SamplingConfig(n_pos=cfg.n_pos, n_neg=cfg.n_neg, pos_top_frac=cfg.pos_top_frac,
+                          neg_low_frac=cfg.neg_low_frac)
+
+
+def train_classifier(x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor | None, y_val: torch.Tensor | None,
+                     num_classes: int, cfg: TrainConfig, progress: Progress,
+                     device: torch.device) -> tuple[ClassificationHead, float | None]:
+    """f_c on CLS tokens [N, n_blocks, C]; full-batch Adam (the features are tiny). Returns (head, val acc)."""
+    seed_everything(cfg.seed)
+    head = ClassificationHead(x.shape[-1], num_classes, n_blocks=x.shape[1]).to(device)
+    opt = torch.optim.Adam(head.parameters(), lr=cfg.cls_lr, weight_decay=1e-4)
+    x, y = x.to(device), y.to(device)
+    progress.start("classifier", cfg.cls_epochs)
+    for epoch in range(cfg.cls_epochs):
+        head.train()
+        perm = torch.randperm(len(x), device=device)
+        for i in range(0, len(x), 64):
+            idx = perm[i:i + 64]
+            loss = classifier_step(head, x[idx], y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        progress.update(epoch + 1, cfg.cls_epochs, f"loss {loss.item():.3f}", loss_cls=float(loss.item()))
+    head.eval()
+    for p in head.parameters():
+        p.requires_grad_(False)
+    acc = None
+    if x_val is not None and len(x_val):
+        with torch.no_grad():
+            acc = float((head(x_val.to(device)).argmax(1).cpu() == y_val).float().mean())
+    return head, acc
+
+
+def init_unet_encoder(model: torch.nn.Module) -> None:
+    """The workshop U-Net starts from the ImageNet EfficientNet-Lite0 shipped in its wheel."""
+    state = load_efficientnet_lite0().state_dict()
+    model.encoder.load_state_dict(state, strict=False)
+
+
+def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainConfig, embed_dim: int,
+                    progress: Progress, device: torch.device, ckpt_path: Path | None = None,
+                    resume: bool = True, on_epoch=None) -> tuple[torch.nn.Module, list[dict]]:
+    """f_l on cached tokens. Checkpoints every epoch to ``ckpt_path`` and resumes from it."""
+    seed_everything(cfg.seed)
+    model = build_localizer(cfg.head_config(), embed_dim)
+    if cfg.decoder == "unet" and not (ckpt_path is not None and resume and Path(ckpt_path).is_file()):
+        init_unet_encoder(model)
+    model = model.to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                          weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    history: list[dict] = []
+    start_epoch = 0
+    if ckpt_path is not None and resume and Path(ckpt_path).is_file():
+        state = load_checkpoint(ckpt_path)
+        model.load_state_dict(state["localizer"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        history = list(state["history"])
+        start_epoch = int(state["epoch"])
+    lcfg, scfg = loss_config(cfg), sampling_config(cfg)
+    n = len(samples)
+    steps_per_epoch = max(1, (n + cfg.batch_size - 1) // cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    progress.start("train", total, f"{n} images")
+    step = start_epoch * steps_per_epoch
+    for epoch in range(start_epoch, cfg.epochs):
+        # one generator per epoch: a resumed run draws exactly what an uninterrupted one would
+        gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+        perm = torch.randperm(n, generator=gen).tolist()
+        flips = (torch.rand(n, generator=gen) < 0.5).tolist() if cfg.flip else [False] * n
+        model.train()
+        t0, sums, count = time.monotonic(), {"loss": 0.0, "seed": 0.0, "crf": 0.0}, 0
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            batch = make_batch([samples[j] for j in idx], cache, [flips[j] for j in idx], cfg.train_res, scfg, gen)
+            loss, logs = localizer_step(model, batch, lcfg, device, amp=cfg.amp)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            count += 1
+            loss = loss.detach()
+            sums["loss"] += float(loss)
+            sums["seed"] += float(logs.get("seed", 0.0))
+            sums["crf"] += float(logs.get("crf", 0.0))
+            progress.update(step, total, f"epoch {epoch + 1}/{cfg.epochs} loss {float(loss):.4f}",
+                            epoch=epoch + 1, step=step, loss=float(loss), loss_seed=float(logs.get("seed", 0.0)),
+                            loss_crf=float(logs.get("crf", 0.0)))
+        sched.step()
+        entry = {"epoch": epoch + 1, "loss": sums["loss"] / count, "loss_seed": sums["seed"] / count,
+                 "loss_crf": sums["crf"] / count, "lr": opt.param_groups[0]["lr"],
+                 "seconds": time.monotonic() - t0}
+        history.append(entry)
+        if ckpt_path is not None:
+            save_checkpoint({"epoch": epoch + 1, "localizer": model.state_dict(), "optimizer": opt.state_dict(),
+                             "scheduler": sched.state_dict(), "history": history, "config": cfg.to_dict()},
+                            ckpt_path)
+        if on_epoch is not None:
+            on_epoch(entry, history)
+    model.eval()
+    return model, history

@@ -1,0 +1,37 @@
+"""What one batch does (Lightning's 'training step'), apart from the loop around it."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from core.dips.losses import LossConfig, dips_loss
+from core.train.data import Batch
+
+
+def localizer_step(model: torch.nn.Module, batch: Batch, loss_cfg: LossConfig, device: torch.device,
+                   amp: bool = False) -> tuple[torch.Tensor, dict[str, float]]:
+    """Forward f_l on cached tokens, Eq. 4 loss at the label resolution. Returns (loss, logs)."""
+    labels = batch.labels.to(device, non_blocking=True)
+    rgb = batch.rgb.to(device, non_blocking=True)
+    inputs = localizer_inputs(model, batch.tokens, rgb).to(device, non_blocking=True)
+    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
+        logits = model(inputs)
+    logits = logits.float()
+    if logits.shape[-2:] != labels.shape[-2:]:
+        logits = F.interpolate(logits, size=labels.shape[-2:], mode="bilinear", align_corners=False)
+    return dips_loss(logits, labels, rgb, loss_cfg)
+
+
+def localizer_inputs(model: torch.nn.Module, tokens: torch.Tensor, rgb255: torch.Tensor) -> torch.Tensor:
+    """The token decoder reads the cached ViT tokens; the workshop U-Net reads the RGB image."""
+    if getattr(model, "encoder", None) is None:
+        return tokens
+    from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD  # noqa: PLC0415
+    mean = torch.tensor(EFFICIENTNET_MEAN, device=rgb255.device).view(1, 3, 1, 1)
+    std = torch.tensor(EFFICIENTNET_STD, device=rgb255.device).view(1, 3, 1, 1)
+    return (rgb255 / 255.0 - mean) / std
+
+
+def classifier_step(head: torch.nn.Module, cls_tokens: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Eq. 2: cross-entropy of f_c on the CLS tokens."""
+    return F.cross_entropy(head(cls_tokens), targets)
