@@ -45,7 +45,8 @@ def to_square_batch(images: list[np.ndarray], size: int) -> torch.Tensor:
             raise ValueError(f"image {i}: expected HxWx3, got shape {a.shape}")
         a = a[:, :, :3] if a.shape[2] >= 3 else np.repeat(a, 3, axis=2)
         if a.dtype == np.uint8:
-            t = torch.from_numpy(np.ascontiguousarray(a)).float().div_(255.0)
+            # .float() copies anyway; a read-only source (a memory-mapped file) just needs a writable view first
+            t = torch.from_numpy(a if a.flags.writeable and a.flags.c_contiguous else a.copy()).float().div_(255.0)
         elif np.issubdtype(a.dtype, np.integer):  # e.g. 16-bit frames
             t = torch.from_numpy(a.astype(np.float32) / float(np.iinfo(a.dtype).max))
         else:

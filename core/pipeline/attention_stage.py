@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from core.pipeline.config import PipelineConfig, load_config
+from core.pipeline.encoding import encode_records, feature_cache
+from core.progress import NULL_PROGRESS, Progress
+from core.store.repos.images import ImageFilter
+
+
+def compute_attention(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+                      image_ids: list[int] | None = None, force: bool = False) -> int:
+    """Per-head CLS attention (and cached encoder outputs) for images that lack them.
+
+    Returns the number of images encoded; unreadable images are skipped and reported
+    through the progress message, never stopping the stage.
+    """
+    cfg = cfg or load_config(project)
+    records = project.images.list(ImageFilter(include_missing=False))
+    if image_ids is not None:
+        wanted = set(image_ids)
+        records = [r for r in records if r.id in wanted]
+    if not force:
+        have = project.maps.image_ids_with_attention(cfg.backbone_key)
+        cache = feature_cache(project, cfg)
+        records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
+    if not records:
+        return 0
+    problems = encode_records(project, cfg, records, progress)
+    if problems:
+        project.set_meta("last_attention_problems", "\n".join(problems))
+    return len(records) - len(problems)

@@ -1,0 +1,77 @@
+"""Running the frozen encoder over project images: attention maps into the store,
+tokens into the feature cache, one ViT forward per image (and per flip)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import torch
+
+from core.data.images import ImageReadError, read_image
+from core.dips.attention import attention_maps, extract_batch
+from core.dips.backbones import load_backbone
+from core.dips.device import pick_device
+from core.pipeline.config import PipelineConfig
+from core.progress import Progress
+from core.store.records import ImageRecord
+from core.train.feature_cache import FeatureCache
+
+
+@lru_cache(maxsize=2)
+def _backbone(name: str, weights: str | None, device: str):
+    return load_backbone(name, weights=weights, device=device)
+
+
+def backbone_for(cfg: PipelineConfig):
+    device = pick_device(cfg.device)
+    return _backbone(cfg.attention.backbone, cfg.attention.weights, str(device))
+
+
+def feature_cache(project, cfg: PipelineConfig) -> FeatureCache:
+    return FeatureCache(project.work_dir / "features", cfg.backbone_key)
+
+
+def load_rgb(project, rec: ImageRecord, max_side: int) -> np.ndarray:
+    return read_image(project.images.path(rec), max_side=max_side)
+
+
+def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
+                   flipped: bool = False, store_attention: bool = True, stage: str = "attention") -> list[str]:
+    """Encode ``records`` in batches. Returns the list of problems ('path: reason') skipped."""
+    backbone = backbone_for(cfg)
+    cache = feature_cache(project, cfg)
+    S, R = cfg.attention.input_size, cfg.train.train_res
+    problems: list[str] = []
+    progress.start(stage, len(records), f"{backbone.key} at {S}px on {next(backbone.parameters()).device}")
+    done = 0
+    bs = max(1, cfg.attention.batch_size)
+    for i in range(0, len(records), bs):
+        chunk, images = [], []
+        for rec in records[i:i + bs]:
+            try:
+                img = load_rgb(project, rec, max_side=2 * S)
+            except ImageReadError as exc:
+                problems.append(str(exc))
+                continue
+            if flipped:
+                img = np.ascontiguousarray(img[:, ::-1])
+            chunk.append(rec)
+            images.append(img)
+        if images:
+            with torch.inference_mode():
+                feats = extract_batch(backbone, images, S)
+            maps = attention_maps(feats) if store_attention else None
+            tokens = feats.patch_tokens.float().cpu().numpy()
+            cls = feats.cls_tokens.float().cpu().numpy()
+            for j, rec in enumerate(chunk):
+                rgb = None
+                if not flipped:
+                    small = cv2.resize(images[j], (R, R), interpolation=cv2.INTER_AREA)
+                    rgb = small.transpose(2, 0, 1)
+                cache.put(rec.content_hash, tokens[j], cls[j], rgb, flipped=flipped)
+                if store_attention:
+                    project.maps.save_attention(rec.id, cfg.backbone_key, maps[j])
+        done += len(records[i:i + bs])
+        progress.update(done, len(records), records[min(i + bs, len(records)) - 1].rel_path)
+    return problems

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.eval import EvalConfig, evaluate_boxes, evaluate_maps, read_wsol_metadata
+from core.pipeline.scorer import class_index
+from core.progress import NULL_PROGRESS, Progress
+from core.store.repos.images import ImageFilter
+
+MAP_TYPES = ("predicted", "attention", "proposal")
+
+
+def _ground_truth(project, records, metadata: Path | None) -> dict[int, np.ndarray]:
+    """image id -> [K, 4] GT boxes in image pixels (project GT, or a wsolevaluation metadata folder)."""
+    if metadata is None:
+        out: dict[int, list] = {}
+        for g in project.boxes.gt():
+            out.setdefault(g.image_id, []).append(g.xyxy)
+        return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+    meta = read_wsol_metadata(Path(metadata))
+    by_path = {r.rel_path: r.id for r in records}
+    out = {}
+    for path, boxes in meta.gt_boxes().items():
+        image_id = by_path.get(Path(path).as_posix())
+        if image_id is not None and len(boxes):
+            out[image_id] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return out
+
+
+def evaluate(project, split: str = "test", maps: str = "predicted", details: bool = False,
+             metadata: Path | None = None, progress: Progress = NULL_PROGRESS,
+             cfg: EvalConfig | None = None) -> dict:
+    """WSOL figures (percent) of one kind of map against ground truth, on one split.
+
+    ``predicted``: the DiPS foreground map of the latest prediction run; ``attention``: the
+    raw SST map that the classifier-based selection picked (source map of the top-ranked
+    proposal; the paper's Table 4 baseline); ``proposal``: the top-ranked proposal box.
+    """
+    if maps not in MAP_TYPES:
+        raise ValueError(f"maps must be one of {MAP_TYPES}, not {maps!r}")
+    f = ImageFilter(include_missing=False) if split == "all" else ImageFilter(split=split, include_missing=False)
+    records = project.images.list(f)
+    gt = _ground_truth(project, records, metadata)
+    records = [r for r in records if r.id in gt]
+    if not records:
+        raise ValueError(f"{project.path}: no ground-truth boxes on the '{split}' split "
+                         "(import them with: import-coco PROJECT FILE --as gt)")
+    index = class_index(project)
+    cfg = cfg or EvalConfig()
+    kept, arrays, probs = [], [], []
+    for rec in records:
+        if maps == "predicted":
+            pred = project.maps.prediction(rec.id)
+            if pred is None:
+                continue
+            arrays.append(pred.fg_map)
+            probs.append(pred.class_probs)
+        elif maps == "attention":
+            att = project.maps.attention(rec.id)
+            if not att:
+                continue
+            top = project.proposals.list(rec.id)
+            head = top[0].source_map if top else -1
+            arrays.append(att.get(head, att[-1]))
+        else:
+            top = project.proposals.list(rec.id)
+            arrays.append(np.asarray([top[0].xyxy], dtype=np.float64) if top else np.zeros((0, 4)))
+        kept.append(rec)
+    if not kept:
+        raise ValueError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
+                         f"(run the {'predict' if maps == 'predicted' else 'attention/proposals'} stage first)")
+    sizes = [(r.width, r.height) for r in kept]
+    gts = [gt[r.id] for r in kept]
+    labels = np.asarray([index.get(r.class_id, -1) for r in kept])
+    class_probs = np.asarray(probs) if maps == "predicted" and probs and all(len(p) for p in probs) else None
+    if maps == "proposal":
+        result = evaluate_boxes(arrays, gts, sizes, cfg)
+    else:
+        result = evaluate_maps(arrays, gts, sizes, cfg, class_probs=class_probs,
+                               labels=labels if class_probs is not None else None, map_type=maps,
+                               progress=progress if progress is not NULL_PROGRESS else None)
+    out = result.to_json(include_curves=details)
+    out.update({"split": split, "maps": maps, "n_without_maps": len(records) - len(kept)})
+    if details:
+        ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
+        out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}
+                                   for r, i in zip(kept, ious)), key=lambda d: d["iou"])
+        if "curves" in out:
+            out["curve"] = {"thresholds": out["curves"]["thresholds"], **out["curves"]["BoxAccV2"]}
+    return out

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from core.data.images import ImageReadError
+from core.dips.scoring import propose
+from core.pipeline.config import PipelineConfig, load_config
+from core.pipeline.encoding import load_rgb
+from core.pipeline.scorer import class_index, get_scorer
+from core.progress import NULL_PROGRESS, Progress
+from core.store.repos.images import ImageFilter
+from core.store.repos.proposals import NewProposal
+
+
+def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+                      image_ids: list[int] | None = None, force: bool = False) -> int:
+    """Ranked discriminative proposals (Alg. 1) for labelled images of object classes.
+
+    Needs attention maps (compute_attention). Inspectors' accept/reject decisions survive
+    a re-run (see ProposalRepo.replace). Returns the number of images processed.
+    """
+    cfg = cfg or load_config(project)
+    names = project.class_names()
+    index = class_index(project)
+    with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
+    records = [r for r in project.images.list(ImageFilter(include_missing=False))
+               if r.class_id in index and not cfg.is_background(names.get(r.class_id)) and r.id in with_maps]
+    if image_ids is not None:
+        wanted = set(image_ids)
+        records = [r for r in records if r.id in wanted]
+    if not force:
+        have = project.proposals.image_ids_with_proposals()
+        records = [r for r in records if r.id not in have]
+    if not records:
+        return 0
+    classify = get_scorer(project, cfg, progress)
+    progress.start("proposals", len(records))
+    s = cfg.proposals.scoring_size
+    done = 0
+    for rec in records:
+        try:
+            img = load_rgb(project, rec, max_side=2 * s)
+        except ImageReadError:
+            done += 1
+            continue
+        image01 = torch.from_numpy(img).permute(2, 0, 1).float().div(255)
+        maps = project.maps.attention(rec.id, cfg.backbone_key)
+        ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
+        scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
+        project.proposals.replace(rec.id, [
+            NewProposal(tuple(float(v) for v in np.asarray(p.box) * scale), p.source_map, p.score, p.class_prob)
+            for p in ranked])
+        done += 1
+        progress.update(done, len(records), rec.rel_path)
+    return done

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+import torch
+
+from core.dips.device import pick_device
+from core.pipeline.config import PipelineConfig, load_config
+from core.pipeline.encoding import encode_records, feature_cache
+from core.pipeline.scorer import class_index
+from core.progress import Cancelled, NULL_PROGRESS, Progress
+from core.store.repos.images import ImageFilter
+from core.train.checkpoint import save_checkpoint
+from core.train.data import TrainSample
+from core.train.loop import train_classifier, train_localizer
+
+
+def _maps_stack(maps: dict[int, np.ndarray]) -> np.ndarray:
+    """[M, gh, gw]: index 0 = mean (head -1), index h+1 = head h."""
+    return np.stack([maps[k] for k in sorted(maps)])
+
+
+def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
+    """Curated boxes take precedence over machine proposals; rejected proposals are never used."""
+    names, index = project.class_names(), class_index(project)
+    out = []
+    for rec in records:
+        maps = project.maps.attention(rec.id, cfg.backbone_key)
+        if not maps:
+            continue
+        stack = _maps_stack(maps)
+        w, h = rec.width, rec.height
+
+        def norm(xyxy):
+            return (xyxy[0] / w, xyxy[1] / h, xyxy[2] / w, xyxy[3] / h)
+        if cfg.is_background(names.get(rec.class_id)):
+            out.append(TrainSample(rec.content_hash, index[rec.class_id], stack[:1], background_only=True))
+            continue
+        curated = [norm(b.xyxy) for b in project.boxes.list(rec.id)]
+        props = [p for p in project.proposals.list(rec.id, include_rejected=False)][: cfg.train.K]
+        if curated:
+            pool = [(b, 0) for b in curated]
+        else:
+            pool = [(norm(p.xyxy), p.source_map + 1) for p in props]
+        if not pool:
+            continue
+        out.append(TrainSample(rec.content_hash, index[rec.class_id], stack, pool,
+                               all_boxes=curated + [norm(p.xyxy) for p in props]))
+    return out
+
+
+def _ensure_cache(project, cfg, records, progress) -> None:
+    cache = feature_cache(project, cfg)
+    have_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
+    plain = [r for r in records if not cache.has(r.content_hash) or r.id not in have_maps]
+    if plain:
+        encode_records(project, cfg, plain, progress, stage="features")
+    if cfg.train.flip:
+        flipped = [r for r in records if r.split == "train" and not cache.has(r.content_hash, flipped=True)]
+        if flipped:
+            encode_records(project, cfg, flipped, progress, flipped=True, store_attention=False,
+                           stage="features (flipped)")
+
+
+def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+          resume_run: int | None = None) -> int:
+    """Train f_c then f_l on the cached encoder outputs. Returns the training run id."""
+    cfg = cfg or load_config(project)
+    index = class_index(project)
+    if not index:
+        raise ValueError(f"{project.path}: the project has no classes to train on")
+    run_id = resume_run if resume_run is not None else project.runs.start(
+        {**cfg.train.to_dict(), "backbone": cfg.backbone_key})
+    run_dir = project.work_dir / "runs" / str(run_id)
+    try:
+        device = pick_device(cfg.train.device)
+        records = [r for r in project.images.list(ImageFilter(include_missing=False))
+                   if r.class_id in index and r.split in ("train", "val")]
+        train_recs = [r for r in records if r.split == "train"]
+        val_recs = [r for r in records if r.split == "val"]
+        if not train_recs:
+            raise ValueError("no labelled images in the training split")
+        _ensure_cache(project, cfg, records, progress)
+        cache = feature_cache(project, cfg)
+
+        def cls_of(recs):
+            x = np.stack([np.asarray(cache.get(r.content_hash).cls, dtype=np.float32) for r in recs])
+            return torch.from_numpy(x), torch.tensor([index[r.class_id] for r in recs])
+        x, y = cls_of(train_recs)
+        xv, yv = cls_of(val_recs) if val_recs else (None, None)
+        classifier, val_acc = train_classifier(x, y, xv, yv, len(index), cfg.train, progress, device)
+        samples = build_samples(project, cfg, train_recs)
+        if not any(not s.background_only for s in samples):
+            raise ValueError("no training image has proposals or curated boxes: run 'proposals' first")
+        embed_dim = x.shape[-1]
+
+        def on_epoch(entry, history):
+            project.runs.update(run_id, history=history)
+        localizer, history = train_localizer(samples, cache, cfg.train, embed_dim, progress, device,
+                                             ckpt_path=run_dir / "last.pt", on_epoch=on_epoch)
+        model_path = run_dir / "model.pt"
+        save_checkpoint({"classifier": classifier.state_dict(), "localizer": localizer.state_dict(),
+                         "train_config": cfg.train.to_dict(), "backbone": cfg.backbone_key,
+                         "attention": cfg.to_dict()["attention"], "embed_dim": embed_dim, "n_blocks": x.shape[1],
+                         "classes": [c.name for c in project.classes()]}, model_path)
+        metrics = {"val_accuracy": val_acc, "n_train": len(samples),
+                   "final_loss": history[-1]["loss"] if history else None}
+        project.runs.update(run_id, history=history, metrics=metrics, checkpoint_path=str(model_path),
+                            status="finished")
+        return run_id
+    except Cancelled:
+        project.runs.update(run_id, status="cancelled")
+        raise
+    except Exception as exc:
+        project.runs.update(run_id, status="failed", error=f"{exc}\n{traceback.format_exc()}")
+        raise

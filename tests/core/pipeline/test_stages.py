@@ -1,0 +1,122 @@
+"""Every stage on a real (tiny) project: what it writes, what it skips, what survives a re-run."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from core.pipeline import compute_attention, compute_proposals, evaluate, predict, run_all, train
+from core.pipeline.train_stage import build_samples
+from core.progress import Cancelled, Progress
+from core.store.repos.images import ImageFilter
+from core.store.repos.proposals import NewProposal
+
+
+def test_attention_stage_stores_maps_and_skips_what_is_done(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    assert compute_attention(project, cfg) == 7
+    maps = project.maps.attention(project.images.ids()[0])
+    assert sorted(maps) == [-1, 0, 1, 2] and maps[0].shape == (4, 4)   # 3 heads + mean on a 4x4 grid
+    assert compute_attention(project, cfg) == 0
+    assert compute_attention(project, cfg, force=True) == 7
+
+
+def test_unreadable_image_is_reported_and_the_stage_goes_on(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    victim = project.images.by_path("no_site/n1.png")
+    os.remove(project.images.path(victim))
+    assert compute_attention(project, cfg) == 6
+    assert "no_site/n1.png" in project.get_meta("last_attention_problems")
+
+
+def test_proposals_only_for_object_classes_and_decisions_survive(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    assert compute_proposals(project, cfg) == 4                     # the 4 'site' images, not 'no_site'
+    no_site = project.class_id("no_site", create=False)
+    for rec in project.images.list(ImageFilter(class_id=no_site)):
+        assert project.proposals.list(rec.id) == []
+    site_img = project.images.by_path("site/a.jpg")
+    props = project.proposals.list(site_img.id)
+    assert [p.rank for p in props] == list(range(1, len(props) + 1))
+    assert all(0 <= p.x0 < p.x1 <= site_img.width and 0 <= p.y0 < p.y1 <= site_img.height for p in props)
+    project.proposals.set_status(props[0].id, "rejected")
+    assert compute_proposals(project, cfg) == 0
+    compute_proposals(project, cfg, force=True)
+    again = project.proposals.list(site_img.id)
+    assert any(p.status == "rejected" and p.xyxy == props[0].xyxy for p in again)
+
+
+def test_curated_boxes_take_precedence_and_rejected_are_never_used(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    a = project.images.by_path("site/a.jpg")
+    b = project.images.by_path("site/sub/b.png")
+    project.proposals.replace(a.id, [NewProposal((0, 0, 32, 24), -1, 0.9, 0.9), NewProposal((1, 1, 9, 9), 0, 0.5, 0.5)])
+    project.proposals.replace(b.id, [NewProposal((0, 0, 32, 24), -1, 0.9, 0.9), NewProposal((1, 1, 9, 9), 0, 0.5, 0.5)])
+    project.boxes.add(a.id, (10, 10, 30, 30), a.class_id)
+    project.proposals.set_status(project.proposals.list(b.id)[0].id, "rejected")
+    samples = {s.key: s for s in build_samples(project, cfg, [a, b])}
+    assert [box for box, _ in samples[a.content_hash].pool] == [(10 / 64, 10 / 48, 30 / 64, 30 / 48)]
+    assert [box for box, _ in samples[b.content_hash].pool] == [(1 / 64, 1 / 48, 9 / 64, 9 / 48)]
+
+
+def test_train_predict_evaluate(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and len(run.history) == 2 and os.path.isfile(run.checkpoint_path)
+    pred_run = predict(project, run_id, cfg=cfg)
+    for rec in project.images.list(ImageFilter(include_missing=False)):
+        pred = project.maps.prediction(rec.id, pred_run)
+        assert pred is not None and len(pred.class_probs) == 2 and pred.fg_map.shape == (16, 16)
+        assert abs(sum(pred.class_probs) - 1) < 1e-4
+    a = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    out = evaluate(project, split="all", maps="predicted", details=True)
+    assert out["n_images"] == 1 and "MaxBoxAccV2" in out and "BoxAccV2AtOperatingThreshold" in out
+    assert out["per_image"][0]["image_id"] == a.id and len(out["curve"]["thresholds"]) == len(out["curve"]["50"])
+    assert evaluate(project, split="all", maps="proposal")["n_images"] == 1
+
+
+def test_evaluate_without_ground_truth_says_how_to_get_it(tiny_pipeline):
+    project, _ = tiny_pipeline
+    with pytest.raises(ValueError, match="import-coco"):
+        evaluate(project, split="all")
+
+
+def test_cancelled_training_is_marked_and_leaves_the_project_usable(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+
+    def stop(ev):
+        if ev.stage == "train" and ev.done >= 1:
+            raise Cancelled("user")
+    with pytest.raises(Cancelled):
+        train(project, cfg, Progress(stop))
+    assert project.runs.list()[-1].status == "cancelled"
+    assert project.images.count() == 7
+
+
+def test_run_all_then_nothing_to_do(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    out = run_all(project, cfg)
+    assert out["attention"] == 7 and out["proposals"] == 4 and out["prediction_run"]
+    again = run_all(project, cfg)
+    assert again["attention"] == 0 and again["proposals"] == 0 and again["train_run"] == out["train_run"]
+
+
+def test_cli_stage_streams_json_events(tiny_pipeline, capsys):
+    from main import main
+    project, _ = tiny_pipeline
+    assert main(["attention", str(project.path), "--events", "json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event"] == "progress" and lines[-1] == {"event": "done", "result": 7}
+    assert main(["predict", str(project.path), "--events", "json"]) == 1     # no training run yet
+    last = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert last["event"] == "error" and "no finished training run" in last["message"]
