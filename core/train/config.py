@@ -31,8 +31,9 @@ class TrainConfig:
     # -- model --
     decoder: str = "token"        # "token" (journal) or "unet" (workshop)
     train_res: int = 224          # label / output resolution of f_l during training (S/2 at S=448: CPU-friendly)
-    decoder_n_up: int = 3         # x2 blocks of the token decoder: a 32x32 grid (S=448) -> 256, resized to
-                                  # train_res. The journal's x16 to full size costs ~4x more per step on CPU.
+    decoder_n_up: int = 2         # x2 blocks of the token decoder: a 32x32 grid (S=448) -> 128, upsampled to
+                                  # train_res. Each block costs about the same; the journal's x16 (4 blocks)
+                                  # at full size costs ~2x more per step on CPU (bench/bench_head_step.py).
     flip: bool = True             # horizontal flips; the feature cache holds both orientations
     # -- run --
     device: str = "auto"

@@ -42,24 +42,37 @@ def _flip_box(b, flip: bool):
     return (1.0 - x1, y0, 1.0 - x0, y1) if flip else (x0, y0, x1, y1)
 
 
+def _map_at(grid: np.ndarray, res: int, flip: bool) -> torch.Tensor:
+    """An attention grid upsampled to [res, res], flipped if the image is, min-max normalised."""
+    m = torch.from_numpy(np.ascontiguousarray(grid, dtype=np.float32))
+    m = F.interpolate(m[None, None], size=(res, res), mode="bilinear", align_corners=False)[0, 0]
+    if flip:
+        m = m.flip(-1)
+    lo, hi = m.min(), m.max()
+    return (m - lo) / (hi - lo) if hi > lo else torch.zeros_like(m)
+
+
 def pseudo_labels(sample: TrainSample, res: int, flip: bool, cfg: SamplingConfig,
                   gen: torch.Generator) -> torch.Tensor:
     """[res, res] labels for one image at one step."""
     if sample.background_only:
+        # No object anywhere: every pixel is background. Half the labels go where attention is
+        # highest (roads, poles, yards that also catch the ViT's eye in object images: hard
+        # negatives), half uniformly over the image.
         labels = torch.full((res, res), IGNORE, dtype=torch.long)
-        idx = torch.randperm(res * res, generator=gen)[: cfg.n_neg]
-        labels.view(-1)[idx] = 0
+        m = _map_at(sample.maps[0], res, flip).flatten()
+        n_hard = cfg.n_neg // 2
+        if float(m.sum()) > 0 and n_hard > 0:
+            hard = torch.multinomial(m + 1e-8, n_hard, replacement=False, generator=gen)
+            labels.view(-1)[hard] = 0
+        uniform = torch.randperm(res * res, generator=gen)[: cfg.n_neg - n_hard]
+        labels.view(-1)[uniform] = 0
         return labels
     if not sample.pool:
         return torch.full((res, res), IGNORE, dtype=torch.long)
     k = int(torch.randint(len(sample.pool), (1,), generator=gen))
     box, map_index = sample.pool[k]
-    m = torch.from_numpy(np.ascontiguousarray(sample.maps[map_index], dtype=np.float32))
-    m = F.interpolate(m[None, None], size=(res, res), mode="bilinear", align_corners=False)[0, 0]
-    if flip:
-        m = m.flip(-1)
-    lo, hi = m.min(), m.max()
-    m = (m - lo) / (hi - lo) if hi > lo else torch.zeros_like(m)
+    m = _map_at(sample.maps[map_index], res, flip)
     scale = torch.tensor([res, res, res, res], dtype=torch.float32)
     drawn = torch.tensor(_flip_box(box, flip), dtype=torch.float32) * scale
     others = [_flip_box(b, flip) for b in sample.all_boxes] + [_flip_box(b, flip) for b, _ in sample.pool]
