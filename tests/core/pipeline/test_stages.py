@@ -120,3 +120,13 @@ def test_cli_stage_streams_json_events(tiny_pipeline, capsys):
     assert main(["predict", str(project.path), "--events", "json"]) == 1     # no training run yet
     last = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert last["event"] == "error" and "no finished training run" in last["message"]
+
+
+def test_efficientnet_scorer_option(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    cfg.proposals.scorer = "efficientnet"
+    compute_attention(project, cfg)
+    assert compute_proposals(project, cfg) == 4
+    assert list(project.work_dir.glob("scorer_*.pt"))
+    probs = [p.class_prob for p in project.proposals.list(project.images.by_path("site/a.jpg").id)]
+    assert probs and all(0.0 <= p <= 1.0 for p in probs)
