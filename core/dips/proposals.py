@@ -41,6 +41,8 @@ class ProposalConfig:
     tight_tolerance: float = 0.05     # class_prob within this of the best counts as equal -> smaller box wins
     area_penalty: float = 0.1         # lambda_area: mild linear penalty per unit of normalised box area
     scoring_size: int = 224           # side of the square blurred images fed to the scorer f_x
+    merge_gap_frac: float = 0.0       # regions closer than this (fraction of the map side) are also proposed
+                                      # as one box (0 = off): thin towers fall apart into pieces under Otsu
     scorer: str = "vit_linear"        # f_x: "vit_linear" (linear on the SST's last-4 CLS tokens, as the authors
                                       # for drone data) or "efficientnet" (EfficientNet-Lite0 fine-tuned; ~6x
                                       # cheaper per box on CPU)
@@ -125,9 +127,28 @@ def _map_boxes(m: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarray, np.ndarr
         # bilinear never overshoots, so the upsampled map stays in [0, 1]
         m01 = cv2.resize(m01, (cfg.map_size, cfg.map_size), interpolation=cv2.INTER_LINEAR)
     h, w = m01.shape
-    boxes, act = component_boxes_with_activation(m01, binarize(m01, otsu_threshold(m01)))
+    mask = binarize(m01, otsu_threshold(m01))
+    boxes, act = component_boxes_with_activation(m01, mask)
     if len(boxes) == 0:
         return boxes, act
+    gap = int(round(cfg.merge_gap_frac * max(h, w)))
+    if gap > 0:
+        # Thin lattice structures fall apart into several regions under Otsu; regions closer than
+        # `gap` are also proposed as one box. Both sets are scored, so the classifier chooses.
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * gap + 1, 2 * gap + 1))
+        merged = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+        mboxes, _ = component_boxes_with_activation(m01, merged)
+        if len(mboxes):
+            # back to tight boxes around the original regions each merged region holds
+            tight = []
+            for x0, y0, x1, y1 in mboxes:
+                sub = mask[int(y0):int(y1), int(x0):int(x1)]
+                ys, xs = np.nonzero(sub)
+                tight.append((x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1))
+            tight = np.asarray(tight, dtype=np.float64)
+            tact = np.array([m01[int(b[1]):int(b[3]), int(b[0]):int(b[2])][mask[int(b[1]):int(b[3]),
+                             int(b[0]):int(b[2])]].mean() for b in tight])
+            boxes, act = np.concatenate([boxes, tight]), np.concatenate([act, tact])
     boxes = boxes / np.array([w, h, w, h], dtype=np.float64)
     areas = box_area(boxes)
     keep = areas >= cfg.min_area_frac

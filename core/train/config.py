@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 @dataclass
 class TrainConfig:
     # -- schedule (journal Sec. 4.1 / authors' code: SGD, Nesterov momentum 0.9, step decay) --
-    epochs: int = 12
+    epochs: int = 10
     batch_size: int = 16
     lr: float = 0.0465            # authors' searched value (range 1e-6..0.1)
     momentum: float = 0.9

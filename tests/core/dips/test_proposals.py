@@ -122,3 +122,15 @@ def test_rank_numbering_and_top_k():
 def test_ranking_scores_never_negative():
     s = ranking_scores(np.array([0.01, 0.02]), np.array([0.3, 0.3]), ProposalConfig())
     assert (s >= 0).all()
+
+
+def test_merge_gap_also_proposes_fragments_as_one_box():
+    from core.dips.proposals import ProposalConfig, candidate_boxes
+    m = np.zeros((32, 32), np.float32)
+    m[4:14, 10:12] = 1.0      # two pieces of one thin structure, 2 cells apart
+    m[16:28, 10:12] = 1.0
+    apart = candidate_boxes({-1: m}, ProposalConfig(map_size=0, merge_gap_frac=0.0, min_area_frac=0.0))
+    merged = candidate_boxes({-1: m}, ProposalConfig(map_size=0, merge_gap_frac=0.07, min_area_frac=0.0))
+    assert len(apart) == 2
+    whole = (10 / 32, 4 / 32, 12 / 32, 28 / 32)
+    assert any(np.allclose(c.box, whole) for c in merged) and len(merged) == 3
