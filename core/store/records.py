@@ -10,6 +10,18 @@ from datetime import datetime
 import numpy as np
 
 
+class _HasBox:
+    """``xyxy`` for every record that carries x0, y0, x1, y1 (image pixels)."""
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+
 @dataclass(frozen=True)
 class ClassRecord:
     id: int
@@ -37,7 +49,7 @@ class ImageRecord:
 
 
 @dataclass(frozen=True)
-class BoxRecord:
+class BoxRecord(_HasBox):
     id: int
     image_id: int
     class_id: int | None
@@ -51,13 +63,9 @@ class BoxRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x0, self.y0, self.x1, self.y1)
-
 
 @dataclass(frozen=True)
-class GtBoxRecord:
+class GtBoxRecord(_HasBox):
     id: int
     image_id: int
     class_id: int | None
@@ -66,13 +74,9 @@ class GtBoxRecord:
     x1: float
     y1: float
 
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x0, self.y0, self.x1, self.y1)
-
 
 @dataclass(frozen=True)
-class ProposalRecord:
+class ProposalRecord(_HasBox):
     id: int
     image_id: int
     x0: float
@@ -85,22 +89,14 @@ class ProposalRecord:
     rank: int
     status: str
 
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x0, self.y0, self.x1, self.y1)
-
 
 @dataclass(frozen=True)
-class PredictedBox:
+class PredictedBox(_HasBox):
     x0: float
     y0: float
     x1: float
     y1: float
     score: float
-
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x0, self.y0, self.x1, self.y1)
 
 
 @dataclass(frozen=True)
