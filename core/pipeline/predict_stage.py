@@ -50,14 +50,21 @@ class LoadedModel:
         return probs.cpu().numpy(), fg.cpu().numpy()
 
 
-def boxes_for_map(fg: np.ndarray, width: int, height: int) -> list[tuple[float, float, float, float, float]]:
-    """Boxes (image pixels) around the map's regions above the operating threshold, scored by mean probability."""
+def boxes_for_map(fg: np.ndarray, width: int, height: int,
+                  p_object: float = 1.0) -> list[tuple[float, float, float, float, float]]:
+    """Boxes (image pixels) around the map's regions above the operating threshold.
+
+    Score = mean foreground probability inside the box x the classifier's probability that the
+    image shows an object at all; an image f_c calls object-free (p_object < 0.5) gets no boxes.
+    """
+    if p_object < 0.5:
+        return []
     h, w = fg.shape
     out = []
     for x0, y0, x1, y1 in boxes_from_map(fg, OPERATING_THRESHOLD):
         if (x1 - x0) * (y1 - y0) < MIN_BOX_FRAC * h * w:
             continue
-        score = float(fg[int(y0):int(y1), int(x0):int(x1)].mean())
+        score = float(fg[int(y0):int(y1), int(x0):int(x1)].mean()) * p_object
         out.append((x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score))
     return sorted(out, key=lambda b: -b[4])
 
@@ -81,6 +88,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     if missing:
         encode_records(project, cfg, missing, progress, stage="features")
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": OPERATING_THRESHOLD})
+    object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     progress.start("predict", len(records))
     for i in range(0, len(records), 16):
         chunk = [r for r in records[i:i + 16] if cache.has(r.content_hash)]
@@ -91,6 +99,8 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
             rgb = torch.from_numpy(np.stack([np.asarray(f.rgb, dtype=np.float32) for f in feats]))
             probs, fg = model(tokens, cls, rgb)
             for rec, p, m in zip(chunk, probs, fg):
-                project.maps.save_prediction(pred_run, rec.id, p.tolist(), m, boxes_for_map(m, rec.width, rec.height))
+                p_object = float(p[object_classes].sum()) if object_classes.any() else 1.0
+                project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
+                                             boxes_for_map(m, rec.width, rec.height, p_object))
         progress.update(min(i + 16, len(records)), len(records))
     return pred_run
