@@ -114,7 +114,7 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
             background = Image.new("RGBA", img.size, (255, 255, 255, 255))
             img = Image.alpha_composite(background, img)
         img = img.convert("RGB")
-    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
+    return np.array(img, dtype=np.uint8)  # a writable copy: callers hand it to torch
 
 
 def read_image(path: Path | str, max_side: int | None = None) -> np.ndarray:

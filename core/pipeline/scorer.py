@@ -90,7 +90,7 @@ def _efficientnet_scorer(project, cfg: PipelineConfig, train, index, path, progr
                 loss.backward()
                 opt.step()
                 step += 1
-                progress.update(step, total, f"scorer loss {float(loss):.3f}")
+                progress.update(step, total, f"scorer loss {float(loss.detach()):.3f}")
         save_checkpoint({"model": model.state_dict()}, path)
     model = model.to(device).eval()
 
