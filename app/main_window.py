@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         try:
             if self.eval_panel is None:
                 from app.panels.eval_panel import EvaluationPanel  # noqa: PLC0415
-                self.eval_panel = EvaluationPanel(project)
+                self.eval_panel = EvaluationPanel(project, runner=self.runner)  # evaluation off the GUI thread
                 self.eval_panel.image_selected.connect(self.go_to_image)
                 self.eval_dock.setWidget(_scrolled(self.eval_panel))
             else:
