@@ -12,7 +12,7 @@ COLOURS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 
 def line_plot(series: dict[str, tuple[list[float], list[float]]], path: Path, title: str, xlabel: str,
               ylabel: str, size=(900, 560), ylim=(0.0, 100.0), markers: dict[str, float] | None = None) -> None:
     w, h = size
-    left, right, top, bottom = 70, 220, 40, 60
+    left, right, top, bottom = 70, 220, 60, 60
     img = np.full((h, w, 3), 255, np.uint8)
     pw, ph = w - left - right, h - top - bottom
 

@@ -62,8 +62,8 @@ def main() -> None:
     for name, use_crf in (("DiPS", True), ("DiPS without CRF", False)):
         cfg.train.use_crf = use_crf
         run = train(project, cfg, progress)
-        predict(project, run, progress, cfg=cfg)
-        results[name] = evaluate(project, a.split, "predicted", details=True)
+        pred_run = predict(project, run, progress, cfg=cfg)
+        results[name] = evaluate(project, a.split, "predicted", details=True, prediction_run=pred_run)
         results[name]["val_accuracy"] = project.runs.get(run).metrics.get("val_accuracy")
     elapsed = time.time() - t0
     print(f"\n{a.split} split of the demo data (n={a.n}, seed={a.seed}, ViT input {a.size}px), percent")
@@ -78,7 +78,7 @@ def main() -> None:
             series[name] = (c["thresholds"], c["50"])
     line_plot(series, DOCS / "threshold_sensitivity.png", "Box accuracy at IoU 50 vs threshold (demo test split)",
               "threshold on the min-max normalised map", "BoxAcc@50 (%)")
-    slim = {k: {kk: vv for kk, vv in v.items() if kk not in ("curve", "curves", "per_image")} for k, v in results.items()}
+    slim = {k: {kk: vv for kk, vv in v.items() if kk not in ("curves", "per_image")} for k, v in results.items()}
     (DOCS / "quality.json").write_text(json.dumps({"command": " ".join(sys.argv), "results": slim}, indent=1))
 
 

@@ -126,7 +126,8 @@ def cmd_evaluate(a) -> int:
     from core.eval.report import format_table  # noqa: PLC0415
     from core.pipeline import evaluate  # noqa: PLC0415
     with _open(a.project) as p:
-        result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None)
+        result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
+                          prediction_run=a.prediction_run)
     print(format_table(result))
     if a.json:
         from core.data.coco import write_json_atomic  # noqa: PLC0415
@@ -198,5 +199,6 @@ def register(sub) -> None:
                         "baseline); proposal: the top-ranked proposal box itself")
     p.add_argument("--metadata", help="wsolevaluation metadata folder (image_ids.txt, class_labels.txt, "
                                       "localization.txt) instead of the project's ground truth")
+    p.add_argument("--prediction-run", type=int, help="prediction run to evaluate (default: the latest)")
     p.add_argument("--json", help="also write the figures as JSON to this file")
     p.set_defaults(func=cmd_evaluate)

@@ -31,12 +31,13 @@ def _ground_truth(project, records, metadata: Path | None) -> dict[int, np.ndarr
 
 def evaluate(project, split: str = "test", maps: str = "predicted", details: bool = False,
              metadata: Path | None = None, progress: Progress = NULL_PROGRESS,
-             cfg: EvalConfig | None = None) -> dict:
+             cfg: EvalConfig | None = None, prediction_run: int | None = None) -> dict:
     """WSOL figures (percent) of one kind of map against ground truth, on one split.
 
     ``predicted``: the DiPS foreground map of the latest prediction run; ``attention``: the
     raw SST map that the classifier-based selection picked (source map of the top-ranked
     proposal; the paper's Table 4 baseline); ``proposal``: the top-ranked proposal box.
+    ``prediction_run`` picks a prediction run (default: each image's latest).
     """
     if maps not in MAP_TYPES:
         raise ValueError(f"maps must be one of {MAP_TYPES}, not {maps!r}")
@@ -52,7 +53,7 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
     kept, arrays, probs = [], [], []
     for rec in records:
         if maps == "predicted":
-            pred = project.maps.prediction(rec.id)
+            pred = project.maps.prediction(rec.id, prediction_run)
             if pred is None:
                 continue
             arrays.append(pred.fg_map)
