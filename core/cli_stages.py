@@ -55,6 +55,9 @@ def _cfg(project, a: argparse.Namespace):
             changed = True
     if getattr(a, "K", None) is not None:
         cfg.train.K = a.K
+    if getattr(a, "decoder_widths", None):
+        cfg.train.decoder_widths = [int(v) for v in a.decoder_widths.split(",")]
+        changed = True
     if getattr(a, "no_crf", False):
         cfg.train.use_crf = False
         changed = True
@@ -174,6 +177,8 @@ def register(sub) -> None:
     p.add_argument("--lambda-crf", type=float, help="lambda_2: weight of the CRF loss")
     p.add_argument("--no-crf", action="store_true", help="train without the CRF loss (ablation)")
     p.add_argument("--decoder", choices=("token", "unet"), help="token decoder (journal) or U-Net (workshop)")
+    p.add_argument("--decoder-widths", help="token decoder block widths, e.g. 96,48 (default: the journal's "
+                                            "C/2,C/4: about 3x costlier per step on CPU)")
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
     p.set_defaults(func=cmd_train)

@@ -169,6 +169,7 @@ class HeadConfig:
     n_up: int = 4                     # x2 blocks of the token decoder (4 = x16)
     half_res: bool = False            # token decoder: skip the last block, upsample the logits bilinearly
     out_size: int | None = None       # token decoder output H=W (e.g. 448); None = grid * 2^n_up
+    widths: tuple[int, ...] | None = None  # token decoder block widths; None = C/2, C/4, ... (journal)
     cls_blocks: int = 4               # n: CLS tokens of the last n blocks feed f_c / f_x
     cls_layer_norm: bool = False      # LayerNorm on each CLS token before f_c
     unet_encoder: str = "tf_efficientnet_lite0"
@@ -178,7 +179,8 @@ class HeadConfig:
 def build_localizer(cfg: HeadConfig, embed_dim: int) -> nn.Module:
     """f_l as chosen by ``cfg.decoder``; ``embed_dim`` is the token width (ignored by the U-Net)."""
     if cfg.decoder == "token":
-        return TokenDecoder(embed_dim, n_up=cfg.n_up, out_size=cfg.out_size, half_res=cfg.half_res)
+        return TokenDecoder(embed_dim, n_up=cfg.n_up, out_size=cfg.out_size, half_res=cfg.half_res,
+                            widths=tuple(cfg.widths) if cfg.widths else None)
     if cfg.decoder == "unet":
         return UNetLocalizer(cfg.unet_encoder, tuple(cfg.unet_channels))
     raise ValueError(f"{_WHERE}: unknown decoder {cfg.decoder!r} (expected 'token' or 'unet')")

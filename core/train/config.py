@@ -34,6 +34,8 @@ class TrainConfig:
     decoder_n_up: int = 2         # x2 blocks of the token decoder: a 32x32 grid (S=448) -> 128, upsampled to
                                   # train_res. Each block costs about the same; the journal's x16 (4 blocks)
                                   # at full size costs ~2x more per step on CPU (bench/bench_head_step.py).
+    decoder_widths: list[int] | None = None  # block widths; None = the journal's C/2, C/4, ... On CPU the head,
+                                  # not the frozen ViT, dominates a step: e.g. [96, 48] is ~3x cheaper.
     flip: bool = True             # horizontal flips; the feature cache holds both orientations
     # -- run --
     device: str = "auto"
@@ -45,7 +47,8 @@ class TrainConfig:
 
     def head_config(self):
         from core.dips.heads import HeadConfig  # noqa: PLC0415 - keep this module import-light
-        return HeadConfig(decoder=self.decoder, n_up=self.decoder_n_up, out_size=self.train_res)
+        return HeadConfig(decoder=self.decoder, n_up=self.decoder_n_up, out_size=self.train_res,
+                          widths=tuple(self.decoder_widths) if self.decoder_widths else None)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":

@@ -107,3 +107,13 @@ def test_classifier_head_learns_a_separable_problem():
     head, acc = train_classifier(x[:30], y[:30], x[30:], y[30:], 2, TrainConfig(cls_epochs=60, cls_lr=0.05),
                                  Progress(), torch.device("cpu"))
     assert acc >= 0.8
+
+
+def test_lighter_decoder_widths_train_too(tmp_path):
+    from core.dips.heads import count_params
+    cache, samples = make_cache(tmp_path)
+    light, history = train_localizer(samples, cache, tiny_cfg(decoder_widths=[4, 4]), C, Progress(),
+                                     torch.device("cpu"))
+    journal, _ = train_localizer(samples, cache, tiny_cfg(epochs=1), C, Progress(), torch.device("cpu"))
+    assert count_params(light) < count_params(journal)
+    assert history[-1]["loss"] < history[0]["loss"]
