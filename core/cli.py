@@ -21,7 +21,7 @@ def _progress() -> Progress:
     return Progress(TextProgressBar())
 
 
-def _open(path: str):
+def open_project(path: str):
     from core.store.project import Project  # noqa: PLC0415
     return Project.open(path)
 
@@ -52,7 +52,7 @@ def cmd_new(a: argparse.Namespace) -> int:
 
 def cmd_import_images(a: argparse.Namespace) -> int:
     from core.data.importer import import_images  # noqa: PLC0415
-    with _open(a.project) as project:
+    with open_project(a.project) as project:
         report = import_images(project, csv_path=Path(a.labels) if a.labels else None, progress=_progress())
         print(report.summary())
     return 0
@@ -60,7 +60,7 @@ def cmd_import_images(a: argparse.Namespace) -> int:
 
 def cmd_import_coco(a: argparse.Namespace) -> int:
     from core.data.coco import import_coco  # noqa: PLC0415
-    with _open(a.project) as project:
+    with open_project(a.project) as project:
         report = import_coco(project, Path(a.file), as_=a.as_)
         print(report.summary())
     return 0
@@ -68,7 +68,7 @@ def cmd_import_coco(a: argparse.Namespace) -> int:
 
 def cmd_export(a: argparse.Namespace) -> int:
     from core.data.coco import export_coco  # noqa: PLC0415
-    with _open(a.project) as project:
+    with open_project(a.project) as project:
         report = export_coco(project, Path(a.out), boxes=a.boxes)
         print(f"wrote {a.out}: {report.images} images, {report.annotations} annotations ({a.boxes})")
         for line in report.skipped[:20]:
@@ -77,8 +77,7 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    from core.store.project import Project  # noqa: PLC0415
-    with Project.open(a.project) as project:
+    with open_project(a.project) as project:
         print(project_info(project))
     return 0
 

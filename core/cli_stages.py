@@ -11,6 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from core.cli import open_project
 from core.progress import Cancelled, Progress, ProgressEvent, TextProgressBar
 
 
@@ -22,10 +23,11 @@ def _json_progress() -> Progress:
 
 
 def _with_events(fn):
-    """Run ``fn(args, progress)``; in JSON mode report done/error as events instead of raising."""
+    """Run ``fn(args, progress) -> result``; exit code 0, and in JSON mode done/error events instead of raising."""
     def wrapper(a: argparse.Namespace) -> int:
         if getattr(a, "events", "text") != "json":
-            return fn(a, Progress(TextProgressBar()))
+            fn(a, Progress(TextProgressBar()))
+            return 0
         try:
             result = fn(a, _json_progress())
         except Cancelled:
@@ -34,7 +36,7 @@ def _with_events(fn):
         except Exception as exc:  # noqa: BLE001 - reported to the GUI with the details
             print(json.dumps({"event": "error", "message": f"{exc}", "details": traceback.format_exc()}), flush=True)
             return 1
-        print(json.dumps({"event": "done", "result": getattr(a, "_result", result)}), flush=True)
+        print(json.dumps({"event": "done", "result": result}), flush=True)
         return 0
     return wrapper
 
@@ -69,66 +71,56 @@ def _cfg(project, a: argparse.Namespace):
     return cfg
 
 
-def _open(path: str):
-    from core.store.project import Project  # noqa: PLC0415
-    return Project.open(path)
-
-
 @_with_events
 def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention  # noqa: PLC0415
-    with _open(a.project) as p:
+    with open_project(a.project) as p:
         n = compute_attention(p, _cfg(p, a), progress, force=a.force)
         print(f"attention maps for {n} image(s)", file=sys.stderr)
-        a._result = n
-    return 0
+    return n
 
 
 @_with_events
 def cmd_proposals(a, progress) -> int:
     from core.pipeline import compute_proposals  # noqa: PLC0415
-    with _open(a.project) as p:
+    with open_project(a.project) as p:
         n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
         print(f"proposals for {n} image(s)", file=sys.stderr)
-        a._result = n
-    return 0
+    return n
 
 
 @_with_events
 def cmd_train(a, progress) -> int:
     from core.pipeline import train  # noqa: PLC0415
-    with _open(a.project) as p:
+    with open_project(a.project) as p:
         run_id = train(p, _cfg(p, a), progress, resume_run=a.resume)
         run = p.runs.get(run_id)
         print(f"training run {run_id} {run.status}: {json.dumps(run.metrics)}", file=sys.stderr)
-        a._result = run_id
-    return 0
+    return run_id
 
 
 @_with_events
 def cmd_predict(a, progress) -> int:
     from core.pipeline import predict  # noqa: PLC0415
-    with _open(a.project) as p:
+    with open_project(a.project) as p:
         run = predict(p, a.run, progress, cfg=_cfg(p, a))
         print(f"prediction run {run}", file=sys.stderr)
-        a._result = run
-    return 0
+    return run
 
 
 @_with_events
-def cmd_run(a, progress) -> int:
+def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all  # noqa: PLC0415
-    with _open(a.project) as p:
+    with open_project(a.project) as p:
         out = run_all(p, _cfg(p, a), progress, retrain=a.retrain)
         print(json.dumps(out), file=sys.stderr)
-        a._result = out
-    return 0
+    return out
 
 
 def cmd_evaluate(a) -> int:
     from core.eval.report import format_table  # noqa: PLC0415
     from core.pipeline import evaluate  # noqa: PLC0415
-    with _open(a.project) as p:
+    with open_project(a.project) as p:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
