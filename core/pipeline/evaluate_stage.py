@@ -22,7 +22,7 @@ def _ground_truth(project, records, metadata: Path | None) -> dict[int, np.ndarr
     meta = read_wsol_metadata(Path(metadata))
     by_path = {r.rel_path: r.id for r in records}
     out = {}
-    for path, boxes in meta.gt_boxes().items():
+    for path, boxes in zip(meta.image_ids, meta.gt_boxes()):
         image_id = by_path.get(Path(path).as_posix())
         if image_id is not None and len(boxes):
             out[image_id] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)

@@ -130,3 +130,35 @@ def test_efficientnet_scorer_option(tiny_pipeline):
     assert list(project.work_dir.glob("scorer_*.pt"))
     probs = [p.class_prob for p in project.proposals.list(project.images.by_path("site/a.jpg").id)]
     assert probs and all(0.0 <= p <= 1.0 for p in probs)
+
+
+def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_pipeline, tmp_path, capsys):
+    from main import main
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    a = project.images.by_path("site/a.jpg")
+    b = project.images.by_path("site/sub/b.png")
+    for img in (a, b):   # predicted map: the red square of a.jpg, nothing useful for b.png
+        run = project.maps.new_prediction_run(None, {}) if img is a else run
+        fg = np.zeros((48, 64), np.float32)
+        fg[10:30, 10:30] = 0.9
+        project.maps.save_prediction(run, img.id, [0.2, 0.8], fg, [])
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    project.boxes.add_gt(b.id, (40, 30, 60, 45), b.class_id)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(project.path), "--split", "all", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "MaxBoxAcc" in table
+    figures = json.loads(out.read_text())
+    assert figures["n_images"] == 2 and figures["maps"] == "predicted"
+    assert figures["MaxBoxAccV2"] == pytest.approx(50.0)          # a.jpg found at every IoU, b.png never
+    assert figures["BoxAccV2AtOperatingThreshold"]["mean"] == pytest.approx(50.0)
+    # the same ground truth as a wsolevaluation metadata folder (only b.png listed)
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    (meta / "image_ids.txt").write_text("site/sub/b.png\n")
+    (meta / "class_labels.txt").write_text("site/sub/b.png,0\n")
+    (meta / "localization.txt").write_text("site/sub/b.png,40,30,60,45\n")
+    assert main(["evaluate", str(project.path), "--split", "all", "--metadata", str(meta), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["n_images"] == 1 and json.loads(out.read_text())["MaxBoxAccV2"] == 0.0
