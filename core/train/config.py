@@ -28,6 +28,7 @@ class TrainConfig:
     lambda_seed: float = 1.0      # lambda_1
     lambda_crf: float | None = None  # lambda_2; None = the calibrated default of core.dips.losses.LossConfig
     use_crf: bool = True
+    lambda_cls: float = 0.669     # workshop L_CLS weight (authors' ILSVRC value); used with decoder="unet" only
     # -- model --
     decoder: str = "token"        # "token" (journal) or "unet" (workshop)
     train_res: int = 224          # label / output resolution of f_l during training (S/2 at S=448: CPU-friendly)

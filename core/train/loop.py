@@ -77,8 +77,12 @@ def init_unet_encoder(model: torch.nn.Module) -> None:
 
 def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainConfig, embed_dim: int,
                     progress: Progress, device: torch.device, ckpt_path: Path | None = None,
-                    resume: bool = True, on_epoch=None) -> tuple[torch.nn.Module, list[dict]]:
-    """f_l on cached tokens. Checkpoints every epoch to ``ckpt_path`` and resumes from it."""
+                    resume: bool = True, on_epoch=None,
+                    classifier: torch.nn.Module | None = None) -> tuple[torch.nn.Module, list[dict]]:
+    """f_l on cached tokens. Checkpoints every epoch to ``ckpt_path`` and resumes from it.
+
+    ``classifier``: the frozen classifier of the workshop's L_CLS term (U-Net variant).
+    """
     seed_everything(cfg.seed)
     model = build_localizer(cfg.head_config(), embed_dim)
     if cfg.decoder == "unet" and not (ckpt_path is not None and resume and Path(ckpt_path).is_file()):
@@ -97,6 +101,9 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
         history = list(state["history"])
         start_epoch = int(state["epoch"])
     lcfg, scfg = loss_config(cfg), sampling_config(cfg)
+    if classifier is not None:
+        lcfg.lambda_cls, lcfg.use_cls = cfg.lambda_cls, cfg.lambda_cls > 0
+        classifier = classifier.to(device)
     n = len(samples)
     steps_per_epoch = max(1, (n + cfg.batch_size - 1) // cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
@@ -108,11 +115,12 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
         perm = torch.randperm(n, generator=gen).tolist()
         flips = (torch.rand(n, generator=gen) < 0.5).tolist() if cfg.flip else [False] * n
         model.train()
-        t0, sums, count = time.monotonic(), {"loss": 0.0, "seed": 0.0, "crf": 0.0}, 0
+        t0, sums, count = time.monotonic(), {"loss": 0.0, "seed": 0.0, "crf": 0.0, "cls": 0.0}, 0
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             batch = make_batch([samples[j] for j in idx], cache, [flips[j] for j in idx], cfg.train_res, scfg, gen)
-            loss, logs = localizer_step(model, batch, lcfg, device, amp=cfg.amp)
+            loss, logs = localizer_step(model, batch, lcfg, device, amp=cfg.amp,
+                                        classifier=classifier if lcfg.use_cls else None)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -122,12 +130,14 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
             sums["loss"] += float(loss)
             sums["seed"] += float(logs.get("seed", 0.0))
             sums["crf"] += float(logs.get("crf", 0.0))
+            sums["cls"] += float(logs.get("cls", 0.0))
             progress.update(step, total, f"epoch {epoch + 1}/{cfg.epochs} loss {float(loss):.4f}",
                             epoch=epoch + 1, step=step, loss=float(loss), loss_seed=float(logs.get("seed", 0.0)),
                             loss_crf=float(logs.get("crf", 0.0)))
         sched.step()
         entry = {"epoch": epoch + 1, "loss": sums["loss"] / count, "loss_seed": sums["seed"] / count,
-                 "loss_crf": sums["crf"] / count, "lr": opt.param_groups[0]["lr"],
+                 "loss_crf": sums["crf"] / count, "loss_cls": sums["cls"] / count,
+                 "lr": opt.param_groups[0]["lr"],
                  "seconds": time.monotonic() - t0}
         history.append(entry)
         if ckpt_path is not None:

@@ -9,8 +9,11 @@ from core.train.data import Batch
 
 
 def localizer_step(model: torch.nn.Module, batch: Batch, loss_cfg: LossConfig, device: torch.device,
-                   amp: bool = False) -> tuple[torch.Tensor, dict[str, float]]:
-    """Forward f_l on cached tokens, Eq. 4 loss at the label resolution. Returns (loss, logs)."""
+                   amp: bool = False, classifier: torch.nn.Module | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """Forward f_l on cached tokens, Eq. 4 loss at the label resolution. Returns (loss, logs).
+
+    With ``classifier`` (frozen, on EfficientNet-normalised RGB) the workshop's L_CLS is added.
+    """
     labels = batch.labels.to(device, non_blocking=True)
     rgb = batch.rgb.to(device, non_blocking=True)
     inputs = localizer_inputs(model, batch.tokens, rgb).to(device, non_blocking=True)
@@ -19,17 +22,24 @@ def localizer_step(model: torch.nn.Module, batch: Batch, loss_cfg: LossConfig, d
     logits = logits.float()
     if logits.shape[-2:] != labels.shape[-2:]:
         logits = F.interpolate(logits, size=labels.shape[-2:], mode="bilinear", align_corners=False)
-    return dips_loss(logits, labels, rgb, loss_cfg)
+    if classifier is None:
+        return dips_loss(logits, labels, rgb, loss_cfg)
+    return dips_loss(logits, labels, rgb, loss_cfg, classifier=classifier, targets=batch.targets.to(device),
+                     cls_image=_efficientnet_input(rgb))
+
+
+def _efficientnet_input(rgb255: torch.Tensor) -> torch.Tensor:
+    from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD  # noqa: PLC0415
+    mean = torch.tensor(EFFICIENTNET_MEAN, device=rgb255.device).view(1, 3, 1, 1)
+    std = torch.tensor(EFFICIENTNET_STD, device=rgb255.device).view(1, 3, 1, 1)
+    return (rgb255 / 255.0 - mean) / std
 
 
 def localizer_inputs(model: torch.nn.Module, tokens: torch.Tensor, rgb255: torch.Tensor) -> torch.Tensor:
     """The token decoder reads the cached ViT tokens; the workshop U-Net reads the RGB image."""
     if getattr(model, "encoder", None) is None:
         return tokens
-    from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD  # noqa: PLC0415
-    mean = torch.tensor(EFFICIENTNET_MEAN, device=rgb255.device).view(1, 3, 1, 1)
-    std = torch.tensor(EFFICIENTNET_STD, device=rgb255.device).view(1, 3, 1, 1)
-    return (rgb255 / 255.0 - mean) / std
+    return _efficientnet_input(rgb255)
 
 
 def classifier_step(head: torch.nn.Module, cls_tokens: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -162,3 +162,16 @@ def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_pipeline, tmp
     (meta / "localization.txt").write_text("site/sub/b.png,40,30,60,45\n")
     assert main(["evaluate", str(project.path), "--split", "all", "--metadata", str(meta), "--json", str(out)]) == 0
     assert json.loads(out.read_text())["n_images"] == 1 and json.loads(out.read_text())["MaxBoxAccV2"] == 0.0
+
+
+def test_workshop_unet_trains_with_the_classifier_term(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    # the EfficientNet encoder divides by 32: 64 px labels keep its deepest map at 2x2
+    cfg.train.decoder, cfg.train.epochs, cfg.train.lambda_cls, cfg.train.train_res = "unet", 1, 0.669, 64
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and run.history[0]["loss_cls"] > 0
+    pred_run = predict(project, run_id, cfg=cfg)
+    assert project.maps.prediction(project.images.ids()[0], pred_run).fg_map.shape == (64, 64)
