@@ -61,12 +61,16 @@ def test_gui_never_stalls_while_a_heavy_task_runs(qtbot, main_window):
     timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
 
     def heavy(progress):
+        # CPU-bound for a fixed 1.5 s whatever the machine's speed, so the timer gets ~150 chances to tick
         rng = np.random.default_rng(1)
         a = rng.random((300, 300))
         progress.start("heavy", 150)
-        for i in range(150):
+        end = time.perf_counter() + 1.5
+        i = 0
+        while time.perf_counter() < end:
             a = np.tanh(a @ a.T / 300.0)
-            progress.update(i + 1, 150, "crunching")
+            i += 1
+            progress.update(min(i, 149), 150, "crunching")
         return float(a.sum())
 
     timer.start()

@@ -78,12 +78,16 @@ def test_event_loop_never_stalls_during_cpu_heavy_task(qtbot, runner):
     timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
 
     def heavy(progress):
+        # CPU-bound for a fixed 1 s whatever the machine's speed
         rng = np.random.default_rng(0)
         a = rng.random((400, 400))
         progress.start("heavy", 120)
-        for i in range(120):
+        end = time.perf_counter() + 1.0
+        i = 0
+        while time.perf_counter() < end:
             a = np.tanh(a @ a.T / 400.0)
-            progress.update(i + 1, 120)
+            i += 1
+            progress.update(min(i, 119), 120)
         return float(a.sum())
 
     timer.start()
