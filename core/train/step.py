@@ -29,10 +29,8 @@ def localizer_step(model: torch.nn.Module, batch: Batch, loss_cfg: LossConfig, d
 
 
 def _efficientnet_input(rgb255: torch.Tensor) -> torch.Tensor:
-    from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD  # noqa: PLC0415
-    mean = torch.tensor(EFFICIENTNET_MEAN, device=rgb255.device).view(1, 3, 1, 1)
-    std = torch.tensor(EFFICIENTNET_STD, device=rgb255.device).view(1, 3, 1, 1)
-    return (rgb255 / 255.0 - mean) / std
+    from core.dips.backbones import efficientnet_normalize  # noqa: PLC0415
+    return efficientnet_normalize(rgb255 / 255.0)
 
 
 def localizer_inputs(model: torch.nn.Module, tokens: torch.Tensor, rgb255: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """Frozen self-supervised ViT backbones (DiPS' SST), offline weight loading, EfficientNet-Lite0 scorer."""
-from .efficientnet import EFFICIENTNET_MEAN, EFFICIENTNET_STD, load_efficientnet_lite0
+from .efficientnet import EFFICIENTNET_MEAN, EFFICIENTNET_STD, efficientnet_normalize, load_efficientnet_lite0
 from .vit import DEFAULT_BACKBONE, NAMED_BACKBONES, Backbone, ViTFeatures, load_backbone
 from .weights import IMAGENET_MEAN, IMAGENET_STD, WeightsError, load_weights
 
@@ -12,6 +12,7 @@ __all__ = [
     "IMAGENET_STD",
     "NAMED_BACKBONES",
     "ViTFeatures",
+    "efficientnet_normalize",
     "WeightsError",
     "load_backbone",
     "load_efficientnet_lite0",

