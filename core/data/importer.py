@@ -147,7 +147,10 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
             report.classes[c.class_name] = report.classes.get(c.class_name, 0) + 1
 
     with project.transaction() as s:
-        known = {r.rel_path: (r.id, r.content_hash, r.missing) for r in s.scalars(select(ImageRow)).all()}
+        rows = s.scalars(select(ImageRow)).all()
+        known = {r.rel_path: (r.id, r.content_hash, r.missing) for r in rows}
+        # (path, class, split) of every image, kept up to date below: splits fill towards the ratios
+        assigned = [(r.rel_path, r.class_id, r.split) for r in rows]
     found_paths = {c.rel_path for c in cands}
     todo = [c for c in cands if c.rel_path not in known]
     recheck = [c for c in cands if c.rel_path in known]
@@ -160,15 +163,15 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
     def flush() -> None:
         if not pending:
             return
+        new = [(c.rel_path, class_ids.get(c.class_name)) for c, _ in pending]
+        assignment = assign_splits(assigned, new, splits)
         with project.transaction() as s:
-            existing = [(r.rel_path, r.class_id, r.split) for r in s.scalars(select(ImageRow)).all()]
-            new = [(c.rel_path, class_ids.get(c.class_name)) for c, _ in pending]
-            assignment = assign_splits(existing, new, splits)
             for c, info in pending:
                 s.add(ImageRow(rel_path=c.rel_path, width=info.width, height=info.height,
                                orientation=info.orientation, class_id=class_ids.get(c.class_name),
                                split=assignment[c.rel_path], content_hash=info.content_hash,
                                file_size=info.file_size))
+        assigned.extend((rel, cls, assignment[rel]) for rel, cls in new)
         report.added += len(pending)
         pending.clear()
 
