@@ -29,7 +29,6 @@ from core.train.feature_cache import FeatureCache  # noqa: E402
 from core.train.loop import loss_config, sampling_config  # noqa: E402
 from core.train.step import localizer_step  # noqa: E402
 
-
 def best_of(fn, reps: int) -> float:
     fn()
     times = []
@@ -39,17 +38,21 @@ def best_of(fn, reps: int) -> float:
         times.append(time.perf_counter() - t)
     return min(times)
 
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--widths", default="", help="decoder widths, e.g. 96,48 (default: the journal's)")
+    ap.add_argument("--reduce", type=int, default=None, help="decoder 1x1 token projection R (default: the app's)")
     a = ap.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     torch.manual_seed(0)
-    cfg = TrainConfig(decoder_widths=[int(v) for v in a.widths.split(",")] if a.widths else None)
+    cfg = TrainConfig()
+    if a.widths:
+        cfg.decoder_widths = [int(v) for v in a.widths.split(",")]
+    if a.reduce is not None:
+        cfg.decoder_reduce = a.reduce or None  # 0 = no projection
     backbone = load_backbone("dinov2_s14")
     images = torch.rand(a.batch, 3, a.size, a.size)
     model = build_localizer(cfg.head_config(), backbone.embed_dim)   # the app's default f_l
@@ -96,14 +99,16 @@ def main() -> None:
         t_recompute = best_of(recompute, a.reps)
         t_read = best_of(read_cache, a.reps)
         t_vit = best_of(encode, a.reps)
-    print(f"batch {a.batch}, input {a.size}px, labels {cfg.train_res}px, decoder widths "
-          f"{cfg.decoder_widths or 'journal'}, {torch.get_num_threads()} threads")
+
+    dec = model.blocks
+    widths = [b[1].out_channels for b in dec]
+    print(f"batch {a.batch}, input {a.size}px, labels {cfg.train_res}px, decoder: 1x1 projection to "
+          f"{cfg.decoder_reduce or 'none'}, block widths {widths}, {torch.get_num_threads()} threads")
     print(f"recompute ViT every step : {t_recompute:7.3f} s/step")
     print(f"cached encoder outputs   : {t_cached:7.3f} s/step")
     print(f"speed-up                 : {t_recompute / t_cached:7.1f}x")
     print(f"encoder part of a step   : ViT {t_vit:.3f} s vs cache read + pseudo-labels {t_read:.3f} s "
           f"-> {t_vit / t_read:.0f}x; head + loss + backward {t_cached - t_read:.3f} s")
-
 
 if __name__ == "__main__":
     main()

@@ -60,6 +60,9 @@ def _cfg(project, a: argparse.Namespace):
     if getattr(a, "decoder_widths", None):
         cfg.train.decoder_widths = [int(v) for v in a.decoder_widths.split(",")]
         changed = True
+    if getattr(a, "decoder_reduce", None) is not None:
+        cfg.train.decoder_reduce = a.decoder_reduce or None     # 0: no projection, the journal's decoder
+        changed = True
     if getattr(a, "no_crf", False):
         cfg.train.use_crf = False
         changed = True
@@ -169,8 +172,11 @@ def register(sub) -> None:
     p.add_argument("--lambda-crf", type=float, help="lambda_2: weight of the CRF loss")
     p.add_argument("--no-crf", action="store_true", help="train without the CRF loss (ablation)")
     p.add_argument("--decoder", choices=("token", "unet"), help="token decoder (journal) or U-Net (workshop)")
-    p.add_argument("--decoder-widths", help="token decoder block widths, e.g. 96,48 (default: the journal's "
-                                            "C/2,C/4: about 3x costlier per step on CPU)")
+    p.add_argument("--decoder-reduce", type=int, metavar="R",
+                   help="token decoder: project the tokens to R channels (1x1 conv) before upsampling; "
+                        "0 = the journal's decoder (C/2, C/4 widths, ~10x costlier per step on CPU)")
+    p.add_argument("--decoder-widths", help="token decoder block widths, e.g. 32,16 (default: R, R/2; with "
+                                            "--decoder-reduce 0 the journal's C/2, C/4)")
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
     p.set_defaults(func=cmd_train)

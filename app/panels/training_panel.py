@@ -23,7 +23,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 from app.dialogs import error_dialog
 from core.progress import ProgressEvent, format_eta
 
-LOCALIZERS = (("token", "Token decoder (journal)"), ("unet", "U-Net on RGB (workshop)"))
+# f_l choices: (key, label). "token" projects the tokens to core's default R channels first (fast on CPU);
+# "token-journal" is the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB.
+LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
+              ("unet", "U-Net on RGB (workshop)"))
 
 
 @dataclass
@@ -38,14 +41,19 @@ class TrainingOptions:
     lambda_seed: float = 1.0    # lambda_1 on the partial cross-entropy of the sampled seeds
     lambda_crf: float | None = None  # lambda_2 on the CRF loss; None = the calibrated default of core
     crf: bool = True            # CRF loss on/off
-    localizer: str = "token"    # f_l: "token" decoder on patch tokens | "unet" on RGB
+    localizer: str = "token"    # f_l: a key of LOCALIZERS
 
     def to_argv(self, project_path) -> list[str]:
         """Arguments of ``main.py train`` (core/cli_stages.py; the subprocess prints JSON events)."""
         argv = ["train", str(project_path), "--events", "json",
                 "--device", self.device, "--epochs", str(self.epochs), "--lr", _num(self.lr),
                 "--K", str(self.K), "--n-pos", str(self.n_pos), "--n-neg", str(self.n_neg),
-                "--lambda-seed", _num(self.lambda_seed), "--decoder", self.localizer]
+                "--lambda-seed", _num(self.lambda_seed),
+                "--decoder", "unet" if self.localizer == "unet" else "token"]
+        if self.localizer == "token-journal":
+            argv += ["--decoder-reduce", "0"]
+        elif self.localizer == "token":
+            argv += ["--decoder-reduce", str(_light_reduce())]
         if self.lambda_crf is not None:
             argv += ["--lambda-crf", _num(self.lambda_crf)]
         if not self.crf:
@@ -55,6 +63,17 @@ class TrainingOptions:
 
 def _num(v: float) -> str:
     return repr(float(v))
+
+
+def _light_reduce() -> int:
+    from core.train.config import TrainConfig  # noqa: PLC0415 - dataclasses only, no torch
+    return TrainConfig().decoder_reduce or 32
+
+
+def _localizer_key(t) -> str:
+    if t.decoder == "unet":
+        return "unet"
+    return "token" if t.decoder_reduce else "token-journal"
 
 
 def options_from_config(project) -> TrainingOptions:
@@ -67,7 +86,7 @@ def options_from_config(project) -> TrainingOptions:
     except Exception:  # noqa: BLE001 - an unreadable saved config: start from the defaults
         return TrainingOptions()
     return TrainingOptions(device=t.device, epochs=t.epochs, lr=t.lr, K=t.K, n_pos=t.n_pos, n_neg=t.n_neg,
-                           lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf, localizer=t.decoder)
+                           lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf, localizer=_localizer_key(t))
 
 
 def _event(ev) -> ProgressEvent:

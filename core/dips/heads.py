@@ -7,7 +7,9 @@
   ``[B, 2, H, W]`` (channel 0 background, 1 foreground; softmax over channels gives S^0, S^1).
   ``n_up`` blocks of (nearest x2 upsample, 2 x conv3x3-BN-ReLU), widths halving from C (C/2, C/4, ...),
   then a 1x1 conv to 2 channels. No ReLU before the softmax: the authors' code ends with one, which clamps
-  the logits at 0 and looks like a bug. ``half_res`` skips the last block and upsamples the logits
+  the logits at 0 and looks like a bug. ``reduce`` first projects the tokens to fewer channels with a 1x1
+  conv-BN-ReLU at the token grid: the first 3x3 conv after an upsample otherwise dominates the head's cost
+  (a 448 px input gives a 32x32 grid, 5x the journal's 14x14). ``half_res`` skips the last block and upsamples the logits
   bilinearly instead - the last block runs at the output resolution and costs most of the time.
 * ``UNetLocalizer`` - workshop paper: a U-Net on the RGB image with a ``tf_efficientnet_lite0`` encoder
   (timm, ``features_only``; built with ``pretrained=False``, the caller loads the weights), a decoder with
@@ -78,22 +80,30 @@ class TokenDecoder(nn.Module):
         out_size: final bilinear resize to this ``H x W`` (int or (h, w)); None keeps ``gh*2^n_up``.
             With patch 14 and a 448 input (32x32 grid), 4 blocks give 512 and ``out_size=448`` brings it back.
         half_res: run only ``n_up - 1`` blocks and upsample the logits bilinearly (x2 or to ``out_size``).
-        widths: channel widths of the blocks; default C/2, C/4, ... (at least 8).
+        widths: channel widths of the blocks; default C/2, C/4, ... (at least 8), or R, R/2, ... with ``reduce``.
+        reduce: R, channels of a 1x1 conv-BN-ReLU applied to the tokens before the first block; None = none
+            (the journal's decoder).
     """
 
     def __init__(self, embed_dim: int, n_up: int = 4, out_size: int | tuple[int, int] | None = None,
-                 half_res: bool = False, widths: tuple[int, ...] | None = None, num_classes: int = 2):
+                 half_res: bool = False, widths: tuple[int, ...] | None = None, num_classes: int = 2,
+                 reduce: int | None = None):
         super().__init__()
         if n_up < 1:
             raise ValueError(f"{_WHERE}: TokenDecoder needs n_up >= 1, got {n_up}")
+        if reduce is not None and reduce < 1:
+            raise ValueError(f"{_WHERE}: TokenDecoder reduce must be a positive channel count, got {reduce}")
         if widths is None:
-            widths = tuple(max(embed_dim // 2 ** (i + 1), 8) for i in range(n_up))
+            widths = (tuple(max(reduce // 2 ** i, 8) for i in range(n_up)) if reduce else
+                      tuple(max(embed_dim // 2 ** (i + 1), 8) for i in range(n_up)))
         if len(widths) != n_up:
             raise ValueError(f"{_WHERE}: {len(widths)} widths given for n_up={n_up} blocks")
         self.embed_dim, self.n_up, self.half_res = embed_dim, n_up, half_res
         self.out_size = out_size
         n_blocks = n_up - 1 if half_res else n_up
-        chans = (embed_dim, *widths[:n_blocks])
+        self.reduce = (nn.Sequential(nn.Conv2d(embed_dim, reduce, 1, bias=False), nn.BatchNorm2d(reduce),
+                                     nn.ReLU(inplace=True)) if reduce else nn.Identity())
+        chans = (reduce or embed_dim, *widths[:n_blocks])
         self.blocks = nn.Sequential(*[_UpBlock(chans[i], chans[i + 1]) for i in range(n_blocks)])
         self.head = nn.Conv2d(chans[-1], num_classes, kernel_size=1)  # logits; no ReLU (see module doc)
 
@@ -101,7 +111,7 @@ class TokenDecoder(nn.Module):
         if tokens.ndim != 4 or tokens.shape[1] != self.embed_dim:
             raise ValueError(f"{_WHERE}: TokenDecoder expects tokens [B, {self.embed_dim}, gh, gw], got "
                              f"{tuple(tokens.shape)}")
-        x = self.head(self.blocks(tokens))
+        x = self.head(self.blocks(self.reduce(tokens)))
         size = out_size if out_size is not None else self.out_size
         if size is None and self.half_res:
             size = (x.shape[-2] * 2, x.shape[-1] * 2)
@@ -170,6 +180,7 @@ class HeadConfig:
     half_res: bool = False            # token decoder: skip the last block, upsample the logits bilinearly
     out_size: int | None = None       # token decoder output H=W (e.g. 448); None = grid * 2^n_up
     widths: tuple[int, ...] | None = None  # token decoder block widths; None = C/2, C/4, ... (journal)
+    reduce: int | None = None         # token decoder: 1x1 projection of the tokens to this many channels first
     cls_blocks: int = 4               # n: CLS tokens of the last n blocks feed f_c / f_x
     cls_layer_norm: bool = False      # LayerNorm on each CLS token before f_c
     unet_encoder: str = "tf_efficientnet_lite0"
@@ -180,7 +191,7 @@ def build_localizer(cfg: HeadConfig, embed_dim: int) -> nn.Module:
     """f_l as chosen by ``cfg.decoder``; ``embed_dim`` is the token width (ignored by the U-Net)."""
     if cfg.decoder == "token":
         return TokenDecoder(embed_dim, n_up=cfg.n_up, out_size=cfg.out_size, half_res=cfg.half_res,
-                            widths=tuple(cfg.widths) if cfg.widths else None)
+                            widths=tuple(cfg.widths) if cfg.widths else None, reduce=cfg.reduce)
     if cfg.decoder == "unet":
         return UNetLocalizer(cfg.unet_encoder, tuple(cfg.unet_channels))
     raise ValueError(f"{_WHERE}: unknown decoder {cfg.decoder!r} (expected 'token' or 'unet')")

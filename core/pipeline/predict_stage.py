@@ -31,7 +31,7 @@ class LoadedModel:
         self.train_res = int(state["train_config"]["train_res"])
         self.classifier = ClassificationHead(state["embed_dim"], len(self.classes), n_blocks=state["n_blocks"])
         self.classifier.load_state_dict(state["classifier"])
-        self.localizer = build_localizer(TrainConfig.from_dict(state["train_config"]).head_config(), state["embed_dim"])
+        self.localizer = build_localizer(TrainConfig.from_checkpoint(state["train_config"]).head_config(), state["embed_dim"])
         self.localizer.load_state_dict(state["localizer"])
         self.classifier.to(device).eval()
         self.localizer.to(device).eval()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from core.pipeline.scorer import class_index
 from core.progress import Cancelled, NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
 from core.train.checkpoint import save_checkpoint
+from core.train.config import TrainConfig
 from core.train.data import TrainSample
 from core.train.loop import train_classifier, train_localizer
 
@@ -67,6 +69,13 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
           resume_run: int | None = None) -> int:
     """Train f_c then f_l on the cached encoder outputs. Returns the training run id."""
     cfg = cfg or load_config(project)
+    if resume_run is not None:
+        # a resumed run goes on as it started: same head and schedule (its checkpoint needs the same head);
+        # only the device follows today's choice
+        run = project.runs.get(resume_run)
+        if run is None:
+            raise ValueError(f"{project.path}: there is no training run {resume_run} to resume")
+        cfg = replace(cfg, train=replace(TrainConfig.from_checkpoint(run.config), device=cfg.train.device))
     index = class_index(project)
     if not index:
         raise ValueError(f"{project.path}: the project has no classes to train on")

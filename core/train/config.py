@@ -33,10 +33,13 @@ class TrainConfig:
     decoder: str = "token"        # "token" (journal) or "unet" (workshop)
     train_res: int = 224          # label / output resolution of f_l during training (S/2 at S=448: CPU-friendly)
     decoder_n_up: int = 2         # x2 blocks of the token decoder: a 32x32 grid (S=448) -> 128, upsampled to
-                                  # train_res. Each block costs about the same; the journal's x16 (4 blocks)
-                                  # at full size costs ~2x more per step on CPU (bench/bench_head_step.py).
-    decoder_widths: list[int] | None = None  # block widths; None = the journal's C/2, C/4, ... On CPU the head,
-                                  # not the frozen ViT, dominates a step: e.g. [96, 48] is ~3x cheaper.
+                                  # train_res. The journal's x16 (4 blocks) at full size costs ~2x more per step.
+    decoder_reduce: int | None = 32  # R: 1x1 conv-BN-ReLU projecting the C=384 tokens to R channels before the
+                                  # first block, whose widths are then R, R/2. None = the journal's decoder
+                                  # (C/2, C/4). On 2 CPU cores at S=448 the journal's head costs as much as the
+                                  # frozen ViT per step; R=32 is ~12x cheaper and localized as well on the demo's
+                                  # train+val splits (bench/head_quality.py, docs/BENCHMARKS.md).
+    decoder_widths: list[int] | None = None  # block widths; None = R, R/2 (or C/2, C/4 without R)
     flip: bool = True             # horizontal flips; the feature cache holds both orientations
     # -- run --
     device: str = "auto"
@@ -49,12 +52,23 @@ class TrainConfig:
     def head_config(self):
         from core.dips.heads import HeadConfig  # noqa: PLC0415 - keep this module import-light
         return HeadConfig(decoder=self.decoder, n_up=self.decoder_n_up, out_size=self.train_res,
-                          widths=tuple(self.decoder_widths) if self.decoder_widths else None)
+                          widths=tuple(self.decoder_widths) if self.decoder_widths else None,
+                          reduce=self.decoder_reduce)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (d or {}).items() if k in names})
+
+    @classmethod
+    def from_checkpoint(cls, d: dict) -> "TrainConfig":
+        """The config a checkpoint or run was trained with: fields it predates take the values that rebuild
+        the head it saved, not today's defaults."""
+        return cls.from_dict({**_BEFORE_FIELD_EXISTED, **(d or {})})
+
+
+# Architecture fields added after checkpoints were first written, with the value older checkpoints imply.
+_BEFORE_FIELD_EXISTED = {"decoder_reduce": None}
 
 
 @dataclass

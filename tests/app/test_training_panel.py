@@ -56,11 +56,27 @@ def test_options_are_accepted_by_the_train_command(panel, project):
     w.lr.setText("1e-3")
     w.k.setValue(2)
     w.crf.setChecked(False)
-    w.localizer.setCurrentIndex(1)
+    w.localizer.setCurrentIndex(w.localizer.findData("unet"))
     argv = w.options().to_argv(project.path)
     args = build_parser().parse_args(argv)
     assert (args.command, args.events, args.epochs, args.lr, args.K) == ("train", "json", 3, 0.001, 2)
     assert args.no_crf is True and args.decoder == "unet" and args.lambda_crf is None
+    w.localizer.setCurrentIndex(w.localizer.findData("token-journal"))
+    args = build_parser().parse_args(w.options().to_argv(project.path))
+    assert args.decoder == "token" and args.decoder_reduce == 0          # the journal's decoder
+    w.localizer.setCurrentIndex(w.localizer.findData("token"))
+    args = build_parser().parse_args(w.options().to_argv(project.path))
+    assert args.decoder == "token" and args.decoder_reduce > 0
+
+
+def test_panel_shows_the_projects_saved_decoder(qtbot, project):
+    from core.pipeline.config import PipelineConfig, save_config
+    cfg = PipelineConfig()
+    cfg.train.decoder_reduce = None
+    save_config(project, cfg)
+    w = tp.TrainingPanel(project, FakeRunner())
+    qtbot.addWidget(w)
+    assert w.localizer.currentData() == "token-journal"
 
 
 def test_training_progress_curves_then_prediction_and_run_list(panel, project, qtbot):

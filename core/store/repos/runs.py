@@ -43,9 +43,10 @@ class RunRepo:
                 if status != "running":
                     row.finished_at = utcnow()
 
-    def get(self, run_id: int) -> TrainingRunRecord:
+    def get(self, run_id: int) -> TrainingRunRecord | None:
         with self.p.transaction() as s:
-            return _record(s.get(TrainingRunRow, run_id))
+            row = s.get(TrainingRunRow, run_id)
+            return _record(row) if row is not None else None
 
     def list(self) -> list[TrainingRunRecord]:
         with self.p.transaction() as s:

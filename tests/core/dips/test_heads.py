@@ -81,3 +81,16 @@ def test_tiny_decoder_learns_fixed_labels():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_token_projection_makes_the_decoder_far_cheaper_with_the_same_output():
+    tokens = torch.randn(2, 384, 32, 32)
+    light = TokenDecoder(384, n_up=2, out_size=224, reduce=32)
+    journal = TokenDecoder(384, n_up=2, out_size=224)
+    assert light(tokens).shape == journal(tokens).shape == (2, 2, 224, 224)
+    assert [b[1].out_channels for b in light.blocks] == [32, 16]      # R, R/2 after the 1x1 projection
+    assert light.reduce[0].kernel_size == (1, 1) and light.reduce[0].out_channels == 32
+    assert count_params(light) * 30 < count_params(journal)
+    assert isinstance(build_localizer(HeadConfig(n_up=2, reduce=16), 384).reduce, torch.nn.Sequential)
+    with pytest.raises(ValueError, match="reduce"):
+        TokenDecoder(384, reduce=0)

@@ -1,6 +1,7 @@
 """Every stage on a real (tiny) project: what it writes, what it skips, what survives a re-run."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -175,3 +176,54 @@ def test_workshop_unet_trains_with_the_classifier_term(tiny_pipeline):
     assert run.status == "finished" and run.history[0]["loss_cls"] > 0
     pred_run = predict(project, run_id, cfg=cfg)
     assert project.maps.prediction(project.images.ids()[0], pred_run).fg_map.shape == (64, 64)
+
+
+def test_resumed_run_keeps_its_own_head_when_the_defaults_changed(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    cfg.train.decoder_reduce = None
+
+    def stop(ev):
+        if ev.stage == "train" and "epoch 2/" in (ev.message or ""):
+            raise Cancelled("user")
+    with pytest.raises(Cancelled):
+        train(project, cfg, Progress(stop))
+    run_id = project.runs.list()[-1].id
+    cfg.train.decoder_reduce = 8                       # today's default differs from the run's head
+    assert train(project, cfg, resume_run=run_id) == run_id
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and len(run.history) == 2
+    assert predict(project, run_id, cfg=cfg)
+
+
+def test_checkpoint_from_before_the_token_projection_still_predicts(tiny_pipeline):
+    import torch
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    cfg.train.decoder_reduce = None
+    run = project.runs.get(train(project, cfg))
+    state = torch.load(run.checkpoint_path, weights_only=False)
+    del state["train_config"]["decoder_reduce"]        # as written by the first release
+    torch.save(state, run.checkpoint_path)
+    cfg.train.decoder_reduce = 8
+    pred_run = predict(project, run.id, cfg=cfg)
+    rec = project.images.list()[0]
+    assert project.maps.prediction(rec.id, pred_run).fg_map.shape == (16, 16)
+
+
+def test_predict_with_an_unknown_run_says_so(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    with pytest.raises(ValueError, match="no finished training run"):
+        predict(project, 99, cfg=cfg)
+
+
+def test_cli_decoder_options_are_saved_with_the_project(tiny_pipeline):
+    from core.cli_stages import _cfg
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    journal = _cfg(project, argparse.Namespace(decoder_reduce=0, decoder_widths=None))
+    assert journal.train.decoder_reduce is None and load_config(project).train.decoder_reduce is None
+    light = _cfg(project, argparse.Namespace(decoder_reduce=16, decoder_widths="16,8"))
+    assert load_config(project).train.decoder_reduce == 16 and light.train.decoder_widths == [16, 8]
