@@ -4,7 +4,8 @@ Scorer stand-in: the one the pipeline uses for drone data - a ViT-S/14 at 224 (t
 ``vit_small_patch14_dinov2``, random weights, nothing downloaded) whose CLS tokens of the last
 4 blocks (4 x 384 = 1536 dims, as the authors' linear probe) feed a linear layer, then softmax.
 
-Run: ``python bench/bench_proposal_scoring.py`` (add ``--device cuda:0`` on a GPU machine).
+Run: ``python bench/bench_proposal_scoring.py`` (add ``--device cuda:0`` on a GPU machine,
+``--precision float32`` to force float32 where the app would use bfloat16).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.dips.device import pick_device  # noqa: E402
+from core.dips.device import fast_bf16, inference_autocast, pick_device  # noqa: E402
 from core.dips.proposals import ProposalConfig, candidate_boxes, rank_proposals  # noqa: E402
 from core.dips.scoring import score_boxes, score_boxes_one_by_one  # noqa: E402
 
@@ -29,8 +30,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class ViTScorer(torch.nn.Module):
     """f_x stand-in: [N,3,224,224] in [0,1] -> [N,C] probabilities."""
 
-    def __init__(self, num_classes: int = 2, img_size: int = 224):
+    def __init__(self, num_classes: int = 2, img_size: int = 224, precision: str = "auto"):
         super().__init__()
+        self.precision = precision
         import timm
         self.vit = timm.create_model("vit_small_patch14_dinov2", pretrained=False, img_size=img_size, num_classes=0)
         self.fc = torch.nn.Linear(4 * self.vit.num_features, num_classes)
@@ -38,9 +40,10 @@ class ViTScorer(torch.nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        layers = self.vit.get_intermediate_layers((x - self.mean) / self.std, n=4,
-                                                  return_prefix_tokens=True, norm=True)
-        cls = torch.cat([prefix[:, 0] for _, prefix in layers], dim=1)
+        with inference_autocast(x.device, self.precision):   # as core/pipeline/scorer.py does per call
+            layers = self.vit.get_intermediate_layers((x - self.mean) / self.std, n=4,
+                                                      return_prefix_tokens=True, norm=True)
+        cls = torch.cat([prefix[:, 0].float() for _, prefix in layers], dim=1)
         return self.fc(cls).softmax(1)
 
 
@@ -87,6 +90,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=5)
     ap.add_argument("--boxes", type=int, default=18)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                    help="scorer forward precision (auto = the app's choice for this device)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -94,18 +99,19 @@ def main() -> None:
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     cfg = ProposalConfig()
-    scorer = ViTScorer(num_classes=2).eval().to(device)
+    scorer = ViTScorer(num_classes=2, precision=args.precision).eval().to(device)
+    bf16 = args.precision == "bfloat16" or (args.precision == "auto" and fast_bf16(device))
     images = [synthetic_image(rng, 540, 960).to(device) for _ in range(args.images)]  # 16:9 drone frame
     boxes = [random_boxes(rng, args.boxes) for _ in range(args.images)]
     maps = [synthetic_maps(rng) for _ in range(args.images)]
     label = 1
 
     print(f"device {device}, torch threads {torch.get_num_threads()}, {args.images} images x {args.boxes} boxes, "
-          f"scorer ViT-S/14 @ {cfg.scoring_size} + linear on 4 CLS tokens, blur sigma "
+          f"scorer ViT-S/14 @ {cfg.scoring_size} + linear on 4 CLS tokens in {'bfloat16' if bf16 else 'float32'}, blur sigma "
           f"{cfg.blur_sigma_frac * cfg.scoring_size:.1f} px")
 
-    # warm-up (allocator, kernels) outside the timings
-    score_boxes(images[0], boxes[0][:2], label, scorer, cfg)
+    # warm-up outside the timings: allocator, and oneDNN's kernels, built once per batch shape
+    score_boxes(images[0], boxes[0], label, scorer, cfg)
     score_boxes_one_by_one(images[0], boxes[0][:1], label, scorer, cfg)
 
     sync(device)
@@ -124,6 +130,18 @@ def main() -> None:
     for name, t in (("batched (per image):", t_batched), ("one box at a time:  ", t_naive)):
         print(f"scoring {n_boxes} boxes  {name} {t:7.2f} s  ({1e3 * t / n_boxes:6.1f} ms/box)")
     print(f"ratio one-by-one / batched: {t_naive / t_batched:.2f}x   max |score difference| {diff:.2e}")
+    if bf16:   # the authors score in float32, one box at a time
+        fp32 = ViTScorer(num_classes=2, precision="float32").eval().to(device)
+        fp32.load_state_dict(scorer.state_dict())
+        score_boxes_one_by_one(images[0], boxes[0][:1], label, fp32, cfg)
+        t0 = time.perf_counter()
+        naive32 = [score_boxes_one_by_one(im, b, label, fp32, cfg) for im, b in zip(images, boxes)]
+        sync(device)
+        t_naive32 = time.perf_counter() - t0
+        diff32 = max(float(np.abs(a - b).max()) for a, b in zip(batched, naive32))
+        print(f"scoring {n_boxes} boxes  one at a time, float32: {t_naive32:7.2f} s  "
+              f"({1e3 * t_naive32 / n_boxes:6.1f} ms/box) -> batched bfloat16 is {t_naive32 / t_batched:.2f}x faster; "
+              f"max |score difference| {diff32:.2e}")
 
     # ceiling for any batching gain: the classifier forward alone, batch 1 vs batch of one image's boxes
     x = torch.rand(args.boxes, 3, cfg.scoring_size, cfg.scoring_size, device=device)
@@ -164,7 +182,7 @@ def main() -> None:
     # data). Ours: de-duplicated and capped candidates of all maps, 224 px, one batch per image.
     authors = ProposalConfig(maps="mean+first4", dedupe_iou=1.01, max_boxes_per_image=10**6, max_area_frac=1.0,
                              scoring_size=448)
-    big = ViTScorer(num_classes=2, img_size=448).eval().to(device)
+    big = ViTScorer(num_classes=2, img_size=448, precision="float32").eval().to(device)   # their float32
     n_img = min(2, args.images)
     t_ours = t_auth = 0.0
     n_ours = n_auth = 0

@@ -1,6 +1,9 @@
 """Device selection: CUDA, then Apple MPS, then CPU. Nothing assumes a GPU."""
 from __future__ import annotations
 
+import contextlib
+from functools import lru_cache
+
 import torch
 
 
@@ -30,3 +33,36 @@ def available_devices() -> list[str]:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         out.append("mps")
     return out
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+@lru_cache(maxsize=1)
+def _cpu_has_amx_bf16() -> bool:
+    """Intel AMX with bf16 tiles (Linux flag ``amx_bf16``): bf16 matmuls run several times faster than float32.
+    Elsewhere bf16 on a CPU is emulated and slower, so it is never chosen automatically."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+    except OSError:
+        return False
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bfloat16 inference is faster than float32 on ``device``."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return _cpu_has_amx_bf16()
+    return False
+
+
+def inference_autocast(device: torch.device, precision: str = "auto"):
+    """Context for a frozen model's forward: bfloat16 autocast when asked for, or when ``auto`` and the
+    device runs it fast; otherwise float32 (a no-op context)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision == "bfloat16" or (precision == "auto" and fast_bf16(device)):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -47,6 +47,9 @@ class ProposalConfig:
                                       # for drone data) or "efficientnet" (EfficientNet-Lite0 fine-tuned; ~6x
                                       # cheaper per box on CPU)
     blur_sigma_frac: float = 0.1      # Gaussian sigma outside the box, fraction of scoring_size (22.4 px at 224)
+    scoring_precision: str = "auto"   # f_x forward: "auto" = bfloat16 where the device runs it fast (CUDA with
+                                      # bf16, CPUs with AMX: ~3x faster scoring), else float32 | "float32" |
+                                      # "bfloat16". Ranks barely move (docs/BENCHMARKS.md).
 
     # Why these defaults:
     # * min_area_frac 0.005: one patch of a 16x16 grid (ViT-S/14 at 224) is 1/256 = 0.0039 of the image;
@@ -75,6 +78,9 @@ class ProposalConfig:
             raise ValueError(f"{where}.scoring_size must be >= 8, got {self.scoring_size}")
         if self.map_size < 0 or self.blur_sigma_frac < 0 or self.tight_tolerance < 0 or self.area_penalty < 0:
             raise ValueError(f"{where}: map_size, blur_sigma_frac, tight_tolerance, area_penalty must be >= 0")
+        if self.scoring_precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"{where}.scoring_precision must be 'auto', 'float32' or 'bfloat16', "
+                             f"got {self.scoring_precision!r}")
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch
 
 from core.data.images import ImageReadError
 from core.dips.backbones import efficientnet_normalize, load_efficientnet_lite0
-from core.dips.device import pick_device
+from core.dips.device import inference_autocast, pick_device
 from core.dips.heads import ClassificationHead
 from core.pipeline.config import PipelineConfig
 from core.pipeline.encoding import backbone_for, load_rgb
@@ -123,8 +123,8 @@ def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[to
         device = next(model.parameters()).device
 
         def classify_cnn(x: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():
-                return torch.softmax(model(efficientnet_normalize(x.to(device))), -1).cpu()
+            with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
+                return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
         return classify_cnn
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
     backbone = backbone_for(cfg)
@@ -149,6 +149,7 @@ def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[to
 
     def classify(x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            cls = backbone.features(x.to(device)).cls_tokens
+            with inference_autocast(device, cfg.proposals.scoring_precision):
+                cls = backbone.features(x.to(device)).cls_tokens
             return torch.softmax(head(cls.float()), dim=-1).cpu()
     return classify

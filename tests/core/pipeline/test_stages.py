@@ -227,3 +227,16 @@ def test_cli_decoder_options_are_saved_with_the_project(tiny_pipeline):
     assert journal.train.decoder_reduce is None and load_config(project).train.decoder_reduce is None
     light = _cfg(project, argparse.Namespace(decoder_reduce=16, decoder_widths="16,8"))
     assert load_config(project).train.decoder_reduce == 16 and light.train.decoder_widths == [16, 8]
+
+
+def test_bf16_scoring_gives_the_float32_probabilities_within_bf16_rounding(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    site = project.images.by_path("site/a.jpg")
+    probs = {}
+    for precision in ("float32", "bfloat16"):
+        cfg.proposals.scoring_precision = precision
+        compute_proposals(project, cfg, force=True)
+        probs[precision] = {p.xyxy: p.class_prob for p in project.proposals.list(site.id)}
+    assert probs["float32"].keys() == probs["bfloat16"].keys() and probs["float32"]
+    assert max(abs(probs["float32"][k] - probs["bfloat16"][k]) for k in probs["float32"]) < 0.03

@@ -1,0 +1,41 @@
+"""Device and precision choice: nothing assumes a GPU; bf16 only where asked for or where it runs fast."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.dips import device as dev
+
+
+def test_auto_device_falls_back_to_cpu_without_a_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert dev.pick_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        dev.pick_device("cuda:0")
+
+
+def test_bf16_is_chosen_automatically_only_on_cpus_with_amx(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: False)
+    assert isinstance(dev.inference_autocast(cpu, "auto"), type(dev.inference_autocast(cpu, "float32")))
+    with dev.inference_autocast(cpu, "auto"):
+        assert not torch.is_autocast_enabled("cpu")
+    monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: True)
+    with dev.inference_autocast(cpu, "auto"):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    with dev.inference_autocast(cpu, "float32"):
+        assert not torch.is_autocast_enabled("cpu")
+    with pytest.raises(ValueError, match="precision"):
+        dev.inference_autocast(cpu, "fp8")
+
+
+def test_amx_flag_is_read_from_cpuinfo_and_missing_file_means_no(monkeypatch, tmp_path):
+    dev._cpu_has_amx_bf16.cache_clear()
+    assert isinstance(dev._cpu_has_amx_bf16(), bool)
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc"))
+                        if a and a[0] == "/proc/cpuinfo" else real_open(*a, **k))
+    dev._cpu_has_amx_bf16.cache_clear()
+    assert dev._cpu_has_amx_bf16() is False
+    dev._cpu_has_amx_bf16.cache_clear()
