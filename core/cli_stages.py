@@ -66,6 +66,9 @@ def _cfg(project, a: argparse.Namespace):
     if getattr(a, "no_crf", False):
         cfg.train.use_crf = False
         changed = True
+    if getattr(a, "precision", None):
+        cfg.attention.precision = cfg.proposals.scoring_precision = a.precision
+        changed = True
     if getattr(a, "device", None):
         cfg.device = cfg.train.device = a.device
         changed = True
@@ -145,6 +148,8 @@ def _model_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", help="dinov2_s14 (default, offline), dino_vits16, dino_vits8, timm:<name>")
     p.add_argument("--weights", help="local weight file for the backbone (DINO .pth, timm, safetensors, HF cache)")
     p.add_argument("--size", type=int, help="input size S of the ViT (multiple of the patch; default 448)")
+    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+                   help="frozen ViT and scorer forwards: auto (default) = bfloat16 on CUDA and AMX CPUs, else float32")
 
 
 def register(sub) -> None:
@@ -157,6 +162,8 @@ def register(sub) -> None:
     p = sub.add_parser("proposals", help="ranked discriminative proposals (Alg. 1) from the attention maps")
     _common(p)
     p.add_argument("--K", type=int, help="top-K proposals kept as the training pool")
+    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+                   help="scorer forward: auto (default) = bfloat16 on CUDA and AMX CPUs, else float32")
     p.add_argument("--force", action="store_true", help="recompute (inspectors' decisions are kept)")
     p.set_defaults(func=cmd_proposals)
 

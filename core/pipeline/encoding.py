@@ -11,7 +11,7 @@ import torch
 from core.data.images import ImageReadError, read_image
 from core.dips.attention import attention_maps, extract_batch
 from core.dips.backbones import load_backbone
-from core.dips.device import pick_device
+from core.dips.device import inference_autocast, pick_device
 from core.pipeline.config import PipelineConfig
 from core.progress import Progress
 from core.store.records import ImageRecord
@@ -40,6 +40,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
                    flipped: bool = False, store_attention: bool = True, stage: str = "attention") -> list[str]:
     """Encode ``records`` in batches. Returns the list of problems ('path: reason') skipped."""
     backbone = backbone_for(cfg)
+    device = next(backbone.parameters()).device
     cache = feature_cache(project, cfg)
     S, R = cfg.attention.input_size, cfg.train.train_res
     problems: list[str] = []
@@ -59,7 +60,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
             chunk.append(rec)
             images.append(img)
         if images:
-            with torch.inference_mode():
+            with torch.inference_mode(), inference_autocast(device, cfg.attention.precision):
                 feats = extract_batch(backbone, images, S)
             maps = attention_maps(feats) if store_attention else None
             tokens = feats.patch_tokens.float().cpu().numpy()

@@ -240,3 +240,34 @@ def test_bf16_scoring_gives_the_float32_probabilities_within_bf16_rounding(tiny_
         probs[precision] = {p.xyxy: p.class_prob for p in project.proposals.list(site.id)}
     assert probs["float32"].keys() == probs["bfloat16"].keys() and probs["float32"]
     assert max(abs(probs["float32"][k] - probs["bfloat16"][k]) for k in probs["float32"]) < 0.03
+
+
+def test_bf16_encoding_gives_nearly_the_float32_attention_maps(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    img = project.images.ids()[0]
+    maps = {}
+    for precision in ("float32", "bfloat16"):
+        cfg.attention.precision = precision
+        compute_attention(project, cfg, force=True)
+        maps[precision] = project.maps.attention(img)
+    for head in maps["float32"]:
+        a, b = maps["float32"][head].astype(float), maps["bfloat16"][head].astype(float)
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.98
+
+
+def test_unknown_precision_is_refused_when_the_config_is_read():
+    from core.dips.attention import AttentionConfig
+    from core.dips.proposals import ProposalConfig
+    with pytest.raises(ValueError, match="precision"):
+        AttentionConfig(precision="half")
+    with pytest.raises(ValueError, match="scoring_precision"):
+        ProposalConfig(scoring_precision="fp16")
+
+
+def test_cli_precision_applies_to_the_encoder_and_the_scorer(tiny_pipeline):
+    from core.cli_stages import _cfg
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    _cfg(project, argparse.Namespace(precision="float32"))
+    saved = load_config(project)
+    assert saved.attention.precision == saved.proposals.scoring_precision == "float32"
