@@ -57,8 +57,8 @@ class _DeviceProbe(QObject):
     def start(self) -> None:
         def probe():  # torch is slow to import: keep it off the GUI thread
             try:
-                from core.dips.device import pick_device  # noqa: PLC0415
-                self.found.emit(str(pick_device("auto")))
+                from core.dips.device import describe_device  # noqa: PLC0415
+                self.found.emit(describe_device("auto"))
             except Exception as exc:  # noqa: BLE001
                 self.found.emit(f"unknown ({exc.__class__.__name__})")
         threading.Thread(target=probe, name="device-probe", daemon=True).start()

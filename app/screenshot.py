@@ -144,8 +144,8 @@ def main(argv: list[str]) -> int:
     from app.main_window import MainWindow  # noqa: PLC0415
     window = MainWindow(auto_compute=False, probe_device=False)
     try:
-        from core.dips.device import pick_device  # noqa: PLC0415
-        window.status.set_device(str(pick_device("auto")))
+        from core.dips.device import describe_device  # noqa: PLC0415
+        window.status.set_device(describe_device("auto"))
     except Exception:  # noqa: BLE001 - the device text is decoration here
         pass
     window.resize(a.width, a.height)

@@ -66,3 +66,9 @@ def inference_autocast(device: torch.device, precision: str = "auto"):
     if precision == "bfloat16" or (precision == "auto" and fast_bf16(device)):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def describe_device(spec: str = "auto") -> str:
+    """What the status bar shows: the device, and bfloat16 where the frozen networks run in it by default."""
+    device = pick_device(spec)
+    return f"{device} · bfloat16" if fast_bf16(device) else str(device)

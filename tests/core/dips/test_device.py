@@ -39,3 +39,12 @@ def test_amx_flag_is_read_from_cpuinfo_and_missing_file_means_no(monkeypatch, tm
     dev._cpu_has_amx_bf16.cache_clear()
     assert dev._cpu_has_amx_bf16() is False
     dev._cpu_has_amx_bf16.cache_clear()
+
+
+def test_status_text_names_bf16_only_where_it_is_used(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: True)
+    assert dev.describe_device() == "cpu · bfloat16"
+    monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: False)
+    assert dev.describe_device() == "cpu"
