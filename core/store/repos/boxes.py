@@ -63,6 +63,30 @@ class BoxRepo:
             s.flush()
             return _record(row)
 
+    def add_many(self, items) -> int:
+        """Many curated boxes in one transaction (imports): ``(image_id, xyxy, class_id, source, score)`` each.
+        All or nothing: an unknown image or a box with no area rolls the whole batch back."""
+        rows = []
+        with self.p.transaction() as s:
+            sizes = self._sizes(s, {it[0] for it in items})
+            for image_id, xyxy, class_id, source, score in items:
+                if source not in BOX_SOURCES:
+                    raise ValueError(f"box source must be one of {BOX_SOURCES}, not {source!r}")
+                x0, y0, x1, y1 = normalise_box(xyxy, *sizes[image_id])
+                rows.append(BoxRow(image_id=image_id, class_id=class_id, x0=x0, y0=y0, x1=x1, y1=y1,
+                                   source=source, score=score))
+            s.add_all(rows)
+        return len(rows)
+
+    @staticmethod
+    def _sizes(s, image_ids) -> dict[int, tuple[int, int]]:
+        sizes = {i: (w, h) for i, w, h in s.execute(select(ImageRow.id, ImageRow.width, ImageRow.height)
+                                                     .where(ImageRow.id.in_(list(image_ids))))}
+        missing = set(image_ids) - set(sizes)
+        if missing:
+            raise KeyError(f"no image with id {min(missing)}")
+        return sizes
+
     def update(self, box_id: int, xyxy=None, class_id=_UNSET) -> tuple[BoxRecord, BoxRecord]:
         """Move/resize and/or re-class a box. Returns (before, after) for undo.
 
@@ -121,6 +145,17 @@ class BoxRepo:
             s.add(row)
             s.flush()
             return GtBoxRecord(row.id, row.image_id, row.class_id, row.x0, row.y0, row.x1, row.y1)
+
+    def add_gt_many(self, items) -> int:
+        """Many ground-truth boxes in one transaction: ``(image_id, xyxy, class_id)`` each; all or nothing."""
+        rows = []
+        with self.p.transaction() as s:
+            sizes = self._sizes(s, {it[0] for it in items})
+            for image_id, xyxy, class_id in items:
+                x0, y0, x1, y1 = normalise_box(xyxy, *sizes[image_id])
+                rows.append(GtBoxRow(image_id=image_id, class_id=class_id, x0=x0, y0=y0, x1=x1, y1=y1))
+            s.add_all(rows)
+        return len(rows)
 
     def gt(self, image_id: int | None = None) -> list[GtBoxRecord]:
         q = select(GtBoxRow).order_by(GtBoxRow.image_id, GtBoxRow.id)

@@ -95,3 +95,21 @@ def test_bad_coco_files_name_the_file(project, tmp_path):
     bad.write_text("[]")
     with pytest.raises(CocoError, match="not a COCO file"):
         import_coco(project, bad)
+
+
+def test_large_ground_truth_file_lands_whole_and_once(project, tmp_path):
+    a = project.images.by_path("site/a.jpg")
+    n = 3000
+    coco = {"images": [{"id": 7, "file_name": "site/a.jpg", "width": 64, "height": 48}],
+            "categories": [{"id": 1, "name": "site"}],
+            "annotations": [{"id": i, "image_id": 7, "category_id": 1,
+                             "bbox": [i % 50, (i // 50) % 40, 1 + i % 13, 1 + i % 7]} for i in range(n)]}
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(coco))
+    first = import_coco(project, path, as_="gt")
+    distinct = len({(i % 50, (i // 50) % 40, 1 + i % 13, 1 + i % 7) for i in range(n)})
+    assert first.added == distinct and first.added + first.duplicates == n
+    assert len(project.boxes.gt(a.id)) == distinct
+    again = import_coco(project, path, as_="gt")
+    assert again.added == 0 and again.duplicates == n
+    assert project.boxes.gt_count() == distinct and project.boxes.all() == []   # curated boxes untouched
