@@ -30,6 +30,8 @@ _CLASS_KEYS = tuple(
 ACTIONS: tuple[ActionSpec, ...] = (
     _A("new_project", "&New project...", "File", ("Ctrl+N",), "Create a project over an image folder"),
     _A("open_project", "&Open...", "File", ("Ctrl+O",), "Open a project file (.dips)"),
+    _A("rescan_folder", "Re-&scan image folder", "File", ("F5",),
+       "Add new images, flag missing ones, re-read changed ones (unchanged files are not read again)"),
     _A("import_coco", "&Import COCO...", "File", (), "Import boxes from a COCO JSON file"),
     _A("export_coco", "&Export COCO...", "File", ("Ctrl+E",), "Write curated boxes as COCO JSON"),
     _A("quit", "&Quit", "File", ("Ctrl+Q",), "Close DiPS Studio"),

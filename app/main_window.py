@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
     # -- action handlers (names from app/actions.py) ------------------------------------------------
     def on_new_project(self): self.files.new_project()
     def on_open_project(self): self.files.ask_open()
+    def on_rescan_folder(self): self.files.rescan_folder(self.background)
     def on_import_coco(self): self.files.import_coco()
     def on_export_coco(self): self.files.export_coco()
     def on_quit(self): self.close()

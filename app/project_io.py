@@ -1,4 +1,4 @@
-"""File menu work: open / new / recent projects, COCO import and export.
+"""File menu work: open / new / recent projects, re-scanning the image folder, COCO import and export.
 
 The dialogs for New and COCO live in ``app.dialogs`` and are imported when first used.
 """
@@ -34,6 +34,7 @@ class ProjectFiles(QObject):
     """Opens projects for the window; ``opened(project)`` is emitted once one is ready."""
 
     opened = Signal(object)
+    rescanned = Signal(object)   # core.data.importer.ImportReport
 
     def __init__(self, window: QWidget, session, runner, parent=None):
         super().__init__(parent)
@@ -80,6 +81,30 @@ class ProjectFiles(QObject):
             self.s.reload_classes()
             self.s.project_changed.emit(self.s.project)  # boxes and classes may all have changed
             self.s.set_image(self.s.image_id)
+
+    def rescan_folder(self, background) -> None:
+        """Import what is new in the image folder on a worker thread, then refresh the views; new images
+        get attention maps and proposals in the background as on first open."""
+        project = self.s.project
+        if project is None:
+            return
+
+        def job(progress):
+            from core.data.importer import import_images  # noqa: PLC0415
+            return import_images(project, progress=progress)
+
+        def done(report) -> None:
+            if self.s.project is not project:
+                return
+            first = report.summary().splitlines()[0]
+            self.s.message.emit(f"Re-scanned {project.image_root}: {first}")
+            if report.added or report.updated or report.missing or report.restored:
+                self.s.reload_classes()
+                self.s.project_changed.emit(project)
+                self.s.set_image(self.s.image_id)
+                background.auto_start()
+            self.rescanned.emit(report)
+        background.run(job, "Re-scan image folder", on_done=done)
 
     def export_coco(self) -> None:
         if self.s.project is None:

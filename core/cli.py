@@ -53,7 +53,8 @@ def cmd_new(a: argparse.Namespace) -> int:
 def cmd_import_images(a: argparse.Namespace) -> int:
     from core.data.importer import import_images  # noqa: PLC0415
     with open_project(a.project) as project:
-        report = import_images(project, csv_path=Path(a.labels) if a.labels else None, progress=_progress())
+        report = import_images(project, csv_path=Path(a.labels) if a.labels else None, progress=_progress(),
+                               rehash=a.rehash)
         print(report.summary())
     return 0
 
@@ -127,6 +128,8 @@ def _add_foundation(sub) -> None:
     p = sub.add_parser("import-images", help="re-scan the image folder: add new files, flag missing ones")
     p.add_argument("project")
     p.add_argument("--labels", help="CSV with rows 'path,class' for a flat folder")
+    p.add_argument("--rehash", action="store_true",
+                   help="read every known file again, even if its size and modification time are unchanged")
     p.set_defaults(func=cmd_import_images)
 
     p = sub.add_parser("import-coco", help="import boxes from a COCO JSON file")

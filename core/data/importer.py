@@ -124,15 +124,34 @@ def read_label_csv(csv_path: Path, root: Path, report: ImportReport) -> list[Can
     return out
 
 
-def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, str | None]:
+def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, str | None, int]:
+    """(candidate, info or None, reason or None, st_mtime_ns taken before reading; 0 if unknown)."""
+    path = root / cand.rel_path
     try:
-        return cand, inspect_image(root / cand.rel_path), None
+        mtime_ns = path.stat().st_mtime_ns
+    except OSError:
+        mtime_ns = 0
+    try:
+        return cand, inspect_image(path), None, mtime_ns
     except ImageReadError as exc:
-        return cand, None, exc.reason
+        return cand, None, exc.reason, mtime_ns
+
+
+def _unchanged_on_disk(root: Path, rel_path: str, size: int, mtime_ns: int) -> bool:
+    """Same size and modification time as when the file was last hashed (never true for an unknown time)."""
+    if not mtime_ns:
+        return False
+    try:
+        st = (root / rel_path).stat()
+    except OSError:
+        return False
+    return st.st_size == size and st.st_mtime_ns == mtime_ns
 
 
 def import_images(project: Project, csv_path: Path | None = None, splits: SplitConfig | None = None,
-                  progress: Progress = NULL_PROGRESS, workers: int = 4) -> ImportReport:
+                  progress: Progress = NULL_PROGRESS, workers: int = 4, rehash: bool = False) -> ImportReport:
+    """Add new files, re-check known ones, flag vanished ones. A known file whose size and modification time
+    are as recorded is not read again unless ``rehash``."""
     root = project.image_root
     report = ImportReport()
     if not root.is_dir():
@@ -149,49 +168,54 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
     with project.transaction() as s:
         rows = s.scalars(select(ImageRow)).all()
         known = {r.rel_path: (r.id, r.content_hash, r.missing) for r in rows}
+        stats = {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows if not r.missing}
         # (path, class, split) of every image, kept up to date below: splits fill towards the ratios
         assigned = [(r.rel_path, r.class_id, r.split) for r in rows]
     found_paths = {c.rel_path for c in cands}
     todo = [c for c in cands if c.rel_path not in known]
     recheck = [c for c in cands if c.rel_path in known]
+    if not rehash:
+        same = {c.rel_path for c in recheck if c.rel_path in stats and _unchanged_on_disk(root, c.rel_path, *stats[c.rel_path])}
+        report.unchanged += len(same)
+        recheck = [c for c in recheck if c.rel_path not in same]
 
     progress.start("import", len(todo) + len(recheck), f"{len(cands)} files")
     class_ids = {name: project.class_id(name) for name in sorted(report.classes)}
     done = 0
-    pending: list[tuple[Candidate, ImageInfo]] = []
+    pending: list[tuple[Candidate, ImageInfo, int]] = []
 
     def flush() -> None:
         if not pending:
             return
-        new = [(c.rel_path, class_ids.get(c.class_name)) for c, _ in pending]
+        new = [(c.rel_path, class_ids.get(c.class_name)) for c, _, _ in pending]
         assignment = assign_splits(assigned, new, splits)
         with project.transaction() as s:
-            for c, info in pending:
+            for c, info, mtime_ns in pending:
                 s.add(ImageRow(rel_path=c.rel_path, width=info.width, height=info.height,
                                orientation=info.orientation, class_id=class_ids.get(c.class_name),
                                split=assignment[c.rel_path], content_hash=info.content_hash,
-                               file_size=info.file_size))
+                               file_size=info.file_size, file_mtime_ns=mtime_ns))
         assigned.extend((rel, cls, assignment[rel]) for rel, cls in new)
         report.added += len(pending)
         pending.clear()
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for cand, info, err in pool.map(lambda c: _inspect(root, c), todo):
+        for cand, info, err, mtime_ns in pool.map(lambda c: _inspect(root, c), todo):
             done += 1
             if err is not None:
                 report.skipped.append((cand.rel_path, err))
             else:
-                pending.append((cand, info))
+                pending.append((cand, info, mtime_ns))
                 if len(pending) >= CHUNK:
                     flush()
             progress.update(done, len(todo) + len(recheck), cand.rel_path)
         flush()
-        # Known files are re-hashed (the hash is the truth) and written back in chunks.
-        changes: list[tuple[Candidate, ImageInfo | None, str | None]] = []
+        # Known files that may have changed are re-hashed (the hash is the truth), written back in chunks.
+        changes: list[tuple[Candidate, ImageInfo | None, str | None, int]] = []
 
         def write_changes() -> None:
             with project.transaction() as s:
-                for cand, info, err in changes:
+                for cand, info, err, mtime_ns in changes:
                     row_id, old_hash, was_missing = known[cand.rel_path]
                     row = s.get(ImageRow, row_id)
                     if was_missing:
@@ -202,8 +226,10 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
                     elif info.content_hash != old_hash:
                         row.width, row.height, row.orientation = info.width, info.height, info.orientation
                         row.content_hash, row.file_size = info.content_hash, info.file_size
+                        row.file_mtime_ns = mtime_ns
                         report.updated += 1
                     else:
+                        row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
                         report.unchanged += 1
             changes.clear()
 

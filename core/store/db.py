@@ -67,7 +67,13 @@ def _v2_to_v3(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE proposals ADD COLUMN class_prob FLOAT NOT NULL DEFAULT 0")
 
 
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(conn: Connection) -> None:
+    # v4 remembers each file's modification time, so re-scanning a large folder reads only changed files.
+    # 0 = unknown: the next re-scan hashes the file once and records it.
+    conn.exec_driver_sql("ALTER TABLE images ADD COLUMN file_mtime_ns BIGINT NOT NULL DEFAULT 0")
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade(engine: Engine, path: Path) -> int:

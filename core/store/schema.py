@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer,
                         LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SPLITS = ("train", "val", "test")
 REVIEW_STATES = ("unreviewed", "verified", "flagged")
@@ -55,6 +55,8 @@ class ImageRow(Base):
     review: Mapped[str] = mapped_column(String, default="unreviewed")
     content_hash: Mapped[str] = mapped_column(String, index=True)
     file_size: Mapped[int] = mapped_column(Integer, default=0)
+    # st_mtime_ns when the file was last hashed; with the size it lets a re-scan skip unchanged files
+    file_mtime_ns: Mapped[int] = mapped_column(BigInteger, default=0)
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (

@@ -195,3 +195,19 @@ def test_launch_opens_a_project_or_prepares_the_demo_in_the_background(qtbot, ma
     assert made == [tmp_path / "demo"]
     launch._open_initial(w, [str(gui_project.path)])
     assert opened[-1] == str(gui_project.path)
+
+
+def test_rescan_adds_new_images_to_the_browser_and_starts_their_maps(qtbot, main_window, gui_project, monkeypatch):
+    from tests.conftest import make_image
+    w = main_window
+    started = []
+    monkeypatch.setattr(w.background, "auto_start", lambda: started.append(True))
+    before = w.browser.model.rowCount()
+    make_image(gui_project.image_root / "cars" / "c3.png", size=(160, 120), color=(200, 200, 20))
+    with qtbot.waitSignal(w.files.rescanned, timeout=10000) as sig:
+        w.actions_by_key["rescan_folder"].trigger()
+    report = sig.args[0]
+    assert report.added == 1 and report.unchanged == before
+    qtbot.waitUntil(lambda: w.browser.model.rowCount() == before + 1, timeout=3000)
+    assert gui_project.images.by_path("cars/c3.png") is not None and started == [True]
+    assert "added 1" in w.status.currentMessage()

@@ -75,3 +75,21 @@ def test_newer_schema_is_refused(tmp_path):
         con.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(ProjectError, match="newer DiPS Studio"):
         Project.open(path)
+
+
+def test_v3_file_gains_file_times_and_the_next_rescan_records_them(tmp_path, image_folder):
+    from core.data.importer import import_images
+    path = tmp_path / "v3.dips"
+    p = Project.create(path, image_folder)
+    import_images(p)
+    n = p.images.count()
+    p.close()
+    with sqlite3.connect(path) as con:   # what schema 3 looked like: no file_mtime_ns column
+        con.execute("ALTER TABLE images DROP COLUMN file_mtime_ns")
+        con.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    p = Project.open(path)
+    assert p.upgraded_from == 3 and (tmp_path / "v3.dips.v3.bak").is_file()
+    assert import_images(p).unchanged == n          # first re-scan hashes once and records the times
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT COUNT(*) FROM images WHERE file_mtime_ns = 0").fetchone()[0] == 0
+    p.close()
