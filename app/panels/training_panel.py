@@ -276,6 +276,9 @@ class TrainingPanel(QWidget):
         self.localizer = QComboBox()
         for key, label in LOCALIZERS:
             self.localizer.addItem(label, key)
+        self.localizer.setToolTip("f_l. Light: tokens projected to 32 channels first, ~12x cheaper per step on a "
+                                  "CPU and as accurate on the demo data. Journal widths: the paper's decoder. "
+                                  "U-Net: the workshop paper's localizer on RGB")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
