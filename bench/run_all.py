@@ -18,7 +18,7 @@ def main() -> int:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     a = ap.parse_args()
-    scripts = SPEED + ([] if a.skip_quality else ["quality.py", "head_quality.py"]) \
+    scripts = SPEED + ([] if a.skip_quality else ["quality.py", "head_quality.py", "proposal_defaults.py"]) \
         + ([] if a.skip_memory else ["bench_memory.py"])
     failed = 0
     for name in scripts:

@@ -5,7 +5,7 @@ from core.dips.proposals import (Candidate, ProposalConfig, candidate_boxes, ran
                                  select_maps, top_k)
 
 # map_size=0: threshold on the given grid so expected boxes are exact grid coordinates
-EXACT = dict(map_size=0, min_area_frac=0.0, max_area_frac=1.0)
+EXACT = dict(map_size=0, min_area_frac=0.0, max_area_frac=1.0, clip_percentile=100.0)   # Alg. 1 as printed
 
 
 def blob_map(shape, *rects, value=1.0):
@@ -134,3 +134,21 @@ def test_merge_gap_also_proposes_fragments_as_one_box():
     assert len(apart) == 2
     whole = (10 / 32, 4 / 32, 12 / 32, 28 / 32)
     assert any(np.allclose(c.box, whole) for c in merged) and len(merged) == 3
+
+
+def test_one_artifact_token_no_longer_hides_the_object():
+    """DINOv2's high-norm background tokens: one patch far brighter than the object itself."""
+    from core.dips.proposals import clip_map
+    m = np.full((32, 32), 0.05, dtype=np.float32)
+    m[10:16, 12:20] = 0.4                       # the object: 48 patches
+    m[28, 3] = 8.0                              # one artifact token, 20x the object
+    for i in range(16):                         # some texture in the background
+        m[(i * 7) % 32, (i * 11) % 32] += 0.03
+    paper = candidate_boxes({-1: m}, ProposalConfig(maps="mean+heads", clip_percentile=100.0, map_size=0))
+    clipped = candidate_boxes({-1: m}, ProposalConfig(maps="mean+heads", clip_percentile=98.0, map_size=0))
+    obj = (12 / 32, 10 / 32, 20 / 32, 16 / 32)
+    assert not any(np.allclose(c.box, obj) for c in paper)           # min-max squashed the object
+    assert any(np.allclose(c.box, obj) for c in clipped)
+    assert clip_map(m, 100.0) is m and clip_map(m, 98.0).max() < 1.0
+    with pytest.raises(ValueError, match="clip_percentile"):
+        ProposalConfig(clip_percentile=30.0)

@@ -1,0 +1,101 @@
+"""Size-prior defaults of the proposal ranking, checked on the train and val splits (never test).
+
+Run from the repository root:
+    .venv/bin/python bench/proposal_defaults.py [--project /tmp/dips_quality_auto/demo_240_0/demo.dips]
+
+Every candidate of every site image in train + val is scored once (no area cap, no de-duplication);
+each setting of (max_area_frac, tight_tolerance, area_penalty) then re-runs the cap, de-duplication
+and ranking of core/dips/proposals.py on those scores. Printed per setting: how often the top-1
+proposal and the best of the top-K pool overlap a ground-truth box with IoU >= 0.5 (the pool is what
+training samples from). Ground-truth boxes only judge; they never enter the proposals.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from core.dips.boxes import box_iou  # noqa: E402
+from core.dips.proposals import Candidate, ProposalConfig, candidate_boxes, rank_proposals  # noqa: E402
+from core.dips.scoring import score_boxes  # noqa: E402
+from core.pipeline.config import load_config  # noqa: E402
+from core.pipeline.encoding import load_rgb  # noqa: E402
+from core.pipeline.scorer import class_index, get_scorer  # noqa: E402
+from core.progress import Progress, TextProgressBar  # noqa: E402
+from core.store.project import Project  # noqa: E402
+from core.store.repos.images import ImageFilter  # noqa: E402
+
+
+def apply_cap_and_dedupe(cands: list[Candidate], probs: np.ndarray, cfg: ProposalConfig):
+    """candidate_boxes' steps after the per-map boxes, on candidates already ordered by activation."""
+    boxes = np.array([c.box for c in cands])
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    idx = np.flatnonzero(area <= cfg.max_area_frac)
+    if len(idx) == 0:
+        idx = np.arange(len(cands))
+    iou = box_iou(boxes[idx], boxes[idx])
+    kept: list[int] = []
+    for j in range(len(idx)):
+        if kept and iou[j, kept].max() >= cfg.dedupe_iou:
+            continue
+        kept.append(j)
+        if len(kept) == cfg.max_boxes_per_image:
+            break
+    sel = idx[kept]
+    return [cands[i] for i in sel], probs[sel]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips")
+    a = ap.parse_args()
+    progress = Progress(TextProgressBar())
+    project = Project.open(a.project)
+    cfg = load_config(project)
+    base = cfg.proposals
+    classify = get_scorer(project, cfg, progress)
+    index = class_index(project)
+    names = project.class_names()
+    gt_all: dict[int, list] = {}
+    for g in project.boxes.gt():
+        gt_all.setdefault(g.image_id, []).append(g.xyxy)
+    recs = [r for s in ("train", "val") for r in project.images.list(ImageFilter(split=s, include_missing=False))
+            if r.id in gt_all and r.class_id in index and not cfg.is_background(names.get(r.class_id))]
+    everything = dataclasses.replace(base, max_area_frac=1.0, dedupe_iou=1.01, max_boxes_per_image=10 ** 6)
+    data = []
+    progress.start("score all candidates", len(recs))
+    for k, rec in enumerate(recs):
+        cands = candidate_boxes(project.maps.attention(rec.id, cfg.backbone_key), everything)
+        img = torch.from_numpy(load_rgb(project, rec, max_side=2 * base.scoring_size)).permute(2, 0, 1).float() / 255
+        probs = score_boxes(img, np.array([c.box for c in cands]), index[rec.class_id], classify, base)
+        gt = np.array(gt_all[rec.id]) / np.array([rec.width, rec.height] * 2)
+        data.append((cands, probs, gt))
+        progress.update(k + 1, len(recs))
+
+    rows = []
+    for cap, tol, lam in itertools.product((0.15, 0.25, 0.35, 0.5, 1.0), (0.0, 0.05, 0.15), (0.0, 0.1, 0.3)):
+        c = dataclasses.replace(base, max_area_frac=cap, tight_tolerance=tol, area_penalty=lam)
+        hits = np.zeros(6)
+        for cands, probs, gt in data:
+            kept, p = apply_cap_and_dedupe(cands, probs, c)
+            ranked = rank_proposals(kept, p, c)
+            ious = box_iou(np.array([r.box for r in ranked]), gt).max(axis=1)
+            hits += [ious[:k].max() >= 0.5 for k in (1, 2, 3, 4, 5, len(ious))]
+        rows.append((cap, tol, lam, *(100 * hits / len(data))))
+    print(f"\n{len(data)} site images of train + val; percent with IoU >= 0.5 "
+          f"(defaults: max_area_frac {base.max_area_frac}, tight_tolerance {base.tight_tolerance}, "
+          f"area_penalty {base.area_penalty}, K {base.K})")
+    print(f"{'max_area':>8} {'tol':>5} {'lambda':>6} {'top-1':>6} {'top-2':>6} {'top-3':>6} {'top-4':>6} {'top-5':>6} {'any':>6}")
+    for r in sorted(rows, key=lambda r: -(r[5] + r[3])):
+        print(f"{r[0]:8.2f} {r[1]:5.2f} {r[2]:6.2f} " + " ".join(f"{v:6.1f}" for v in r[3:]))
+
+
+if __name__ == "__main__":
+    main()
