@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 import torch
 
@@ -13,12 +16,35 @@ from core.store.repos.images import ImageFilter
 from core.store.repos.proposals import NewProposal
 
 
+# What the stored proposals were made with, and the images still to redo after that changed.
+META_SETTINGS = "proposals_settings"
+META_PENDING = "proposals_pending"
+_NOT_RANK_CHANGING = ("K", "scoring_precision")   # K only picks the pool; precision moves scores by ~1e-2
+
+
+def settings_key(cfg: PipelineConfig) -> str:
+    d = {k: v for k, v in asdict(cfg.proposals).items() if k not in _NOT_RANK_CHANGING}
+    return json.dumps({"backbone": cfg.backbone_key, **d}, sort_keys=True)
+
+
+def _stale_ids(project, cfg: PipelineConfig, eligible: list[int]) -> set[int]:
+    """Images whose proposals were made with other settings (all of them, right after a change)."""
+    key = settings_key(cfg)
+    if project.get_meta(META_SETTINGS) != key:
+        pending = eligible if project.proposals.count() else []
+        project.set_meta(META_PENDING, json.dumps(sorted(pending)))
+        project.set_meta(META_SETTINGS, key)
+    return set(json.loads(project.get_meta(META_PENDING) or "[]"))
+
+
 def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                       image_ids: list[int] | None = None, force: bool = False) -> int:
     """Ranked discriminative proposals (Alg. 1) for labelled images of object classes.
 
-    Needs attention maps (compute_attention). Inspectors' accept/reject decisions survive
-    a re-run (see ProposalRepo.replace). Returns the number of images processed.
+    Needs attention maps (compute_attention). Images without proposals are done, and all of them again
+    when the proposal settings changed since (a cancelled redo resumes where it stopped). Inspectors'
+    accept/reject decisions survive a re-run (see ProposalRepo.replace). Returns the number of images
+    processed.
     """
     cfg = cfg or load_config(project)
     names = project.class_names()
@@ -29,28 +55,43 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
     if image_ids is not None:
         wanted = set(image_ids)
         records = [r for r in records if r.id in wanted]
+    stale: set[int] = set()
+    eligible = {r.id for r in records}
+    if image_ids is None:
+        stale = set(eligible) if force else _stale_ids(project, cfg, sorted(eligible)) & eligible
+        if force:
+            project.set_meta(META_SETTINGS, settings_key(cfg))
+            project.set_meta(META_PENDING, json.dumps(sorted(stale)))
     if not force:
         have = project.proposals.image_ids_with_proposals()
-        records = [r for r in records if r.id not in have]
+        records = [r for r in records if r.id not in have or r.id in stale]
     if not records:
         return 0
     classify = get_scorer(project, cfg, progress)
     progress.start("proposals", len(records))
     s = cfg.proposals.scoring_size
     done = 0
-    for rec in records:
-        try:
-            img = load_rgb(project, rec, max_side=2 * s)
-        except ImageReadError:
+    try:
+        for rec in records:
+            try:
+                img = load_rgb(project, rec, max_side=2 * s)
+            except ImageReadError:
+                done += 1
+                continue
+            image01 = torch.from_numpy(img).permute(2, 0, 1).float().div(255)
+            maps = project.maps.attention(rec.id, cfg.backbone_key)
+            ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
+            scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
+            project.proposals.replace(rec.id, [
+                NewProposal(tuple(float(v) for v in np.asarray(p.box) * scale), p.source_map, p.score, p.class_prob)
+                for p in ranked])
             done += 1
-            continue
-        image01 = torch.from_numpy(img).permute(2, 0, 1).float().div(255)
-        maps = project.maps.attention(rec.id, cfg.backbone_key)
-        ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
-        scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
-        project.proposals.replace(rec.id, [
-            NewProposal(tuple(float(v) for v in np.asarray(p.box) * scale), p.source_map, p.score, p.class_prob)
-            for p in ranked])
-        done += 1
-        progress.update(done, len(records), rec.rel_path)
+            if rec.id in stale:
+                stale.discard(rec.id)
+                if done % 20 == 0:   # a killed redo loses at most 20 images of progress
+                    project.set_meta(META_PENDING, json.dumps(sorted(stale)))
+            progress.update(done, len(records), rec.rel_path)
+    finally:
+        if image_ids is None:   # also on cancel or error: the next run redoes only what is left
+            project.set_meta(META_PENDING, json.dumps(sorted(stale)))   # unreadable images stay pending
     return done

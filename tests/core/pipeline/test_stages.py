@@ -271,3 +271,36 @@ def test_cli_precision_applies_to_the_encoder_and_the_scorer(tiny_pipeline):
     _cfg(project, argparse.Namespace(precision="float32"))
     saved = load_config(project)
     assert saved.attention.precision == saved.proposals.scoring_precision == "float32"
+
+
+def test_changed_proposal_settings_redo_every_image_once_and_a_cancelled_redo_resumes(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    assert compute_proposals(project, cfg) == 4
+    cfg.proposals.scoring_precision = "bfloat16"           # scores move by rounding only: nothing to redo
+    cfg.proposals.K = 2
+    assert compute_proposals(project, cfg) == 0
+    cfg.proposals.max_area_frac = 0.2                       # ranks can change: every image again
+    seen = []
+
+    def stop_after_two(ev):
+        if ev.stage == "proposals" and ev.done >= 1:
+            seen.append(ev.done)
+            if ev.done == 2:
+                raise Cancelled("user")
+    with pytest.raises(Cancelled):
+        compute_proposals(project, cfg, Progress(stop_after_two))
+    assert compute_proposals(project, cfg) == 2             # the two not redone yet
+    assert compute_proposals(project, cfg) == 0
+
+
+def test_proposals_made_before_settings_were_recorded_are_redone_once(tiny_pipeline):
+    from core.pipeline.proposal_stage import META_SETTINGS
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    with project.transaction() as s:                      # a project from the first release
+        from core.store.schema import Meta
+        s.delete(s.get(Meta, META_SETTINGS))
+    assert compute_proposals(project, cfg) == 4
+    assert compute_proposals(project, cfg) == 0
