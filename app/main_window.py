@@ -5,9 +5,8 @@ background work and project files. Each of those lives in its own module.
 from __future__ import annotations
 
 import gc
-import threading
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
 
@@ -21,6 +20,7 @@ from app.panels.layers_panel import LayersPanel
 from app.panels.proposals_panel import ProposalsPanel
 from app.panels.status_bar import StatusBar
 from app.presenter import ImagePresenter
+from app.probe import ask_in_background
 from app.project_io import ProjectFiles
 from app.session import Session
 from app.workers import TaskRunner
@@ -51,17 +51,9 @@ def _scrolled(panel: QWidget) -> QScrollArea:
     return area
 
 
-class _DeviceProbe(QObject):
-    found = Signal(str)
-
-    def start(self) -> None:
-        def probe():  # torch is slow to import: keep it off the GUI thread
-            try:
-                from core.dips.device import describe_device  # noqa: PLC0415
-                self.found.emit(describe_device("auto"))
-            except Exception as exc:  # noqa: BLE001
-                self.found.emit(f"unknown ({exc.__class__.__name__})")
-        threading.Thread(target=probe, name="device-probe", daemon=True).start()
+def _device_text() -> str:
+    from core.dips.device import describe_device  # noqa: PLC0415 - torch: off the GUI thread (app.probe)
+    return describe_device("auto")
 
 
 class MainWindow(QMainWindow):
@@ -105,9 +97,7 @@ class MainWindow(QMainWindow):
         self.status.set_device("...")
         self.status.set_active_class(None)
         if probe_device:
-            self._probe = _DeviceProbe(self)
-            self._probe.found.connect(self.status.set_device)
-            self._probe.start()
+            ask_in_background(_device_text, self.status.set_device, "unknown", "device-probe")
         self._restore_layout()
         self.runner.task_ended.connect(_settle_heap)
         if project is not None:

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
-from PySide6.QtCore import QLocale, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtGui import QDoubleValidator, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.dialogs import error_dialog
+from app.probe import ask_in_background
 from core.progress import ProgressEvent, format_eta
 
 # f_l choices: (key, label). "token" projects the tokens to core's default R channels first (fast on CPU);
@@ -113,25 +113,11 @@ def _fmt_float(v) -> str:
     return f"{f:.3g}" if abs(f) < 1000 else f"{f:.0f}"
 
 
-class _TorchProbe(QObject):
-    """Lists devices and reads core defaults that need torch, on a daemon thread."""
-
-    found = Signal(list, object)
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="training-panel-probe", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            from core.dips.device import available_devices  # noqa: PLC0415
-            from core.dips.losses import LossConfig  # noqa: PLC0415
-            result = (available_devices(), LossConfig().lambda_crf)
-        except Exception:  # noqa: BLE001 - without torch the CPU entry is all there is
-            result = (["auto", "cpu"], None)
-        try:
-            self.found.emit(*result)
-        except RuntimeError:  # the panel was closed meanwhile
-            pass
+def _torch_facts() -> tuple[list, object]:
+    """Devices and the calibrated CRF weight: both need torch (see app.probe)."""
+    from core.dips.device import available_devices  # noqa: PLC0415
+    from core.dips.losses import LossConfig  # noqa: PLC0415
+    return available_devices(), LossConfig().lambda_crf
 
 
 class LossPlot(pg.PlotWidget):
@@ -238,13 +224,12 @@ class TrainingPanel(QWidget):
         self._redraw_timer = QTimer(self, singleShot=True, interval=100)
         self._redraw_timer.timeout.connect(self.plot.redraw)
         self._wanted_device = "auto"
-        self._probe = _TorchProbe(self)
-        self._probe.found.connect(self._devices_found)
         self.set_project(project)
-        self._probe.start()
+        ask_in_background(_torch_facts, self._devices_found, (["auto", "cpu"], None), "training-panel-probe")
 
-    def _devices_found(self, devices: list, lambda_crf_default) -> None:
+    def _devices_found(self, facts: tuple) -> None:
         """GPU names and the calibrated CRF weight, from a thread (importing torch takes seconds)."""
+        devices, lambda_crf_default = facts
         for name in devices:
             if self.device.findText(name) < 0:
                 self.device.addItem(name)
@@ -257,7 +242,7 @@ class TrainingPanel(QWidget):
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
         self.device = QComboBox()
-        self.device.addItems(["auto", "cpu"])   # GPUs are added once torch is loaded (see _TorchProbe)
+        self.device.addItems(["auto", "cpu"])   # GPUs are added once torch is loaded (see app.probe)
         self.device.setToolTip("auto: CUDA, then Apple MPS, then CPU")
         self.epochs = QSpinBox(minimum=1, maximum=1000)
         self.lr = _FloatEdit("learning rate of SGD, e.g. 0.01 or 1e-3")
