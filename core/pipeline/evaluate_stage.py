@@ -79,8 +79,13 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
     if maps == "proposal":
         result = evaluate_boxes(arrays, gts, sizes, cfg)
     else:
+        tau = None
+        if maps == "predicted":   # the threshold the prediction run drew its boxes at (calibrated, no GT)
+            run_id = prediction_run if prediction_run is not None else project.maps.latest_run_id()
+            tau = project.maps.prediction_run_config(run_id).get("operating_threshold") if run_id else None
         result = evaluate_maps(arrays, gts, sizes, cfg, class_probs=class_probs,
                                labels=labels if class_probs is not None else None, map_type=maps,
+                               operating_threshold=tau,
                                progress=progress if progress is not NULL_PROGRESS else None)
     out = result.to_json(include_curves=details)
     out.update({"split": split, "maps": maps, "n_without_maps": len(records) - len(kept)})

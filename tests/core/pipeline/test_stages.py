@@ -304,3 +304,16 @@ def test_proposals_made_before_settings_were_recorded_are_redone_once(tiny_pipel
         s.delete(s.get(Meta, META_SETTINGS))
     assert compute_proposals(project, cfg) == 4
     assert compute_proposals(project, cfg) == 0
+
+
+def test_prediction_run_records_its_threshold_and_evaluation_uses_it(tiny_pipeline):
+    from core.pipeline.predict_stage import THRESHOLD_GRID
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    pred_run = predict(project, train(project, cfg), cfg=cfg)
+    tau = project.maps.prediction_run_config(pred_run)["operating_threshold"]
+    assert tau in THRESHOLD_GRID or tau == 0.5
+    a = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    assert evaluate(project, split="all", maps="predicted")["operating_threshold"] == tau
