@@ -8,9 +8,10 @@ Operating thresholds per map type (``OPERATING_THRESHOLDS``) and whether the map
 normalised before thresholding (``OPERATING_NORMALISED``):
 
 * ``"attention"``: 0.5 of the **min-max normalised** map (a raw attention map has no absolute scale).
-* ``"predicted"``: 0.5 of the foreground probability from the head's softmax, **not normalised**:
-  DiPS promises maps that need no threshold search, so the probability is used as it is
-  (resized cubic to the evaluation grid and clipped to [0, 1]).
+* ``"predicted"``: a threshold on the foreground probability from the head's softmax, **not normalised**
+  (resized cubic to the evaluation grid and clipped to [0, 1]). 0.5 here; the pipeline passes the
+  threshold each prediction run calibrated on its training images' pseudo boxes, without ground truth
+  (core/pipeline/predict_stage.py).
 * ``"proposal"``: None - the top-ranked proposal box is the prediction itself (``box_acc_for_boxes``).
 
 BoxAcc here is multi-contour (V2 boxes: every contour gives a box, the best-matching pair counts).
