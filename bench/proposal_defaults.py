@@ -23,7 +23,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core.dips.boxes import box_iou  # noqa: E402
-from core.dips.proposals import Candidate, ProposalConfig, candidate_boxes, rank_proposals  # noqa: E402
+from core.dips.proposals import (Candidate, ProposalConfig, candidate_boxes, rank_proposals,  # noqa: E402
+                                 select_candidates)
 from core.dips.scoring import score_boxes  # noqa: E402
 from core.pipeline.config import load_config  # noqa: E402
 from core.pipeline.encoding import load_rgb  # noqa: E402
@@ -34,22 +35,9 @@ from core.store.repos.images import ImageFilter  # noqa: E402
 
 
 def apply_cap_and_dedupe(cands: list[Candidate], probs: np.ndarray, cfg: ProposalConfig):
-    """candidate_boxes' steps after the per-map boxes, on candidates already ordered by activation."""
-    boxes = np.array([c.box for c in cands])
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    idx = np.flatnonzero(area <= cfg.max_area_frac)
-    if len(idx) == 0:
-        idx = np.arange(len(cands))
-    iou = box_iou(boxes[idx], boxes[idx])
-    kept: list[int] = []
-    for j in range(len(idx)):
-        if kept and iou[j, kept].max() >= cfg.dedupe_iou:
-            continue
-        kept.append(j)
-        if len(kept) == cfg.max_boxes_per_image:
-            break
-    sel = idx[kept]
-    return [cands[i] for i in sel], probs[sel]
+    """candidate_boxes' selection under ``cfg``, on candidates scored once without cap or de-duplication."""
+    keep = select_candidates(np.array([c.box for c in cands]), np.array([c.activation for c in cands]), cfg)
+    return [cands[i] for i in keep], probs[keep]
 
 
 def main() -> None:

@@ -222,22 +222,27 @@ def candidate_boxes(maps: dict[int, np.ndarray], cfg: ProposalConfig | None = No
     if len(boxes) == 0:
         return []
     act, src = np.concatenate(all_act), np.concatenate(all_src)
+    return [Candidate(tuple(float(v) for v in boxes[i]), int(src[i]), float(act[i]))
+            for i in select_candidates(boxes, act, cfg)]
 
+
+def select_candidates(boxes: np.ndarray, act: np.ndarray, cfg: ProposalConfig) -> list[int]:
+    """Indices of the candidates kept, most activated first: the area cap (unless it would leave none),
+    de-duplication at ``cfg.dedupe_iou`` and the cap of ``cfg.max_boxes_per_image`` (see candidate_boxes)."""
+    idx = np.arange(len(boxes))
     small = box_area(boxes) <= cfg.max_area_frac
     if small.any():
-        boxes, act, src = boxes[small], act[small], src[small]
-
-    order = np.argsort(-act, kind="stable")
-    boxes, act, src = boxes[order], act[order], src[order]
-    iou = box_iou(boxes, boxes)
+        idx = idx[small]
+    idx = idx[np.argsort(-act[idx], kind="stable")]
+    iou = box_iou(boxes[idx], boxes[idx])
     kept: list[int] = []
-    for i in range(len(boxes)):
-        if kept and iou[i, kept].max() >= cfg.dedupe_iou:
+    for j in range(len(idx)):
+        if kept and iou[j, kept].max() >= cfg.dedupe_iou:
             continue
-        kept.append(i)
+        kept.append(j)
         if len(kept) == cfg.max_boxes_per_image:
             break
-    return [Candidate(tuple(float(v) for v in boxes[i]), int(src[i]), float(act[i])) for i in kept]
+    return [int(idx[j]) for j in kept]
 
 
 def ranking_scores(class_probs: np.ndarray, areas: np.ndarray, cfg: ProposalConfig) -> np.ndarray:
