@@ -140,8 +140,9 @@ class EvaluationPanel(QWidget):
         big.setBold(True)
         names = [f"MaxBoxAcc {d}" for d in DELTAS] + ["MaxBoxAccV2", "BoxAccV2 @ τ", "Top-1 loc", "Top-5 loc"]
         tips = {"MaxBoxAccV2": "mean of MaxBoxAcc at IoU 30, 50, 70 (multi-contour boxes), %",
-                "BoxAccV2 @ τ": "box accuracy (mean over IoU 30/50/70) at the fixed operating threshold, "
-                                "chosen without ground truth, %",
+                "BoxAccV2 @ τ": "box accuracy (mean over IoU 30/50/70) at the operating threshold τ the boxes "
+                                "are drawn at: for DiPS maps, chosen by the prediction run on its training "
+                                "images' pseudo boxes, without ground truth, %",
                 "Top-1 loc": "right class AND IoU >= 0.5, %", "Top-5 loc": "true class in the top 5 AND IoU >= 0.5, %"}
         for i, name in enumerate(names):
             cap = QLabel(name)
