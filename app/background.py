@@ -14,6 +14,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.dialogs.error_dialog import make_error_box
 from app.workers import Task, TaskRunner
 from core.store.repos.images import ImageFilter
 
@@ -48,12 +49,7 @@ class BackgroundWork(QObject):
 
     def show_error(self, title: str, message: str, details: str) -> QMessageBox:
         """Non-modal, so the window stays usable; 'Show Details...' holds the traceback."""
-        try:
-            from app.dialogs.error_dialog import make_error_box  # noqa: PLC0415
-            box = make_error_box(self.window, f"{title} failed", message, details)
-        except ImportError:
-            box = QMessageBox(QMessageBox.Icon.Critical, f"{title} failed", message, parent=self.window)
-            box.setDetailedText(details)
+        box = make_error_box(self.window, f"{title} failed", message, details)
         box.setObjectName("worker_error")
         self.error_boxes.append(box)
         box.finished.connect(lambda _r, b=box: self.error_boxes.remove(b) if b in self.error_boxes else None)

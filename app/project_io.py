@@ -59,12 +59,7 @@ class ProjectFiles(QObject):
             self.open_path(path)
 
     def new_project(self) -> None:
-        try:
-            from app.dialogs.new_project import run_new_project_dialog  # noqa: PLC0415
-        except ImportError as exc:
-            QMessageBox.information(self.window, "New project", f"Not available in this build ({exc}).\n"
-                                    "Use: python main.py new PROJECT IMAGE_FOLDER")
-            return
+        from app.dialogs.new_project import run_new_project_dialog  # noqa: PLC0415 - loaded on first use
         path = run_new_project_dialog(self.window, self.runner)
         if path:
             self.open_path(path)
@@ -72,15 +67,15 @@ class ProjectFiles(QObject):
     def import_coco(self) -> None:
         if self.s.project is None:
             return
-        try:
-            from app.dialogs.coco_dialogs import run_import_coco_dialog  # noqa: PLC0415
-        except ImportError as exc:
-            QMessageBox.information(self.window, "Import COCO", f"Not available in this build ({exc}).")
-            return
+        from app.dialogs.coco_dialogs import run_import_coco_dialog  # noqa: PLC0415 - loaded on first use
         if run_import_coco_dialog(self.window, self.s.project):
-            self.s.reload_classes()
-            self.s.project_changed.emit(self.s.project)  # boxes and classes may all have changed
-            self.s.set_image(self.s.image_id)
+            self._reload_everything()
+
+    def _reload_everything(self) -> None:
+        """After an import: classes, images and boxes may all have changed."""
+        self.s.reload_classes()
+        self.s.project_changed.emit(self.s.project)
+        self.s.set_image(self.s.image_id)
 
     def rescan_folder(self, background) -> None:
         """Import what is new in the image folder on a worker thread, then refresh the views; new images
@@ -99,9 +94,7 @@ class ProjectFiles(QObject):
             first = report.summary().splitlines()[0]
             self.s.message.emit(f"Re-scanned {project.image_root}: {first}")
             if report.added or report.updated or report.missing or report.restored:
-                self.s.reload_classes()
-                self.s.project_changed.emit(project)
-                self.s.set_image(self.s.image_id)
+                self._reload_everything()
                 background.auto_start()
             self.rescanned.emit(report)
         background.run(job, "Re-scan image folder", on_done=done)
@@ -109,11 +102,7 @@ class ProjectFiles(QObject):
     def export_coco(self) -> None:
         if self.s.project is None:
             return
-        try:
-            from app.dialogs.coco_dialogs import run_export_coco_dialog  # noqa: PLC0415
-        except ImportError as exc:
-            QMessageBox.information(self.window, "Export COCO", f"Not available in this build ({exc}).")
-            return
+        from app.dialogs.coco_dialogs import run_export_coco_dialog  # noqa: PLC0415 - loaded on first use
         out = run_export_coco_dialog(self.window, self.s.project)
         if out:
             self.s.message.emit(f"Exported COCO to {out}")

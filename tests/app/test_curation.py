@@ -28,6 +28,14 @@ def key(qtbot, w, k, mod=Qt.KeyboardModifier.NoModifier) -> None:
     qtbot.keyClick(w.canvas, k, mod)
 
 
+def three_proposals(w, image_id: int) -> None:
+    """Ranked proposals #1 (score 0.9), #2 (0.6), #3 (0.3) on the image, shown as the app would."""
+    w.session.project.proposals.replace(image_id, [NewProposal((10, 10, 60, 50), -1, 0.9, 0.8),
+                                                   NewProposal((80, 20, 140, 90), 0, 0.6, 0.7),
+                                                   NewProposal((5, 70, 40, 110), 1, 0.3, 0.2)])
+    w.session.proposals_changed.emit(image_id)
+
+
 def boxes(db):
     return db.execute("SELECT id, image_id, class_id, x0, y0, x1, y1, source FROM boxes ORDER BY id").fetchall()
 
@@ -136,10 +144,7 @@ def test_set_class_with_number_key(qtbot, main_window, db):
 def test_accept_and_reject_proposals_with_keys(qtbot, main_window, db):
     w = main_window
     img = w.session.image
-    w.session.project.proposals.replace(img.id, [NewProposal((10, 10, 60, 50), -1, 0.9, 0.8),
-                                                 NewProposal((80, 20, 140, 90), 0, 0.6, 0.7),
-                                                 NewProposal((5, 70, 40, 110), 1, 0.3, 0.2)])
-    w.session.proposals_changed.emit(img.id)
+    three_proposals(w, img.id)
     assert len(w.canvas.items_of("proposal")) == 3
     props = {r[0]: r for r in db.execute("SELECT rank, id, status FROM proposals")}
 
@@ -186,10 +191,7 @@ def test_accept_and_reject_proposals_with_keys(qtbot, main_window, db):
 def test_top_k_and_min_score_filter_the_canvas(qtbot, main_window):
     w = main_window
     img = w.session.image
-    w.session.project.proposals.replace(img.id, [NewProposal((10, 10, 60, 50), -1, 0.9, 0.8),
-                                                 NewProposal((80, 20, 140, 90), 0, 0.6, 0.7),
-                                                 NewProposal((5, 70, 40, 110), 1, 0.3, 0.2)])
-    w.session.proposals_changed.emit(img.id)
+    three_proposals(w, img.id)
     w.proposals.top_k.setValue(2)
     assert len(w.canvas.items_of("proposal")) == 2 and w.proposals.table.rowCount() == 2
     w.proposals.top_k.setValue(10)

@@ -4,10 +4,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from core.progress import Cancelled
+from tests.app.stall import cpu_bound_task, event_loop_gaps
 
 
 def test_worker_error_shows_dialog_and_app_keeps_running(qtbot, main_window, db):
@@ -55,34 +56,17 @@ def test_cancel_from_status_bar(qtbot, main_window):
 
 def test_gui_never_stalls_while_a_heavy_task_runs(qtbot, main_window):
     w = main_window
-    stamps: list[float] = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
-
-    def heavy(progress):
-        # CPU-bound for a fixed 1.5 s whatever the machine's speed, so the timer gets ~150 chances to tick
-        rng = np.random.default_rng(1)
-        a = rng.random((300, 300))
-        progress.start("heavy", 150)
-        end = time.perf_counter() + 1.5
-        i = 0
-        while time.perf_counter() < end:
-            a = np.tanh(a @ a.T / 300.0)
-            i += 1
-            progress.update(min(i, 149), 150, "crunching")
-        return float(a.sum())
-
-    timer.start()
-    task = w.background.run(heavy, "Heavy")
-    # meanwhile the user pages through images
-    for _ in range(3):
-        qtbot.keyClick(w.canvas, Qt.Key.Key_D)
-        qtbot.wait(30)
-    with qtbot.waitSignal(task.finished, timeout=30000):
-        pass
-    timer.stop()
-    gaps = np.diff(stamps)
+    # CPU-bound for a fixed 1.5 s whatever the machine's speed, so the timer gets ~150 chances to tick
+    heavy = cpu_bound_task(1.5, 150, 300, seed=1, message="crunching")
+    with event_loop_gaps() as gaps:
+        task = w.background.run(heavy, "Heavy")
+        # meanwhile the user pages through images
+        for _ in range(3):
+            qtbot.keyClick(w.canvas, Qt.Key.Key_D)
+            qtbot.wait(30)
+        with qtbot.waitSignal(task.finished, timeout=30000):
+            pass
+    gaps = np.array(gaps)
     print(f"longest event-loop gap: {gaps.max() * 1000:.0f} ms over {len(gaps)} ticks")
     assert len(gaps) > 20
     assert gaps.max() < 0.1, f"event loop stalled {gaps.max() * 1000:.0f} ms"

@@ -9,6 +9,7 @@ import pytest
 
 from app.workers import TaskRunner
 from core.progress import ProgressEvent
+from tests.app.stall import cpu_bound_task, event_loop_gaps
 
 
 @pytest.fixture
@@ -71,31 +72,12 @@ def test_thread_cancel_is_cooperative(qtbot, runner):
 
 
 def test_event_loop_never_stalls_during_cpu_heavy_task(qtbot, runner):
-    from PySide6.QtCore import QTimer
-    stamps = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: stamps.append(time.perf_counter()))
-
-    def heavy(progress):
-        # CPU-bound for a fixed 1 s whatever the machine's speed
-        rng = np.random.default_rng(0)
-        a = rng.random((400, 400))
-        progress.start("heavy", 120)
-        end = time.perf_counter() + 1.0
-        i = 0
-        while time.perf_counter() < end:
-            a = np.tanh(a @ a.T / 400.0)
-            i += 1
-            progress.update(min(i, 119), 120)
-        return float(a.sum())
-
-    timer.start()
-    task = runner.run_in_thread(heavy, "heavy")
-    with qtbot.waitSignal(task.finished, timeout=20000):
-        pass
-    timer.stop()
-    gaps = np.diff(stamps)
+    heavy = cpu_bound_task(1.0, 120, 400, seed=0)   # CPU-bound for a fixed 1 s whatever the machine's speed
+    with event_loop_gaps() as gaps:
+        task = runner.run_in_thread(heavy, "heavy")
+        with qtbot.waitSignal(task.finished, timeout=20000):
+            pass
+    gaps = np.array(gaps)
     print(f"longest event-loop gap: {gaps.max() * 1000:.0f} ms over {len(gaps)} ticks")
     assert len(gaps) > 10
     assert gaps.max() < 0.1, f"GUI event loop stalled for {gaps.max() * 1000:.0f} ms"
