@@ -20,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.dips.device import fast_bf16, inference_autocast, pick_device  # noqa: E402
+from core.dips.precision import PRECISIONS  # noqa: E402
 from core.dips.proposals import ProposalConfig, candidate_boxes, rank_proposals  # noqa: E402
 from core.dips.scoring import score_boxes, score_boxes_one_by_one  # noqa: E402
 
@@ -90,7 +91,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=5)
     ap.add_argument("--boxes", type=int, default=18)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+    ap.add_argument("--precision", default="auto", choices=PRECISIONS,
                     help="scorer forward precision (auto = the app's choice for this device)")
     args = ap.parse_args()
 

@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 from core.cli import open_project
+from core.dips.precision import PRECISIONS
 from core.progress import Cancelled, Progress, ProgressEvent, TextProgressBar
 
 
@@ -148,7 +149,7 @@ def _model_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", help="dinov2_s14 (default, offline), dino_vits16, dino_vits8, timm:<name>")
     p.add_argument("--weights", help="local weight file for the backbone (DINO .pth, timm, safetensors, HF cache)")
     p.add_argument("--size", type=int, help="input size S of the ViT (multiple of the patch; default 448)")
-    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="frozen ViT and scorer forwards: auto (default) = bfloat16 on CUDA and AMX CPUs, else float32")
 
 
@@ -162,7 +163,7 @@ def register(sub) -> None:
     p = sub.add_parser("proposals", help="ranked discriminative proposals (Alg. 1) from the attention maps")
     _common(p)
     p.add_argument("--K", type=int, help="top-K proposals kept as the training pool")
-    p.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="scorer forward: auto (default) = bfloat16 on CUDA and AMX CPUs, else float32")
     p.add_argument("--force", action="store_true", help="recompute (inspectors' decisions are kept)")
     p.set_defaults(func=cmd_proposals)

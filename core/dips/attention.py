@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.dips.precision import check_precision
+
 from .backbones.vit import DEFAULT_BACKBONE, Backbone, ViTFeatures, load_backbone
 
 
@@ -24,9 +26,7 @@ class AttentionConfig:
                              # CPUs with AMX: ~3x faster), else float32 | "float32" | "bfloat16"
 
     def __post_init__(self) -> None:
-        if self.precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"core/dips/attention.py: AttentionConfig.precision must be 'auto', 'float32' or "
-                             f"'bfloat16', got {self.precision!r}")
+        check_precision(self.precision, "core/dips/attention.py: AttentionConfig.precision")
 
 
 def backbone_from_config(cfg: AttentionConfig, device: str | torch.device = "cpu") -> Backbone:

@@ -6,6 +6,8 @@ from functools import lru_cache
 
 import torch
 
+from core.dips.precision import check_precision
+
 
 def pick_device(spec: str = "auto") -> torch.device:
     """``auto`` picks cuda:0, then mps, then cpu; an explicit name is validated."""
@@ -35,9 +37,6 @@ def available_devices() -> list[str]:
     return out
 
 
-PRECISIONS = ("auto", "float32", "bfloat16")
-
-
 @lru_cache(maxsize=1)
 def _cpu_has_amx_bf16() -> bool:
     """Intel AMX with bf16 tiles (Linux flag ``amx_bf16``): bf16 matmuls run several times faster than float32.
@@ -61,8 +60,7 @@ def fast_bf16(device: torch.device) -> bool:
 def inference_autocast(device: torch.device, precision: str = "auto"):
     """Context for a frozen model's forward: bfloat16 autocast when asked for, or when ``auto`` and the
     device runs it fast; otherwise float32 (a no-op context)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    check_precision(precision, "precision")
     if precision == "bfloat16" or (precision == "auto" and fast_bf16(device)):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.dips.boxes import (binarize, box_area, box_iou, component_boxes_with_activation,
                              normalize_map, otsu_threshold)
+from core.dips.precision import check_precision
 
 MEAN_MAP = -1  # key of the mean-over-heads map, as in the store
 
@@ -87,9 +88,7 @@ class ProposalConfig:
             raise ValueError(f"{where}: map_size, blur_sigma_frac, tight_tolerance, area_penalty must be >= 0")
         if not 50.0 <= self.clip_percentile <= 100.0:
             raise ValueError(f"{where}.clip_percentile must lie in [50, 100], got {self.clip_percentile}")
-        if self.scoring_precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(f"{where}.scoring_precision must be 'auto', 'float32' or 'bfloat16', "
-                             f"got {self.scoring_precision!r}")
+        check_precision(self.scoring_precision, f"{where}.scoring_precision")
 
 
 @dataclass

@@ -120,15 +120,14 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     model = LoadedModel(Path(run.checkpoint_path), pick_device(cfg.device))
     if model.backbone != cfg.backbone_key:
         raise ValueError(f"run {run.id} was trained on {model.backbone}, the project now uses {cfg.backbone_key}")
-    records = project.images.list(ImageFilter(include_missing=False))
-    if image_ids is not None:
-        wanted = set(image_ids)
-        records = [r for r in records if r.id in wanted]
+    every = project.images.list(ImageFilter(include_missing=False))
+    wanted = None if image_ids is None else set(image_ids)
+    records = every if wanted is None else [r for r in every if r.id in wanted]
     cache = feature_cache(project, cfg)
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features")
-    tau, n_cal = calibrate_threshold(project, model, cache, project.images.list(ImageFilter(include_missing=False)))
+    tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     progress.start("predict", len(records))

@@ -27,14 +27,15 @@ def settings_key(cfg: PipelineConfig) -> str:
     return json.dumps({"backbone": cfg.backbone_key, **d}, sort_keys=True)
 
 
-def _stale_ids(project, cfg: PipelineConfig, eligible: list[int]) -> set[int]:
-    """Images whose proposals were made with other settings (all of them, right after a change)."""
+def _stale_ids(project, cfg: PipelineConfig, eligible: set[int], force: bool) -> set[int]:
+    """Images whose proposals must be (re)made beyond those that have none: every eligible one when forced
+    or right after a change of settings, then what a cancelled redo left pending."""
     key = settings_key(cfg)
-    if project.get_meta(META_SETTINGS) != key:
-        pending = eligible if project.proposals.count() else []
+    if force or project.get_meta(META_SETTINGS) != key:
+        pending = eligible if force or project.proposals.count() else set()
         project.set_meta(META_PENDING, json.dumps(sorted(pending)))
         project.set_meta(META_SETTINGS, key)
-    return set(json.loads(project.get_meta(META_PENDING) or "[]"))
+    return set(json.loads(project.get_meta(META_PENDING) or "[]")) & eligible
 
 
 def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
@@ -55,13 +56,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
     if image_ids is not None:
         wanted = set(image_ids)
         records = [r for r in records if r.id in wanted]
-    stale: set[int] = set()
-    eligible = {r.id for r in records}
-    if image_ids is None:
-        stale = set(eligible) if force else _stale_ids(project, cfg, sorted(eligible)) & eligible
-        if force:
-            project.set_meta(META_SETTINGS, settings_key(cfg))
-            project.set_meta(META_PENDING, json.dumps(sorted(stale)))
+    stale = _stale_ids(project, cfg, {r.id for r in records}, force) if image_ids is None else set()
     if not force:
         have = project.proposals.image_ids_with_proposals()
         records = [r for r in records if r.id not in have or r.id in stale]
