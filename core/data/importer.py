@@ -175,7 +175,8 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
     todo = [c for c in cands if c.rel_path not in known]
     recheck = [c for c in cands if c.rel_path in known]
     if not rehash:
-        same = {c.rel_path for c in recheck if c.rel_path in stats and _unchanged_on_disk(root, c.rel_path, *stats[c.rel_path])}
+        same = {c.rel_path for c in recheck
+                if c.rel_path in stats and _unchanged_on_disk(root, c.rel_path, *stats[c.rel_path])}
         report.unchanged += len(same)
         recheck = [c for c in recheck if c.rel_path not in same]
 
