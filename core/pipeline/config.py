@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 
 from core.dips.attention import AttentionConfig
+from core.dips.backbones.weights import weights_fingerprint
 from core.dips.proposals import ProposalConfig
 from core.train.config import TrainConfig
 
@@ -47,7 +48,14 @@ class PipelineConfig:
 
     @property
     def backbone_key(self) -> str:
-        return f"{self.attention.backbone}@{self.attention.input_size}"
+        """What maps, cached features and trained heads are keyed by: architecture, weights, input size.
+
+        The shipped default weights add nothing (keys of existing projects stay valid); a user's weight
+        file adds its content hash, so other weights under the same name are computed afresh.
+        """
+        w = self.attention.weights
+        weights = f"#{weights_fingerprint(w)}" if w else ""
+        return f"{self.attention.backbone}{weights}@{self.attention.input_size}"
 
 
 def load_config(project) -> PipelineConfig:

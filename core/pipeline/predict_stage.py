@@ -110,6 +110,12 @@ def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[
     return float(tau), len(picks)
 
 
+def _trained_on(stored: str, key: str) -> bool:
+    # Runs trained before weight files were fingerprinted stored "name@size": they were trained on
+    # the same name with whatever weights were configured, as today.
+    return stored == key or ("#" not in stored and key.split("#")[0] + "@" + key.rsplit("@", 1)[-1] == stored)
+
+
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
             image_ids: list[int] | None = None, cfg: PipelineConfig | None = None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
@@ -118,7 +124,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     if run is None or run.status != "finished" or not run.checkpoint_path:
         raise ValueError(f"{project.path}: no finished training run to predict with (run 'train' first)")
     model = LoadedModel(Path(run.checkpoint_path), pick_device(cfg.device))
-    if model.backbone != cfg.backbone_key:
+    if not _trained_on(model.backbone, cfg.backbone_key):
         raise ValueError(f"run {run.id} was trained on {model.backbone}, the project now uses {cfg.backbone_key}")
     every = project.images.list(ImageFilter(include_missing=False))
     wanted = None if image_ids is None else set(image_ids)

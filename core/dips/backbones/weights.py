@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -259,6 +260,32 @@ def resolve_hf_snapshot(path: str | Path) -> HFSnapshot:
         if (folder / name).exists():
             return HFSnapshot(folder, config, (folder / name).resolve(), repo_id)
     raise WeightsError(f"{folder}: neither {' nor '.join(_HF_WEIGHT_FILES)} found next to config.json")
+
+
+def weights_fingerprint(path: str | Path) -> str:
+    """Short content hash of a user's weight file, or of a Hugging Face folder's weight file.
+
+    Attention maps, cached features and trained heads are keyed by it: pointing the same architecture
+    at other weights (DINO teacher vs student, a fine-tuned copy) must not reuse what the old weights
+    computed. Hashed once per (file, size, mtime). A file that cannot be read gives "unreadable"; loading
+    it then raises the clear :class:`WeightsError`.
+    """
+    p = Path(path).expanduser()
+    try:
+        f = resolve_hf_snapshot(p).weights_file if is_hf_folder(p) else p.resolve(strict=True)
+        st = f.stat()
+        return _content_hash(str(f), st.st_size, st.st_mtime_ns)
+    except (OSError, WeightsError):
+        return "unreadable"
+
+
+@functools.lru_cache(maxsize=32)
+def _content_hash(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()[:12]
 
 
 def hf_vit_kwargs(config: Mapping[str, Any], source: str | Path = "config.json") -> dict[str, Any]:

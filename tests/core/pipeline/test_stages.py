@@ -317,3 +317,38 @@ def test_prediction_run_records_its_threshold_and_evaluation_uses_it(tiny_pipeli
     a = project.images.by_path("site/a.jpg")
     project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
     assert evaluate(project, split="all", maps="predicted")["operating_threshold"] == tau
+
+
+def test_other_weights_under_the_same_backbone_name_are_computed_afresh(tiny_pipeline, tmp_path):
+    project, cfg = tiny_pipeline
+    teacher, student = tmp_path / "teacher.pth", tmp_path / "student.pth"
+    teacher.write_bytes(b"teacher weights")
+    student.write_bytes(b"student weights")
+    cfg.attention.weights = str(teacher)
+    assert compute_attention(project, cfg) == 7
+    cfg.attention.weights = str(student)
+    key_student = cfg.backbone_key
+    assert compute_attention(project, cfg) == 7            # not the teacher's maps under the same name
+    cfg.attention.weights = str(teacher)
+    assert compute_attention(project, cfg) == 0            # back to the teacher: its maps are still there
+    assert key_student != cfg.backbone_key and cfg.backbone_key.startswith("tiny#")
+    assert sorted(p.name for p in (project.work_dir / "features").iterdir()) == sorted(
+        k.replace("/", "_").replace(":", "_") for k in (cfg.backbone_key, key_student))
+
+
+def test_a_head_trained_on_other_weights_is_refused_and_old_runs_still_predict(tiny_pipeline, tmp_path):
+    import torch
+    project, cfg = tiny_pipeline
+    (tmp_path / "a.pth").write_bytes(b"weights a")
+    (tmp_path / "b.pth").write_bytes(b"weights b")
+    cfg.attention.weights = str(tmp_path / "a.pth")
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run = project.runs.get(train(project, cfg))
+    cfg.attention.weights = str(tmp_path / "b.pth")
+    with pytest.raises(ValueError, match=f"run {run.id} was trained on tiny#"):
+        predict(project, run.id, cfg=cfg)
+    state = torch.load(run.checkpoint_path, weights_only=False)
+    state["backbone"] = "tiny@32"                        # as written before weight files were fingerprinted
+    torch.save(state, run.checkpoint_path)
+    assert predict(project, run.id, cfg=cfg)

@@ -206,3 +206,25 @@ def test_non_tensor_pickle_is_refused(tmp_path):
 
 class _Custom:
     pass
+
+
+def test_weights_fingerprint_follows_the_content_not_the_path(tmp_path):
+    import os
+    import shutil
+
+    from core.dips.backbones.weights import weights_fingerprint
+
+    a = tmp_path / "dino_deitsmall16_pretrain.pth"
+    torch.save(tiny_vit(seed=1).state_dict(), a)
+    copy = tmp_path / "copy ü.pth"
+    shutil.copy(a, copy)
+    assert weights_fingerprint(a) == weights_fingerprint(copy)
+    torch.save(tiny_vit(seed=2).state_dict(), copy)
+    os.utime(copy, ns=(1, 2))                      # a rewrite is seen even with an odd mtime
+    assert weights_fingerprint(copy) != weights_fingerprint(a)
+    assert weights_fingerprint(tmp_path / "gone.pth") == "unreadable"
+    # a Hugging Face folder is known by its weight file
+    src = tiny_vit(seed=3)
+    write_hf_snapshot(tmp_path / "snap", timm_to_hf(src.state_dict(), "vit"), hf_config(src, "vit"))
+    weight_file = next(p for p in (tmp_path / "snap").iterdir() if p.name != "config.json")
+    assert weights_fingerprint(tmp_path / "snap") == weights_fingerprint(weight_file) != "unreadable"
