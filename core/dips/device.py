@@ -66,6 +66,23 @@ def inference_autocast(device: torch.device, precision: str = "auto"):
     return contextlib.nullcontext()
 
 
+def training_amp_dtype(device: torch.device, enabled: bool = True) -> torch.dtype | None:
+    """Autocast dtype for the heads' forward in training, or None for float32.
+
+    CUDA only: on a CPU the heads are small and autocast costs more than it saves. bfloat16 where the GPU
+    has it; otherwise float16, which needs loss scaling (:func:`grad_scaler`): the CRF term's gradients
+    (lambda_2 ~1e-6) are ~1e-9 per pixel, below float16's smallest number, and would all become zero.
+    """
+    if not enabled or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def grad_scaler(device: torch.device, amp_dtype: torch.dtype | None) -> torch.amp.GradScaler | None:
+    """A loss scaler when training in float16 (whose range is too narrow for the CRF gradients), else None."""
+    return torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
+
+
 def describe_device(spec: str = "auto") -> str:
     """What the status bar shows: the device, and bfloat16 where the frozen networks run in it by default."""
     device = pick_device(spec)

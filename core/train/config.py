@@ -44,7 +44,7 @@ class TrainConfig:
     # -- run --
     device: str = "auto"
     seed: int = 0
-    amp: bool = True              # mixed precision on CUDA only
+    amp: bool = True              # mixed precision on CUDA only: bfloat16, or float16 with loss scaling
 
     def to_dict(self) -> dict:
         return asdict(self)

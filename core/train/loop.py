@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from core.dips.backbones import load_efficientnet_lite0
+from core.dips.device import grad_scaler, training_amp_dtype
 from core.dips.heads import ClassificationHead, build_localizer
 from core.dips.losses import LossConfig
 from core.dips.sampling import SamplingConfig
@@ -93,6 +94,7 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
     history: list[dict] = []
     start_epoch = 0
+    state = None
     if ckpt_path is not None and resume and Path(ckpt_path).is_file():
         state = load_checkpoint(ckpt_path)
         model.load_state_dict(state["localizer"])
@@ -100,6 +102,10 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
         sched.load_state_dict(state["scheduler"])
         history = list(state["history"])
         start_epoch = int(state["epoch"])
+    amp_dtype = training_amp_dtype(device, cfg.amp)
+    scaler = grad_scaler(device, amp_dtype)
+    if scaler is not None and state is not None and state.get("grad_scaler"):
+        scaler.load_state_dict(state["grad_scaler"])
     lcfg, scfg = loss_config(cfg), sampling_config(cfg)
     if classifier is not None:
         lcfg.lambda_cls, lcfg.use_cls = cfg.lambda_cls, cfg.lambda_cls > 0
@@ -119,11 +125,16 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             batch = make_batch([samples[j] for j in idx], cache, [flips[j] for j in idx], cfg.train_res, scfg, gen)
-            loss, logs = localizer_step(model, batch, lcfg, device, amp=cfg.amp,
+            loss, logs = localizer_step(model, batch, lcfg, device, amp_dtype=amp_dtype,
                                         classifier=classifier if lcfg.use_cls else None)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)   # skipped, and the scale lowered, when a gradient overflowed
+                scaler.update()
             step += 1
             count += 1
             loss = loss.detach()
@@ -142,7 +153,8 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
         history.append(entry)
         if ckpt_path is not None:
             save_checkpoint({"epoch": epoch + 1, "localizer": model.state_dict(), "optimizer": opt.state_dict(),
-                             "scheduler": sched.state_dict(), "history": history, "config": cfg.to_dict()},
+                             "scheduler": sched.state_dict(), "history": history, "config": cfg.to_dict(),
+                             "grad_scaler": scaler.state_dict() if scaler is not None else None},
                             ckpt_path)
         if on_epoch is not None:
             on_epoch(entry, history)

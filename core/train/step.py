@@ -9,15 +9,19 @@ from core.train.data import Batch
 
 
 def localizer_step(model: torch.nn.Module, batch: Batch, loss_cfg: LossConfig, device: torch.device,
-                   amp: bool = False, classifier: torch.nn.Module | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                   amp_dtype: torch.dtype | None = None,
+                   classifier: torch.nn.Module | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Forward f_l on cached tokens, Eq. 4 loss at the label resolution. Returns (loss, logs).
+
+    ``amp_dtype``: autocast dtype of the forward (see ``core.dips.device.training_amp_dtype``); the loss
+    is always computed in float32.
 
     With ``classifier`` (frozen, on EfficientNet-normalised RGB) the workshop's L_CLS is added.
     """
     labels = batch.labels.to(device, non_blocking=True)
     rgb = batch.rgb.to(device, non_blocking=True)
     inputs = localizer_inputs(model, batch.tokens, rgb).to(device, non_blocking=True)
-    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp and device.type == "cuda"):
+    with torch.autocast(device_type=device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         logits = model(inputs)
     logits = logits.float()
     if logits.shape[-2:] != labels.shape[-2:]:

@@ -48,3 +48,17 @@ def test_status_text_names_bf16_only_where_it_is_used(monkeypatch):
     assert dev.describe_device() == "cpu · bfloat16"
     monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: False)
     assert dev.describe_device() == "cpu"
+
+
+def test_training_precision_is_bfloat16_on_cuda_when_it_can_else_scaled_float16(monkeypatch):
+    import torch
+
+    from core.dips.device import grad_scaler, training_amp_dtype
+    cuda = torch.device("cuda:0")
+    assert training_amp_dtype(torch.device("cpu")) is None          # the CPU trains in float32
+    assert training_amp_dtype(cuda, enabled=False) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert training_amp_dtype(cuda) is torch.bfloat16 and grad_scaler(cuda, torch.bfloat16) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)   # e.g. a T4 or V100
+    assert training_amp_dtype(cuda) is torch.float16
+    assert isinstance(grad_scaler(torch.device("cpu"), torch.float16), torch.amp.GradScaler)

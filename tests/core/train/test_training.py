@@ -117,3 +117,45 @@ def test_lighter_decoder_widths_train_too(tmp_path):
     journal, _ = train_localizer(samples, cache, tiny_cfg(epochs=1), C, Progress(), torch.device("cpu"))
     assert count_params(light) < count_params(journal)
     assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_float16_keeps_the_crf_gradient_only_with_loss_scaling(tmp_path):
+    """On a GPU without bfloat16 the heads train in float16: the CRF term's gradients (lambda_2 ~1e-6) fall
+    below float16's range unless the loss is scaled. Same check on the CPU, which runs float16 autocast too."""
+    from core.dips.heads import build_localizer
+    from core.train.loop import loss_config
+    from core.train.step import localizer_step
+    cache, samples = make_cache(tmp_path, 3)
+    cfg = tiny_cfg()
+    lcfg = loss_config(cfg)
+    lcfg.use_seed = False                     # the CRF term alone
+    batch = make_batch(samples, cache, [False] * 3, R, sampling_config(cfg), torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = build_localizer(cfg.head_config(), C)
+
+    def gradient(dtype, scale=1.0):
+        model.zero_grad()
+        loss, _ = localizer_step(model, batch, lcfg, torch.device("cpu"), amp_dtype=dtype)
+        (loss * scale).backward()
+        return torch.cat([p.grad.flatten() / scale for p in model.parameters() if p.grad is not None])
+
+    exact = gradient(None)
+    unscaled, scaled = gradient(torch.float16), gradient(torch.float16, 2.0 ** 16)
+    assert (unscaled - exact).norm() / exact.norm() > 0.1
+    assert (scaled - exact).norm() / exact.norm() < 0.03
+
+
+def test_float16_training_scales_the_loss_and_resumes_with_its_scale(tmp_path, monkeypatch):
+    from core.train import checkpoint, loop
+    monkeypatch.setattr(loop, "training_amp_dtype", lambda device, enabled: torch.float16 if enabled else None)
+    cache, samples = make_cache(tmp_path)
+    ckpt = tmp_path / "run.pt"
+    model, history = train_localizer(samples, cache, tiny_cfg(epochs=2), C, Progress(), torch.device("cpu"), ckpt)
+    assert history[-1]["loss"] < history[0]["loss"]
+    scale = checkpoint.load_checkpoint(ckpt)["grad_scaler"]["scale"]
+    assert scale > 1.0
+    _, resumed = train_localizer(samples, cache, tiny_cfg(epochs=3), C, Progress(), torch.device("cpu"), ckpt)
+    assert len(resumed) == 3 and resumed[:2] == history
+    _, plain = train_localizer(samples, cache, tiny_cfg(amp=False, epochs=1), C, Progress(), torch.device("cpu"),
+                               tmp_path / "plain.pt")
+    assert checkpoint.load_checkpoint(tmp_path / "plain.pt")["grad_scaler"] is None
