@@ -79,6 +79,9 @@ class ImagePresenter(QObject):
         self.prediction = self.project.maps.prediction(self.s.image.id) if self.s.image else None
         boxes = self.prediction.boxes if self.prediction is not None else []
         self.canvas.set_boxes("prediction", [(i, b.xyxy, f"pred {b.score:.2f}", -1) for i, b in enumerate(boxes)])
+        run = self.prediction.run_id if self.prediction is not None else None
+        tau = self.project.maps.prediction_run_config(run).get("operating_threshold") if run is not None else None
+        self.layers.set_prediction_run(run, tau)
         self._offer_sources()
 
     def predicted_box(self, index: int):

@@ -50,6 +50,7 @@ class LayersPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(form)
         self.checks: dict[str, QCheckBox] = {}
+        self.legends: dict[str, QLabel] = {}
         for key, act in layer_actions.items():
             box = QCheckBox(objectName=f"layer_{key}")
             label, legend = LAYER_LEGEND.get(key, (act.text().replace("&", ""), ""))
@@ -64,6 +65,7 @@ class LayersPanel(QWidget):
                 hint = QLabel(legend)
                 hint.setObjectName("legend")
                 row.addWidget(hint, 1, Qt.AlignmentFlag.AlignRight)
+                self.legends[key] = hint
             lay.addLayout(row)
             self.checks[key] = box
         lay.addStretch(1)
@@ -85,6 +87,21 @@ class LayersPanel(QWidget):
         i = self.source.findData(self._preferred)
         self.source.setCurrentIndex(i if i >= 0 else 0)
         self.source.blockSignals(False)
+
+    def set_prediction_run(self, run_id: int | None, tau: float | None) -> None:
+        """Say which prediction run the magenta boxes come from and the threshold they were drawn at."""
+        hint = self.legends.get("prediction")
+        if hint is None:
+            return
+        text = LAYER_LEGEND["prediction"][1]
+        if run_id is not None:
+            text += f" · run {run_id}" + (f", τ {tau:.2f}" if tau is not None else "")
+        hint.setText(text)
+        hint.setToolTip("" if tau is None else
+                        f"Boxes of prediction run {run_id} enclose the regions whose foreground probability "
+                        f"passes τ = {tau:.2f}, the threshold the run picked on its training images (where its "
+                        f"boxes agree best with curated boxes or top proposals). Box label: mean foreground "
+                        f"probability inside x the image's object probability.")
 
     def _source_picked(self, _index: int) -> None:
         self._preferred = self.source.currentData()

@@ -208,10 +208,13 @@ def test_accept_prediction_as_curated_box(qtbot, main_window, db):
     w = main_window
     img = w.session.image
     maps = w.session.project.maps
-    run = maps.new_prediction_run(None, {})
+    legend = w.layers.legends["prediction"]
+    assert "τ" not in legend.text()
+    run = maps.new_prediction_run(None, {"operating_threshold": 0.85})
     maps.save_prediction(run, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [(30, 30, 90, 80, 0.77)])
     w.session.predictions_changed.emit()
     assert len(w.canvas.items_of("prediction")) == 1
+    assert legend.text().endswith(f"· run {run}, τ 0.85") and "0.85" in legend.toolTip()
     QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vp(w, 60, 50))
     assert w.canvas.selected() == ("prediction", 0)
     key(qtbot, w, Qt.Key.Key_F)
