@@ -7,7 +7,8 @@ Per map, besides Alg. 1's Otsu threshold t, two more thresholds are tried: Otsu 
 t ("lo": looser, larger regions, for objects lit only in part) and Otsu over the values above t ("hi":
 tighter, splits merged objects), on maps clipped at the 98th (default) and the 99.5th percentile.
 Every distinct box is scored once; each candidate set then goes through the app's cap, de-duplication
-and ranking (core/dips/proposals.py). Printed: percent of site images whose top-1 / top-3 (the pool,
+and ranking (core/dips/proposals.py). The last row ranks the default set with the deletion score as
+well (``proposals.deletion``). Printed: percent of site images whose top-1 / top-3 (the pool,
 K = 3) / any candidate overlaps a ground-truth box with IoU >= 0.5, and candidates scored per image.
 Ground-truth boxes only judge; they never enter the proposals.
 """
@@ -63,14 +64,15 @@ def all_candidates(maps: dict[int, np.ndarray], cfg) -> list[tuple[tuple, float,
     return out
 
 
-def evaluate(data, cfg, wanted, cap: int) -> tuple[float, float, float, float]:
+def evaluate(data, cfg, wanted, cap: int, deletion: bool = False) -> tuple[float, float, float, float]:
     c = dataclasses.replace(cfg, max_boxes_per_image=cap)
     hits, n = np.zeros(3), 0
-    for cands, probs, gt in data:
+    for cands, probs, deleted, gt in data:
         cands = [x for x in cands if wanted(x)]
         boxes, act = np.array([x[0] for x in cands]), np.array([x[1] for x in cands])
         kept = [Candidate(cands[i][0], -1, float(act[i])) for i in select_candidates(boxes, act, c)]
-        ranked = rank_proposals(kept, np.array([probs[k.box] for k in kept]), c)
+        ranked = rank_proposals(kept, np.array([probs[k.box] for k in kept]), c,
+                                np.array([deleted[k.box] for k in kept]) if deletion else None)
         ious = box_iou(np.array([r.box for r in ranked]), gt).max(axis=1)
         hits += [ious[:1].max() >= 0.5, ious[:3].max() >= 0.5, ious.max() >= 0.5]
         n += len(kept)
@@ -99,8 +101,11 @@ def main() -> None:
         unique = sorted({x[0] for x in cands})
         img = torch.from_numpy(load_rgb(project, rec, max_side=2 * base.scoring_size)).permute(2, 0, 1).float() / 255
         probs = score_boxes(img, np.array(unique), index[rec.class_id], classify, base)
+        # deletion scores (the box blurred, the rest kept) for the default set only: the ranking's alternative
+        default = sorted({x[0] for x in cands if x[2] == base.clip_percentile and x[3] == "otsu"})
+        deleted = score_boxes(img, np.array(default), index[rec.class_id], classify, base, keep_inside=False)
         gt = np.array(gt_all[rec.id]) / np.array([rec.width, rec.height] * 2)
-        data.append((cands, dict(zip(unique, probs)), gt))
+        data.append((cands, dict(zip(unique, probs)), dict(zip(default, deleted)), gt))
         progress.update(k + 1, len(recs))
 
     default_clip = base.clip_percentile
@@ -113,11 +118,13 @@ def main() -> None:
         ("Otsu, clip 98 + 99.5, cap 32", lambda x: x[3] == "otsu", 32),
         ("Otsu + lo + hi, both clips, cap 48", lambda x: True, 48),
         ("Otsu + lo + hi, both clips, no cap", lambda x: True, 10 ** 6),
+        ("Otsu (default), x (1 - deletion)", lambda x: x[2] == default_clip and x[3] == "otsu",
+         base.max_boxes_per_image, True),
     ]
     print(f"\n{len(data)} site images of train + val; percent with IoU >= 0.5")
     print(f"{'candidate set':36s} {'top-1':>6} {'top-3':>6} {'any':>6} {'scored/img':>10}")
-    for name, wanted, cap in sets:
-        top1, top3, anyc, n = evaluate(data, base, wanted, cap)
+    for name, wanted, cap, *deletion in sets:
+        top1, top3, anyc, n = evaluate(data, base, wanted, cap, *deletion)
         print(f"{name:36s} {top1:6.1f} {top3:6.1f} {anyc:6.1f} {n:10.1f}")
 
 

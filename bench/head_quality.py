@@ -46,12 +46,15 @@ def main() -> None:
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--heads", default="journal,r32,r64")
     ap.add_argument("--work", default="/tmp/dips_quality")
+    ap.add_argument("--deletion", action="store_true", help="rank proposals with the deletion score too "
+                    "(proposals.deletion; the project's proposals are redone)")
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
     project = Project.open(ensure_demo_project(Path(a.work) / f"demo_{a.n}_{a.seed}", n_images=a.n,
                                                progress=progress))
     cfg = PipelineConfig()
     cfg.train.seed = a.train_seed
+    cfg.proposals.deletion = a.deletion
     save_config(project, cfg)
     compute_attention(project, cfg, progress)
     compute_proposals(project, cfg, progress)

@@ -64,6 +64,9 @@ def _cfg(project, a: argparse.Namespace):
     if getattr(a, "decoder_reduce", None) is not None:
         cfg.train.decoder_reduce = a.decoder_reduce or None     # 0: no projection, the journal's decoder
         changed = True
+    if getattr(a, "deletion", None) is not None:
+        cfg.proposals.deletion = a.deletion
+        changed = True
     if getattr(a, "no_crf", False):
         cfg.train.use_crf = False
         changed = True
@@ -165,6 +168,9 @@ def register(sub) -> None:
     p.add_argument("--K", type=int, help="top-K proposals kept as the training pool")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="scorer forward: auto (default) = bfloat16 on CUDA and AMX CPUs, else float32")
+    p.add_argument("--deletion", action=argparse.BooleanOptionalAction,
+                   help="also score each box with its content blurred away and rank by score x (1 - that "
+                        "probability); one more scorer forward per box (default: off)")
     p.add_argument("--force", action="store_true", help="recompute (inspectors' decisions are kept)")
     p.set_defaults(func=cmd_proposals)
 

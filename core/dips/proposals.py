@@ -50,6 +50,9 @@ class ProposalConfig:
     blur_sigma_frac: float = 0.1      # Gaussian sigma outside the box, fraction of scoring_size (22.4 px at 224)
     clip_percentile: float = 98.0     # each map is clipped at this percentile before min-max + Otsu (100 = off,
                                       # the paper); see below
+    deletion: bool = False            # also score each box with its content blurred away (one more forward
+                                      # per box) and rank by score * (1 - that probability): a box must hold
+                                      # the evidence, not only keep it in view. Off: see below
     scoring_precision: str = "auto"   # f_x forward: "auto" = bfloat16 where the device runs it fast (CUDA with
                                       # bf16, CPUs with AMX: ~3x faster scoring), else float32 | "float32" |
                                       # "bfloat16". Ranks barely move (docs/BENCHMARKS.md).
@@ -64,6 +67,9 @@ class ProposalConfig:
     #   Registers"). Min-max normalisation then squashes the object's activations and Otsu keeps specks.
     #   Clipping the top 2 % of a 32x32 map (~20 tokens) first: the best of the top-3 proposals hit a site
     #   (IoU >= 0.5) on 42 % of the demo's train+val images instead of 28 % (bench/proposal_defaults.py).
+    # * deletion off: on the demo's train + val it lifted the top-1 proposal on train (25.8 -> 29.4 MaxBoxAccV2)
+    #   but not on val (33.3 -> 31.5), and the trained DiPS map got worse (two seeds: 54.4 -> 47.6 MaxBoxAccV2):
+    #   it favours boxes that take in all of the evidence, i.e. larger ones (docs/BENCHMARKS.md).
     # * blur_sigma_frac 0.1: a Gaussian of sigma s keeps a fraction exp(-2 pi^2 s^2 / P^2) of a pattern of
     #   period P; with s = 0.1 * S every pattern finer than 0.2 * S keeps < 1 % of its contrast, so any
     #   object up to ~10 % of the image side outside the box is wiped out, leaving only the coarse colour
@@ -263,11 +269,12 @@ def ranking_scores(class_probs: np.ndarray, areas: np.ndarray, cfg: ProposalConf
 
 
 def rank_proposals(cands: list[Candidate], class_probs: np.ndarray,
-                   cfg: ProposalConfig | None = None) -> list[RankedProposal]:
+                   cfg: ProposalConfig | None = None, deleted_probs: np.ndarray | None = None) -> list[RankedProposal]:
     """Sort scored candidates (Alg. 1 line 10) and number them 1..N; the first ``cfg.K`` are the pool P.
 
-    ``class_probs[i]`` is ``f_x(X_bx)_y`` of ``cands[i]``. Score: :func:`ranking_scores`. Sort key:
-    score (high first), then area (small first), then class_prob (high first), then input order.
+    ``class_probs[i]`` is ``f_x(X_bx)_y`` of ``cands[i]``. Score: :func:`ranking_scores`, times
+    ``1 - deleted_probs[i]`` when given (the true-class probability with the box blurred, the rest kept).
+    Sort key: score (high first), then area (small first), then class_prob (high first), then input order.
     All N are returned so people can inspect the rest; training takes ``[:cfg.K]``.
     """
     cfg = cfg or ProposalConfig()
@@ -281,6 +288,12 @@ def rank_proposals(cands: list[Candidate], class_probs: np.ndarray,
     boxes = np.array([c.box for c in cands], dtype=np.float64)
     areas = box_area(boxes)
     s = ranking_scores(p, areas, cfg)
+    if deleted_probs is not None:
+        d = np.asarray(deleted_probs, dtype=np.float64).reshape(-1)
+        if len(d) != len(p) or not np.all(np.isfinite(d)):
+            raise ValueError(f"core/dips/proposals.py: {len(p)} candidates need as many finite deletion "
+                             f"probabilities, got {len(d)}")
+        s = s * (1.0 - np.clip(d, 0.0, 1.0))
     order = np.lexsort((np.arange(len(p)), -p, areas, -s))  # last key is the primary one
     return [RankedProposal(cands[i].box, cands[i].source_map, float(p[i]), float(s[i]), r)
             for r, i in enumerate(order, start=1)]

@@ -65,9 +65,13 @@ def box_masks(boxes_px: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return (cov_y[:, :, None] * cov_x[:, None, :]).unsqueeze(1)
 
 
-def _composite(image: torch.Tensor, blurred: torch.Tensor, boxes_px: torch.Tensor) -> torch.Tensor:
-    """``image * mask + blurred * (1 - mask)`` for every box: ``[N,3,H,W]``."""
+def _composite(image: torch.Tensor, blurred: torch.Tensor, boxes_px: torch.Tensor,
+               keep_inside: bool = True) -> torch.Tensor:
+    """``image * mask + blurred * (1 - mask)`` for every box: ``[N,3,H,W]`` (mask inverted when not
+    ``keep_inside``: the box blurred, the rest kept)."""
     m = box_masks(boxes_px, image.shape[-2], image.shape[-1]).to(image.dtype)
+    if not keep_inside:
+        m = 1 - m
     return blurred.unsqueeze(0) + m * (image - blurred).unsqueeze(0)
 
 
@@ -118,12 +122,14 @@ def _true_class_prob(probs: torch.Tensor, n: int, label: int) -> torch.Tensor:
 
 
 def score_boxes(image01: torch.Tensor, boxes_norm: np.ndarray, label: int, classify: Classifier,
-                cfg: ProposalConfig | None = None, batch_size: int = 32) -> np.ndarray:
+                cfg: ProposalConfig | None = None, batch_size: int = 32, keep_inside: bool = True) -> np.ndarray:
     """``f_x(X_bx)_y`` for every box, batched (Alg. 1 lines 6-8).
 
     ``image01``: ``[3,H,W]`` RGB in ``[0,1]`` (any size); ``boxes_norm``: ``[N,4]`` normalised xyxy.
     The image is resized to ``cfg.scoring_size`` and blurred (sigma = ``blur_sigma_frac * size``)
     once; perturbed images are built and classified ``batch_size`` at a time. Returns float64 [N].
+    ``keep_inside=False`` blurs the box instead and keeps the rest: the probability left once the
+    box's content is gone (the deletion score, see ``ProposalConfig.deletion``).
     """
     cfg = cfg or ProposalConfig()
     s = cfg.scoring_size
@@ -136,7 +142,7 @@ def score_boxes(image01: torch.Tensor, boxes_norm: np.ndarray, label: int, class
     with torch.inference_mode():
         for i in range(0, boxes.shape[0], max(1, batch_size)):
             chunk = boxes[i:i + batch_size]
-            out.append(_true_class_prob(classify(_composite(x, blurred, chunk)), chunk.shape[0], label))
+            out.append(_true_class_prob(classify(_composite(x, blurred, chunk, keep_inside)), chunk.shape[0], label))
     return torch.cat(out).numpy()
 
 
@@ -172,5 +178,7 @@ def propose(image01: torch.Tensor, maps: dict[int, np.ndarray], label: int, clas
     cands: list[Candidate] = candidate_boxes(maps, cfg)
     if not cands:
         return []
-    probs = score_boxes(image01, np.array([c.box for c in cands]), label, classify, cfg, batch_size)
-    return rank_proposals(cands, probs, cfg)
+    boxes = np.array([c.box for c in cands])
+    probs = score_boxes(image01, boxes, label, classify, cfg, batch_size)
+    deleted = score_boxes(image01, boxes, label, classify, cfg, batch_size, keep_inside=False) if cfg.deletion else None
+    return rank_proposals(cands, probs, cfg, deleted)

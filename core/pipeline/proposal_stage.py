@@ -22,8 +22,14 @@ META_PENDING = "proposals_pending"
 _NOT_RANK_CHANGING = ("K", "scoring_precision")   # K only picks the pool; precision moves scores by ~1e-2
 
 
+# Settings added after proposals were first recorded: at these values they change nothing, and leaving
+# them out of the key keeps existing projects' proposals valid.
+_ADDED_LATER = {"deletion": False}
+
+
 def settings_key(cfg: PipelineConfig) -> str:
-    d = {k: v for k, v in asdict(cfg.proposals).items() if k not in _NOT_RANK_CHANGING}
+    d = {k: v for k, v in asdict(cfg.proposals).items()
+         if k not in _NOT_RANK_CHANGING and not (k in _ADDED_LATER and _ADDED_LATER[k] == v)}
     return json.dumps({"backbone": cfg.backbone_key, **d}, sort_keys=True)
 
 

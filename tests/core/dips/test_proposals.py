@@ -152,3 +152,13 @@ def test_one_artifact_token_no_longer_hides_the_object():
     assert clip_map(m, 100.0) is m and clip_map(m, 98.0).max() < 1.0
     with pytest.raises(ValueError, match="clip_percentile"):
         ProposalConfig(clip_percentile=30.0)
+
+
+def test_deletion_probabilities_multiply_the_score():
+    a, b = (0.1, 0.1, 0.3, 0.3), (0.5, 0.5, 0.7, 0.7)          # same area, same probability
+    ranked = rank_proposals(cands(a, b), np.array([0.9, 0.9]), ProposalConfig(), deleted_probs=np.array([0.8, 0.1]))
+    assert [r.box for r in ranked] == [b, a]
+    # hand computed: cap 0.9 - 0.05 = 0.85, minus 0.1 * 0.04 = 0.846; times 1 - 0.1 and 1 - 0.8
+    assert [r.score for r in ranked] == pytest.approx([0.846 * 0.9, 0.846 * 0.2])
+    with pytest.raises(ValueError, match="deletion"):
+        rank_proposals(cands(a, b), np.array([0.9, 0.9]), deleted_probs=np.array([0.5]))

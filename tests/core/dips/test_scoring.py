@@ -122,3 +122,26 @@ def test_bad_inputs_are_reported():
 
 def test_propose_without_foreground_is_empty():
     assert propose(synthetic_image(), {-1: np.zeros((4, 4))}, 1, red_classifier, ProposalConfig()) == []
+
+
+def test_deletion_scores_drop_only_when_the_box_holds_the_evidence():
+    img = synthetic_image()
+    kept = score_boxes(img, np.array([RED, GREEN]) / np.array([W, H, W, H]), 1, red_classifier,
+                       ProposalConfig(scoring_size=48), keep_inside=False)
+    assert kept[0] < 0.1 and kept[1] > 0.99       # blurring the red square removes the class; the green does not
+
+
+def test_deletion_prefers_the_box_around_the_whole_object_to_a_tighter_part_of_it():
+    img = synthetic_image()
+    m_full = np.zeros((15, 20), np.float32)
+    m_full[2:6, 2:6] = 1.0                         # px 8..24: all of the red square
+    m_part = np.zeros((15, 20), np.float32)
+    m_part[2:6, 2:4] = 1.0                         # px 8..16: its left half, enough to saturate f_x
+    maps = {-1: m_full, 0: m_part}
+    cfg = ProposalConfig(scoring_size=48, min_area_frac=0.0)
+    plain = propose(img, maps, label=1, classify=red_classifier, cfg=cfg)
+    assert plain[0].source_map == 0 and plain[0].class_prob > 0.99 and plain[1].class_prob > 0.99
+    cfg.deletion = True
+    ranked = propose(img, maps, label=1, classify=red_classifier, cfg=cfg)
+    assert [r.source_map for r in ranked] == [-1, 0]
+    assert ranked[0].class_prob > 0.99 and ranked[1].score < 0.05   # half the red left: the part scores ~0

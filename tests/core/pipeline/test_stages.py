@@ -352,3 +352,21 @@ def test_a_head_trained_on_other_weights_is_refused_and_old_runs_still_predict(t
     state["backbone"] = "tiny@32"                        # as written before weight files were fingerprinted
     torch.save(state, run.checkpoint_path)
     assert predict(project, run.id, cfg=cfg)
+
+
+def test_deletion_scoring_redoes_proposals_but_its_arrival_did_not(tiny_pipeline):
+    import json
+
+    from core.pipeline.proposal_stage import META_SETTINGS
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    assert compute_proposals(project, cfg) == 4
+    assert "deletion" not in json.loads(project.get_meta(META_SETTINGS))   # keys written before it existed still match
+    from core.pipeline.config import load_config
+    from main import main
+    assert main(["proposals", str(project.path), "--deletion"]) == 0
+    assert load_config(project).proposals.deletion is True
+    assert json.loads(project.get_meta(META_SETTINGS))["deletion"] is True
+    assert project.get_meta("proposals_pending") == "[]"                 # all four redone
+    assert main(["proposals", str(project.path), "--no-deletion"]) == 0
+    assert load_config(project).proposals.deletion is False
