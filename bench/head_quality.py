@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--train-seed", type=int, default=0)
     ap.add_argument("--heads", default="journal,r32,r64")
     ap.add_argument("--work", default="/tmp/dips_quality")
+    ap.add_argument("--K", type=int, help="top-K pool the pseudo-label boxes are drawn from (default: the app's)")
     ap.add_argument("--deletion", action="store_true", help="rank proposals with the deletion score too "
                     "(proposals.deletion; the project's proposals are redone)")
     a = ap.parse_args()
@@ -55,6 +56,8 @@ def main() -> None:
     cfg = PipelineConfig()
     cfg.train.seed = a.train_seed
     cfg.proposals.deletion = a.deletion
+    if a.K:
+        cfg.proposals.K = cfg.train.K = a.K
     save_config(project, cfg)
     compute_attention(project, cfg, progress)
     compute_proposals(project, cfg, progress)
@@ -69,7 +72,8 @@ def main() -> None:
         rows.append((name, r, minutes))
         print(f"{name}: " + ", ".join(f"{s} {v['MaxBoxAccV2']:.1f}/{(v.get('BoxAccV2AtOperatingThreshold') or {}).get('mean', float('nan')):.1f}"
                                      for s, v in r.items()), flush=True)
-    print(f"\ndemo n={a.n} seed={a.seed}, training seed {a.train_seed}; MaxBoxAccV2 / at the operating threshold, percent")
+    print(f"\ndemo n={a.n} seed={a.seed}, training seed {a.train_seed}, K {cfg.train.K}"
+          f"{', deletion' if a.deletion else ''}; MaxBoxAccV2 / at the operating threshold, percent")
     print(f"{'head':<10} {'train':>13} {'val':>13} {'train+val':>13} {'train min':>9}")
     for name, r, minutes in rows:
         cells = []

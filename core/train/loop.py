@@ -76,6 +76,18 @@ def init_unet_encoder(model: torch.nn.Module) -> None:
     model.encoder.load_state_dict(state, strict=False)
 
 
+def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:
+    """Backward and update; through the loss scaler when training in float16."""
+    opt.zero_grad(set_to_none=True)
+    if scaler is None:
+        loss.backward()
+        opt.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.step(opt)   # skipped, and the scale lowered, when a gradient overflowed
+    scaler.update()
+
+
 def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainConfig, embed_dim: int,
                     progress: Progress, device: torch.device, ckpt_path: Path | None = None,
                     resume: bool = True, on_epoch=None,
@@ -85,27 +97,26 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
     ``classifier``: the frozen classifier of the workshop's L_CLS term (U-Net variant).
     """
     seed_everything(cfg.seed)
+    state = load_checkpoint(ckpt_path) if ckpt_path is not None and resume and Path(ckpt_path).is_file() else None
     model = build_localizer(cfg.head_config(), embed_dim)
-    if cfg.decoder == "unet" and not (ckpt_path is not None and resume and Path(ckpt_path).is_file()):
+    if cfg.decoder == "unet" and state is None:
         init_unet_encoder(model)
     model = model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
                           weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.lr_step, gamma=cfg.lr_gamma)
+    amp_dtype = training_amp_dtype(device, cfg.amp)
+    scaler = grad_scaler(device, amp_dtype)
     history: list[dict] = []
     start_epoch = 0
-    state = None
-    if ckpt_path is not None and resume and Path(ckpt_path).is_file():
-        state = load_checkpoint(ckpt_path)
+    if state is not None:
         model.load_state_dict(state["localizer"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("grad_scaler"):
+            scaler.load_state_dict(state["grad_scaler"])
         history = list(state["history"])
         start_epoch = int(state["epoch"])
-    amp_dtype = training_amp_dtype(device, cfg.amp)
-    scaler = grad_scaler(device, amp_dtype)
-    if scaler is not None and state is not None and state.get("grad_scaler"):
-        scaler.load_state_dict(state["grad_scaler"])
     lcfg, scfg = loss_config(cfg), sampling_config(cfg)
     if classifier is not None:
         lcfg.lambda_cls, lcfg.use_cls = cfg.lambda_cls, cfg.lambda_cls > 0
@@ -127,14 +138,7 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
             batch = make_batch([samples[j] for j in idx], cache, [flips[j] for j in idx], cfg.train_res, scfg, gen)
             loss, logs = localizer_step(model, batch, lcfg, device, amp_dtype=amp_dtype,
                                         classifier=classifier if lcfg.use_cls else None)
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                opt.step()
-            else:
-                scaler.scale(loss).backward()
-                scaler.step(opt)   # skipped, and the scale lowered, when a gradient overflowed
-                scaler.update()
+            optimizer_step(loss, opt, scaler)
             step += 1
             count += 1
             loss = loss.detach()
