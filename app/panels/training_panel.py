@@ -33,7 +33,7 @@ LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decod
 class TrainingOptions:
     """What the panel passes to ``main.py train`` (the paper's symbols in comments)."""
     device: str = "auto"
-    epochs: int = 12
+    epochs: int = 10
     lr: float = 0.0465          # SGD learning rate of f_l
     K: int = 3                  # K: top-K proposals form the pool a training box is drawn from
     n_pos: int = 48             # n+: foreground pixels sampled per image per step

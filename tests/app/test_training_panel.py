@@ -211,3 +211,13 @@ def test_real_train_command_error_reaches_the_dialog(qtbot, tmp_path, monkeypatc
     assert shown[0][1] == "Training failed" and shown[0][2]
     assert not w.busy and w.start_btn.isEnabled()
     project.close()
+
+
+def test_panel_defaults_are_the_engines(panel):
+    """A project without saved settings shows exactly what `main.py train` would use."""
+    from core.train.config import TrainConfig
+    t, o = TrainConfig(), tp.TrainingOptions()
+    assert (o.epochs, o.lr, o.K, o.n_pos, o.n_neg, o.lambda_seed, o.crf) == (
+        t.epochs, t.lr, t.K, t.n_pos, t.n_neg, t.lambda_seed, t.use_crf)
+    w, _ = panel
+    assert w.options().K == t.K
