@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from core.data.images import ImageReadError
+from core.dips.device import pick_device
 from core.dips.scoring import propose
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import load_rgb
@@ -69,6 +70,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
     if not records:
         return 0
     classify = get_scorer(project, cfg, progress)
+    device = pick_device(cfg.device)   # blur and compose the perturbed images where the scorer runs
     progress.start("proposals", len(records))
     s = cfg.proposals.scoring_size
     done = 0
@@ -79,7 +81,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
             except ImageReadError:
                 done += 1
                 continue
-            image01 = torch.from_numpy(img).permute(2, 0, 1).float().div(255)
+            image01 = torch.from_numpy(img).to(device).permute(2, 0, 1).float().div(255)
             maps = project.maps.attention(rec.id, cfg.backbone_key)
             ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
             scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
