@@ -2,6 +2,7 @@
 
 Run from the repository root:
     .venv/bin/python bench/quality.py [--n 240] [--seed 0] [--size 448] [--epochs 12] [--work /tmp/dips_quality]
+                                      [--train-seed S] [--K K] [--no-write]
 
 Prints a table (test split, percent) and writes docs/quality.json and docs/threshold_sensitivity.png
 (box accuracy at IoU 50 against the threshold: the paper's Fig. 4 analog). Hyper-parameters are
@@ -44,6 +45,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--work", default="/tmp/dips_quality")
     ap.add_argument("--split", default="test")
+    ap.add_argument("--train-seed", type=int, help="training seed (default: --seed)")
+    ap.add_argument("--K", type=int, help="top-K pool of the pseudo-label boxes (default: the app's)")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave docs/quality.json and the plot")
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
     t0 = time.time()
@@ -51,7 +55,9 @@ def main() -> None:
     project = Project.open(path)
     cfg = PipelineConfig()
     cfg.attention.input_size = a.size
-    cfg.train.seed = a.seed
+    cfg.train.seed = a.seed if a.train_seed is None else a.train_seed
+    if a.K:
+        cfg.proposals.K = cfg.train.K = a.K
     if a.epochs:
         cfg.train.epochs = a.epochs
     save_config(project, cfg)
@@ -66,11 +72,14 @@ def main() -> None:
         results[name] = evaluate(project, a.split, "predicted", details=True, prediction_run=pred_run)
         results[name]["val_accuracy"] = project.runs.get(run).metrics.get("val_accuracy")
     elapsed = time.time() - t0
-    print(f"\n{a.split} split of the demo data (n={a.n}, seed={a.seed}, ViT input {a.size}px), percent")
+    print(f"\n{a.split} split of the demo data (n={a.n}, seed={a.seed}, ViT input {a.size}px, training seed "
+          f"{cfg.train.seed}, K {cfg.train.K}), percent")
     print(f"{'':<26} {'MaxBoxAccV2':>6} {'@30':>6} {'@50':>6} {'@70':>6}   {'AtOp':>6} {'@30':>6} {'@50':>6} {'@70':>6}")
     for name, r in results.items():
         print(row(name, r))
     print(f"({results['DiPS']['n_images']} test images with a site; total time {elapsed / 60:.1f} min)")
+    if a.no_write:
+        return
     series = {}
     for name in ("attention (raw SST map)", "DiPS", "DiPS without CRF"):
         c = results[name].get("curve")

@@ -35,7 +35,7 @@ class TrainingOptions:
     device: str = "auto"
     epochs: int = 10
     lr: float = 0.0465          # SGD learning rate of f_l
-    K: int = 3                  # K: top-K proposals form the pool a training box is drawn from
+    K: int = 1                  # K: top-K proposals form the pool a training box is drawn from
     n_pos: int = 48             # n+: foreground pixels sampled per image per step
     n_neg: int = 48             # n-: background pixels sampled per image per step
     lambda_seed: float = 1.0    # lambda_1 on the partial cross-entropy of the sampled seeds

@@ -30,7 +30,8 @@ MAP_SETS = ("mean+heads", "mean+first4")
 
 @dataclass
 class ProposalConfig:
-    K: int = 3                        # K: top-K proposals kept as the training pool P (paper K; ILSVRC used 2)
+    K: int = 1                        # K: top-K proposals kept as the training pool P (paper K; ILSVRC used 2;
+                                      # 1 on drone data, see TrainConfig.K)
     maps: str = "mean+heads"          # maps fed to Alg. 1: "mean+heads" (mean + every head) or
                                       # "mean+first4" (authors' code: mean + heads 0..3)
     map_size: int = 224               # maps (patch grid) are upsampled bilinearly to map_size^2 before Otsu,
