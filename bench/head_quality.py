@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--heads", default="journal,r32,r64")
     ap.add_argument("--work", default="/tmp/dips_quality")
     ap.add_argument("--K", type=int, help="top-K pool the pseudo-label boxes are drawn from (default: the app's)")
+    ap.add_argument("--tight-tolerance", type=float, help="proposals.tight_tolerance of the ranking (default: the "
+                    "app's; the project's proposals are redone when it differs)")
     ap.add_argument("--deletion", action="store_true", help="rank proposals with the deletion score too "
                     "(proposals.deletion; the project's proposals are redone)")
     a = ap.parse_args()
@@ -58,6 +60,8 @@ def main() -> None:
     cfg.proposals.deletion = a.deletion
     if a.K:
         cfg.proposals.K = cfg.train.K = a.K
+    if a.tight_tolerance is not None:
+        cfg.proposals.tight_tolerance = a.tight_tolerance
     save_config(project, cfg)
     compute_attention(project, cfg, progress)
     compute_proposals(project, cfg, progress)
@@ -73,7 +77,7 @@ def main() -> None:
         print(f"{name}: " + ", ".join(f"{s} {v['MaxBoxAccV2']:.1f}/{(v.get('BoxAccV2AtOperatingThreshold') or {}).get('mean', float('nan')):.1f}"
                                      for s, v in r.items()), flush=True)
     print(f"\ndemo n={a.n} seed={a.seed}, training seed {a.train_seed}, K {cfg.train.K}"
-          f"{', deletion' if a.deletion else ''}; MaxBoxAccV2 / at the operating threshold, percent")
+          f"{', deletion' if a.deletion else ''}, tight_tolerance {cfg.proposals.tight_tolerance}; MaxBoxAccV2 / at the operating threshold, percent")
     print(f"{'head':<10} {'train':>13} {'val':>13} {'train+val':>13} {'train min':>9}")
     for name, r, minutes in rows:
         cells = []

@@ -43,11 +43,14 @@ def apply_cap_and_dedupe(cands: list[Candidate], probs: np.ndarray, cfg: Proposa
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips")
+    ap.add_argument("--scoring-size", type=int, help="side of the scorer's input (default: the project's, 224)")
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
     project = Project.open(a.project)
     cfg = load_config(project)
     base = cfg.proposals
+    if a.scoring_size:
+        base.scoring_size = a.scoring_size      # the scorer's linear probe is trained at this size too
     classify = get_scorer(project, cfg, progress)
     index = class_index(project)
     names = project.class_names()
