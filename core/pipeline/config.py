@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 
 from core.dips.attention import AttentionConfig
+from core.dips.backbones.vit import local_timm_snapshot
 from core.dips.backbones.weights import weights_fingerprint
 from core.dips.proposals import ProposalConfig
 from core.train.config import TrainConfig
@@ -51,9 +52,12 @@ class PipelineConfig:
         """What maps, cached features and trained heads are keyed by: architecture, weights, input size.
 
         The shipped default weights add nothing (keys of existing projects stay valid); a user's weight
-        file adds its content hash, so other weights under the same name are computed afresh.
+        file (or, for ``timm:<name>`` without one, the snapshot found in the local Hugging Face cache) adds
+        its content hash, so other weights under the same name are computed afresh.
         """
         w = self.attention.weights
+        if not w and self.attention.backbone.startswith("timm:"):   # timm's own weights, from the local HF cache
+            w = local_timm_snapshot(self.attention.backbone[len("timm:"):])
         weights = f"#{weights_fingerprint(w)}" if w else ""
         return f"{self.attention.backbone}{weights}@{self.attention.input_size}"
 

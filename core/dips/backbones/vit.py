@@ -282,7 +282,7 @@ def load_backbone(
         cfg = getattr(model, "pretrained_cfg", None) or {}
         mean, std = tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD))
         if weights is None:
-            weights = _local_timm_hub_snapshot(arch)
+            weights = local_timm_snapshot(arch)
             if weights is None:
                 raise WeightsError(
                     f"no weights for {name!r}: timm models are never downloaded here; pass a local weight file "
@@ -325,7 +325,7 @@ def _read_any(weights: str | Path) -> dict[str, torch.Tensor]:
     return read_vit_weights(p)
 
 
-def _local_timm_hub_snapshot(arch: str) -> Path | None:
+def local_timm_snapshot(arch: str) -> Path | None:
     """timm's weights for ``arch`` (``name.tag``) if already in the local Hugging Face hub cache."""
     import os
 

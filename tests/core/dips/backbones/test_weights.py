@@ -228,3 +228,17 @@ def test_weights_fingerprint_follows_the_content_not_the_path(tmp_path):
     write_hf_snapshot(tmp_path / "snap", timm_to_hf(src.state_dict(), "vit"), hf_config(src, "vit"))
     weight_file = next(p for p in (tmp_path / "snap").iterdir() if p.name != "config.json")
     assert weights_fingerprint(tmp_path / "snap") == weights_fingerprint(weight_file) != "unreadable"
+
+
+def test_timm_weights_found_in_the_hub_cache_are_part_of_the_backbone_key(tmp_path, monkeypatch):
+    from core.pipeline.config import PipelineConfig
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    cfg = PipelineConfig()
+    cfg.attention.backbone = "timm:vit_tiny_test.tag"
+    assert cfg.backbone_key == "timm:vit_tiny_test.tag@448"            # nothing cached: plain name
+    snap = tmp_path / "hub" / "models--timm--vit_tiny_test.tag" / "snapshots" / "abc"
+    write_hf_snapshot(snap, tiny_vit(seed=1).state_dict(), {"architecture": "vit_tiny_test"})
+    first = cfg.backbone_key
+    assert first.startswith("timm:vit_tiny_test.tag#") and first.endswith("@448")
+    write_hf_snapshot(snap, tiny_vit(seed=2).state_dict(), {"architecture": "vit_tiny_test"})
+    assert cfg.backbone_key != first                                    # other weights, other key
