@@ -50,7 +50,7 @@ def _cfg(project, a: argparse.Namespace):
                                  ("size", "attention", "input_size"), ("K", "proposals", "K"),
                                  ("epochs", "train", "epochs"), ("lr", "train", "lr"), ("n_pos", "train", "n_pos"),
                                  ("n_neg", "train", "n_neg"), ("lambda_crf", "train", "lambda_crf"),
-                                 ("lambda_seed", "train", "lambda_seed"), ("decoder", "train", "decoder"),
+                                 ("lambda_seed", "train", "lambda_seed"), ("lambda_cls", "train", "lambda_cls"), ("decoder", "train", "decoder"),
                                  ("batch_size", "train", "batch_size"), ("seed", "train", "seed")):
         value = getattr(a, attr, None)
         if value is not None:
@@ -185,6 +185,8 @@ def register(sub) -> None:
     p.add_argument("--lambda-seed", type=float, help="lambda_1: weight of the partial cross-entropy")
     p.add_argument("--lambda-crf", type=float, help="lambda_2: weight of the CRF loss")
     p.add_argument("--no-crf", action="store_true", help="train without the CRF loss (ablation)")
+    p.add_argument("--lambda-cls", type=float,
+                   help="weight of the workshop's classifier term L_CLS (U-Net localizer only; default 0.669)")
     p.add_argument("--decoder", choices=("token", "unet"), help="token decoder (journal) or U-Net (workshop)")
     p.add_argument("--decoder-reduce", type=int, metavar="R",
                    help="token decoder: project the tokens to R channels (1x1 conv) before upsampling; "

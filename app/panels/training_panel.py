@@ -41,6 +41,7 @@ class TrainingOptions:
     lambda_seed: float = 1.0    # lambda_1 on the partial cross-entropy of the sampled seeds
     lambda_crf: float | None = None  # lambda_2 on the CRF loss; None = the calibrated default of core
     crf: bool = True            # CRF loss on/off
+    lambda_cls: float = 0.669   # lambda of the workshop's classifier term L_CLS (U-Net only)
     localizer: str = "token"    # f_l: a key of LOCALIZERS
 
     def to_argv(self, project_path) -> list[str]:
@@ -58,6 +59,8 @@ class TrainingOptions:
             argv += ["--lambda-crf", _num(self.lambda_crf)]
         if not self.crf:
             argv.append("--no-crf")
+        if self.localizer == "unet":
+            argv += ["--lambda-cls", _num(self.lambda_cls)]
         return argv
 
 
@@ -86,7 +89,8 @@ def options_from_config(project) -> TrainingOptions:
     except Exception:  # noqa: BLE001 - an unreadable saved config: start from the defaults
         return TrainingOptions()
     return TrainingOptions(device=t.device, epochs=t.epochs, lr=t.lr, K=t.K, n_pos=t.n_pos, n_neg=t.n_neg,
-                           lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf, localizer=_localizer_key(t))
+                           lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf, localizer=_localizer_key(t),
+                           lambda_cls=t.lambda_cls)
 
 
 def _event(ev) -> ProgressEvent:
@@ -258,6 +262,9 @@ class TrainingPanel(QWidget):
         self.crf = QCheckBox("CRF λ")
         self.crf.setToolTip("CRF loss on/off, and its weight λ2 (empty = calibrated default)")
         self.crf.toggled.connect(self._crf_toggled)
+        self.lambda_cls = _FloatEdit("λ_cls: weight of the workshop's classifier term L_CLS (U-Net only): "
+                                     "cross-entropy of a frozen classifier on the image times the foreground map")
+        self.lambda_cls_label = QLabel("cls λ")
         self.localizer = QComboBox()
         for key, label in LOCALIZERS:
             self.localizer.addItem(label, key)
@@ -286,7 +293,10 @@ class TrainingPanel(QWidget):
         row.addWidget(self.lambda_seed)
         row.addWidget(self.crf)
         row.addWidget(self.lambda_crf)
+        row.addWidget(self.lambda_cls_label)
+        row.addWidget(self.lambda_cls)
         form.addRow("Loss", row)
+        self.localizer.currentIndexChanged.connect(lambda _: self._show_lambda_cls())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)
 
@@ -354,7 +364,8 @@ class TrainingPanel(QWidget):
             device=self.device.currentText(), epochs=self.epochs.value(), lr=self.lr.value(),
             K=self.k.value(), n_pos=self.n_pos.value(), n_neg=self.n_neg.value(),
             lambda_seed=self.lambda_seed.value(), lambda_crf=self.lambda_crf.value(),
-            crf=self.crf.isChecked(), localizer=self.localizer.currentData())
+            crf=self.crf.isChecked(), localizer=self.localizer.currentData(),
+            lambda_cls=self.lambda_cls.value())
 
     def set_options(self, o: TrainingOptions) -> None:
         self._wanted_device = o.device
@@ -368,8 +379,16 @@ class TrainingPanel(QWidget):
         self.lambda_seed.set_value(o.lambda_seed)
         self.lambda_crf.set_value(o.lambda_crf)
         self.crf.setChecked(o.crf)
+        self.lambda_cls.set_value(o.lambda_cls)
         i = self.localizer.findData(o.localizer)
         self.localizer.setCurrentIndex(i if i >= 0 else 0)
+        self._show_lambda_cls()
+
+    def _show_lambda_cls(self) -> None:
+        # L_CLS belongs to the workshop's U-Net; the token decoder never uses it
+        unet = self.localizer.currentData() == "unet"
+        self.lambda_cls.setVisible(unet)
+        self.lambda_cls_label.setVisible(unet)
 
     def _crf_toggled(self, on: bool) -> None:
         self.lambda_crf.setEnabled(on and self._phase == "idle")
@@ -395,7 +414,7 @@ class TrainingPanel(QWidget):
             return
         opts = self.options()
         bad = [name for name, edit in (("learning rate", self.lr), ("λ seed", self.lambda_seed),
-                                       ("λ CRF", self.lambda_crf)) if not edit.is_valid()]
+                                       ("λ CRF", self.lambda_crf), ("λ cls", self.lambda_cls)) if not edit.is_valid()]
         if bad:
             self.status.setText("Not a number: " + ", ".join(bad))
             return

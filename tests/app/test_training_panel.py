@@ -56,14 +56,19 @@ def test_options_are_accepted_by_the_train_command(panel, project):
     w.lr.setText("1e-3")
     w.k.setValue(2)
     w.crf.setChecked(False)
+    assert w.lambda_cls.isHidden()                                        # L_CLS is the U-Net's alone
     w.localizer.setCurrentIndex(w.localizer.findData("unet"))
+    assert not w.lambda_cls.isHidden() and w.lambda_cls.value() == pytest.approx(0.669)
+    w.lambda_cls.setText("0.25")
     argv = w.options().to_argv(project.path)
     args = build_parser().parse_args(argv)
     assert (args.command, args.events, args.epochs, args.lr, args.K) == ("train", "json", 3, 0.001, 2)
     assert args.no_crf is True and args.decoder == "unet" and args.lambda_crf is None
+    assert args.lambda_cls == 0.25
     w.localizer.setCurrentIndex(w.localizer.findData("token-journal"))
     args = build_parser().parse_args(w.options().to_argv(project.path))
     assert args.decoder == "token" and args.decoder_reduce == 0          # the journal's decoder
+    assert args.lambda_cls is None
     w.localizer.setCurrentIndex(w.localizer.findData("token"))
     args = build_parser().parse_args(w.options().to_argv(project.path))
     assert args.decoder == "token" and args.decoder_reduce > 0
@@ -217,7 +222,7 @@ def test_panel_defaults_are_the_engines(panel):
     """A project without saved settings shows exactly what `main.py train` would use."""
     from core.train.config import TrainConfig
     t, o = TrainConfig(), tp.TrainingOptions()
-    assert (o.epochs, o.lr, o.K, o.n_pos, o.n_neg, o.lambda_seed, o.crf) == (
-        t.epochs, t.lr, t.K, t.n_pos, t.n_neg, t.lambda_seed, t.use_crf)
+    assert (o.epochs, o.lr, o.K, o.n_pos, o.n_neg, o.lambda_seed, o.crf, o.lambda_cls) == (
+        t.epochs, t.lr, t.K, t.n_pos, t.n_neg, t.lambda_seed, t.use_crf, t.lambda_cls)
     w, _ = panel
     assert w.options().K == t.K

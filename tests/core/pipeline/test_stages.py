@@ -227,6 +227,8 @@ def test_cli_decoder_options_are_saved_with_the_project(tiny_pipeline):
     assert journal.train.decoder_reduce is None and load_config(project).train.decoder_reduce is None
     light = _cfg(project, argparse.Namespace(decoder_reduce=16, decoder_widths="16,8"))
     assert load_config(project).train.decoder_reduce == 16 and light.train.decoder_widths == [16, 8]
+    _cfg(project, argparse.Namespace(decoder="unet", lambda_cls=0.25))
+    assert load_config(project).train.lambda_cls == 0.25 and load_config(project).train.decoder == "unet"
 
 
 def test_bf16_scoring_gives_the_float32_probabilities_within_bf16_rounding(tiny_pipeline):
