@@ -61,6 +61,11 @@ class PipelineConfig:
         weights = f"#{weights_fingerprint(w)}" if w else ""
         return f"{self.attention.backbone}{weights}@{self.attention.input_size}"
 
+    @property
+    def unhashed_backbone_key(self) -> str:
+        """The key as written before weight files were hashed into it (runs trained then carry it)."""
+        return f"{self.attention.backbone}@{self.attention.input_size}"
+
 
 def load_config(project) -> PipelineConfig:
     text = project.get_meta("pipeline_config")

@@ -57,6 +57,13 @@ class LoadedModel:
         return probs.cpu().numpy(), fg.cpu().numpy()
 
 
+def run_on_cached(model, cache, content_hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``model`` (a LoadedModel) on images read from the feature cache: (class probabilities, fg maps)."""
+    feats = [cache.get(h) for h in content_hashes]
+    return model(*(torch.from_numpy(np.stack([np.asarray(getattr(f, part), dtype=np.float32) for f in feats]))
+                   for part in ("tokens", "cls", "rgb")))
+
+
 def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0,
                   threshold: float = OPERATING_THRESHOLD) -> list[tuple[float, float, float, float, float]]:
     """Boxes (image pixels) around the map's regions above the operating threshold.
@@ -97,9 +104,7 @@ def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[
         return OPERATING_THRESHOLD, 0
     maps = []
     for i in range(0, len(picks), 16):
-        feats = [cache.get(r.content_hash) for r, _ in picks[i:i + 16]]
-        _, fg = model(*(torch.from_numpy(np.stack([np.asarray(getattr(f, k), dtype=np.float32) for f in feats]))
-                        for k in ("tokens", "cls", "rgb")))
+        _, fg = run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])
         maps.extend(fg)
     sizes = [(r.width, r.height) for r, _ in picks]
     boxes = [b for _, b in picks]
@@ -110,12 +115,6 @@ def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[
     return float(tau), len(picks)
 
 
-def _trained_on(stored: str, key: str) -> bool:
-    # Runs trained before weight files were fingerprinted stored "name@size": they were trained on
-    # the same name with whatever weights were configured, as today.
-    return stored == key or ("#" not in stored and key.split("#")[0] + "@" + key.rsplit("@", 1)[-1] == stored)
-
-
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
             image_ids: list[int] | None = None, cfg: PipelineConfig | None = None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
@@ -124,7 +123,9 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     if run is None or run.status != "finished" or not run.checkpoint_path:
         raise ValueError(f"{project.path}: no finished training run to predict with (run 'train' first)")
     model = LoadedModel(Path(run.checkpoint_path), pick_device(cfg.device))
-    if not _trained_on(model.backbone, cfg.backbone_key):
+    # runs trained before weight files were hashed into the key carry the plain "name@size": they were
+    # trained on the same name with whatever weights were configured, as today
+    if model.backbone not in (cfg.backbone_key, cfg.unhashed_backbone_key):
         raise ValueError(f"run {run.id} was trained on {model.backbone}, the project now uses {cfg.backbone_key}")
     every = project.images.list(ImageFilter(include_missing=False))
     wanted = None if image_ids is None else set(image_ids)
@@ -140,11 +141,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     for i in range(0, len(records), 16):
         chunk = [r for r in records[i:i + 16] if cache.has(r.content_hash)]
         if chunk:
-            feats = [cache.get(r.content_hash) for r in chunk]
-            tokens = torch.from_numpy(np.stack([np.asarray(f.tokens, dtype=np.float32) for f in feats]))
-            cls = torch.from_numpy(np.stack([np.asarray(f.cls, dtype=np.float32) for f in feats]))
-            rgb = torch.from_numpy(np.stack([np.asarray(f.rgb, dtype=np.float32) for f in feats]))
-            probs, fg = model(tokens, cls, rgb)
+            probs, fg = run_on_cached(model, cache, [r.content_hash for r in chunk])
             for rec, p, m in zip(chunk, probs, fg):
                 p_object = float(p[object_classes].sum()) if object_classes.any() else 1.0
                 project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
