@@ -42,6 +42,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
     backbone = backbone_for(cfg)
     device = next(backbone.parameters()).device
     cache = feature_cache(project, cfg)
+    key = cache.key   # the backbone key, computed once (a user's weight folder is read to hash it)
     S, R = cfg.attention.input_size, cfg.train.train_res
     problems: list[str] = []
     progress.start(stage, len(records), f"{backbone.key} at {S}px on {next(backbone.parameters()).device}")
@@ -72,7 +73,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
                     rgb = small.transpose(2, 0, 1)
                 cache.put(rec.content_hash, tokens[j], cls[j], rgb, flipped=flipped)
                 if store_attention:
-                    project.maps.save_attention(rec.id, cfg.backbone_key, maps[j])
+                    project.maps.save_attention(rec.id, key, maps[j])
         done += len(records[i:i + bs])
         progress.update(done, len(records), records[min(i + bs, len(records)) - 1].rel_path)
     return problems

@@ -71,6 +71,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
         return 0
     classify = get_scorer(project, cfg, progress)
     device = pick_device(cfg.device)   # blur and compose the perturbed images where the scorer runs
+    key = cfg.backbone_key             # once: with a user's weight folder it reads and hashes files
     progress.start("proposals", len(records))
     s = cfg.proposals.scoring_size
     done = 0
@@ -82,7 +83,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
                 done += 1
                 continue
             image01 = torch.from_numpy(img).to(device).permute(2, 0, 1).float().div(255)
-            maps = project.maps.attention(rec.id, cfg.backbone_key)
+            maps = project.maps.attention(rec.id, key)
             ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
             scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
             project.proposals.replace(rec.id, [

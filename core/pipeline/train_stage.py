@@ -26,9 +26,10 @@ def _maps_stack(maps: dict[int, np.ndarray]) -> np.ndarray:
 def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
     """Curated boxes take precedence over machine proposals; rejected proposals are never used."""
     names, index = project.class_names(), class_index(project)
+    key = cfg.backbone_key   # once: with a user's weight folder it reads and hashes files
     out = []
     for rec in records:
-        maps = project.maps.attention(rec.id, cfg.backbone_key)
+        maps = project.maps.attention(rec.id, key)
         if not maps:
             continue
         stack = _maps_stack(maps)
