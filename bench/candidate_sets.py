@@ -21,13 +21,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from core.dips.boxes import (binarize, box_area, box_iou, component_boxes_with_activation,  # noqa: E402
-                             normalize_map, otsu_threshold)
-from core.dips.proposals import Candidate, clip_map, rank_proposals, select_candidates, select_maps  # noqa: E402
+from core.dips.boxes import binarize, box_area, box_iou, component_boxes_with_activation, otsu_threshold  # noqa: E402
+from core.dips.proposals import (Candidate, prepare_map, rank_proposals, select_candidates,  # noqa: E402
+                                 select_maps)
 from core.dips.scoring import score_boxes  # noqa: E402
 from core.pipeline.config import load_config  # noqa: E402
 from core.pipeline.encoding import load_rgb  # noqa: E402
@@ -48,9 +47,9 @@ def all_candidates(maps: dict[int, np.ndarray], cfg) -> list[tuple[tuple, float,
     """(normalised box, mean activation, clip percentile, level) for every map, clip and threshold level."""
     out = []
     for clip in CLIPS:
+        clipped = dataclasses.replace(cfg, clip_percentile=clip)
         for m in select_maps(maps, cfg.maps).values():
-            m01 = cv2.resize(normalize_map(clip_map(m, clip)), (cfg.map_size, cfg.map_size),
-                             interpolation=cv2.INTER_LINEAR)
+            m01 = prepare_map(m, clipped)
             t = otsu_threshold(m01)
             for level, thr in (("otsu", t), ("lo", _otsu_within(m01, 0.0, t)), ("hi", _otsu_within(m01, t, 1.0))):
                 if thr is None:
@@ -58,7 +57,7 @@ def all_candidates(maps: dict[int, np.ndarray], cfg) -> list[tuple[tuple, float,
                 boxes, act = component_boxes_with_activation(m01, binarize(m01, thr))
                 if len(boxes) == 0:
                     continue
-                boxes = boxes / cfg.map_size
+                boxes = boxes / np.array([m01.shape[1], m01.shape[0]] * 2)
                 keep = box_area(boxes) >= cfg.min_area_frac
                 out += [(tuple(np.round(b, 6)), float(a), clip, level) for b, a in zip(boxes[keep], act[keep])]
     return out
