@@ -50,8 +50,9 @@ def _cfg(project, a: argparse.Namespace):
                                  ("size", "attention", "input_size"), ("K", "proposals", "K"),
                                  ("epochs", "train", "epochs"), ("lr", "train", "lr"), ("n_pos", "train", "n_pos"),
                                  ("n_neg", "train", "n_neg"), ("lambda_crf", "train", "lambda_crf"),
-                                 ("lambda_seed", "train", "lambda_seed"), ("lambda_cls", "train", "lambda_cls"), ("decoder", "train", "decoder"),
-                                 ("batch_size", "train", "batch_size"), ("seed", "train", "seed")):
+                                 ("lambda_seed", "train", "lambda_seed"), ("lambda_cls", "train", "lambda_cls"),
+                                 ("decoder", "train", "decoder"), ("batch_size", "train", "batch_size"),
+                                 ("seed", "train", "seed")):
         value = getattr(a, attr, None)
         if value is not None:
             setattr(getattr(cfg, section), field, value)
