@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: run test install demo bench lint clean screenshot
 
+# No pip cache: torch's CUDA build and its libraries are ~3.5 GB of wheels that would otherwise sit on disk twice.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[test]"
+	$(BIN)/python -m pip install --no-cache-dir --upgrade pip
+	$(BIN)/python -m pip install --no-cache-dir -e ".[test]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
