@@ -165,90 +165,132 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
         if c.class_name:
             report.classes[c.class_name] = report.classes.get(c.class_name, 0) + 1
 
-    with project.transaction() as s:
-        rows = s.scalars(select(ImageRow)).all()
-        known = {r.rel_path: (r.id, r.content_hash, r.missing) for r in rows}
-        stats = {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows if not r.missing}
-        # (path, class, split) of every image, kept up to date below: splits fill towards the ratios
-        assigned = [(r.rel_path, r.class_id, r.split) for r in rows]
-    found_paths = {c.rel_path for c in cands}
-    todo = [c for c in cands if c.rel_path not in known]
-    recheck = [c for c in cands if c.rel_path in known]
+    known = _KnownRows.read(project)
+    todo = [c for c in cands if c.rel_path not in known.by_path]
+    recheck = [c for c in cands if c.rel_path in known.by_path]
     if not rehash:
-        same = {c.rel_path for c in recheck
-                if c.rel_path in stats and _unchanged_on_disk(root, c.rel_path, *stats[c.rel_path])}
+        same = {c.rel_path for c in recheck if known.unchanged_on_disk(root, c.rel_path)}
         report.unchanged += len(same)
         recheck = [c for c in recheck if c.rel_path not in same]
 
-    progress.start("import", len(todo) + len(recheck), f"{len(cands)} files")
+    total = len(todo) + len(recheck)
+    progress.start("import", total, f"{len(cands)} files")
     class_ids = {name: project.class_id(name) for name in sorted(report.classes)}
+    added = _NewRows(project, class_ids, known.assigned, splits, report)
+    rechecked = _RecheckedRows(project, known, report)
     done = 0
-    pending: list[tuple[Candidate, ImageInfo, int]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for writer, batch in ((added, todo), (rechecked, recheck)):
+            for result in pool.map(lambda c: _inspect(root, c), batch):
+                done += 1
+                writer.add(result)
+                progress.update(done, total, result[0].rel_path)
+            writer.flush()
+    _flag_vanished(project, known, {c.rel_path for c in cands}, report)
+    return report
 
-    def flush() -> None:
-        if not pending:
-            return
-        new = [(c.rel_path, class_ids.get(c.class_name)) for c, _, _ in pending]
-        assignment = assign_splits(assigned, new, splits)
+
+_Inspected = tuple[Candidate, ImageInfo | None, str | None, int]   # what _inspect returns
+
+
+@dataclass
+class _KnownRows:
+    """What the project holds before the import: the state the new rows are checked against."""
+    by_path: dict[str, tuple[int, str, bool]]       # rel_path -> (row id, content hash, missing)
+    stats: dict[str, tuple[int, int]]               # rel_path -> (size, mtime_ns) when last hashed
+    assigned: list[tuple[str, int | None, str]]     # (path, class, split): splits fill towards the ratios
+
+    @classmethod
+    def read(cls, project: Project) -> "_KnownRows":
         with project.transaction() as s:
-            for c, info, mtime_ns in pending:
+            rows = s.scalars(select(ImageRow)).all()
+            return cls({r.rel_path: (r.id, r.content_hash, r.missing) for r in rows},
+                       {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows if not r.missing},
+                       [(r.rel_path, r.class_id, r.split) for r in rows])
+
+    def unchanged_on_disk(self, root: Path, rel_path: str) -> bool:
+        return rel_path in self.stats and _unchanged_on_disk(root, rel_path, *self.stats[rel_path])
+
+
+class _NewRows:
+    """New files: a row each, written CHUNK at a time (one transaction per chunk), splits assigned per chunk."""
+
+    def __init__(self, project: Project, class_ids: dict[str, int], assigned: list, splits: SplitConfig,
+                 report: ImportReport):
+        self.project, self.class_ids, self.assigned = project, class_ids, assigned
+        self.splits, self.report = splits, report
+        self.pending: list[tuple[Candidate, ImageInfo, int]] = []
+
+    def add(self, result: _Inspected) -> None:
+        cand, info, err, mtime_ns = result
+        if err is not None:
+            self.report.skipped.append((cand.rel_path, err))
+            return
+        self.pending.append((cand, info, mtime_ns))
+        if len(self.pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        new = [(c.rel_path, self.class_ids.get(c.class_name)) for c, _, _ in self.pending]
+        assignment = assign_splits(self.assigned, new, self.splits)
+        with self.project.transaction() as s:
+            for c, info, mtime_ns in self.pending:
                 s.add(ImageRow(rel_path=c.rel_path, width=info.width, height=info.height,
-                               orientation=info.orientation, class_id=class_ids.get(c.class_name),
+                               orientation=info.orientation, class_id=self.class_ids.get(c.class_name),
                                split=assignment[c.rel_path], content_hash=info.content_hash,
                                file_size=info.file_size, file_mtime_ns=mtime_ns))
-        assigned.extend((rel, cls, assignment[rel]) for rel, cls in new)
-        report.added += len(pending)
-        pending.clear()
+        self.assigned.extend((rel, cls, assignment[rel]) for rel, cls in new)
+        self.report.added += len(self.pending)
+        self.pending.clear()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for cand, info, err, mtime_ns in pool.map(lambda c: _inspect(root, c), todo):
-            done += 1
-            if err is not None:
-                report.skipped.append((cand.rel_path, err))
-            else:
-                pending.append((cand, info, mtime_ns))
-                if len(pending) >= CHUNK:
-                    flush()
-            progress.update(done, len(todo) + len(recheck), cand.rel_path)
-        flush()
-        # Known files that may have changed are re-hashed (the hash is the truth), written back in chunks.
-        changes: list[tuple[Candidate, ImageInfo | None, str | None, int]] = []
 
-        def write_changes() -> None:
-            with project.transaction() as s:
-                for cand, info, err, mtime_ns in changes:
-                    row_id, old_hash, was_missing = known[cand.rel_path]
-                    row = s.get(ImageRow, row_id)
-                    if was_missing:
-                        row.missing = False
-                        report.restored += 1
-                    if err is not None:
-                        report.skipped.append((cand.rel_path, err + " (kept its earlier record)"))
-                    elif info.content_hash != old_hash:
-                        row.width, row.height, row.orientation = info.width, info.height, info.orientation
-                        row.content_hash, row.file_size = info.content_hash, info.file_size
-                        row.file_mtime_ns = mtime_ns
-                        report.updated += 1
-                    else:
-                        row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
-                        report.unchanged += 1
-            changes.clear()
+class _RecheckedRows:
+    """Known files that may have changed: re-hashed (the hash is the truth) and written back CHUNK at a time.
+    An unreadable known file keeps its earlier record."""
 
-        for result in pool.map(lambda c: _inspect(root, c), recheck):
-            done += 1
-            changes.append(result)
-            if len(changes) >= CHUNK:
-                write_changes()
-            progress.update(done, len(todo) + len(recheck), result[0].rel_path)
-        write_changes()
+    def __init__(self, project: Project, known: _KnownRows, report: ImportReport):
+        self.project, self.known, self.report = project, known, report
+        self.pending: list[_Inspected] = []
 
-    vanished = sorted(p for p in known if p not in found_paths)
+    def add(self, result: _Inspected) -> None:
+        self.pending.append(result)
+        if len(self.pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        report = self.report
+        with self.project.transaction() as s:
+            for cand, info, err, mtime_ns in self.pending:
+                row_id, old_hash, was_missing = self.known.by_path[cand.rel_path]
+                row = s.get(ImageRow, row_id)
+                if was_missing:
+                    row.missing = False
+                    report.restored += 1
+                if err is not None:
+                    report.skipped.append((cand.rel_path, err + " (kept its earlier record)"))
+                elif info.content_hash != old_hash:
+                    row.width, row.height, row.orientation = info.width, info.height, info.orientation
+                    row.content_hash, row.file_size = info.content_hash, info.file_size
+                    row.file_mtime_ns = mtime_ns
+                    report.updated += 1
+                else:
+                    row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
+                    report.unchanged += 1
+        self.pending.clear()
+
+
+def _flag_vanished(project: Project, known: _KnownRows, found: set[str], report: ImportReport) -> None:
+    """Rows whose file is gone are flagged missing, never deleted: their boxes stay."""
+    vanished = sorted(p for p in known.by_path if p not in found)
     if vanished:
         with project.transaction() as s:
             for row in s.scalars(select(ImageRow).where(ImageRow.rel_path.in_(vanished))).all():
                 row.missing = True
         report.missing = vanished
-    return report
 
 
 def project_split_config(project: Project) -> dict:
