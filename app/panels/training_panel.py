@@ -7,90 +7,19 @@ model and emits ``run_finished(training_run_id)``.
 """
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import dataclass
-from datetime import datetime, timezone
-
 import pyqtgraph as pg
-from PySide6.QtCore import QLocale, Qt, QTimer, Signal
-from PySide6.QtGui import QDoubleValidator, QPalette
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from app.dialogs import error_dialog
+from app.panels.float_edit import FloatEdit
+from app.panels.loss_plot import LossPlot
+from app.panels.run_summary import duration, finite, run_summary, when
+from app.panels.training_options import LOCALIZERS, TrainingOptions, options_from_config
 from app.probe import ask_in_background
 from core.progress import ProgressEvent, format_eta
-
-# f_l choices: (key, label). "token" projects the tokens to core's default R channels first (fast on CPU);
-# "token-journal" is the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB.
-LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
-              ("unet", "U-Net on RGB (workshop)"))
-
-
-@dataclass
-class TrainingOptions:
-    """What the panel passes to ``main.py train`` (the paper's symbols in comments)."""
-    device: str = "auto"
-    epochs: int = 10
-    lr: float = 0.0465          # SGD learning rate of f_l
-    K: int = 1                  # K: top-K proposals form the pool a training box is drawn from
-    n_pos: int = 48             # n+: foreground pixels sampled per image per step
-    n_neg: int = 48             # n-: background pixels sampled per image per step
-    lambda_seed: float = 1.0    # lambda_1 on the partial cross-entropy of the sampled seeds
-    lambda_crf: float | None = None  # lambda_2 on the CRF loss; None = the calibrated default of core
-    crf: bool = True            # CRF loss on/off
-    lambda_cls: float = 0.669   # lambda of the workshop's classifier term L_CLS (U-Net only)
-    localizer: str = "token"    # f_l: a key of LOCALIZERS
-
-    def to_argv(self, project_path) -> list[str]:
-        """Arguments of ``main.py train`` (core/cli_stages.py; the subprocess prints JSON events)."""
-        argv = ["train", str(project_path), "--events", "json",
-                "--device", self.device, "--epochs", str(self.epochs), "--lr", _num(self.lr),
-                "--K", str(self.K), "--n-pos", str(self.n_pos), "--n-neg", str(self.n_neg),
-                "--lambda-seed", _num(self.lambda_seed),
-                "--decoder", "unet" if self.localizer == "unet" else "token"]
-        if self.localizer == "token-journal":
-            argv += ["--decoder-reduce", "0"]
-        elif self.localizer == "token":
-            argv += ["--decoder-reduce", str(_light_reduce())]
-        if self.lambda_crf is not None:
-            argv += ["--lambda-crf", _num(self.lambda_crf)]
-        if not self.crf:
-            argv.append("--no-crf")
-        if self.localizer == "unet":
-            argv += ["--lambda-cls", _num(self.lambda_cls)]
-        return argv
-
-
-def _num(v: float) -> str:
-    return repr(float(v))
-
-
-def _light_reduce() -> int:
-    from core.train.config import TrainConfig  # noqa: PLC0415 - dataclasses only, no torch
-    return TrainConfig().decoder_reduce or 32
-
-
-def _localizer_key(t) -> str:
-    if t.decoder == "unet":
-        return "unet"
-    return "token" if t.decoder_reduce else "token-journal"
-
-
-def options_from_config(project) -> TrainingOptions:
-    """The project's saved pipeline settings (core.pipeline.load_config), so GUI and CLI agree."""
-    # Read the saved JSON with TrainConfig alone: core.pipeline.config would import torch on the GUI thread.
-    from core.train.config import TrainConfig  # noqa: PLC0415
-    try:
-        saved = json.loads(project.get_meta("pipeline_config") or "{}")
-        t = TrainConfig.from_dict(saved.get("train") or {})
-    except Exception:  # noqa: BLE001 - an unreadable saved config: start from the defaults
-        return TrainingOptions()
-    return TrainingOptions(device=t.device, epochs=t.epochs, lr=t.lr, K=t.K, n_pos=t.n_pos, n_neg=t.n_neg,
-                           lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf, localizer=_localizer_key(t),
-                           lambda_cls=t.lambda_cls)
 
 
 def _event(ev) -> ProgressEvent:
@@ -102,112 +31,11 @@ def _event(ev) -> ProgressEvent:
                          str(d.get("message", "") or ""), d.get("eta_s"), dict(d.get("extra") or {}))
 
 
-def _finite(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _fmt_float(v) -> str:
-    f = _finite(v)
-    if f is None:
-        return str(v)
-    return f"{f:.3g}" if abs(f) < 1000 else f"{f:.0f}"
-
-
 def _torch_facts() -> tuple[list, object]:
     """Devices and the calibrated CRF weight: both need torch (see app.probe)."""
     from core.dips.device import available_devices  # noqa: PLC0415
     from core.dips.losses import LossConfig  # noqa: PLC0415
     return available_devices(), LossConfig().lambda_crf
-
-
-class LossPlot(pg.PlotWidget):
-    """Losses (left axis) over training progress in epochs, validation accuracy (right axis, %)."""
-
-    COLORS = {"loss": "#4c9be8", "loss_seed": "#f0a030", "loss_crf": "#5cb85c", "val_acc": "#d9534f"}
-    NAMES = {"loss": "total loss", "loss_seed": "seed CE", "loss_crf": "CRF", "val_acc": "val acc (%)"}
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        pal = self.palette()
-        self.setBackground(pal.color(QPalette.ColorRole.Base))
-        fg = pal.color(QPalette.ColorRole.Text)
-        item = self.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.2)
-        item.setLabel("bottom", "epoch")
-        item.setLabel("left", "loss")
-        item.showAxis("right")
-        item.setLabel("right", "val acc", units="%")
-        for name in ("left", "bottom", "right"):
-            ax = item.getAxis(name)
-            ax.setPen(fg)
-            ax.setTextPen(fg)
-        self.legend = item.addLegend(offset=(-10, 10), labelTextColor=fg)
-        self.curves = {k: item.plot([], [], pen=pg.mkPen(self.COLORS[k], width=2), name=self.NAMES[k])
-                       for k in ("loss", "loss_seed", "loss_crf")}
-        # validation accuracy lives in its own view box on the right axis, sharing the x axis
-        self.acc_view = pg.ViewBox()
-        item.scene().addItem(self.acc_view)
-        item.getAxis("right").linkToView(self.acc_view)
-        self.acc_view.setXLink(item)
-        self.acc_view.setYRange(0, 100)
-        self.acc_curve = pg.PlotDataItem([], [], pen=pg.mkPen(self.COLORS["val_acc"], width=2),
-                                         symbol="o", symbolSize=6, symbolBrush=self.COLORS["val_acc"])
-        self.acc_view.addItem(self.acc_curve)
-        self._acc_shown = True
-        item.vb.sigResized.connect(self._sync_views)
-        self.clear_data()
-
-    def _sync_views(self) -> None:
-        vb = self.getPlotItem().vb
-        self.acc_view.setGeometry(vb.sceneBoundingRect())
-        self.acc_view.linkedViewChanged(vb, self.acc_view.XAxis)
-
-    def clear_data(self) -> None:
-        self.data = {k: ([], []) for k in ("loss", "loss_seed", "loss_crf", "val_acc")}
-        self.redraw()
-
-    def add_point(self, key: str, x: float, y) -> None:
-        y = _finite(y)
-        if y is None:
-            return
-        xs, ys = self.data[key]
-        if key == "val_acc":
-            y = y * 100.0 if y <= 1.0 else y  # accept fractions and percents
-            if xs and xs[-1] == x:            # the same epoch reported twice: keep the latest
-                ys[-1] = y
-                return
-        xs.append(x)
-        ys.append(y)
-
-    def redraw(self) -> None:
-        for k, curve in self.curves.items():
-            curve.setData(*self.data[k])
-        self.acc_curve.setData(*self.data["val_acc"])
-        accs = self.data["val_acc"][1]
-        self._show_acc_axis(bool(accs))
-        if accs:
-            lo, hi = min(accs), max(accs)
-            self.acc_view.setYRange(max(0.0, lo - 5), min(100.0, hi + 5) if hi > lo else min(100.0, hi + 10))
-
-    def _show_acc_axis(self, show: bool) -> None:
-        """The right axis only when some run reports a validation accuracy per epoch."""
-        if show == self._acc_shown:
-            return
-        self._acc_shown = show
-        item = self.getPlotItem()
-        if show:
-            item.showAxis("right")
-            self.legend.addItem(self.acc_curve, self.NAMES["val_acc"])
-        else:
-            item.hideAxis("right")
-            self.legend.removeItem(self.acc_curve)
-
-    def n_points(self, key: str = "loss") -> int:
-        return len(self.data[key][0])
 
 
 class TrainingPanel(QWidget):
@@ -249,20 +77,20 @@ class TrainingPanel(QWidget):
         self.device.addItems(["auto", "cpu"])   # GPUs are added once torch is loaded (see app.probe)
         self.device.setToolTip("auto: CUDA, then Apple MPS, then CPU")
         self.epochs = QSpinBox(minimum=1, maximum=1000)
-        self.lr = _FloatEdit("learning rate of SGD, e.g. 0.01 or 1e-3")
+        self.lr = FloatEdit("learning rate of SGD, e.g. 0.01 or 1e-3")
         self.k = QSpinBox(minimum=1, maximum=50)
         self.k.setToolTip("K: a training box is drawn uniformly from each image's top-K proposals")
         self.n_pos = QSpinBox(minimum=0, maximum=1_000_000)
         self.n_pos.setToolTip("n+: foreground pixels sampled per image and step inside the drawn box")
         self.n_neg = QSpinBox(minimum=0, maximum=1_000_000)
         self.n_neg.setToolTip("n-: background pixels sampled per image and step outside all boxes")
-        self.lambda_seed = _FloatEdit("λ1: weight of the partial cross-entropy on the sampled pixels")
-        self.lambda_crf = _FloatEdit("λ2: weight of the CRF loss; empty = the calibrated default",
+        self.lambda_seed = FloatEdit("λ1: weight of the partial cross-entropy on the sampled pixels")
+        self.lambda_crf = FloatEdit("λ2: weight of the CRF loss; empty = the calibrated default",
                                      optional=True, default_text="default")
         self.crf = QCheckBox("CRF λ")
         self.crf.setToolTip("CRF loss on/off, and its weight λ2 (empty = calibrated default)")
         self.crf.toggled.connect(self._crf_toggled)
-        self.lambda_cls = _FloatEdit("λ_cls: weight of the workshop's classifier term L_CLS (U-Net only): "
+        self.lambda_cls = FloatEdit("λ_cls: weight of the workshop's classifier term L_CLS (U-Net only): "
                                      "cross-entropy of a frozen classifier on the image times the foreground map")
         self.lambda_cls_label = QLabel("cls λ")
         self.localizer = QComboBox()
@@ -459,9 +287,9 @@ class TrainingPanel(QWidget):
             parts.append(f"epoch {ex['epoch']}/{self._epochs}")
         elif ev.total:
             parts.append(f"{ev.done}/{ev.total}")
-        if _finite(ex.get("loss")) is not None:
+        if finite(ex.get("loss")) is not None:
             parts.append(f"loss {float(ex['loss']):.4f}")
-        if _finite(ex.get("val_acc")) is not None:
+        if finite(ex.get("val_acc")) is not None:
             acc = float(ex["val_acc"])
             parts.append(f"val acc {acc * 100 if acc <= 1 else acc:.1f}%")
         self.progress.setFormat(f"%p%  ETA {format_eta(ev.eta_s)}")
@@ -472,7 +300,7 @@ class TrainingPanel(QWidget):
                 if key in ex:
                     self.plot.add_point(key, x, ex[key])
             if ex.get("val_acc") is not None:
-                epoch = _finite(ex.get("epoch"))
+                epoch = finite(ex.get("epoch"))
                 self.plot.add_point("val_acc", epoch if epoch is not None else x, ex["val_acc"])
             if not self._redraw_timer.isActive():
                 self._redraw_timer.start()
@@ -481,7 +309,7 @@ class TrainingPanel(QWidget):
         """Training progress in epochs: done/total of the whole run scaled to the epoch count."""
         if ev.total > 0:
             return ev.done / ev.total * self._epochs
-        return float(_finite(ev.extra.get("epoch")) or 0.0)
+        return float(finite(ev.extra.get("epoch")) or 0.0)
 
     def _training_done(self, result) -> None:
         if not self._is_current():
@@ -548,7 +376,7 @@ class TrainingPanel(QWidget):
             return
         runs = self.project.runs.list()
         for r in reversed(runs):      # newest first
-            item = QTreeWidgetItem([str(r.id), r.status, _when(r.started_at), _duration(r.started_at, r.finished_at),
+            item = QTreeWidgetItem([str(r.id), r.status, when(r.started_at), duration(r.started_at, r.finished_at),
                                     run_summary(r)])
             item.setData(0, Qt.ItemDataRole.UserRole, r.id)
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -562,7 +390,8 @@ class TrainingPanel(QWidget):
                 self.runs.setCurrentItem(item)
 
     def run_ids(self) -> list[int]:
-        return [self.runs.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.runs.topLevelItemCount())]
+        return [self.runs.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
+                for i in range(self.runs.topLevelItemCount())]
 
     def _show_selected_run(self, item, _prev=None) -> None:
         """Clicking a past run (while idle) shows its per-epoch history in the plot."""
@@ -573,83 +402,10 @@ class TrainingPanel(QWidget):
         for i, h in enumerate(run.history or [], start=1):
             if not isinstance(h, dict):
                 continue
-            x = _finite(h.get("epoch")) or float(i)
+            x = finite(h.get("epoch")) or float(i)
             for key in ("loss", "loss_seed", "loss_crf", "val_acc"):
                 if key in h:
                     self.plot.add_point(key, x, h[key])
         self.plot.redraw()
 
 
-def run_summary(r) -> str:
-    """One line of a run's final figures (metrics of core.pipeline.train: final_loss, val_accuracy, n_train)."""
-    if r.status == "failed" and r.error:
-        return r.error.strip().splitlines()[0][:120]
-    m = dict(r.metrics or {})
-    last = r.history[-1] if r.history and isinstance(r.history[-1], dict) else {}
-    parts = []
-    epochs = (r.config or {}).get("epochs")
-    if epochs:
-        done = last.get("epoch")
-        parts.append(f"{done}/{epochs} ep" if done and done != epochs else f"{epochs} ep")
-    loss = m.pop("final_loss", None)
-    loss = loss if loss is not None else last.get("loss")
-    if _finite(loss) is not None:
-        parts.append(f"loss {float(loss):.4f}")
-    acc = m.pop("val_accuracy", m.pop("val_acc", None))
-    if _finite(acc) is not None:
-        parts.append(f"class val acc {float(acc) * 100 if float(acc) <= 1 else float(acc):.1f}%")
-    n = m.pop("n_train", None)
-    if n is not None:
-        parts.append(f"{n} train images")
-    for k, v in list(m.items())[:3]:
-        if _finite(v) is not None:
-            parts.append(f"{k} {_fmt_float(v)}")
-    return " · ".join(parts)
-
-
-def _when(t: datetime | None) -> str:
-    if t is None:
-        return ""
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _duration(a: datetime | None, b: datetime | None) -> str:
-    if a is None or b is None:
-        return ""
-    return format_eta(max(0.0, (b - a).total_seconds()))
-
-
-class _FloatEdit(QLineEdit):
-    """A float field that takes scientific notation (7.5e-8), which QDoubleSpinBox cannot.
-
-    ``optional``: an empty field means 'the default of core' (value None), shown as placeholder.
-    """
-
-    def __init__(self, tip: str, optional: bool = False, default_text: str = ""):
-        super().__init__()
-        v = QDoubleValidator(0.0, 1e9, 12, self)
-        v.setNotation(QDoubleValidator.Notation.ScientificNotation)
-        v.setLocale(QLocale.c())  # float() reads the text: always a decimal point
-        self.setValidator(v)
-        self.setToolTip(tip)
-        self.optional = optional
-        if optional:
-            self.setPlaceholderText(default_text or "default")
-        self.setMinimumWidth(70)
-
-    def value(self) -> float | None:
-        if self.optional and not self.text().strip():
-            return None
-        try:
-            return float(self.text())
-        except ValueError:
-            return float("nan")
-
-    def is_valid(self) -> bool:
-        v = self.value()
-        return v is None or (math.isfinite(v) and v >= 0)
-
-    def set_value(self, v: float | None) -> None:
-        self.setText("" if v is None else f"{v:g}")

@@ -10,6 +10,7 @@ pytest.importorskip("pytestqt")
 
 from app import workers  # noqa: E402
 from app.panels import training_panel as tp  # noqa: E402
+from app.panels.training_options import TrainingOptions  # noqa: E402
 from core.cli import build_parser  # noqa: E402
 from core.progress import ProgressEvent  # noqa: E402
 
@@ -221,7 +222,7 @@ def test_real_train_command_error_reaches_the_dialog(qtbot, tmp_path, monkeypatc
 def test_panel_defaults_are_the_engines(panel):
     """A project without saved settings shows exactly what `main.py train` would use."""
     from core.train.config import TrainConfig
-    t, o = TrainConfig(), tp.TrainingOptions()
+    t, o = TrainConfig(), TrainingOptions()
     assert (o.epochs, o.lr, o.K, o.n_pos, o.n_neg, o.lambda_seed, o.crf, o.lambda_cls) == (
         t.epochs, t.lr, t.K, t.n_pos, t.n_neg, t.lambda_seed, t.use_crf, t.lambda_cls)
     w, _ = panel
