@@ -22,7 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	$(MAKE) lint
+
+lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
 
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py screenshot --out docs/screenshot.png

@@ -108,7 +108,8 @@ def main() -> None:
     label = 1
 
     print(f"device {device}, torch threads {torch.get_num_threads()}, {args.images} images x {args.boxes} boxes, "
-          f"scorer ViT-S/14 @ {cfg.scoring_size} + linear on 4 CLS tokens in {'bfloat16' if bf16 else 'float32'}, blur sigma "
+          f"scorer ViT-S/14 @ {cfg.scoring_size} + linear on 4 CLS tokens in {'bfloat16' if bf16 else 'float32'}, "
+          f"blur sigma "
           f"{cfg.blur_sigma_frac * cfg.scoring_size:.1f} px")
 
     # warm-up outside the timings: allocator, and oneDNN's kernels, built once per batch shape

@@ -27,6 +27,11 @@ from core.progress import Progress, TextProgressBar  # noqa: E402
 from core.store.project import Project  # noqa: E402
 
 
+def _at_operating(report: dict) -> float:
+    """Mean BoxAccV2 at the operating threshold (NaN when the report has none)."""
+    return (report.get("BoxAccV2AtOperatingThreshold") or {}).get("mean", float("nan"))
+
+
 def apply_variant(cfg: PipelineConfig, name: str) -> None:
     if name == "journal":
         cfg.train.decoder_reduce, cfg.train.decoder_widths, cfg.train.decoder_n_up = None, None, 2
@@ -74,16 +79,16 @@ def main() -> None:
         pred = predict(project, run, progress, cfg=cfg)
         r = {s: evaluate(project, s, "predicted", prediction_run=pred) for s in ("train", "val")}
         rows.append((name, r, minutes))
-        print(f"{name}: " + ", ".join(f"{s} {v['MaxBoxAccV2']:.1f}/{(v.get('BoxAccV2AtOperatingThreshold') or {}).get('mean', float('nan')):.1f}"
-                                     for s, v in r.items()), flush=True)
+        print(f"{name}: " + ", ".join(f"{s} {v['MaxBoxAccV2']:.1f}/{_at_operating(v):.1f}" for s, v in r.items()),
+              flush=True)
     print(f"\ndemo n={a.n} seed={a.seed}, training seed {a.train_seed}, K {cfg.train.K}"
-          f"{', deletion' if a.deletion else ''}, tight_tolerance {cfg.proposals.tight_tolerance}; MaxBoxAccV2 / at the operating threshold, percent")
+          f"{', deletion' if a.deletion else ''}, tight_tolerance {cfg.proposals.tight_tolerance}; "
+          "MaxBoxAccV2 / at the operating threshold, percent")
     print(f"{'head':<10} {'train':>13} {'val':>13} {'train+val':>13} {'train min':>9}")
     for name, r, minutes in rows:
         cells = []
         for s in ("train", "val"):
-            cells.append((r[s]["MaxBoxAccV2"], (r[s].get("BoxAccV2AtOperatingThreshold") or {}).get("mean", float("nan")),
-                          r[s]["n_images"]))
+            cells.append((r[s]["MaxBoxAccV2"], _at_operating(r[s]), r[s]["n_images"]))
         n = sum(c[2] for c in cells)
         both = (sum(c[0] * c[2] for c in cells) / n, sum(c[1] * c[2] for c in cells) / n)
         print(f"{name:<10} " + " ".join(f"{c[0]:6.1f}/{c[1]:5.1f}" for c in cells)

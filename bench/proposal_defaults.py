@@ -83,7 +83,8 @@ def main() -> None:
     print(f"\n{len(data)} site images of train + val; percent with IoU >= 0.5 "
           f"(defaults: max_area_frac {base.max_area_frac}, tight_tolerance {base.tight_tolerance}, "
           f"area_penalty {base.area_penalty}, K {base.K})")
-    print(f"{'max_area':>8} {'tol':>5} {'lambda':>6} {'top-1':>6} {'top-2':>6} {'top-3':>6} {'top-4':>6} {'top-5':>6} {'any':>6}")
+    print(f"{'max_area':>8} {'tol':>5} {'lambda':>6} " + " ".join(f"{h:>6}" for h in
+          ("top-1", "top-2", "top-3", "top-4", "top-5", "any")))
     for r in sorted(rows, key=lambda r: -(r[5] + r[3])):
         print(f"{r[0]:8.2f} {r[1]:5.2f} {r[2]:6.2f} " + " ".join(f"{v:6.1f}" for v in r[3:]))
 

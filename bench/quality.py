@@ -74,7 +74,8 @@ def main() -> None:
     elapsed = time.time() - t0
     print(f"\n{a.split} split of the demo data (n={a.n}, seed={a.seed}, ViT input {a.size}px, training seed "
           f"{cfg.train.seed}, K {cfg.train.K}), percent")
-    print(f"{'':<26} {'MaxBoxAccV2':>6} {'@30':>6} {'@50':>6} {'@70':>6}   {'AtOp':>6} {'@30':>6} {'@50':>6} {'@70':>6}")
+    print(f"{'':<26} {'MaxBoxAccV2':>6} {'@30':>6} {'@50':>6} {'@70':>6}   "
+          f"{'AtOp':>6} {'@30':>6} {'@50':>6} {'@70':>6}")
     for name, r in results.items():
         print(row(name, r))
     print(f"({results['DiPS']['n_images']} test images with a site; total time {elapsed / 60:.1f} min)")

@@ -9,8 +9,8 @@
   then a 1x1 conv to 2 channels. No ReLU before the softmax: the authors' code ends with one, which clamps
   the logits at 0 and looks like a bug. ``reduce`` first projects the tokens to fewer channels with a 1x1
   conv-BN-ReLU at the token grid: the first 3x3 conv after an upsample otherwise dominates the head's cost
-  (a 448 px input gives a 32x32 grid, 5x the journal's 14x14). ``half_res`` skips the last block and upsamples the logits
-  bilinearly instead - the last block runs at the output resolution and costs most of the time.
+  (a 448 px input gives a 32x32 grid, 5x the journal's 14x14). ``half_res`` skips the last block and upsamples
+  the logits bilinearly instead - the last block runs at the output resolution and costs most of the time.
 * ``UNetLocalizer`` - workshop paper: a U-Net on the RGB image with a ``tf_efficientnet_lite0`` encoder
   (timm, ``features_only``; built with ``pretrained=False``, the caller loads the weights), a decoder with
   skip connections + BN, and a 3x3 conv to 2 channels at full resolution. (The paper's U-Net uses a ResNet-50

@@ -40,7 +40,8 @@ columns (checked against the exact sum at 160x160 with 2048 columns: within 1.1 
 Caveats: the lattice is taken to approximate the unnormalised Gaussian ``exp(-|df|^2 / 2)`` (peak 1), as it is
 designed to; its exact gain was not measured. The ratio depends on the training resolution (at 160 px it
 is about half the 448 px value) and on the images. Treat the default as the centre of a search range
-(a factor 10 either way), as the paper searched lambda_1. Other settings: re-run ``crf_weight_for`` on a few training images.
+(a factor 10 either way), as the paper searched lambda_1. Other settings: re-run ``crf_weight_for`` on a few
+training images.
 
 Timing (bench/bench_crf.py, 2 CPU threads, forward + backward per image): window at 448 with scale 0.5 / r 5
 ~16 ms, scale 0.25 ~8 ms, scale 1 ~44 ms; dense 28x28 5 ms, 56x56 84 ms, 112x112 1.6 s.

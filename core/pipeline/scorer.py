@@ -104,7 +104,8 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
                 xb = x[idx].float().div(255)
                 flip = torch.rand(len(idx), generator=gen) < 0.5
                 xb[flip] = xb[flip].flip(-1)
-                loss = torch.nn.functional.cross_entropy(model(efficientnet_normalize(xb).to(device)), y[idx].to(device))
+                logits = model(efficientnet_normalize(xb).to(device))
+                loss = torch.nn.functional.cross_entropy(logits, y[idx].to(device))
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -55,7 +55,8 @@ def test_figures_curve_and_worst_first_rows(qtbot, project, monkeypatch):
                  {"image_id": imgs[1].id, "rel_path": imgs[1].rel_path, "iou": 0.05},
                  {"image_id": imgs[2].id, "rel_path": imgs[2].rel_path, "iou": 0.41}]
     calls = []
-    monkeypatch.setattr(ep, "run_evaluation", lambda p, split, maps, progress=None: calls.append((split, maps)) or _report(per_image))
+    monkeypatch.setattr(ep, "run_evaluation",
+                        lambda p, split, maps, progress=None: calls.append((split, maps)) or _report(per_image))
     w = ep.EvaluationPanel(project)
     qtbot.addWidget(w)
     assert calls == []                      # hidden: nothing evaluated yet

@@ -23,7 +23,8 @@ def trained_ready(gui_project, tmp_path):
     weights = tmp_path / "tiny_vit.safetensors"
     save_file({k: v.contiguous() for k, v in vit.state_dict().items()}, str(weights))
     cfg = PipelineConfig(background_classes=[])
-    cfg.attention.backbone, cfg.attention.weights, cfg.attention.input_size = "timm:vit_tiny_patch16_224", str(weights), 32
+    cfg.attention.backbone, cfg.attention.weights = "timm:vit_tiny_patch16_224", str(weights)
+    cfg.attention.input_size = 32
     cfg.proposals.scoring_size, cfg.proposals.map_size = 32, 32
     cfg.train.batch_size, cfg.train.train_res, cfg.train.decoder_n_up, cfg.train.cls_epochs = 2, 16, 1, 3
     cfg.train.n_pos = cfg.train.n_neg = 8

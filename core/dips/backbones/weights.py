@@ -329,7 +329,8 @@ def read_hf_snapshot(path: str | Path) -> tuple[dict[str, torch.Tensor], HFSnaps
     sd = read_state_dict(snap.weights_file)
     if "architecture" in snap.config or not looks_like_hf(sd):  # a timm model pushed to the hub
         return normalize_vit_keys(sd), snap
-    registers = int(snap.config.get("num_register_tokens", 0)) if snap.config.get("model_type") == "dinov2_with_registers" else 0
+    with_registers = snap.config.get("model_type") == "dinov2_with_registers"
+    registers = int(snap.config.get("num_register_tokens", 0)) if with_registers else 0
     return hf_to_timm(sd, registers=registers), snap
 
 
@@ -390,7 +391,8 @@ def load_weights(model: nn.Module, path: str | Path, arch: str = "") -> nn.Modul
     return model
 
 
-def load_state_dict_checked(model: nn.Module, sd: Mapping[str, torch.Tensor], source: str | Path, arch: str = "") -> None:
+def load_state_dict_checked(model: nn.Module, sd: Mapping[str, torch.Tensor], source: str | Path,
+                            arch: str = "") -> None:
     """Strict load after :func:`check_fit`. A model built on the ``meta`` device gets the tensors assigned."""
     check_fit(model, sd, source, arch)
     expected = model.state_dict()

@@ -92,7 +92,8 @@ class MapRepo:
     def prediction(self, image_id: int, run_id: int | None = None) -> PredictionRecord | None:
         with self.p.transaction() as s:
             q = select(PredictionRow).where(PredictionRow.image_id == image_id)
-            q = q.where(PredictionRow.run_id == run_id) if run_id is not None else q.order_by(PredictionRow.run_id.desc())
+            q = (q.where(PredictionRow.run_id == run_id) if run_id is not None
+                 else q.order_by(PredictionRow.run_id.desc()))
             row = s.scalars(q.limit(1)).first()
             if row is None:
                 return None

@@ -85,7 +85,8 @@ class ProposalRepo:
                     row = ProposalRow(image_id=image_id)
                     s.add(row)
                 row.x0, row.y0, row.x1, row.y1 = (float(v) for v in prop.xyxy)
-                row.source_map, row.score, row.class_prob = int(prop.source_map), float(prop.score), float(prop.class_prob)
+                row.source_map = int(prop.source_map)
+                row.score, row.class_prob = float(prop.score), float(prop.class_prob)
                 row.rank, row.status = rank, status
                 out.append(row)
             # decided proposals that vanished but back a curated box stay, ranked after the new ones

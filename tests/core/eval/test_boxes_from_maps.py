@@ -34,7 +34,8 @@ def test_box_is_x_y_x_plus_w_y_plus_h_and_clipped_to_the_image():
 
 def test_constant_and_nan_maps_become_zeros_and_predict_box_0000():
     assert not normalize_map(np.full((5, 5), 3.0)).any()
-    nan = np.ones((5, 5)); nan[0, 0] = np.nan
+    nan = np.ones((5, 5))
+    nan[0, 0] = np.nan
     assert not normalize_map(nan).any()
     v2, v1 = boxes_from_binary(np.zeros((10, 10), bool))
     assert v2.tolist() == [[0, 0, 0, 0]] and v1.tolist() == [[0, 0, 0, 0]]

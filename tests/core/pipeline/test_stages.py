@@ -140,8 +140,8 @@ def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_pipeline, tmp
     compute_proposals(project, cfg)
     a = project.images.by_path("site/a.jpg")
     b = project.images.by_path("site/sub/b.png")
+    run = project.maps.new_prediction_run(None, {})
     for img in (a, b):   # predicted map: the red square of a.jpg, nothing useful for b.png
-        run = project.maps.new_prediction_run(None, {}) if img is a else run
         fg = np.zeros((48, 64), np.float32)
         fg[10:30, 10:30] = 0.9
         project.maps.save_prediction(run, img.id, [0.2, 0.8], fg, [])

@@ -37,7 +37,8 @@ def test_box_edits_are_on_disk_after_each_call(project):
     box = project.boxes.add(img.id, (5, 6, 20, 30), cid)
     # a second, independent connection sees the committed row at once
     con = sqlite3.connect(project.path)
-    assert con.execute("SELECT x0, y0, x1, y1, source FROM boxes WHERE id=?", (box.id,)).fetchone() == (5, 6, 20, 30, "manual")
+    row = con.execute("SELECT x0, y0, x1, y1, source FROM boxes WHERE id=?", (box.id,)).fetchone()
+    assert row == (5, 6, 20, 30, "manual")
     before, after = project.boxes.update(box.id, xyxy=(1, 2, 10, 12))
     assert con.execute("SELECT x0, y1 FROM boxes WHERE id=?", (box.id,)).fetchone() == (1, 12)
     project.boxes.delete(box.id)
@@ -71,10 +72,12 @@ def test_machine_box_becomes_edited_when_moved(project):
 
 def test_regenerated_proposals_keep_rejections(project):
     img = project.images.list()[0]
-    project.proposals.replace(img.id, [NewProposal((1, 1, 10, 10), -1, 0.9, 0.9), NewProposal((20, 20, 30, 30), 0, 0.5, 0.5)])
+    project.proposals.replace(img.id, [NewProposal((1, 1, 10, 10), -1, 0.9, 0.9),
+                                       NewProposal((20, 20, 30, 30), 0, 0.5, 0.5)])
     first = project.proposals.list(img.id)
     project.proposals.set_status(first[0].id, "rejected")
-    project.proposals.replace(img.id, [NewProposal((1, 1, 10, 10.2), 1, 0.8, 0.8), NewProposal((40, 20, 50, 30), 0, 0.4, 0.4)])
+    project.proposals.replace(img.id, [NewProposal((1, 1, 10, 10.2), 1, 0.8, 0.8),
+                                       NewProposal((40, 20, 50, 30), 0, 0.4, 0.4)])
     again = project.proposals.list(img.id)
     assert [p.status for p in again] == ["rejected", "pending"]
     assert [p.rank for p in again] == [1, 2]

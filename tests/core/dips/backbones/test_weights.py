@@ -173,7 +173,8 @@ def test_deeper_checkpoint_lists_unexpected_keys(tmp_path):
 def test_wider_checkpoint_lists_shape_mismatches(tmp_path):
     path = tmp_path / "wide.pth"
     torch.save(tiny_vit(embed_dim=96).state_dict(), path)
-    with pytest.raises(WeightsError, match=r"wide\.pth.*shape mismatch.*cls_token: file \(1, 1, 96\) vs model \(1, 1, 48\)"):
+    expected = r"wide\.pth.*shape mismatch.*cls_token: file \(1, 1, 96\) vs model \(1, 1, 48\)"
+    with pytest.raises(WeightsError, match=expected):
         load_weights(tiny_vit(), path)
 
 
