@@ -42,6 +42,27 @@ def _with_events(fn):
     return wrapper
 
 
+# An option given as 'default' puts the setting back to core's default. The GUI always passes every option it
+# shows, so a value the inspector cleared or re-ticked is not silently kept from the project's last run.
+DEFAULT = "default"
+
+
+def _float_or_default(text: str) -> float | str:
+    return DEFAULT if text.strip().lower() == DEFAULT else float(text)
+
+
+def _widths_or_default(text: str) -> list[int] | str:
+    if text.strip().lower() == DEFAULT:
+        return DEFAULT
+    try:
+        widths = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of channel widths") from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"'{text}': every width must be at least 1")
+    return widths
+
+
 def _cfg(project, a: argparse.Namespace):
     from core.pipeline.config import load_config, save_config  # noqa: PLC0415
     cfg = load_config(project)
@@ -55,12 +76,12 @@ def _cfg(project, a: argparse.Namespace):
                                  ("seed", "train", "seed")):
         value = getattr(a, attr, None)
         if value is not None:
-            setattr(getattr(cfg, section), field, value)
+            setattr(getattr(cfg, section), field, None if value == DEFAULT else value)
             changed = True
     if getattr(a, "K", None) is not None:
         cfg.train.K = a.K
-    if getattr(a, "decoder_widths", None):
-        cfg.train.decoder_widths = [int(v) for v in a.decoder_widths.split(",")]
+    if getattr(a, "decoder_widths", None) is not None:
+        cfg.train.decoder_widths = None if a.decoder_widths == DEFAULT else a.decoder_widths
         changed = True
     if getattr(a, "decoder_reduce", None) is not None:
         cfg.train.decoder_reduce = a.decoder_reduce or None     # 0: no projection, the journal's decoder
@@ -68,8 +89,8 @@ def _cfg(project, a: argparse.Namespace):
     if getattr(a, "deletion", None) is not None:
         cfg.proposals.deletion = a.deletion
         changed = True
-    if getattr(a, "no_crf", False):
-        cfg.train.use_crf = False
+    if getattr(a, "crf", None) is not None:
+        cfg.train.use_crf = a.crf
         changed = True
     if getattr(a, "precision", None):
         cfg.attention.precision = cfg.proposals.scoring_precision = a.precision
@@ -184,16 +205,19 @@ def register(sub) -> None:
     p.add_argument("--n-pos", type=int, help="n+: foreground pixels per image and step")
     p.add_argument("--n-neg", type=int, help="n-: background pixels per image and step")
     p.add_argument("--lambda-seed", type=float, help="lambda_1: weight of the partial cross-entropy")
-    p.add_argument("--lambda-crf", type=float, help="lambda_2: weight of the CRF loss")
-    p.add_argument("--no-crf", action="store_true", help="train without the CRF loss (ablation)")
+    p.add_argument("--lambda-crf", type=_float_or_default,
+                   help="lambda_2: weight of the CRF loss ('default': the calibrated value)")
+    p.add_argument("--crf", action=argparse.BooleanOptionalAction,
+                   help="train with the CRF loss, or without it (--no-crf, the ablation)")
     p.add_argument("--lambda-cls", type=float,
                    help="weight of the workshop's classifier term L_CLS (U-Net localizer only; default 0.669)")
     p.add_argument("--decoder", choices=("token", "unet"), help="token decoder (journal) or U-Net (workshop)")
     p.add_argument("--decoder-reduce", type=int, metavar="R",
                    help="token decoder: project the tokens to R channels (1x1 conv) before upsampling; "
                         "0 = the journal's decoder (C/2, C/4 widths, ~10x costlier per step on CPU)")
-    p.add_argument("--decoder-widths", help="token decoder block widths, e.g. 32,16 (default: R, R/2; with "
-                                            "--decoder-reduce 0 the journal's C/2, C/4)")
+    p.add_argument("--decoder-widths", type=_widths_or_default,
+                   help="token decoder block widths, one per block, e.g. 32,16 ('default': R, R/2; with "
+                        "--decoder-reduce 0 the journal's C/2, C/4)")
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
     p.set_defaults(func=cmd_train)

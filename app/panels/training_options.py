@@ -26,6 +26,7 @@ class TrainingOptions:
     crf: bool = True            # CRF loss on/off
     lambda_cls: float = 0.669   # lambda of the workshop's classifier term L_CLS (U-Net only)
     localizer: str = "token"    # f_l: a key of LOCALIZERS
+    decoder_widths: tuple[int, ...] | None = None  # token decoder block widths; None = the localizer's own
 
     def to_argv(self, project_path) -> list[str]:
         """Arguments of ``main.py train`` (core/cli_stages.py; the subprocess prints JSON events)."""
@@ -38,10 +39,13 @@ class TrainingOptions:
             argv += ["--decoder-reduce", "0"]
         elif self.localizer == "token":
             argv += ["--decoder-reduce", str(_light_reduce())]
-        if self.lambda_crf is not None:
-            argv += ["--lambda-crf", _num(self.lambda_crf)]
-        if not self.crf:
-            argv.append("--no-crf")
+        if self.localizer != "unet":
+            widths = ",".join(str(w) for w in self.decoder_widths) if self.decoder_widths else "default"
+            argv += ["--decoder-widths", widths]
+        # Every shown setting is passed, its default included: the project keeps the last run's settings,
+        # and a field the inspector emptied or a box re-ticked must not fall back to them.
+        argv += ["--lambda-crf", "default" if self.lambda_crf is None else _num(self.lambda_crf)]
+        argv.append("--crf" if self.crf else "--no-crf")
         if self.localizer == "unet":
             argv += ["--lambda-cls", _num(self.lambda_cls)]
         return argv
@@ -56,21 +60,43 @@ def _light_reduce() -> int:
     return TrainConfig().decoder_reduce or 32
 
 
+def light_widths(n_up: int) -> str:
+    """The light decoder's default block widths as text: R, R/2, ... (at least 8, as core.dips.heads)."""
+    r = _light_reduce()
+    return ", ".join(str(max(r // 2 ** i, 8)) for i in range(n_up))
+
+
 def _localizer_key(t) -> str:
     if t.decoder == "unet":
         return "unet"
     return "token" if t.decoder_reduce else "token-journal"
 
 
-def options_from_config(project) -> TrainingOptions:
-    """The project's saved pipeline settings (core.pipeline.load_config), so GUI and CLI agree."""
+def saved_train_config(project):
+    """The project's saved training settings (core.pipeline.load_config's), or the defaults when none or unreadable."""
     # Read the saved JSON with TrainConfig alone: core.pipeline.config would import torch on the GUI thread.
     from core.train.config import TrainConfig  # noqa: PLC0415
     try:
         saved = json.loads(project.get_meta("pipeline_config") or "{}")
-        t = TrainConfig.from_dict(saved.get("train") or {})
+        return TrainConfig.from_dict(saved.get("train") or {})
     except Exception:  # noqa: BLE001 - an unreadable saved config: start from the defaults
-        return TrainingOptions()
+        return TrainConfig()
+
+
+def parse_widths(text: str) -> tuple[int, ...] | None:
+    """'32, 16' -> (32, 16); empty -> None (the localizer's default). ValueError when not whole numbers >= 1."""
+    if not text.strip():
+        return None
+    widths = tuple(int(v) for v in text.split(","))
+    if any(w < 1 for w in widths):
+        raise ValueError(text)
+    return widths
+
+
+def options_from_config(project) -> TrainingOptions:
+    """The project's saved pipeline settings, so GUI and CLI agree."""
+    t = saved_train_config(project)
     return TrainingOptions(device=t.device, epochs=t.epochs, lr=t.lr, K=t.K, n_pos=t.n_pos, n_neg=t.n_neg,
                            lambda_seed=t.lambda_seed, lambda_crf=t.lambda_crf, crf=t.use_crf,
-                           localizer=_localizer_key(t), lambda_cls=t.lambda_cls)
+                           localizer=_localizer_key(t), lambda_cls=t.lambda_cls,
+                           decoder_widths=tuple(t.decoder_widths) if t.decoder_widths else None)

@@ -8,16 +8,18 @@ model and emits ``run_finished(training_run_id)``.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget, QTreeWidgetItem,
+                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from app.dialogs import error_dialog
 from app.panels.float_edit import FloatEdit
 from app.panels.loss_plot import LossPlot
 from app.panels.run_summary import duration, finite, run_summary, when
-from app.panels.training_options import LOCALIZERS, TrainingOptions, options_from_config
+from app.panels.training_options import (LOCALIZERS, TrainingOptions, options_from_config, light_widths,
+                                         parse_widths, saved_train_config)
 from app.probe import ask_in_background
 from core.progress import ProgressEvent, format_eta
 
@@ -52,6 +54,7 @@ class TrainingPanel(QWidget):
         self._run_id: int | None = None
         self._runs_before: set[int] = set()
         self._epochs = 1
+        self._n_up = 2                # upsampling blocks of the token decoder: one width each
         self._build()
         self._redraw_timer = QTimer(self, singleShot=True, interval=100)
         self._redraw_timer.timeout.connect(self.plot.redraw)
@@ -100,10 +103,21 @@ class TrainingPanel(QWidget):
                                   "CPU and as accurate on the demo data. Journal widths: the paper's decoder. "
                                   "U-Net: the workshop paper's localizer on RGB")
 
+        self.widths = QLineEdit()
+        self.widths.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9, ]*"), self.widths))
+        self.widths.setToolTip("Channel widths of the token decoder's upsampling blocks, one per block "
+                               "(e.g. 24, 12); empty = the localizer's own")
+        self.widths.setMaximumWidth(110)
+        self.widths_label = QLabel("widths")
+
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Device", self.device)
-        form.addRow("Localizer", self.localizer)
+        row = QHBoxLayout()
+        row.addWidget(self.localizer, 1)
+        row.addWidget(self.widths_label)
+        row.addWidget(self.widths)
+        form.addRow("Localizer", row)
         row = QHBoxLayout()
         row.addWidget(self.epochs)
         row.addWidget(QLabel("LR"))
@@ -124,7 +138,7 @@ class TrainingPanel(QWidget):
         row.addWidget(self.lambda_cls_label)
         row.addWidget(self.lambda_cls)
         form.addRow("Loss", row)
-        self.localizer.currentIndexChanged.connect(lambda _: self._show_lambda_cls())
+        self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)
 
@@ -183,6 +197,7 @@ class TrainingPanel(QWidget):
             task, self._task = self._task, None   # its last signals are ignored (not the current task)
             task.cancel()
         self.project = project
+        self._n_up = saved_train_config(project).decoder_n_up if project is not None else 2
         self.set_options(options_from_config(project) if project is not None else TrainingOptions())
         self.refresh_runs()
         self._set_phase("idle")
@@ -193,7 +208,13 @@ class TrainingPanel(QWidget):
             K=self.k.value(), n_pos=self.n_pos.value(), n_neg=self.n_neg.value(),
             lambda_seed=self.lambda_seed.value(), lambda_crf=self.lambda_crf.value(),
             crf=self.crf.isChecked(), localizer=self.localizer.currentData(),
-            lambda_cls=self.lambda_cls.value())
+            lambda_cls=self.lambda_cls.value(), decoder_widths=self._widths_or_none())
+
+    def _widths_or_none(self) -> tuple[int, ...] | None:
+        try:
+            return parse_widths(self.widths.text())
+        except ValueError:
+            return None   # start() refuses the text before it is ever used
 
     def set_options(self, o: TrainingOptions) -> None:
         self._wanted_device = o.device
@@ -208,18 +229,34 @@ class TrainingPanel(QWidget):
         self.lambda_crf.set_value(o.lambda_crf)
         self.crf.setChecked(o.crf)
         self.lambda_cls.set_value(o.lambda_cls)
+        self.widths.setText(", ".join(str(w) for w in o.decoder_widths) if o.decoder_widths else "")
         i = self.localizer.findData(o.localizer)
         self.localizer.setCurrentIndex(i if i >= 0 else 0)
-        self._show_lambda_cls()
+        self._show_localizer_fields()
 
-    def _show_lambda_cls(self) -> None:
-        # L_CLS belongs to the workshop's U-Net; the token decoder never uses it
+    def _show_localizer_fields(self) -> None:
+        # L_CLS belongs to the workshop's U-Net; decoder widths to the token decoder
         unet = self.localizer.currentData() == "unet"
         self.lambda_cls.setVisible(unet)
         self.lambda_cls_label.setVisible(unet)
+        self.widths.setVisible(not unet)
+        self.widths_label.setVisible(not unet)
+        light = self.localizer.currentData() == "token"
+        self.widths.setPlaceholderText(light_widths(self._n_up) if light else "C/2, C/4")
 
     def _crf_toggled(self, on: bool) -> None:
         self.lambda_crf.setEnabled(on and self._phase == "idle")
+
+    def _widths_problem(self) -> str:
+        if self.localizer.currentData() == "unet":
+            return ""
+        try:
+            widths = parse_widths(self.widths.text())
+        except ValueError:
+            return f"Decoder widths: '{self.widths.text()}' are not whole numbers of at least 1"
+        if widths is not None and len(widths) != self._n_up:
+            return f"Decoder widths: give {self._n_up} numbers, one per upsampling block"
+        return ""
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -245,6 +282,10 @@ class TrainingPanel(QWidget):
                                        ("λ CRF", self.lambda_crf), ("λ cls", self.lambda_cls)) if not edit.is_valid()]
         if bad:
             self.status.setText("Not a number: " + ", ".join(bad))
+            return
+        problem = self._widths_problem()
+        if problem:
+            self.status.setText(problem)
             return
         self._epochs = opts.epochs
         self._run_id = None

@@ -64,7 +64,7 @@ def test_options_are_accepted_by_the_train_command(panel, project):
     argv = w.options().to_argv(project.path)
     args = build_parser().parse_args(argv)
     assert (args.command, args.events, args.epochs, args.lr, args.K) == ("train", "json", 3, 0.001, 2)
-    assert args.no_crf is True and args.decoder == "unet" and args.lambda_crf is None
+    assert args.crf is False and args.decoder == "unet" and args.lambda_crf == "default"
     assert args.lambda_cls == 0.25
     w.localizer.setCurrentIndex(w.localizer.findData("token-journal"))
     args = build_parser().parse_args(w.options().to_argv(project.path))
@@ -227,3 +227,50 @@ def test_panel_defaults_are_the_engines(panel):
         t.epochs, t.lr, t.K, t.n_pos, t.n_neg, t.lambda_seed, t.use_crf, t.lambda_cls)
     w, _ = panel
     assert w.options().K == t.K
+
+
+def _train_with(panel, project):
+    """What `main.py train` does with the panel's command line before training: the settings it trains with,
+    saved in the project."""
+    from core.cli_stages import _cfg
+    from core.pipeline.config import load_config
+    _cfg(project, build_parser().parse_args(panel.options().to_argv(project.path)))
+    return load_config(project).train
+
+
+def test_a_setting_put_back_in_the_panel_is_what_the_next_run_uses(panel, project):
+    w, _ = panel
+    w.crf.setChecked(False)
+    w.lambda_crf.setText("0.5")
+    w.widths.setText("16, 8")
+    t = _train_with(w, project)
+    assert (t.use_crf, t.lambda_crf, t.decoder_widths) == (False, 0.5, [16, 8])
+    # the inspector turns the CRF loss back on, empties λ2 and the widths: the defaults again, not the last run's
+    w.crf.setChecked(True)
+    w.lambda_crf.setText("")
+    w.widths.setText("")
+    t = _train_with(w, project)
+    assert (t.use_crf, t.lambda_crf, t.decoder_widths) == (True, None, None)
+
+
+def test_panel_reopens_with_the_settings_of_the_last_run(qtbot, panel, project):
+    w, _ = panel
+    w.crf.setChecked(False)
+    w.lambda_crf.setText("7.5e-8")
+    w.widths.setText("24,12")
+    w.k.setValue(3)
+    _train_with(w, project)
+    again = tp.TrainingPanel(project, FakeRunner())
+    qtbot.addWidget(again)
+    assert again.options() == w.options()
+    assert again.widths.text() == "24, 12" and not again.crf.isChecked()
+
+
+def test_decoder_widths_must_be_one_per_block(panel, project):
+    w, runner = panel
+    w.widths.setText("32")                  # the decoder has 2 upsampling blocks
+    w.start_btn.click()
+    assert not runner.tasks and "2 numbers" in w.status.text()
+    w.localizer.setCurrentIndex(w.localizer.findData("unet"))
+    assert w.widths.isHidden()              # the U-Net has no token decoder
+    assert "--decoder-widths" not in w.options().to_argv(project.path)

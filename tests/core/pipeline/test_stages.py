@@ -220,15 +220,45 @@ def test_predict_with_an_unknown_run_says_so(tiny_pipeline):
 
 
 def test_cli_decoder_options_are_saved_with_the_project(tiny_pipeline):
+    from core.cli import build_parser
     from core.cli_stages import _cfg
     from core.pipeline.config import load_config
     project, _ = tiny_pipeline
-    journal = _cfg(project, argparse.Namespace(decoder_reduce=0, decoder_widths=None))
+
+    def train_args(*options):
+        return build_parser().parse_args(["train", str(project.path), *options])
+    journal = _cfg(project, train_args("--decoder-reduce", "0"))
     assert journal.train.decoder_reduce is None and load_config(project).train.decoder_reduce is None
-    light = _cfg(project, argparse.Namespace(decoder_reduce=16, decoder_widths="16,8"))
+    light = _cfg(project, train_args("--decoder-reduce", "16", "--decoder-widths", "16, 8"))
     assert load_config(project).train.decoder_reduce == 16 and light.train.decoder_widths == [16, 8]
-    _cfg(project, argparse.Namespace(decoder="unet", lambda_cls=0.25))
+    _cfg(project, train_args("--epochs", "3"))          # an option not given keeps the saved value
+    assert load_config(project).train.decoder_widths == [16, 8]
+    _cfg(project, train_args("--decoder-widths", "default"))
+    assert load_config(project).train.decoder_widths is None
+    _cfg(project, train_args("--decoder", "unet", "--lambda-cls", "0.25"))
     assert load_config(project).train.lambda_cls == 0.25 and load_config(project).train.decoder == "unet"
+
+
+def test_cli_puts_crf_settings_back_to_their_defaults(tiny_pipeline):
+    from core.cli import build_parser
+    from core.cli_stages import _cfg
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+
+    def train_args(*options):
+        return build_parser().parse_args(["train", str(project.path), *options])
+    _cfg(project, train_args("--no-crf", "--lambda-crf", "2e-6"))
+    assert (load_config(project).train.use_crf, load_config(project).train.lambda_crf) == (False, 2e-6)
+    _cfg(project, train_args("--crf", "--lambda-crf", "default"))
+    assert (load_config(project).train.use_crf, load_config(project).train.lambda_crf) == (True, None)
+
+
+@pytest.mark.parametrize("widths, reason", [("32,x", "not a comma-separated list"), ("32,0", "at least 1")])
+def test_cli_refuses_bad_decoder_widths_before_touching_the_project(widths, reason, capsys):
+    from core.cli import build_parser
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "p.dips", "--decoder-widths", widths])
+    assert reason in capsys.readouterr().err
 
 
 def test_bf16_scoring_gives_the_float32_probabilities_within_bf16_rounding(tiny_pipeline):
