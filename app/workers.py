@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from core.errors import USER_ERRORS
 from core.progress import Cancelled, Progress, ProgressEvent
 
 MAIN_PY = Path(__file__).resolve().parents[1] / "main.py"
@@ -29,6 +30,15 @@ MAIN_PY = Path(__file__).resolve().parents[1] / "main.py"
 PROGRESS_MIN_INTERVAL_S = 0.05
 STDERR_TAIL_CHARS = 4000
 
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of a failure for the status line. Bad input (core.errors.USER_ERRORS) says what is wrong
+    in words meant for the user; anything else is a bug, named by its type."""
+    text = str(exc).strip()
+    if text and isinstance(exc, USER_ERRORS):
+        return text.splitlines()[0]
+    return f"{exc.__class__.__name__}: {text}".splitlines()[0] if text else exc.__class__.__name__
 
 class Task(QObject):
     """A unit of background work seen from the GUI thread.
@@ -102,7 +112,7 @@ class _Runnable(QRunnable):
         except Cancelled:
             self._relay.done.emit("cancelled", None)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the user, not kill the app
-            msg = f"{exc.__class__.__name__}: {exc}".splitlines()[0] if str(exc) else exc.__class__.__name__
+            msg = _one_line(exc)
             self._relay.done.emit("failed", (msg, traceback.format_exc()))
         else:
             if self._progress.cancelled:

@@ -64,12 +64,25 @@ def threshold_curve(report: dict) -> tuple[list[float], dict[int, list[float]]]:
     return ts, out
 
 
+# What to do when the chosen maps do not exist yet, in the app's words (core's message names CLI stages).
+NO_MAPS_HINT = {
+    "predicted": "no predicted maps yet for the {split} images with ground truth. Train in the Training panel "
+                 "(it predicts every image when done), or pick the attention maps.",
+    "attention": "no attention maps yet for the {split} images with ground truth: Run > Compute attention maps.",
+    "proposal": "no proposals yet for the {split} images with ground truth: Run > Compute proposals.",
+}
+
+
 def run_evaluation(project, split: str, maps: str, progress=None) -> dict:
     """The one call into core (tests replace it)."""
     from core.pipeline import evaluate  # noqa: PLC0415 - heavy (torch), only when evaluating
-    if progress is None:
-        return evaluate(project, split, maps, details=True)
-    return evaluate(project, split, maps, details=True, progress=progress)
+    from core.pipeline.evaluate_stage import NoMapsError  # noqa: PLC0415
+    try:
+        if progress is None:
+            return evaluate(project, split, maps, details=True)
+        return evaluate(project, split, maps, details=True, progress=progress)
+    except NoMapsError as exc:
+        raise NoMapsError(NO_MAPS_HINT[exc.maps].format(split=exc.split), exc.maps, exc.split) from None
 
 
 def _fmt_pct(v: float | None) -> str:

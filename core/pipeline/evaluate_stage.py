@@ -12,6 +12,14 @@ from core.store.repos.images import ImageFilter
 MAP_TYPES = ("predicted", "attention", "proposal")
 
 
+class NoMapsError(ValueError):
+    """None of the split's images with ground truth has maps of the asked type yet (nothing is computed)."""
+
+    def __init__(self, message: str, maps: str, split: str):
+        super().__init__(message)
+        self.maps, self.split = maps, split
+
+
 def _ground_truth(project, records, metadata: Path | None) -> dict[int, np.ndarray]:
     """image id -> [K, 4] GT boxes in image pixels (project GT, or a wsolevaluation metadata folder)."""
     if metadata is None:
@@ -70,8 +78,9 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
             arrays.append(np.asarray([top[0].xyxy], dtype=np.float64) if top else np.zeros((0, 4)))
         kept.append(rec)
     if not kept:
-        raise ValueError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
-                         f"(run the {'predict' if maps == 'predicted' else 'attention/proposals'} stage first)")
+        raise NoMapsError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
+                          f"(run the {'predict' if maps == 'predicted' else 'attention/proposals'} stage first)",
+                          maps, split)
     sizes = [(r.width, r.height) for r in kept]
     gts = [gt[r.id] for r in kept]
     labels = np.asarray([index.get(r.class_id, -1) for r in kept])

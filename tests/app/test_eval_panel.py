@@ -144,3 +144,18 @@ def test_real_evaluate_of_proposal_boxes_has_no_curve(qtbot, project):
     assert w.figure_text("MaxBoxAcc 70") == "100.0"              # every proposal is exactly its GT box
     assert len(w.curves[50].getData()[0] or []) == 0 and not w.tau_line.isVisible()
     assert "no curve" in (w.plot.getPlotItem().titleLabel.text or "")
+
+
+def test_no_predicted_maps_yet_says_what_to_do_in_the_app(qtbot, project):
+    from app.workers import TaskRunner
+    site = project.class_id("site", create=False)
+    img = project.images.by_path("site/a.jpg")
+    project.images.set_split(img.id, "test")
+    project.boxes.add_gt(img.id, (10, 10, 30, 30), site)          # ground truth, but nothing trained yet
+    w = ep.EvaluationPanel(project, runner=TaskRunner())
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: "Cannot evaluate" in w.status.text(), timeout=20000)
+    text = w.status.text()
+    assert "no predicted maps yet for the test images" in text and "Training panel" in text
+    assert "ValueError" not in text and str(project.path) not in text     # words for the user, not a trace

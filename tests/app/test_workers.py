@@ -50,8 +50,18 @@ def test_thread_exception_becomes_failed_signal(qtbot, runner):
     with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
         pass
     msg, details = blocker.args
-    assert msg == "ValueError: bad input in x.jpg"
+    assert msg == "bad input in x.jpg"          # bad input: core's message is for the user, as it is
     assert "Traceback" in details and "boom" in details
+
+
+def test_a_bug_in_a_thread_is_named_by_its_type(qtbot, runner):
+    def bug(progress):
+        return {}["missing"]
+
+    task = runner.run_in_thread(bug, "bug")
+    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+        pass
+    assert blocker.args[0] == "KeyError: 'missing'"
 
 
 def test_thread_cancel_is_cooperative(qtbot, runner):
