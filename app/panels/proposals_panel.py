@@ -45,6 +45,7 @@ class ProposalsPanel(QWidget):
         self.min_label = QLabel("score \u2265 0.00")
         self.min_label.setMinimumWidth(80)
         self.summary = QLabel(objectName="proposals_summary")
+        self.summary.setWordWrap(True)   # the empty-state hint is longer than the dock is wide
 
         self.table = QTableWidget(0, len(COLUMNS), objectName="proposals_table")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -153,7 +154,8 @@ class ProposalsPanel(QWidget):
         pending = sum(p.status == "pending" for p in self._all)
         decided = len(self._all) - pending
         self.summary.setText(f"{len(self._shown)} of {len(self._all)} shown \u00b7 {pending} pending"
-                             f" \u00b7 {decided} decided" if self._all else "No proposals for this image.")
+                             f" \u00b7 {decided} decided" if self._all else
+                             "No proposals for this image (Run \u25b8 Compute proposals, after the attention maps).")
 
     def _id_at(self, row: int) -> int:
         return self._shown[row].id if 0 <= row < len(self._shown) else -1
