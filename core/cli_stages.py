@@ -45,6 +45,7 @@ def _with_events(fn):
 # An option given as 'default' puts the setting back to core's default. The GUI always passes every option it
 # shows, so a value the inspector cleared or re-ticked is not silently kept from the project's last run.
 DEFAULT = "default"
+_RESETTABLE = ("lambda_crf", "weights")   # options whose 'default' means None in the config
 
 
 def _float_or_default(text: str) -> float | str:
@@ -76,7 +77,7 @@ def _cfg(project, a: argparse.Namespace):
                                  ("seed", "train", "seed")):
         value = getattr(a, attr, None)
         if value is not None:
-            setattr(getattr(cfg, section), field, None if value == DEFAULT else value)
+            setattr(getattr(cfg, section), field, None if value == DEFAULT and attr in _RESETTABLE else value)
             changed = True
     if getattr(a, "K", None) is not None:
         cfg.train.K = a.K
@@ -172,7 +173,8 @@ def _common(p: argparse.ArgumentParser, events: bool = True) -> None:
 
 def _model_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", help="dinov2_s14 (default, offline), dino_vits16, dino_vits8, timm:<name>")
-    p.add_argument("--weights", help="local weight file for the backbone (DINO .pth, timm, safetensors, HF cache)")
+    p.add_argument("--weights", help="local weight file for the backbone (DINO .pth, timm, safetensors, HF cache); "
+                                     "'default': the shipped weights")
     p.add_argument("--size", type=int, help="input size S of the ViT (multiple of the patch; default 448)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="frozen ViT and scorer forwards: auto (default) = bfloat16 on CUDA and AMX CPUs, else float32")

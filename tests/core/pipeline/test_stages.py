@@ -253,6 +253,21 @@ def test_cli_puts_crf_settings_back_to_their_defaults(tiny_pipeline):
     assert (load_config(project).train.use_crf, load_config(project).train.lambda_crf) == (True, None)
 
 
+def test_cli_weights_default_goes_back_to_the_shipped_weights(tiny_pipeline, tmp_path):
+    from core.cli import build_parser
+    from core.cli_stages import _cfg
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    mine = tmp_path / "mine.pth"
+
+    def attention_args(*options):
+        return build_parser().parse_args(["attention", str(project.path), *options])
+    _cfg(project, attention_args("--weights", str(mine)))
+    assert load_config(project).attention.weights == str(mine)
+    _cfg(project, attention_args("--weights", "default"))
+    assert load_config(project).attention.weights is None
+
+
 @pytest.mark.parametrize("widths, reason", [("32,x", "not a comma-separated list"), ("32,0", "at least 1")])
 def test_cli_refuses_bad_decoder_widths_before_touching_the_project(widths, reason, capsys):
     from core.cli import build_parser
