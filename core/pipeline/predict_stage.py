@@ -138,6 +138,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
+    names = project.class_names()
     progress.start("predict", len(records))
     for i in range(0, len(records), 16):
         chunk = [r for r in records[i:i + 16] if cache.has(r.content_hash)]
@@ -145,6 +146,8 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
             probs, fg = run_on_cached(model, cache, [r.content_hash for r in chunk])
             for rec, p, m in zip(chunk, probs, fg):
                 p_object = float(p[object_classes].sum()) if object_classes.any() else 1.0
+                if cfg.is_background(names.get(rec.class_id)):
+                    p_object = 0.0   # labelled object-free by the inspector: any box would be a false one
                 project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
                                              boxes_for_map(m, rec.width, rec.height, p_object, tau))
         progress.update(min(i + 16, len(records)), len(records))

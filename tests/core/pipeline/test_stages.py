@@ -84,6 +84,31 @@ def test_train_predict_evaluate(tiny_pipeline):
     assert evaluate(project, split="all", maps="proposal")["n_images"] == 1
 
 
+def test_images_labelled_object_free_get_no_predicted_boxes(tiny_pipeline, monkeypatch):
+    """Even when f_c is sure of an object: the inspector's image label says there is none."""
+    from core.pipeline import predict_stage
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    real = predict_stage.run_on_cached
+
+    def sure_of_a_site(model, cache, hashes):
+        probs, fg = real(model, cache, hashes)
+        site = model.classes.index("site")
+        probs = np.eye(len(model.classes), dtype=np.float32)[[site] * len(hashes)]
+        fg = np.zeros_like(fg)
+        fg[:, 4:10, 4:10] = 1.0                     # one bright square on every image
+        return probs, fg
+    monkeypatch.setattr(predict_stage, "run_on_cached", sure_of_a_site)
+    pred_run = predict(project, run_id, cfg=cfg)
+    boxes = {rec.rel_path: project.maps.prediction(rec.id, pred_run).boxes
+             for rec in project.images.list(ImageFilter(include_missing=False))}
+    empty = [p for p in boxes if p.startswith("no_site/")]
+    assert all(boxes[p] for p in boxes if p.startswith("site/"))
+    assert empty and not any(boxes[p] for p in empty)
+
+
 def test_evaluate_without_ground_truth_says_how_to_get_it(tiny_pipeline):
     project, _ = tiny_pipeline
     with pytest.raises(ValueError, match="import-coco"):
