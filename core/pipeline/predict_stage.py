@@ -69,8 +69,8 @@ def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0
                   threshold: float = OPERATING_THRESHOLD) -> list[tuple[float, float, float, float, float]]:
     """Boxes (image pixels) around the map's regions above the operating threshold.
 
-    Score = mean foreground probability inside the box x the classifier's probability that the
-    image shows an object at all; an image f_c calls object-free (p_object < 0.5) gets no boxes.
+    Score = mean foreground probability inside the box x ``p_object``, the probability that the image shows
+    an object at all (see ``_object_probability``); below 0.5 the image gets no boxes.
     """
     if p_object < 0.5:
         return []
@@ -82,6 +82,15 @@ def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0
         score = float(fg[int(y0):int(y1), int(x0):int(x1)].mean()) * p_object
         out.append((x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score))
     return sorted(out, key=lambda b: -b[4])
+
+
+def _object_probability(class_probs: np.ndarray, object_classes: np.ndarray, label: str | None,
+                        cfg: PipelineConfig) -> float:
+    """How sure we are that the image shows an object: its label when it has one (the GT-known setting of
+    WSOL), f_c's probability of the object classes when it has none."""
+    if label is not None:
+        return 0.0 if cfg.is_background(label) else 1.0
+    return float(class_probs[object_classes].sum()) if object_classes.any() else 1.0
 
 
 def _pseudo_boxes(project, rec) -> np.ndarray | None:
@@ -145,9 +154,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
         if chunk:
             probs, fg = run_on_cached(model, cache, [r.content_hash for r in chunk])
             for rec, p, m in zip(chunk, probs, fg):
-                p_object = float(p[object_classes].sum()) if object_classes.any() else 1.0
-                if cfg.is_background(names.get(rec.class_id)):
-                    p_object = 0.0   # labelled object-free by the inspector: any box would be a false one
+                p_object = _object_probability(p, object_classes, names.get(rec.class_id), cfg)
                 project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
                                              boxes_for_map(m, rec.width, rec.height, p_object, tau))
         progress.update(min(i + 16, len(records)), len(records))

@@ -84,29 +84,36 @@ def test_train_predict_evaluate(tiny_pipeline):
     assert evaluate(project, split="all", maps="proposal")["n_images"] == 1
 
 
-def test_images_labelled_object_free_get_no_predicted_boxes(tiny_pipeline, monkeypatch):
-    """Even when f_c is sure of an object: the inspector's image label says there is none."""
+@pytest.mark.parametrize("f_c_says", ["site", "no_site"])
+def test_predicted_boxes_follow_the_image_label_and_f_c_only_where_there_is_none(tiny_pipeline, monkeypatch,
+                                                                                  f_c_says):
+    """A labelled image gets boxes by its label, whatever f_c says; an unlabelled one as f_c says."""
+    from core.data.importer import import_images
     from core.pipeline import predict_stage
+    from tests.conftest import make_image
     project, cfg = tiny_pipeline
+    make_image(project.image_root / "loose.jpg")          # directly under the root: no label
+    import_images(project)
     compute_attention(project, cfg)
     compute_proposals(project, cfg)
     run_id = train(project, cfg)
     real = predict_stage.run_on_cached
 
-    def sure_of_a_site(model, cache, hashes):
+    def sure(model, cache, hashes):
         probs, fg = real(model, cache, hashes)
-        site = model.classes.index("site")
-        probs = np.eye(len(model.classes), dtype=np.float32)[[site] * len(hashes)]
+        probs = np.eye(len(model.classes), dtype=np.float32)[[model.classes.index(f_c_says)] * len(hashes)]
         fg = np.zeros_like(fg)
         fg[:, 4:10, 4:10] = 1.0                     # one bright square on every image
         return probs, fg
-    monkeypatch.setattr(predict_stage, "run_on_cached", sure_of_a_site)
+    monkeypatch.setattr(predict_stage, "run_on_cached", sure)
     pred_run = predict(project, run_id, cfg=cfg)
     boxes = {rec.rel_path: project.maps.prediction(rec.id, pred_run).boxes
              for rec in project.images.list(ImageFilter(include_missing=False))}
     empty = [p for p in boxes if p.startswith("no_site/")]
     assert all(boxes[p] for p in boxes if p.startswith("site/"))
     assert empty and not any(boxes[p] for p in empty)
+    assert bool(boxes["loose.jpg"]) == (f_c_says == "site")
+    assert all(b.score == pytest.approx(1.0) for b in boxes["site/a.jpg"])   # the label is sure: score = mean fg
 
 
 def test_evaluate_without_ground_truth_says_how_to_get_it(tiny_pipeline):
