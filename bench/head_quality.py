@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--K", type=int, help="top-K pool the pseudo-label boxes are drawn from (default: the app's)")
     ap.add_argument("--tight-tolerance", type=float, help="proposals.tight_tolerance of the ranking (default: the "
                     "app's; the project's proposals are redone when it differs)")
+    ap.add_argument("--zoom-context", type=float, help="proposals.zoom_context (the project's proposals are "
+                    "redone); default: the app's")
     ap.add_argument("--deletion", action="store_true", help="rank proposals with the deletion score too "
                     "(proposals.deletion; the project's proposals are redone)")
     a = ap.parse_args()
@@ -63,6 +65,8 @@ def main() -> None:
     cfg = PipelineConfig()
     cfg.train.seed = a.train_seed
     cfg.proposals.deletion = a.deletion
+    if a.zoom_context is not None:
+        cfg.proposals.zoom_context = a.zoom_context
     if a.K:
         cfg.proposals.K = cfg.train.K = a.K
     if a.tight_tolerance is not None:
@@ -82,7 +86,8 @@ def main() -> None:
         print(f"{name}: " + ", ".join(f"{s} {v['MaxBoxAccV2']:.1f}/{_at_operating(v):.1f}" for s, v in r.items()),
               flush=True)
     print(f"\ndemo n={a.n} seed={a.seed}, training seed {a.train_seed}, K {cfg.train.K}"
-          f"{', deletion' if a.deletion else ''}, tight_tolerance {cfg.proposals.tight_tolerance}; "
+          f"{', deletion' if a.deletion else ''}, tight_tolerance {cfg.proposals.tight_tolerance}, "
+          f"zoom_context {cfg.proposals.zoom_context}; "
           "MaxBoxAccV2 / at the operating threshold, percent")
     print(f"{'head':<10} {'train':>13} {'val':>13} {'train+val':>13} {'train min':>9}")
     for name, r, minutes in rows:

@@ -90,6 +90,9 @@ def _cfg(project, a: argparse.Namespace):
     if getattr(a, "deletion", None) is not None:
         cfg.proposals.deletion = a.deletion
         changed = True
+    if getattr(a, "zoom_context", None) is not None:
+        cfg.proposals.zoom_context = a.zoom_context
+        changed = True
     if getattr(a, "crf", None) is not None:
         cfg.train.use_crf = a.crf
         changed = True
@@ -195,6 +198,9 @@ def register(sub) -> None:
     p.add_argument("--deletion", action=argparse.BooleanOptionalAction,
                    help="also score each box with its content blurred away and rank by score x (1 - that "
                         "probability); one more scorer forward per box (default: off)")
+    p.add_argument("--zoom-context", type=float, metavar="C",
+                   help="also classify a square crop around each box, (1 + C) x its longer side, and rank by "
+                        "the product of both probabilities; one more scorer forward per box; 0 = off")
     p.add_argument("--force", action="store_true", help="recompute (inspectors' decisions are kept)")
     p.set_defaults(func=cmd_proposals)
 

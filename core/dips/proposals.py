@@ -54,6 +54,10 @@ class ProposalConfig:
     deletion: bool = False            # also score each box with its content blurred away (one more forward
                                       # per box) and rank by score * (1 - that probability): a box must hold
                                       # the evidence, not only keep it in view. Off: see below
+    zoom_context: float = 0.0         # > 0: also classify a square crop centred on each box, its side (1 +
+                                      # zoom_context) x the box's longer side, resized to scoring_size, and rank
+                                      # by the product of both true-class probabilities (one more forward per
+                                      # box). 0 = off (Alg. 1 alone); see below
     scoring_precision: str = "auto"   # f_x forward: "auto" = bfloat16 where the device runs it fast (CUDA with
                                       # bf16, CPUs with AMX: ~3x faster scoring), else float32 | "float32" |
                                       # "bfloat16". Ranks barely move (docs/BENCHMARKS.md).
@@ -93,6 +97,8 @@ class ProposalConfig:
             raise ValueError(f"{where}.scoring_size must be >= 8, got {self.scoring_size}")
         if self.map_size < 0 or self.blur_sigma_frac < 0 or self.tight_tolerance < 0 or self.area_penalty < 0:
             raise ValueError(f"{where}: map_size, blur_sigma_frac, tight_tolerance, area_penalty must be >= 0")
+        if self.zoom_context < 0:
+            raise ValueError(f"{where}.zoom_context must be >= 0, got {self.zoom_context}")
         if not 50.0 <= self.clip_percentile <= 100.0:
             raise ValueError(f"{where}.clip_percentile must lie in [50, 100], got {self.clip_percentile}")
         check_precision(self.scoring_precision, f"{where}.scoring_precision")
@@ -276,14 +282,27 @@ def ranking_scores(class_probs: np.ndarray, areas: np.ndarray, cfg: ProposalConf
     return np.maximum(0.0, np.minimum(p, cap) - cfg.area_penalty * np.asarray(areas, dtype=np.float64))
 
 
-def rank_proposals(cands: list[Candidate], class_probs: np.ndarray,
-                   cfg: ProposalConfig | None = None, deleted_probs: np.ndarray | None = None) -> list[RankedProposal]:
+def _per_box(values: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(v) != n or not np.all(np.isfinite(v)):
+        raise ValueError(f"core/dips/proposals.py: {n} candidates need as many finite {what} probabilities, "
+                         f"got {len(v)}")
+    return np.clip(v, 0.0, 1.0)
+
+
+def rank_proposals(cands: list[Candidate], class_probs: np.ndarray, cfg: ProposalConfig | None = None,
+                   deleted_probs: np.ndarray | None = None,
+                   zoomed_probs: np.ndarray | None = None) -> list[RankedProposal]:
     """Sort scored candidates (Alg. 1 line 10) and number them 1..N; the first ``cfg.K`` are the pool P.
 
-    ``class_probs[i]`` is ``f_x(X_bx)_y`` of ``cands[i]``. Score: :func:`ranking_scores`, times
-    ``1 - deleted_probs[i]`` when given (the true-class probability with the box blurred, the rest kept).
-    Sort key: score (high first), then area (small first), then class_prob (high first), then input order.
-    All N are returned so people can inspect the rest; training takes ``[:cfg.K]``.
+    ``class_probs[i]`` is ``f_x(X_bx)_y`` of ``cands[i]``. Score: :func:`ranking_scores` of it, or of its
+    product with ``zoomed_probs[i]`` when given (the true-class probability of a crop around the box,
+    ``ProposalConfig.zoom_context``), times ``1 - deleted_probs[i]`` when given (the true-class probability
+    with the box blurred, the rest kept). Sort key: score (high first), then area (small first), then that
+    probability (high first), then input order. All N are returned so people can inspect the rest;
+    training takes ``[:cfg.K]``. ``class_prob`` of each result stays ``f_x(X_bx)_y``.
     """
     cfg = cfg or ProposalConfig()
     p = np.asarray(class_probs, dtype=np.float64).reshape(-1)
@@ -295,14 +314,13 @@ def rank_proposals(cands: list[Candidate], class_probs: np.ndarray,
         return []
     boxes = np.array([c.box for c in cands], dtype=np.float64)
     areas = box_area(boxes)
-    s = ranking_scores(p, areas, cfg)
-    if deleted_probs is not None:
-        d = np.asarray(deleted_probs, dtype=np.float64).reshape(-1)
-        if len(d) != len(p) or not np.all(np.isfinite(d)):
-            raise ValueError(f"core/dips/proposals.py: {len(p)} candidates need as many finite deletion "
-                             f"probabilities, got {len(d)}")
-        s = s * (1.0 - np.clip(d, 0.0, 1.0))
-    order = np.lexsort((np.arange(len(p)), -p, areas, -s))  # last key is the primary one
+    zoomed = _per_box(zoomed_probs, len(p), "zoomed")
+    p_rank = p if zoomed is None else p * zoomed
+    s = ranking_scores(p_rank, areas, cfg)
+    deleted = _per_box(deleted_probs, len(p), "deletion")
+    if deleted is not None:
+        s = s * (1.0 - deleted)
+    order = np.lexsort((np.arange(len(p)), -p_rank, areas, -s))  # last key is the primary one
     return [RankedProposal(cands[i].box, cands[i].source_map, float(p[i]), float(s[i]), r)
             for r, i in enumerate(order, start=1)]
 

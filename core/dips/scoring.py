@@ -146,6 +146,51 @@ def score_boxes(image01: torch.Tensor, boxes_norm: np.ndarray, label: int, class
     return torch.cat(out).numpy()
 
 
+def zoom_crops(image01: torch.Tensor, boxes_norm, context: float, size: int) -> torch.Tensor:
+    """Square crops centred on each box, resized to ``size x size``: ``[N,3,size,size]``.
+
+    The crop's side is ``(1 + context)`` times the box's longer side in pixels of ``image01`` (at least 8 px),
+    so a small object fills the scorer's view with a ring of its surroundings; it is cut at the image
+    border (a crop there is stretched, not padded). Resizing is bilinear, antialiased when shrinking.
+    """
+    _check_image(image01)
+    h, w = image01.shape[-2:]
+    b = _as_boxes(boxes_norm, image01.device).cpu().numpy() * np.array([w, h, w, h], dtype=np.float32)
+    x = image01.to(torch.float32)
+    out = []
+    for x0, y0, x1, y1 in b:
+        half = max(8.0, (1.0 + context) * max(x1 - x0, y1 - y0)) / 2
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        c0, r0 = int(max(0, cx - half)), int(max(0, cy - half))
+        c1, r1 = int(min(w, cx + half)), int(min(h, cy + half))
+        c1, r1 = max(c1, c0 + 1), max(r1, r0 + 1)
+        out.append(F.interpolate(x[None, :, r0:r1, c0:c1], size=(size, size), mode="bilinear",
+                                 align_corners=False, antialias=True))
+    if not out:
+        return x.new_zeros((0, 3, size, size))
+    return torch.cat(out).clamp_(0, 1)
+
+
+def score_zoomed(image01: torch.Tensor, boxes_norm: np.ndarray, label: int, classify: Classifier,
+                 cfg: ProposalConfig | None = None, batch_size: int = 32) -> np.ndarray:
+    """``f_x`` of the class ``label`` on a crop around each box (:func:`zoom_crops` with
+    ``cfg.zoom_context``): whether the box's content, seen up close, looks like the class. float64 [N].
+
+    Blur-outside scoring at ``scoring_size`` shrinks a small object to a few pixels and leaves the scorer
+    mostly the blurred context; the crop shows it at the scorer's full resolution.
+    """
+    cfg = cfg or ProposalConfig()
+    n = len(boxes_norm)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, n, max(1, batch_size)):
+            crops = zoom_crops(image01, np.asarray(boxes_norm)[i:i + batch_size], cfg.zoom_context, cfg.scoring_size)
+            out.append(_true_class_prob(classify(crops), crops.shape[0], label))
+    return torch.cat(out).numpy()
+
+
 def score_boxes_one_by_one(image01: torch.Tensor, boxes_norm: np.ndarray, label: int, classify: Classifier,
                            cfg: ProposalConfig | None = None) -> np.ndarray:
     """Naive reference of :func:`score_boxes`: Alg. 1 lines 6-8 literally, one box at a time.
@@ -181,4 +226,5 @@ def propose(image01: torch.Tensor, maps: dict[int, np.ndarray], label: int, clas
     boxes = np.array([c.box for c in cands])
     probs = score_boxes(image01, boxes, label, classify, cfg, batch_size)
     deleted = score_boxes(image01, boxes, label, classify, cfg, batch_size, keep_inside=False) if cfg.deletion else None
-    return rank_proposals(cands, probs, cfg, deleted)
+    zoomed = score_zoomed(image01, boxes, label, classify, cfg, batch_size) if cfg.zoom_context > 0 else None
+    return rank_proposals(cands, probs, cfg, deleted, zoomed)

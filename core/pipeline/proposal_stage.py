@@ -25,7 +25,7 @@ _NOT_RANK_CHANGING = ("K", "scoring_precision")   # K only picks the pool; preci
 
 # Settings added after proposals were first recorded: at these values they change nothing, and leaving
 # them out of the key keeps existing projects' proposals valid.
-_ADDED_LATER = {"deletion": False}
+_ADDED_LATER = {"deletion": False, "zoom_context": 0.0}
 
 
 def settings_key(cfg: PipelineConfig) -> str:

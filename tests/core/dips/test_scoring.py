@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from core.dips.proposals import ProposalConfig
+from core.dips.proposals import Candidate, rank_proposals
 from core.dips.scoring import (blur_outside, box_masks, gaussian_blur, propose, score_boxes,
-                               score_boxes_one_by_one)
+                               score_boxes_one_by_one, zoom_crops)
 
 # 80 x 60 image: a red square (the class evidence) and a green distractor on grey
 W, H = 80, 60
@@ -145,3 +146,52 @@ def test_deletion_prefers_the_box_around_the_whole_object_to_a_tighter_part_of_i
     ranked = propose(img, maps, label=1, classify=red_classifier, cfg=cfg)
     assert [r.source_map for r in ranked] == [-1, 0]
     assert ranked[0].class_prob > 0.99 and ranked[1].score < 0.05   # half the red left: the part scores ~0
+
+
+def test_zoom_crop_is_a_square_around_the_box_with_its_context():
+    img = synthetic_image()
+    box = np.array([RED]) / np.array([W, H, W, H])        # 12 x 12 px
+    crop = zoom_crops(img, box, context=1.0, size=48)[0]   # 24 x 24 px around its centre: px 4..28, 4..28
+    assert crop.shape == (3, 48, 48)
+    assert torch.allclose(crop[:, 24, 24], torch.tensor([1.0, 0.0, 0.0]))   # the red square fills the middle
+    assert torch.allclose(crop[:, 2, 2], torch.tensor([0.5, 0.5, 0.5]))     # a ring of grey around it
+    redness = (crop[0] - crop[1]).mean().item()            # bilinear resizing keeps the mean
+    assert abs(redness - 0.25) < 0.01                      # 12 of 24 px a side: a quarter of the view
+
+
+def test_zoom_crop_at_the_border_is_cut_not_padded():
+    img = synthetic_image()
+    crop = zoom_crops(img, np.array([[0.0, 0.85, 0.1, 1.0]]), context=1.0, size=32)[0]   # grey corner
+    assert crop.shape == (3, 32, 32)
+    assert (crop - 0.5).abs().max() < 1e-5                 # only image content: no black padding
+
+
+def test_zoomed_probabilities_reorder_the_ranking_and_class_prob_stays_the_blur_score():
+    cands = [Candidate((0.1, 0.1, 0.2, 0.2), -1, 1.0), Candidate((0.5, 0.5, 0.6, 0.6), 0, 1.0)]
+    cfg = ProposalConfig(tight_tolerance=0.0, area_penalty=0.0)
+    plain = rank_proposals(cands, np.array([0.9, 0.8]), cfg)
+    assert plain[0].source_map == -1
+    zoomed = rank_proposals(cands, np.array([0.9, 0.8]), cfg, zoomed_probs=np.array([0.5, 0.95]))
+    assert [r.source_map for r in zoomed] == [0, -1]                       # 0.8 x 0.95 > 0.9 x 0.5
+    assert zoomed[0].class_prob == pytest.approx(0.8) and zoomed[0].score == pytest.approx(0.76)
+    with pytest.raises(ValueError, match="zoomed"):
+        rank_proposals(cands, np.array([0.9, 0.8]), cfg, zoomed_probs=np.array([0.5]))
+
+
+def test_propose_with_zoom_asks_f_x_about_a_crop_of_every_box():
+    img = synthetic_image()
+    m = np.zeros((15, 20), np.float32)
+    m[2:6, 2:6] = 1.0                                      # one candidate around the red square
+    seen = []
+
+    def recording(x):
+        seen.append(x.clone())
+        return red_classifier(x)
+    cfg = ProposalConfig(scoring_size=48, min_area_frac=0.0, zoom_context=1.0)
+    ranked = propose(img, {-1: m}, label=1, classify=recording, cfg=cfg)
+    assert len(ranked) == 1 and len(seen) == 2            # the blurred image, then the crop
+    crop = seen[1][0]
+    assert torch.allclose(crop[:, 24, 24], torch.tensor([1.0, 0.0, 0.0]))
+    assert ranked[0].score > 0.9                           # red seen up close: f_x is sure as well
+    with pytest.raises(ValueError, match="zoom_context"):
+        ProposalConfig(zoom_context=-1)

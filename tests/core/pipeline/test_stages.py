@@ -433,6 +433,28 @@ def test_a_head_trained_on_other_weights_is_refused_and_old_runs_still_predict(t
     assert predict(project, run.id, cfg=cfg)
 
 
+def test_zoom_context_is_saved_and_redoes_the_proposals(tiny_pipeline):
+    import json
+
+    from core.pipeline.config import load_config
+    from core.pipeline.proposal_stage import META_SETTINGS
+    from main import main
+    project, cfg = tiny_pipeline
+    cfg.proposals.zoom_context = 0.0
+    compute_attention(project, cfg)
+    assert compute_proposals(project, cfg) == 4
+    assert "zoom_context" not in json.loads(project.get_meta(META_SETTINGS))   # off: keys from before still match
+    before = {r.rel_path: [p.score for p in project.proposals.list(r.id)]
+              for r in project.images.list() if r.rel_path.startswith("site/a")}
+    assert main(["proposals", str(project.path), "--zoom-context", "1.0"]) == 0
+    assert load_config(project).proposals.zoom_context == 1.0
+    assert json.loads(project.get_meta(META_SETTINGS))["zoom_context"] == 1.0
+    assert project.get_meta("proposals_pending") == "[]"                     # all four redone
+    after = {r.rel_path: [p.score for p in project.proposals.list(r.id)]
+             for r in project.images.list() if r.rel_path.startswith("site/a")}
+    assert after != before                                                  # scores now include the crop's
+
+
 def test_deletion_scoring_redoes_proposals_but_its_arrival_did_not(tiny_pipeline):
     import json
 
