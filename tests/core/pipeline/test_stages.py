@@ -6,6 +6,7 @@ import json
 import os
 
 import numpy as np
+import torch
 import pytest
 
 from core.pipeline import compute_attention, compute_proposals, evaluate, predict, run_all, train
@@ -471,3 +472,19 @@ def test_deletion_scoring_redoes_proposals_but_its_arrival_did_not(tiny_pipeline
     assert project.get_meta("proposals_pending") == "[]"                 # all four redone
     assert main(["proposals", str(project.path), "--no-deletion"]) == 0
     assert load_config(project).proposals.deletion is False
+
+
+def test_the_proposal_scorer_does_not_depend_on_the_training_seed(tiny_pipeline):
+    """f_x is trained once per project and cached: which training seed happens to run first must not change it."""
+    import shutil
+
+    from core.pipeline.scorer import get_scorer
+    project, cfg = tiny_pipeline
+    s = cfg.proposals.scoring_size
+    x = torch.rand(3, 3, s, s, generator=torch.Generator().manual_seed(1))
+    probs = []
+    for seed in (0, 7):
+        cfg.train.seed = seed
+        shutil.rmtree(project.work_dir, ignore_errors=True)     # no cached scorer: train it afresh
+        probs.append(get_scorer(project, cfg, Progress())(x))
+    assert torch.allclose(probs[0], probs[1])

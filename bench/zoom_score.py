@@ -1,0 +1,84 @@
+"""Does a second look at each box, zoomed in, rank the proposals better? Checked on train + val (never test).
+
+Run from the repository root:
+    .venv/bin/python bench/zoom_score.py [--project /tmp/dips_quality_auto/demo_240_0/demo.dips]
+
+Alg. 1 scores a box by f_x on the image blurred outside it, at the scorer's 224 px: a small object
+shrinks to a few pixels there. The zoom score (``proposals.zoom_context`` = C) also classifies a square
+crop around the box, (1 + C) x its longer side, at the scorer's full resolution, and ranks by the
+product of both probabilities. Candidates, the blur-outside score and the ranking are the app's
+(core/dips/scoring.py). Printed per C: percent of site images whose top-1 / top-3 / any proposal
+overlaps a ground-truth box with IoU >= 0.5. Ground truth only judges. Whether training gains is a
+separate question: `bench/head_quality.py --zoom-context C`.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from core.dips.boxes import box_iou  # noqa: E402
+from core.dips.proposals import candidate_boxes, rank_proposals  # noqa: E402
+from core.dips.scoring import score_boxes, score_zoomed  # noqa: E402
+from core.pipeline.config import load_config  # noqa: E402
+from core.pipeline.encoding import load_rgb  # noqa: E402
+from core.pipeline.evaluate_stage import _ground_truth  # noqa: E402
+from core.pipeline.scorer import class_index, get_scorer  # noqa: E402
+from core.progress import Progress, TextProgressBar  # noqa: E402
+from core.store.project import Project  # noqa: E402
+from core.store.repos.images import ImageFilter  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips",
+                    help="a project with ground truth (bench/quality.py builds the default one)")
+    ap.add_argument("--contexts", default="0.5,0.75,1,1.25,2", help="zoom contexts C to compare with no zoom")
+    a = ap.parse_args()
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    progress = Progress(TextProgressBar())
+    project = Project.open(a.project)
+    cfg = load_config(project)
+    contexts = [float(v) for v in a.contexts.split(",")]
+    index = class_index(project)
+    names = project.class_names()
+    gt = _ground_truth(project, None, None)
+    records = [r for r in project.images.list(ImageFilter(include_missing=False))
+               if r.split in ("train", "val") and r.id in gt and r.class_id in index
+               and not cfg.is_background(names.get(r.class_id))]
+    classify = get_scorer(project, cfg, progress)
+    s = cfg.proposals.scoring_size
+    hits = {c: np.zeros(3) for c in [0.0, *contexts]}
+    progress.start("images", len(records))
+    for n, rec in enumerate(records, start=1):
+        cands = candidate_boxes(project.maps.attention(rec.id, cfg.backbone_key), cfg.proposals)
+        if cands:
+            # the proposal stage's own input: the image at up to twice the scoring size
+            img = torch.from_numpy(load_rgb(project, rec, max_side=2 * s)).permute(2, 0, 1).float().div(255)
+            boxes, label = np.array([c.box for c in cands]), index[rec.class_id]
+            blurred = score_boxes(img, boxes, label, classify, cfg.proposals)
+            scale = np.array([rec.width, rec.height] * 2, dtype=np.float64)
+            for c in hits:
+                zoomed = None
+                if c > 0:
+                    zoomed = score_zoomed(img, boxes, label, classify, dataclasses.replace(cfg.proposals,
+                                                                                         zoom_context=c))
+                ranked = rank_proposals(cands, blurred, cfg.proposals, zoomed_probs=zoomed)
+                ious = box_iou(np.array([r.box for r in ranked]) * scale, gt[rec.id]).max(axis=1)
+                hits[c] += [ious[:1].max() >= 0.5, ious[:3].max() >= 0.5, ious.max() >= 0.5]
+        progress.update(n, len(records), rec.rel_path)
+    print(f"\n{len(records)} train + val site images; percent with a proposal at IoU >= 0.5")
+    print(f"{'zoom context C':<22} {'top-1':>6} {'top-3':>6} {'any':>6}")
+    for c, h in hits.items():
+        name = "0 (off, Alg. 1 alone)" if c == 0 else f"{c:g}"
+        print(f"{name:<22} " + " ".join(f"{v:6.1f}" for v in 100 * h / len(records)))
+
+
+if __name__ == "__main__":
+    main()
