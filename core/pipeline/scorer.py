@@ -26,9 +26,9 @@ from core.train.config import TrainConfig
 from core.train.loop import train_classifier
 
 
-# f_x is trained once per project and cached by the images it saw, not by seed: a fixed seed makes it, and so
-# the proposals, the same whichever training seed happens to run first (with the training seed, two builds
-# of the demo project ranked differently and their DiPS maps differed by up to 8 points MaxBoxAccV2).
+# f_x is trained once per project and cached by the images it saw, not by seed. With the training seed, the
+# first `train --seed` to need it would decide f_x, and with it every proposal; a fixed seed makes the
+# proposals a function of the project alone.
 SCORER_SEED = 0
 
 
