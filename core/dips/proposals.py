@@ -75,6 +75,8 @@ class ProposalConfig:
     # * deletion off: on the demo's train + val it lifted the top-1 proposal on train (25.8 -> 29.4 MaxBoxAccV2)
     #   but not on val (33.3 -> 31.5), and the trained DiPS map got worse (two seeds: 54.4 -> 47.6 MaxBoxAccV2):
     #   it favours boxes that take in all of the evidence, i.e. larger ones (docs/BENCHMARKS.md).
+    # * zoom_context off: at C = 1 it lifted the top-1 proposal on the demo's train + val from 23.5 to 33.3 % of
+    #   images, but the trained DiPS map got worse (four seeds: 58.9 -> 52.0 MaxBoxAccV2; docs/BENCHMARKS.md).
     # * blur_sigma_frac 0.1: a Gaussian of sigma s keeps a fraction exp(-2 pi^2 s^2 / P^2) of a pattern of
     #   period P; with s = 0.1 * S every pattern finer than 0.2 * S keeps < 1 % of its contrast, so any
     #   object up to ~10 % of the image side outside the box is wiped out, leaving only the coarse colour
