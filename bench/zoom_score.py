@@ -8,8 +8,11 @@ shrinks to a few pixels there. The zoom score (``proposals.zoom_context`` = C) a
 crop around the box, (1 + C) x its longer side, at the scorer's full resolution, and ranks by the
 product of both probabilities. Candidates, the blur-outside score and the ranking are the app's
 (core/dips/scoring.py). Printed per C: percent of site images whose top-1 / top-3 / any proposal
-overlaps a ground-truth box with IoU >= 0.5. Ground truth only judges. Whether training gains is a
-separate question: `bench/head_quality.py --zoom-context C`.
+overlaps a ground-truth box with IoU >= 0.5; what training gets from the top-1 box (the pool at K = 1):
+its area, and the precision of its foreground seed candidates - the top ``pos_top_frac`` of its source
+map inside it at ``train_res``, where pixel labels are drawn (core/dips/sampling.py) - as the share of
+them inside a ground-truth box, and the share of images where none is. Ground truth only judges.
+Whether training gains is a separate question: `bench/head_quality.py --zoom-context C`.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -33,6 +37,24 @@ from core.pipeline.scorer import class_index, get_scorer  # noqa: E402
 from core.progress import Progress, TextProgressBar  # noqa: E402
 from core.store.project import Project  # noqa: E402
 from core.store.repos.images import ImageFilter  # noqa: E402
+
+
+def seed_precision(attn: np.ndarray, box: np.ndarray, gt: np.ndarray, res: int, top_frac: float) -> float:
+    """Share of the foreground seed candidates (top ``top_frac`` of ``attn`` inside ``box``, at ``res`` x ``res``)
+    that lie in a ground-truth box; boxes normalised xyxy."""
+    m = cv2.resize(attn.astype(np.float32), (res, res), interpolation=cv2.INTER_LINEAR)
+    yy, xx = np.mgrid[0:res, 0:res] + 0.5   # pixel centres, as the sampler decides 'inside'
+
+    def inside(b: np.ndarray) -> np.ndarray:
+        x0, y0, x1, y1 = b * res
+        return (xx >= x0) & (xx < x1) & (yy >= y0) & (yy < y1)
+    in_box = inside(box)
+    if not in_box.any():
+        return 0.0
+    vals = np.sort(m[in_box])
+    seeds = in_box & (m >= vals[-max(1, int(top_frac * vals.size))])
+    in_gt = np.any([inside(g) for g in gt], axis=0)
+    return float((seeds & in_gt).sum() / seeds.sum())
 
 
 def main() -> None:
@@ -55,6 +77,9 @@ def main() -> None:
     classify = get_scorer(project, cfg, progress)
     s = cfg.proposals.scoring_size
     hits = {c: np.zeros(3) for c in [0.0, *contexts]}
+    top1 = {c: [] for c in hits}      # (area of the top-1 box, precision of its foreground seeds)
+    gt_areas = [float(np.max((g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1])) / (r.width * r.height))
+                for r in records for g in [gt[r.id]]]
     progress.start("images", len(records))
     for n, rec in enumerate(records, start=1):
         cands = candidate_boxes(project.maps.attention(rec.id, cfg.backbone_key), cfg.proposals)
@@ -72,12 +97,21 @@ def main() -> None:
                 ranked = rank_proposals(cands, blurred, cfg.proposals, zoomed_probs=zoomed)
                 ious = box_iou(np.array([r.box for r in ranked]) * scale, gt[rec.id]).max(axis=1)
                 hits[c] += [ious[:1].max() >= 0.5, ious[:3].max() >= 0.5, ious.max() >= 0.5]
+                best = np.asarray(ranked[0].box)
+                maps = project.maps.attention(rec.id, cfg.backbone_key)
+                top1[c].append((float((best[2] - best[0]) * (best[3] - best[1])),
+                                seed_precision(maps[ranked[0].source_map], best, gt[rec.id] / scale,
+                                               cfg.train.train_res, cfg.train.pos_top_frac)))
         progress.update(n, len(records), rec.rel_path)
-    print(f"\n{len(records)} train + val site images; percent with a proposal at IoU >= 0.5")
-    print(f"{'zoom context C':<22} {'top-1':>6} {'top-3':>6} {'any':>6}")
+    print(f"\n{len(records)} train + val site images (largest ground-truth box: {100 * np.mean(gt_areas):.2f} % of "
+          "the image on average); percent with a proposal at IoU >= 0.5")
+    print(f"{'zoom context C':<22} {'top-1':>6} {'top-3':>6} {'any':>6}   top-1 box: {'area %':>6} "
+          f"{'seed precision %':>16} {'no seed right %':>15}")
     for c, h in hits.items():
         name = "0 (off, Alg. 1 alone)" if c == 0 else f"{c:g}"
-        print(f"{name:<22} " + " ".join(f"{v:6.1f}" for v in 100 * h / len(records)))
+        area, prec = np.array(top1[c]).T
+        print(f"{name:<22} " + " ".join(f"{v:6.1f}" for v in 100 * h / len(records))
+              + f"              {100 * area.mean():6.2f} {100 * prec.mean():16.1f} {100 * (prec == 0).mean():15.1f}")
 
 
 if __name__ == "__main__":
