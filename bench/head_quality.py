@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--K", type=int, help="top-K pool the pseudo-label boxes are drawn from (default: the app's)")
     ap.add_argument("--tight-tolerance", type=float, help="proposals.tight_tolerance of the ranking (default: the "
                     "app's; the project's proposals are redone when it differs)")
+    ap.add_argument("--area-penalty", type=float, help="proposals.area_penalty (lambda_area) of the ranking "
+                    "(the project's proposals are redone); default: the app's")
     ap.add_argument("--zoom-context", type=float, help="proposals.zoom_context (the project's proposals are "
                     "redone); default: the app's")
     ap.add_argument("--deletion", action="store_true", help="rank proposals with the deletion score too "
@@ -67,6 +69,8 @@ def main() -> None:
     cfg.proposals.deletion = a.deletion
     if a.zoom_context is not None:
         cfg.proposals.zoom_context = a.zoom_context
+    if a.area_penalty is not None:
+        cfg.proposals.area_penalty = a.area_penalty
     if a.K:
         cfg.proposals.K = cfg.train.K = a.K
     if a.tight_tolerance is not None:
@@ -87,7 +91,7 @@ def main() -> None:
               flush=True)
     print(f"\ndemo n={a.n} seed={a.seed}, training seed {a.train_seed}, K {cfg.train.K}"
           f"{', deletion' if a.deletion else ''}, tight_tolerance {cfg.proposals.tight_tolerance}, "
-          f"zoom_context {cfg.proposals.zoom_context}; "
+          f"zoom_context {cfg.proposals.zoom_context}, area_penalty {cfg.proposals.area_penalty}; "
           "MaxBoxAccV2 / at the operating threshold, percent")
     print(f"{'head':<10} {'train':>13} {'val':>13} {'train+val':>13} {'train min':>9}")
     for name, r, minutes in rows:
