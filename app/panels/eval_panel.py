@@ -117,6 +117,7 @@ class EvaluationPanel(QWidget):
         self._task = None
         self._request = 0
         self._stale = True
+        self._maps_picked = False     # until the user picks maps, the panel shows the best that exist
         self._eval_timer = QTimer(self, singleShot=True, interval=0)
         self._eval_timer.timeout.connect(self._evaluate_if_stale)
         self._build()
@@ -131,6 +132,8 @@ class EvaluationPanel(QWidget):
         self.split.addItems(SPLIT_CHOICES)
         self.evaluate_btn = QPushButton("Evaluate")
         self.evaluate_btn.clicked.connect(self.refresh)
+        # any change but the panel's own (made with signals blocked) is a choice to keep
+        self.maps.currentIndexChanged.connect(self._user_picked_maps)
         self.maps.currentIndexChanged.connect(self.refresh)
         self.split.currentIndexChanged.connect(self.refresh)
         bar = QHBoxLayout()
@@ -243,7 +246,23 @@ class EvaluationPanel(QWidget):
     # -- public ------------------------------------------------------------------------------------
     def set_project(self, project) -> None:
         self.project = project
+        self._maps_picked = False
         self.refresh()
+
+    def _user_picked_maps(self, _index: int) -> None:
+        self._maps_picked = True
+
+    def _follow_what_exists(self) -> None:
+        """Predicted maps once a prediction run exists, the attention maps before: a new project opens on
+        figures, not on 'train first'. A choice of the user's is kept."""
+        if self._maps_picked or self.project is None:
+            return
+        key = "predicted" if self.project.maps.latest_run_id() is not None else "attention"
+        i = self.maps.findData(key)
+        if i != self.maps.currentIndex():
+            self.maps.blockSignals(True)      # refresh() below evaluates once, with the new choice
+            self.maps.setCurrentIndex(i)
+            self.maps.blockSignals(False)
 
     @property
     def has_ground_truth(self) -> bool:
@@ -263,6 +282,7 @@ class EvaluationPanel(QWidget):
         """
         self._stale = True
         self._drop_task()
+        self._follow_what_exists()
         if not self.isVisible():
             self._show_gt_state()
             return

@@ -154,8 +154,31 @@ def test_no_predicted_maps_yet_says_what_to_do_in_the_app(qtbot, project):
     project.boxes.add_gt(img.id, (10, 10, 30, 30), site)          # ground truth, but nothing trained yet
     w = ep.EvaluationPanel(project, runner=TaskRunner())
     qtbot.addWidget(w)
+    w.maps.setCurrentIndex(w.maps.findData("predicted"))          # the inspector asks for them anyway
     w.show()
     qtbot.waitUntil(lambda: "Cannot evaluate" in w.status.text(), timeout=20000)
     text = w.status.text()
     assert "no predicted maps yet for the test images" in text and "Training panel" in text
     assert "ValueError" not in text and str(project.path) not in text     # words for the user, not a trace
+
+
+def test_maps_follow_what_exists_until_the_user_picks(qtbot, project, monkeypatch):
+    calls = []
+    monkeypatch.setattr(ep, "run_evaluation", lambda p, split, maps, progress=None: calls.append(maps) or _report([]))
+    site = project.class_id("site", create=False)
+    img = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(img.id, (10, 10, 30, 30), site)
+    w = ep.EvaluationPanel(project)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: bool(calls))
+    assert w.current_maps() == "attention" and calls == ["attention"]      # nothing trained yet
+    _gt_and_predictions(project)                                           # a training run predicted
+    w.refresh()
+    qtbot.waitUntil(lambda: len(calls) == 2)
+    assert w.current_maps() == "predicted" and calls[-1] == "predicted"
+    w.maps.setCurrentIndex(w.maps.findData("proposal"))                    # the inspector's choice
+    qtbot.waitUntil(lambda: calls[-1] == "proposal")
+    w.refresh()
+    qtbot.waitUntil(lambda: len(calls) == 4)
+    assert w.current_maps() == "proposal" and calls[-1] == "proposal"     # kept
