@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem
 
 from app.canvas.image_loader import ImageLoader
 from app.canvas.items import BoxItem
+from app.canvas.labels import visible_labels
 from app.canvas.view import ZoomPanView
 
 BOX_KINDS = ("curated", "proposal", "prediction", "gt")
@@ -75,6 +76,7 @@ class ImageCanvas(ZoomPanView):
         self.image_size = (0, 0)
         self.levels_shown: set[str] = set()
         self.zoom_changed.connect(self._update_level)
+        self.zoom_changed.connect(self._declutter_labels)
 
     # -- image -------------------------------------------------------------------------
     def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
@@ -161,6 +163,23 @@ class ImageCanvas(ZoomPanView):
                 self.select(None)
         if self._highlight and self._highlight[0] == kind and self._highlight[1] in layer:
             layer[self._highlight[1]].set_highlighted(True)
+        self._declutter_labels()
+
+    def _declutter_labels(self, *_) -> None:
+        """Hide labels that would cover a more important one: curated boxes first, then proposals in rank
+        order, predictions, ground truth. The selected or highlighted box always shows its label."""
+        items = [it for kind in ("curated", "proposal", "prediction", "gt") for it in self._items[kind].values()
+                 if it.label is not None and it.isVisible()]
+        rects = []
+        for it in items:
+            corner = self.mapFromScene(it.mapToScene(it.label.pos()))
+            rects.append(it.label.boundingRect().translated(corner.x(), corner.y()))
+        for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items])):
+            it.label.setVisible(show)
+
+    def label_shown(self, kind: str, key: int) -> bool:
+        item = self._items[kind].get(key)
+        return item is not None and item.label is not None and item.label.isVisible()
 
     def _clear(self, kind: str) -> None:
         for item in self._items[kind].values():
@@ -179,6 +198,7 @@ class ImageCanvas(ZoomPanView):
             item.setVisible(on)
         if not on and self._selected and self._selected[0] == layer:
             self.select(None)
+        self._declutter_labels()
 
     def layer_visible(self, layer: str) -> bool:
         return self._visible[layer]
@@ -191,6 +211,7 @@ class ImageCanvas(ZoomPanView):
         self._highlight = (kind, key) if kind else None
         if kind and key in self._items[kind]:
             self._items[kind][key].set_highlighted(True)
+        self._declutter_labels()
 
     # -- selection ------------------------------------------------------------------------
     def selected(self) -> tuple[str, int] | None:
@@ -207,6 +228,7 @@ class ImageCanvas(ZoomPanView):
         self._selected = new
         if new:
             self._items[kind][key].set_selected(True)
+        self._declutter_labels()
         if emit:
             self.selection_changed.emit(new[0] if new else "", new[1] if new else -1)
 
@@ -340,6 +362,7 @@ class ImageCanvas(ZoomPanView):
             self.box_edited.emit(d.item.key, tuple(round(v, 2) for v in new))
         else:
             d.item.set_xyxy(d.original)
+        self._declutter_labels()
 
     def mouseDoubleClickEvent(self, ev: QMouseEvent) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or self._mode != "select":

@@ -147,6 +147,10 @@ class BoxItem(QGraphicsRectItem):
             self._handles = {}
         self._apply_pen()
 
+    @property
+    def highlighted(self) -> bool:
+        return self._highlighted
+
     def set_highlighted(self, on: bool) -> None:
         self._highlighted = on
         self.setZValue(self.style.z + (100 if on else 0))

@@ -106,3 +106,28 @@ def test_unreadable_image_reports_and_keeps_boxes(qtbot, canvas, tmp_path):
     assert blocker.args[0] == 3 and "bad.jpg" in blocker.args[1]
     canvas.set_boxes("curated", [(1, (10, 10, 50, 40), "car", 0)])
     assert set(canvas.items_of("curated")) == {1}
+
+
+def test_crowded_labels_hide_behind_more_important_ones_until_zoom_or_selection_frees_them(qtbot, canvas, tmp_path):
+    path = make_image(tmp_path / "a.png", size=(400, 300))
+    canvas.set_image(1, path, (400, 300))
+    qtbot.waitUntil(lambda: "full" in canvas.levels_shown, timeout=5000)
+    canvas.set_boxes("proposal", [(1, (10, 10, 100, 100), "#1 0.93", -1), (2, (12, 12, 60, 60), "#2 0.91", -1),
+                                  (3, (300, 200, 380, 280), "#3 0.50", -1)])
+    assert canvas.label_shown("proposal", 1) and canvas.label_shown("proposal", 3)
+    assert not canvas.label_shown("proposal", 2)          # it would cover #1's label: rank 1 wins
+    canvas.select("proposal", 2)
+    assert canvas.label_shown("proposal", 2) and not canvas.label_shown("proposal", 1)   # the selected one shows
+    canvas.select(None)
+    canvas.set_scale_at(10.0)                              # zoomed in, the two corners lie far apart on screen
+    assert canvas.label_shown("proposal", 1) and canvas.label_shown("proposal", 2)
+
+
+def test_visible_labels_greedy_in_priority_order():
+    from PySide6.QtCore import QRectF
+
+    from app.canvas.labels import visible_labels
+    a, b, c = QRectF(0, 0, 50, 16), QRectF(10, 5, 50, 16), QRectF(100, 0, 50, 16)
+    assert visible_labels([a, b, c], [False, False, False]) == [True, False, True]
+    assert visible_labels([a, b, c], [False, True, False]) == [False, True, True]
+    assert visible_labels([a, b], [True, True]) == [True, True]       # forced labels always show
