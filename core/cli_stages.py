@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 from core.cli import open_project
+from core.dips.decoder_widths import parse_widths
 from core.dips.precision import PRECISIONS
 from core.progress import Cancelled, Progress, ProgressEvent, TextProgressBar
 
@@ -56,11 +57,11 @@ def _widths_or_default(text: str) -> list[int] | str:
     if text.strip().lower() == DEFAULT:
         return DEFAULT
     try:
-        widths = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of channel widths") from None
-    if any(w < 1 for w in widths):
-        raise argparse.ArgumentTypeError(f"'{text}': every width must be at least 1")
+        widths = parse_widths(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if widths is None:   # an empty value is a slip, not a request for the default
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of channel widths")
     return widths
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from core.dips.decoder_widths import default_widths
+
 # f_l choices: (key, label). "token" projects the tokens to core's default R channels first (fast on CPU);
 # "token-journal" is the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB.
 LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
               ("unet", "U-Net on RGB (workshop)"))
-
 
 
 @dataclass
@@ -61,9 +62,8 @@ def _light_reduce() -> int:
 
 
 def light_widths(n_up: int) -> str:
-    """The light decoder's default block widths as text: R, R/2, ... (at least 8, as core.dips.heads)."""
-    r = _light_reduce()
-    return ", ".join(str(max(r // 2 ** i, 8)) for i in range(n_up))
+    """The light decoder's default block widths as text: R, R/2, ..."""
+    return ", ".join(str(w) for w in default_widths(n_up, _light_reduce(), embed_dim=0))
 
 
 def _localizer_key(t) -> str:
@@ -81,16 +81,6 @@ def saved_train_config(project):
         return TrainConfig.from_dict(saved.get("train") or {})
     except Exception:  # noqa: BLE001 - an unreadable saved config: start from the defaults
         return TrainConfig()
-
-
-def parse_widths(text: str) -> tuple[int, ...] | None:
-    """'32, 16' -> (32, 16); empty -> None (the localizer's default). ValueError when not whole numbers >= 1."""
-    if not text.strip():
-        return None
-    widths = tuple(int(v) for v in text.split(","))
-    if any(w < 1 for w in widths):
-        raise ValueError(text)
-    return widths
 
 
 def options_from_config(project) -> TrainingOptions:

@@ -18,9 +18,10 @@ from app.dialogs import error_dialog
 from app.panels.float_edit import FloatEdit
 from app.panels.loss_plot import LossPlot
 from app.panels.run_summary import duration, finite, run_summary, when
-from app.panels.training_options import (LOCALIZERS, TrainingOptions, options_from_config, light_widths,
-                                         parse_widths, saved_train_config)
+from app.panels.training_options import (LOCALIZERS, TrainingOptions, light_widths, options_from_config,
+                                         saved_train_config)
 from app.probe import ask_in_background
+from core.dips.decoder_widths import parse_widths
 from core.progress import ProgressEvent, format_eta
 
 
@@ -212,9 +213,10 @@ class TrainingPanel(QWidget):
 
     def _widths_or_none(self) -> tuple[int, ...] | None:
         try:
-            return parse_widths(self.widths.text())
+            widths = parse_widths(self.widths.text())
         except ValueError:
             return None   # start() refuses the text before it is ever used
+        return tuple(widths) if widths else None
 
     def set_options(self, o: TrainingOptions) -> None:
         self._wanted_device = o.device

@@ -25,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from core.dips.decoder_widths import default_widths
+
 _WHERE = "core/dips/heads.py"
 
 
@@ -94,8 +96,7 @@ class TokenDecoder(nn.Module):
         if reduce is not None and reduce < 1:
             raise ValueError(f"{_WHERE}: TokenDecoder reduce must be a positive channel count, got {reduce}")
         if widths is None:
-            widths = (tuple(max(reduce // 2 ** i, 8) for i in range(n_up)) if reduce else
-                      tuple(max(embed_dim // 2 ** (i + 1), 8) for i in range(n_up)))
+            widths = default_widths(n_up, reduce, embed_dim)
         if len(widths) != n_up:
             raise ValueError(f"{_WHERE}: {len(widths)} widths given for n_up={n_up} blocks")
         self.embed_dim, self.n_up, self.half_res = embed_dim, n_up, half_res
