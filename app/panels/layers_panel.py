@@ -101,7 +101,8 @@ class LayersPanel(QWidget):
                         f"Boxes of prediction run {run_id} enclose the regions whose foreground probability "
                         f"passes τ = {tau:.2f}, the threshold the run picked on its training images (where its "
                         f"boxes agree best with curated boxes or top proposals). Box label: mean foreground "
-                        f"probability inside x the image's object probability.")
+                        f"probability inside; on an unlabelled image, times the classifier's probability that "
+                        f"it shows an object.")
 
     def _source_picked(self, _index: int) -> None:
         self._preferred = self.source.currentData()
