@@ -80,9 +80,11 @@ def main() -> None:
     top1 = {c: [] for c in hits}      # (area of the top-1 box, precision of its foreground seeds)
     gt_areas = [float(np.max((g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1])) / (r.width * r.height))
                 for r in records for g in [gt[r.id]]]
+    key = cfg.backbone_key
     progress.start("images", len(records))
     for n, rec in enumerate(records, start=1):
-        cands = candidate_boxes(project.maps.attention(rec.id, cfg.backbone_key), cfg.proposals)
+        maps = project.maps.attention(rec.id, key)
+        cands = candidate_boxes(maps, cfg.proposals)
         if cands:
             # the proposal stage's own input: the image at up to twice the scoring size
             img = torch.from_numpy(load_rgb(project, rec, max_side=2 * s)).permute(2, 0, 1).float().div(255)
@@ -98,7 +100,6 @@ def main() -> None:
                 ious = box_iou(np.array([r.box for r in ranked]) * scale, gt[rec.id]).max(axis=1)
                 hits[c] += [ious[:1].max() >= 0.5, ious[:3].max() >= 0.5, ious.max() >= 0.5]
                 best = np.asarray(ranked[0].box)
-                maps = project.maps.attention(rec.id, cfg.backbone_key)
                 top1[c].append((float((best[2] - best[0]) * (best[3] - best[1])),
                                 seed_precision(maps[ranked[0].source_map], best, gt[rec.id] / scale,
                                                cfg.train.train_res, cfg.train.pos_top_frac)))
