@@ -252,52 +252,45 @@ def test_predict_with_an_unknown_run_says_so(tiny_pipeline):
         predict(project, 99, cfg=cfg)
 
 
-def test_cli_decoder_options_are_saved_with_the_project(tiny_pipeline):
+def _apply_cli(project, stage: str, *options: str):
+    """What a CLI stage does with its options before it runs: parse them, apply them to the project's saved
+    settings, save those. Returns the settings the stage runs with."""
     from core.cli import build_parser
     from core.cli_stages import _cfg
+    return _cfg(project, build_parser().parse_args([stage, str(project.path), *options]))
+
+
+def test_cli_decoder_options_are_saved_with_the_project(tiny_pipeline):
     from core.pipeline.config import load_config
     project, _ = tiny_pipeline
-
-    def train_args(*options):
-        return build_parser().parse_args(["train", str(project.path), *options])
-    journal = _cfg(project, train_args("--decoder-reduce", "0"))
+    journal = _apply_cli(project, "train", "--decoder-reduce", "0")
     assert journal.train.decoder_reduce is None and load_config(project).train.decoder_reduce is None
-    light = _cfg(project, train_args("--decoder-reduce", "16", "--decoder-widths", "16, 8"))
+    light = _apply_cli(project, "train", "--decoder-reduce", "16", "--decoder-widths", "16, 8")
     assert load_config(project).train.decoder_reduce == 16 and light.train.decoder_widths == [16, 8]
-    _cfg(project, train_args("--epochs", "3"))          # an option not given keeps the saved value
+    _apply_cli(project, "train", "--epochs", "3")          # an option not given keeps the saved value
     assert load_config(project).train.decoder_widths == [16, 8]
-    _cfg(project, train_args("--decoder-widths", "default"))
+    _apply_cli(project, "train", "--decoder-widths", "default")
     assert load_config(project).train.decoder_widths is None
-    _cfg(project, train_args("--decoder", "unet", "--lambda-cls", "0.25"))
+    _apply_cli(project, "train", "--decoder", "unet", "--lambda-cls", "0.25")
     assert load_config(project).train.lambda_cls == 0.25 and load_config(project).train.decoder == "unet"
 
 
 def test_cli_puts_crf_settings_back_to_their_defaults(tiny_pipeline):
-    from core.cli import build_parser
-    from core.cli_stages import _cfg
     from core.pipeline.config import load_config
     project, _ = tiny_pipeline
-
-    def train_args(*options):
-        return build_parser().parse_args(["train", str(project.path), *options])
-    _cfg(project, train_args("--no-crf", "--lambda-crf", "2e-6"))
+    _apply_cli(project, "train", "--no-crf", "--lambda-crf", "2e-6")
     assert (load_config(project).train.use_crf, load_config(project).train.lambda_crf) == (False, 2e-6)
-    _cfg(project, train_args("--crf", "--lambda-crf", "default"))
+    _apply_cli(project, "train", "--crf", "--lambda-crf", "default")
     assert (load_config(project).train.use_crf, load_config(project).train.lambda_crf) == (True, None)
 
 
 def test_cli_weights_default_goes_back_to_the_shipped_weights(tiny_pipeline, tmp_path):
-    from core.cli import build_parser
-    from core.cli_stages import _cfg
     from core.pipeline.config import load_config
     project, _ = tiny_pipeline
     mine = tmp_path / "mine.pth"
-
-    def attention_args(*options):
-        return build_parser().parse_args(["attention", str(project.path), *options])
-    _cfg(project, attention_args("--weights", str(mine)))
+    _apply_cli(project, "attention", "--weights", str(mine))
     assert load_config(project).attention.weights == str(mine)
-    _cfg(project, attention_args("--weights", "default"))
+    _apply_cli(project, "attention", "--weights", "default")
     assert load_config(project).attention.weights is None
 
 
