@@ -75,7 +75,9 @@ def _cfg(project, a: argparse.Namespace):
                                  ("n_neg", "train", "n_neg"), ("lambda_crf", "train", "lambda_crf"),
                                  ("lambda_seed", "train", "lambda_seed"), ("lambda_cls", "train", "lambda_cls"),
                                  ("decoder", "train", "decoder"), ("batch_size", "train", "batch_size"),
-                                 ("seed", "train", "seed")):
+                                 ("seed", "train", "seed"), ("min_rel_area", "boxes", "min_rel_area"),
+                                 ("merge_gap", "boxes", "merge_gap"), ("box_score", "boxes", "score"),
+                                 ("grabcut", "boxes", "grabcut")):
         value = getattr(a, attr, None)
         if value is not None:
             setattr(getattr(cfg, section), field, None if value == DEFAULT and attr in _RESETTABLE else value)
@@ -234,6 +236,13 @@ def register(sub) -> None:
     p = sub.add_parser("predict", help="class probabilities, foreground maps and boxes for every image")
     _common(p)
     p.add_argument("--run", type=int, help="training run to use (default: the latest finished)")
+    p.add_argument("--min-rel-area", type=float, metavar="F",
+                   help="drop regions below F of the image's largest one (0 = off)")
+    p.add_argument("--merge-gap", type=float, metavar="G",
+                   help="merge boxes closer than G x the smaller box's side (0 = off)")
+    p.add_argument("--box-score", choices=("mean", "mass"), help="rank boxes by mean probability or by mass")
+    p.add_argument("--grabcut", action=argparse.BooleanOptionalAction,
+                   help="tighten each box to the object's edges with GrabCut seeded by the map")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("run", help="every stage in order, skipping what is up to date")

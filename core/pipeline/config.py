@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from core.dips.attention import AttentionConfig
 from core.dips.backbones.vit import local_timm_snapshot
 from core.dips.backbones.weights import weights_fingerprint
+from core.dips.map_boxes import BoxDrawConfig
 from core.dips.proposals import ProposalConfig
 from core.train.config import TrainConfig
 
@@ -26,6 +27,7 @@ class PipelineConfig:
     attention: AttentionConfig = field(default_factory=AttentionConfig)
     proposals: ProposalConfig = field(default_factory=ProposalConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    boxes: BoxDrawConfig = field(default_factory=BoxDrawConfig)   # how predicted boxes are drawn from maps
     background_classes: list[str] | None = None   # None = detect by name (BACKGROUND_CLASS_PATTERN)
     device: str = "auto"                          # for attention / proposals / prediction
 
@@ -37,6 +39,7 @@ class PipelineConfig:
         return cls(attention=_from(AttentionConfig, d.get("attention")),
                    proposals=_from(ProposalConfig, d.get("proposals")),
                    train=TrainConfig.from_dict(d.get("train")),
+                   boxes=_from(BoxDrawConfig, d.get("boxes")),
                    background_classes=d.get("background_classes"),
                    device=d.get("device", "auto"))
 

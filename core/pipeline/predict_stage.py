@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.dips.boxes import boxes_from_map
 from core.dips.device import pick_device
 from core.dips.heads import ClassificationHead, build_localizer
+from core.dips.map_boxes import BoxDrawConfig, draw_boxes
 from core.eval.operating import box_acc_from_ious, per_image_iou
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
@@ -27,7 +28,6 @@ OPERATING_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
 CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
 CALIBRATION_MIN = 5
-MIN_BOX_FRAC = 0.002   # components below this fraction of the image are noise, not boxes
 
 
 class LoadedModel:
@@ -66,22 +66,26 @@ def run_on_cached(model, cache, content_hashes: list[str]) -> tuple[np.ndarray, 
 
 
 def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0,
-                  threshold: float = OPERATING_THRESHOLD) -> list[tuple[float, float, float, float, float]]:
-    """Boxes (image pixels) around the map's regions above the operating threshold.
+                  threshold: float = OPERATING_THRESHOLD, draw: BoxDrawConfig | None = None,
+                  rgb: np.ndarray | None = None) -> list[tuple[float, float, float, float, float]]:
+    """Boxes (image pixels) around the map's regions above the operating threshold, drawn as ``draw`` says
+    (core/dips/map_boxes.py: size floor, merging, duplicates, score; ``rgb`` [h, w, 3] for GrabCut).
 
-    Score = mean foreground probability inside the box x ``p_object``, the probability that the image shows
-    an object at all (see ``_object_probability``); below 0.5 the image gets no boxes.
+    Score = the box's score from the map x ``p_object``, the probability that the image shows an object at
+    all (see ``_object_probability``); below 0.5 the image gets no boxes.
     """
     if p_object < 0.5:
         return []
     h, w = fg.shape
-    out = []
-    for x0, y0, x1, y1 in boxes_from_map(fg, threshold):
-        if (x1 - x0) * (y1 - y0) < MIN_BOX_FRAC * h * w:
-            continue
-        score = float(fg[int(y0):int(y1), int(x0):int(x1)].mean()) * p_object
-        out.append((x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score))
-    return sorted(out, key=lambda b: -b[4])
+    return [(x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score * p_object)
+            for x0, y0, x1, y1, score in draw_boxes(fg, threshold, draw, rgb)]
+
+
+def _rgb_on_map(cache, content_hash: str, shape: tuple[int, int]) -> np.ndarray:
+    """The cached small RGB copy of an image as [h, w, 3] uint8 on the map's grid (for GrabCut)."""
+    import cv2  # noqa: PLC0415
+    rgb = np.ascontiguousarray(np.asarray(cache.get(content_hash).rgb, dtype=np.uint8).transpose(1, 2, 0))
+    return rgb if rgb.shape[:2] == tuple(shape) else cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
 
 def _object_probability(class_probs: np.ndarray, object_classes: np.ndarray, label: str | None,
@@ -145,7 +149,8 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     if missing:
         encode_records(project, cfg, missing, progress, stage="features")
     tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
-    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
+    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
+                                                        "boxes": asdict(cfg.boxes)})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     names = project.class_names()
     progress.start("predict", len(records))
@@ -155,7 +160,8 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
             probs, fg = run_on_cached(model, cache, [r.content_hash for r in chunk])
             for rec, p, m in zip(chunk, probs, fg):
                 p_object = _object_probability(p, object_classes, names.get(rec.class_id), cfg)
+                rgb = _rgb_on_map(cache, rec.content_hash, m.shape) if cfg.boxes.grabcut else None
                 project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
-                                             boxes_for_map(m, rec.width, rec.height, p_object, tau))
+                                             boxes_for_map(m, rec.width, rec.height, p_object, tau, cfg.boxes, rgb))
         progress.update(min(i + 16, len(records)), len(records))
     return pred_run
