@@ -81,6 +81,14 @@ def make_project(folder: Path) -> Path:
     return path
 
 
+def reusable_run(project, cfg) -> int | None:
+    """The latest finished training run with exactly these training settings and backbone, if any."""
+    want = {**cfg.train.to_dict(), "backbone": cfg.backbone_key}
+    same = [r for r in project.runs.list() if r.status == "finished" and r.checkpoint_path
+            and Path(r.checkpoint_path).is_file() and r.config == want]
+    return same[-1].id if same else None
+
+
 def records_of(project, split: str):
     f = ImageFilter(include_missing=False) if split == "all" else ImageFilter(split=split, include_missing=False)
     return project.images.list(f)
@@ -169,6 +177,10 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/dips_aerial")
     ap.add_argument("--data-script", default=str(DATA_SCRIPT), help="path of aerial_trees.py")
     ap.add_argument("--json", help="also write every figure to this JSON file")
+    ap.add_argument("--reuse", action="store_true", help="predict again with a finished training run of the same "
+                    "seed and settings where there is one (to judge a change of box drawing without retraining)")
+    ap.add_argument("--background", help="declare these classes (comma-separated) object-free in the project "
+                    "settings: no boxes, hard negatives in training (default: the app's rule by name)")
     ap.add_argument("--demo", type=int, metavar="N", help="instead: the N-image demo project of bench/quality.py "
                     "(under --work), to judge a change on both data sets (use --split trainval there)")
     a = ap.parse_args()
@@ -186,6 +198,7 @@ def main() -> None:
     cfg = load_config(project)                       # the app's defaults (nothing saved yet on a new project)
     if a.epochs:
         cfg.train.epochs = a.epochs
+    cfg.background_classes = a.background.split(",") if a.background else None
     save_config(project, cfg)
     compute_attention(project, cfg, progress)
     compute_proposals(project, cfg, progress)
@@ -212,7 +225,8 @@ def main() -> None:
     rows["DiPS"] = []
     for seed in [int(s) for s in a.seeds.split(",")]:
         cfg.train.seed = seed
-        run = train(project, cfg, progress)
+        run = reusable_run(project, cfg) if a.reuse and not a.background else None
+        run = run or train(project, cfg, progress)
         pred = predict(project, run, progress, cfg=cfg)
         f = figures(evaluate_all("predicted", pred), box_figures(shown_boxes(project, records, "predicted", pred),
                                                                  gt, records))
