@@ -84,6 +84,9 @@ def _cfg(project, a: argparse.Namespace):
             changed = True
     if getattr(a, "K", None) is not None:
         cfg.train.K = a.K
+    if getattr(a, "threshold", None) is not None:
+        cfg.boxes.threshold = None if a.threshold == DEFAULT else a.threshold
+        changed = True
     if getattr(a, "decoder_widths", None) is not None:
         cfg.train.decoder_widths = None if a.decoder_widths == DEFAULT else a.decoder_widths
         changed = True
@@ -241,6 +244,8 @@ def register(sub) -> None:
     p.add_argument("--merge-gap", type=float, metavar="G",
                    help="merge boxes closer than G x the smaller box's side (0 = off)")
     p.add_argument("--box-score", choices=("mean", "mass"), help="rank boxes by mean probability or by mass")
+    p.add_argument("--threshold", type=_float_or_default, metavar="T",
+                   help="operating threshold on the foreground probability; 'default': calibrated per run")
     p.add_argument("--grabcut", action=argparse.BooleanOptionalAction,
                    help="tighten each box to the object's edges with GrabCut seeded by the map")
     p.set_defaults(func=cmd_predict)

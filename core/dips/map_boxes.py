@@ -36,6 +36,7 @@ class BoxDrawConfig:
     score: str = "mean"          # "mean" or "mass" (see module docstring)
     grabcut: bool = False        # tighten each box with GrabCut seeded by the map (needs the image)
     max_boxes: int = 0           # keep at most this many (0 = all)
+    threshold: float | None = None  # the project's own operating threshold; None = calibrated per prediction run
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> float:

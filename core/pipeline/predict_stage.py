@@ -148,7 +148,10 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features")
-    tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
+    if cfg.boxes.threshold is not None:   # the project's own choice
+        tau, n_cal = float(cfg.boxes.threshold), 0
+    else:                                 # calibrated on the training images, whatever is predicted
+        tau, n_cal = calibrate_threshold(project, model, cache, every)
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
                                                         "boxes": asdict(cfg.boxes)})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])

@@ -19,6 +19,10 @@ def test_predict_options_for_box_drawing_are_saved_with_the_project(tiny_pipelin
     assert (saved.merge_gap, saved.score, saved.min_rel_area, saved.grabcut) == (0.75, "mean", 0.2, True)
     _apply_cli(project, "predict", "--no-grabcut")
     assert load_config(project).boxes.grabcut is False and load_config(project).boxes.merge_gap == 0.75
+    _apply_cli(project, "predict", "--threshold", "0.7")
+    assert load_config(project).boxes.threshold == 0.7
+    _apply_cli(project, "predict", "--threshold", "default")
+    assert load_config(project).boxes.threshold is None
 
 
 def test_prediction_run_records_how_its_boxes_were_drawn(tiny_pipeline):
@@ -27,8 +31,12 @@ def test_prediction_run_records_how_its_boxes_were_drawn(tiny_pipeline):
     cfg.boxes.merge_gap = 0.25
     compute_attention(project, cfg)
     compute_proposals(project, cfg)
-    run = predict(project, train(project, cfg), cfg=cfg)
+    trained = train(project, cfg)
+    run = predict(project, trained, cfg=cfg)
     assert project.maps.prediction_run_config(run)["boxes"]["merge_gap"] == 0.25
+    cfg.boxes.threshold = 0.65                        # the project's own operating threshold is used as is
+    fixed = project.maps.prediction_run_config(predict(project, trained, cfg=cfg))
+    assert (fixed["operating_threshold"], fixed["calibrated_on"]) == (0.65, 0)
 
 
 def test_boxes_in_image_pixels_carry_the_object_probability():
