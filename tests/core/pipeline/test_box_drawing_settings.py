@@ -25,6 +25,13 @@ def test_predict_options_for_box_drawing_are_saved_with_the_project(tiny_pipelin
     assert load_config(project).boxes.threshold is None
 
 
+def test_proposal_minimum_size_is_a_project_setting(tiny_pipeline):
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    assert _apply_cli(project, "proposals", "--min-area", "0.06").proposals.min_area_frac == 0.06
+    assert load_config(project).proposals.min_area_frac == 0.06
+
+
 def test_prediction_run_records_how_its_boxes_were_drawn(tiny_pipeline):
     from core.pipeline import compute_attention, compute_proposals, predict, train
     project, cfg = tiny_pipeline
