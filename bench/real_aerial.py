@@ -177,6 +177,8 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/dips_aerial")
     ap.add_argument("--data-script", default=str(DATA_SCRIPT), help="path of aerial_trees.py")
     ap.add_argument("--json", help="also write every figure to this JSON file")
+    ap.add_argument("--min-area", type=float, help="proposals.min_area_frac (default: the app's)")
+    ap.add_argument("--K", type=int, help="top-K pool of the pseudo-label boxes (default: the app's)")
     ap.add_argument("--reuse", action="store_true", help="predict again with a finished training run of the same "
                     "seed and settings where there is one (to judge a change of box drawing without retraining)")
     ap.add_argument("--background", help="declare these classes (comma-separated) object-free in the project "
@@ -199,6 +201,10 @@ def main() -> None:
     if a.epochs:
         cfg.train.epochs = a.epochs
     cfg.background_classes = a.background.split(",") if a.background else None
+    if a.min_area is not None:
+        cfg.proposals.min_area_frac = a.min_area
+    if a.K:
+        cfg.proposals.K = cfg.train.K = a.K
     save_config(project, cfg)
     compute_attention(project, cfg, progress)
     compute_proposals(project, cfg, progress)
