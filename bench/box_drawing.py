@@ -48,6 +48,7 @@ VARIANTS = {
     "rel0.25+merge0.5+mass": replace(BASE, min_rel_area=0.25, merge_gap=0.5, score="mass"),
     "rel0.1+merge1+mass": replace(BASE, min_rel_area=0.1, merge_gap=1.0, score="mass"),
     "rel0.1+mass+grabcut": replace(BASE, min_rel_area=0.1, score="mass", grabcut=True),
+    "rel0.25+mass+grabcut": replace(BASE, min_rel_area=0.25, score="mass", grabcut=True),
     "rel0.1+merge0.5+mass+grabcut": replace(BASE, min_rel_area=0.1, merge_gap=0.5, score="mass", grabcut=True),
 }
 

@@ -24,7 +24,7 @@ def test_map_with_fragments_and_a_speck_gives_one_box_first():
     fg[10:20, 5:12] = 0.8       # fragment 1: 7x10
     fg[10:20, 14:22] = 0.8      # fragment 2: 8x10, 2 px to the right
     fg[30:32, 30:32] = 0.99     # a 2x2 speck, very confident
-    plain = draw_boxes(fg, 0.5, BoxDrawConfig(min_frac=0.0))
+    plain = draw_boxes(fg, 0.5, BoxDrawConfig(min_frac=0.0, min_rel_area=0.0, score="mean"))
     assert plain[0][:4] == (30.0, 30.0, 32.0, 32.0)       # the mean score ranks the speck first
     cfg = BoxDrawConfig(min_frac=0.0, min_rel_area=0.1, merge_gap=0.5, score="mass")
     boxes = draw_boxes(fg, 0.5, cfg)
@@ -39,3 +39,16 @@ def test_grabcut_keeps_a_box_on_the_object_it_was_seeded_on():
     fg[8:34, 10:38] = 0.9                                     # the map's region is loose (28x26)
     (x0, y0, x1, y1, _), = draw_boxes(fg, 0.5, BoxDrawConfig(min_frac=0.0, grabcut=True), rgb=rgb)
     assert (x0, y0, x1, y1) == (14.0, 12.0, 34.0, 30.0)
+
+
+def test_by_default_a_speck_is_not_shown_and_the_larger_region_comes_first():
+    # computed by hand: region A 10x7 = 70 px at 0.7; fragment B 9x3 = 27 px at 0.9 (>= 25 % of A: kept);
+    # speck 2x2 = 4 px at 0.99 (< 25 % of A: dropped). Scores: A 0.7 * sqrt(49 / 49) = 0.7 (mass 70 * 0.7 = 49),
+    # B 0.9 * sqrt(24.3 / 49) = 0.634; by mean probability B and the speck would have come first.
+    fg = np.zeros((40, 40), np.float32)
+    fg[5:12, 5:15] = 0.7
+    fg[20:23, 20:29] = 0.9
+    fg[35:37, 35:37] = 0.99
+    boxes = draw_boxes(fg, 0.5)
+    assert [b[:4] for b in boxes] == [(5.0, 5.0, 15.0, 12.0), (20.0, 20.0, 29.0, 23.0)]
+    assert boxes[0][4] == pytest.approx(0.7) and boxes[1][4] == pytest.approx(0.9 * np.sqrt(24.3 / 49))
