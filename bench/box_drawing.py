@@ -34,9 +34,11 @@ from core.pipeline.encoding import feature_cache  # noqa: E402
 from core.store.project import Project  # noqa: E402
 from core.store.repos.images import ImageFilter  # noqa: E402
 
-BASE = BoxDrawConfig()
+# every variant spelled out from the drawing before issue 14 (no relative floor, mean score), as measured
+BASE = BoxDrawConfig(min_rel_area=0.0, merge_gap=0.0, nms_cover=0.0, score="mean", grabcut=False)
 VARIANTS = {
-    "today": BASE,
+    "before": BASE,
+    "default": BoxDrawConfig(),
     "rel0.1": replace(BASE, min_rel_area=0.1),
     "rel0.25": replace(BASE, min_rel_area=0.25),
     "mass": replace(BASE, score="mass"),

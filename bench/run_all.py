@@ -18,6 +18,8 @@ AERIAL_WORK = "/tmp/dips_aerial_bench"
 # real imagery (tree crowns, ../shared/data/aerial_trees.py), then the inspector replayed on that project and
 # on the demo (train + val only): small sizes so that `make bench` stays within minutes on a laptop CPU
 AERIAL = [["real_aerial.py", "--per-class", "40", "--seeds", "0,1", "--epochs", "5", "--work", AERIAL_WORK],
+          ["box_drawing.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--runs", "2", "--variants",
+           "before,default,rel0.25+mass+grabcut"],
           ["inspector_sim.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--orders", "file,uncertain",
            "--retrain-every", "0,20", "--epochs", "5", "--work", f"{AERIAL_WORK}/sim"],
           ["real_aerial.py", "--demo", "120", "--split", "trainval", "--seeds", "0", "--epochs", "5", "--work",
