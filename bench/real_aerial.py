@@ -50,6 +50,8 @@ def build_set(work: Path, per_class: int | None, script: Path) -> Path:
     """The development set under ``work`` (built once), cut to ``per_class`` images a class; its image folder."""
     src = work / "src"
     if not (src / "gt.json").is_file():
+        if not script.is_file():
+            raise SystemExit(f"{script}: the data set builder is not there (give its path with --data-script)")
         subprocess.run([sys.executable, str(script), str(src)], check=True)
     if per_class is None:
         return src
