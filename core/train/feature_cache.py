@@ -8,12 +8,12 @@ read memory-mapped: RAM stays bounded by the OS page cache, not by the data set.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.atomic_io import atomic_write
 
 
 @dataclass
@@ -53,11 +53,9 @@ class FeatureCache:
 
     @staticmethod
     def _save(path: Path, array: np.ndarray) -> None:
-        # write-then-rename: a killed process never leaves a half-written entry behind
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        # write-then-rename: a killed process or a full disk never leaves a half-written entry behind
+        with atomic_write(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, array)
-        os.replace(tmp, path)
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.glob("*.npy"))
