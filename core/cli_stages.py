@@ -77,6 +77,9 @@ def _cfg(project, a: argparse.Namespace):
                                  ("decoder", "train", "decoder"), ("batch_size", "train", "batch_size"),
                                  ("seed", "train", "seed")):
         value = getattr(a, attr, None)
+        if attr == "weights" and value not in (None, DEFAULT):
+            # Saved as an absolute path: the next run may start in another directory.
+            value = str(Path(value).expanduser().resolve())
         if value is not None:
             setattr(getattr(cfg, section), field, None if value == DEFAULT and attr in _RESETTABLE else value)
             changed = True
@@ -104,6 +107,12 @@ def _cfg(project, a: argparse.Namespace):
         cfg.device = cfg.train.device = a.device
         changed = True
     if changed and getattr(a, "save_config", True):
+        if getattr(a, "weights", None) is not None or getattr(a, "backbone", None) is not None:
+            # Load the backbone before the settings are saved: a weight file that fails (WeightsError) is
+            # reported and never remembered, so the next plain run does not fail on it again. The loaded
+            # backbone is cached for the stage that follows.
+            from core.pipeline.encoding import backbone_for  # noqa: PLC0415
+            backbone_for(cfg)
         save_config(project, cfg)
     return cfg
 

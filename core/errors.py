@@ -5,7 +5,9 @@ from __future__ import annotations
 from core.data.coco import CocoError
 from core.data.images import ImageReadError
 from core.data.importer import ImportError_
+from core.dips.backbones.weights import WeightsError
 from core.store.project import ProjectError
+from core.train.checkpoint import CheckpointError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ProjectError, ImportError_, CocoError, ImageReadError,
-                                                 FileNotFoundError, ValueError)
+                                                 WeightsError, CheckpointError, FileNotFoundError, ValueError)
