@@ -44,6 +44,10 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename in (None, str(tmp)):
+            exc.filename = str(path)   # the user knows the file they asked for, not our temporary name
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

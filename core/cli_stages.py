@@ -28,7 +28,11 @@ def _with_events(fn):
     """Run ``fn(args, progress) -> result``; exit code 0, and in JSON mode done/error events instead of raising."""
     def wrapper(a: argparse.Namespace) -> int:
         if getattr(a, "events", "text") != "json":
-            fn(a, Progress(TextProgressBar()))
+            bar = TextProgressBar()
+            try:
+                fn(a, Progress(bar))
+            finally:
+                bar.close()
             return 0
         try:
             result = fn(a, _json_progress())
@@ -36,7 +40,9 @@ def _with_events(fn):
             print(json.dumps({"event": "cancelled"}), flush=True)
             return 130
         except Exception as exc:  # noqa: BLE001 - reported to the GUI with the details
-            print(json.dumps({"event": "error", "message": f"{exc}", "details": traceback.format_exc()}), flush=True)
+            from core.errors import user_message  # noqa: PLC0415
+            message = user_message(exc) or f"{exc}"
+            print(json.dumps({"event": "error", "message": message, "details": traceback.format_exc()}), flush=True)
             return 1
         print(json.dumps({"event": "done", "result": result}), flush=True)
         return 0

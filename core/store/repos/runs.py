@@ -44,16 +44,16 @@ class RunRepo:
                     row.finished_at = utcnow()
 
     def get(self, run_id: int) -> TrainingRunRecord | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             row = s.get(TrainingRunRow, run_id)
             return _record(row) if row is not None else None
 
     def list(self) -> list[TrainingRunRecord]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return [_record(r) for r in s.scalars(select(TrainingRunRow).order_by(TrainingRunRow.id)).all()]
 
     def latest_finished(self) -> TrainingRunRecord | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             r = s.scalars(select(TrainingRunRow).where(TrainingRunRow.status == "finished")
                           .order_by(TrainingRunRow.id.desc()).limit(1)).first()
             return _record(r) if r else None
