@@ -115,7 +115,12 @@ class Project:
         except Exception as exc:  # sqlite3.DatabaseError on a damaged file
             engine.dispose()
             raise ProjectError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
-        return cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+        project = cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+        try:
+            project.runs.mark_interrupted()   # whoever opens next (CLI or window) ends a killed run's 'running'
+        except ProjectWriteError:
+            pass                              # a read-only project is still worth opening
+        return project
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.store.run_lock import run_is_alive
 from core.store.records import TrainingRunRecord
 from core.store.schema import RUN_STATES, TrainingRunRow, utcnow
 
@@ -59,9 +60,16 @@ class RunRepo:
             return _record(r) if r else None
 
     def mark_interrupted(self) -> int:
-        """Runs left 'running' by a killed process become 'failed' when a project opens."""
+        """Runs left 'running' by a process that has ended (killed, crashed) become 'failed'; a run whose process
+        still trains (it holds its run lock, core.store.run_lock) is left alone. Returns how many were marked."""
+        with self.p.read() as s:
+            running = s.scalars(select(TrainingRunRow.id).where(TrainingRunRow.status == "running")).all()
+        dead = [i for i in running if not run_is_alive(self.p.work_dir, i)]
+        if not dead:
+            return 0
         with self.p.transaction() as s:
-            rows = s.scalars(select(TrainingRunRow).where(TrainingRunRow.status == "running")).all()
+            rows = s.scalars(select(TrainingRunRow).where(TrainingRunRow.id.in_(dead),
+                                                          TrainingRunRow.status == "running")).all()
             for r in rows:
                 r.status, r.error, r.finished_at = "failed", "interrupted (process ended)", utcnow()
             return len(rows)
