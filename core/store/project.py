@@ -109,6 +109,7 @@ class Project:
         engine = db.make_engine(path)
         try:
             found = db.upgrade(engine, path)
+            db.check_schema(engine, path)
         except db.SchemaError as exc:
             engine.dispose()
             raise ProjectError(str(exc)) from exc

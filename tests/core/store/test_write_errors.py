@@ -22,3 +22,21 @@ def test_store_errors_in_plain_words(project, monkeypatch, sqlite_error, said):
     with pytest.raises(ProjectWriteError) as exc:
         project.boxes.add(a.id, (1, 1, 10, 10), a.class_id)
     assert str(exc.value) == f"{project.path}: {said}"
+
+
+def test_a_project_missing_a_table_is_refused_when_it_opens(project):
+    import sqlite3 as sq
+
+    from core.store.project import Project, ProjectError
+
+    path = project.path
+    project.close()
+    con = sq.connect(path)
+    con.execute("PRAGMA foreign_keys=OFF")
+    con.execute("DROP TABLE proposals")
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError) as exc:
+        Project.open(path)
+    assert str(exc.value) == f"{path}: damaged project file: table 'proposals' is missing"
+
