@@ -115,7 +115,11 @@ class Project:
             raise ProjectError(str(exc)) from exc
         except Exception as exc:  # sqlite3.DatabaseError on a damaged file
             engine.dispose()
-            raise ProjectError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
+            cause = getattr(exc, "orig", None) or exc
+            if "unable to open" in str(cause):
+                raise ProjectError(f"{path}: cannot be opened: SQLite cannot write its journal beside it (read-only "
+                                   "folder or disk); copy the project folder somewhere writable") from exc
+            raise ProjectError(f"{path}: cannot be read ({cause.__class__.__name__}: {cause})") from exc
         project = cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
         try:
             project.runs.mark_interrupted()   # whoever opens next (CLI or window) ends a killed run's 'running'
