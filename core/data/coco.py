@@ -67,6 +67,10 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
     names = {c.id: c.name for c in classes}
     images = project.images.list()
     out_images, anns = [], []
+    # Everything read up front, grouped by image: one query per kind instead of one per image.
+    curated = _by_image(project.boxes.all()) if boxes in ("curated", "all") else {}
+    proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
+    predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
 
     def add(img, class_id, xyxy, extra_attrs: dict, score: float | None) -> None:
         cid = class_id if class_id in names else img.class_id
@@ -89,18 +93,17 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
                            "attributes": {"class": names.get(img.class_id), "split": img.split,
                                           "review_state": img.review, "missing": img.missing}})
         if boxes in ("curated", "all"):
-            for b in project.boxes.list(img.id):
+            for b in curated.get(img.id, ()):
                 machine = b.source in ("proposal", "prediction")
                 add(img, b.class_id, b.xyxy, {"kind": "curated", "source": b.source},
                     b.score if machine or b.score is not None else None)
-        if boxes in ("predictions", "all"):
-            pred = project.maps.prediction(img.id)
-            if pred is not None:
-                for b in pred.boxes:
-                    add(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction",
-                                                    "run": pred.run_id}, b.score)
+        if img.id in predicted:
+            run_id, pred_boxes = predicted[img.id]
+            for b in pred_boxes:
+                add(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction", "run": run_id},
+                    b.score)
         if boxes in ("proposals", "all"):
-            for p in project.proposals.list(img.id):
+            for p in proposals.get(img.id, ()):
                 add(img, img.class_id, p.xyxy, {"kind": "proposal", "source": "proposal", "rank": p.rank,
                                                 "status": p.status, "source_map": p.source_map}, p.score)
     coco = {
@@ -114,6 +117,13 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
     }
     report.images, report.annotations = len(out_images), len(anns)
     return coco, report
+
+
+def _by_image(records) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for r in records:
+        out.setdefault(r.image_id, []).append(r)
+    return out
 
 
 def write_json_atomic(obj: dict, path: Path) -> None:
