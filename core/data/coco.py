@@ -127,8 +127,11 @@ def _by_image(records) -> dict[int, list]:
 
 
 def write_json_atomic(obj: dict, path: Path) -> None:
-    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=1)
+    # Compact, in one call: json's C encoder runs only without indent, and is ~10x faster than the Python one
+    # (100,000 images with 700,000 boxes: about two minutes indented).
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def export_coco(project: Project, out: Path, boxes: str = "curated") -> CocoExportReport:

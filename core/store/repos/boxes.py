@@ -39,7 +39,9 @@ class BoxRepo:
 
     def all(self) -> list[BoxRecord]:
         with self.p.read() as s:
-            return [_record(r) for r in s.scalars(select(BoxRow).order_by(BoxRow.image_id, BoxRow.id)).all()]
+            # plain rows, not ORM objects: an export of a large project reads every one
+            rows = s.execute(select(*BoxRow.__table__.columns).order_by(BoxRow.image_id, BoxRow.id))
+            return [_record(r) for r in rows]
 
     def get(self, box_id: int) -> BoxRecord:
         with self.p.read() as s:

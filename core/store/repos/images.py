@@ -29,11 +29,14 @@ class ImageRepo:
     def __init__(self, project):
         self.p = project
 
-    def _query(self, f: ImageFilter):
-        box_count = (select(BoxRow.image_id, func.count(BoxRow.id).label("n"))
-                     .group_by(BoxRow.image_id).subquery())
-        q = (select(ImageRow, func.coalesce(box_count.c.n, 0))
-             .outerjoin(box_count, box_count.c.image_id == ImageRow.id))
+    def _query(self, f: ImageFilter, *columns):
+        """SELECT ``columns`` (default: the row) of the images passing ``f``. Box counts are joined only when the
+        filter asks about boxes: counting every image's boxes made each list action scan the whole project."""
+        q = select(*(columns or (ImageRow,)))
+        if f.has_boxes is not None:
+            box_count = (select(BoxRow.image_id, func.count(BoxRow.id).label("n"))
+                         .group_by(BoxRow.image_id).subquery())
+            q = q.outerjoin(box_count, box_count.c.image_id == ImageRow.id)
         if f.class_id is not None:
             q = q.where(ImageRow.class_id == f.class_id)
         if f.split is not None:
@@ -51,20 +54,30 @@ class ImageRepo:
         return q
 
     def list(self, f: ImageFilter = ImageFilter(), offset: int = 0, limit: int | None = None) -> list[ImageRecord]:
+        """Images passing ``f`` in name order, each with its number of curated boxes (counted for this page only)."""
         q = self._query(f).order_by(ImageRow.rel_path).offset(offset)
         if limit is not None:
             q = q.limit(limit)
         with self.p.read() as s:
-            return [_record(row, n) for row, n in s.execute(q).all()]
+            rows = s.scalars(q).all()
+            counts = self._box_counts(s, [r.id for r in rows])
+            return [_record(row, counts.get(row.id, 0)) for row in rows]
+
+    @staticmethod
+    def _box_counts(s, ids: list[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for i in range(0, len(ids), 900):   # under SQLite's smallest limit of bound variables
+            out.update(s.execute(select(BoxRow.image_id, func.count(BoxRow.id)).where(
+                BoxRow.image_id.in_(ids[i:i + 900])).group_by(BoxRow.image_id)).all())
+        return out
 
     def ids(self, f: ImageFilter = ImageFilter()) -> list[int]:
         with self.p.read() as s:
-            sub = self._query(f).subquery()
-            return list(s.scalars(select(sub.c.id).order_by(sub.c.rel_path)).all())
+            return list(s.scalars(self._query(f, ImageRow.id).order_by(ImageRow.rel_path)).all())
 
     def count(self, f: ImageFilter = ImageFilter()) -> int:
         with self.p.read() as s:
-            return s.scalar(select(func.count()).select_from(self._query(f).subquery())) or 0
+            return s.scalar(self._query(f, func.count(ImageRow.id))) or 0
 
     def get(self, image_id: int) -> ImageRecord:
         with self.p.read() as s:
@@ -120,14 +133,12 @@ class ImageRepo:
         return ids[j] if 0 <= j < len(ids) else None
 
     def next_unreviewed(self, image_id: int | None) -> int | None:
-        ids = self.ids(ImageFilter(review="unreviewed"))
-        if not ids:
-            return None
-        all_ids = self.ids()
-        pos = all_ids.index(image_id) if image_id in all_ids else -1
-        order = {i: k for k, i in enumerate(all_ids)}
-        after = [i for i in ids if order[i] > pos]
-        return after[0] if after else ids[0]
+        """The first unreviewed image after ``image_id`` in name order, wrapping round; two indexed lookups."""
+        with self.p.read() as s:
+            q = select(ImageRow.id).where(ImageRow.review == "unreviewed").order_by(ImageRow.rel_path).limit(1)
+            here = s.scalar(select(ImageRow.rel_path).where(ImageRow.id == image_id)) if image_id is not None else None
+            after = s.scalar(q.where(ImageRow.rel_path > here)) if here is not None else None
+            return after if after is not None else s.scalar(q)
 
     def counts(self) -> dict:
         """Counts per class, split, review state (for `info` and the status bar)."""

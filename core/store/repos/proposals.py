@@ -46,7 +46,8 @@ class ProposalRepo:
 
     def all(self) -> list[ProposalRecord]:
         with self.p.read() as s:
-            rows = s.scalars(select(ProposalRow).order_by(ProposalRow.image_id, ProposalRow.rank)).all()
+            # plain rows, not ORM objects: an export of 100,000 images reads half a million of them
+            rows = s.execute(select(*ProposalRow.__table__.columns).order_by(ProposalRow.image_id, ProposalRow.rank))
             return [_record(r) for r in rows]
 
     def image_ids_with_proposals(self) -> set[int]:
