@@ -75,7 +75,8 @@ def _list_dir(path: Path, rel: str, report: ImportReport) -> list[os.DirEntry] |
 class _Walk:
     """Folder-per-class scan that follows folder links with loop protection and de-duplication by real path.
 
-    Real folders are walked first, links afterwards, so a file reachable both ways keeps its plain path. A link
+    Plain folders and files are walked first, links afterwards, so a file reachable both ways keeps its plain
+    path. A link
     that leads back into a folder already scanned (``ln -s . images/loop``) is reported, not followed: it never
     becomes a class of its own.
     """
@@ -84,15 +85,18 @@ class _Walk:
         self.root, self.report = root, report
         self.seen_dirs: dict[str, str] = {}     # real path -> rel path it was scanned as
         self.seen_files: dict[str, str] = {}    # real path -> rel path kept
-        self.links: list[tuple[Path, str, str | None]] = []   # (path, rel, class) of folder links, for later
+        self.later: list[tuple] = []            # links, followed once every plain folder is scanned
         self.out: list[Candidate] = []
         self.found: dict[str, int] = {}         # top-level class folder -> image files
 
     def run(self) -> list[Candidate]:
         self._dir(self.root, "", None)
-        while self.links:
-            path, rel, cls = self.links.pop(0)
-            self._link(path, rel, cls)
+        while self.later:
+            kind, *args = self.later.pop(0)
+            if kind == "dir":
+                self._link(*args)
+            else:
+                self._file(*args)
         return self.out
 
     def _dir(self, path: Path, rel: str, cls: str | None) -> None:
@@ -120,13 +124,15 @@ class _Walk:
                 if not rel:
                     self.found.setdefault(e.name, 0)
                 if is_link:
-                    self.links.append((Path(e.path), child, sub_cls))
+                    self.later.append(("dir", Path(e.path), child, sub_cls))
                 else:
                     self._dir(Path(e.path), child, sub_cls)
+            elif is_link:
+                self.later.append(("file", e, child, cls if rel else None, True, real))
             else:
-                self._file(e, child, cls if rel else None, is_link)
+                self._file(e, child, cls if rel else None, False, real)
 
-    def _file(self, e: os.DirEntry, rel: str, cls: str | None, is_link: bool) -> None:
+    def _file(self, e: os.DirEntry, rel: str, cls: str | None, is_link: bool, real_dir: str) -> None:
         if not is_image_name(e.name):
             try:
                 if is_link and not os.path.exists(e.path):
@@ -140,7 +146,8 @@ class _Walk:
         if is_link and not os.path.exists(e.path):
             self.report.skipped.append((rel, "broken link"))
             return
-        real = os.path.realpath(e.path)
+        # a plain file's real path is its folder's plus its name: no system call per file on a big folder
+        real = os.path.realpath(e.path) if is_link else os.path.join(real_dir, e.name)
         if real in self.seen_files:
             self.report.skipped.append((rel, f"same file as {self.seen_files[real]} (a link); imported once"))
             return

@@ -79,6 +79,7 @@ def test_linked_sub_folder_is_followed_and_a_loop_is_not_a_class(tmp_path):
     (root / "loop").symlink_to(".", target_is_directory=True)             # ln -s . images/loop
     (root / "tower" / "again").symlink_to("../tower", target_is_directory=True)
     (root / "no_site" / "same.png").symlink_to("N_0.png")                 # a file link: the same file
+    (root / "no_site" / "A_first.png").symlink_to("N_1.png")              # listed before its target
     p = Project.create(tmp_path / "p.dips", root)
     report = import_images(p)
     assert report.added == 4 + 2 + 3
@@ -88,6 +89,7 @@ def test_linked_sub_folder_is_followed_and_a_loop_is_not_a_class(tmp_path):
     assert "link loop -> .: leads to the image folder itself, already scanned; not followed" in text
     assert "link tower/again -> ../tower: leads to tower, already scanned; not followed" in text
     assert ("no_site/same.png", "same file as no_site/N_0.png (a link); imported once") in report.skipped
+    assert ("no_site/A_first.png", "same file as no_site/N_1.png (a link); imported once") in report.skipped
     assert all(not r.rel_path.startswith("loop/") for r in p.images.list())
 
 
