@@ -71,7 +71,10 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/dips_big")
     a = ap.parse_args()
     work = Path(a.work) / str(a.side)
-    _write_pngs(work, a.side, max(a.files))
+    # written by a child of its own: a child's ru_maxrss starts from its parent's resident size at fork
+    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                    f"from bench.import_memory import _write_pngs; from pathlib import Path; "
+                    f"_write_pngs(Path({str(work)!r}), {a.side}, {max(a.files)})"], check=True)
     for n in a.files:
         root = work / f"images_{n}"
         shutil.rmtree(root, ignore_errors=True)

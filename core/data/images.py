@@ -30,6 +30,12 @@ Image.MAX_IMAGE_PIXELS = None
 # Pixels decoded at the same time, over all threads: a file larger than this decodes alone. Peak memory is then
 # about max(DECODE_BUDGET, the largest accepted file) x 4 bytes, whatever the number of large files in a folder.
 DECODE_BUDGET = 100_000_000
+# Pillow allocates large images in blocks (16 MiB by default; PILLOW_BLOCK_SIZE). glibc serves blocks under its
+# dynamic mmap threshold (up to 32 MiB) from per-thread heaps that keep freed memory, so four reader threads each
+# kept a 1.5 GB image's worth of heap: peak memory grew with the number of large files even when they decoded one
+# at a time. Blocks above 32 MiB are always mmap'd and go back to the system when the image is freed.
+if hasattr(Image.core, "set_block_size"):
+    Image.core.set_block_size(64 * 1024 * 1024)
 SUPPORTED_BANDS = (1, 3, 4)
 
 
@@ -135,11 +141,19 @@ def _orientation(img: Image.Image) -> int:
     return value if 1 <= value <= 8 else 1
 
 
-def _decode(img: Image.Image, data: bytes, path: Path) -> None:
+@contextmanager
+def _decoded(img: Image.Image, data: bytes, path: Path) -> Iterator[None]:
+    """Decode ``img`` inside the pixel budget, which is held until the block ends: callers shrink or measure the
+    decoded image there and drop it, so the next large file is not decoded while this one is still in memory."""
     w, h = img.size
+    with DECODING.hold(max(1, w * h)):
+        _load(img, data, path)
+        yield
+
+
+def _load(img: Image.Image, data: bytes, path: Path) -> None:
     try:
-        with DECODING.hold(max(1, w * h)):
-            img.load()
+        img.load()
     except OSError as exc:
         msg = str(exc)
         low = msg.lower()
@@ -186,8 +200,9 @@ def inspect_image(path: Path | str) -> ImageInfo:
     if img.format == "JPEG":
         w, h = stored
         img.draft("RGB", (max(1, w // 8), max(1, h // 8)))
-    _decode(img, data, path)
-    w, h = _shown_size(img, stored)
+    with _decoded(img, data, path):
+        w, h = _shown_size(img, stored)
+        img.close()              # frees the pixels now, inside the budget
     return ImageInfo(w, h, orientation, len(data), hashlib.sha1(data).hexdigest())
 
 
@@ -238,15 +253,16 @@ def read_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
         scale = max(w, h) / max_side
         if scale >= 2:
             img.draft("RGB", (int(w / scale) + 1, int(h / scale) + 1))
-    _decode(img, data, path)
-    if max_side is not None and max(img.size) > max_side:
-        img = _shrink(img, max_side)
-    if _orientation(img) != 1:    # exif_transpose copies even an upright image
-        try:
-            img = ImageOps.exif_transpose(img)
-        except Exception:  # noqa: BLE001 - a malformed EXIF block: keep the pixels as stored
-            pass
-    return _to_rgb(img)
+    with _decoded(img, data, path):
+        if max_side is not None and max(img.size) > max_side:
+            decoded, img = img, _shrink(img, max_side)
+            decoded.close()
+        if _orientation(img) != 1:    # exif_transpose copies even an upright image
+            try:
+                img = ImageOps.exif_transpose(img)
+            except Exception:  # noqa: BLE001 - a malformed EXIF block: keep the pixels as stored
+                pass
+        return _to_rgb(img)
 
 
 def thumbnail(path: Path | str, size: int = 128) -> np.ndarray:
