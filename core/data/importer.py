@@ -306,8 +306,11 @@ class _KnownRows:
     def read(cls, project: Project) -> "_KnownRows":
         with project.transaction() as s:
             rows = s.scalars(select(ImageRow)).all()
-            return cls({r.rel_path: (r.id, r.content_hash, r.missing) for r in rows},
-                       {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows if not r.missing},
+            # rotated TIFFs were recorded with their size swapped twice before the fix: read them again, once
+            stats = {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows
+                     if not r.missing and not (r.orientation in (5, 6, 7, 8) and r.width > r.height
+                                               and r.rel_path.lower().endswith((".tif", ".tiff")))}
+            return cls({r.rel_path: (r.id, r.content_hash, r.missing) for r in rows}, stats,
                        [(r.rel_path, r.class_id, r.split) for r in rows])
 
     def unchanged_on_disk(self, root: Path, rel_path: str) -> bool:
@@ -415,6 +418,10 @@ class _RecheckedRows:
                     row.width, row.height, row.orientation = info.width, info.height, info.orientation
                     row.content_hash, row.file_size = info.content_hash, info.file_size
                     row.file_mtime_ns = mtime_ns
+                    report.updated += 1
+                elif (row.width, row.height) != (info.width, info.height):   # recorded in the wrong frame
+                    row.width, row.height, row.orientation = info.width, info.height, info.orientation
+                    row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
                     report.updated += 1
                 else:
                     row.file_size, row.file_mtime_ns = info.file_size, mtime_ns

@@ -170,3 +170,24 @@ def test_unreadable_class_folder_by_permissions(tmp_path):
     finally:
         (root / "tower").chmod(0o755)
     assert report.unreadable == ["tower"] and report.missing == []
+
+
+def test_a_rescan_corrects_a_rotated_tiff_recorded_in_the_wrong_frame(tmp_path):
+    from PIL import Image
+    root = tmp_path / "images"
+    (root / "tower").mkdir(parents=True)
+    ex = Image.Exif()
+    ex[274] = 6
+    Image.fromarray(np.zeros((40, 64, 3), np.uint8)).save(root / "tower" / "r.tif", exif=ex.tobytes())
+    p = Project.create(tmp_path / "p.dips", root)
+    import_images(p)
+    rec = p.images.by_path("tower/r.tif")
+    assert (rec.width, rec.height) == (40, 64)
+    with p.transaction() as s:           # what the earlier importer wrote: the size swapped a second time
+        from core.store.schema import ImageRow
+        row = s.get(ImageRow, rec.id)
+        row.width, row.height = 64, 40
+    report = import_images(p)
+    assert report.updated == 1
+    assert (p.images.by_path("tower/r.tif").width, p.images.by_path("tower/r.tif").height) == (40, 64)
+    assert import_images(p).unchanged == 1
