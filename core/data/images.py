@@ -142,11 +142,12 @@ def _orientation(img: Image.Image) -> int:
 
 
 @contextmanager
-def _decoded(img: Image.Image, data: bytes, path: Path) -> Iterator[None]:
+def _decoded(img: Image.Image, data: bytes, path: Path, pixels: int | None = None) -> Iterator[None]:
     """Decode ``img`` inside the pixel budget, which is held until the block ends: callers shrink or measure the
-    decoded image there and drop it, so the next large file is not decoded while this one is still in memory."""
+    decoded image there and drop it, so the next large file is not decoded while this one is still in memory.
+    ``pixels``: what the decode holds (default the image's size; less for a JPEG decoded at a reduced scale)."""
     w, h = img.size
-    with DECODING.hold(max(1, w * h)):
+    with DECODING.hold(max(1, pixels if pixels is not None else w * h)):
         _load(img, data, path)
         yield
 
@@ -195,12 +196,17 @@ def inspect_image(path: Path | str) -> ImageInfo:
     if not data:
         raise ImageReadError(path, "empty file")
     img = _open(data, path)
-    stored = img.size
-    orientation = _orientation(img)
+    stored = w, h = img.size
+    # TIFF's loader applies the orientation and drops the tag, so it is read first; PNG's getexif decodes the whole
+    # image when no EXIF precedes the pixels, so the others are read after decoding, inside the pixel budget
+    orientation = _orientation(img) if img.format == "TIFF" else None
+    pixels = None
     if img.format == "JPEG":
-        w, h = stored
         img.draft("RGB", (max(1, w // 8), max(1, h // 8)))
-    with _decoded(img, data, path):
+        pixels = img.size[0] * img.size[1]
+    with _decoded(img, data, path, pixels):
+        if orientation is None:
+            orientation = _orientation(img)
         w, h = _shown_size(img, stored)
         img.close()              # frees the pixels now, inside the budget
     return ImageInfo(w, h, orientation, len(data), hashlib.sha1(data).hexdigest())
