@@ -173,11 +173,21 @@ def test_pixels_decoded_at_once_stay_under_the_budget(tmp_path, monkeypatch):
                 return cm.__exit__(*exc)
         return _W()
     monkeypatch.setattr(budget, "hold", watched)
+    from PIL import ImageFile
+    real_load = ImageFile.ImageFile.load
+    outside = []
+
+    def load(img):      # every decode, also one Pillow starts on its own (PNG's getexif), runs inside the budget
+        if img.tile and budget.in_use == 0:
+            outside.append(img)
+        return real_load(img)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
     paths = [make_image(tmp_path / f"{i}.png", size=(100, 60)) for i in range(12)]
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(read_image, paths))
-    assert len(peak) == 12 and max(peak) == 100 * 60       # never two 6000-pixel files under an 8000 budget
-    assert budget.in_use == 0
+        list(pool.map(inspect_image, paths))
+    assert len(peak) == 24 and max(peak) == 100 * 60       # never two 6000-pixel files under an 8000 budget
+    assert budget.in_use == 0 and outside == []
 
 
 @pytest.mark.parametrize("bands", [2, 5, 8])
