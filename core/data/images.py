@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,19 +64,25 @@ def is_image_name(path: Path | str) -> bool:
 
 class _PixelBudget:
     """A counting semaphore in pixels: decodes wait until their pixels fit under the budget (or nothing else
-    is decoding, so a file larger than the budget still decodes, alone)."""
+    is decoding, so a file larger than the budget still decodes, alone). First come, first served, so a large
+    file is not held back for ever by small ones that keep fitting beside each other."""
 
     def __init__(self, budget: int):
         self.budget = budget
         self.in_use = 0
+        self._queue: deque[object] = deque()
         self._cond = threading.Condition()
 
     @contextmanager
     def hold(self, pixels: int) -> Iterator[None]:
+        ticket = object()
         with self._cond:
-            while self.in_use and self.in_use + pixels > self.budget:
+            self._queue.append(ticket)
+            while self._queue[0] is not ticket or (self.in_use and self.in_use + pixels > self.budget):
                 self._cond.wait()
+            self._queue.popleft()
             self.in_use += pixels
+            self._cond.notify_all()          # the next in line may fit beside this one
         try:
             yield
         finally:

@@ -49,7 +49,9 @@ class ImportReport:
             lines.append("classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.classes.items())))
         lines += [f"cannot read folder {d}: its images are left as they were" for d in self.unreadable]
         lines += [f"warning: {w}" for w in self.warnings]
-        lines += [f"moved {a} -> {b}" for a, b in self.moves]
+        lines += [f"moved {a} -> {b}" for a, b in self.moves[:20]]
+        if len(self.moves) > 20:
+            lines.append(f"moved ... and {len(self.moves) - 20} more")
         lines += [f"skipped {p}: {r}" for p, r in self.skipped]
         lines += [f"missing {p}" for p in self.missing]
         return "\n".join(lines)

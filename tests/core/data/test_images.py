@@ -201,3 +201,40 @@ def test_multispectral_tiff_is_refused_in_plain_words(tmp_path, bands):
     with pytest.raises(ImageReadError) as err:
         inspect_image(path)
     assert err.value.reason == f"{bands}-band image: only 1-, 3- and 4-channel images are supported"
+
+
+def test_a_large_file_is_not_held_back_by_small_ones():
+    import threading
+    import time
+
+    from core.data.images import _PixelBudget
+    budget = _PixelBudget(10)
+    order = []
+
+    def take(name, pixels, release):
+        with budget.hold(pixels):
+            order.append(name)
+            release.wait()
+
+    def queued(n):
+        while len(budget._queue) < n:
+            time.sleep(0.001)
+
+    gates = {k: threading.Event() for k in "abc"}
+    a = threading.Thread(target=take, args=("a", 6, gates["a"]))
+    a.start()
+    while budget.in_use < 6:
+        time.sleep(0.001)
+    big = threading.Thread(target=take, args=("big", 10, gates["b"]))
+    big.start()
+    queued(1)
+    small = threading.Thread(target=take, args=("small", 2, gates["c"]))
+    small.start()
+    queued(2)
+    assert order == ["a"] and budget.in_use == 6        # the small one would fit, but waits its turn
+    gates["a"].set()
+    gates["b"].set()
+    gates["c"].set()
+    for t in (a, big, small):
+        t.join()
+    assert order == ["a", "big", "small"] and budget.in_use == 0
