@@ -367,6 +367,8 @@ class _NewRows:
             else:
                 fresh.append((c, info, mtime_ns))
         new = [(c.rel_path, self._class_id(c.class_name)) for c, _, _ in fresh]
+        for _, c, _, _ in moves:    # classes are created before the chunk's transaction: never one inside another
+            self._class_id(c.class_name)
         assignment = assign_splits(self.assigned, new, self.splits)
         with self.project.transaction() as s:
             for (row_id, old_path), c, info, mtime_ns in moves:

@@ -53,6 +53,11 @@ def test_moved_and_renamed_files_keep_their_work(tmp_path):
     os.rename(tmp_path / "away.png", root / "no_site" / "back.png")
     report = import_images(p)
     assert report.moved == 1 and report.missing == [] and not p.images.by_path("no_site/back.png").missing
+    # moved into another class folder: the folder is the label
+    n1 = p.images.by_path("no_site/N_1.png")
+    os.rename(root / "no_site" / "N_1.png", root / "tower" / "N_1.png")
+    assert import_images(p).moved == 1
+    assert p.images.by_path("tower/N_1.png").id == n1.id and p.images.by_path("tower/N_1.png").class_id == tower
 
 
 def test_class_counts_count_only_imported_files(tmp_path):
