@@ -40,13 +40,18 @@ def cmd_new(a: argparse.Namespace) -> int:
         raise CliError(f"{a.labels}: label CSV does not exist")
     splits = SplitConfig.parse(a.split, seed=a.seed)
     project = Project.create(a.project, images)
-    with project:
+    try:      # a creation that fails leaves no file behind, so the same command works once the folder is fixed
         report = import_images(project, csv_path=Path(a.labels) if a.labels else None, splits=splits,
                                progress=_progress())
-        print(f"created {project.path}")
-        print(report.summary())
         if report.added == 0:
-            raise CliError(f"{images}: no usable images found")
+            print(report.summary())
+            raise CliError(f"{images}: no usable images found; no project was created")
+    except BaseException:
+        project.discard()
+        raise
+    project.close()
+    print(f"created {project.path}")
+    print(report.summary())
     return 0
 
 

@@ -176,6 +176,9 @@ def cmd_evaluate(a) -> int:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
+    from core.pipeline.evaluate_stage import metadata_summary  # noqa: PLC0415
+    if metadata_summary(result):
+        print(metadata_summary(result))
     if a.json:
         from core.data.coco import write_json_atomic  # noqa: PLC0415
         write_json_atomic(result, Path(a.json))

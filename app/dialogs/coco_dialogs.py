@@ -45,8 +45,9 @@ class CocoImportDialog(QDialog):
         group.addButton(self.as_gt)
         group.addButton(self.as_curated)
         (self.as_gt if as_ == "gt" else self.as_curated).setChecked(True)
-        hint = QLabel("Images are matched by their path relative to the image folder (then by a unique file "
-                      "name), classes by name. Importing the same file twice adds nothing twice.")
+        hint = QLabel("Images are matched by their path relative to the image folder, as other tools write it "
+                      "(Windows separators, absolute paths, the folder's own name in front, or a unique file "
+                      "name); classes by name. Importing the same file twice adds nothing twice.")
         hint.setWordWrap(True)
         self.report_view = QPlainTextEdit()
         self.report_view.setReadOnly(True)
@@ -92,13 +93,22 @@ class CocoImportDialog(QDialog):
             self.report_view.setPlainText(f"Cannot import: {exc}")
             return False
         self.report = report
-        what = "ground-truth" if self.as_kind() == "gt" else "curated"
-        head = f"{path.name}: {report.added} {what} box(es) added."
-        self.report_view.setPlainText(head + "\n" + report.summary())
+        self.report_view.setPlainText(format_import_report(path, report, self.as_kind()))
         return report.added > 0
 
     def imported(self) -> bool:
         return self.report is not None and self.report.added > 0
+
+
+def format_import_report(path: Path, report, as_: str) -> str:
+    """The CLI's report under a heading: one count per outcome, then the lines naming each skipped entry."""
+    what = "ground-truth" if as_ == "gt" else "curated"
+    lines = [f"{path.name}: {report.added} {what} box(es) added.", ""]
+    lines += [f"  {reason:<17} {n}" for reason, n in report.counts().items()]
+    details = report.summary().splitlines()[1:]
+    if details:
+        lines += ["", *details]
+    return "\n".join(lines)
 
 
 def run_import_coco_dialog(parent: QWidget | None, project, as_: str = "gt") -> bool:

@@ -181,7 +181,8 @@ class ClassesPage(QWizardPage):
         if n_classes < 2 and total:
             text += " DiPS learns from image-level classes: two or more (e.g. with and without the object) work best."
         self.summary.setText(text)
-        lines = [f"skipped {p}: {r}" for p, r in report.skipped] + [f"warning: {w}" for w in report.warnings]
+        lines = ([f"cannot read folder {d}" for d in report.unreadable]
+                 + [f"skipped {p}: {r}" for p, r in report.skipped] + [f"warning: {w}" for w in report.warnings])
         self.notes.setPlainText("\n".join(lines))
         self.notes.setVisible(bool(lines))
         if not total and not self.problem.text():
@@ -341,8 +342,13 @@ class ImportPage(QWizardPage):
 
 def format_report(report: ImportReport) -> str:
     lines = [f"Added {report.added} image(s)."]
+    if report.moved:
+        lines.append(f"Moved {report.moved} image(s): their boxes and review state followed them.")
     if report.classes:
         lines.append("Classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(report.classes.items())))
+    if report.unreadable:
+        lines.append("")
+        lines += [f"Cannot read folder {d}: its images are left as they were." for d in report.unreadable]
     if report.skipped:
         lines.append("")
         lines.append(f"Skipped {len(report.skipped)} file(s):")

@@ -93,10 +93,20 @@ class Project:
             raise ProjectError(f"{root}: image folder does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = db.make_engine(path)
-        db.create_schema(engine)
-        project = cls(path, engine)
-        project.set_meta("image_root", _relative_or_absolute(root, path.parent))
+        try:
+            db.create_schema(engine)
+            project = cls(path, engine)
+            project.set_meta("image_root", _relative_or_absolute(root, path.parent))
+        except BaseException:    # a half-made file would block the retry ("a file already exists there")
+            engine.dispose()
+            remove_project_files(path)
+            raise
         return project
+
+    def discard(self) -> None:
+        """Close and delete this project's file (with its SQLite side files): for a creation that failed."""
+        self.close()
+        remove_project_files(self.path)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "Project":
@@ -211,6 +221,15 @@ class Project:
 
     def class_names(self) -> dict[int, str]:
         return {c.id: c.name for c in self.classes()}
+
+
+def remove_project_files(path: Path) -> None:
+    """The project file and the journal / WAL files SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.remove(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
 
 
 def _relative_or_absolute(target: Path, base: Path) -> str:
