@@ -63,6 +63,18 @@ class ImageRepo:
             counts = self._box_counts(s, [r.id for r in rows])
             return [_record(row, counts.get(row.id, 0)) for row in rows]
 
+    def by_ids(self, ids: list[int]) -> dict[int, ImageRecord]:
+        """The records of ``ids`` (with box counts), by id; ids that no longer exist are absent. Cost grows with
+        ``len(ids)``, not with the project: the browser reads its pages this way instead of with OFFSET."""
+        out: dict[int, ImageRecord] = {}
+        with self.p.read() as s:
+            for i in range(0, len(ids), 900):   # under SQLite's smallest limit of bound variables
+                chunk = ids[i:i + 900]
+                rows = s.scalars(select(ImageRow).where(ImageRow.id.in_(chunk))).all()
+                counts = self._box_counts(s, chunk)
+                out.update((r.id, _record(r, counts.get(r.id, 0))) for r in rows)
+        return out
+
     @staticmethod
     def _box_counts(s, ids: list[int]) -> dict[int, int]:
         out: dict[int, int] = {}
