@@ -27,8 +27,9 @@ from app.workers import TaskRunner
 
 LAYER_ACTIONS = {"overlay": "toggle_overlay", "curated": "toggle_boxes", "proposal": "toggle_proposals",
                  "prediction": "toggle_predictions", "gt": "toggle_gt"}
-TOOLBAR = ("undo", "redo", None, "draw_box", "delete_box", "accept", "reject", None, "prev_image", "next_image",
-           "next_unreviewed", "toggle_reviewed", "toggle_flag", None, "zoom_fit", "zoom_actual", None,
+TOOLBAR = ("undo", "redo", None, "draw_box", "delete_box", "accept", "reject", "focus_proposals", None,
+           "prev_image", "next_image", "next_unreviewed", "toggle_reviewed", "toggle_flag", None,
+           "zoom_fit", "zoom_actual", None,
            "compute_attention", "compute_proposals", "show_training", "show_evaluation")
 
 
@@ -113,7 +114,7 @@ class MainWindow(QMainWindow):
             if spec.key.startswith("class_"):
                 act.triggered.connect(lambda _=False, n=int(spec.key[6:]): self.curation.set_class(n))
             elif spec.checkable:
-                act.setChecked(True)
+                act.setChecked(spec.checked)
                 act.toggled.connect(getattr(self, f"on_{spec.key}"))
             else:
                 act.triggered.connect(lambda _=False, k=spec.key: getattr(self, f"on_{k}")())
@@ -271,6 +272,9 @@ class MainWindow(QMainWindow):
     def on_delete_box(self): self.curation.delete_selected()
     def on_accept(self): self.curation.accept()
     def on_reject(self): self.curation.reject()
+    def on_next_proposal(self): self.curation.select_next_proposal(step=1)
+    def on_prev_proposal(self): self.curation.select_next_proposal(step=-1)
+    def on_focus_proposals(self, on): self.curation.set_focus_mode(on)
     def on_toggle_reviewed(self): self.curation.toggle_review("verified")
     def on_toggle_flag(self): self.curation.toggle_review("flagged")
     def on_zoom_fit(self): self.canvas.fit()

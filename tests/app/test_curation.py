@@ -148,7 +148,10 @@ def test_accept_and_reject_proposals_with_keys(qtbot, main_window, db):
     assert len(w.canvas.items_of("proposal")) == 3
     props = {r[0]: r for r in db.execute("SELECT rank, id, status FROM proposals")}
 
-    # F with nothing selected accepts the top pending one
+    # F with nothing selected does nothing; Tab selects the top pending one, F accepts it
+    key(qtbot, w, Qt.Key.Key_F)
+    assert db.execute("SELECT count(*) FROM proposals WHERE status != 'pending'").fetchone()[0] == 0
+    key(qtbot, w, Qt.Key.Key_Tab)
     key(qtbot, w, Qt.Key.Key_F)
     assert db.execute("SELECT status FROM proposals WHERE rank=1").fetchone()[0] == "accepted"
     rows = boxes(db)
