@@ -16,6 +16,7 @@ from app.canvas.canvas import ImageCanvas
 from app.curation import CurationController
 from app.panels.attention_panel import AttentionPanel
 from app.panels.browser import BrowserPanel
+from app.panels.label_list import LabelListPanel
 from app.panels.layers_panel import LayersPanel
 from app.panels.proposals_panel import ProposalsPanel
 from app.panels.status_bar import StatusBar
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.browser = BrowserPanel()
         self.proposals = ProposalsPanel()
         self.attention = AttentionPanel()
+        self.labels = LabelListPanel()
         self.status = StatusBar(self.runner, self)
         self.setStatusBar(self.status)
 
@@ -95,6 +97,10 @@ class MainWindow(QMainWindow):
         self.session.image_changed.connect(self._update_title)
         self.session.image_state_changed.connect(self._update_title)
         self.session.active_class_changed.connect(self._active_class_changed)
+        self.session.project_changed.connect(self._name_classes)
+        self.session.boxes_changed.connect(self._count_classes)
+        self.session.image_state_changed.connect(self._count_classes)
+        self.labels.class_clicked.connect(self.curation.set_class)
         self.status.set_device("...")
         self.status.set_active_class(None)
         if probe_device:
@@ -142,6 +148,7 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.browser_dock = self._dock("Images", "dock_browser", self.browser, left)
+        self.labels_dock = self._dock("Classes", "dock_labels", self.labels, left)
         self.proposals_dock = self._dock("Proposals", "dock_proposals", self.proposals, right)
         self.layers_dock = self._dock("Layers", "dock_layers", self.layers, right)
         self.attention_dock = self._dock("Attention heads", "dock_attention", self.attention, right)
@@ -160,18 +167,19 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         # the canvas gets what the side panels do not need
         self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.browser_dock, self.labels_dock], [700, 170], Qt.Orientation.Vertical)
         self.resizeDocks([self.proposals_dock, self.layers_dock], [330, 420], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus = {m: bar.addMenu(f"&{m}") for m in MENUS}
-        class_menu = None
+        self.class_menu = None
         for spec in ACTIONS:
             act = self.actions_by_key[spec.key]
             if spec.key.startswith("class_"):
-                if class_menu is None:
-                    class_menu = menus["Edit"].addMenu("Set &class")
-                class_menu.addAction(act)
+                if self.class_menu is None:
+                    self.class_menu = menus["Edit"].addMenu("Set &class")
+                self.class_menu.addAction(act)
                 continue
             menus[spec.menu].addAction(act)
             if spec.key == "open_project":
@@ -180,7 +188,7 @@ class MainWindow(QMainWindow):
             if spec.key in ("export_coco", "redo", "deselect", "toggle_flag", "zoom_out", "compute_proposals"):
                 menus[spec.menu].addSeparator()
         panels = menus["View"].addMenu("&Panels")
-        for dock in (self.browser_dock, self.proposals_dock, self.layers_dock, self.attention_dock,
+        for dock in (self.browser_dock, self.labels_dock, self.proposals_dock, self.layers_dock, self.attention_dock,
                      self.training_dock, self.eval_dock):
             panels.addAction(dock.toggleViewAction())
 
@@ -249,6 +257,34 @@ class MainWindow(QMainWindow):
 
     def _active_class_changed(self, cls) -> None:
         self.status.set_active_class(cls.name if cls is not None else None)
+        self._count_classes()
+
+    def _name_classes(self, *_) -> None:
+        """The 1-9 actions and Edit > Set class carry the project's class names; keys without a class
+        leave the menu (pressing one still says the project has fewer classes)."""
+        self.class_menu.clear()
+        for n in range(1, 10):
+            act, cls = self.actions_by_key[f"class_{n}"], self.session.class_at(n)
+            if cls is None:
+                act.setText(f"Class {n}")
+                continue
+            bg = self.session.is_background(cls.id)
+            act.setText(f"&{n}  {cls.name}" + ("  (background: no object)" if bg else ""))
+            act.setToolTip(f"Selected box gets class {cls.name}; with none selected, new boxes do  ({n})")
+            act.setStatusTip(act.toolTip())
+            self.class_menu.addAction(act)
+        self.class_menu.setEnabled(bool(self.session.classes))
+        self._count_classes()
+
+    def _count_classes(self, *_) -> None:
+        s = self.session
+        if s.project is None:
+            self.labels.show_classes([], {}, {}, set())
+            return
+        images = s.project.images.counts()["class"]
+        self.labels.show_classes(s.classes, images, s.project.boxes.counts_by_class(),
+                                 {c.id for c in s.classes if s.is_background(c.id)},
+                                 s.active_class.id if s.active_class is not None else None)
 
     def _update_title(self, *_) -> None:
         p, img = self.session.project, self.session.image
