@@ -13,18 +13,21 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QSc
 from app.actions import ACTIONS, MENUS, make_action
 from app.background import BackgroundWork
 from app.canvas.canvas import ImageCanvas
+from app.canvas.colormaps import COLORMAPS
 from app.curation import CurationController
 from app.panels.attention_panel import AttentionPanel
 from app.panels.browser import BrowserPanel
 from app.panels.label_list import LabelListPanel
-from app.panels.layers_panel import LayersPanel
+from app.panels.layers_panel import DEFAULT_OPACITY, LayersPanel
 from app.panels.proposals_panel import ProposalsPanel
 from app.panels.status_bar import StatusBar
 from app.presenter import ImagePresenter
 from app.probe import ask_in_background
 from app.project_io import ProjectFiles
+from app.project_memory import ProjectMemory
 from app.session import Session
 from app.workers import TaskRunner
+from core.store.repos.maps import MEAN_HEAD
 
 LAYER_ACTIONS = {"overlay": "toggle_overlay", "curated": "toggle_boxes", "proposal": "toggle_proposals",
                  "prediction": "toggle_predictions", "gt": "toggle_gt"}
@@ -97,6 +100,13 @@ class MainWindow(QMainWindow):
         self.session.image_changed.connect(self._update_title)
         self.session.image_state_changed.connect(self._update_title)
         self.session.active_class_changed.connect(self._active_class_changed)
+        self.memory = ProjectMemory(None)
+        self.session.image_changed.connect(lambda rec: self.memory.set_last_image(rec.id if rec else None))
+        self.layers.overlay_changed.connect(self._remember_overlay)
+        for layer, key in LAYER_ACTIONS.items():
+            self.actions_by_key[key].toggled.connect(lambda on, k=layer: self.memory.set_layer(k, on))
+        self.browser.search_left.connect(self.canvas.setFocus)
+        self.session.project_changed.connect(self._refresh_pipeline_panels)
         self.session.project_changed.connect(self._name_classes)
         self.session.boxes_changed.connect(self._count_classes)
         self.session.image_state_changed.connect(self._count_classes)
@@ -232,13 +242,39 @@ class MainWindow(QMainWindow):
         if self.session.project is not None and self.runner.active():
             self.runner.cancel_all()
             self.runner.wait_idle(5000)
+        self.memory.set_dock_state(self.saveState())
+        self.memory = ProjectMemory(project.path if project is not None else None)
         self.session.set_project(project)
         self._build_pipeline_docks(project)
+        self._restore_project_view()
         ids = self.browser.model.ids
-        self.session.set_image(ids[0] if ids else None)
+        last = self.memory.last_image()
+        self.session.set_image(last if last in ids else ids[0] if ids else None)
         self._update_title()
         if self.auto_compute:
             QTimer.singleShot(0, self.background.auto_start)
+
+    def _restore_project_view(self) -> None:
+        """Layers, overlay and dock layout as they were when this project was last open."""
+        saved = self.memory.layers()
+        for layer, key in LAYER_ACTIONS.items():   # a project never opened before shows every layer
+            self.actions_by_key[key].setChecked(saved.get(layer, True))
+        ov = self.memory.overlay()
+        self.layers.restore(ov.get("source", MEAN_HEAD), ov.get("cmap", COLORMAPS[0]),
+                            ov.get("opacity", DEFAULT_OPACITY))
+        state = self.memory.dock_state()
+        if state is not None:
+            self.restoreState(state)
+
+    def _remember_overlay(self) -> None:
+        if not self.canvas.focus_mode:   # focus mode shows each proposal's own map: not a choice to keep
+            self.memory.set_overlay(self.layers.preferred_source, self.layers.colormap(),
+                                    self.layers.opacity.value())
+
+    def _refresh_pipeline_panels(self, project) -> None:
+        """After an import or a re-scan (the same project, new data), evaluation reads the store again."""
+        if self.eval_panel is not None and project is not None and self.eval_panel.project is project:
+            self.eval_panel.refresh()
 
     def _stage_shown(self, stage: str) -> bool:
         return bool(self.presenter.maps) if stage == "attention" else bool(self.proposals.shown())
@@ -405,6 +441,7 @@ class MainWindow(QMainWindow):
         s = QSettings()
         s.setValue("main_window/geometry", self.saveGeometry())
         s.setValue("main_window/state", self.saveState())
+        self.memory.set_dock_state(self.saveState())
         super().closeEvent(ev)
 
     def shutdown(self) -> None:
