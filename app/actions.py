@@ -64,7 +64,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
        short="Next unreviewed"),
     _A("toggle_reviewed", "Mark &reviewed", "Image", ("Space",),
        "Mark the image verified (again: back to unreviewed)", short="\u2713 Reviewed"),
-    _A("toggle_flag", "&Flag image", "Image", ("Ctrl+F",), "Flag the image for a second look (again: unflag)",
+    _A("toggle_flag", "&Flag image", "Image", ("Ctrl+F",),
+       "Flag the image for a second look (again: unflag); its review mark stays",
        short="\u2691 Flag"),
     _A("find", "Search names", "Image", ("Ctrl+K",), "Jump to the browser's name search"),
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
-from app.commands import (AcceptProposalCommand, AddBoxCommand, DeleteBoxCommand, SetProposalStatusCommand,
-                          SetReviewCommand, StoreCommand, UpdateBoxCommand)
+from app.commands import (AcceptProposalCommand, AddBoxCommand, DeleteBoxCommand, SetFlagCommand,
+                          SetProposalStatusCommand, SetReviewCommand, StoreCommand, UpdateBoxCommand)
 
 
 class CurationController(QObject):
@@ -207,13 +207,20 @@ class CurationController(QObject):
             self.presenter.show_focus(self._focused())
 
     # -- review ------------------------------------------------------------------------------------
-    def toggle_review(self, state: str) -> None:
-        """Space (verified) / Ctrl+F (flagged); pressing again returns the image to unreviewed."""
+    def toggle_review(self) -> None:
+        """Space: mark the image reviewed; again: back to unreviewed. The flag is left alone."""
         if self.s.image is None:
             return
         self.s.reload_image()
-        new = "unreviewed" if self.s.image.review == state else state
+        new = "unreviewed" if self.s.image.review == "verified" else "verified"
         self._run(SetReviewCommand(self.s, self.s.image.id, new))
+
+    def toggle_flag(self) -> None:
+        """Ctrl+F: flag the image for a second look; again: clear the flag. The review mark is left alone."""
+        if self.s.image is None:
+            return
+        self.s.reload_image()
+        self._run(SetFlagCommand(self.s, self.s.image.id, not self.s.image.flagged))
 
     # -- selection sync -------------------------------------------------------------------------------
     def _canvas_selection(self, kind: str, key: int) -> None:

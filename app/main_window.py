@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
         if p is not None:
             parts.append(p.path.name)
         if img is not None:
-            parts.append(f"{img.rel_path} [{img.review}]")
+            parts.append(f"{img.rel_path} [{img.review}{', flagged' if img.flagged else ''}]")
         self.setWindowTitle(" \u2014 ".join(parts))
 
     # -- action handlers (names from app/actions.py) ------------------------------------------------
@@ -347,8 +347,8 @@ class MainWindow(QMainWindow):
     def on_next_proposal(self): self.curation.select_next_proposal(step=1)
     def on_prev_proposal(self): self.curation.select_next_proposal(step=-1)
     def on_focus_proposals(self, on): self.curation.set_focus_mode(on)
-    def on_toggle_reviewed(self): self.curation.toggle_review("verified")
-    def on_toggle_flag(self): self.curation.toggle_review("flagged")
+    def on_toggle_reviewed(self): self.curation.toggle_review()
+    def on_toggle_flag(self): self.curation.toggle_flag()
     def on_zoom_fit(self): self.canvas.fit()
     def on_zoom_actual(self): self.canvas.actual_size()
     def on_zoom_in(self): self.canvas.zoom_by(1.25)
