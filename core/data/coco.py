@@ -88,7 +88,8 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
     for img in images:
         out_images.append({"id": img.id, "file_name": img.rel_path, "width": img.width, "height": img.height,
                            "attributes": {"class": names.get(img.class_id), "split": img.split,
-                                          "review_state": img.review, "missing": img.missing}})
+                                          "review_state": img.review, "flagged": img.flagged,
+                                          "missing": img.missing}})
         if boxes in ("curated", "all"):
             for b in project.boxes.list(img.id):
                 machine = b.source in ("proposal", "prediction")
