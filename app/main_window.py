@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         self.status.set_device("...")
         self.status.set_active_class(None)
         if probe_device:
-            ask_in_background(_device_text, self.status.set_device, "unknown", "device-probe")
+            self.probe_device()
         self._restore_layout()
         self.runner.task_ended.connect(_settle_heap)
         if project is not None:
@@ -275,6 +275,17 @@ class MainWindow(QMainWindow):
         """After an import or a re-scan (the same project, new data), evaluation reads the store again."""
         if self.eval_panel is not None and project is not None and self.eval_panel.project is project:
             self.eval_panel.refresh()
+
+    def probe_device(self) -> None:
+        ask_in_background(_device_text, self.status.set_device, "unknown", "device-probe")
+
+    def set_loading(self, on: bool) -> None:
+        """Start-up: the window is up while the models load; say so where the image will be."""
+        self.canvas.set_placeholder("Loading models\u2026" if on else None)
+        if on:
+            self.status.showMessage("Loading models (PyTorch)\u2026")
+        else:
+            self.status.clearMessage()
 
     def _stage_shown(self, stage: str) -> bool:
         return bool(self.presenter.maps) if stage == "attention" else bool(self.proposals.shown())

@@ -85,6 +85,23 @@ class ImageCanvas(ZoomPanView):
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
+        self.placeholder = QLabel(self.viewport(), objectName="canvas_placeholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
+        self.placeholder.hide()
+
+    def set_placeholder(self, text: str | None) -> None:
+        """Large text in the middle of the empty canvas (e.g. while the models load); None removes it."""
+        if text is None:
+            self.placeholder.hide()
+            return
+        self.placeholder.setText(text)
+        self.placeholder.resize(self.viewport().size())
+        self.placeholder.show()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(ev)
+        self.placeholder.resize(self.viewport().size())
 
     def set_banner(self, text: str | None) -> None:
         """A line over the top-left corner of the image (None hides it)."""
