@@ -80,12 +80,13 @@ class ImageCanvas(ZoomPanView):
         self.levels_shown: set[str] = set()
         self.zoom_changed.connect(self._update_level)
         self.zoom_changed.connect(self._declutter_labels)
-        self.banner = QLabel(self.viewport(), objectName="canvas_banner")  # focus mode: what is under review
+        # children of the view, not of its viewport: the viewport's children would scroll with the image
+        self.banner = QLabel(self, objectName="canvas_banner")  # focus mode: what is under review
         self.banner.setStyleSheet("QLabel { background: rgba(20, 20, 20, 200); color: #fff; padding: 5px 9px;"
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
-        self.placeholder = QLabel(self.viewport(), objectName="canvas_placeholder")
+        self.placeholder = QLabel(self, objectName="canvas_placeholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
         self.placeholder.hide()
@@ -96,12 +97,12 @@ class ImageCanvas(ZoomPanView):
             self.placeholder.hide()
             return
         self.placeholder.setText(text)
-        self.placeholder.resize(self.viewport().size())
+        self.placeholder.resize(self.size())
         self.placeholder.show()
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(ev)
-        self.placeholder.resize(self.viewport().size())
+        self.placeholder.resize(self.size())
 
     def set_banner(self, text: str | None) -> None:
         """A line over the top-left corner of the image (None hides it)."""
@@ -289,12 +290,18 @@ class ImageCanvas(ZoomPanView):
         self._selected = new
         if new:
             self._items[kind][key].set_selected(True)
-            self.ensureVisible(self._items[kind][key], 20, 20)  # a target off screen is no visible target
+            self._bring_into_view(self._items[kind][key])
         self._apply_focus()
         self._declutter_labels()
         if emit:
             self.selection_changed.emit(new[0] if new else "", new[1] if new else -1)
         return ok
+
+    def _bring_into_view(self, item: BoxItem) -> None:
+        """A selected box wholly off screen (zoomed in) is centred: a target must be one the user sees."""
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not shown.intersects(item.rect().normalized()):
+            self.centerOn(item.rect().center())
 
     def box_at(self, view_pos: QPointF) -> BoxItem | None:
         """The box a click at ``view_pos`` (viewport pixels) picks, among shown layers.

@@ -58,8 +58,7 @@ class LabelListPanel(QWidget):
         for r, c in enumerate(classes):
             bg = c.id in background
             key = str(r + 1) if r < 9 else ""
-            name = f"{c.name}  (no object)" if bg else c.name
-            cells = (key, name, f"{images.get(c.id, 0):,}", f"{boxes.get(c.id, 0):,}")
+            cells = (key, c.name, f"{images.get(c.id, 0):,}", f"{boxes.get(c.id, 0):,}")
             tip = (BACKGROUND_TIP.format(name=c.name) if bg else f"{c.name}: an object class") + \
                 (f"\nKey {key}: the selected box gets this class; with none selected, new boxes do." if key else "")
             for col, text in enumerate(cells):
@@ -73,13 +72,15 @@ class LabelListPanel(QWidget):
                     font = QFont(item.font())
                     font.setItalic(True)
                     item.setFont(font)
+                    item.setForeground(QColor("#8a8f98"))
                 if c.id == active_id:
                     font = QFont(item.font())
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(r, col, item)
         self.hint.setText("No project open." if not classes else
-                          "1-9 or a click: class of the selected box, else of new boxes (bold).")
+                          "Key or click: class of the selected box, else of new boxes (bold). "
+                          "Grey italics: a background class (its images show no object).")
 
     def row_texts(self) -> list[tuple[str, ...]]:
         return [tuple(self.table.item(r, c).text() for c in range(len(COLUMNS))) for r in range(self.table.rowCount())]

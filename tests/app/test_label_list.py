@@ -90,7 +90,8 @@ def test_a_box_of_a_background_class_is_asked_about_once(qtbot, bg_window):
     w = bg_window
     project = w.session.project
     names = [r[1] for r in w.labels.row_texts()]
-    assert names == ["no_site  (no object)", "tower"]
+    assert names == ["no_site", "tower"]
+    assert w.labels.table.item(0, 1).font().italic() and "background class" in w.labels.table.item(0, 1).toolTip()
     assert "background" in w.actions_by_key["class_1"].text()
 
     def n_boxes() -> int:

@@ -38,7 +38,8 @@ def test_browser_filters_start_afresh_on_another_project(qtbot, main_window, tmp
     assert [w.browser.class_box.itemText(i) for i in range(w.browser.class_box.count())] == \
         ["any class", "no_site", "site"]
     assert len(w.browser.model.ids) == 3 and w.browser.count_label.text() == "3 images"
-    assert [r[1] for r in w.labels.row_texts()] == ["no_site  (no object)", "site"]
+    assert [r[1] for r in w.labels.row_texts()] == ["no_site", "site"]
+    assert w.labels.table.item(0, 1).font().italic() and not w.labels.table.item(1, 1).font().italic()
 
 
 def test_evaluation_panel_sees_imported_ground_truth_at_once(qtbot, main_window, monkeypatch):
