@@ -149,6 +149,10 @@ class CurationController(QObject):
             self.select_next_proposal(after_rank=rank)
 
     def _no_target(self, verb: str) -> str:
+        sel = self.canvas.selected()
+        if sel is not None and sel[0] == "curated":
+            what = "a proposal or prediction" if verb == "accept" else "a proposal"
+            return f"The selected box is already curated: select {what} to {verb} (Tab: next proposal)"
         if not self.canvas.layer_visible("proposal"):
             return f"Nothing to {verb}: proposals are hidden (View \u25b8 Show proposals, Ctrl+3)"
         if not self.panel.visible():

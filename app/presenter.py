@@ -79,8 +79,10 @@ class ImagePresenter(QObject):
         if on:
             self._overlay_before_focus = self.layers.wanted_source()
         elif self._overlay_before_focus is not None:
-            self.layers.choose(self._overlay_before_focus)
+            # kept as the choice even where this image lacks that map (the next image may have it)
+            self.layers.restore(source=self._overlay_before_focus)
             self._overlay_before_focus = None
+            self.show_overlay()
 
     def show_focus(self, rec) -> None:
         """Focus mode: name the proposal under review on the canvas and show the map it came from."""

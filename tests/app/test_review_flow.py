@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from core.store.repos.proposals import NewProposal
-from tests.app.test_curation import key, three_proposals, vp
+from tests.app.test_curation import drag, key, three_proposals, vp
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 LEFT, NOMOD = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
@@ -43,6 +43,11 @@ def test_accept_and_reject_need_a_visible_selected_target_and_move_to_the_next_p
     key(qtbot, w, Qt.Key.Key_F)          # nothing selected: nothing happens, the status bar says why
     key(qtbot, w, Qt.Key.Key_B)
     assert decided(db) == 0 and "Nothing selected" in message(w)
+    key(qtbot, w, Qt.Key.Key_R)          # a curated box selected: not a suggestion, nothing happens either
+    drag(w, (120, 95), (150, 115))
+    key(qtbot, w, Qt.Key.Key_B)
+    assert decided(db) == 0 and "already curated" in message(w)
+    key(qtbot, w, Qt.Key.Key_Delete)
 
     click(w, 110, 55)                    # inside rank 2 only
     assert w.canvas.selected() == ("proposal", pid[2])
