@@ -46,7 +46,6 @@ class ProjectFiles(QObject):
         except ProjectError as exc:
             QMessageBox.warning(self.window, "Cannot open project", str(exc))
             return False
-        project.runs.mark_interrupted()
         remember_project(project.path)
         self.opened.emit(project)
         return True

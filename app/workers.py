@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, Signal, Slot
 
-from core.errors import USER_ERRORS
+from core.errors import user_message
 from core.progress import Cancelled, Progress, ProgressEvent
 
 MAIN_PY = Path(__file__).resolve().parents[1] / "main.py"
@@ -35,9 +35,10 @@ STDERR_TAIL_CHARS = 4000
 def _one_line(exc: BaseException) -> str:
     """The first line of a failure for the status line. Bad input (core.errors.USER_ERRORS) says what is wrong
     in words meant for the user; anything else is a bug, named by its type."""
+    message = user_message(exc)
+    if message is not None:
+        return message
     text = str(exc).strip()
-    if text and isinstance(exc, USER_ERRORS):
-        return text.splitlines()[0]
     return f"{exc.__class__.__name__}: {text}".splitlines()[0] if text else exc.__class__.__name__
 
 class Task(QObject):

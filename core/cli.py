@@ -197,7 +197,7 @@ def run_cli(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from core.errors import USER_ERRORS  # noqa: PLC0415
+    from core.errors import USER_ERRORS, user_message  # noqa: PLC0415
     try:
         return int(args.func(args) or 0)
     except Cancelled:
@@ -208,4 +208,10 @@ def run_cli(argv: list[str]) -> int:
         return 130
     except (CliError, *USER_ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        message = user_message(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -28,7 +28,11 @@ def _with_events(fn):
     """Run ``fn(args, progress) -> result``; exit code 0, and in JSON mode done/error events instead of raising."""
     def wrapper(a: argparse.Namespace) -> int:
         if getattr(a, "events", "text") != "json":
-            fn(a, Progress(TextProgressBar()))
+            bar = TextProgressBar()
+            try:
+                fn(a, Progress(bar))
+            finally:
+                bar.close()
             return 0
         try:
             result = fn(a, _json_progress())
@@ -36,7 +40,9 @@ def _with_events(fn):
             print(json.dumps({"event": "cancelled"}), flush=True)
             return 130
         except Exception as exc:  # noqa: BLE001 - reported to the GUI with the details
-            print(json.dumps({"event": "error", "message": f"{exc}", "details": traceback.format_exc()}), flush=True)
+            from core.errors import user_message  # noqa: PLC0415
+            message = user_message(exc) or f"{exc}"
+            print(json.dumps({"event": "error", "message": message, "details": traceback.format_exc()}), flush=True)
             return 1
         print(json.dumps({"event": "done", "result": result}), flush=True)
         return 0
@@ -77,6 +83,9 @@ def _cfg(project, a: argparse.Namespace):
                                  ("decoder", "train", "decoder"), ("batch_size", "train", "batch_size"),
                                  ("seed", "train", "seed")):
         value = getattr(a, attr, None)
+        if attr == "weights" and value not in (None, DEFAULT):
+            # Saved as an absolute path: the next run may start in another directory.
+            value = str(Path(value).expanduser().resolve())
         if value is not None:
             setattr(getattr(cfg, section), field, None if value == DEFAULT and attr in _RESETTABLE else value)
             changed = True
@@ -104,6 +113,12 @@ def _cfg(project, a: argparse.Namespace):
         cfg.device = cfg.train.device = a.device
         changed = True
     if changed and getattr(a, "save_config", True):
+        if getattr(a, "weights", None) is not None or getattr(a, "backbone", None) is not None:
+            # Load the backbone before the settings are saved: a weight file that fails (WeightsError) is
+            # reported and never remembered, so the next plain run does not fail on it again. The loaded
+            # backbone is cached for the stage that follows.
+            from core.pipeline.encoding import backbone_for  # noqa: PLC0415
+            backbone_for(cfg)
         save_config(project, cfg)
     return cfg
 

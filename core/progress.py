@@ -114,3 +114,10 @@ class TextProgressBar:
             self.stream.write("\n")
             self._stage = None
         self.stream.flush()
+
+    def close(self) -> None:
+        """End an unfinished bar's line, so that what is printed next (an error) starts on its own line."""
+        if self._stage is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._stage = None

@@ -5,17 +5,16 @@ boxes), stable 1-based category ids (the project's class ids, which never change
 unique annotation ids, float ``[x, y, w, h]`` clamped to the image, ``area = w*h``,
 ``iscrowd = 0``, ``score`` on machine boxes, our extras under ``attributes``, and
 ``file_name`` relative to the image root. Coordinates are rounded to 0.01 px. Files are
-written atomically, with the permissions the user's umask gives a new file.
+written atomically (``core.atomic_io``), with the permissions the user's umask gives a new file.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.atomic_io import atomic_write
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
@@ -74,12 +73,17 @@ def build_coco(project: Project, boxes: str = "curated", *, reviewed_only: bool 
     if boxes not in BOX_KINDS:
         raise ValueError(f"boxes must be one of {BOX_KINDS}, not {boxes!r}")
     report = CocoExportReport()
-    classes = [c for c in project.classes() if c.name not in set(leave_out_classes)]
+    all_classes = project.classes()
+    classes = [c for c in all_classes if c.name not in set(leave_out_classes)]
     names = {c.id: c.name for c in classes}
-    all_names = {c.id: c.name for c in project.classes()}
+    all_names = {c.id: c.name for c in all_classes}
     images = [img for img in project.images.list()
               if (not reviewed_only or img.review == "verified") and (split is None or img.split == split)]
     out_images, anns = [], []
+    # Everything read up front, grouped by image: one query per kind instead of one per image.
+    curated = _by_image(project.boxes.all()) if boxes in ("curated", "accepted", "all") else {}
+    proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
+    predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
 
     def add(img, class_id, xyxy, extra_attrs: dict, score: float | None) -> None:
         cid = class_id if class_id in all_names else img.class_id
@@ -107,20 +111,19 @@ def build_coco(project: Project, boxes: str = "curated", *, reviewed_only: bool 
                                           "review_state": img.review, "flagged": img.flagged,
                                           "missing": img.missing}})
         if boxes in ("curated", "accepted", "all"):
-            for b in project.boxes.list(img.id):
+            for b in curated.get(img.id, ()):
                 if boxes == "accepted" and b.source != "prediction":
                     continue
                 machine = b.source in ("proposal", "prediction")
                 add(img, b.class_id, b.xyxy, {"kind": "curated", "source": b.source},
                     b.score if machine or b.score is not None else None)
-        if boxes in ("predictions", "all"):
-            pred = project.maps.prediction(img.id)
-            if pred is not None:
-                for b in pred.boxes:
-                    add(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction",
-                                                    "run": pred.run_id}, b.score)
+        if img.id in predicted:
+            run_id, pred_boxes = predicted[img.id]
+            for b in pred_boxes:
+                add(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction", "run": run_id},
+                    b.score)
         if boxes in ("proposals", "all"):
-            for p in project.proposals.list(img.id):
+            for p in proposals.get(img.id, ()):
                 add(img, img.class_id, p.xyxy, {"kind": "proposal", "source": "proposal", "rank": p.rank,
                                                 "status": p.status, "source_map": p.source_map}, p.score)
     coco = {
@@ -136,34 +139,16 @@ def build_coco(project: Project, boxes: str = "curated", *, reviewed_only: bool 
     return coco, report
 
 
+def _by_image(records) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for r in records:
+        out.setdefault(r.image_id, []).append(r)
+    return out
+
+
 def write_json_atomic(obj: dict, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes it 0600; a new file normally gets 0666 & ~umask
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    """The process umask: from /proc on Linux (read-only), else set and put back at once (no getter)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    with atomic_write(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=1)
 
 
 def export_coco(project: Project, out: Path, boxes: str = "curated", **options) -> CocoExportReport:

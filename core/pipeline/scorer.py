@@ -7,6 +7,7 @@ scoring resolution. Cached beside the project, keyed by the training images it s
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Callable
 
 import cv2
@@ -21,7 +22,7 @@ from core.pipeline.config import PipelineConfig
 from core.pipeline.encoding import backbone_for, load_rgb
 from core.progress import Progress
 from core.store.repos.images import ImageFilter
-from core.train.checkpoint import load_checkpoint, save_checkpoint
+from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.train.config import TrainConfig
 from core.train.loop import train_classifier
 
@@ -30,6 +31,23 @@ from core.train.loop import train_classifier
 # first `train --seed` to need it would decide f_x, and with it every proposal; a fixed seed makes the
 # proposals a function of the project alone.
 SCORER_SEED = 0
+log = logging.getLogger(__name__)
+
+
+def _cached_state(path, keys: tuple[str, ...]) -> dict | None:
+    """The cached scorer at ``path``, or None to recompute it: absent, damaged, or holding anything but
+    tensors and plain data (a work folder is shared data, so such a file is never unpickled)."""
+    if not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+    except CheckpointError as exc:
+        log.warning("%s; computing the scorer again", exc)
+        return None
+    if not all(k in state for k in keys):
+        log.warning("%s: not a scorer of this version; computing it again", path)
+        return None
+    return state
 
 
 def class_index(project) -> dict[int, int]:
@@ -91,8 +109,9 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
     with torch.random.fork_rng(devices=[]):   # the new classifier layer's init, without touching the caller's RNG
         torch.manual_seed(SCORER_SEED)
         model = load_efficientnet_lite0(num_classes=len(index))
-    if path.is_file():
-        model.load_state_dict(load_checkpoint(path)["model"])
+    state = _cached_state(path, ("model",))
+    if state is not None:
+        model.load_state_dict(state["model"])
     else:
         pairs = [(r, _scoring_image(project, cfg, r)) for r in train]
         pairs = [(r, im) for r, im in pairs if im is not None]
@@ -139,8 +158,8 @@ def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[to
     backbone = backbone_for(cfg)
     device = next(backbone.parameters()).device
     head = None
-    if path.is_file():
-        state = load_checkpoint(path)
+    state = _cached_state(path, ("head", "dim", "n_classes", "n_blocks"))
+    if state is not None:
         head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])
         head.load_state_dict(state["head"])
     elif len(index) >= 2 and train:

@@ -12,6 +12,7 @@ from core.pipeline.encoding import encode_records, feature_cache
 from core.pipeline.scorer import class_index
 from core.progress import Cancelled, NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
+from core.store.run_lock import holding_run_lock
 from core.train.checkpoint import save_checkpoint
 from core.train.config import TrainConfig
 from core.train.data import TrainSample
@@ -83,6 +84,11 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
     run_id = resume_run if resume_run is not None else project.runs.start(
         {**cfg.train.to_dict(), "backbone": cfg.backbone_key})
     run_dir = project.work_dir / "runs" / str(run_id)
+    with holding_run_lock(project.work_dir, run_id):   # tells other processes this run is alive
+        return _train_run(project, cfg, progress, run_id, run_dir, index)
+
+
+def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, run_dir, index) -> int:
     try:
         device = pick_device(cfg.train.device)
         records = [r for r in project.images.list(ImageFilter(include_missing=False))

@@ -25,6 +25,38 @@ class ProjectError(Exception):
     """A project file cannot be created or opened; the message names the file and why."""
 
 
+class ProjectWriteError(ProjectError):
+    """The project file refused a write (read-only, disk full, held by another program); nothing was saved."""
+
+
+class ChangedMeanwhile(ProjectError):
+    """Another program changed or removed what an edit was made on; the edit was not saved."""
+
+
+def _write_error(path: Path, exc: BaseException) -> ProjectError | None:
+    """The plain-words error for a database failure, or None when it is not one of the known kinds."""
+    from sqlalchemy.exc import IntegrityError, OperationalError  # noqa: PLC0415
+    from sqlalchemy.orm.exc import StaleDataError  # noqa: PLC0415
+
+    if isinstance(exc, (StaleDataError, IntegrityError)):
+        # a row this edit refers to was removed or replaced by another writer (e.g. proposals recomputed)
+        return ChangedMeanwhile(f"{path}: not saved: changed meanwhile by another program; refreshed")
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return ProjectWriteError(f"{path}: not saved: the project file is read-only")
+    if "disk is full" in text or "database or disk is full" in text:
+        return ProjectWriteError(f"{path}: not saved: the disk is full")
+    if "locked" in text or "busy" in text:
+        return ProjectWriteError(f"{path}: not saved: another program is writing the project; try again")
+    if "unable to open" in text:
+        return ProjectWriteError(f"{path}: not saved: cannot write beside the project file (read-only folder?)")
+    if "disk i/o error" in text:
+        return ProjectWriteError(f"{path}: not saved: the disk reported an I/O error")
+    return None
+
+
 def resolve_project_path(path: str | os.PathLike) -> Path:
     """A directory stands for ``<dir>/project.dips``; a bare name gets the suffix."""
     p = Path(path).expanduser()
@@ -40,7 +72,9 @@ class Project:
         self.path = path
         self.engine = engine
         self.upgraded_from = upgraded_from
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Writes begin IMMEDIATE, reads DEFERRED (see db.make_engine's "begin" hook).
+        self._sessions = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+        self._read_sessions = sessionmaker(engine, expire_on_commit=False)
         from core.store.repos import (BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo)  # noqa: PLC0415
         self.images = ImageRepo(self)
         self.boxes = BoxRepo(self)
@@ -75,13 +109,23 @@ class Project:
         engine = db.make_engine(path)
         try:
             found = db.upgrade(engine, path)
+            db.check_schema(engine, path)
         except db.SchemaError as exc:
             engine.dispose()
             raise ProjectError(str(exc)) from exc
         except Exception as exc:  # sqlite3.DatabaseError on a damaged file
             engine.dispose()
-            raise ProjectError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
-        return cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+            cause = getattr(exc, "orig", None) or exc
+            if "unable to open" in str(cause):
+                raise ProjectError(f"{path}: cannot be opened: SQLite cannot write its journal beside it (read-only "
+                                   "folder or disk); copy the project folder somewhere writable") from exc
+            raise ProjectError(f"{path}: cannot be read ({cause.__class__.__name__}: {cause})") from exc
+        project = cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+        try:
+            project.runs.mark_interrupted()   # whoever opens next (CLI or window) ends a killed run's 'running'
+        except ProjectWriteError:
+            pass                              # a read-only project is still worth opening
+        return project
 
     def close(self) -> None:
         self.engine.dispose()
@@ -94,13 +138,34 @@ class Project:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed (and fsynced) on normal exit, rolled back on error."""
-        with self._sessions.begin() as session:
+        """One unit of work that may write: committed (and fsynced) on normal exit, rolled back on error.
+
+        It starts with SQLite's ``BEGIN IMMEDIATE``: the write lock is taken before anything is read, so a
+        read-modify-write never acts on rows another process changed in between (WAL readers are not blocked).
+        Raises ``ProjectWriteError`` (read-only file, full disk, locked) or ``ChangedMeanwhile`` in plain words.
+        """
+        with self._mapped_errors(), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: a consistent snapshot that never waits for a writer."""
+        with self._mapped_errors(), self._read_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            mapped = _write_error(self.path, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     # -- meta --------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        with self.transaction() as s:
+        with self.read() as s:
             row = s.get(Meta, key)
             return row.value if row else default
 
@@ -123,7 +188,7 @@ class Project:
 
     # -- classes ----------------------------------------------------------------
     def classes(self) -> list[ClassRecord]:
-        with self.transaction() as s:
+        with self.read() as s:
             rows = s.scalars(select(ClassRow).order_by(ClassRow.position, ClassRow.id)).all()
             return [ClassRecord(r.id, r.name, r.position) for r in rows]
 

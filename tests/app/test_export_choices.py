@@ -1,10 +1,8 @@
 """Export choices, from the window's File menu: which boxes, only reviewed images, a split, background
-classes as categories or not, coordinates to 0.01 px, and a file that honours the umask."""
+classes as categories or not, coordinates to 0.01 px (the umask: tests/core/data/test_export_mode.py)."""
 from __future__ import annotations
 
 import json
-import os
-import stat
 
 import pytest
 
@@ -85,16 +83,6 @@ def test_export_choices_from_the_file_menu(qtbot, window, boxed, tmp_path, monke
     assert [c["name"] for c in coco["categories"]] == ["site"]
     assert len(coco["annotations"]) == 2 and len(coco["images"]) == n_images   # no_site images still listed
     assert "Left out 1 box" in REPORTS[-1] and "class no_site, not exported as a category" in REPORTS[-1]
-
-
-def test_exported_file_honours_the_umask(qtbot, boxed, tmp_path):
-    from core.data.coco import export_coco
-    old = os.umask(0o027)
-    try:
-        export_coco(boxed, tmp_path / "shared.json")
-    finally:
-        os.umask(old)
-    assert stat.S_IMODE((tmp_path / "shared.json").stat().st_mode) == 0o640
 
 
 def test_export_options_on_the_command_line(boxed, tmp_path, capsys):

@@ -57,20 +57,20 @@ class ImageRepo:
         q = self._query(f).order_by(ImageRow.rel_path).offset(offset)
         if limit is not None:
             q = q.limit(limit)
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return [_record(row, n) for row, n in s.execute(q).all()]
 
     def ids(self, f: ImageFilter = ImageFilter()) -> list[int]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             sub = self._query(f).subquery()
             return list(s.scalars(select(sub.c.id).order_by(sub.c.rel_path)).all())
 
     def count(self, f: ImageFilter = ImageFilter()) -> int:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return s.scalar(select(func.count()).select_from(self._query(f).subquery())) or 0
 
     def get(self, image_id: int) -> ImageRecord:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             row = s.get(ImageRow, image_id)
             if row is None:
                 raise KeyError(f"no image with id {image_id}")
@@ -78,7 +78,7 @@ class ImageRepo:
             return _record(row, n)
 
     def by_path(self, rel_path: str) -> ImageRecord | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             row = s.scalars(select(ImageRow).where(ImageRow.rel_path == rel_path)).first()
             return _record(row) if row else None
 
@@ -146,7 +146,7 @@ class ImageRepo:
 
     def counts(self) -> dict:
         """Counts per class, split, review state (for `info` and the status bar)."""
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             out = {"total": s.scalar(select(func.count(ImageRow.id))) or 0,
                    "missing": s.scalar(select(func.count(ImageRow.id)).where(ImageRow.missing.is_(True))) or 0}
             for col, key in ((ImageRow.class_id, "class"), (ImageRow.split, "split"), (ImageRow.review, "review")):
