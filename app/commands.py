@@ -199,7 +199,7 @@ class SetProposalStatusCommand(StoreCommand):
 
 class SetReviewCommand(StoreCommand):
     def __init__(self, session, image_id: int, state: str):
-        super().__init__(session, image_id, {"verified": "Mark reviewed", "flagged": "Flag image",
+        super().__init__(session, image_id, {"verified": "Mark reviewed",
                                              "unreviewed": "Mark unreviewed"}.get(state, state))
         self.state = state
         self.old: str | None = None
@@ -209,6 +209,24 @@ class SetReviewCommand(StoreCommand):
 
     def _undo(self) -> None:
         self.project.images.set_review(self.image_id, self.old)
+
+    def _notify(self) -> None:
+        self.session.notify_image_state(self.image_id)
+
+
+class SetFlagCommand(StoreCommand):
+    """Flag an image for a second look, or clear the flag; the review mark stays as it is."""
+
+    def __init__(self, session, image_id: int, flagged: bool):
+        super().__init__(session, image_id, "Flag image" if flagged else "Clear flag")
+        self.flagged = flagged
+        self.old = False
+
+    def _do(self) -> None:
+        self.old = self.project.images.set_flagged(self.image_id, self.flagged)
+
+    def _undo(self) -> None:
+        self.project.images.set_flagged(self.image_id, self.old)
 
     def _notify(self) -> None:
         self.session.notify_image_state(self.image_id)

@@ -75,7 +75,13 @@ def cmd_import_coco(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from core.data.coco import export_coco  # noqa: PLC0415
     with open_project(a.project) as project:
-        report = export_coco(project, Path(a.out), boxes=a.boxes)
+        leave_out = ()
+        if a.no_background_categories:
+            from core.pipeline.config import load_config  # noqa: PLC0415
+            cfg = load_config(project)
+            leave_out = tuple(c.name for c in project.classes() if cfg.is_background(c.name))
+        report = export_coco(project, Path(a.out), boxes=a.boxes, reviewed_only=a.reviewed_only,
+                             split=None if a.split == "all" else a.split, leave_out_classes=leave_out)
         print(f"wrote {a.out}: {report.images} images, {report.annotations} annotations ({a.boxes})")
         for line in report.skipped[:20]:
             print(f"skipped {line}")
@@ -147,8 +153,14 @@ def _add_foundation(sub) -> None:
     p = sub.add_parser("export", help="export boxes to COCO JSON")
     p.add_argument("project")
     p.add_argument("--out", required=True, help="output .json file")
-    p.add_argument("--boxes", choices=("curated", "predictions", "proposals", "all"), default="curated",
-                   help="which boxes to export (default: curated)")
+    p.add_argument("--boxes", choices=("curated", "accepted", "predictions", "proposals", "all"), default="curated",
+                   help="which boxes to export (default: curated; accepted: curated boxes that were accepted "
+                        "predictions)")
+    p.add_argument("--reviewed-only", action="store_true", help="only images marked reviewed")
+    p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
+                   help="only the images of this split (default: all)")
+    p.add_argument("--no-background-categories", action="store_true",
+                   help="background classes (their images show no object) are no category")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="counts per class, split, review state; boxes by source")

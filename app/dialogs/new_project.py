@@ -240,10 +240,11 @@ class ProjectPage(QWizardPage):
     def initializePage(self) -> None:  # noqa: N802 - Qt override
         if not self.path_edit.text().strip():
             folder = self.wizard().source_page.folder().resolve()
-            candidate = folder.parent / f"{folder.name}{PROJECT_SUFFIX}"
+            name = pickers.dataset_name(folder)   # "images" says nothing: the data set's folder does
+            candidate = folder.parent / f"{name}{PROJECT_SUFFIX}"
             n = 2
             while candidate.exists():
-                candidate = folder.parent / f"{folder.name}_{n}{PROJECT_SUFFIX}"
+                candidate = folder.parent / f"{name}_{n}{PROJECT_SUFFIX}"
                 n += 1
             self.path_edit.setText(str(candidate))
         self._changed()
@@ -447,8 +448,10 @@ class NewProjectWizard(QWizard):
 
 
 def run_new_project_dialog(parent: QWidget | None, runner) -> Path | None:
-    """Modal wizard; the new project's path, or None when cancelled or nothing was imported."""
+    """Modal wizard; the new project's path, or None when cancelled or nothing was imported.
+
+    Cancel after the import has finished still returns the path: the project is on disk and whole, and
+    leaving it unopened would look like nothing happened."""
     wiz = NewProjectWizard(parent, runner)
-    if wiz.exec() == QWizard.DialogCode.Accepted:
-        return wiz.project_path
-    return None
+    wiz.exec()
+    return wiz.project_path

@@ -111,20 +111,21 @@ class ImageListModel(QAbstractListModel):
         if rec is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            mark = REVIEW_MARK.get(rec.review, "")
+            mark = REVIEW_MARK.get(rec.review, "") + (REVIEW_MARK["flagged"] if rec.flagged else "")
             boxes = f"{rec.n_boxes} box" + ("" if rec.n_boxes == 1 else "es")
             cls = self._class_names.get(rec.class_id, "-")
             missing = "  [missing]" if rec.missing else ""
             return f"{mark + ' ' if mark else ''}{rec.name}{missing}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"{rec.rel_path}\n{rec.width} x {rec.height} px\nclass: {self._class_names.get(rec.class_id, '-')}"
-                    f"\nsplit: {rec.split}\nreview: {rec.review}\nboxes: {rec.n_boxes}")
+                    f"\nsplit: {rec.split}\nreview: {rec.review}{', flagged' if rec.flagged else ''}"
+                    f"\nboxes: {rec.n_boxes}")
         if role == Qt.ItemDataRole.DecorationRole and self.thumbs is not None:
             pix = None if rec.missing else self.thumbs.get(rec.id, self.project.image_root / rec.rel_path,
                                                             rec.content_hash)
             return QIcon(pix) if pix is not None else None
-        if role == Qt.ItemDataRole.ForegroundRole and rec.review in REVIEW_COLOUR:
-            return QColor(REVIEW_COLOUR[rec.review])
+        if role == Qt.ItemDataRole.ForegroundRole and (rec.flagged or rec.review in REVIEW_COLOUR):
+            return QColor(REVIEW_COLOUR["flagged" if rec.flagged else rec.review])
         if role == RecordRole:
             return rec
         return None

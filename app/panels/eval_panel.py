@@ -21,12 +21,14 @@ MAP_CHOICES = (("predicted", "Predicted maps (trained localizer)"),
 SPLIT_CHOICES = ("test", "val", "train", "all")
 DELTAS = (30, 50, 70)
 CURVE_COLORS = {30: "#5cb85c", 50: "#4c9be8", 70: "#d9534f"}
+# below this many object images a percentage moves by several points per image: the panel warns
+MIN_OBJECT_IMAGES = 30
 
 NO_GT_TEXT = (
     "<h3>No ground truth in this project</h3>"
     "<p>Evaluation compares maps and boxes with ground-truth boxes, which are kept apart from the "
     "boxes you curate. Import them from a COCO JSON file:</p>"
-    "<ul><li>in the app: <b>File &gt; Import COCO as ground truth...</b></li>"
+    "<ul><li>in the app: <b>File &gt; Import COCO...</b>, then <i>Ground truth</i></li>"
     "<li>on the command line:<br><code>python main.py import-coco {project} boxes.json --as gt</code></li></ul>"
     "<p>Images are matched by their path relative to the image folder, classes by name.</p>")
 
@@ -183,7 +185,7 @@ class EvaluationPanel(QWidget):
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setLabel("bottom", "threshold τ")
-        item.setLabel("left", "box accuracy", units="%")
+        item.setLabel("left", "accuracy", units="%")   # short: a long vertical label is cut on a low plot
         for name in ("left", "bottom"):
             item.getAxis(name).setPen(fg)
             item.getAxis(name).setTextPen(fg)
@@ -365,12 +367,17 @@ class EvaluationPanel(QWidget):
         bits = [f"{self.current_maps()} on {self.current_split()}"]
         if n is not None:
             bits.append(f"{int(n)} images")
+        few = n is not None and n < MIN_OBJECT_IMAGES
         if tau is not None:
             bits.append(f"operating τ = {tau:.2f}")
         missing = _num(report.get("n_without_maps")) if isinstance(report, dict) else None
         if missing:
             bits.append(f"{int(missing)} image(s) with ground truth but no {self.current_maps()} map left out")
+        if few:
+            bits.append(f"\u26a0 only {int(n)} object image(s): fewer than {MIN_OBJECT_IMAGES}, each one moves "
+                        f"these percentages by {100 / max(n, 1):.0f} points")
         self.status.setText(" · ".join(bits))
+        self.status.setStyleSheet("color: #d97706;" if few else "")
 
     def _failed(self, req: int, message: str, details: str) -> None:
         if req != self._request:

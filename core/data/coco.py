@@ -4,7 +4,8 @@ Export follows what the careful exporters do: every image listed (also those wit
 boxes), stable 1-based category ids (the project's class ids, which never change),
 unique annotation ids, float ``[x, y, w, h]`` clamped to the image, ``area = w*h``,
 ``iscrowd = 0``, ``score`` on machine boxes, our extras under ``attributes``, and
-``file_name`` relative to the image root. Files are written atomically.
+``file_name`` relative to the image root. Coordinates are rounded to 0.01 px. Files are
+written atomically (``core.atomic_io``), with the permissions the user's umask gives a new file.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from core.data.paths import ImageMatcher
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
-BOX_KINDS = ("curated", "predictions", "proposals", "all")
+# "accepted": curated boxes that began as a predicted box an inspector accepted
+BOX_KINDS = ("curated", "accepted", "predictions", "proposals", "all")
 
 
 class CocoError(Exception):
@@ -79,26 +81,41 @@ def _bbox(xyxy, width: int, height: int) -> list[float] | None:
     x0, y0, x1, y1 = xyxy
     x0, x1 = max(0.0, min(x0, x1)), min(float(width), max(x0, x1))
     y0, y1 = max(0.0, min(y0, y1)), min(float(height), max(y0, y1))
+    x0, y0, x1, y1 = (round(float(v), 2) for v in (x0, y0, x1, y1))   # 0.01 px: finer is noise
     if x1 <= x0 or y1 <= y0:
         return None
-    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+    return [x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)]
 
 
-def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExportReport]:
+def build_coco(project: Project, boxes: str = "curated", *, reviewed_only: bool = False, split: str | None = None,
+               leave_out_classes: tuple[str, ...] | list[str] = ()) -> tuple[dict, CocoExportReport]:
+    """The COCO dict of the project and what was left out.
+
+    ``boxes``: one of BOX_KINDS. ``reviewed_only``: only images marked reviewed; ``split``: only the images
+    of that split (None: all). ``leave_out_classes``: class names that are no category (e.g. the background
+    classes): their boxes are left out and reported; their images stay listed.
+    """
     if boxes not in BOX_KINDS:
         raise ValueError(f"boxes must be one of {BOX_KINDS}, not {boxes!r}")
     report = CocoExportReport()
-    classes = project.classes()
+    all_classes = project.classes()
+    classes = [c for c in all_classes if c.name not in set(leave_out_classes)]
     names = {c.id: c.name for c in classes}
-    images = project.images.list()
+    all_names = {c.id: c.name for c in all_classes}
+    images = [img for img in project.images.list()
+              if (not reviewed_only or img.review == "verified") and (split is None or img.split == split)]
     out_images, anns = [], []
     # Everything read up front, grouped by image: one query per kind instead of one per image.
-    curated = _by_image(project.boxes.all()) if boxes in ("curated", "all") else {}
+    curated = _by_image(project.boxes.all()) if boxes in ("curated", "accepted", "all") else {}
     proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
     predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
 
     def add(img, class_id, xyxy, extra_attrs: dict, score: float | None) -> None:
-        cid = class_id if class_id in names else img.class_id
+        cid = class_id if class_id in all_names else img.class_id
+        if cid in all_names and cid not in names:
+            report.skipped.append(f"{img.rel_path}: box {tuple(round(v, 1) for v in xyxy)} is of class "
+                                  f"{all_names[cid]}, not exported as a category")
+            return
         if cid not in names:
             report.skipped.append(f"{img.rel_path}: box {tuple(round(v, 1) for v in xyxy)} has no class")
             return
@@ -107,7 +124,7 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
             report.skipped.append(f"{img.rel_path}: box {tuple(xyxy)} has no area inside the image")
             return
         ann = {"id": len(anns) + 1, "image_id": img.id, "category_id": cid, "bbox": bbox,
-               "area": bbox[2] * bbox[3], "iscrowd": 0}
+               "area": round(bbox[2] * bbox[3], 4), "iscrowd": 0}
         if score is not None:
             ann["score"] = float(score)
         ann["attributes"] = {"review_state": img.review, **extra_attrs}
@@ -115,10 +132,13 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
 
     for img in images:
         out_images.append({"id": img.id, "file_name": img.rel_path, "width": img.width, "height": img.height,
-                           "attributes": {"class": names.get(img.class_id), "split": img.split,
-                                          "review_state": img.review, "missing": img.missing}})
-        if boxes in ("curated", "all"):
+                           "attributes": {"class": all_names.get(img.class_id), "split": img.split,
+                                          "review_state": img.review, "flagged": img.flagged,
+                                          "missing": img.missing}})
+        if boxes in ("curated", "accepted", "all"):
             for b in curated.get(img.id, ()):
+                if boxes == "accepted" and b.source != "prediction":
+                    continue
                 machine = b.source in ("proposal", "prediction")
                 add(img, b.class_id, b.xyxy, {"kind": "curated", "source": b.source},
                     b.score if machine or b.score is not None else None)
@@ -134,7 +154,7 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
     coco = {
         "info": {"description": f"DiPS Studio export of {project.path.name}", "version": "1.0",
                  "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "boxes": boxes},
+                 "boxes": boxes, "reviewed_only": reviewed_only, "split": split or "all"},
         "licenses": [],
         "images": out_images,
         "annotations": anns,
@@ -159,8 +179,9 @@ def write_json_atomic(obj: dict, path: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def export_coco(project: Project, out: Path, boxes: str = "curated") -> CocoExportReport:
-    coco, report = build_coco(project, boxes)
+def export_coco(project: Project, out: Path, boxes: str = "curated", **options) -> CocoExportReport:
+    """Write ``build_coco(project, boxes, **options)`` to ``out`` atomically."""
+    coco, report = build_coco(project, boxes, **options)
     write_json_atomic(coco, out)
     return report
 

@@ -82,7 +82,14 @@ def _v3_to_v4(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE images ADD COLUMN file_mtime_ns BIGINT NOT NULL DEFAULT 0")
 
 
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(conn: Connection) -> None:
+    # v5 keeps the flag apart from the review state: flagging no longer un-reviews an image.
+    # A flagged image of v4 was not reviewed (the flag replaced the mark), so it stays unreviewed.
+    conn.exec_driver_sql("ALTER TABLE images ADD COLUMN flagged BOOLEAN NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("UPDATE images SET flagged = 1, review = 'unreviewed' WHERE review = 'flagged'")
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def upgrade(engine: Engine, path: Path) -> int:

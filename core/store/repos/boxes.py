@@ -134,6 +134,11 @@ class BoxRepo:
             s.flush()
             return _record(row)
 
+    def counts_by_class(self) -> dict[int | None, int]:
+        """Curated boxes per class id (None: boxes without a class)."""
+        with self.p.read() as s:
+            return dict(s.execute(select(BoxRow.class_id, func.count(BoxRow.id)).group_by(BoxRow.class_id)).all())
+
     def counts_by_source(self) -> dict[str, int]:
         with self.p.read() as s:
             return dict(s.execute(select(BoxRow.source, func.count(BoxRow.id)).group_by(BoxRow.source)).all())

@@ -14,7 +14,7 @@ class ImageFilter:
     """What the image browser and the CLI narrow a project down to. None = no constraint."""
     class_id: int | None = None
     split: str | None = None
-    review: str | None = None
+    review: str | None = None      # unreviewed | verified, or "flagged": the flag, whatever the review state
     has_boxes: bool | None = None
     search: str | None = None
     include_missing: bool = True
@@ -22,7 +22,8 @@ class ImageFilter:
 
 def _record(row: ImageRow, n_boxes: int = 0) -> ImageRecord:
     return ImageRecord(row.id, row.rel_path, row.width, row.height, row.class_id, row.split,
-                       row.review, row.content_hash, bool(row.missing), row.orientation, n_boxes)
+                       row.review, row.content_hash, bool(row.missing), row.orientation, n_boxes,
+                       bool(row.flagged))
 
 
 class ImageRepo:
@@ -41,7 +42,9 @@ class ImageRepo:
             q = q.where(ImageRow.class_id == f.class_id)
         if f.split is not None:
             q = q.where(ImageRow.split == f.split)
-        if f.review is not None:
+        if f.review == "flagged":
+            q = q.where(ImageRow.flagged.is_(True))
+        elif f.review is not None:
             q = q.where(ImageRow.review == f.review)
         if f.has_boxes is True:
             q = q.where(func.coalesce(box_count.c.n, 0) > 0)
@@ -109,13 +112,25 @@ class ImageRepo:
         return self.p.image_root / rec.rel_path
 
     def set_review(self, image_id: int, state: str) -> str:
-        """Returns the previous state (for undo)."""
-        if state not in REVIEW_STATES:
-            raise ValueError(f"review state must be one of {REVIEW_STATES}, not {state!r}")
+        """``state``: unreviewed | verified. Returns the previous state (for undo). The flag is apart
+        (``set_flagged``)."""
+        if state not in REVIEW_STATES or state == "flagged":
+            raise ValueError(f"review state must be 'unreviewed' or 'verified', not {state!r} "
+                             f"(flag an image with set_flagged)")
         with self.p.transaction() as s:
             row = s.get(ImageRow, image_id)
             old = row.review
             row.review = state
+            return old
+
+    def set_flagged(self, image_id: int, flagged: bool) -> bool:
+        """Flag an image for a second look (or clear it); its review state is untouched. Returns the old flag."""
+        with self.p.transaction() as s:
+            row = s.get(ImageRow, image_id)
+            if row is None:
+                raise KeyError(f"image {image_id} not found")
+            old = bool(row.flagged)
+            row.flagged = bool(flagged)
             return old
 
     def set_split(self, image_id: int, split: str) -> None:
@@ -159,4 +174,6 @@ class ImageRepo:
                    "missing": s.scalar(select(func.count(ImageRow.id)).where(ImageRow.missing.is_(True))) or 0}
             for col, key in ((ImageRow.class_id, "class"), (ImageRow.split, "split"), (ImageRow.review, "review")):
                 out[key] = {k: n for k, n in s.execute(select(col, func.count(ImageRow.id)).group_by(col)).all()}
+            # the flag is its own column; "review" keeps a "flagged" count for its readers
+            out["review"]["flagged"] = s.scalar(select(func.count(ImageRow.id)).where(ImageRow.flagged.is_(True))) or 0
             return out
