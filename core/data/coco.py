@@ -15,14 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.errors import CocoError  # noqa: F401 - raised here; importable from here as before
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
 BOX_KINDS = ("curated", "predictions", "proposals", "all")
-
-
-class CocoError(Exception):
-    """The COCO file cannot be used at all; names the file and the reason."""
 
 
 @dataclass

@@ -14,19 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import ImageReadError  # noqa: F401 - raised here; importable from here as before
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 EXIF_ORIENTATION = 274
 # Pillow refuses > 179 MP by default; aerial mosaics can be large, but a limit still guards memory.
 Image.MAX_IMAGE_PIXELS = 400_000_000
-
-
-class ImageReadError(Exception):
-    """An image file cannot be used; ``str()`` names the file and the reason."""
-
-    def __init__(self, path: Path | str, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -214,11 +214,3 @@ def sample_batch(attn: Tensor, pools: list[Tensor], all_boxes: list[Tensor], cfg
         out[i] = sample_pixel_labels(attn[i], pool[k], torch.as_tensor(all_boxes[i]).reshape(-1, 4),
                                      cfg, generator)
     return out
-
-
-def scale_boxes(boxes: Tensor, from_hw: tuple[int, int], to_hw: tuple[int, int]) -> Tensor:
-    """Rescale xyxy pixel boxes from an image of size ``from_hw`` (h, w) to ``to_hw``; pass (1, 1) as
-    ``from_hw`` for normalised boxes."""
-    sy = to_hw[0] / from_hw[0]
-    sx = to_hw[1] / from_hw[1]
-    return torch.as_tensor(boxes, dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])

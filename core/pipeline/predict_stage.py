@@ -15,7 +15,7 @@ from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
 from core.train.checkpoint import load_checkpoint
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, head_config
 from core.train.step import localizer_inputs
 
 # Predicted boxes are drawn where the foreground probability passes the operating threshold. It is chosen
@@ -38,7 +38,7 @@ class LoadedModel:
         self.train_res = int(state["train_config"]["train_res"])
         self.classifier = ClassificationHead(state["embed_dim"], len(self.classes), n_blocks=state["n_blocks"])
         self.classifier.load_state_dict(state["classifier"])
-        head_cfg = TrainConfig.from_checkpoint(state["train_config"]).head_config()
+        head_cfg = head_config(TrainConfig.from_checkpoint(state["train_config"]))
         self.localizer = build_localizer(head_cfg, state["embed_dim"])
         self.localizer.load_state_dict(state["localizer"])
         self.classifier.to(device).eval()

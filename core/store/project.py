@@ -14,15 +14,12 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import ProjectError  # noqa: F401 - raised here; importable from here as before
 from core.store import db
 from core.store.records import ClassRecord
 from core.store.schema import ClassRow, Meta
 
 PROJECT_SUFFIX = ".dips"
-
-
-class ProjectError(Exception):
-    """A project file cannot be created or opened; the message names the file and why."""
 
 
 def resolve_project_path(path: str | os.PathLike) -> Path:
