@@ -473,6 +473,18 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
     return changed
 
 
+def share(settings: Settings, section: str) -> None:
+    """Copy the values of ``section``'s fields to the fields that share their option (``--K`` sets the
+    proposals' K and training's K): an editor bound to one field then sets what the option would."""
+    for opt in options(section):
+        if not opt.meta["cli"]:
+            continue
+        value = getattr(_target(settings, opt), opt.name)
+        for other in options():
+            if other.meta["cli"] == opt.meta["cli"] and other is not opt and other.section != section:
+                setattr(_target(settings, other), other.name, value)
+
+
 def stage_argv(settings: Settings, stage: str, project_path, shown_only: bool = True) -> list[str]:
     """The command line that runs ``stage`` with these settings, in JSON-events mode (the GUI's subprocess).
 
