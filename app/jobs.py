@@ -70,6 +70,19 @@ class Jobs:
         return task
 
 
+def evaluate(project, split: str, maps: str, progress=None) -> dict:
+    """WSOL figures of ``maps`` on ``split`` with per-image details (core.pipeline.evaluate); run it on a thread."""
+    if progress is None:
+        return _pipeline().evaluate(project, split, maps, details=True)
+    return _pipeline().evaluate(project, split, maps, details=True, progress=progress)
+
+
+def torch_devices() -> list:
+    """The devices a stage can run on (needs torch: ask with app.probe, off the GUI thread)."""
+    from core.dips.device import available_devices  # noqa: PLC0415
+    return available_devices()
+
+
 def close_killed_runs(project, runs_before: set[int]) -> None:
     """Runs opened by a training process that was killed are still 'running': mark them cancelled."""
     for r in project.runs.list():

@@ -30,6 +30,14 @@ class ImageReadError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
+class NoMapsError(ValueError):
+    """None of the split's images with ground truth has maps of the asked type yet (nothing is computed)."""
+
+    def __init__(self, message: str, maps: str, split: str):
+        super().__init__(message)
+        self.maps, self.split = maps, split
+
+
 class CliError(Exception):
     """Bad input on the command line: printed as one line, exit code 2."""
 

@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxL
                                QPushButton, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from app.jobs import evaluate
+from core.errors import NoMapsError
+
 MAP_CHOICES = (("predicted", "Predicted maps (trained localizer)"),
                ("attention", "Attention maps (DINO, mean of heads)"),
                ("proposal", "Top-ranked proposal boxes"))
@@ -75,12 +78,8 @@ NO_MAPS_HINT = {
 
 def run_evaluation(project, split: str, maps: str, progress=None) -> dict:
     """The one call into core (tests replace it)."""
-    from core.pipeline import evaluate  # noqa: PLC0415 - heavy (torch), only when evaluating
-    from core.pipeline.evaluate_stage import NoMapsError  # noqa: PLC0415
     try:
-        if progress is None:
-            return evaluate(project, split, maps, details=True)
-        return evaluate(project, split, maps, details=True, progress=progress)
+        return evaluate(project, split, maps, progress)
     except NoMapsError as exc:
         raise NoMapsError(NO_MAPS_HINT[exc.maps].format(split=exc.split), exc.maps, exc.split) from None
 

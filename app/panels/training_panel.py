@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, Q
                                QPushButton, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.dialogs import error_dialog
-from app.jobs import Jobs
+from app.jobs import Jobs, torch_devices
 from app.panels.loss_plot import LossPlot
 from app.panels.run_summary import duration, finite, run_summary, when
 from app.panels.settings_form import SettingsForm
@@ -45,10 +45,6 @@ def _short(opt) -> str:
     return opt.meta["help"].split(":")[0].split(",")[0]
 
 
-def _devices() -> list:
-    """Devices need torch (see app.probe)."""
-    from core.dips.device import available_devices  # noqa: PLC0415
-    return available_devices()
 
 
 class TrainingPanel(QWidget):
@@ -71,7 +67,7 @@ class TrainingPanel(QWidget):
         self._redraw_timer.timeout.connect(self.plot.redraw)
         self._wanted_device = "auto"
         self.set_project(project)
-        ask_in_background(_devices, self._devices_found, ["auto", "cpu"], "training-panel-probe")
+        ask_in_background(torch_devices, self._devices_found, ["auto", "cpu"], "training-panel-probe")
 
     @property
     def _n_up(self) -> int:
