@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from core.pipeline.attention_stage import compute_attention
 from core.pipeline.config import PipelineConfig, load_config
+from core.pipeline.encoding import BackboneLoader
 from core.pipeline.predict_stage import predict
 from core.pipeline.proposal_stage import compute_proposals
 from core.pipeline.train_stage import train
@@ -18,18 +19,19 @@ def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NUL
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
     "train_run", "prediction_run"}`` (the last only when a prediction ran)."""
     cfg = cfg or load_config(project)
+    backbone = BackboneLoader(cfg)   # loaded by the first stage that encodes, then shared by the others
     out = {}
     for stage in ORDER:
         if stage in _INCREMENTAL:
-            out[stage] = _INCREMENTAL[stage](project, cfg, progress)
+            out[stage] = _INCREMENTAL[stage](project, cfg, progress, backbone=backbone)
         elif stage == "train":
             latest = project.runs.latest_finished()
             if latest is None or retrain or any(out[s] for s in _INCREMENTAL):
-                out["train_run"] = train(project, cfg, progress)
+                out["train_run"] = train(project, cfg, progress, backbone=backbone)
             else:
                 out["train_run"] = latest.id
                 if project.maps.latest_run_id() is not None:
                     break          # trained and predicted already: nothing left to do
         elif stage == "predict":
-            out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg)
+            out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg, backbone=backbone)
     return out
