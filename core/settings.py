@@ -134,7 +134,8 @@ class ProposalConfig:
     blur_sigma_frac: float = option(0.1, "Gaussian sigma outside the box (22.4 px at 224)",
                                     unit="fraction of scoring_size", low=0.0)
     clip_percentile: float = option(98.0, "each map is clipped at this percentile before min-max + Otsu "
-                                          "(100 = off, the paper)", unit="percentile", low=50.0, high=100.0)
+                                          "(100 = off, the paper)", unit="percentile", low=50.0, high=100.0,
+                                    cli="clip-percentile", stages=("proposals",))
     deletion: bool = option(False, "also score each box with its content blurred away and rank by score x (1 - "
                                    "that probability); one more scorer forward per box",
                             cli="deletion", stages=("proposals",))
@@ -263,7 +264,8 @@ class TrainConfig:
     flip: bool = option(True, "horizontal flips; the feature cache holds both orientations")
     # -- run --
     device: str = option("auto", "auto (CUDA, then Apple MPS, then CPU), cpu, cuda:N or mps", cli="device", gui=True)
-    seed: int = option(0, "seed of the training draws", cli="seed", stages=("train",))
+    seed: int = option(0, "seed of the training draws: the same seed and settings train the same model", cli="seed",
+                       stages=("train",), gui=True, label="Seed")
     amp: bool = option(True, "mixed precision on CUDA only: bfloat16, or float16 with loss scaling")
 
     def to_dict(self) -> dict:

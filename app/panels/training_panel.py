@@ -40,6 +40,15 @@ def _localizer_key(t: TrainConfig) -> str:
     return "token" if t.decoder_reduce else "token-journal"
 
 
+def _in_layout(layout, widget) -> bool:
+    """Whether ``widget`` was put into ``layout`` or one of its rows (before the layout has a parent widget)."""
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.widget() is widget or (item.layout() is not None and _in_layout(item.layout(), widget)):
+            return True
+    return False
+
+
 def _short(opt) -> str:
     """'learning rate of f_l (SGD), e.g. ...' -> 'learning rate of f_l (SGD)': a field's name in a message."""
     return opt.meta["help"].split(":")[0].split(",")[0]
@@ -137,6 +146,11 @@ class TrainingPanel(QWidget):
         row.addWidget(self.lambda_cls_label)
         row.addWidget(self.lambda_cls)
         form.addRow("Loss", row)
+        # A field that core.settings marks for the GUI and that has no place above gets a row of its own, so a
+        # new option shows here without touching this file (docs/design.md).
+        for name, editor in e.items():
+            if editor.parent() is None and not _in_layout(form, editor):
+                form.addRow(labels[name] if name in labels else "", editor)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)

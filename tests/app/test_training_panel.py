@@ -264,3 +264,13 @@ def test_decoder_widths_must_be_one_per_block(panel, project):
     w.localizer.setCurrentIndex(w.localizer.findData("unet"))
     assert w.widths.isHidden()              # the U-Net has no token decoder
     assert "--decoder-widths" not in stage_argv(w.options(), "train", project.path)
+
+
+def test_a_setting_marked_for_the_gui_gets_an_editor_and_reaches_the_train_command(panel, project):
+    """TrainConfig.seed has gui=True in core/settings.py and nothing else: the panel shows it, sends it."""
+    w, _ = panel
+    seed = w.form.editors["seed"]
+    assert seed.isVisibleTo(w) and "same seed" in seed.toolTip()
+    seed.setValue(7)
+    args = build_parser().parse_args(stage_argv(w.options(), "train", project.path))
+    assert args.seed == 7

@@ -118,3 +118,9 @@ def test_settings_load_without_torch():
     code = "import sys, core.settings, core.stages, core.events; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_clip_percentile_is_on_the_proposals_command_line_and_saved():
+    s = Settings()
+    assert apply_cli(s, build_parser().parse_args(["proposals", "p", "--clip-percentile", "100"]))
+    assert s.proposals.clip_percentile == 100.0
