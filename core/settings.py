@@ -94,7 +94,7 @@ class AttentionConfig:
                                        "cache); 'default': the shipped weights",
                                  cli="weights", stages=("attention", "run"))
     input_size: int = option(448, "input size S of the ViT (multiple of the patch); drone objects are small: "
-                                  "448 beats 224 (dips-reference)", symbol="S", unit="px",
+                                  "448 beats 224 (docs/design.md)", symbol="S", unit="px",
                              cli="size", stages=("attention", "run"), low=14)
     batch_size: int = option(4, "images per encoder forward", unit="images", low=1)
     precision: str = option("auto", "frozen ViT and scorer forwards: auto = bfloat16 where the device runs it fast "
