@@ -106,3 +106,17 @@ def _get(w: QWidget, opt: Option):
     if opt.meta["parse"] is not None:
         return opt.meta["parse"](text)
     return text if text or not opt.optional else None
+
+
+def in_layout(layout, widget) -> bool:
+    """Whether ``widget`` was put into ``layout`` or one of its rows (before the layout has a parent widget)."""
+    for i in range(layout.count()):
+        item = layout.itemAt(i)
+        if item.widget() is widget or (item.layout() is not None and in_layout(item.layout(), widget)):
+            return True
+    return False
+
+
+def short_name(opt) -> str:
+    """'learning rate of f_l (SGD), e.g. ...' -> 'learning rate of f_l (SGD)': a field's name in a message."""
+    return opt.meta["help"].split(":")[0].split(",")[0]

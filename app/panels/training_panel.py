@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import copy
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-                               QPushButton, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from app.dialogs import error_dialog
 from app.jobs import Jobs, torch_devices
 from app.panels.loss_plot import LossPlot
-from app.panels.run_summary import duration, finite, run_summary, when
-from app.panels.settings_form import SettingsForm
+from app.panels.run_summary import finite, progress_text
+from app.panels.runs_list import RunsList
+from app.panels.settings_form import SettingsForm, in_layout, short_name
 from app.probe import ask_in_background
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
@@ -38,22 +38,6 @@ def _localizer_key(t: TrainConfig) -> str:
     if t.decoder == "unet":
         return "unet"
     return "token" if t.decoder_reduce else "token-journal"
-
-
-def _in_layout(layout, widget) -> bool:
-    """Whether ``widget`` was put into ``layout`` or one of its rows (before the layout has a parent widget)."""
-    for i in range(layout.count()):
-        item = layout.itemAt(i)
-        if item.widget() is widget or (item.layout() is not None and _in_layout(item.layout(), widget)):
-            return True
-    return False
-
-
-def _short(opt) -> str:
-    """'learning rate of f_l (SGD), e.g. ...' -> 'learning rate of f_l (SGD)': a field's name in a message."""
-    return opt.meta["help"].split(":")[0].split(",")[0]
-
-
 
 
 class TrainingPanel(QWidget):
@@ -149,7 +133,7 @@ class TrainingPanel(QWidget):
         # A field that core.settings marks for the GUI and that has no place above gets a row of its own, so a
         # new option shows here without touching this file (docs/design.md).
         for name, editor in e.items():
-            if editor.parent() is None and not _in_layout(form, editor):
+            if editor.parent() is None and not in_layout(form, editor):
                 form.addRow(labels[name] if name in labels else "", editor)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
@@ -174,15 +158,7 @@ class TrainingPanel(QWidget):
         self.plot = LossPlot()
         self.plot.setMinimumHeight(160)
 
-        self.runs = QTreeWidget()
-        self.runs.setHeaderLabels(["#", "Status", "Started", "Time", "Result"])
-        self.runs.setRootIsDecorated(False)
-        self.runs.setAlternatingRowColors(True)
-        self.runs.setSortingEnabled(False)
-        hdr = self.runs.header()
-        for i in range(4):
-            hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
-        hdr.setStretchLastSection(True)
+        self.runs = RunsList()
         self.runs.currentItemChanged.connect(self._show_selected_run)
 
         top = QWidget()
@@ -283,7 +259,7 @@ class TrainingPanel(QWidget):
         if self.busy or self.project is None:
             return
         settings = self.options()
-        bad = [_short(o) for n, o in self.form.options.items()
+        bad = [short_name(o) for n, o in self.form.options.items()
                if o.base is float and not self.form.editors[n].is_valid()]
         if bad:
             self.status.setText("Not a number: " + ", ".join(bad))
@@ -327,18 +303,8 @@ class TrainingPanel(QWidget):
         frac = min(1.0, ev.done / ev.total) if ev.total > 0 else 0.0
         self.progress.setValue(int(round(frac * 1000)))
         ex = ev.extra or {}
-        parts = [ev.stage or self._phase]
-        if ex.get("epoch") is not None:
-            parts.append(f"epoch {ex['epoch']}/{self._epochs}")
-        elif ev.total:
-            parts.append(f"{ev.done}/{ev.total}")
-        if finite(ex.get("loss")) is not None:
-            parts.append(f"loss {float(ex['loss']):.4f}")
-        if finite(ex.get("val_acc")) is not None:
-            acc = float(ex["val_acc"])
-            parts.append(f"val acc {acc * 100 if acc <= 1 else acc:.1f}%")
         self.progress.setFormat(f"%p%  ETA {format_eta(ev.eta_s)}")
-        self.status.setText(" · ".join(parts) + (f"\n{ev.message}" if ev.message else ""))
+        self.status.setText(progress_text(ev, self._phase, self._epochs))
         if self._phase == "training" and ("loss" in ex or "val_acc" in ex):
             x = self._x_of(ev)
             for key in ("loss", "loss_seed", "loss_crf"):
@@ -406,41 +372,16 @@ class TrainingPanel(QWidget):
 
     # -- past runs ----------------------------------------------------------------------------
     def refresh_runs(self, select: int | None = None) -> None:
-        self.runs.clear()
-        if self.project is None:
-            return
-        runs = self.project.runs.list()
-        for r in reversed(runs):      # newest first
-            item = QTreeWidgetItem([str(r.id), r.status, when(r.started_at), duration(r.started_at, r.finished_at),
-                                    run_summary(r)])
-            item.setData(0, Qt.ItemDataRole.UserRole, r.id)
-            item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = (r.error or run_summary(r)).strip()[:2000]
-            for c in range(5):
-                item.setToolTip(c, tip)
-            if r.status == "failed":
-                item.setForeground(1, pg.mkColor("#d9534f"))
-            self.runs.addTopLevelItem(item)
-            if select is not None and r.id == select:
-                self.runs.setCurrentItem(item)
+        self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
 
     def run_ids(self) -> list[int]:
-        return [self.runs.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-                for i in range(self.runs.topLevelItemCount())]
+        return self.runs.run_ids()
 
     def _show_selected_run(self, item, _prev=None) -> None:
         """Clicking a past run (while idle) shows its per-epoch history in the plot."""
         if item is None or self.busy or self.project is None:
             return
         run = self.project.runs.get(item.data(0, Qt.ItemDataRole.UserRole))
-        self.plot.clear_data()
-        for i, h in enumerate(run.history or [], start=1):
-            if not isinstance(h, dict):
-                continue
-            x = finite(h.get("epoch")) or float(i)
-            for key in ("loss", "loss_seed", "loss_crf", "val_acc"):
-                if key in h:
-                    self.plot.add_point(key, x, h[key])
-        self.plot.redraw()
+        self.plot.show_history(run.history or [])
 
 
