@@ -39,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from core.settings import TrainConfig
+
 IGNORE = 255  # label of unlabelled pixels (ignore_index of the partial cross-entropy)
 
 _WHERE = "core/dips/sampling.py"
@@ -46,10 +48,13 @@ _WHERE = "core/dips/sampling.py"
 
 @dataclass
 class SamplingConfig:
-    n_pos: int = 50              # n+: foreground pixels drawn per image per step (at label resolution)
-    n_neg: int = 50              # n-: background pixels drawn per image per step (balanced with n+)
-    pos_top_frac: float = 0.3    # fg candidates: top floor(frac*|box|) activations inside the box (authors: max_p)
-    neg_low_frac: float = 0.3    # bg candidates: lowest frac of activations among pixels outside ALL boxes (min_p)
+    # Defaults are the settings' (core/settings.py: TrainConfig), so the method alone samples as training does.
+    n_pos: int = TrainConfig.n_pos    # n+: foreground pixels drawn per image per step (at label resolution)
+    n_neg: int = TrainConfig.n_neg    # n-: background pixels drawn per image per step (balanced with n+)
+    pos_top_frac: float = TrainConfig.pos_top_frac  # fg candidates: top floor(frac*|box|) activations inside the box
+                                                    # (authors: max_p)
+    neg_low_frac: float = TrainConfig.neg_low_frac  # bg candidates: lowest frac of activations among pixels outside
+                                                    # ALL boxes (authors: min_p)
     dilate: bool = True          # seeds dilated 3x3, then clipped back to their region
 
     def __post_init__(self) -> None:
