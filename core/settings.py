@@ -431,9 +431,12 @@ def _cli_type(opt: Option) -> Callable[[str], object]:
             except ValueError as exc:
                 raise argparse.ArgumentTypeError(str(exc)) from None
             if value is None:   # an empty value is a slip, not a request for the default
-                raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of channel widths")
+                raise argparse.ArgumentTypeError(f"'{text}' is empty: give a value, or 'default'")
             return value
-        return opt.base(text)
+        value = opt.base(text)
+        if m["low"] is not None and value < m["low"] and value != m["none_as"]:
+            raise argparse.ArgumentTypeError(f"{text} is below the smallest value, {m['low']}")
+        return value
     convert.__name__ = opt.base.__name__   # argparse names the type in 'invalid int value'
     return convert
 
@@ -459,7 +462,7 @@ def add_stage_options(parser: argparse.ArgumentParser, stage: str) -> None:
 
 def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
     """Set every field whose option was given; True when any was. 'default' and ``none_as`` become None."""
-    changed = False
+    changed = set()
     for opt in options():
         if not opt.meta["cli"]:
             continue
@@ -471,8 +474,12 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
         elif opt.meta["none_as"] is not None and value == opt.meta["none_as"]:
             value = None
         setattr(_target(settings, opt), opt.name, value)
-        changed = True
-    return changed
+        changed.add(opt.section)
+    for section in changed - {None}:   # check the section as a whole before anyone saves it (ValueError)
+        post_init = getattr(getattr(settings, section), "__post_init__", None)
+        if post_init is not None:
+            post_init()
+    return bool(changed)
 
 
 def share(settings: Settings, section: str) -> None:

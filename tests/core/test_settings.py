@@ -124,3 +124,12 @@ def test_clip_percentile_is_on_the_proposals_command_line_and_saved():
     s = Settings()
     assert apply_cli(s, build_parser().parse_args(["proposals", "p", "--clip-percentile", "100"]))
     assert s.proposals.clip_percentile == 100.0
+
+
+def test_a_value_out_of_range_is_refused_before_anything_is_saved(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "p", "--epochs", "0"])
+    assert "below the smallest value, 1" in capsys.readouterr().err
+    s = Settings()
+    with pytest.raises(ValueError, match="clip_percentile must lie in"):
+        apply_cli(s, build_parser().parse_args(["proposals", "p", "--clip-percentile", "120"]))
