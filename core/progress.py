@@ -108,9 +108,10 @@ class TextProgressBar:
         bar.n = ev.done
         if ev.message:
             bar.set_postfix_str(ev.message[:60], refresh=False)
-        bar.refresh()
         if ev.total > 0 and ev.done >= ev.total:
-            self.close()
+            self.close()        # draws the finished bar once
+        else:
+            bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:
