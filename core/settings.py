@@ -69,6 +69,12 @@ def parse_widths(text: str) -> list[int] | None:
     return widths
 
 
+def parse_names(text: str) -> list[str] | None:
+    """'no_site, empty' -> ['no_site', 'empty']; empty -> None."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return names or None
+
+
 def option(default=MISSING, help: str = "", *, factory: Callable | None = None, symbol: str | None = None,  # noqa: A002
            unit: str | None = None, cli: str | None = None, stages: tuple[str, ...] = (), gui: bool = False,
            label: str | None = None, choices: tuple | None = None, low: float | None = None,
@@ -292,8 +298,11 @@ class Settings:
     attention: AttentionConfig = field(default_factory=AttentionConfig)
     proposals: ProposalConfig = field(default_factory=ProposalConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    background_classes: list[str] | None = option(None, "classes whose images show no object; None = detect by "
-                                                        "name (no_*, non_*, background, negative, none, empty)")
+    background_classes: list[str] | None = option(None, "classes whose images show no object (no proposals; all "
+                                                        "pixels background), comma-separated; 'default': by name "
+                                                        "(no_*, non_*, background, negative, none, empty)",
+                                                  cli="background-classes", stages=("proposals", "train", "predict",
+                                                                                    "run"), parse=parse_names)
     device: str = option("auto", "auto (CUDA, then Apple MPS, then CPU), cpu, cuda:N or mps", cli="device",
                          stages=("attention", "proposals", "train", "predict", "run"))
 

@@ -133,3 +133,12 @@ def test_a_value_out_of_range_is_refused_before_anything_is_saved(capsys):
     s = Settings()
     with pytest.raises(ValueError, match="clip_percentile must lie in"):
         apply_cli(s, build_parser().parse_args(["proposals", "p", "--clip-percentile", "120"]))
+
+
+def test_background_classes_can_be_named_on_the_command_line_and_put_back():
+    s = Settings()
+    apply_cli(s, build_parser().parse_args(["proposals", "p", "--background-classes", "clutter, sky"]))
+    assert s.background_classes == ["clutter", "sky"]
+    assert s.is_background("sky") and not s.is_background("no_site")      # the list replaces the name rule
+    apply_cli(s, build_parser().parse_args(["train", "p", "--background-classes", "default"]))
+    assert s.background_classes is None and s.is_background("no_site")
