@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from app.workers import Task, TaskRunner
-from core.settings import Settings, stage_argv
+from core.settings import Settings
+from core.settings_cli import stage_argv
 from core.stages import TITLES
 
 

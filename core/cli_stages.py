@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
-from core.settings import add_stage_options, apply_cli
+from core.settings_cli import add_stage_options, apply_cli
 
 
 def open_project(path: str):

@@ -12,7 +12,7 @@ from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox, QWidget
 
 from app.panels.float_edit import FloatEdit
-from core.settings import Option, options
+from core.settings_cli import Option, options
 
 
 def _tip(opt: Option) -> str:

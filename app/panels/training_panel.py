@@ -22,8 +22,8 @@ from app.panels.settings_form import SettingsForm, in_layout, short_name
 from app.probe import ask_in_background
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
-from core.settings import (LAMBDA_CRF_CALIBRATED, Settings, TrainConfig, default_widths, load_settings, parse_widths,
-                           share)
+from core.settings import LAMBDA_CRF_CALIBRATED, Settings, TrainConfig, default_widths, load_settings, parse_widths
+from core.settings_cli import share
 from core.stages import next_stage
 
 # f_l choices: (key, label). "token" projects the tokens to R channels first (fast on CPU); "token-journal" is

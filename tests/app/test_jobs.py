@@ -11,7 +11,8 @@ from app import jobs as jobs_module  # noqa: E402
 from app.jobs import Jobs  # noqa: E402
 from app.workers import Task, TaskRunner  # noqa: E402
 from core.cli import build_parser  # noqa: E402
-from core.settings import Settings, apply_cli  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.settings_cli import apply_cli  # noqa: E402
 
 
 class _ArgvRunner:

@@ -12,7 +12,7 @@ from app import workers  # noqa: E402
 from app.panels import training_panel as tp  # noqa: E402
 from core.cli import build_parser  # noqa: E402
 from core.progress import ProgressEvent  # noqa: E402
-from core.settings import stage_argv  # noqa: E402
+from core.settings_cli import stage_argv  # noqa: E402
 
 
 class FakeTask(workers.Task):

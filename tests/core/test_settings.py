@@ -6,8 +6,8 @@ import argparse
 import pytest
 
 from core.cli import build_parser
-from core.settings import (Settings, TrainConfig, apply_cli, default_widths, load_settings, options, parse_widths,
-                           save_settings, share, stage_argv)
+from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths, save_settings
+from core.settings_cli import apply_cli, options, share, stage_argv
 
 
 def test_default_widths_halve_from_R_or_from_C_over_2_never_below_8():
@@ -115,7 +115,7 @@ def test_settings_load_without_torch():
     """The GUI reads the settings on its own thread: importing them must not pull in torch (seconds)."""
     import subprocess
     import sys
-    code = "import sys, core.settings, core.stages, core.events; print('torch' in sys.modules)"
+    code = "import sys, core.settings, core.settings_cli, core.stages, core.events; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
