@@ -8,7 +8,6 @@ and the target is untouched. ``disk_error_message`` turns the OS errors of such 
 """
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -60,13 +59,3 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
-
-def disk_error_message(exc: OSError, path: str | os.PathLike | None = None) -> str:
-    """Plain words for the OS errors a write meets; ``path`` defaults to the error's own file name."""
-    where = path if path is not None else (exc.filename or "")
-    prefix = f"{where}: " if where else ""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{prefix}not saved: the disk is full"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{prefix}not saved: no permission to write there (read-only file, folder or disk)"
-    return f"{prefix}not saved: {exc.strerror or exc}"

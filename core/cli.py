@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from core.cli_stages import register as _register_stages
+from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
 
-
-class CliError(Exception):
-    """Bad input: printed as one line, exit code 2."""
+__all__ = ["CliError", "build_parser", "open_project", "run_cli"]
 
 
 def _progress() -> Progress:
@@ -174,12 +174,7 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def _add_stages(sub) -> None:
-    from core.cli_stages import register  # noqa: PLC0415
-    register(sub)
-
-
-REGISTRARS: list[Callable] = [_add_foundation, _add_stages]
+REGISTRARS: list[Callable] = [_add_foundation, _register_stages]
 COMMANDS = ("new", "import-images", "import-coco", "export", "info", "demo",
             "attention", "proposals", "train", "predict", "evaluate", "run")
 
@@ -202,7 +197,6 @@ def run_cli(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from core.errors import USER_ERRORS, user_message  # noqa: PLC0415
     try:
         return int(args.func(args) or 0)
     except Cancelled:
@@ -211,7 +205,7 @@ def run_cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (CliError, *USER_ERRORS) as exc:
+    except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

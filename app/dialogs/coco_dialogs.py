@@ -187,8 +187,8 @@ class CocoExportDialog(QDialog):
 
     def _background_names(self) -> list[str]:
         try:
-            from core.pipeline.config import load_config  # noqa: PLC0415 - the project's own rule
-            cfg = load_config(self.project)
+            from core.settings import load_settings  # noqa: PLC0415 - the project's own rule
+            cfg = load_settings(self.project, fallback=True)
             return [c.name for c in self.project.classes() if cfg.is_background(c.name)]
         except Exception:  # noqa: BLE001 - without the rule, every class is a category
             return []

@@ -17,15 +17,12 @@ from pathlib import Path
 
 from core.atomic_io import atomic_write
 from core.data.paths import ImageMatcher
+from core.errors import CocoError  # noqa: F401 - raised here; importable from here as before
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
 # "accepted": curated boxes that began as a predicted box an inspector accepted
 BOX_KINDS = ("curated", "accepted", "predictions", "proposals", "all")
-
-
-class CocoError(Exception):
-    """The COCO file cannot be used at all; names the file and the reason."""
 
 
 @dataclass

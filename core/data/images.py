@@ -17,6 +17,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
+from core.errors import ImageReadError  # noqa: F401 - raised here; importable from here as before
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 EXIF_ORIENTATION = 274
 
@@ -38,15 +40,6 @@ DECODE_BUDGET = 100_000_000
 if hasattr(Image.core, "set_block_size"):
     Image.core.set_block_size(64 * 1024 * 1024)
 SUPPORTED_BANDS = (1, 3, 4)
-
-
-class ImageReadError(Exception):
-    """An image file cannot be used; ``str()`` names the file and the reason."""
-
-    def __init__(self, path: Path | str, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,13 @@ from sqlalchemy import select
 
 from core.data.images import ImageInfo, ImageReadError, inspect_image, is_image_name
 from core.data.paths import PathOutsideRoot, relative_inside
+from core.errors import ImportError_  # noqa: F401 - raised here; importable from here as before
 from core.data.splits import SplitConfig, assign_splits
 from core.progress import NULL_PROGRESS, Progress
 from core.store.project import Project
 from core.store.schema import ImageRow
 
 CHUNK = 256
-
-
-class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
-    """The import cannot start at all (no folder, unreadable CSV); names the file and why."""
 
 
 @dataclass

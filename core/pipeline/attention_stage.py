@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from core.pipeline.config import PipelineConfig, load_config
-from core.pipeline.encoding import encode_records, feature_cache
+from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
 
 
 def compute_attention(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-                      image_ids: list[int] | None = None, force: bool = False) -> int:
+                      image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
     """Per-head CLS attention (and cached encoder outputs) for images that lack them.
 
     Returns the number of images encoded; unreadable images are skipped and reported
-    through the progress message, never stopping the stage.
+    through the progress message, never stopping the stage. ``backbone``: a loaded Backbone or a
+    core.pipeline.encoding.BackboneLoader to share one between stages; None loads the configured one if needed.
     """
     cfg = cfg or load_config(project)
     records = project.images.list(ImageFilter(include_missing=False))
@@ -24,7 +25,7 @@ def compute_attention(project, cfg: PipelineConfig | None = None, progress: Prog
         records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
     if not records:
         return 0
-    problems = encode_records(project, cfg, records, progress)
+    problems = encode_records(project, cfg, records, progress, backbone=backbone_loader(cfg, backbone))
     if problems:
         project.set_meta("last_attention_problems", "\n".join(problems))
     return len(records) - len(problems)

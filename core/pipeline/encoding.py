@@ -2,8 +2,6 @@
 tokens into the feature cache, one ViT forward per image (and per flip)."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import cv2
 import numpy as np
 import torch
@@ -18,14 +16,33 @@ from core.store.records import ImageRecord
 from core.train.feature_cache import FeatureCache
 
 
-@lru_cache(maxsize=2)
 def _backbone(name: str, weights: str | None, device: str):
     return load_backbone(name, weights=weights, device=device)
 
 
+class BackboneLoader:
+    """The frozen ViT for one piece of work, loaded on first use (nothing to encode: nothing loaded) and kept by
+    whoever holds this object: a stage for its steps, ``run_all`` across its stages. No process-wide cache: a
+    window that ran a stage does not keep a model in memory, and other weights are never served stale."""
+
+    def __init__(self, cfg: PipelineConfig, backbone=None):
+        self.cfg, self._backbone = cfg, backbone
+
+    def __call__(self):
+        if self._backbone is None:
+            a = self.cfg.attention
+            self._backbone = _backbone(a.backbone, a.weights, str(pick_device(self.cfg.device)))
+        return self._backbone
+
+
+def backbone_loader(cfg: PipelineConfig, backbone=None) -> BackboneLoader:
+    """``backbone`` as a loader: a BackboneLoader as given, a loaded Backbone wrapped, None: a new loader."""
+    return backbone if isinstance(backbone, BackboneLoader) else BackboneLoader(cfg, backbone)
+
+
 def backbone_for(cfg: PipelineConfig):
-    device = pick_device(cfg.device)
-    return _backbone(cfg.attention.backbone, cfg.attention.weights, str(device))
+    """The configured backbone, loaded now (benchmarks; stages take a BackboneLoader)."""
+    return BackboneLoader(cfg)()
 
 
 def feature_cache(project, cfg: PipelineConfig) -> FeatureCache:
@@ -37,9 +54,11 @@ def load_rgb(project, rec: ImageRecord, max_side: int) -> np.ndarray:
 
 
 def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
-                   flipped: bool = False, store_attention: bool = True, stage: str = "attention") -> list[str]:
-    """Encode ``records`` in batches. Returns the list of problems ('path: reason') skipped."""
-    backbone = backbone_for(cfg)
+                   flipped: bool = False, store_attention: bool = True, stage: str = "attention",
+                   backbone=None) -> list[str]:
+    """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured
+    one). Returns the list of problems ('path: reason') skipped."""
+    backbone = backbone_loader(cfg, backbone)()
     device = next(backbone.parameters()).device
     cache = feature_cache(project, cfg)
     key = cache.key   # the backbone key, computed once (a user's weight folder is read to hash it)

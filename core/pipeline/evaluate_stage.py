@@ -9,16 +9,9 @@ from core.eval import EvalConfig, evaluate_boxes, evaluate_maps, read_wsol_metad
 from core.pipeline.scorer import class_index
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
+from core.errors import NoMapsError  # noqa: F401 - raised here; importable from here as before
 
 MAP_TYPES = ("predicted", "attention", "proposal")
-
-
-class NoMapsError(ValueError):
-    """None of the split's images with ground truth has maps of the asked type yet (nothing is computed)."""
-
-    def __init__(self, message: str, maps: str, split: str):
-        super().__init__(message)
-        self.maps, self.split = maps, split
 
 
 def _ground_truth(project, records, metadata: Path | None, split: str) -> tuple[dict[int, np.ndarray], dict | None]:

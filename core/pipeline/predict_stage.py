@@ -3,20 +3,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from core.dips.boxes import boxes_from_map
 from core.dips.device import pick_device
-from core.dips.heads import ClassificationHead, build_localizer
-from core.eval.operating import box_acc_from_ious, per_image_iou
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
-from core.train.checkpoint import load_checkpoint
-from core.train.config import TrainConfig
-from core.train.step import localizer_inputs
+from core.train.predictor import LoadedModel, best_threshold, run_on_cached
 
 # Predicted boxes are drawn where the foreground probability passes the operating threshold. It is chosen
 # once per prediction run WITHOUT ground truth: the threshold at which the boxes of the training images
@@ -28,41 +22,6 @@ THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ...
 CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
 CALIBRATION_MIN = 5
 MIN_BOX_FRAC = 0.002   # components below this fraction of the image are noise, not boxes
-
-
-class LoadedModel:
-    def __init__(self, path: Path, device: torch.device):
-        state = load_checkpoint(path)
-        self.classes = state["classes"]
-        self.backbone = state["backbone"]
-        self.train_res = int(state["train_config"]["train_res"])
-        self.classifier = ClassificationHead(state["embed_dim"], len(self.classes), n_blocks=state["n_blocks"])
-        self.classifier.load_state_dict(state["classifier"])
-        head_cfg = TrainConfig.from_checkpoint(state["train_config"]).head_config()
-        self.localizer = build_localizer(head_cfg, state["embed_dim"])
-        self.localizer.load_state_dict(state["localizer"])
-        self.classifier.to(device).eval()
-        self.localizer.to(device).eval()
-        self.device = device
-
-    @torch.inference_mode()
-    def __call__(self, tokens: torch.Tensor, cls: torch.Tensor, rgb: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(class probabilities [B, C], foreground maps [B, R, R]) from cached encoder outputs."""
-        probs = torch.softmax(self.classifier(cls.to(self.device)), -1)
-        inputs = localizer_inputs(self.localizer, tokens, rgb.float()).to(self.device)
-        logits = self.localizer(inputs).float()
-        if logits.shape[-1] != self.train_res:
-            logits = F.interpolate(logits, size=(self.train_res, self.train_res), mode="bilinear",
-                                   align_corners=False)
-        fg = torch.softmax(logits, 1)[:, 1]
-        return probs.cpu().numpy(), fg.cpu().numpy()
-
-
-def run_on_cached(model, cache, content_hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``model`` (a LoadedModel) on images read from the feature cache: (class probabilities, fg maps)."""
-    feats = [cache.get(h) for h in content_hashes]
-    return model(*(torch.from_numpy(np.stack([np.asarray(getattr(f, part), dtype=np.float32) for f in feats]))
-                   for part in ("tokens", "cls", "rgb")))
 
 
 def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0,
@@ -116,17 +75,13 @@ def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[
     for i in range(0, len(picks), 16):
         _, fg = run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])
         maps.extend(fg)
-    sizes = [(r.width, r.height) for r, _ in picks]
-    boxes = [b for _, b in picks]
-    agreement = {t: box_acc_from_ious(per_image_iou(maps, boxes, t, sizes, normalise=False))["mean"]
-                 for t in THRESHOLD_GRID}
-    best = max(agreement.values())
-    tau = min((t for t, v in agreement.items() if v == best), key=lambda t: abs(t - OPERATING_THRESHOLD))
-    return float(tau), len(picks)
+    tau = best_threshold(maps, [b for _, b in picks], [(r.width, r.height) for r, _ in picks], THRESHOLD_GRID,
+                         prefer=OPERATING_THRESHOLD)
+    return tau, len(picks)
 
 
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
-            image_ids: list[int] | None = None, cfg: PipelineConfig | None = None) -> int:
+            image_ids: list[int] | None = None, cfg: PipelineConfig | None = None, backbone=None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
     cfg = cfg or load_config(project)
     run = project.runs.get(run_id) if run_id is not None else project.runs.latest_finished()
@@ -143,7 +98,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     cache = feature_cache(project, cfg)
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
-        encode_records(project, cfg, missing, progress, stage="features")
+        encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
     tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])

@@ -46,7 +46,7 @@ def _stale_ids(project, cfg: PipelineConfig, eligible: set[int], force: bool) ->
 
 
 def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-                      image_ids: list[int] | None = None, force: bool = False) -> int:
+                      image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
     """Ranked discriminative proposals (Alg. 1) for labelled images of object classes.
 
     Needs attention maps (compute_attention). Images without proposals are done, and all of them again
@@ -69,7 +69,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
         records = [r for r in records if r.id not in have or r.id in stale]
     if not records:
         return 0
-    classify = get_scorer(project, cfg, progress)
+    classify = get_scorer(project, cfg, progress, backbone=backbone)
     device = pick_device(cfg.device)   # blur and compose the perturbed images where the scorer runs
     key = cfg.backbone_key             # once: with a user's weight folder it reads and hashes files
     progress.start("proposals", len(records))

@@ -19,11 +19,12 @@ from core.dips.backbones import efficientnet_normalize, load_efficientnet_lite0
 from core.dips.device import inference_autocast, pick_device
 from core.dips.heads import ClassificationHead
 from core.pipeline.config import PipelineConfig
-from core.pipeline.encoding import backbone_for, load_rgb
+from core.pipeline.encoding import backbone_loader, load_rgb
 from core.progress import Progress
 from core.store.repos.images import ImageFilter
 from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.train.config import TrainConfig
+from core.train.fine_tune import fine_tune_classifier
 from core.train.loop import train_classifier
 
 
@@ -65,8 +66,8 @@ def _scoring_image(project, cfg: PipelineConfig, rec) -> np.ndarray | None:
     return cv2.resize(img, (s, s), interpolation=cv2.INTER_AREA)
 
 
-def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, stage: str) -> tuple[np.ndarray, list]:
-    backbone = backbone_for(cfg)
+def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, stage: str,
+                  backbone) -> tuple[np.ndarray, list]:
     device = next(backbone.parameters()).device
     feats, kept = [], []
     progress.start(stage, len(records))
@@ -117,33 +118,15 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
         pairs = [(r, im) for r, im in pairs if im is not None]
         y = torch.tensor([index[r.class_id] for r, _ in pairs])
         x = torch.from_numpy(np.stack([im for _, im in pairs])).permute(0, 3, 1, 2)
-        model.to(device).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=1e-4)
-        gen = torch.Generator().manual_seed(SCORER_SEED)
-        epochs = 6
-        total = epochs * ((len(x) + 15) // 16)
-        progress.start("scorer", total)
-        step = 0
-        for _ in range(epochs):
-            perm = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), 16):
-                idx = perm[i:i + 16]
-                xb = x[idx].float().div(255)
-                flip = torch.rand(len(idx), generator=gen) < 0.5
-                xb[flip] = xb[flip].flip(-1)
-                logits = model(efficientnet_normalize(xb).to(device))
-                loss = torch.nn.functional.cross_entropy(logits, y[idx].to(device))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                step += 1
-                progress.update(step, total, f"scorer loss {float(loss.detach()):.3f}")
+        fine_tune_classifier(model, x, y, device, progress, seed=SCORER_SEED)
         save_checkpoint({"model": model.state_dict()}, path)
     return model.to(device).eval()
 
 
-def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[torch.Tensor], torch.Tensor]:
-    """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]."""
+def get_scorer(project, cfg: PipelineConfig, progress: Progress,
+               backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]. ``backbone``: a Backbone or a
+    BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here)."""
     index = class_index(project)
     train = _train_split(project, index)
     if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
@@ -155,7 +138,7 @@ def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[to
                 return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
         return classify_cnn
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
-    backbone = backbone_for(cfg)
+    backbone = backbone_loader(cfg, backbone)()
     device = next(backbone.parameters()).device
     head = None
     state = _cached_state(path, ("head", "dim", "n_classes", "n_blocks"))
@@ -163,7 +146,7 @@ def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[to
         head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])
         head.load_state_dict(state["head"])
     elif len(index) >= 2 and train:
-        x, kept = _cls_features(project, cfg, train, progress, "scorer")
+        x, kept = _cls_features(project, cfg, train, progress, "scorer", backbone)
         y = torch.tensor([index[r.class_id] for r in kept])
         tc = TrainConfig(cls_epochs=cfg.train.cls_epochs, cls_lr=cfg.train.cls_lr, seed=SCORER_SEED)
         head, _ = train_classifier(torch.from_numpy(x), y, None, None, len(index), tc, progress,

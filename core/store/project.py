@@ -14,23 +14,12 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import ChangedMeanwhile, ProjectError, ProjectWriteError  # noqa: F401 - raised here; importable as before
 from core.store import db
 from core.store.records import ClassRecord
 from core.store.schema import ClassRow, Meta
 
 PROJECT_SUFFIX = ".dips"
-
-
-class ProjectError(Exception):
-    """A project file cannot be created or opened; the message names the file and why."""
-
-
-class ProjectWriteError(ProjectError):
-    """The project file refused a write (read-only, disk full, held by another program); nothing was saved."""
-
-
-class ChangedMeanwhile(ProjectError):
-    """Another program changed or removed what an edit was made on; the edit was not saved."""
 
 
 def _write_error(path: Path, exc: BaseException) -> ProjectError | None:

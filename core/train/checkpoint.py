@@ -14,8 +14,7 @@ import torch
 from core.atomic_io import atomic_write
 
 
-class CheckpointError(Exception):
-    """A checkpoint is missing, damaged or holds more than tensors and plain data; names the file."""
+from core.errors import CheckpointError  # noqa: E402,F401 - raised here; importable from here as before
 
 
 def save_checkpoint(state: dict, path: Path) -> None:

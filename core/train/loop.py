@@ -19,7 +19,7 @@ from core.dips.losses import LossConfig
 from core.dips.sampling import SamplingConfig
 from core.progress import Progress
 from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, head_config
 from core.train.data import TrainSample, make_batch
 from core.train.feature_cache import FeatureCache
 from core.train.step import classifier_step, localizer_step
@@ -112,7 +112,7 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
     """
     seed_everything(cfg.seed)
     state = _resume_state(ckpt_path) if ckpt_path is not None and resume else None
-    model = build_localizer(cfg.head_config(), embed_dim)
+    model = build_localizer(head_config(cfg), embed_dim)
     if cfg.decoder == "unet" and state is None:
         init_unet_encoder(model)
     model = model.to(device)

@@ -111,7 +111,7 @@ def test_pipeline_stages_run_in_background_and_refresh_the_image(qtbot, main_win
         return 1
 
     fake = types.SimpleNamespace(compute_attention=fake_attention, compute_proposals=fake_proposals)
-    monkeypatch.setattr("app.background._pipeline", lambda: fake)
+    monkeypatch.setattr("app.jobs._pipeline", lambda: fake)
     w.background.auto_start()
     qtbot.waitUntil(lambda: calls == ["attention", "proposals"] and not w.runner.active(), timeout=10000)
     qtbot.waitUntil(lambda: len(w.canvas.items_of("proposal")) == 1, timeout=3000)

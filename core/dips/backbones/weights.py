@@ -37,8 +37,7 @@ _STRIP_PREFIXES = ("module.", "backbone.", "encoder.model.", "model.", "vit.", "
 _DROP_PREFIXES = ("head.", "head_dist.", "fc_norm_head.", "pooler.", "classifier.", "mask_token", "dino_head.")
 
 
-class WeightsError(Exception):
-    """A weight file that is missing, unreadable, or does not fit the asked-for architecture."""
+from core.errors import WeightsError  # noqa: E402,F401 - raised here; importable from here as before
 
 
 # --------------------------------------------------------------------------------------------- reading
