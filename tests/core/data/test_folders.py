@@ -30,7 +30,7 @@ def test_moved_and_renamed_files_keep_their_work(tmp_path):
     tower = p.class_id("tower", create=False)
     p.boxes.add(a.id, (1, 2, 30, 40), tower)
     p.images.set_review(a.id, "verified")
-    p.images.set_review(b.id, "flagged")
+    p.images.set_flagged(b.id, True)
     p.images.set_split(b.id, "test")
     p.maps.save_attention(a.id, "vit@448", np.ones((2, 4, 4), np.float32))
     n = p.images.count()
@@ -45,7 +45,7 @@ def test_moved_and_renamed_files_keep_their_work(tmp_path):
     renamed = p.images.by_path("tower/renamed.jpg")
     assert moved.id == a.id and renamed.id == b.id and not moved.missing
     assert [bx.xyxy for bx in p.boxes.list(moved.id)] == [(1, 2, 30, 40)]
-    assert moved.review == "verified" and renamed.review == "flagged" and renamed.split == "test"
+    assert moved.review == "verified" and renamed.flagged and renamed.split == "test"
     assert set(p.maps.attention(moved.id)) == {-1, 0, 1}      # two heads and their mean
     # a file that was flagged missing earlier and comes back under another name is found again, too
     os.rename(root / "no_site" / "N_0.png", tmp_path / "away.png")
