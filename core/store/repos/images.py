@@ -87,8 +87,14 @@ class ImageRepo:
         return out
 
     def ids(self, f: ImageFilter = ImageFilter()) -> list[int]:
+        """Ids of the images passing ``f``, in name order. Read with the driver's cursor: a 100,000-image list
+        through SQLAlchemy's row processing took ~0.2 s, most of a filter click."""
+        stmt = self._query(f, ImageRow.id).order_by(ImageRow.rel_path)
         with self.p.read() as s:
-            return list(s.scalars(self._query(f, ImageRow.id).order_by(ImageRow.rel_path)).all())
+            compiled = stmt.compile(dialect=s.bind.dialect)
+            params = tuple(compiled.params[k] for k in compiled.positiontup or ())
+            cursor = s.connection().connection.driver_connection.execute(str(compiled), params)
+            return [row[0] for row in cursor]
 
     def count(self, f: ImageFilter = ImageFilter()) -> int:
         with self.p.read() as s:
