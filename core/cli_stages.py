@@ -63,11 +63,23 @@ def _cfg(project, a: argparse.Namespace):
     return cfg
 
 
+def _ray(a: argparse.Namespace):
+    """RayOptions from --ray [ADDRESS] --ray-batch-size --ray-actors, or None to run here."""
+    if getattr(a, "ray", None) is None:
+        return None
+    from core.pipeline.cluster import RayOptions  # noqa: PLC0415
+    return RayOptions(address=None if a.ray == "local" else a.ray, batch_size=a.ray_batch_size, actors=a.ray_actors)
+
+
 @_with_events
 def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention  # noqa: PLC0415
     with open_project(a.project) as p:
-        n = compute_attention(p, _cfg(p, a), progress, force=a.force)
+        if _ray(a) is not None:
+            from core.pipeline.cluster import compute_attention_on_ray  # noqa: PLC0415
+            n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
+        else:
+            n = compute_attention(p, _cfg(p, a), progress, force=a.force)
         print(f"attention maps for {n} image(s)", file=sys.stderr)
     return n
 
@@ -76,7 +88,11 @@ def cmd_attention(a, progress) -> int:
 def cmd_proposals(a, progress) -> int:
     from core.pipeline import compute_proposals  # noqa: PLC0415
     with open_project(a.project) as p:
-        n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
+        if _ray(a) is not None:
+            from core.pipeline.cluster import compute_proposals_on_ray  # noqa: PLC0415
+            n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
+        else:
+            n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
         print(f"proposals for {n} image(s)", file=sys.stderr)
     return n
 
@@ -95,7 +111,11 @@ def cmd_train(a, progress) -> int:
 def cmd_predict(a, progress) -> int:
     from core.pipeline import predict  # noqa: PLC0415
     with open_project(a.project) as p:
-        run = predict(p, a.run, progress, cfg=_cfg(p, a))
+        if _ray(a) is not None:
+            from core.pipeline.cluster import predict_on_ray  # noqa: PLC0415
+            run = predict_on_ray(p, a.run, progress, _ray(a), cfg=_cfg(p, a))
+        else:
+            run = predict(p, a.run, progress, cfg=_cfg(p, a))
         print(f"prediction run {run}", file=sys.stderr)
     return run
 
@@ -104,7 +124,7 @@ def cmd_predict(a, progress) -> int:
 def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all  # noqa: PLC0415
     with open_project(a.project) as p:
-        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain)
+        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a))
         print(json.dumps(out), file=sys.stderr)
     return out
 
@@ -140,21 +160,33 @@ def _stage(sub, name: str, help_: str, func) -> argparse.ArgumentParser:
     return p
 
 
+def _ray_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the per-image work on Ray: alone, a Ray started on this machine; 'auto' or "
+                        "ray://HOST:10001 joins a cluster (docs/scale.md)")
+    p.add_argument("--ray-batch-size", type=int, default=8, help="images per actor call (default 8)")
+    p.add_argument("--ray-actors", type=int, help="actors (default: one per GPU, else one per two CPUs)")
+
+
 def register(sub) -> None:
     p = _stage(sub, "attention", "per-head attention maps of the frozen ViT for every image", cmd_attention)
     p.add_argument("--force", action="store_true", help="recompute maps that exist")
+    _ray_options(p)
 
     p = _stage(sub, "proposals", "ranked discriminative proposals (Alg. 1) from the attention maps", cmd_proposals)
     p.add_argument("--force", action="store_true", help="recompute (inspectors' decisions are kept)")
+    _ray_options(p)
 
     p = _stage(sub, "train", "train the classification and localization heads", cmd_train)
     p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
 
     p = _stage(sub, "predict", "class probabilities, foreground maps and boxes for every image", cmd_predict)
     p.add_argument("--run", type=int, help="training run to use (default: the latest finished)")
+    _ray_options(p)
 
     p = _stage(sub, "run", "every stage in order, skipping what is up to date", cmd_run)
     p.add_argument("--retrain", action="store_true", help="train again even if nothing changed")
+    _ray_options(p)   # attention, proposals and prediction on Ray; training here
 
     p = sub.add_parser("evaluate", help="WSOL metrics against imported ground truth")
     p.add_argument("project", help="project file (.dips)")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,46 @@ def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
             image_ids: list[int] | None = None, cfg: PipelineConfig | None = None, backbone=None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
+    job = prepare_prediction(project, run_id, progress, image_ids, cfg, backbone)
+    progress.start("predict", len(job.records))
+    for i in range(0, len(job.records), 16):
+        chunk = [r for r in job.records[i:i + 16] if job.cache.has(r.content_hash)]
+        if chunk:
+            probs, fg = run_on_cached(job.model, job.cache, [r.content_hash for r in chunk])
+            for rec, p, m in zip(chunk, probs, fg):
+                job.store(rec, p, m)
+        progress.update(min(i + 16, len(job.records)), len(job.records))
+    return job.pred_run
+
+
+@dataclass
+class PredictionJob:
+    """A prediction run under way: the trained model, the images to predict, the run's operating threshold.
+    The local stage and the Ray one (core.pipeline.cluster) compute (class probabilities, map) per image
+    their own way and hand each to ``store``."""
+    project: object
+    cfg: PipelineConfig
+    model: LoadedModel
+    model_path: Path
+    records: list
+    cache: object
+    tau: float
+    pred_run: int
+    object_classes: np.ndarray
+    names: dict
+
+    def store(self, rec, class_probs: np.ndarray, fg: np.ndarray) -> None:
+        p_object = _object_probability(class_probs, self.object_classes, self.names.get(rec.class_id), self.cfg)
+        self.project.maps.save_prediction(self.pred_run, rec.id, class_probs.tolist(), fg,
+                                          boxes_for_map(fg, rec.width, rec.height, p_object, self.tau))
+
+
+def prepare_prediction(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
+                       image_ids: list[int] | None = None, cfg: PipelineConfig | None = None,
+                       backbone=None) -> PredictionJob:
+    """Load the run's model, encode the images missing from the feature cache, choose the operating threshold
+    on the training images and open a new prediction run. Raises ValueError (no finished run; a run trained
+    on another backbone)."""
     cfg = cfg or load_config(project)
     run = project.runs.get(run_id) if run_id is not None else project.runs.latest_finished()
     if run is None or run.status != "finished" or not run.checkpoint_path:
@@ -102,15 +143,5 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
-    names = project.class_names()
-    progress.start("predict", len(records))
-    for i in range(0, len(records), 16):
-        chunk = [r for r in records[i:i + 16] if cache.has(r.content_hash)]
-        if chunk:
-            probs, fg = run_on_cached(model, cache, [r.content_hash for r in chunk])
-            for rec, p, m in zip(chunk, probs, fg):
-                p_object = _object_probability(p, object_classes, names.get(rec.class_id), cfg)
-                project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
-                                             boxes_for_map(m, rec.width, rec.height, p_object, tau))
-        progress.update(min(i + 16, len(records)), len(records))
-    return pred_run
+    return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
+                         object_classes, project.class_names())

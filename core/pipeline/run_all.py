@@ -14,15 +14,20 @@ _INCREMENTAL = {"attention": compute_attention, "proposals": compute_proposals}
 
 
 def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-            retrain: bool = False) -> dict:
+            retrain: bool = False, ray=None) -> dict:
     """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
-    "train_run", "prediction_run"}`` (the last only when a prediction ran)."""
+    "train_run", "prediction_run"}`` (the last only when a prediction ran). ``ray``: a
+    core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
     backbone = BackboneLoader(cfg)   # loaded by the first stage that encodes, then shared by the others
     out = {}
     for stage in ORDER:
-        if stage in _INCREMENTAL:
+        if stage in _INCREMENTAL and ray is not None:
+            from core.pipeline import cluster  # noqa: PLC0415
+            on_ray = cluster.compute_attention_on_ray if stage == "attention" else cluster.compute_proposals_on_ray
+            out[stage] = on_ray(project, cfg, progress, ray)
+        elif stage in _INCREMENTAL:
             out[stage] = _INCREMENTAL[stage](project, cfg, progress, backbone=backbone)
         elif stage == "train":
             latest = project.runs.latest_finished()
@@ -32,6 +37,9 @@ def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NUL
                 out["train_run"] = latest.id
                 if project.maps.latest_run_id() is not None:
                     break          # trained and predicted already: nothing left to do
+        elif stage == "predict" and ray is not None:
+            from core.pipeline.cluster import predict_on_ray  # noqa: PLC0415
+            out["prediction_run"] = predict_on_ray(project, out["train_run"], progress, ray, cfg=cfg)
         elif stage == "predict":
             out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg, backbone=backbone)
     return out

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import cv2
@@ -123,39 +125,63 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
     return model.to(device).eval()
 
 
-def get_scorer(project, cfg: PipelineConfig, progress: Progress,
-               backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]. ``backbone``: a Backbone or a
-    BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here)."""
+@dataclass(frozen=True)
+class ScorerSpec:
+    """What f_x is, once trained and cached: enough to build it again in another process (a Ray actor)."""
+    kind: str            # "efficientnet" (fine-tuned CNN), "linear" (head on the SST's CLS tokens), "uniform"
+    path: str | None     # the cached weights in the work folder
+    n_classes: int
+
+
+def prepare_scorer(project, cfg: PipelineConfig, progress: Progress, backbone=None) -> ScorerSpec:
+    """Train f_x on the project's training split if no cached copy fits, and say where it is."""
     index = class_index(project)
     train = _train_split(project, index)
+    n_classes = max(1, len(index))
     if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
-        model = efficientnet_classifier(project, cfg, progress)
-        device = next(model.parameters()).device
-
-        def classify_cnn(x: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
-                return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
-        return classify_cnn
+        path = project.work_dir / f"scorer_{_digest(cfg, train, index, 'efficientnet')}.pt"
+        _efficientnet_fit(project, cfg, train, index, path, progress)
+        return ScorerSpec("efficientnet", str(path), n_classes)
+    if len(index) < 2 or not train:   # a single class: every box is 'of the class'; the size prior alone ranks
+        return ScorerSpec("uniform", None, n_classes)
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
-    backbone = backbone_loader(cfg, backbone)()
-    device = next(backbone.parameters()).device
-    head = None
-    state = _cached_state(path, ("head", "dim", "n_classes", "n_blocks"))
-    if state is not None:
-        head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])
-        head.load_state_dict(state["head"])
-    elif len(index) >= 2 and train:
-        x, kept = _cls_features(project, cfg, train, progress, "scorer", backbone)
+    if _cached_state(path, ("head", "dim", "n_classes", "n_blocks")) is None:
+        x, kept = _cls_features(project, cfg, train, progress, "scorer", backbone_loader(cfg, backbone)())
         y = torch.tensor([index[r.class_id] for r in kept])
         tc = TrainConfig(cls_epochs=cfg.train.cls_epochs, cls_lr=cfg.train.cls_lr, seed=SCORER_SEED)
         head, _ = train_classifier(torch.from_numpy(x), y, None, None, len(index), tc, progress,
                                    torch.device("cpu"))
         save_checkpoint({"head": head.state_dict(), "dim": x.shape[-1], "n_blocks": x.shape[1],
                          "n_classes": len(index)}, path)
-    n_classes = max(1, len(index))
-    if head is None:  # a single class: every box is 'of the class'; the size prior alone ranks
-        return lambda x: torch.ones(x.shape[0], n_classes)
+    return ScorerSpec("linear", str(path), n_classes)
+
+
+def get_scorer(project, cfg: PipelineConfig, progress: Progress,
+               backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]. ``backbone``: a Backbone or a
+    BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here)."""
+    return scorer_from_spec(prepare_scorer(project, cfg, progress, backbone), cfg, backbone)
+
+
+def scorer_from_spec(spec: ScorerSpec, cfg: PipelineConfig, backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """f_x from its cached weights (``prepare_scorer`` made them): classify(x [N,3,s,s] in [0,1]) -> [N, C]."""
+    if spec.kind == "uniform":
+        return lambda x: torch.ones(x.shape[0], spec.n_classes)
+    state = load_checkpoint(Path(spec.path))
+    if spec.kind == "efficientnet":
+        device = pick_device(cfg.device)
+        model = load_efficientnet_lite0(num_classes=spec.n_classes)
+        model.load_state_dict(state["model"])
+        model = model.to(device).eval()
+
+        def classify_cnn(x: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
+                return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
+        return classify_cnn
+    backbone = backbone_loader(cfg, backbone)()
+    device = next(backbone.parameters()).device
+    head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])
+    head.load_state_dict(state["head"])
     head = head.to(device).eval()
 
     def classify(x: torch.Tensor) -> torch.Tensor:

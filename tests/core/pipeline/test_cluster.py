@@ -54,3 +54,63 @@ def test_attention_on_ray_matches_the_local_stage(tmp_path, image_folder, local_
     assert cached == sorted(p.name for p in (local.work_dir / "features").rglob("*.npy"))
     # resumable: a second run finds nothing missing
     assert compute_attention_on_ray(remote, opts=RayOptions(batch_size=2, actors=1)) == 0
+
+
+def test_predict_on_ray_matches_the_local_stage(tiny_pipeline, local_ray):
+    """Prediction reads only cached encoder outputs and a checkpoint, so the tiny in-process backbone can make
+    them; the Ray actors then load the heads from the checkpoint file."""
+    from core.pipeline import compute_proposals, predict, train
+    from core.pipeline.cluster import RayOptions, predict_on_ray
+
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    local = predict(project, run_id, cfg=cfg)
+    remote = predict_on_ray(project, run_id, opts=RayOptions(batch_size=2, actors=2), cfg=cfg)
+    assert remote != local
+    for rec in project.images.list():
+        a, b = project.maps.prediction(rec.id, local), project.maps.prediction(rec.id, remote)
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a.class_probs, b.class_probs, atol=1e-5)
+            np.testing.assert_allclose(a.fg_map, b.fg_map, atol=1e-3)
+            assert [bx.xyxy for bx in a.boxes] == [bx.xyxy for bx in b.boxes]
+
+
+def test_run_with_ray_from_the_command_line(tmp_path, image_folder, local_ray, capsys):
+    """`main.py attention PROJECT --ray` (Ray already started in this process, as `ray start` would be)."""
+    from core.pipeline.config import load_config
+    from main import main
+
+    project = _tiny_project(tmp_path, image_folder, "cli")
+    key = load_config(project).backbone_key
+    project.close()
+    assert main(["attention", str(project.path), "--ray", "--ray-batch-size", "3", "--ray-actors", "1"]) == 0
+    with Project.open(project.path) as p:
+        assert len(p.maps.image_ids_with_attention(key)) == 7
+
+
+def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ray):
+    from core.pipeline import compute_proposals
+    from core.pipeline.cluster import RayOptions, compute_attention_on_ray, compute_proposals_on_ray
+    from core.pipeline.config import load_config
+
+    projects = []
+    for name in ("local", "ray"):
+        p = _tiny_project(tmp_path, image_folder, name)
+        cfg = load_config(p)
+        cfg.proposals.scoring_size, cfg.proposals.map_size, cfg.train.cls_epochs = 32, 32, 3
+        save_config(p, cfg)
+        compute_attention_on_ray(p, opts=RayOptions(actors=1))
+        projects.append(p)
+    local, remote = projects
+    n_local = compute_proposals(local)
+    n_ray = compute_proposals_on_ray(remote, opts=RayOptions(batch_size=2, actors=2))
+    assert n_ray == n_local > 0
+    for rec in local.images.list():
+        a = [(p.rank, p.source_map) + tuple(round(v, 3) for v in p.xyxy) for p in local.proposals.list(rec.id)]
+        b = [(p.rank, p.source_map) + tuple(round(v, 3) for v in p.xyxy) for p in remote.proposals.list(rec.id)]
+        assert a == b
+        np.testing.assert_allclose([p.score for p in local.proposals.list(rec.id)],
+                                   [p.score for p in remote.proposals.list(rec.id)], atol=1e-4)
