@@ -29,6 +29,7 @@ class ImageListModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}
         self._pages: dict[int, list[ImageRecord]] = {}
         self._class_names: dict[int, str] = {}
+        self._image_root = None
         self.total = 0
         self.thumbs = thumbs
         self._placeholder = QPixmap()
@@ -38,6 +39,8 @@ class ImageListModel(QAbstractListModel):
     # -- loading ---------------------------------------------------------------------
     def set_project(self, project) -> None:
         self.project = project
+        # read once: Project.image_root is a database read, and data() needs it for every row painted
+        self._image_root = project.image_root if project is not None else None
         if self.thumbs is not None:
             self.thumbs.set_cache_dir(project.work_dir / "thumbs" if project is not None else None)
         self.set_filter(ImageFilter())
@@ -121,7 +124,7 @@ class ImageListModel(QAbstractListModel):
                     f"\nsplit: {rec.split}\nreview: {rec.review}{', flagged' if rec.flagged else ''}"
                     f"\nboxes: {rec.n_boxes}")
         if role == Qt.ItemDataRole.DecorationRole and self.thumbs is not None:
-            pix = None if rec.missing else self.thumbs.get(rec.id, self.project.image_root / rec.rel_path,
+            pix = None if rec.missing else self.thumbs.get(rec.id, self._image_root / rec.rel_path,
                                                             rec.content_hash)
             return QIcon(pix) if pix is not None else None
         if role == Qt.ItemDataRole.ForegroundRole and (rec.flagged or rec.review in REVIEW_COLOUR):
