@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from core.data.importer import import_images  # noqa: E402
 from core.store.project import ChangedMeanwhile, Project  # noqa: E402
 from core.store.repos.proposals import NewProposal  # noqa: E402
+from tests.core.store.test_two_writers import REGENERATOR  # noqa: E402 - the same recomputing writer as the test
 
 DRAWER = """
 import sys
@@ -48,20 +49,6 @@ while True:
     i += 1
 """
 
-REGENERATOR = """
-import random, sys
-from core.store.project import Project
-from core.store.repos.proposals import NewProposal
-p = Project.open(sys.argv[1])
-ids = p.images.ids()
-rng = random.Random(0)
-print("ready", flush=True)
-for i in range(int(sys.argv[2])):
-    p.proposals.replace(ids[i % len(ids)], [NewProposal((rng.uniform(0, 20), rng.uniform(0, 20), rng.uniform(30, 60),
-                                                         rng.uniform(30, 45)), -1, rng.random(), rng.random())
-                                             for _ in range(4)])
-print("done", flush=True)
-"""
 
 
 def make_project(folder: Path, n: int = 24, size: int = 224) -> Path:
