@@ -44,6 +44,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips")
     ap.add_argument("--scoring-size", type=int, help="side of the scorer's input (default: the project's, 224)")
+    ap.add_argument("--min-areas", default=None, help="min_area_frac values to try, comma-separated (default: the "
+                    "project's); candidates below it are dropped, the largest kept if none is left")
+    ap.add_argument("--quick", action="store_true", help="only the project's max_area_frac, tolerance and penalty")
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
     project = Project.open(a.project)
@@ -71,22 +74,28 @@ def main() -> None:
         progress.update(k + 1, len(recs))
 
     rows = []
-    for cap, tol, lam in itertools.product((0.15, 0.25, 0.35, 0.5, 1.0), (0.0, 0.05, 0.15), (0.0, 0.1, 0.3)):
+    mins = [float(v) for v in a.min_areas.split(",")] if a.min_areas else [base.min_area_frac]
+    grid = ([(base.max_area_frac,), (base.tight_tolerance,), (base.area_penalty,)] if a.quick
+            else [(0.15, 0.25, 0.35, 0.5, 1.0), (0.0, 0.05, 0.15), (0.0, 0.1, 0.3)])
+    for low, cap, tol, lam in itertools.product(mins, *grid):
         c = dataclasses.replace(base, max_area_frac=cap, tight_tolerance=tol, area_penalty=lam)
         hits = np.zeros(6)
         for cands, probs, gt in data:
-            kept, p = apply_cap_and_dedupe(cands, probs, c)
+            big = [i for i, x in enumerate(cands) if (x.box[2] - x.box[0]) * (x.box[3] - x.box[1]) >= low]
+            if not big:   # as candidate_boxes: the largest when nothing passes
+                big = [int(np.argmax([(x.box[2] - x.box[0]) * (x.box[3] - x.box[1]) for x in cands]))]
+            kept, p = apply_cap_and_dedupe([cands[i] for i in big], probs[big], c)
             ranked = rank_proposals(kept, p, c)
             ious = box_iou(np.array([r.box for r in ranked]), gt).max(axis=1)
             hits += [ious[:k].max() >= 0.5 for k in (1, 2, 3, 4, 5, len(ious))]
-        rows.append((cap, tol, lam, *(100 * hits / len(data))))
+        rows.append((low, cap, tol, lam, *(100 * hits / len(data))))
     print(f"\n{len(data)} site images of train + val; percent with IoU >= 0.5 "
           f"(defaults: max_area_frac {base.max_area_frac}, tight_tolerance {base.tight_tolerance}, "
           f"area_penalty {base.area_penalty}, K {base.K})")
-    print(f"{'max_area':>8} {'tol':>5} {'lambda':>6} " + " ".join(f"{h:>6}" for h in
+    print(f"{'min_area':>8} {'max_area':>8} {'tol':>5} {'lambda':>6} " + " ".join(f"{h:>6}" for h in
           ("top-1", "top-2", "top-3", "top-4", "top-5", "any")))
-    for r in sorted(rows, key=lambda r: -(r[5] + r[3])):
-        print(f"{r[0]:8.2f} {r[1]:5.2f} {r[2]:6.2f} " + " ".join(f"{v:6.1f}" for v in r[3:]))
+    for r in sorted(rows, key=lambda r: -(r[6] + r[4])):
+        print(f"{r[0]:8.3f} {r[1]:8.2f} {r[2]:5.2f} {r[3]:6.2f} " + " ".join(f"{v:6.1f}" for v in r[4:]))
 
 
 if __name__ == "__main__":

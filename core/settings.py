@@ -119,8 +119,10 @@ class ProposalConfig:
                        choices=MAP_SETS)
     map_size: int = option(224, "maps (patch grid) are upsampled bilinearly to this side before Otsu, as the "
                                 "authors threshold at the crop; 0 = threshold at the map's own grid", unit="px", low=0)
-    min_area_frac: float = option(0.005, "boxes smaller than this are dropped", unit="fraction of the image",
-                                  low=0.0, high=1.0)
+    min_area_frac: float = option(0.005, "smallest proposal: boxes smaller than this are dropped (the authors used "
+                                         "0.04-0.06 on drone frames with large objects); set it near your smallest "
+                                         "object's share", unit="fraction of the image", low=0.0, high=1.0,
+                                  cli="min-area", stages=("proposals",), metavar="F")
     max_area_frac: float = option(0.35, "size prior: larger boxes are not proposed unless nothing else is left",
                                   unit="fraction of the image", low=0.0, high=1.0)
     dedupe_iou: float = option(0.9, "boxes from different maps this similar are scored once", unit="IoU")
@@ -290,12 +292,56 @@ class TrainConfig:
 _BEFORE_FIELD_EXISTED = {"decoder_reduce": None}
 
 
+BOX_SCORES = ("mean", "mass")
+
+
+@dataclass
+class BoxDrawConfig:
+    """How predicted boxes are drawn from a foreground map (core/dips/map_boxes.py, steps in its docstring);
+    recorded with each prediction run. Every step is off at 0 / False."""
+    min_frac: float = option(0.002, "components below this fraction of the map are noise, not boxes",
+                             unit="fraction of the map", low=0.0, high=1.0)
+    min_rel_area: float = option(0.0, "drop regions below this fraction of the image's largest one (a speck beside "
+                                      "the object is not another object); 0 = off",
+                                 unit="fraction of the largest region", cli="min-rel-area", stages=("predict",),
+                                 low=0.0, high=1.0, metavar="F")
+    merge_gap: float = option(0.0, "merge boxes closer than this times the smaller box's side (fragments of one "
+                                   "object); 0 = off", unit="box sides", cli="merge-gap", stages=("predict",),
+                              low=0.0, metavar="G")
+    nms_cover: float = option(0.0, "drop a box lying this much inside a better one (duplicates); 0 = off",
+                              unit="fraction of the box's area", low=0.0, high=1.0)
+    score: str = option("mean", "rank boxes by their mean foreground probability, or by mass (mean x sqrt of the "
+                                "box's share of the largest mass: big confident regions first)",
+                        cli="box-score", stages=("predict",), choices=BOX_SCORES)
+    grabcut: bool = option(False, "tighten each box to the object's edges with OpenCV's GrabCut seeded by the map",
+                           cli="grabcut", stages=("predict",))
+    max_boxes: int = option(0, "keep at most this many boxes per image; 0 = all", unit="boxes", low=0)
+    threshold: float | None = option(None, "operating threshold on the foreground probability; 'default': "
+                                           "calibrated per prediction run on the training images' pseudo boxes",
+                                     symbol="tau", unit="probability", cli="threshold", stages=("predict",),
+                                     low=0.0, high=1.0, metavar="T")
+
+    def __post_init__(self) -> None:
+        where = "core/settings.py: BoxDrawConfig"
+        if self.score not in BOX_SCORES:
+            raise ValueError(f"{where}.score must be one of {BOX_SCORES}, not {self.score!r}")
+        for name in ("min_frac", "min_rel_area", "nms_cover"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{where}.{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.merge_gap < 0 or self.max_boxes < 0:
+            raise ValueError(f"{where}: merge_gap and max_boxes must be >= 0, got {self.merge_gap}, "
+                             f"{self.max_boxes}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"{where}.threshold must lie in [0, 1] or be None (calibrated), got {self.threshold}")
+
+
 @dataclass
 class Settings:
     """All settings of a project, saved with it (meta ``pipeline_config``) so the CLI and the GUI agree."""
     attention: AttentionConfig = field(default_factory=AttentionConfig)
     proposals: ProposalConfig = field(default_factory=ProposalConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    boxes: BoxDrawConfig = field(default_factory=BoxDrawConfig)   # how predicted boxes are drawn from maps
     background_classes: list[str] | None = option(None, "classes whose images show no object (no proposals; all "
                                                         "pixels background), comma-separated; 'default': by name "
                                                         "(no_*, non_*, background, negative, none, empty)",
@@ -313,6 +359,7 @@ class Settings:
         return cls(attention=_known(AttentionConfig, d.get("attention")),
                    proposals=_known(ProposalConfig, d.get("proposals")),
                    train=TrainConfig.from_dict(d.get("train")),
+                   boxes=_known(BoxDrawConfig, d.get("boxes")),
                    background_classes=d.get("background_classes"),
                    device=d.get("device", "auto"))
 
@@ -324,7 +371,7 @@ class Settings:
         return bool(BACKGROUND_CLASS_PATTERN.search(class_name))
 
 
-SECTIONS = ("attention", "proposals", "train")
+SECTIONS = ("attention", "proposals", "train", "boxes")
 
 
 def _known(cls, d: dict | None):

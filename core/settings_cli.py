@@ -10,13 +10,13 @@ import typing
 from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, fields
 
-from core.settings import DEFAULT, AttentionConfig, ProposalConfig, Settings, TrainConfig
+from core.settings import DEFAULT, AttentionConfig, BoxDrawConfig, ProposalConfig, Settings, TrainConfig
 
 
 @dataclass(frozen=True)
 class Option:
     """One field as the command line and the panel see it."""
-    section: str | None       # "attention" | "proposals" | "train" | None (the top level)
+    section: str | None       # "attention" | "proposals" | "train" | "boxes" | None (the top level)
     field: Field
     type: object              # the resolved annotation, e.g. int, float | None, list[int] | None
 
@@ -65,7 +65,7 @@ def options(section: str | None = None) -> list[Option]:
     """Every field with its metadata, in declaration order; ``section`` limits them to one section."""
     out = []
     for name, cls in ((None, Settings), ("attention", AttentionConfig), ("proposals", ProposalConfig),
-                      ("train", TrainConfig)):
+                      ("train", TrainConfig), ("boxes", BoxDrawConfig)):
         if section is not None and name != section:
             continue
         hints = typing.get_type_hints(cls)

@@ -1,14 +1,25 @@
-"""Box utilities on numpy arrays: map normalisation, Otsu threshold, components -> tight boxes, IoU.
+"""The one box toolkit: map normalisation, Otsu, binarisation, components -> boxes, box area and IoU.
 
-Coordinates: every box here is ``xyxy`` float in *pixel units of the array at hand* with the
-exclusive convention of slicing, i.e. a component covering columns 3..5 gives ``x0 = 3, x1 = 6``
-(``x1 - x0`` is the width in pixels). IoU uses the same continuous convention (no ``+1``).
-Callers that need normalised boxes divide by the array's width/height.
+Two pixel conventions meet here; every function that cares takes ``inclusive`` and says which it uses.
+
+* **Continuous** (``inclusive=False``, the method's convention): ``xyxy`` floats with the exclusive end of
+  slicing, so a component covering columns 3..5 gives ``x0 = 3, x1 = 6``; width ``x1 - x0``, area
+  ``(x1 - x0) * (y1 - y0)``. Used for proposals, pseudo-labels and predicted boxes, in pixels of the
+  array at hand (callers that need normalised boxes divide by its width/height) or image pixels.
+* **Inclusive** (``inclusive=True``, wsolevaluation's metric convention): integer pixel boxes whose
+  ``x1``/``y1`` are the last covered column/row, area ``(x1 - x0 + 1) * (y1 - y0 + 1)``; the box
+  ``(3, 3, 3, 3)`` is one pixel. Used by ``core.eval`` so MaxBoxAcc equals the reference.
+
+IoU is ``torchvision.ops.box_iou`` in float64 in both conventions (an inclusive box is the continuous
+box ``(x0, y0, x1 + 1, y1 + 1)``, exactly); a pair whose union is not positive gets IoU 0, as in
+wsolevaluation's ``calculate_multiple_iou``.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
+from torchvision.ops import box_iou as _tv_box_iou
 
 Box = tuple[float, float, float, float]
 
@@ -18,20 +29,27 @@ _OTSU_MIN_LEVEL = 1
 _OTSU_MAX_LEVEL = 254
 
 
-def normalize_map(m: np.ndarray) -> np.ndarray:
-    """Min-max normalise a map to ``[0, 1]`` (float32, same shape).
+def normalize_map(m: np.ndarray, nan_blanks: bool = False) -> np.ndarray:
+    """Min-max normalise a map to ``[0, 1]`` (float32, same shape); a constant map becomes all zeros.
 
-    Non-finite values (NaN, +-inf: attention of a fully masked row) become 0 *before* the
-    min/max are taken. A constant map becomes all zeros, so it yields no foreground.
+    Non-finite values: by default (the method's maps: attention of a fully masked row) each becomes 0
+    *before* the min/max are taken. ``nan_blanks=True`` is wsolevaluation's ``normalize_scoremap``: a map
+    holding any NaN becomes all zeros. Both compute ``m -= min; m /= max`` in float32, the reference's two
+    steps (the reference works in whatever float type it is handed; float32 gave the same uint8 levels as
+    the reference on 200 real images, issue 13).
     """
-    a = np.asarray(m, dtype=np.float32)
-    a = np.where(np.isfinite(a), a, np.float32(0.0))
+    a = np.array(m, dtype=np.float32, copy=True)
     if a.size == 0:
         return a
-    lo, hi = float(a.min()), float(a.max())
-    if hi - lo <= 0.0:
+    if nan_blanks and np.isnan(a).any():
         return np.zeros_like(a)
-    return ((a - lo) / (hi - lo)).astype(np.float32, copy=False)
+    a[~np.isfinite(a)] = 0.0
+    lo, hi = a.min(), a.max()
+    if lo == hi:
+        return np.zeros_like(a)
+    a -= lo
+    a /= a.max()
+    return a
 
 
 def to_levels(m: np.ndarray) -> np.ndarray:
@@ -71,13 +89,15 @@ def otsu_threshold(m: np.ndarray) -> float:
     return otsu_level(to_levels(m)) / 255.0
 
 
-def binarize(m: np.ndarray, threshold: float) -> np.ndarray:
-    """Foreground mask ``floor(255 * m) > int(255 * threshold)`` (wsolevaluation's rule).
+def binarize(m: np.ndarray, threshold: float, scale: float = 255.0, snap: bool = True) -> np.ndarray:
+    """Foreground mask ``floor(255 * m) > int(scale * threshold)`` (wsolevaluation's rule).
 
-    ``threshold`` is in map units. A tiny epsilon absorbs float error so that
-    ``binarize(m, otsu_threshold(m))`` uses exactly Otsu's integer level.
+    ``threshold`` is in map units, ``m`` in ``[0, 1]``. ``scale`` is 255 for the method; the metric passes
+    the reference's ``max(uint8 map)`` for normalised maps. ``snap`` adds a tiny epsilon so that
+    ``binarize(m, otsu_threshold(m))`` uses exactly Otsu's integer level; the metric turns it off to keep
+    the reference's plain ``int()`` of its threshold grid.
     """
-    level = int(np.floor(float(threshold) * 255.0 + 1e-6))
+    level = int(np.floor(float(threshold) * float(scale) + (1e-6 if snap else 0.0)))
     return to_levels(m) > level
 
 
@@ -118,24 +138,42 @@ def component_boxes_with_activation(m01: np.ndarray, mask: np.ndarray) -> tuple[
     return boxes, sums / np.maximum(counts, 1)
 
 
-def box_area(b: np.ndarray) -> np.ndarray:
-    """Areas of ``xyxy`` boxes [N,4] (continuous convention, empty boxes -> 0)."""
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+def _as_boxes(b) -> np.ndarray:
+    return np.asarray(b, dtype=np.float64).reshape(-1, 4)
+
+
+def box_area(b: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Areas ``[N]`` of ``xyxy`` boxes ``[N, 4]``: continuous (empty or inverted boxes -> 0) or inclusive
+    (``(x1 - x0 + 1) * (y1 - y0 + 1)``, as the reference computes it, no clipping)."""
+    b = _as_boxes(b)
+    if inclusive:
+        return (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
     return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU [N,M] of ``xyxy`` boxes a [N,4] and b [M,4] (any common unit, no ``+1``).
+def box_intersection(a: np.ndarray, b: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Pairwise intersection areas ``[N, M]`` of ``xyxy`` boxes a ``[N, 4]`` and b ``[M, 4]``."""
+    a, b = _as_boxes(a), _as_boxes(b)
+    one = 1.0 if inclusive else 0.0
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + one
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + one
+    return np.maximum(0, iw) * np.maximum(0, ih)
 
-    Pairs whose union is empty get IoU 0.
+
+def box_iou(a: np.ndarray, b: np.ndarray, inclusive: bool = False) -> np.ndarray:
+    """Pairwise IoU ``[N, M]`` (float64) of ``xyxy`` boxes a ``[N, 4]`` and b ``[M, 4]`` in one common unit.
+
+    ``torchvision.ops.box_iou``; inclusive boxes are passed as ``(x0, y0, x1 + 1, y1 + 1)``. Pairs whose
+    union is not positive (degenerate boxes) get 0.
     """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    a, b = _as_boxes(a), _as_boxes(b)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    if inclusive:
+        a, b = a + (0.0, 0.0, 1.0, 1.0), b + (0.0, 0.0, 1.0, 1.0)
+    iou = _tv_box_iou(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    # a non-positive union gives nan, inf or a negative ratio: the reference scores such pairs 0
+    return np.where(np.isfinite(iou) & (iou > 0), iou, 0.0)
 
 
 def boxes_from_map(m: np.ndarray, threshold: float | None = None, min_area_px: float = 0.0) -> np.ndarray:

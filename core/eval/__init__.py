@@ -3,8 +3,7 @@ TS-CAM error analysis, operating-threshold accuracy and the wsolevaluation metad
 
 No database, no Qt: maps and boxes in, numbers out.
 """
-from core.eval.boxes_from_maps import (binarise, box_area, box_intersection, box_iou, boxes_from_binary,
-                                       iou_over_thresholds, map_to_boxes, normalize_map, prepare_map,
+from core.eval.boxes_from_maps import (binarise, boxes_from_binary, iou_over_thresholds, map_to_boxes, prepare_map,
                                        resize_boxes, threshold_grid)
 from core.eval.loc_errors import ErrorThresholds, classify_error, localization_errors
 from core.eval.maxboxacc import (IOU_THRESHOLDS, BoxAccCurves, EvalConfig, class_correct, compute_curves,
@@ -17,8 +16,8 @@ from core.eval.report import EvalResult, evaluate_boxes, evaluate_maps, format_t
 from core.eval.wsol_metadata import MetadataError, WSOLMetadata, read_wsol_metadata
 
 __all__ = [
-    "binarise", "box_area", "box_intersection", "box_iou", "boxes_from_binary", "iou_over_thresholds",
-    "map_to_boxes", "normalize_map", "prepare_map", "resize_boxes", "threshold_grid",
+    "binarise", "boxes_from_binary", "iou_over_thresholds", "map_to_boxes", "prepare_map", "resize_boxes",
+    "threshold_grid",
     "ErrorThresholds", "classify_error", "localization_errors",
     "IOU_THRESHOLDS", "BoxAccCurves", "EvalConfig", "class_correct", "compute_curves", "max_box_acc",
     "OPERATING_NORMALISED", "OPERATING_THRESHOLDS", "box_acc_at_threshold", "box_acc_for_boxes",

@@ -3,8 +3,9 @@
 Follows the conventions of ``clovaai/wsolevaluation`` (the metric every WSOL paper reports):
 
 * Map preprocessing: cubic resize (``cv2.INTER_CUBIC``) to the evaluation grid, then min-max
-  normalisation in float32 (``m -= m.min(); m /= m.max()``); a constant map or a map holding a NaN
-  becomes all zeros. Maps that are *not* normalised (foreground probabilities) are only clipped to
+  normalisation (``m -= m.min(); m /= m.max()``, the reference's two steps; it runs them in the float
+  type it is handed, we in float32, which gave the same levels on 200 real images); a constant map or
+  a map holding a NaN becomes all zeros. Maps that are *not* normalised (foreground probabilities) are only clipped to
   ``[0, 1]`` after the resize, because cubic interpolation overshoots.
 * Binarisation at a threshold ``tau``: ``uint8(255 * map) > int(tau * m)``. For a normalised map the
   reference uses ``m = max(uint8(255 * map))``, which is 255 for every non-constant map (and 0 for the
@@ -16,9 +17,12 @@ Follows the conventions of ``clovaai/wsolevaluation`` (the metric every WSOL pap
   No contour gives the single box ``(0, 0, 0, 0)``.
 * Overlaps use the inclusive pixel convention: a box ``(x0, y0, x1, y1)`` covers
   ``(x1 - x0 + 1) * (y1 - y0 + 1)`` pixels. A pair whose union is ``<= 0`` has IoU 0.
-* GT boxes are mapped to the evaluation grid by scaling and truncating with ``int()``.
+* GT boxes are mapped to the evaluation grid as the reference's ``resize_bbox``: ``int(box * new_w /
+  image_w)`` in float64, multiplication first (``box * (new_w / image_w)`` can truncate a border edge
+  to 223 instead of 224).
 
-All boxes here are integer pixels ``xyxy`` of the evaluation grid (the map's own pixels).
+All boxes here are integer pixels ``xyxy`` of the evaluation grid (the map's own pixels). Box area,
+intersection and IoU are ``core.dips.boxes``'s with ``inclusive=True`` (the one box toolkit).
 """
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from core.dips.boxes import binarize, box_iou, normalize_map, to_levels
 
 _CONTOUR_MODE = cv2.RETR_TREE
 _CONTOUR_METHOD = cv2.CHAIN_APPROX_SIMPLE
@@ -41,20 +47,6 @@ def threshold_grid(cam_curve_interval: float = 0.01) -> np.ndarray:
     if not 0 < cam_curve_interval < 1:
         raise ValueError(f"cam_curve_interval must be in (0, 1), got {cam_curve_interval}")
     return np.arange(0, 1, cam_curve_interval)
-
-
-def normalize_map(m: np.ndarray) -> np.ndarray:
-    """Min-max normalise to ``[0, 1]`` in float32; constant or NaN-holding maps become zeros."""
-    out = np.array(m, dtype=np.float32, copy=True)
-    if np.isnan(out).any():
-        return np.zeros_like(out)
-    lo, hi = out.min(), out.max()
-    if lo == hi:
-        return np.zeros_like(out)
-    # Same two in-place float32 steps as the reference, so the uint8 levels match bit for bit.
-    out -= lo
-    out /= out.max()
-    return out
 
 
 def prepare_map(m: np.ndarray, size_wh: tuple[int, int] | None = None,
@@ -77,14 +69,9 @@ def prepare_map(m: np.ndarray, size_wh: tuple[int, int] | None = None,
         if a.shape != (h, w):
             a = cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
     if normalise:
-        return normalize_map(a)
+        return normalize_map(a, nan_blanks=True)
     a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0)
     return np.clip(a, 0.0, 1.0).astype(np.float32, copy=False)
-
-
-def to_uint8(map01: np.ndarray) -> np.ndarray:
-    """``uint8(255 * map)`` with truncation, as the reference does (values must be in [0, 1])."""
-    return (map01 * 255).astype(np.uint8)
 
 
 def integer_thresholds(thresholds: np.ndarray, map_u8: np.ndarray, normalised: bool = True) -> np.ndarray:
@@ -94,10 +81,10 @@ def integer_thresholds(thresholds: np.ndarray, map_u8: np.ndarray, normalised: b
 
 
 def binarise(map01: np.ndarray, tau: float, normalised: bool = True) -> np.ndarray:
-    """Foreground mask (bool, same shape) at threshold ``tau`` under the reference convention."""
-    u8 = to_uint8(map01)
-    t = int(integer_thresholds(np.array([tau]), u8, normalised)[0])
-    return u8 > t
+    """Foreground mask (bool, same shape) at threshold ``tau`` under the reference convention:
+    ``uint8(255 * map) > int(tau * m)``, m = max of the uint8 map when normalised, else 255."""
+    scale = float(to_levels(map01).max()) if normalised else 255.0
+    return binarize(map01, tau, scale=scale, snap=False)
 
 
 def _contours(mask_u8: np.ndarray):
@@ -136,34 +123,9 @@ def map_to_boxes(map01: np.ndarray, tau: float, multi_contour: bool = True,
     return v2 if multi_contour else v1
 
 
-def box_area(boxes: np.ndarray) -> np.ndarray:
-    """Inclusive area ``(x1 - x0 + 1) * (y1 - y0 + 1)`` of ``[N, 4]`` boxes."""
-    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
-
-
-def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Inclusive intersection areas ``[A, B]`` of ``[A, 4]`` and ``[B, 4]`` boxes."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]) + 1
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]) + 1
-    return np.maximum(0, iw) * np.maximum(0, ih)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU ``[A, B]`` with the inclusive +1 pixel convention; a non-positive union gives 0."""
-    inter = box_intersection(a, b)
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    bad = union <= 0
-    iou = inter / np.where(bad, 1.0, union)
-    iou[bad] = 0.0
-    return iou
-
-
 def best_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[float, int, int]:
     """Best IoU over all (estimated, GT) pairs: ``(iou, pred_index, gt_index)``, first on ties."""
-    iou = box_iou(pred, gt)
+    iou = box_iou(pred, gt, inclusive=True)
     flat = int(np.argmax(iou))
     p, g = divmod(flat, iou.shape[1])
     return float(iou[p, g]), p, g
@@ -173,14 +135,16 @@ def resize_boxes(boxes: np.ndarray, image_size_wh: tuple[float, float],
                  target_size_wh: tuple[float, float]) -> np.ndarray:
     """Scale ``[K, 4]`` xyxy boxes from image pixels to a target grid, truncating with ``int()``.
 
-    This is the reference's ``resize_bbox``; with equal sizes it only truncates to int.
+    This is the reference's ``resize_bbox``: ``box * new_w / image_w`` in float64, in that order (scaling by
+    the ratio ``new_w / image_w`` instead can round a border edge down a pixel); with equal sizes it only
+    truncates to int.
     """
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     iw, ih = map(float, image_size_wh)
     tw, th = map(float, target_size_wh)
     if iw <= 0 or ih <= 0:
         raise ValueError(f"image size must be positive, got {image_size_wh}")
-    scaled = b * np.array([tw / iw, th / ih, tw / iw, th / ih])
+    scaled = b * np.array([tw, th, tw, th]) / np.array([iw, ih, iw, ih])
     return np.trunc(scaled).astype(np.int64)
 
 
@@ -199,7 +163,7 @@ def iou_over_thresholds(map01: np.ndarray, gt: np.ndarray, thresholds: np.ndarra
     same number of pixels above threshold: contours are computed once per distinct mask, and the
     IoU of all boxes of all masks in one vectorised call.
     """
-    u8 = to_uint8(map01)
+    u8 = to_levels(map01)
     height, width = u8.shape
     t_int = np.clip(integer_thresholds(thresholds, u8, normalised), 0, 255)
     hist = np.bincount(u8.ravel(), minlength=256)
@@ -223,7 +187,7 @@ def iou_over_thresholds(map01: np.ndarray, gt: np.ndarray, thresholds: np.ndarra
     r = np.array(rects, dtype=np.int64).reshape(-1, 4)
     boxes = np.stack([r[:, 0], r[:, 1], np.minimum(r[:, 0] + r[:, 2], width - 1),
                       np.minimum(r[:, 1] + r[:, 3], height - 1)], axis=1)
-    iou = box_iou(boxes, gt).max(axis=1)
+    iou = box_iou(boxes, gt, inclusive=True).max(axis=1)
     v2_u = np.maximum.reduceat(iou, starts)
     v1_u = iou[largest]
     inverse = inverse.reshape(-1)

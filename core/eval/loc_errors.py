@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from core.eval.boxes_from_maps import box_area, box_intersection, box_iou
+from core.dips.boxes import box_area, box_intersection, box_iou
 
 CATEGORIES = ("Correct", "Cls", "MIns", "LPE", "LME", "Others")
 
@@ -46,15 +46,15 @@ def classify_error(pred: np.ndarray, gt: np.ndarray, class_ok: bool | None = Non
     gt = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
     if len(pred) == 0:
         pred = np.zeros((1, 4))
-    iou = box_iou(pred, gt)
+    iou = box_iou(pred, gt, inclusive=True)
     p, g = divmod(int(np.argmax(iou)), iou.shape[1])
     if iou[p, g] >= th.iou:
         return "Correct"
-    inter = box_intersection(pred[p:p + 1], gt)[0]     # [K]
-    iog = inter / box_area(gt)
+    inter = box_intersection(pred[p:p + 1], gt, inclusive=True)[0]     # [K]
+    iog = inter / box_area(gt, inclusive=True)
     if (iog > th.iog).sum() >= 2:
         return "MIns"
-    if inter[g] / box_area(pred[p:p + 1])[0] > th.iop:
+    if inter[g] / box_area(pred[p:p + 1], inclusive=True)[0] > th.iop:
         return "LPE"
     if iog[g] > th.ioa:
         return "LME"

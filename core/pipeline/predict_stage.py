@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.dips.boxes import boxes_from_map
 from core.dips.device import pick_device
+from core.dips.map_boxes import BoxDrawConfig, draw_boxes
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
@@ -22,26 +22,29 @@ OPERATING_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
 CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
 CALIBRATION_MIN = 5
-MIN_BOX_FRAC = 0.002   # components below this fraction of the image are noise, not boxes
 
 
 def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0,
-                  threshold: float = OPERATING_THRESHOLD) -> list[tuple[float, float, float, float, float]]:
-    """Boxes (image pixels) around the map's regions above the operating threshold.
+                  threshold: float = OPERATING_THRESHOLD, draw: BoxDrawConfig | None = None,
+                  rgb: np.ndarray | None = None) -> list[tuple[float, float, float, float, float]]:
+    """Boxes (image pixels) around the map's regions above the operating threshold, drawn as ``draw`` says
+    (core/dips/map_boxes.py: size floor, merging, duplicates, score; ``rgb`` [h, w, 3] for GrabCut).
 
-    Score = mean foreground probability inside the box x ``p_object``, the probability that the image shows
-    an object at all (see ``_object_probability``); below 0.5 the image gets no boxes.
+    Score = the box's score from the map x ``p_object``, the probability that the image shows an object at
+    all (see ``_object_probability``); below 0.5 the image gets no boxes.
     """
     if p_object < 0.5:
         return []
     h, w = fg.shape
-    out = []
-    for x0, y0, x1, y1 in boxes_from_map(fg, threshold):
-        if (x1 - x0) * (y1 - y0) < MIN_BOX_FRAC * h * w:
-            continue
-        score = float(fg[int(y0):int(y1), int(x0):int(x1)].mean()) * p_object
-        out.append((x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score))
-    return sorted(out, key=lambda b: -b[4])
+    return [(x0 / w * width, y0 / h * height, x1 / w * width, y1 / h * height, score * p_object)
+            for x0, y0, x1, y1, score in draw_boxes(fg, threshold, draw, rgb)]
+
+
+def _rgb_on_map(cache, content_hash: str, shape: tuple[int, int]) -> np.ndarray:
+    """The cached small RGB copy of an image as [h, w, 3] uint8 on the map's grid (for GrabCut)."""
+    import cv2  # noqa: PLC0415
+    rgb = np.ascontiguousarray(np.asarray(cache.get(content_hash).rgb, dtype=np.uint8).transpose(1, 2, 0))
+    return rgb if rgb.shape[:2] == tuple(shape) else cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
 
 def _object_probability(class_probs: np.ndarray, object_classes: np.ndarray, label: str | None,
@@ -113,16 +116,20 @@ class PredictionJob:
     names: dict
 
     def store(self, rec, class_probs: np.ndarray, fg: np.ndarray) -> None:
+        """Draw the image's boxes from its map with the project's box settings and store map and boxes."""
         p_object = _object_probability(class_probs, self.object_classes, self.names.get(rec.class_id), self.cfg)
+        draw = self.cfg.boxes
+        rgb = _rgb_on_map(self.cache, rec.content_hash, fg.shape) if draw.grabcut and p_object >= 0.5 else None
         self.project.maps.save_prediction(self.pred_run, rec.id, class_probs.tolist(), fg,
-                                          boxes_for_map(fg, rec.width, rec.height, p_object, self.tau))
+                                          boxes_for_map(fg, rec.width, rec.height, p_object, self.tau, draw, rgb))
 
 
 def prepare_prediction(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
                        image_ids: list[int] | None = None, cfg: PipelineConfig | None = None,
                        backbone=None) -> PredictionJob:
-    """Load the run's model, encode the images missing from the feature cache, choose the operating threshold
-    on the training images and open a new prediction run. Raises ValueError (no finished run; a run trained
+    """Load the run's model, encode the images missing from the feature cache, take the project's operating
+    threshold or choose one on the training images, and open a new prediction run that records it and the box
+    settings. Raises ValueError (no finished run; a run trained
     on another backbone)."""
     cfg = cfg or load_config(project)
     run = project.runs.get(run_id) if run_id is not None else project.runs.latest_finished()
@@ -140,8 +147,12 @@ def prepare_prediction(project, run_id: int | None = None, progress: Progress = 
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
-    tau, n_cal = calibrate_threshold(project, model, cache, every)   # on the training images, whatever is predicted
-    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal})
+    if cfg.boxes.threshold is not None:   # the project's own choice
+        tau, n_cal = float(cfg.boxes.threshold), 0
+    else:                                 # calibrated on the training images, whatever is predicted
+        tau, n_cal = calibrate_threshold(project, model, cache, every)
+    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
+                                                        "boxes": asdict(cfg.boxes)})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
                          object_classes, project.class_names())

@@ -142,3 +142,18 @@ def test_background_classes_can_be_named_on_the_command_line_and_put_back():
     assert s.is_background("sky") and not s.is_background("no_site")      # the list replaces the name rule
     apply_cli(s, build_parser().parse_args(["train", "p", "--background-classes", "default"]))
     assert s.background_classes is None and s.is_background("no_site")
+
+
+def test_box_drawing_settings_are_a_saved_section_with_their_predict_options():
+    project = _Meta()
+    s = Settings()
+    apply_cli(s, build_parser().parse_args(["predict", "p", "--merge-gap", "0.5", "--box-score", "mass",
+                                            "--min-rel-area", "0.1", "--grabcut", "--threshold", "0.7"]))
+    assert (s.boxes.merge_gap, s.boxes.score, s.boxes.min_rel_area, s.boxes.grabcut, s.boxes.threshold) == (
+        0.5, "mass", 0.1, True, 0.7)
+    save_settings(project, s)
+    assert load_settings(project).boxes == s.boxes
+    project.meta["pipeline_config"] = '{"train": {"n_neg": 5}}'          # saved before the section existed
+    assert load_settings(project).boxes == Settings().boxes
+    with pytest.raises(ValueError, match="threshold must lie in"):
+        apply_cli(s, build_parser().parse_args(["predict", "p", "--threshold", "1.5"]))

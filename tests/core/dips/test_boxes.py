@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core.dips.boxes import (binarize, box_iou, boxes_from_map, components_to_boxes, normalize_map,
+from core.dips.boxes import (binarize, box_area, box_iou, boxes_from_map, components_to_boxes, normalize_map,
                              otsu_level, otsu_threshold)
 
 
@@ -69,6 +69,22 @@ def test_box_iou_hand_values():
     assert iou[0].tolist() == pytest.approx([1 / 7, 1.0, 0.0])
     assert iou[1].tolist() == pytest.approx([0.0, 0.25, 0.0])
     assert box_iou(np.zeros((0, 4)), b).shape == (0, 3)
+
+
+def test_one_toolkit_two_conventions_by_hand():
+    # inclusive (metric): (0,0,9,9) and (5,5,14,14) are 10x10 px each, overlap 5x5 = 25, union 175
+    a, b = np.array([[0, 0, 9, 9]]), np.array([[5, 5, 14, 14]])
+    assert box_iou(a, b, inclusive=True)[0, 0] == pytest.approx(25 / 175)
+    # the same numbers in the continuous convention: 9x9 each, overlap 4x4 = 16, union 146
+    assert box_iou(np.array([[0, 0, 9, 9]]), np.array([[5, 5, 14, 14]]))[0, 0] == pytest.approx(16 / 146)
+    assert box_area(np.array([[3, 3, 3, 3]]), inclusive=True).tolist() == [1.0]   # one pixel
+    assert box_area(np.array([[3, 3, 3, 3]])).tolist() == [0.0]                   # empty
+    # a degenerate pair (union not positive) scores 0, as in the reference
+    assert box_iou(np.array([[3, 3, 3, 3]]), np.array([[3, 3, 3, 3]]))[0, 0] == 0.0
+
+
+def test_normalize_map_reference_mode_blanks_a_map_holding_nan():
+    assert not normalize_map(np.array([np.nan, 1.0, 3.0]), nan_blanks=True).any()
 
 
 def test_boxes_from_map_threshold_min_area_and_order():

@@ -2,8 +2,18 @@
 import numpy as np
 import pytest
 
-from core.eval.boxes_from_maps import (binarise, box_iou, boxes_from_binary, iou_over_thresholds, map_to_boxes,
-                                       normalize_map, prepare_map, resize_boxes, threshold_grid)
+from core.dips.boxes import box_iou as _box_iou
+from core.dips.boxes import normalize_map as _normalize_map
+from core.eval.boxes_from_maps import (binarise, boxes_from_binary, iou_over_thresholds, map_to_boxes, prepare_map,
+                                       resize_boxes, threshold_grid)
+
+
+def box_iou(a, b):
+    return _box_iou(a, b, inclusive=True)
+
+
+def normalize_map(m):
+    return _normalize_map(m, nan_blanks=True)
 
 
 def blob_map(shape=(32, 32), *rects, value=1.0):
@@ -88,6 +98,12 @@ def test_nested_levels_change_the_box_with_tau():
 def test_gt_boxes_resize_by_truncation_like_the_reference():
     out = resize_boxes(np.array([[10, 20, 99.9, 150]]), (400, 300), (224, 224))
     assert out.tolist() == [[5, 14, 55, 112]]
+
+
+def test_gt_box_on_the_border_scales_multiplication_first_like_the_reference():
+    # 107 * (224 / 107) = 223.99999999999997 truncates to 223; the reference computes 107 * 224 / 107 = 224
+    out = resize_boxes(np.array([[0, 0, 107, 107]]), (107, 107), (224, 224))
+    assert out.tolist() == [[0, 0, 224, 224]]
     assert resize_boxes(np.array([[1.7, 2.2, 3.9, 4.0]]), (10, 10), (10, 10)).tolist() == [[1, 2, 3, 4]]
 
 

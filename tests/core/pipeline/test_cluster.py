@@ -114,3 +114,33 @@ def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ra
         assert a == b
         np.testing.assert_allclose([p.score for p in local.proposals.list(rec.id)],
                                    [p.score for p in remote.proposals.list(rec.id)], atol=1e-4)
+
+
+def test_predict_on_ray_draws_boxes_with_the_project_box_settings(tiny_pipeline, local_ray):
+    """The box settings (merging, score, fixed threshold, GrabCut) reach the Ray path: its boxes are the local
+    stage's and its run records the same settings."""
+    from core.pipeline import compute_proposals, predict, train
+    from core.pipeline.cluster import RayOptions, predict_on_ray
+
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    cfg.boxes.merge_gap, cfg.boxes.score, cfg.boxes.threshold = 0.5, "mass", 0.4
+    local = predict(project, run_id, cfg=cfg)
+    remote = predict_on_ray(project, run_id, opts=RayOptions(batch_size=2, actors=1), cfg=cfg)
+    for run in (local, remote):
+        recorded = project.maps.prediction_run_config(run)
+        assert (recorded["operating_threshold"], recorded["calibrated_on"]) == (0.4, 0)
+        assert (recorded["boxes"]["merge_gap"], recorded["boxes"]["score"]) == (0.5, "mass")
+    for rec in project.images.list():
+        a, b = project.maps.prediction(rec.id, local), project.maps.prediction(rec.id, remote)
+        if a is not None:
+            assert [bx.xyxy for bx in a.boxes] == [bx.xyxy for bx in b.boxes]
+    cfg.boxes.grabcut = True                            # GrabCut reads the cached image on this side
+    cut = predict_on_ray(project, run_id, opts=RayOptions(batch_size=2, actors=1), cfg=cfg)
+    assert project.maps.prediction_run_config(cut)["boxes"]["grabcut"] is True
+    for rec in project.images.list():
+        a, b = project.maps.prediction(rec.id, local), project.maps.prediction(rec.id, cut)
+        if a is not None:
+            assert len(b.boxes) == len(a.boxes)         # one box per region, tightened

@@ -1,0 +1,44 @@
+"""The simulated inspector's bookkeeping on hand-made boxes."""
+import numpy as np
+import pytest
+
+from bench.inspector_sim import Costs, replay_image
+
+
+def test_accept_adjust_reject_and_draw_cost_what_the_costs_say():
+    costs = Costs(verify=1.6, draw=7.0, adjust=5.1)
+    gt = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]], float)
+    shown = np.array([[0, 0, 10, 10],        # exact: accepted
+                      [20, 0, 30, 16],       # IoU 100/160 = 0.625: adjusted
+                      [60, 60, 70, 70]],     # on nothing: rejected
+                     float)
+    out = replay_image(shown, gt, costs, look=3)
+    assert (out.accepted, out.adjusted, out.rejected, out.drawn) == (1, 1, 1, 1)
+    assert out.seconds == pytest.approx(1.6 + 5.1 + 1.6 + 7.0)
+    # looking at the top one only: the rest is drawn
+    top = replay_image(shown, gt, costs, look=1)
+    assert (top.accepted, top.drawn) == (1, 2) and top.seconds == pytest.approx(1.6 + 14.0)
+
+
+def test_an_object_free_image_costs_only_its_rejections():
+    out = replay_image(np.array([[0, 0, 5, 5]], float), np.zeros((0, 4)), Costs(), look=2)
+    assert (out.rejected, out.drawn) == (1, 0) and out.seconds == pytest.approx(1.6)
+
+
+def test_session_with_retraining_writes_curated_boxes_and_predicts_again(tiny_pipeline):
+    from bench.inspector_sim import simulate
+    from core.pipeline import compute_attention, compute_proposals, predict, train
+    project, cfg = tiny_pipeline
+    a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    project.boxes.add_gt(b.id, (20, 5, 40, 25), b.class_id)
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    first = predict(project, train(project, cfg), cfg=cfg)
+    s = simulate(project, "file", 1, Costs(), look=1)
+    assert s.retrains == 2                                  # after each object image, images remaining
+    assert project.maps.latest_run_id() > first             # the remaining images were predicted again
+    curated = {r.image_id for r in project.boxes.all()}
+    assert {a.id, b.id} <= curated                          # both objects ended up boxed in the project
+    assert s.curve[-1][1] == 2 and s.seconds == s.curve[-1][0]
+    assert s.counts["drawn"] + s.counts["accepted"] + s.counts["adjusted"] == 2

@@ -1,0 +1,41 @@
+"""Boxes drawn from a foreground map: what an inspector is shown."""
+import numpy as np
+import pytest
+
+from core.dips.map_boxes import BoxDrawConfig, draw_boxes, merge_fragments, suppress_covered
+
+
+def test_two_fragments_of_one_object_become_one_box():
+    # two 4x6 fragments with a 2-px gap: the smaller side is sqrt(24) ~ 4.9 px, so gap 0.5 merges them
+    merged = merge_fragments(np.array([[10, 10, 14, 16], [16, 10, 20, 16]], float), gap=0.5)
+    assert merged.tolist() == [[10.0, 10.0, 20.0, 16.0]]
+    # objects 20 px apart stay two boxes
+    apart = merge_fragments(np.array([[0, 0, 4, 6], [24, 0, 28, 6]], float), gap=0.5)
+    assert len(apart) == 2
+
+
+def test_a_box_inside_a_better_one_is_suppressed():
+    boxes = np.array([[0, 0, 10, 10], [2, 2, 6, 6], [20, 20, 30, 30]], float)
+    assert suppress_covered(boxes, 0.8).tolist() == [0, 2]
+
+
+def test_map_with_fragments_and_a_speck_gives_one_box_first():
+    fg = np.zeros((40, 40), np.float32)
+    fg[10:20, 5:12] = 0.8       # fragment 1: 7x10
+    fg[10:20, 14:22] = 0.8      # fragment 2: 8x10, 2 px to the right
+    fg[30:32, 30:32] = 0.99     # a 2x2 speck, very confident
+    plain = draw_boxes(fg, 0.5, BoxDrawConfig(min_frac=0.0))
+    assert plain[0][:4] == (30.0, 30.0, 32.0, 32.0)       # the mean score ranks the speck first
+    cfg = BoxDrawConfig(min_frac=0.0, min_rel_area=0.1, merge_gap=0.5, score="mass")
+    boxes = draw_boxes(fg, 0.5, cfg)
+    assert [b[:4] for b in boxes] == [(5.0, 10.0, 22.0, 20.0)]   # speck dropped (4 px < 10 % of 80 px)
+    assert boxes[0][4] == pytest.approx(0.8 * 150 / 170)      # mean over the merged box, its own mass is the max
+
+
+def test_grabcut_keeps_a_box_on_the_object_it_was_seeded_on():
+    rgb = np.full((48, 48, 3), 40, np.uint8)
+    rgb[12:30, 14:34] = (200, 180, 60)                        # the object: 20x18
+    fg = np.zeros((48, 48), np.float32)
+    fg[8:34, 10:38] = 0.9                                     # the map's region is loose (28x26)
+    (x0, y0, x1, y1, _), = draw_boxes(fg, 0.5, BoxDrawConfig(min_frac=0.0, grabcut=True), rgb=rgb)
+    assert (x0, y0, x1, y1) == (14.0, 12.0, 34.0, 30.0)

@@ -1,0 +1,56 @@
+"""How predicted boxes are drawn is a project setting, given to the predict stage and recorded per run."""
+import numpy as np
+
+from core.pipeline.predict_stage import boxes_for_map
+
+
+def _apply_cli(project, stage: str, *options: str):
+    from core.cli import build_parser
+    from core.cli_stages import _cfg
+    return _cfg(project, build_parser().parse_args([stage, str(project.path), *options]))
+
+
+def test_predict_options_for_box_drawing_are_saved_with_the_project(tiny_pipeline):
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    _apply_cli(project, "predict", "--merge-gap", "0.75", "--box-score", "mean", "--min-rel-area", "0.2",
+               "--grabcut")
+    saved = load_config(project).boxes
+    assert (saved.merge_gap, saved.score, saved.min_rel_area, saved.grabcut) == (0.75, "mean", 0.2, True)
+    _apply_cli(project, "predict", "--no-grabcut")
+    assert load_config(project).boxes.grabcut is False and load_config(project).boxes.merge_gap == 0.75
+    _apply_cli(project, "predict", "--threshold", "0.7")
+    assert load_config(project).boxes.threshold == 0.7
+    _apply_cli(project, "predict", "--threshold", "default")
+    assert load_config(project).boxes.threshold is None
+
+
+def test_proposal_minimum_size_is_a_project_setting(tiny_pipeline):
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    assert _apply_cli(project, "proposals", "--min-area", "0.06").proposals.min_area_frac == 0.06
+    assert load_config(project).proposals.min_area_frac == 0.06
+
+
+def test_prediction_run_records_how_its_boxes_were_drawn(tiny_pipeline):
+    from core.pipeline import compute_attention, compute_proposals, predict, train
+    project, cfg = tiny_pipeline
+    cfg.boxes.merge_gap = 0.25
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    trained = train(project, cfg)
+    run = predict(project, trained, cfg=cfg)
+    assert project.maps.prediction_run_config(run)["boxes"]["merge_gap"] == 0.25
+    cfg.boxes.threshold = 0.65                        # the project's own operating threshold is used as is
+    fixed = project.maps.prediction_run_config(predict(project, trained, cfg=cfg))
+    assert (fixed["operating_threshold"], fixed["calibrated_on"]) == (0.65, 0)
+
+
+def test_boxes_in_image_pixels_carry_the_object_probability():
+    fg = np.zeros((20, 20), np.float32)
+    fg[2:6, 2:6] = 0.8
+    fg[2:6, 8:12] = 0.8           # a second fragment 2 px away
+    from core.dips.map_boxes import BoxDrawConfig
+    [(x0, y0, x1, y1, score)] = boxes_for_map(fg, 200, 100, p_object=0.5, threshold=0.5,
+                                              draw=BoxDrawConfig(merge_gap=0.5))
+    assert (x0, y0, x1, y1) == (20.0, 10.0, 120.0, 30.0) and abs(score - 0.5 * 0.8 * 32 / 40) < 1e-6
