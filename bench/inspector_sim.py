@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -135,7 +136,8 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
         shutil.rmtree(dst_dir)
     dst_dir.mkdir(parents=True)
     dst = dst_dir / src.name
-    shutil.copy2(src, dst)
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:   # consistent, write-ahead log included
+        a.backup(b)
     if work.is_dir():
         shutil.copytree(work, dst_dir / work.name)
     with Project.open(dst) as p:   # image paths are relative to the project file: point them back

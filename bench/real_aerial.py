@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from core.dips.boxes import boxes_from_map, normalize_map  # noqa: E402
 from core.eval.detection import precision_recall  # noqa: E402
 from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train  # noqa: E402
-from core.pipeline.config import load_config, save_config  # noqa: E402
+from core.pipeline.config import PipelineConfig, save_config  # noqa: E402
 from core.progress import Progress, TextProgressBar  # noqa: E402
 from core.store.project import Project  # noqa: E402
 from core.store.repos.images import ImageFilter  # noqa: E402
@@ -197,7 +197,7 @@ def main() -> None:
     else:
         folder = build_set(work, a.per_class, Path(a.data_script))
         project = Project.open(make_project(folder))
-    cfg = load_config(project)                       # the app's defaults (nothing saved yet on a new project)
+    cfg = PipelineConfig()   # the app's defaults, whatever an earlier run of this bench saved in the project
     if a.epochs:
         cfg.train.epochs = a.epochs
     cfg.background_classes = a.background.split(",") if a.background else None
