@@ -19,9 +19,11 @@ class ActionSpec:
     tip: str = ""
     checkable: bool = False
     short: str = ""           # toolbar label, when the menu text is too long for it
+    checked: bool = True      # initial state of a checkable action
 
 
 _A = ActionSpec
+# texts are replaced by the open project's class names (MainWindow._name_classes)
 _CLASS_KEYS = tuple(
     _A(f"class_{n}", f"Class {n}", "Edit", (str(n),),
        f"Selected box gets class {n} (list position); with none selected, new boxes get class {n}")
@@ -42,10 +44,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("delete_box", "De&lete box", "Edit", ("Delete", "Backspace"), "Delete the selected curated box",
        short="Delete"),
     _A("accept", "&Accept suggestion", "Edit", ("F",),
-       "Accept the selected proposal or prediction as a curated box (else the top pending proposal)",
+       "Accept the selected proposal or prediction as a curated box, then select the next pending proposal",
        short="Accept"),
-    _A("reject", "Re&ject proposal", "Edit", ("B",), "Reject the selected (else the top pending) proposal",
-       short="Reject"),
+    _A("reject", "Re&ject proposal", "Edit", ("B",),
+       "Reject the selected proposal, then select the next pending proposal", short="Reject"),
+    _A("next_proposal", "Ne&xt proposal", "Edit", ("Tab",), "Select the next pending proposal (rank order)"),
+    _A("prev_proposal", "Pre&vious proposal", "Edit", ("Shift+Tab",),
+       "Select the previous pending proposal (rank order)"),
+    _A("focus_proposals", "Review proposals &one at a time", "Edit", ("V",),
+       "Focus mode: one proposal at a time with its rank, score and source map, the others dimmed; "
+       "F / B decide and move on, Tab skips", checkable=True, checked=False, short="Focus"),
     _A("deselect", "Cancel / deselect", "Edit", ("Esc",), "Cancel drawing, clear the selection"),
     *_CLASS_KEYS,
 
@@ -56,7 +64,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
        short="Next unreviewed"),
     _A("toggle_reviewed", "Mark &reviewed", "Image", ("Space",),
        "Mark the image verified (again: back to unreviewed)", short="\u2713 Reviewed"),
-    _A("toggle_flag", "&Flag image", "Image", ("Ctrl+F",), "Flag the image for a second look (again: unflag)",
+    _A("toggle_flag", "&Flag image", "Image", ("Ctrl+F",),
+       "Flag the image for a second look (again: unflag); its review mark stays",
        short="\u2691 Flag"),
     _A("find", "Search names", "Image", ("Ctrl+K",), "Jump to the browser's name search"),
 
@@ -91,7 +100,8 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Click a box", "Select it (curated, proposal or prediction)"),
     ("Drag a selected box", "Move it"),
     ("Drag a handle", "Resize the selected box"),
-    ("Double-click a proposal / prediction", "Accept it"),
+    ("Click a box's outline or tag", "Select that box, even with smaller boxes inside it"),
+    ("Double-click a proposal / prediction", "Accept it (the box picked as by a click)"),
     ("Hover a proposal row", "Highlight its box on the image"),
 )
 

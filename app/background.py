@@ -15,15 +15,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.dialogs.error_dialog import make_error_box
+from app.jobs import Jobs
 from app.workers import Task, TaskRunner
+from core.stages import chain
 from core.store.repos.images import ImageFilter
 
 LIVE_REFRESH_S = 1.5
-
-
-def _pipeline():
-    import core.pipeline as pipeline  # noqa: PLC0415 - torch and the models load only when asked for
-    return pipeline
 
 
 class BackgroundWork(QObject):
@@ -31,6 +28,7 @@ class BackgroundWork(QObject):
                  shown: Callable[[str], bool] | None = None):
         super().__init__(parent)
         self.s, self.runner, self.window = session, runner, window
+        self.jobs = Jobs(runner)
         # shown(stage): does the screen already show this stage's result for the current image?
         self._shown = shown or (lambda _stage: False)
         self.error_boxes: list[QMessageBox] = []
@@ -62,7 +60,7 @@ class BackgroundWork(QObject):
         return self._stage_task is not None and self._stage_task.running
 
     def compute_attention(self, then_proposals: bool = False) -> Task | None:
-        return self._start("attention", ["proposals"] if then_proposals else [])
+        return self._start("attention", chain("attention", "proposals")[1:] if then_proposals else [])
 
     def compute_proposals(self) -> Task | None:
         return self._start("proposals", [])
@@ -91,13 +89,11 @@ class BackgroundWork(QObject):
         if project is None:
             return None
         try:
-            pipeline = _pipeline()
+            task = self.jobs.start(stage, project, in_process=True)
         except Exception as exc:  # noqa: BLE001 - a missing optional piece must not stop the inspector
             self.show_error(f"Compute {stage}", f"The pipeline cannot be loaded: {exc}", repr(exc))
             return None
-        fn = pipeline.compute_attention if stage == "attention" else pipeline.compute_proposals
-        title = "Attention maps" if stage == "attention" else "Proposals"
-        task = self.run(lambda progress: fn(project, progress=progress), title)
+        task.failed.connect(lambda msg, details, t=task: self.show_error(t.title, msg, details))
         task.progress.connect(lambda _ev, st=stage: self._live(st))
         task.finished.connect(lambda _n, st=stage: self._stage_done(st))
         task.failed.connect(lambda *_: self._queue.clear())

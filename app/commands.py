@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoCommand
 
+from core.store.project import ChangedMeanwhile, ProjectWriteError
 from core.store.records import BoxRecord
 
 
@@ -43,34 +45,51 @@ class StoreCommand(QUndoCommand):
         self.session = session
         self.project = session.project
         self.image_id = image_id
-        self._just_pushed = False
+        self._skip_once = False
 
     def execute(self) -> None:
         """Do the edit now, then push it; a store error propagates and nothing is pushed."""
         self._do()
         self._notify()
-        self._just_pushed = True
+        self._skip_once = True
         self.session.undo_stack.push(self)  # push() calls redo() at once: skipped, it is done
 
     def redo(self) -> None:
-        if self._just_pushed:
-            self._just_pushed = False
+        if self._skip_once:
+            self._skip_once = False
             return
-        self._guarded("Redo", self._do)
+        if not self._guarded("Redo", self._do):
+            self._step_back(self.session.undo_stack.undo)
 
     def undo(self) -> None:
-        self._guarded("Undo", self._undo)
+        if self._skip_once:   # only after a refused redo: the index moves back, the file already agrees
+            self._skip_once = False
+            return
+        if not self._guarded("Undo", self._undo):
+            self._step_back(self.session.undo_stack.redo)
 
-    def _guarded(self, what: str, step) -> None:
+    def _step_back(self, move) -> None:
+        # The file refused the step, so the edit stands as it was; put the stack's index back where the file
+        # is (after Qt has finished this undo/redo) without writing again, so stack and file agree.
+        self._skip_once = True
+        QTimer.singleShot(0, move)
+
+    def _guarded(self, what: str, step) -> bool:
+        """Run an undo/redo step; False when the project file refused the write (nothing changed)."""
         # An exception must not escape into Qt's undo machinery; a step the database can no
         # longer take (its row was removed meanwhile, e.g. by a COCO import) is dropped instead.
         self.session.show_image_of_edit(self.image_id)
         try:
             step()
-        except (KeyError, ValueError) as exc:
+        except ProjectWriteError as exc:
+            text = str(exc)
+            self.session.message.emit(f"{what} {self.text()}: {text[text.find('not saved'):]}")
+            return False
+        except (KeyError, ValueError, ChangedMeanwhile) as exc:
             self.setObsolete(True)
             self.session.message.emit(f"{what} {self.text()}: not possible any more ({exc})")
         self._notify()
+        return True
 
     def _do(self) -> None:
         raise NotImplementedError
@@ -180,7 +199,7 @@ class SetProposalStatusCommand(StoreCommand):
 
 class SetReviewCommand(StoreCommand):
     def __init__(self, session, image_id: int, state: str):
-        super().__init__(session, image_id, {"verified": "Mark reviewed", "flagged": "Flag image",
+        super().__init__(session, image_id, {"verified": "Mark reviewed",
                                              "unreviewed": "Mark unreviewed"}.get(state, state))
         self.state = state
         self.old: str | None = None
@@ -190,6 +209,24 @@ class SetReviewCommand(StoreCommand):
 
     def _undo(self) -> None:
         self.project.images.set_review(self.image_id, self.old)
+
+    def _notify(self) -> None:
+        self.session.notify_image_state(self.image_id)
+
+
+class SetFlagCommand(StoreCommand):
+    """Flag an image for a second look, or clear the flag; the review mark stays as it is."""
+
+    def __init__(self, session, image_id: int, flagged: bool):
+        super().__init__(session, image_id, "Flag image" if flagged else "Clear flag")
+        self.flagged = flagged
+        self.old = False
+
+    def _do(self) -> None:
+        self.old = self.project.images.set_flagged(self.image_id, self.flagged)
+
+    def _undo(self) -> None:
+        self.project.images.set_flagged(self.image_id, self.old)
 
     def _notify(self) -> None:
         self.session.notify_image_state(self.image_id)

@@ -20,6 +20,35 @@ def demo_folder() -> Path:
     return Path(platformdirs.user_data_dir("dips-studio")) / "demo"
 
 
+def _import_torch() -> None:
+    try:
+        import torch  # noqa: F401, PLC0415
+    except ImportError:  # the inspector still works; the stages will report what is missing
+        pass
+
+
+def preload_in_background(then) -> None:
+    """``preload_heavy_modules`` with the window already on screen: torch (seconds) is imported on a
+    daemon thread with the collector paused (no full collections holding the GIL meanwhile), pyqtgraph
+    (Qt widgets) on the GUI thread once torch is in; then the heap is frozen and ``then()`` runs on the
+    GUI thread."""
+    from app.probe import ask_in_background  # noqa: PLC0415
+
+    gc.disable()
+
+    def loaded(_result) -> None:
+        try:
+            import pyqtgraph  # noqa: F401, PLC0415
+        except ImportError:
+            pass
+        finally:
+            gc.enable()
+            gc.freeze()
+        then()
+
+    ask_in_background(_import_torch, loaded, None, "preload-models")
+
+
 def preload_heavy_modules() -> None:
     """Import torch and pyqtgraph before the event loop runs, then freeze the heap.
 
@@ -74,10 +103,24 @@ def run_gui(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("-")]
     app = make_app([a for a in argv if a.startswith("-")])  # Qt's own options (-platform ...) pass through
 
+    start_gui(args)
+    return app.exec()
+
+
+def start_gui(args: list[str]):
+    """Show the window at once, in a 'loading models' state, and open the project once torch is in.
+
+    Returns the window (the event loop is the caller's)."""
     from app.main_window import MainWindow  # noqa: PLC0415
 
-    preload_heavy_modules()
-    window = MainWindow(auto_compute=True)
+    window = MainWindow(auto_compute=True, probe_device=False)
+    window.set_loading(True)
     window.show()
-    _open_initial(window, args)
-    return app.exec()
+
+    def ready() -> None:
+        window.set_loading(False)
+        window.probe_device()
+        _open_initial(window, args)
+
+    preload_in_background(ready)
+    return window

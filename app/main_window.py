@@ -13,22 +13,27 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QSc
 from app.actions import ACTIONS, MENUS, make_action
 from app.background import BackgroundWork
 from app.canvas.canvas import ImageCanvas
+from app.canvas.colormaps import COLORMAPS
 from app.curation import CurationController
 from app.panels.attention_panel import AttentionPanel
 from app.panels.browser import BrowserPanel
-from app.panels.layers_panel import LayersPanel
+from app.panels.label_list import LabelListPanel
+from app.panels.layers_panel import DEFAULT_OPACITY, LayersPanel
 from app.panels.proposals_panel import ProposalsPanel
 from app.panels.status_bar import StatusBar
 from app.presenter import ImagePresenter
 from app.probe import ask_in_background
 from app.project_io import ProjectFiles
+from app.project_memory import ProjectMemory
 from app.session import Session
 from app.workers import TaskRunner
+from core.store.repos.maps import MEAN_HEAD
 
 LAYER_ACTIONS = {"overlay": "toggle_overlay", "curated": "toggle_boxes", "proposal": "toggle_proposals",
                  "prediction": "toggle_predictions", "gt": "toggle_gt"}
-TOOLBAR = ("undo", "redo", None, "draw_box", "delete_box", "accept", "reject", None, "prev_image", "next_image",
-           "next_unreviewed", "toggle_reviewed", "toggle_flag", None, "zoom_fit", "zoom_actual", None,
+TOOLBAR = ("undo", "redo", None, "draw_box", "delete_box", "accept", "reject", "focus_proposals", None,
+           "prev_image", "next_image", "next_unreviewed", "toggle_reviewed", "toggle_flag", None,
+           "zoom_fit", "zoom_actual", None,
            "compute_attention", "compute_proposals", "show_training", "show_evaluation")
 
 
@@ -72,6 +77,7 @@ class MainWindow(QMainWindow):
         self.browser = BrowserPanel()
         self.proposals = ProposalsPanel()
         self.attention = AttentionPanel()
+        self.labels = LabelListPanel()
         self.status = StatusBar(self.runner, self)
         self.setStatusBar(self.status)
 
@@ -94,10 +100,21 @@ class MainWindow(QMainWindow):
         self.session.image_changed.connect(self._update_title)
         self.session.image_state_changed.connect(self._update_title)
         self.session.active_class_changed.connect(self._active_class_changed)
+        self.memory = ProjectMemory(None)
+        self.session.image_changed.connect(lambda rec: self.memory.set_last_image(rec.id if rec else None))
+        self.layers.overlay_changed.connect(self._remember_overlay)
+        for layer, key in LAYER_ACTIONS.items():
+            self.actions_by_key[key].toggled.connect(lambda on, k=layer: self.memory.set_layer(k, on))
+        self.browser.search_left.connect(self.canvas.setFocus)
+        self.session.project_changed.connect(self._refresh_pipeline_panels)
+        self.session.project_changed.connect(self._name_classes)
+        self.session.boxes_changed.connect(self._count_classes)
+        self.session.image_state_changed.connect(self._count_classes)
+        self.labels.class_clicked.connect(self.curation.set_class)
         self.status.set_device("...")
         self.status.set_active_class(None)
         if probe_device:
-            ask_in_background(_device_text, self.status.set_device, "unknown", "device-probe")
+            self.probe_device()
         self._restore_layout()
         self.runner.task_ended.connect(_settle_heap)
         if project is not None:
@@ -113,7 +130,7 @@ class MainWindow(QMainWindow):
             if spec.key.startswith("class_"):
                 act.triggered.connect(lambda _=False, n=int(spec.key[6:]): self.curation.set_class(n))
             elif spec.checkable:
-                act.setChecked(True)
+                act.setChecked(spec.checked)
                 act.toggled.connect(getattr(self, f"on_{spec.key}"))
             else:
                 act.triggered.connect(lambda _=False, k=spec.key: getattr(self, f"on_{k}")())
@@ -141,6 +158,7 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.browser_dock = self._dock("Images", "dock_browser", self.browser, left)
+        self.labels_dock = self._dock("Classes", "dock_labels", self.labels, left)
         self.proposals_dock = self._dock("Proposals", "dock_proposals", self.proposals, right)
         self.layers_dock = self._dock("Layers", "dock_layers", self.layers, right)
         self.attention_dock = self._dock("Attention heads", "dock_attention", self.attention, right)
@@ -159,18 +177,19 @@ class MainWindow(QMainWindow):
     def _default_dock_sizes(self) -> None:
         # the canvas gets what the side panels do not need
         self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.browser_dock, self.labels_dock], [700, 170], Qt.Orientation.Vertical)
         self.resizeDocks([self.proposals_dock, self.layers_dock], [330, 420], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus = {m: bar.addMenu(f"&{m}") for m in MENUS}
-        class_menu = None
+        self.class_menu = None
         for spec in ACTIONS:
             act = self.actions_by_key[spec.key]
             if spec.key.startswith("class_"):
-                if class_menu is None:
-                    class_menu = menus["Edit"].addMenu("Set &class")
-                class_menu.addAction(act)
+                if self.class_menu is None:
+                    self.class_menu = menus["Edit"].addMenu("Set &class")
+                self.class_menu.addAction(act)
                 continue
             menus[spec.menu].addAction(act)
             if spec.key == "open_project":
@@ -179,7 +198,7 @@ class MainWindow(QMainWindow):
             if spec.key in ("export_coco", "redo", "deselect", "toggle_flag", "zoom_out", "compute_proposals"):
                 menus[spec.menu].addSeparator()
         panels = menus["View"].addMenu("&Panels")
-        for dock in (self.browser_dock, self.proposals_dock, self.layers_dock, self.attention_dock,
+        for dock in (self.browser_dock, self.labels_dock, self.proposals_dock, self.layers_dock, self.attention_dock,
                      self.training_dock, self.eval_dock):
             panels.addAction(dock.toggleViewAction())
 
@@ -223,13 +242,50 @@ class MainWindow(QMainWindow):
         if self.session.project is not None and self.runner.active():
             self.runner.cancel_all()
             self.runner.wait_idle(5000)
+        self.memory.set_dock_state(self.saveState())
+        self.memory = ProjectMemory(project.path if project is not None else None)
         self.session.set_project(project)
         self._build_pipeline_docks(project)
+        self._restore_project_view()
         ids = self.browser.model.ids
-        self.session.set_image(ids[0] if ids else None)
+        last = self.memory.last_image()
+        self.session.set_image(last if last in ids else ids[0] if ids else None)
         self._update_title()
         if self.auto_compute:
             QTimer.singleShot(0, self.background.auto_start)
+
+    def _restore_project_view(self) -> None:
+        """Layers, overlay and dock layout as they were when this project was last open."""
+        saved = self.memory.layers()
+        for layer, key in LAYER_ACTIONS.items():   # a project never opened before shows every layer
+            self.actions_by_key[key].setChecked(saved.get(layer, True))
+        ov = self.memory.overlay()
+        self.layers.restore(ov.get("source", MEAN_HEAD), ov.get("cmap", COLORMAPS[0]),
+                            ov.get("opacity", DEFAULT_OPACITY))
+        state = self.memory.dock_state()
+        if state is not None:
+            self.restoreState(state)
+
+    def _remember_overlay(self) -> None:
+        if not self.canvas.focus_mode:   # focus mode shows each proposal's own map: not a choice to keep
+            self.memory.set_overlay(self.layers.preferred_source, self.layers.colormap(),
+                                    self.layers.opacity.value())
+
+    def _refresh_pipeline_panels(self, project) -> None:
+        """After an import or a re-scan (the same project, new data), evaluation reads the store again."""
+        if self.eval_panel is not None and project is not None and self.eval_panel.project is project:
+            self.eval_panel.refresh()
+
+    def probe_device(self) -> None:
+        ask_in_background(_device_text, self.status.set_device, "unknown", "device-probe")
+
+    def set_loading(self, on: bool) -> None:
+        """Start-up: the window is up while the models load; say so where the image will be."""
+        self.canvas.set_placeholder("Loading models\u2026" if on else None)
+        if on:
+            self.status.showMessage("Loading models (PyTorch)\u2026")
+        else:
+            self.status.clearMessage()
 
     def _stage_shown(self, stage: str) -> bool:
         return bool(self.presenter.maps) if stage == "attention" else bool(self.proposals.shown())
@@ -248,6 +304,34 @@ class MainWindow(QMainWindow):
 
     def _active_class_changed(self, cls) -> None:
         self.status.set_active_class(cls.name if cls is not None else None)
+        self._count_classes()
+
+    def _name_classes(self, *_) -> None:
+        """The 1-9 actions and Edit > Set class carry the project's class names; keys without a class
+        leave the menu (pressing one still says the project has fewer classes)."""
+        self.class_menu.clear()
+        for n in range(1, 10):
+            act, cls = self.actions_by_key[f"class_{n}"], self.session.class_at(n)
+            if cls is None:
+                act.setText(f"Class {n}")
+                continue
+            bg = self.session.is_background(cls.id)
+            act.setText(f"&{n}  {cls.name}" + ("  (background: no object)" if bg else ""))
+            act.setToolTip(f"Selected box gets class {cls.name}; with none selected, new boxes do  ({n})")
+            act.setStatusTip(act.toolTip())
+            self.class_menu.addAction(act)
+        self.class_menu.setEnabled(bool(self.session.classes))
+        self._count_classes()
+
+    def _count_classes(self, *_) -> None:
+        s = self.session
+        if s.project is None:
+            self.labels.show_classes([], {}, {}, set())
+            return
+        images = s.project.images.counts()["class"]
+        self.labels.show_classes(s.classes, images, s.project.boxes.counts_by_class(),
+                                 {c.id for c in s.classes if s.is_background(c.id)},
+                                 s.active_class.id if s.active_class is not None else None)
 
     def _update_title(self, *_) -> None:
         p, img = self.session.project, self.session.image
@@ -255,7 +339,7 @@ class MainWindow(QMainWindow):
         if p is not None:
             parts.append(p.path.name)
         if img is not None:
-            parts.append(f"{img.rel_path} [{img.review}]")
+            parts.append(f"{img.rel_path} [{img.review}{', flagged' if img.flagged else ''}]")
         self.setWindowTitle(" \u2014 ".join(parts))
 
     # -- action handlers (names from app/actions.py) ------------------------------------------------
@@ -271,8 +355,11 @@ class MainWindow(QMainWindow):
     def on_delete_box(self): self.curation.delete_selected()
     def on_accept(self): self.curation.accept()
     def on_reject(self): self.curation.reject()
-    def on_toggle_reviewed(self): self.curation.toggle_review("verified")
-    def on_toggle_flag(self): self.curation.toggle_review("flagged")
+    def on_next_proposal(self): self.curation.select_next_proposal(step=1)
+    def on_prev_proposal(self): self.curation.select_next_proposal(step=-1)
+    def on_focus_proposals(self, on): self.curation.set_focus_mode(on)
+    def on_toggle_reviewed(self): self.curation.toggle_review()
+    def on_toggle_flag(self): self.curation.toggle_flag()
     def on_zoom_fit(self): self.canvas.fit()
     def on_zoom_actual(self): self.canvas.actual_size()
     def on_zoom_in(self): self.canvas.zoom_by(1.25)
@@ -365,6 +452,7 @@ class MainWindow(QMainWindow):
         s = QSettings()
         s.setValue("main_window/geometry", self.saveGeometry())
         s.setValue("main_window/state", self.saveState())
+        self.memory.set_dock_state(self.saveState())
         super().closeEvent(ev)
 
     def shutdown(self) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from app.canvas.colormaps import colorize
+from app.panels.attention_panel import head_name
 from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
 from core.store.records import PredictionRecord
 
@@ -19,6 +20,7 @@ class ImagePresenter(QObject):
         self.attention, self.proposals, self.layers, self.status = attention, proposals, layers, status
         self.maps: dict[int, np.ndarray] = {}
         self.prediction: PredictionRecord | None = None
+        self._overlay_before_focus = None   # the overlay the user had chosen before focus mode
         session.project_changed.connect(self._project_changed)
         session.image_changed.connect(self._image_changed)
         session.boxes_changed.connect(self._boxes_changed)
@@ -51,7 +53,7 @@ class ImagePresenter(QObject):
         self.canvas.set_image(rec.id, self.project.image_root / rec.rel_path, (rec.width, rec.height))
         self._load_maps()
         self.show_curated()
-        self._load_proposals()
+        self._load_proposals(new_image=True)
         self.show_predictions()
         self.canvas.set_boxes("gt", [(b.id, b.xyxy, "", -1) for b in self.project.boxes.gt(rec.id)])
 
@@ -67,9 +69,35 @@ class ImagePresenter(QObject):
             rows.append((b.id, b.xyxy, label, self.s.class_index(b.class_id)))
         self.canvas.set_boxes("curated", rows)
 
-    def _load_proposals(self) -> None:
-        self.proposals.set_proposals(self.project.proposals.list(self.s.image.id) if self.s.image else [])
+    def _load_proposals(self, new_image: bool = False) -> None:
+        self.proposals.set_proposals(self.project.proposals.list(self.s.image.id) if self.s.image else [],
+                                     new_image=new_image)
         self.show_proposals()
+
+    # -- focus mode ------------------------------------------------------------------------------
+    def set_focus_mode(self, on: bool) -> None:
+        if on:
+            self._overlay_before_focus = self.layers.wanted_source()
+        elif self._overlay_before_focus is not None:
+            # kept as the choice even where this image lacks that map (the next image may have it)
+            self.layers.restore(source=self._overlay_before_focus)
+            self._overlay_before_focus = None
+            self.show_overlay()
+
+    def show_focus(self, rec) -> None:
+        """Focus mode: name the proposal under review on the canvas and show the map it came from."""
+        if rec is None:
+            pending = len(self.proposals.visible())
+            self.canvas.set_banner(None if not self.canvas.focus_mode else
+                                   "Reviewing proposals: none selected (Tab: next)" if pending else
+                                   "Reviewing proposals: all decided on this image (D: next image, V: leave)")
+            return
+        total = len(self.proposals.shown())
+        self.canvas.set_banner(f"Proposal #{rec.rank} of {total} \u00b7 score {rec.score:.3f} \u00b7 from the "
+                               f"{head_name(rec.source_map)} map  \u2014  F accept \u00b7 B reject \u00b7 "
+                               f"Tab next \u00b7 V leave")
+        if not self.layers.choose(rec.source_map):
+            self.layers.choose(NO_OVERLAY)
 
     def show_proposals(self) -> None:
         self.canvas.set_boxes("proposal", [(p.id, p.xyxy, f"#{p.rank} {p.score:.2f}", -1)

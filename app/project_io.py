@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from core.store.project import PROJECT_SUFFIX, Project, ProjectError
 
@@ -46,16 +46,17 @@ class ProjectFiles(QObject):
         except ProjectError as exc:
             QMessageBox.warning(self.window, "Cannot open project", str(exc))
             return False
-        project.runs.mark_interrupted()
         remember_project(project.path)
         self.opened.emit(project)
         return True
 
     def ask_open(self) -> None:
-        start = str(Path(self.s.project.path).parent) if self.s.project is not None else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start,
-                                              f"DiPS Studio projects (*{PROJECT_SUFFIX});;All files (*)")
-        if path:
+        import app.dialogs as pickers  # noqa: PLC0415
+
+        start = str(Path(self.s.project.path).parent) if self.s.project is not None else ""
+        path = pickers.pick_open_file(self.window, "Open project", start,
+                                      f"DiPS Studio projects (*{PROJECT_SUFFIX});;All files (*)")
+        if path is not None:
             self.open_path(path)
 
     def new_project(self) -> None:

@@ -32,6 +32,8 @@ class Session(QObject):
         self.box_refs = BoxRefs()
         self._classes: list[ClassRecord] = []
         self.active_class: ClassRecord | None = None  # chosen with 1-9 while no box is selected
+        self._background_ids: set[int] = set()
+        self.background_box_ok: set[int] = set()   # background classes the user agreed to box anyway
 
     # -- project --------------------------------------------------------------------
     def set_project(self, project) -> None:
@@ -41,6 +43,7 @@ class Session(QObject):
         self.project = project
         self.image = None
         self.active_class = None
+        self.background_box_ok = set()
         self.reload_classes()
         self.project_changed.emit(project)
         if old is not None and old is not project:
@@ -48,6 +51,15 @@ class Session(QObject):
 
     def reload_classes(self) -> None:
         self._classes = self.project.classes() if self.project is not None else []
+        self._background_ids = set()
+        if self.project is not None:
+            from core.pipeline.config import load_config  # noqa: PLC0415 - the project's own rule
+            cfg = load_config(self.project)
+            self._background_ids = {c.id for c in self._classes if cfg.is_background(c.name)}
+
+    def is_background(self, class_id: int | None) -> bool:
+        """Whether images of this class show no object (the project's background classes)."""
+        return class_id in self._background_ids
 
     @property
     def classes(self) -> list[ClassRecord]:

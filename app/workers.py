@@ -8,7 +8,6 @@ slots may touch widgets. Cancellation is cooperative for threads (the stage sees
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, Signal, Slot
 
-from core.errors import USER_ERRORS
+from core.errors import user_message
+from core.events import parse_line
 from core.progress import Cancelled, Progress, ProgressEvent
 
 MAIN_PY = Path(__file__).resolve().parents[1] / "main.py"
@@ -31,13 +31,13 @@ PROGRESS_MIN_INTERVAL_S = 0.05
 STDERR_TAIL_CHARS = 4000
 
 
-
 def _one_line(exc: BaseException) -> str:
     """The first line of a failure for the status line. Bad input (core.errors.USER_ERRORS) says what is wrong
     in words meant for the user; anything else is a bug, named by its type."""
+    message = user_message(exc)
+    if message is not None:
+        return message
     text = str(exc).strip()
-    if text and isinstance(exc, USER_ERRORS):
-        return text.splitlines()[0]
     return f"{exc.__class__.__name__}: {text}".splitlines()[0] if text else exc.__class__.__name__
 
 class Task(QObject):
@@ -216,21 +216,15 @@ class ProcessTask(Task):
         self._stderr = self._stderr[-STDERR_TAIL_CHARS:]
 
     def _handle_line(self, line: str) -> None:
-        if not line.startswith("{"):
-            return  # stray prints are not events
-        try:
-            ev = json.loads(line)
-        except json.JSONDecodeError:
+        ev = parse_line(line)      # the protocol is core.events'; stray prints are not events
+        if ev is None:
             return
-        kind = ev.get("event")
-        if kind == "progress":
-            self._emit_progress(ProgressEvent(str(ev.get("stage", "")), int(ev.get("done", 0)),
-                                              int(ev.get("total", 0)), str(ev.get("message", "")),
-                                              ev.get("eta_s"), dict(ev.get("extra") or {})))
-        elif kind == "done":
-            self._got_done, self._done_result = True, ev.get("result")
-        elif kind == "error":
-            self._error = (str(ev.get("message", "error")), str(ev.get("details", "")))
+        if ev.kind == "progress":
+            self._emit_progress(ev.progress)
+        elif ev.kind == "done":
+            self._got_done, self._done_result = True, ev.result
+        elif ev.kind == "error":
+            self._error = (ev.message, ev.details)
 
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read_stdout()

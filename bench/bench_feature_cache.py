@@ -23,7 +23,7 @@ import torch  # noqa: E402
 
 from core.dips.backbones import load_backbone  # noqa: E402
 from core.dips.heads import build_localizer  # noqa: E402
-from core.train.config import TrainConfig  # noqa: E402
+from core.train.config import TrainConfig, head_config  # noqa: E402
 from core.train.data import Batch, TrainSample, make_batch  # noqa: E402
 from core.train.feature_cache import FeatureCache  # noqa: E402
 from core.train.loop import loss_config, sampling_config  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
         cfg.decoder_reduce = a.reduce or None  # 0 = no projection
     backbone = load_backbone("dinov2_s14")
     images = torch.rand(a.batch, 3, a.size, a.size)
-    model = build_localizer(cfg.head_config(), backbone.embed_dim)   # the app's default f_l
+    model = build_localizer(head_config(cfg), backbone.embed_dim)   # the app's default f_l
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     lcfg, scfg, dev = loss_config(cfg), sampling_config(cfg), torch.device("cpu")
 

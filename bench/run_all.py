@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SPEED = ["bench_feature_cache.py", "bench_proposal_scoring.py", "bench_head_step.py", "bench_crf.py"]
+SPEED = ["bench_feature_cache.py", "bench_proposal_scoring.py", "bench_head_step.py", "bench_crf.py", "gui_stall.py",
+         "reliability.py"]
 AERIAL_WORK = "/tmp/dips_aerial_bench"
 # real imagery (tree crowns, ../shared/data/aerial_trees.py), then the inspector replayed on that project and
 # on the demo (train + val only): small sizes so that `make bench` stays within minutes on a laptop CPU

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from core.cli_stages import register as _register_stages
+from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
 
-
-class CliError(Exception):
-    """Bad input: printed as one line, exit code 2."""
+__all__ = ["CliError", "build_parser", "open_project", "run_cli"]
 
 
 def _progress() -> Progress:
@@ -40,13 +40,18 @@ def cmd_new(a: argparse.Namespace) -> int:
         raise CliError(f"{a.labels}: label CSV does not exist")
     splits = SplitConfig.parse(a.split, seed=a.seed)
     project = Project.create(a.project, images)
-    with project:
+    try:      # a creation that fails leaves no file behind, so the same command works once the folder is fixed
         report = import_images(project, csv_path=Path(a.labels) if a.labels else None, splits=splits,
                                progress=_progress())
-        print(f"created {project.path}")
-        print(report.summary())
         if report.added == 0:
-            raise CliError(f"{images}: no usable images found")
+            print(report.summary())
+            raise CliError(f"{images}: no usable images found; no project was created")
+    except BaseException:
+        project.discard()
+        raise
+    project.close()
+    print(f"created {project.path}")
+    print(report.summary())
     return 0
 
 
@@ -70,7 +75,13 @@ def cmd_import_coco(a: argparse.Namespace) -> int:
 def cmd_export(a: argparse.Namespace) -> int:
     from core.data.coco import export_coco  # noqa: PLC0415
     with open_project(a.project) as project:
-        report = export_coco(project, Path(a.out), boxes=a.boxes)
+        leave_out = ()
+        if a.no_background_categories:
+            from core.pipeline.config import load_config  # noqa: PLC0415
+            cfg = load_config(project)
+            leave_out = tuple(c.name for c in project.classes() if cfg.is_background(c.name))
+        report = export_coco(project, Path(a.out), boxes=a.boxes, reviewed_only=a.reviewed_only,
+                             split=None if a.split == "all" else a.split, leave_out_classes=leave_out)
         print(f"wrote {a.out}: {report.images} images, {report.annotations} annotations ({a.boxes})")
         for line in report.skipped[:20]:
             print(f"skipped {line}")
@@ -142,8 +153,14 @@ def _add_foundation(sub) -> None:
     p = sub.add_parser("export", help="export boxes to COCO JSON")
     p.add_argument("project")
     p.add_argument("--out", required=True, help="output .json file")
-    p.add_argument("--boxes", choices=("curated", "predictions", "proposals", "all"), default="curated",
-                   help="which boxes to export (default: curated)")
+    p.add_argument("--boxes", choices=("curated", "accepted", "predictions", "proposals", "all"), default="curated",
+                   help="which boxes to export (default: curated; accepted: curated boxes that were accepted "
+                        "predictions)")
+    p.add_argument("--reviewed-only", action="store_true", help="only images marked reviewed")
+    p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
+                   help="only the images of this split (default: all)")
+    p.add_argument("--no-background-categories", action="store_true",
+                   help="background classes (their images show no object) are no category")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="counts per class, split, review state; boxes by source")
@@ -157,12 +174,7 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def _add_stages(sub) -> None:
-    from core.cli_stages import register  # noqa: PLC0415
-    register(sub)
-
-
-REGISTRARS: list[Callable] = [_add_foundation, _add_stages]
+REGISTRARS: list[Callable] = [_add_foundation, _register_stages]
 COMMANDS = ("new", "import-images", "import-coco", "export", "info", "demo",
             "attention", "proposals", "train", "predict", "evaluate", "run")
 
@@ -185,7 +197,6 @@ def run_cli(argv: list[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from core.errors import USER_ERRORS  # noqa: PLC0415
     try:
         return int(args.func(args) or 0)
     except Cancelled:
@@ -194,6 +205,12 @@ def run_cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (CliError, *USER_ERRORS) as exc:
+    except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        message = user_message(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2

@@ -86,31 +86,34 @@ def format_eta(seconds: float | None) -> str:
 
 
 class TextProgressBar:
-    """Renders ProgressEvents as a one-line bar on a terminal (stderr)."""
+    """Renders ProgressEvents on a terminal (stderr) with tqdm: one bar per stage, closed when the stage ends."""
 
-    def __init__(self, stream=None, width: int = 30, min_interval_s: float = 0.1):
+    def __init__(self, stream=None, min_interval_s: float = 0.1):
         self.stream = stream or sys.stderr
-        self.width = width
         self.min_interval_s = min_interval_s
-        self._last = 0.0
-        self._stage = None
+        self._bar = None
+        self._stage: str | None = None
 
     def __call__(self, ev: ProgressEvent) -> None:
-        now = time.monotonic()
-        final = ev.total > 0 and ev.done >= ev.total
-        if ev.stage != self._stage:
-            if self._stage is not None:
-                self.stream.write("\n")
+        from tqdm import tqdm  # noqa: PLC0415 - only the command line draws bars
+
+        if ev.stage != self._stage or self._bar is None:
+            self.close()
             self._stage = ev.stage
-        elif not final and now - self._last < self.min_interval_s:
-            return
-        self._last = now
-        frac = min(1.0, ev.done / ev.total) if ev.total > 0 else 0.0
-        filled = int(self.width * frac)
-        bar = "#" * filled + "-" * (self.width - filled)
-        msg = f" {ev.message}" if ev.message else ""
-        self.stream.write(f"\r{ev.stage:<12} [{bar}] {ev.done}/{ev.total} eta {format_eta(ev.eta_s)}{msg}"[:160])
-        if final:
-            self.stream.write("\n")
-            self._stage = None
-        self.stream.flush()
+            self._bar = tqdm(total=ev.total or None, desc=ev.stage, file=self.stream, mininterval=self.min_interval_s,
+                             leave=True, dynamic_ncols=True)
+        bar = self._bar
+        if ev.total and bar.total != ev.total:
+            bar.total = ev.total
+        bar.n = ev.done
+        if ev.message:
+            bar.set_postfix_str(ev.message[:60], refresh=False)
+        if ev.total > 0 and ev.done >= ev.total:
+            self.close()        # draws the finished bar once
+        else:
+            bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._stage = None, None

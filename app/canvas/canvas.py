@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QLabel
 
 from app.canvas.image_loader import ImageLoader
 from app.canvas.items import BoxItem
@@ -21,6 +21,8 @@ from app.canvas.view import ZoomPanView
 BOX_KINDS = ("curated", "proposal", "prediction", "gt")
 LAYERS = ("overlay",) + BOX_KINDS
 HANDLE_HIT_PX = 7      # how near (screen px) a press must be to grab a handle
+EDGE_HIT_PX = 5        # how near (screen px) a press must be to a box's outline to pick that box
+DIMMED_OPACITY = 0.22  # proposals other than the one under review, in focus mode
 MIN_DRAW_PX = 3        # a drag shorter than this on screen is a click, not a box
 _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
             "tr": Qt.CursorShape.SizeBDiagCursor, "bl": Qt.CursorShape.SizeBDiagCursor,
@@ -72,11 +74,45 @@ class ImageCanvas(ZoomPanView):
         self._drag: _Drag | None = None
         self._rubber: QGraphicsRectItem | None = None
         self._mode = "select"
+        self._focus_mode = False   # review one proposal at a time: the others are dimmed
         self.image_id: int | None = None
         self.image_size = (0, 0)
         self.levels_shown: set[str] = set()
         self.zoom_changed.connect(self._update_level)
         self.zoom_changed.connect(self._declutter_labels)
+        # children of the view, not of its viewport: the viewport's children would scroll with the image
+        self.banner = QLabel(self, objectName="canvas_banner")  # focus mode: what is under review
+        self.banner.setStyleSheet("QLabel { background: rgba(20, 20, 20, 200); color: #fff; padding: 5px 9px;"
+                                  " border-radius: 4px; }")
+        self.banner.move(10, 10)
+        self.banner.hide()
+        self.placeholder = QLabel(self, objectName="canvas_placeholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
+        self.placeholder.hide()
+
+    def set_placeholder(self, text: str | None) -> None:
+        """Large text in the middle of the empty canvas (e.g. while the models load); None removes it."""
+        if text is None:
+            self.placeholder.hide()
+            return
+        self.placeholder.setText(text)
+        self.placeholder.resize(self.size())
+        self.placeholder.show()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(ev)
+        self.placeholder.resize(self.size())
+
+    def set_banner(self, text: str | None) -> None:
+        """A line over the top-left corner of the image (None hides it)."""
+        if text:
+            self.banner.setText(text)
+            self.banner.adjustSize()
+            self.banner.show()
+            self.banner.raise_()
+        else:
+            self.banner.hide()
 
     # -- image -------------------------------------------------------------------------
     def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
@@ -163,13 +199,37 @@ class ImageCanvas(ZoomPanView):
                 self.select(None)
         if self._highlight and self._highlight[0] == kind and self._highlight[1] in layer:
             layer[self._highlight[1]].set_highlighted(True)
+        self._apply_focus()
         self._declutter_labels()
+
+    # -- focus mode ------------------------------------------------------------------------
+    def set_focus_mode(self, on: bool) -> None:
+        """Review proposals one at a time: every proposal but the selected one is dimmed and unlabelled."""
+        self._focus_mode = on
+        self._apply_focus()
+        self._declutter_labels()
+
+    @property
+    def focus_mode(self) -> bool:
+        return self._focus_mode
+
+    def dimmed(self, kind: str, key: int) -> bool:
+        item = self._items[kind].get(key)
+        return item is not None and item.opacity() < 1.0
+
+    def _apply_focus(self) -> None:
+        focused = self._selected[1] if self._selected and self._selected[0] == "proposal" else None
+        for key, item in self._items["proposal"].items():
+            item.setOpacity(DIMMED_OPACITY if self._focus_mode and key != focused else 1.0)
 
     def _declutter_labels(self, *_) -> None:
         """Hide labels that would cover a more important one: curated boxes first, then proposals in rank
         order, predictions, ground truth. The selected or highlighted box always shows its label."""
         items = [it for kind in ("curated", "proposal", "prediction", "gt") for it in self._items[kind].values()
                  if it.label is not None and it.isVisible()]
+        for it in [it for it in items if it.opacity() < 1.0]:  # dimmed in focus mode: no label at all
+            it.label.setVisible(False)
+        items = [it for it in items if it.opacity() >= 1.0]
         rects = []
         for it in items:
             corner = self.mapFromScene(it.mapToScene(it.label.pos()))
@@ -217,10 +277,12 @@ class ImageCanvas(ZoomPanView):
     def selected(self) -> tuple[str, int] | None:
         return self._selected
 
-    def select(self, kind: str | None, key: int | None = None, emit: bool = True) -> None:
-        new = (kind, key) if kind and key in self._items[kind] else None
+    def select(self, kind: str | None, key: int | None = None, emit: bool = True) -> bool:
+        """Select a box of a shown layer (a hidden one is never a target); False if there is no such box."""
+        new = (kind, key) if kind and self._visible.get(kind) and key in self._items[kind] else None
+        ok = new is not None or kind is None
         if new == self._selected:
-            return
+            return ok
         if self._selected:
             old = self._items[self._selected[0]].get(self._selected[1])
             if old is not None:
@@ -228,15 +290,52 @@ class ImageCanvas(ZoomPanView):
         self._selected = new
         if new:
             self._items[kind][key].set_selected(True)
+            self._bring_into_view(self._items[kind][key])
+        self._apply_focus()
         self._declutter_labels()
         if emit:
             self.selection_changed.emit(new[0] if new else "", new[1] if new else -1)
+        return ok
 
-    def _hit_box(self, p: QPointF) -> BoxItem | None:
-        """The smallest visible, selectable box under the point (nested boxes stay reachable)."""
-        hits = [it for kind in ("curated", "proposal", "prediction") if self._visible[kind]
-                for it in self._items[kind].values() if it.rect().normalized().contains(p)]
-        return min(hits, key=lambda it: it.rect().width() * it.rect().height()) if hits else None
+    def _bring_into_view(self, item: BoxItem) -> None:
+        """A selected box wholly off screen (zoomed in) is centred: a target must be one the user sees."""
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if not shown.intersects(item.rect().normalized()):
+            self.centerOn(item.rect().center())
+
+    def box_at(self, view_pos: QPointF) -> BoxItem | None:
+        """The box a click at ``view_pos`` (viewport pixels) picks, among shown layers.
+
+        Boxes whose outline (within EDGE_HIT_PX on screen) or label tab is under the cursor come first,
+        smallest first; only when there is none, the smallest box containing the point. So a click on a
+        big box's edge or tag picks it even when smaller boxes nest inside it, and nested boxes stay
+        reachable by clicking inside them.
+        """
+        p = self.mapToScene(view_pos.toPoint())
+        shown = [it for kind in ("curated", "proposal", "prediction") if self._visible[kind]
+                 for it in self._items[kind].values() if it.isVisible()]
+
+        def area(it: BoxItem) -> float:
+            return it.rect().width() * it.rect().height()
+
+        on_edge = [it for it in shown if self._on_outline(it, view_pos) or self._on_label(it, view_pos)]
+        if on_edge:
+            return min(on_edge, key=area)
+        inside = [it for it in shown if it.rect().normalized().contains(p)]
+        return min(inside, key=area) if inside else None
+
+    def _on_outline(self, item: BoxItem, view_pos: QPointF) -> bool:
+        r = self.mapFromScene(item.rect().normalized()).boundingRect()
+        x, y, e = view_pos.x(), view_pos.y(), EDGE_HIT_PX
+        if not (r.left() - e <= x <= r.right() + e and r.top() - e <= y <= r.bottom() + e):
+            return False
+        return min(abs(x - r.left()), abs(x - r.right()), abs(y - r.top()), abs(y - r.bottom())) <= e
+
+    def _on_label(self, item: BoxItem, view_pos: QPointF) -> bool:
+        if item.label is None or not item.label.isVisible():
+            return False
+        corner = self.mapFromScene(item.mapToScene(item.label.pos()))
+        return item.label.boundingRect().translated(corner.x(), corner.y()).contains(view_pos)
 
     def _hit_handle(self, view_pos: QPointF) -> str:
         if not self._selected or self._selected[0] != "curated":
@@ -304,7 +403,7 @@ class ImageCanvas(ZoomPanView):
             item = self._items["curated"][self._selected[1]]
             self._drag = _Drag("resize", p, ev.position(), item, item.xyxy(), handle)
             return
-        item = self._hit_box(p)
+        item = self.box_at(ev.position())
         self.select(item.kind if item else None, item.key if item else None)
         if item is not None and item.kind == "curated":
             self._drag = _Drag("move", p, ev.position(), item, item.xyxy())
@@ -367,8 +466,10 @@ class ImageCanvas(ZoomPanView):
     def mouseDoubleClickEvent(self, ev: QMouseEvent) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or self._mode != "select":
             return
-        item = self._hit_box(self.mapToScene(ev.position().toPoint()))
+        # the box a click here picks (and the press of this double-click selected) is the one accepted
+        item = self.box_at(ev.position())
         if item is not None and item.kind in ("proposal", "prediction"):
+            self.select(item.kind, item.key)
             self.accept_requested.emit(item.kind, item.key)
 
     def revert_edit(self, key: int, xyxy: tuple) -> None:

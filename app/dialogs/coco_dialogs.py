@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QButtonGroup, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QRadioButton, QVBoxLayout,
+                               QWidget)
 
 import app.dialogs as pickers
 from core.data.coco import BOX_KINDS
 
 JSON_FILTER = "COCO JSON (*.json);;All files (*)"
 KIND_LABELS = {"curated": "Curated boxes (what inspectors kept: manual, accepted, edited, imported)",
+               "accepted": "Accepted predictions (curated boxes that began as a predicted box)",
                "predictions": "Predicted boxes of the latest prediction run",
                "proposals": "Proposals (every ranked proposal, any review status)",
                "all": "All of the above, each tagged with its kind"}
@@ -45,8 +47,9 @@ class CocoImportDialog(QDialog):
         group.addButton(self.as_gt)
         group.addButton(self.as_curated)
         (self.as_gt if as_ == "gt" else self.as_curated).setChecked(True)
-        hint = QLabel("Images are matched by their path relative to the image folder (then by a unique file "
-                      "name), classes by name. Importing the same file twice adds nothing twice.")
+        hint = QLabel("Images are matched by their path relative to the image folder, as other tools write it "
+                      "(Windows separators, absolute paths, the folder's own name in front, or a unique file "
+                      "name); classes by name. Importing the same file twice adds nothing twice.")
         hint.setWordWrap(True)
         self.report_view = QPlainTextEdit()
         self.report_view.setReadOnly(True)
@@ -92,13 +95,22 @@ class CocoImportDialog(QDialog):
             self.report_view.setPlainText(f"Cannot import: {exc}")
             return False
         self.report = report
-        what = "ground-truth" if self.as_kind() == "gt" else "curated"
-        head = f"{path.name}: {report.added} {what} box(es) added."
-        self.report_view.setPlainText(head + "\n" + report.summary())
+        self.report_view.setPlainText(format_import_report(path, report, self.as_kind()))
         return report.added > 0
 
     def imported(self) -> bool:
         return self.report is not None and self.report.added > 0
+
+
+def format_import_report(path: Path, report, as_: str) -> str:
+    """The CLI's report under a heading: one count per outcome, then the lines naming each skipped entry."""
+    what = "ground-truth" if as_ == "gt" else "curated"
+    lines = [f"{path.name}: {report.added} {what} box(es) added.", ""]
+    lines += [f"  {reason:<17} {n}" for reason, n in report.counts().items()]
+    details = report.summary().splitlines()[1:]
+    if details:
+        lines += ["", *details]
+    return "\n".join(lines)
 
 
 def run_import_coco_dialog(parent: QWidget | None, project, as_: str = "gt") -> bool:
@@ -141,13 +153,31 @@ class CocoExportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.file_edit.textChanged.connect(self._file_changed)
 
+        self.reviewed_only = QCheckBox("Only images marked reviewed", objectName="export_reviewed_only")
+        self.split = QComboBox(objectName="export_split")
+        for s in ("all", "train", "val", "test"):
+            self.split.addItem("every split" if s == "all" else f"{s} only", s)
+        self.background = QCheckBox("Background classes as categories", objectName="export_background")
+        self.background.setChecked(True)
+        self.background_names = self._background_names()
+        self.background.setToolTip(
+            "Background classes (their images show no object): "
+            + (", ".join(self.background_names) if self.background_names else "none in this project")
+            + ". Unticked, they are no COCO category; their images are still listed.")
+        self.background.setEnabled(bool(self.background_names))
+        images = QVBoxLayout()
+        images.addWidget(self.reviewed_only)
+        images.addWidget(self.split)
+        images.addWidget(self.background)
+
         form = QFormLayout()
         form.addRow("Boxes", kinds)
+        form.addRow("Images", images)
         form.addRow("File", _file_row(self.file_edit, browse))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        note = QLabel("Every image is listed (also those without boxes); category ids are the project's class ids; "
-                      "file_name is relative to the image folder.")
+        note = QLabel("Every image chosen is listed (also those without boxes); category ids are the project's "
+                      "class ids; file_name is relative to the image folder; coordinates to 0.01 px.")
         note.setWordWrap(True)
         layout.addWidget(note)
         layout.addWidget(self.result_view, 1)
@@ -155,14 +185,29 @@ class CocoExportDialog(QDialog):
         self.kind_buttons["curated"].setChecked(True)
         self.resize(600, 380)
 
+    def _background_names(self) -> list[str]:
+        try:
+            from core.settings import load_settings  # noqa: PLC0415 - the project's own rule
+            cfg = load_settings(self.project, fallback=True)
+            return [c.name for c in self.project.classes() if cfg.is_background(c.name)]
+        except Exception:  # noqa: BLE001 - without the rule, every class is a category
+            return []
+
+    def options(self) -> dict:
+        """The image choices, as ``export_coco`` keywords."""
+        split = self.split.currentData()
+        return {"reviewed_only": self.reviewed_only.isChecked(), "split": None if split == "all" else split,
+                "leave_out_classes": () if self.background.isChecked() else tuple(self.background_names)}
+
     def _counts(self) -> dict[str, int]:
         """Boxes of each kind (predictions are counted when the file is written)."""
         try:
-            curated = sum(self.project.boxes.counts_by_source().values())
+            by_source = self.project.boxes.counts_by_source()
             proposals = self.project.proposals.count()
         except Exception:  # noqa: BLE001 - counts are a courtesy
             return {}
-        return {"curated": curated, "proposals": proposals}
+        return {"curated": sum(by_source.values()), "accepted": by_source.get("prediction", 0),
+                "proposals": proposals}
 
     def _file_changed(self, text: str) -> None:
         self.export_btn.setEnabled(bool(text.strip()))
@@ -195,7 +240,7 @@ class CocoExportDialog(QDialog):
         out = Path(self.file_edit.text().strip()).expanduser()
         kind = self.kind()
         try:
-            report = export_coco(self.project, out, boxes=kind)
+            report = export_coco(self.project, out, boxes=kind, **self.options())
         except Exception as exc:  # noqa: BLE001 - unwritable folder ...: shown in the dialog
             self.result_view.setPlainText(f"Cannot export: {exc}")
             return None

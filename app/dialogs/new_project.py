@@ -181,7 +181,8 @@ class ClassesPage(QWizardPage):
         if n_classes < 2 and total:
             text += " DiPS learns from image-level classes: two or more (e.g. with and without the object) work best."
         self.summary.setText(text)
-        lines = [f"skipped {p}: {r}" for p, r in report.skipped] + [f"warning: {w}" for w in report.warnings]
+        lines = ([f"cannot read folder {d}" for d in report.unreadable]
+                 + [f"skipped {p}: {r}" for p, r in report.skipped] + [f"warning: {w}" for w in report.warnings])
         self.notes.setPlainText("\n".join(lines))
         self.notes.setVisible(bool(lines))
         if not total and not self.problem.text():
@@ -239,10 +240,11 @@ class ProjectPage(QWizardPage):
     def initializePage(self) -> None:  # noqa: N802 - Qt override
         if not self.path_edit.text().strip():
             folder = self.wizard().source_page.folder().resolve()
-            candidate = folder.parent / f"{folder.name}{PROJECT_SUFFIX}"
+            name = pickers.dataset_name(folder)   # "images" says nothing: the data set's folder does
+            candidate = folder.parent / f"{name}{PROJECT_SUFFIX}"
             n = 2
             while candidate.exists():
-                candidate = folder.parent / f"{folder.name}_{n}{PROJECT_SUFFIX}"
+                candidate = folder.parent / f"{name}_{n}{PROJECT_SUFFIX}"
                 n += 1
             self.path_edit.setText(str(candidate))
         self._changed()
@@ -341,8 +343,13 @@ class ImportPage(QWizardPage):
 
 def format_report(report: ImportReport) -> str:
     lines = [f"Added {report.added} image(s)."]
+    if report.moved:
+        lines.append(f"Moved {report.moved} image(s): their boxes and review state followed them.")
     if report.classes:
         lines.append("Classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(report.classes.items())))
+    if report.unreadable:
+        lines.append("")
+        lines += [f"Cannot read folder {d}: its images are left as they were." for d in report.unreadable]
     if report.skipped:
         lines.append("")
         lines.append(f"Skipped {len(report.skipped)} file(s):")
@@ -441,8 +448,10 @@ class NewProjectWizard(QWizard):
 
 
 def run_new_project_dialog(parent: QWidget | None, runner) -> Path | None:
-    """Modal wizard; the new project's path, or None when cancelled or nothing was imported."""
+    """Modal wizard; the new project's path, or None when cancelled or nothing was imported.
+
+    Cancel after the import has finished still returns the path: the project is on disk and whole, and
+    leaving it unopened would look like nothing happened."""
     wiz = NewProjectWizard(parent, runner)
-    if wiz.exec() == QWizard.DialogCode.Accepted:
-        return wiz.project_path
-    return None
+    wiz.exec()
+    return wiz.project_path

@@ -29,6 +29,7 @@ class ImageListModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}
         self._pages: dict[int, list[ImageRecord]] = {}
         self._class_names: dict[int, str] = {}
+        self._image_root = None
         self.total = 0
         self.thumbs = thumbs
         self._placeholder = QPixmap()
@@ -38,6 +39,8 @@ class ImageListModel(QAbstractListModel):
     # -- loading ---------------------------------------------------------------------
     def set_project(self, project) -> None:
         self.project = project
+        # read once: Project.image_root is a database read, and data() needs it for every row painted
+        self._image_root = project.image_root if project is not None else None
         if self.thumbs is not None:
             self.thumbs.set_cache_dir(project.work_dir / "thumbs" if project is not None else None)
         self.set_filter(ImageFilter())
@@ -82,7 +85,10 @@ class ImageListModel(QAbstractListModel):
         page = row // PAGE
         recs = self._pages.get(page)
         if recs is None:
-            recs = self.project.images.list(self.filter, offset=page * PAGE, limit=PAGE)
+            # by id from the ordered id list, not OFFSET: the last page of 100,000 images is as quick as the first
+            page_ids = self._ids[page * PAGE:(page + 1) * PAGE]
+            found = self.project.images.by_ids(page_ids)
+            recs = [found.get(i) for i in page_ids]
             if len(self._pages) > 50:  # bound memory when scrolling through a huge project
                 self._pages.pop(next(iter(self._pages)))
             self._pages[page] = recs
@@ -108,20 +114,21 @@ class ImageListModel(QAbstractListModel):
         if rec is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            mark = REVIEW_MARK.get(rec.review, "")
+            mark = REVIEW_MARK.get(rec.review, "") + (REVIEW_MARK["flagged"] if rec.flagged else "")
             boxes = f"{rec.n_boxes} box" + ("" if rec.n_boxes == 1 else "es")
             cls = self._class_names.get(rec.class_id, "-")
             missing = "  [missing]" if rec.missing else ""
             return f"{mark + ' ' if mark else ''}{rec.name}{missing}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"{rec.rel_path}\n{rec.width} x {rec.height} px\nclass: {self._class_names.get(rec.class_id, '-')}"
-                    f"\nsplit: {rec.split}\nreview: {rec.review}\nboxes: {rec.n_boxes}")
+                    f"\nsplit: {rec.split}\nreview: {rec.review}{', flagged' if rec.flagged else ''}"
+                    f"\nboxes: {rec.n_boxes}")
         if role == Qt.ItemDataRole.DecorationRole and self.thumbs is not None:
-            pix = None if rec.missing else self.thumbs.get(rec.id, self.project.image_root / rec.rel_path,
+            pix = None if rec.missing else self.thumbs.get(rec.id, self._image_root / rec.rel_path,
                                                             rec.content_hash)
             return QIcon(pix) if pix is not None else None
-        if role == Qt.ItemDataRole.ForegroundRole and rec.review in REVIEW_COLOUR:
-            return QColor(REVIEW_COLOUR[rec.review])
+        if role == Qt.ItemDataRole.ForegroundRole and (rec.flagged or rec.review in REVIEW_COLOUR):
+            return QColor(REVIEW_COLOUR["flagged" if rec.flagged else rec.review])
         if role == RecordRole:
             return rec
         return None

@@ -6,62 +6,34 @@ the main window can open it on the canvas.
 """
 from __future__ import annotations
 
-import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QPushButton, QSplitter, QStackedWidget, QTableWidget, QVBoxLayout,
                                QWidget)
+
+from app.jobs import evaluate
+from app.panels.eval_report import DELTAS, fmt_pct, headline_figures, number, threshold_curve
+from app.panels.eval_table import fill_image_table
+from core.errors import NoMapsError
 
 MAP_CHOICES = (("predicted", "Predicted maps (trained localizer)"),
                ("attention", "Attention maps (DINO, mean of heads)"),
                ("proposal", "Top-ranked proposal boxes"))
 SPLIT_CHOICES = ("test", "val", "train", "all")
-DELTAS = (30, 50, 70)
 CURVE_COLORS = {30: "#5cb85c", 50: "#4c9be8", 70: "#d9534f"}
+# below this many object images a percentage moves by several points per image: the panel warns
+MIN_OBJECT_IMAGES = 30
 
 NO_GT_TEXT = (
     "<h3>No ground truth in this project</h3>"
     "<p>Evaluation compares maps and boxes with ground-truth boxes, which are kept apart from the "
     "boxes you curate. Import them from a COCO JSON file:</p>"
-    "<ul><li>in the app: <b>File &gt; Import COCO as ground truth...</b></li>"
+    "<ul><li>in the app: <b>File &gt; Import COCO...</b>, then <i>Ground truth</i></li>"
     "<li>on the command line:<br><code>python main.py import-coco {project} boxes.json --as gt</code></li></ul>"
     "<p>Images are matched by their path relative to the image folder, classes by name.</p>")
-
-
-# -- reading the evaluation report (JSON shape of core.eval.report.EvalResult.to_json) -------------------
-def _num(v) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    return float(v) if math.isfinite(float(v)) else None
-
-
-def headline_figures(report: dict) -> dict[str, float | None]:
-    """The figures the panel shows, in percent, None where the report has none."""
-    mba = report.get("MaxBoxAcc") or {}
-    op = report.get("BoxAccV2AtOperatingThreshold") or {}
-    figs: dict[str, float | None] = {f"MaxBoxAcc {d}": _num(mba.get(str(d), mba.get(d))) for d in DELTAS}
-    figs["MaxBoxAccV2"] = _num(report.get("MaxBoxAccV2"))
-    figs["BoxAccV2 @ τ"] = _num(op.get("mean"))
-    figs["Top-1 loc"] = _num(report.get("Top1Loc"))
-    figs["Top-5 loc"] = _num(report.get("Top5Loc"))
-    return figs
-
-
-def threshold_curve(report: dict) -> tuple[list[float], dict[int, list[float]]]:
-    """(tau grid, {delta: BoxAccV2 % per tau}); accepts ``curve`` {"thresholds", "30", ...} and
-    ``curves`` {"thresholds", "BoxAccV2": {"30", ...}}."""
-    c = report.get("curve") or report.get("curves") or {}
-    ts = [float(t) for t in (c.get("thresholds") or [])]
-    per = c.get("BoxAccV2") if isinstance(c.get("BoxAccV2"), dict) else c
-    out = {}
-    for d in DELTAS:
-        ys = per.get(str(d), per.get(d))
-        if ts and ys is not None and len(ys) == len(ts):
-            out[d] = [float(y) for y in ys]
-    return ts, out
 
 
 # What to do when the chosen maps do not exist yet, in the app's words (core's message names CLI stages).
@@ -75,35 +47,10 @@ NO_MAPS_HINT = {
 
 def run_evaluation(project, split: str, maps: str, progress=None) -> dict:
     """The one call into core (tests replace it)."""
-    from core.pipeline import evaluate  # noqa: PLC0415 - heavy (torch), only when evaluating
-    from core.pipeline.evaluate_stage import NoMapsError  # noqa: PLC0415
     try:
-        if progress is None:
-            return evaluate(project, split, maps, details=True)
-        return evaluate(project, split, maps, details=True, progress=progress)
+        return evaluate(project, split, maps, progress)
     except NoMapsError as exc:
         raise NoMapsError(NO_MAPS_HINT[exc.maps].format(split=exc.split), exc.maps, exc.split) from None
-
-
-def _fmt_pct(v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "–"
-    return f"{v:.1f}"
-
-
-# -- widgets ---------------------------------------------------------------------------------------------
-class _FloatItem(QTableWidgetItem):
-    """A cell that sorts by number (missing values first: they are the worst)."""
-
-    def __init__(self, value: float | None, text: str):
-        super().__init__(text)
-        self.value = -1.0 if value is None or not math.isfinite(value) else float(value)
-        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-    def __lt__(self, other) -> bool:
-        if isinstance(other, _FloatItem):
-            return self.value < other.value
-        return super().__lt__(other)
 
 
 class EvaluationPanel(QWidget):
@@ -183,7 +130,7 @@ class EvaluationPanel(QWidget):
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setLabel("bottom", "threshold τ")
-        item.setLabel("left", "box accuracy", units="%")
+        item.setLabel("left", "accuracy", units="%")   # short: a long vertical label is cut on a low plot
         for name in ("left", "bottom"):
             item.getAxis(name).setPen(fg)
             item.getAxis(name).setTextPen(fg)
@@ -360,17 +307,22 @@ class EvaluationPanel(QWidget):
             return  # a newer request replaced this one
         self._task = None
         self._show(report if isinstance(report, dict) else None)
-        n = _num(report.get("n_images")) if isinstance(report, dict) else None
-        tau = _num(report.get("operating_threshold")) if isinstance(report, dict) else None
+        n = number(report.get("n_images")) if isinstance(report, dict) else None
+        tau = number(report.get("operating_threshold")) if isinstance(report, dict) else None
         bits = [f"{self.current_maps()} on {self.current_split()}"]
         if n is not None:
             bits.append(f"{int(n)} images")
+        few = n is not None and n < MIN_OBJECT_IMAGES
         if tau is not None:
             bits.append(f"operating τ = {tau:.2f}")
-        missing = _num(report.get("n_without_maps")) if isinstance(report, dict) else None
+        missing = number(report.get("n_without_maps")) if isinstance(report, dict) else None
         if missing:
             bits.append(f"{int(missing)} image(s) with ground truth but no {self.current_maps()} map left out")
+        if few:
+            bits.append(f"\u26a0 only {int(n)} object image(s): fewer than {MIN_OBJECT_IMAGES}, each one moves "
+                        f"these percentages by {100 / max(n, 1):.0f} points")
         self.status.setText(" · ".join(bits))
+        self.status.setStyleSheet("color: #d97706;" if few else "")
 
     def _failed(self, req: int, message: str, details: str) -> None:
         if req != self._request:
@@ -384,7 +336,7 @@ class EvaluationPanel(QWidget):
         self.report = report
         figs = headline_figures(report) if report else {}
         for name, label in self.figure_labels.items():
-            label.setText(_fmt_pct(figs.get(name)))
+            label.setText(fmt_pct(figs.get(name)))
         self._show_curve(report or {})
         self._show_table((report or {}).get("per_image") or [])
 
@@ -395,7 +347,7 @@ class EvaluationPanel(QWidget):
                 item.setData(ts, curves[d])
             else:
                 item.setData([], [])
-        tau = _num(report.get("operating_threshold"))
+        tau = number(report.get("operating_threshold"))
         if tau is not None and curves:
             self.tau_line.setValue(tau)
             self.tau_line.show()
@@ -408,22 +360,7 @@ class EvaluationPanel(QWidget):
         self.plot.getPlotItem().setTitle(title)
 
     def _show_table(self, rows: list[dict]) -> None:
-        t = self.table
-        t.setSortingEnabled(False)
-        t.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            iou = r.get("iou")
-            iou_f = float(iou) if isinstance(iou, (int, float)) and math.isfinite(float(iou)) else None
-            iou_item = _FloatItem(iou_f, f"{iou_f:.3f}" if iou_f is not None else "no box")
-            iou_item.setBackground(_iou_colour(iou_f))
-            name_item = QTableWidgetItem(str(r.get("rel_path", r.get("image_id", ""))))
-            name_item.setToolTip(name_item.text())
-            for it in (iou_item, name_item):
-                it.setData(Qt.ItemDataRole.UserRole, int(r.get("image_id", -1)))
-            t.setItem(i, 0, iou_item)
-            t.setItem(i, 1, name_item)
-        t.setSortingEnabled(True)
-        t.sortItems(0, Qt.SortOrder.AscendingOrder)
+        fill_image_table(self.table, rows)
 
     def table_rows(self) -> list[tuple[int, float]]:
         """(image_id, IoU) in the table's current order (-1 stands for 'no box')."""
@@ -439,20 +376,6 @@ class EvaluationPanel(QWidget):
             image_id = item.data(Qt.ItemDataRole.UserRole)
             if image_id is not None and image_id >= 0:
                 self.image_selected.emit(int(image_id))
-
-
-def _iou_colour(iou: float | None) -> QColor:
-    """Translucent red / amber / green by IoU band (readable on light and dark themes)."""
-    if iou is None or iou < 0.3:
-        c = QColor(217, 83, 79)
-    elif iou < 0.5:
-        c = QColor(240, 160, 48)
-    elif iou < 0.7:
-        c = QColor(200, 200, 80)
-    else:
-        c = QColor(92, 184, 92)
-    c.setAlpha(70)
-    return c
 
 
 def _one_line(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from core.store.repos.maps import MEAN_HEAD
 
 PREDICTED_FG = "fg"   # overlay source key of the predicted foreground map
 NO_OVERLAY = "none"
+DEFAULT_OPACITY = 70  # percent
 
 # layer key -> (label, how it is drawn); the colours match app/canvas/items.py
 LAYER_LEGEND = {
@@ -36,8 +37,8 @@ class LayersPanel(QWidget):
         self.cmap.addItems(COLORMAPS)
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="overlay_opacity")
         self.opacity.setRange(0, 100)
-        self.opacity.setValue(70)
-        self.opacity_label = QLabel("70%")
+        self.opacity.setValue(DEFAULT_OPACITY)
+        self.opacity_label = QLabel(f"{DEFAULT_OPACITY}%")
         self.opacity_label.setMinimumWidth(36)
         op = QHBoxLayout()
         op.addWidget(self.opacity, 1)
@@ -103,6 +104,23 @@ class LayersPanel(QWidget):
                         f"boxes agree best with curated boxes or top proposals). Box label: mean foreground "
                         f"probability inside; on an unlabelled image, times the classifier's probability that "
                         f"it shows an object.")
+
+    @property
+    def preferred_source(self):
+        """The overlay the user chose last (shown on every image that has it)."""
+        return self._preferred
+
+    def restore(self, source=None, cmap: str | None = None, opacity: int | None = None) -> None:
+        """Put back a remembered overlay choice (per project); what is None stays as it is."""
+        if source is not None:
+            self._preferred = source
+            i = self.source.findData(source)
+            if i >= 0:
+                self.source.setCurrentIndex(i)
+        if cmap is not None and self.cmap.findText(cmap) >= 0:
+            self.cmap.setCurrentIndex(self.cmap.findText(cmap))
+        if opacity is not None:
+            self.opacity.setValue(max(0, min(100, opacity)))
 
     def _source_picked(self, _index: int) -> None:
         self._preferred = self.source.currentData()

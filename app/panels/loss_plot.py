@@ -91,3 +91,16 @@ class LossPlot(pg.PlotWidget):
 
     def n_points(self, key: str = "loss") -> int:
         return len(self.data[key][0])
+
+    def show_history(self, history: list) -> None:
+        """A finished run's per-epoch entries ({"epoch", "loss", "loss_seed", "loss_crf", "val_acc"}), replacing
+        what is drawn; an entry without an epoch is placed at its position."""
+        self.clear_data()
+        for i, h in enumerate(history, start=1):
+            if not isinstance(h, dict):
+                continue
+            x = finite(h.get("epoch")) or float(i)
+            for key in ("loss", "loss_seed", "loss_crf", "val_acc"):
+                if key in h:
+                    self.add_point(key, x, h[key])
+        self.redraw()

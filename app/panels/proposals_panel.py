@@ -87,10 +87,14 @@ class ProposalsPanel(QWidget):
         self.min_score.valueChanged.connect(self._filters_moved)
 
     # -- data ------------------------------------------------------------------------
-    def set_proposals(self, proposals: list[ProposalRecord]) -> None:
-        keep = self.current_id()
+    def set_proposals(self, proposals: list[ProposalRecord], new_image: bool = False) -> None:
+        """``new_image``: another image's list, shown from rank 1 with nothing selected; otherwise
+        (the same image's list after an edit) the selection and scroll position are kept."""
+        keep = -1 if new_image else self.current_id()
         self._all = sorted(proposals, key=lambda p: p.rank)
         self._rebuild(keep)
+        if new_image:
+            self.table.scrollToTop()
 
     def min_score_value(self) -> float:
         return self.min_score.value() / 100.0

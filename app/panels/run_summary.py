@@ -61,3 +61,20 @@ def duration(a: datetime | None, b: datetime | None) -> str:
     if a is None or b is None:
         return ""
     return format_eta(max(0.0, (b - a).total_seconds()))
+
+
+def progress_text(ev, phase: str, epochs: int) -> str:
+    """The training panel's status line for a progress event: stage, epoch or count, loss, validation
+    accuracy, and the event's message below."""
+    ex = ev.extra or {}
+    parts = [ev.stage or phase]
+    if ex.get("epoch") is not None:
+        parts.append(f"epoch {ex['epoch']}/{epochs}")
+    elif ev.total:
+        parts.append(f"{ev.done}/{ev.total}")
+    if finite(ex.get("loss")) is not None:
+        parts.append(f"loss {float(ex['loss']):.4f}")
+    if finite(ex.get("val_acc")) is not None:
+        acc = float(ex["val_acc"])
+        parts.append(f"val acc {acc * 100 if acc <= 1 else acc:.1f}%")
+    return " · ".join(parts) + (f"\n{ev.message}" if ev.message else "")

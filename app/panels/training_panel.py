@@ -7,38 +7,37 @@ model and emits ``run_finished(training_run_id)``.
 """
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
-from PySide6.QtGui import QRegularExpressionValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+import copy
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from app.dialogs import error_dialog
-from app.panels.float_edit import FloatEdit
+from app.jobs import Jobs, torch_devices
 from app.panels.loss_plot import LossPlot
-from app.panels.run_summary import duration, finite, run_summary, when
-from app.panels.training_options import (LOCALIZERS, TrainingOptions, light_widths, options_from_config,
-                                         saved_train_config)
+from app.panels.run_summary import finite, progress_text
+from app.panels.runs_list import RunsList
+from app.panels.settings_form import SettingsForm, in_layout, short_name
 from app.probe import ask_in_background
-from core.dips.decoder_widths import parse_widths
+from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
+from core.settings import LAMBDA_CRF_CALIBRATED, Settings, TrainConfig, default_widths, load_settings, parse_widths
+from core.settings_cli import share
+from core.stages import next_stage
+
+# f_l choices: (key, label). "token" projects the tokens to R channels first (fast on CPU); "token-journal" is
+# the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB. Each sets the fields
+# TrainConfig.decoder and TrainConfig.decoder_reduce.
+LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
+              ("unet", "U-Net on RGB (workshop)"))
+_LIGHT_REDUCE = TrainConfig().decoder_reduce or 32   # R when "light" is picked on a project saved without one
 
 
-def _event(ev) -> ProgressEvent:
-    """Tasks send ProgressEvents; accept the JSON dict form too."""
-    if isinstance(ev, ProgressEvent):
-        return ev
-    d = dict(ev or {})
-    return ProgressEvent(str(d.get("stage", "")), int(d.get("done", 0) or 0), int(d.get("total", 0) or 0),
-                         str(d.get("message", "") or ""), d.get("eta_s"), dict(d.get("extra") or {}))
-
-
-def _torch_facts() -> tuple[list, object]:
-    """Devices and the calibrated CRF weight: both need torch (see app.probe)."""
-    from core.dips.device import available_devices  # noqa: PLC0415
-    from core.dips.losses import LossConfig  # noqa: PLC0415
-    return available_devices(), LossConfig().lambda_crf
+def _localizer_key(t: TrainConfig) -> str:
+    if t.decoder == "unet":
+        return "unet"
+    return "token" if t.decoder_reduce else "token-journal"
 
 
 class TrainingPanel(QWidget):
@@ -50,53 +49,48 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.project = project
         self.runner = runner
+        self.jobs = Jobs(runner)
         self._task = None
         self._phase = "idle"          # idle | training | predicting
         self._run_id: int | None = None
-        self._runs_before: set[int] = set()
         self._epochs = 1
-        self._n_up = 2                # upsampling blocks of the token decoder: one width each
+        self._settings = Settings()   # the project's saved settings; the editors change a copy of them
         self._build()
         self._redraw_timer = QTimer(self, singleShot=True, interval=100)
         self._redraw_timer.timeout.connect(self.plot.redraw)
         self._wanted_device = "auto"
         self.set_project(project)
-        ask_in_background(_torch_facts, self._devices_found, (["auto", "cpu"], None), "training-panel-probe")
+        ask_in_background(torch_devices, self._devices_found, ["auto", "cpu"], "training-panel-probe")
 
-    def _devices_found(self, facts: tuple) -> None:
-        """GPU names and the calibrated CRF weight, from a thread (importing torch takes seconds)."""
-        devices, lambda_crf_default = facts
+    @property
+    def _n_up(self) -> int:
+        """Upsampling blocks of the token decoder: one width each."""
+        return self._settings.train.decoder_n_up
+
+    def _devices_found(self, devices: list) -> None:
+        """GPU names, from a thread (importing torch takes seconds)."""
         for name in devices:
             if self.device.findText(name) < 0:
                 self.device.addItem(name)
         i = self.device.findText(self._wanted_device)
         if i >= 0:
             self.device.setCurrentIndex(i)
-        if lambda_crf_default is not None:
-            self.lambda_crf.setPlaceholderText(f"{lambda_crf_default:g}")
 
     # -- layout -------------------------------------------------------------------------
     def _build(self) -> None:
+        # The editors come from core.settings' fields (type, range, tooltip, label); device and localizer are
+        # chosen here: the device list needs torch, and one localizer choice sets two fields.
+        self.form = SettingsForm("train", skip=("device", "decoder", "decoder_reduce"))
+        e, labels = self.form.editors, self.form.labels
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu"])   # GPUs are added once torch is loaded (see app.probe)
-        self.device.setToolTip("auto: CUDA, then Apple MPS, then CPU")
-        self.epochs = QSpinBox(minimum=1, maximum=1000)
-        self.lr = FloatEdit("learning rate of SGD, e.g. 0.01 or 1e-3")
-        self.k = QSpinBox(minimum=1, maximum=50)
-        self.k.setToolTip("K: a training box is drawn uniformly from each image's top-K proposals")
-        self.n_pos = QSpinBox(minimum=0, maximum=1_000_000)
-        self.n_pos.setToolTip("n+: foreground pixels sampled per image and step inside the drawn box")
-        self.n_neg = QSpinBox(minimum=0, maximum=1_000_000)
-        self.n_neg.setToolTip("n-: background pixels sampled per image and step outside all boxes")
-        self.lambda_seed = FloatEdit("λ1: weight of the partial cross-entropy on the sampled pixels")
-        self.lambda_crf = FloatEdit("λ2: weight of the CRF loss; empty = the calibrated default",
-                                     optional=True, default_text="default")
-        self.crf = QCheckBox("CRF λ")
-        self.crf.setToolTip("CRF loss on/off, and its weight λ2 (empty = calibrated default)")
+        self.device.setToolTip(TrainConfig.__dataclass_fields__["device"].metadata["help"])
+        self.epochs, self.lr, self.k = e["epochs"], e["lr"], e["K"]
+        self.n_pos, self.n_neg, self.lambda_seed = e["n_pos"], e["n_neg"], e["lambda_seed"]
+        self.lambda_crf, self.crf, self.lambda_cls = e["lambda_crf"], e["use_crf"], e["lambda_cls"]
+        self.lambda_crf.setPlaceholderText(f"{LAMBDA_CRF_CALIBRATED:g}")
         self.crf.toggled.connect(self._crf_toggled)
-        self.lambda_cls = FloatEdit("λ_cls: weight of the workshop's classifier term L_CLS (U-Net only): "
-                                     "cross-entropy of a frozen classifier on the image times the foreground map")
-        self.lambda_cls_label = QLabel("cls λ")
+        self.lambda_cls_label = labels["lambda_cls"]
         self.localizer = QComboBox()
         for key, label in LOCALIZERS:
             self.localizer.addItem(label, key)
@@ -104,12 +98,9 @@ class TrainingPanel(QWidget):
                                   "CPU and as accurate on the demo data. Journal widths: the paper's decoder. "
                                   "U-Net: the workshop paper's localizer on RGB")
 
-        self.widths = QLineEdit()
-        self.widths.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9, ]*"), self.widths))
-        self.widths.setToolTip("Channel widths of the token decoder's upsampling blocks, one per block "
-                               "(e.g. 24, 12); empty = the localizer's own")
+        self.widths = e["decoder_widths"]
         self.widths.setMaximumWidth(110)
-        self.widths_label = QLabel("widths")
+        self.widths_label = labels["decoder_widths"]
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -121,24 +112,29 @@ class TrainingPanel(QWidget):
         form.addRow("Localizer", row)
         row = QHBoxLayout()
         row.addWidget(self.epochs)
-        row.addWidget(QLabel("LR"))
+        row.addWidget(labels["lr"])
         row.addWidget(self.lr)
         form.addRow("Epochs", row)
         row = QHBoxLayout()
         row.addWidget(self.k)
-        row.addWidget(QLabel("n+"))
+        row.addWidget(labels["n_pos"])
         row.addWidget(self.n_pos)
-        row.addWidget(QLabel("n-"))
+        row.addWidget(labels["n_neg"])
         row.addWidget(self.n_neg)
-        form.addRow("Top-K", row)
+        form.addRow(labels["K"].text(), row)
         row = QHBoxLayout()
-        row.addWidget(QLabel("seed λ"))
+        row.addWidget(labels["lambda_seed"])
         row.addWidget(self.lambda_seed)
         row.addWidget(self.crf)
         row.addWidget(self.lambda_crf)
         row.addWidget(self.lambda_cls_label)
         row.addWidget(self.lambda_cls)
         form.addRow("Loss", row)
+        # A field that core.settings marks for the GUI and that has no place above gets a row of its own, so a
+        # new option shows here without touching this file (docs/design.md).
+        for name, editor in e.items():
+            if editor.parent() is None and not in_layout(form, editor):
+                form.addRow(labels[name] if name in labels else "", editor)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)
@@ -162,15 +158,7 @@ class TrainingPanel(QWidget):
         self.plot = LossPlot()
         self.plot.setMinimumHeight(160)
 
-        self.runs = QTreeWidget()
-        self.runs.setHeaderLabels(["#", "Status", "Started", "Time", "Result"])
-        self.runs.setRootIsDecorated(False)
-        self.runs.setAlternatingRowColors(True)
-        self.runs.setSortingEnabled(False)
-        hdr = self.runs.header()
-        for i in range(4):
-            hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
-        hdr.setStretchLastSection(True)
+        self.runs = RunsList()
         self.runs.currentItemChanged.connect(self._show_selected_run)
 
         top = QWidget()
@@ -198,53 +186,44 @@ class TrainingPanel(QWidget):
             task, self._task = self._task, None   # its last signals are ignored (not the current task)
             task.cancel()
         self.project = project
-        self._n_up = saved_train_config(project).decoder_n_up if project is not None else 2
-        self.set_options(options_from_config(project) if project is not None else TrainingOptions())
+        self._settings = load_settings(project, fallback=True) if project is not None else Settings()
+        self.set_options(self._settings)
         self.refresh_runs()
         self._set_phase("idle")
 
-    def options(self) -> TrainingOptions:
-        return TrainingOptions(
-            device=self.device.currentText(), epochs=self.epochs.value(), lr=self.lr.value(),
-            K=self.k.value(), n_pos=self.n_pos.value(), n_neg=self.n_neg.value(),
-            lambda_seed=self.lambda_seed.value(), lambda_crf=self.lambda_crf.value(),
-            crf=self.crf.isChecked(), localizer=self.localizer.currentData(),
-            lambda_cls=self.lambda_cls.value(), decoder_widths=self._widths_or_none())
+    def options(self) -> Settings:
+        """The project's settings with what the editors show: what `main.py train` will run with."""
+        s = copy.deepcopy(self._settings)
+        t = s.train
+        self.form.read(t)                 # a text that is no value keeps the saved one; start() refuses it
+        key = self.localizer.currentData()
+        t.decoder = "unet" if key == "unet" else "token"
+        if key == "token-journal":
+            t.decoder_reduce = None
+        elif key == "token":
+            t.decoder_reduce = t.decoder_reduce or _LIGHT_REDUCE
+        t.device = self.device.currentText()
+        share(s, "train")                 # as the command line does: --K and --device set every field they name
+        return s
 
-    def _widths_or_none(self) -> tuple[int, ...] | None:
-        try:
-            widths = parse_widths(self.widths.text())
-        except ValueError:
-            return None   # start() refuses the text before it is ever used
-        return tuple(widths) if widths else None
-
-    def set_options(self, o: TrainingOptions) -> None:
-        self._wanted_device = o.device
-        i = self.device.findText(o.device)
+    def set_options(self, s: Settings) -> None:
+        self._wanted_device = s.train.device
+        i = self.device.findText(s.train.device)
         self.device.setCurrentIndex(i if i >= 0 else 0)
-        self.epochs.setValue(o.epochs)
-        self.lr.set_value(o.lr)
-        self.k.setValue(o.K)
-        self.n_pos.setValue(o.n_pos)
-        self.n_neg.setValue(o.n_neg)
-        self.lambda_seed.set_value(o.lambda_seed)
-        self.lambda_crf.set_value(o.lambda_crf)
-        self.crf.setChecked(o.crf)
-        self.lambda_cls.set_value(o.lambda_cls)
-        self.widths.setText(", ".join(str(w) for w in o.decoder_widths) if o.decoder_widths else "")
-        i = self.localizer.findData(o.localizer)
+        self.form.show(s.train)
+        i = self.localizer.findData(_localizer_key(s.train))
         self.localizer.setCurrentIndex(i if i >= 0 else 0)
         self._show_localizer_fields()
 
     def _show_localizer_fields(self) -> None:
-        # L_CLS belongs to the workshop's U-Net; decoder widths to the token decoder
-        unet = self.localizer.currentData() == "unet"
-        self.lambda_cls.setVisible(unet)
-        self.lambda_cls_label.setVisible(unet)
-        self.widths.setVisible(not unet)
-        self.widths_label.setVisible(not unet)
+        # Each field says when it applies (core.settings): L_CLS to the workshop's U-Net, widths to the token decoder
+        t = copy.copy(self._settings.train)
+        t.decoder = "unet" if self.localizer.currentData() == "unet" else "token"
+        self.form.update_visibility(t)
         light = self.localizer.currentData() == "token"
-        self.widths.setPlaceholderText(light_widths(self._n_up) if light else "C/2, C/4")
+        reduce = self._settings.train.decoder_reduce or _LIGHT_REDUCE
+        self.widths.setPlaceholderText(", ".join(str(w) for w in default_widths(self._n_up, reduce, 0))
+                                       if light else "C/2, C/4")
 
     def _crf_toggled(self, on: bool) -> None:
         self.lambda_crf.setEnabled(on and self._phase == "idle")
@@ -279,9 +258,9 @@ class TrainingPanel(QWidget):
     def start(self) -> None:
         if self.busy or self.project is None:
             return
-        opts = self.options()
-        bad = [name for name, edit in (("learning rate", self.lr), ("λ seed", self.lambda_seed),
-                                       ("λ CRF", self.lambda_crf), ("λ cls", self.lambda_cls)) if not edit.is_valid()]
+        settings = self.options()
+        bad = [short_name(o) for n, o in self.form.options.items()
+               if o.base is float and not self.form.editors[n].is_valid()]
         if bad:
             self.status.setText("Not a number: " + ", ".join(bad))
             return
@@ -289,16 +268,15 @@ class TrainingPanel(QWidget):
         if problem:
             self.status.setText(problem)
             return
-        self._epochs = opts.epochs
+        self._epochs = settings.train.epochs
         self._run_id = None
-        self._runs_before = {r.id for r in self.project.runs.list()}
         self.plot.clear_data()
         self.runs.setCurrentItem(None)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.status.setText("Starting training...")
         self._set_phase("training")
-        task = self.runner.run_subprocess(opts.to_argv(self.project.path), "Training")
+        task = self.jobs.start("train", self.project, settings)
         self._attach(task, self._training_done)
 
     def cancel(self) -> None:
@@ -321,22 +299,12 @@ class TrainingPanel(QWidget):
     def _on_progress(self, raw) -> None:
         if not self._is_current():
             return
-        ev = _event(raw)
+        ev = progress_event(raw)
         frac = min(1.0, ev.done / ev.total) if ev.total > 0 else 0.0
         self.progress.setValue(int(round(frac * 1000)))
         ex = ev.extra or {}
-        parts = [ev.stage or self._phase]
-        if ex.get("epoch") is not None:
-            parts.append(f"epoch {ex['epoch']}/{self._epochs}")
-        elif ev.total:
-            parts.append(f"{ev.done}/{ev.total}")
-        if finite(ex.get("loss")) is not None:
-            parts.append(f"loss {float(ex['loss']):.4f}")
-        if finite(ex.get("val_acc")) is not None:
-            acc = float(ex["val_acc"])
-            parts.append(f"val acc {acc * 100 if acc <= 1 else acc:.1f}%")
         self.progress.setFormat(f"%p%  ETA {format_eta(ev.eta_s)}")
-        self.status.setText(" · ".join(parts) + (f"\n{ev.message}" if ev.message else ""))
+        self.status.setText(progress_text(ev, self._phase, self._epochs))
         if self._phase == "training" and ("loss" in ex or "val_acc" in ex):
             x = self._x_of(ev)
             for key in ("loss", "loss_seed", "loss_crf"):
@@ -367,8 +335,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.status.setText(f"Run #{self._run_id} trained; predicting every image...")
         self._set_phase("predicting")
-        task = self.runner.run_subprocess(["predict", str(self.project.path), "--run", str(self._run_id),
-                                           "--events", "json"], "Prediction")
+        task = self.jobs.start(next_stage("train"), self.project, run_id=self._run_id)
         self._attach(task, self._prediction_done)
 
     def _prediction_done(self, _result) -> None:
@@ -397,58 +364,24 @@ class TrainingPanel(QWidget):
         if not self._is_current():
             return
         what = "Prediction" if self._phase == "predicting" else "Training"
-        self._mark_killed_runs()
         self.status.setText(f"{what} cancelled.")
         self.progress.setValue(0)
         self.progress.setFormat("cancelled")
         self._set_phase("idle")
         self.refresh_runs()
 
-    def _mark_killed_runs(self) -> None:
-        """A killed training process cannot close its run row: say 'cancelled' for it."""
-        if self.project is None:
-            return
-        for r in self.project.runs.list():
-            if r.id not in self._runs_before and r.status == "running":
-                self.project.runs.update(r.id, status="cancelled", error="cancelled by the user")
-
     # -- past runs ----------------------------------------------------------------------------
     def refresh_runs(self, select: int | None = None) -> None:
-        self.runs.clear()
-        if self.project is None:
-            return
-        runs = self.project.runs.list()
-        for r in reversed(runs):      # newest first
-            item = QTreeWidgetItem([str(r.id), r.status, when(r.started_at), duration(r.started_at, r.finished_at),
-                                    run_summary(r)])
-            item.setData(0, Qt.ItemDataRole.UserRole, r.id)
-            item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = (r.error or run_summary(r)).strip()[:2000]
-            for c in range(5):
-                item.setToolTip(c, tip)
-            if r.status == "failed":
-                item.setForeground(1, pg.mkColor("#d9534f"))
-            self.runs.addTopLevelItem(item)
-            if select is not None and r.id == select:
-                self.runs.setCurrentItem(item)
+        self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
 
     def run_ids(self) -> list[int]:
-        return [self.runs.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-                for i in range(self.runs.topLevelItemCount())]
+        return self.runs.run_ids()
 
     def _show_selected_run(self, item, _prev=None) -> None:
         """Clicking a past run (while idle) shows its per-epoch history in the plot."""
         if item is None or self.busy or self.project is None:
             return
         run = self.project.runs.get(item.data(0, Qt.ItemDataRole.UserRole))
-        self.plot.clear_data()
-        for i, h in enumerate(run.history or [], start=1):
-            if not isinstance(h, dict):
-                continue
-            x = finite(h.get("epoch")) or float(i)
-            for key in ("loss", "loss_seed", "loss_crf", "val_acc"):
-                if key in h:
-                    self.plot.add_point(key, x, h[key])
-        self.plot.redraw()
+        self.plot.show_history(run.history or [])
 
 

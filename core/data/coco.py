@@ -4,25 +4,25 @@ Export follows what the careful exporters do: every image listed (also those wit
 boxes), stable 1-based category ids (the project's class ids, which never change),
 unique annotation ids, float ``[x, y, w, h]`` clamped to the image, ``area = w*h``,
 ``iscrowd = 0``, ``score`` on machine boxes, our extras under ``attributes``, and
-``file_name`` relative to the image root. Files are written atomically.
+``file_name`` relative to the image root. Coordinates are rounded to 0.01 px. Files are
+written atomically (``core.atomic_io``), with the permissions the user's umask gives a new file.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.atomic_io import atomic_write
+from core.data.paths import ImageMatcher
+from core.errors import CocoError  # noqa: F401 - raised here; importable from here as before
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
-BOX_KINDS = ("curated", "predictions", "proposals", "all")
-
-
-class CocoError(Exception):
-    """The COCO file cannot be used at all; names the file and the reason."""
+# "accepted": curated boxes that began as a predicted box an inspector accepted
+BOX_KINDS = ("curated", "accepted", "predictions", "proposals", "all")
 
 
 @dataclass
@@ -32,22 +32,45 @@ class CocoExportReport:
     skipped: list[str] = field(default_factory=list)
 
 
+# reasons an annotation is not imported, in the order the report lists them
+SKIP_REASONS = ("invalid", "image not found", "ambiguous", "unknown category", "duplicate id")
+
+
 @dataclass
 class CocoImportReport:
     added: int = 0
-    duplicates: int = 0
-    unknown_images: list[str] = field(default_factory=list)
+    duplicates: int = 0                                                  # already present: not added twice
+    unknown_images: list[str] = field(default_factory=list)              # file names no project image matches
+    ambiguous: list[str] = field(default_factory=list)                   # 'NAME matches N images (a, b)'
     unknown_categories: list[str] = field(default_factory=list)
-    invalid: list[str] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)               # 'image id 1 (a.jpg, a.png)'
+    invalid: list[str] = field(default_factory=list)                     # one line per entry, naming it
+    skipped: dict[str, int] = field(default_factory=dict)                # reason -> annotations not imported
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        if n:
+            self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    def counts(self) -> dict[str, int]:
+        """Annotations per outcome: added, already present, and each reason in ``SKIP_REASONS``."""
+        return {"added": self.added, "already present": self.duplicates,
+                **{r: self.skipped.get(r, 0) for r in SKIP_REASONS}}
 
     def summary(self) -> str:
         lines = [f"added {self.added} boxes, {self.duplicates} already present"]
+        skipped = [f"{r} {self.skipped[r]}" for r in SKIP_REASONS if self.skipped.get(r)]
+        if skipped:
+            lines.append("annotations skipped: " + ", ".join(skipped))
         if self.unknown_images:
-            lines.append(f"{len(self.unknown_images)} image(s) not in the project: "
+            lines.append(f"image not found: {len(self.unknown_images)} file name(s) match no image of the project: "
                          + ", ".join(self.unknown_images[:10]) + (" ..." if len(self.unknown_images) > 10 else ""))
+        lines += [f"ambiguous: {m}: skipped" for m in self.ambiguous[:20]]
         if self.unknown_categories:
             lines.append("unknown categories (annotations skipped): " + ", ".join(self.unknown_categories))
+        lines += [f"duplicate {m}: skipped" for m in self.duplicate_ids[:20]]
         lines += [f"invalid: {m}" for m in self.invalid[:20]]
+        if len(self.invalid) > 20:
+            lines.append(f"invalid: ... and {len(self.invalid) - 20} more")
         return "\n".join(lines)
 
 
@@ -55,22 +78,41 @@ def _bbox(xyxy, width: int, height: int) -> list[float] | None:
     x0, y0, x1, y1 = xyxy
     x0, x1 = max(0.0, min(x0, x1)), min(float(width), max(x0, x1))
     y0, y1 = max(0.0, min(y0, y1)), min(float(height), max(y0, y1))
+    x0, y0, x1, y1 = (round(float(v), 2) for v in (x0, y0, x1, y1))   # 0.01 px: finer is noise
     if x1 <= x0 or y1 <= y0:
         return None
-    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
+    return [x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)]
 
 
-def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExportReport]:
+def build_coco(project: Project, boxes: str = "curated", *, reviewed_only: bool = False, split: str | None = None,
+               leave_out_classes: tuple[str, ...] | list[str] = ()) -> tuple[dict, CocoExportReport]:
+    """The COCO dict of the project and what was left out.
+
+    ``boxes``: one of BOX_KINDS. ``reviewed_only``: only images marked reviewed; ``split``: only the images
+    of that split (None: all). ``leave_out_classes``: class names that are no category (e.g. the background
+    classes): their boxes are left out and reported; their images stay listed.
+    """
     if boxes not in BOX_KINDS:
         raise ValueError(f"boxes must be one of {BOX_KINDS}, not {boxes!r}")
     report = CocoExportReport()
-    classes = project.classes()
+    all_classes = project.classes()
+    classes = [c for c in all_classes if c.name not in set(leave_out_classes)]
     names = {c.id: c.name for c in classes}
-    images = project.images.list()
+    all_names = {c.id: c.name for c in all_classes}
+    images = [img for img in project.images.list()
+              if (not reviewed_only or img.review == "verified") and (split is None or img.split == split)]
     out_images, anns = [], []
+    # Everything read up front, grouped by image: one query per kind instead of one per image.
+    curated = _by_image(project.boxes.all()) if boxes in ("curated", "accepted", "all") else {}
+    proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
+    predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
 
     def add(img, class_id, xyxy, extra_attrs: dict, score: float | None) -> None:
-        cid = class_id if class_id in names else img.class_id
+        cid = class_id if class_id in all_names else img.class_id
+        if cid in all_names and cid not in names:
+            report.skipped.append(f"{img.rel_path}: box {tuple(round(v, 1) for v in xyxy)} is of class "
+                                  f"{all_names[cid]}, not exported as a category")
+            return
         if cid not in names:
             report.skipped.append(f"{img.rel_path}: box {tuple(round(v, 1) for v in xyxy)} has no class")
             return
@@ -79,7 +121,7 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
             report.skipped.append(f"{img.rel_path}: box {tuple(xyxy)} has no area inside the image")
             return
         ann = {"id": len(anns) + 1, "image_id": img.id, "category_id": cid, "bbox": bbox,
-               "area": bbox[2] * bbox[3], "iscrowd": 0}
+               "area": round(bbox[2] * bbox[3], 4), "iscrowd": 0}
         if score is not None:
             ann["score"] = float(score)
         ann["attributes"] = {"review_state": img.review, **extra_attrs}
@@ -87,27 +129,29 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
 
     for img in images:
         out_images.append({"id": img.id, "file_name": img.rel_path, "width": img.width, "height": img.height,
-                           "attributes": {"class": names.get(img.class_id), "split": img.split,
-                                          "review_state": img.review, "missing": img.missing}})
-        if boxes in ("curated", "all"):
-            for b in project.boxes.list(img.id):
+                           "attributes": {"class": all_names.get(img.class_id), "split": img.split,
+                                          "review_state": img.review, "flagged": img.flagged,
+                                          "missing": img.missing}})
+        if boxes in ("curated", "accepted", "all"):
+            for b in curated.get(img.id, ()):
+                if boxes == "accepted" and b.source != "prediction":
+                    continue
                 machine = b.source in ("proposal", "prediction")
                 add(img, b.class_id, b.xyxy, {"kind": "curated", "source": b.source},
                     b.score if machine or b.score is not None else None)
-        if boxes in ("predictions", "all"):
-            pred = project.maps.prediction(img.id)
-            if pred is not None:
-                for b in pred.boxes:
-                    add(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction",
-                                                    "run": pred.run_id}, b.score)
+        if img.id in predicted:
+            run_id, pred_boxes = predicted[img.id]
+            for b in pred_boxes:
+                add(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction", "run": run_id},
+                    b.score)
         if boxes in ("proposals", "all"):
-            for p in project.proposals.list(img.id):
+            for p in proposals.get(img.id, ()):
                 add(img, img.class_id, p.xyxy, {"kind": "proposal", "source": "proposal", "rank": p.rank,
                                                 "status": p.status, "source_map": p.source_map}, p.score)
     coco = {
         "info": {"description": f"DiPS Studio export of {project.path.name}", "version": "1.0",
                  "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "boxes": boxes},
+                 "boxes": boxes, "reviewed_only": reviewed_only, "split": split or "all"},
         "licenses": [],
         "images": out_images,
         "annotations": anns,
@@ -117,24 +161,24 @@ def build_coco(project: Project, boxes: str = "curated") -> tuple[dict, CocoExpo
     return coco, report
 
 
+def _by_image(records) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for r in records:
+        out.setdefault(r.image_id, []).append(r)
+    return out
+
+
 def write_json_atomic(obj: dict, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    # Compact, in one call: json's C encoder runs only without indent, and is ~10x faster than the Python one
+    # (100,000 images with 700,000 boxes: about two minutes indented).
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
-def export_coco(project: Project, out: Path, boxes: str = "curated") -> CocoExportReport:
-    coco, report = build_coco(project, boxes)
+def export_coco(project: Project, out: Path, boxes: str = "curated", **options) -> CocoExportReport:
+    """Write ``build_coco(project, boxes, **options)`` to ``out`` atomically."""
+    coco, report = build_coco(project, boxes, **options)
     write_json_atomic(coco, out)
     return report
 
@@ -161,70 +205,146 @@ def _box_key(image_id: int, class_id, xyxy) -> tuple:
     return (image_id, class_id, *(round(v * 1000) for v in xyxy))
 
 
+def _is_id(value) -> bool:
+    """COCO ids are integers; some tools write strings. Lists, floats, booleans and null are not ids."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value != "")
+
+
+def _number(value) -> float | None:
+    """A finite JSON number, else None (strings, booleans, NaN and Infinity are not coordinates)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _ann_name(ann, index: int) -> str:
+    ann_id = ann.get("id") if isinstance(ann, dict) else None
+    return f"annotation {ann_id}" if _is_id(ann_id) else f"annotation #{index + 1} (no id)"
+
+
+def _check_annotation(ann, index: int) -> tuple[tuple[float, float, float, float], object, object, float | None] | str:
+    """(x, y, w, h), image id, category id, score; or the reason it is invalid."""
+    if not isinstance(ann, dict):
+        return f"annotation #{index + 1}: not an object ({str(ann)[:40]})"
+    name = _ann_name(ann, index)
+    bbox = ann.get("bbox")
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+        return f"{name}: bbox must be a list of 4 numbers [x, y, w, h], not {str(bbox)[:60]}"
+    nums = [_number(v) for v in bbox]
+    if any(v is None for v in nums):
+        return f"{name}: bbox {str(list(bbox))[:60]} has a value that is not a finite number"
+    if not _is_id(ann.get("image_id")):
+        return f"{name}: image_id must be an integer, not {str(ann.get('image_id'))[:40]}"
+    if not _is_id(ann.get("category_id")):
+        return f"{name}: category_id must be an integer, not {str(ann.get('category_id'))[:40]}"
+    score = ann.get("score")
+    if score is not None and _number(score) is None:
+        return f"{name}: score must be a finite number, not {str(score)[:40]}"
+    x, y, w, h = nums
+    if w <= 0 or h <= 0:
+        return f"{name}: empty box {list(bbox)} (width and height must be > 0)"
+    return (x, y, w, h), ann["image_id"], ann["category_id"], (None if score is None else float(score))
+
+
+def _index_images(data: dict, matcher: ImageMatcher, report: CocoImportReport) -> tuple[dict, set]:
+    """COCO image id -> project image (or None: reported), and the ids used by more than one image entry."""
+    entries: dict[object, list[dict]] = {}
+    for k, im in enumerate(data["images"]):
+        if not isinstance(im, dict) or not _is_id(im.get("id")) or not isinstance(im.get("file_name"), str):
+            report.invalid.append(f"image entry #{k + 1}: needs an integer id and a file_name: {str(im)[:80]}")
+            continue
+        entries.setdefault(im["id"], []).append(im)
+    out, dup = {}, set()
+    for image_id, ims in entries.items():
+        if len(ims) > 1:       # CVAT has written image1.jpg and image1.png under one id: boxes could go to either
+            dup.add(image_id)
+            report.duplicate_ids.append(f"image id {image_id} ({', '.join(str(i['file_name']) for i in ims)})")
+            continue
+        found = matcher.match(ims[0]["file_name"])
+        if found.item is None and found.candidates:
+            more = ", ..." if len(found.candidates) > 4 else ""
+            report.ambiguous.append(f"{ims[0]['file_name']} matches {len(found.candidates)} images "
+                                    f"({', '.join(found.candidates[:4])}{more})")
+        elif found.item is None:
+            report.unknown_images.append(str(ims[0]["file_name"]))
+        out[image_id] = (found.item, "ambiguous" if found.candidates else "image not found")
+    return out, dup
+
+
 def import_coco(project: Project, path: Path, as_: str = "curated") -> CocoImportReport:
     """Boxes of a COCO file into the project: ``gt`` (kept apart, for evaluation) or ``curated``.
 
-    Images are matched by ``file_name`` relative to the image root (then by unique base
-    name); categories by name. Re-importing the same file adds nothing twice.
+    Images are matched by ``file_name`` as other tools write it (``core.data.paths.ImageMatcher``: Windows
+    separators, absolute paths inside the image root, the root folder's name in front, a unique base name);
+    categories by name. Entries with duplicate image or annotation ids, wrong types or non-finite numbers are
+    reported and skipped, never attached to another image. Re-importing the same file adds nothing twice.
+    Raises ``CocoError`` when the file cannot be used at all.
     """
     if as_ not in ("gt", "curated"):
         raise ValueError(f"as_ must be 'gt' or 'curated', not {as_!r}")
     data = load_coco(path)
     report = CocoImportReport()
-    cats = {}
-    for c in data.get("categories", []):
-        if isinstance(c, dict) and "id" in c and "name" in c:
+    cats: dict[object, str] = {}
+    for k, c in enumerate(data.get("categories") or []):
+        if isinstance(c, dict) and _is_id(c.get("id")) and isinstance(c.get("name"), (str, int)) \
+                and not isinstance(c.get("name"), bool):
+            if c["id"] in cats and cats[c["id"]] != str(c["name"]):
+                report.invalid.append(f"category id {c['id']} names both {cats[c['id']]} and {c['name']}; "
+                                      "the first is used")
+                continue
             cats[c["id"]] = str(c["name"])
+        else:
+            report.invalid.append(f"category entry #{k + 1}: needs an integer id and a name: {str(c)[:80]}")
     class_ids = {c.name: c.id for c in project.classes()}
-    images = project.images.list()
-    by_rel = {i.rel_path: i for i in images}
-    by_base: dict[str, list] = {}
-    for i in images:
-        by_base.setdefault(i.name, []).append(i)
-    coco_images = {}
-    for im in data["images"]:
-        if not isinstance(im, dict) or "id" not in im or "file_name" not in im:
-            report.invalid.append(f"image entry without id/file_name: {str(im)[:80]}")
-            continue
-        fn = Path(str(im["file_name"])).as_posix().lstrip("./")
-        rec = by_rel.get(fn)
-        if rec is None:
-            cands = by_base.get(fn.rsplit("/", 1)[-1], [])
-            rec = cands[0] if len(cands) == 1 else None
-        if rec is None:
-            report.unknown_images.append(fn)
-        coco_images[im["id"]] = rec
+    matcher = ImageMatcher(project.images.list(), lambda r: r.rel_path, project.image_root)
+    coco_images, dup_images = _index_images(data, matcher, report)
+
+    anns = data.get("annotations", [])
+    ann_ids: dict[object, int] = {}
+    for ann in anns:
+        if isinstance(ann, dict) and _is_id(ann.get("id")):
+            ann_ids[ann["id"]] = ann_ids.get(ann["id"], 0) + 1
+    dup_anns = {k for k, n in ann_ids.items() if n > 1}
+    for k in sorted(dup_anns, key=str):
+        report.duplicate_ids.append(f"annotation id {k} ({ann_ids[k]} annotations)")
+
     # what the project already holds, read once: re-importing a file adds nothing twice
     existing = {_box_key(o.image_id, o.class_id, o.xyxy)
                 for o in (project.boxes.gt() if as_ == "gt" else project.boxes.all())}
     unknown_cats: set[str] = set()
     pending = []
-    for ann in data.get("annotations", []):
-        try:
-            x, y, w, h = (float(v) for v in ann["bbox"])
-            img_key, cat_key = ann["image_id"], ann["category_id"]
-        except (KeyError, TypeError, ValueError):
-            report.invalid.append(f"annotation {ann.get('id', '?') if isinstance(ann, dict) else '?'}: bad bbox/ids")
+    for index, ann in enumerate(anns):
+        checked = _check_annotation(ann, index)
+        if isinstance(checked, str):
+            report.invalid.append(checked)
+            report.skip("invalid")
+            continue
+        (x, y, w, h), img_key, cat_key, score = checked
+        name = _ann_name(ann, index)
+        if ann.get("id") in dup_anns or img_key in dup_images:
+            report.skip("duplicate id")
             continue
         if img_key not in coco_images:
-            report.invalid.append(f"annotation {ann.get('id', '?')}: image_id {img_key} not in 'images'")
+            report.invalid.append(f"{name}: image_id {img_key} is not in 'images'")
+            report.skip("invalid")
             continue
-        rec = coco_images[img_key]
+        rec, why = coco_images[img_key]
         if rec is None:
-            continue  # already reported as an unknown image
-        name = cats.get(cat_key)
-        if name is None or name not in class_ids:
-            unknown_cats.add(str(name if name is not None else f"id {cat_key}"))
+            report.skip(why)         # the file name is reported once, with the images
             continue
-        if w <= 0 or h <= 0:
-            report.invalid.append(f"annotation {ann.get('id', '?')}: empty box {ann['bbox']}")
+        cat_name = cats.get(cat_key)
+        if cat_name is None or cat_name not in class_ids:
+            unknown_cats.add(str(cat_name if cat_name is not None else f"id {cat_key}"))
+            report.skip("unknown category")
             continue
         try:
             xyxy = normalise_box((x, y, x + w, y + h), rec.width, rec.height)
         except ValueError as exc:
-            report.invalid.append(f"annotation {ann.get('id', '?')}: {exc}")
+            report.invalid.append(f"{name}: {exc}")
+            report.skip("invalid")
             continue
-        cid = class_ids[name]
+        cid = class_ids[cat_name]
         key = _box_key(rec.id, cid, xyxy)
         if key in existing:
             report.duplicates += 1
@@ -235,7 +355,7 @@ def import_coco(project: Project, path: Path, as_: str = "curated") -> CocoImpor
             attrs = ann.get("attributes") if isinstance(ann.get("attributes"), dict) else {}
             source = attrs.get("source") if attrs.get("source") in ("manual", "proposal", "prediction",
                                                                        "edited", "imported") else "imported"
-            pending.append((rec.id, xyxy, cid, source, ann.get("score")))
+            pending.append((rec.id, xyxy, cid, source, score))
         existing.add(key)
     # one transaction: a file lands whole or not at all, and 100k boxes take seconds, not minutes
     report.added = project.boxes.add_gt_many(pending) if as_ == "gt" else project.boxes.add_many(pending)

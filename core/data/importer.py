@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.data.images import ImageInfo, ImageReadError, inspect_image, is_image_name
+from core.data.paths import PathOutsideRoot, relative_inside
+from core.errors import ImportError_  # noqa: F401 - raised here; importable from here as before
 from core.data.splits import SplitConfig, assign_splits
 from core.progress import NULL_PROGRESS, Progress
 from core.store.project import Project
@@ -23,27 +25,30 @@ from core.store.schema import ImageRow
 CHUNK = 256
 
 
-class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
-    """The import cannot start at all (no folder, unreadable CSV); names the file and why."""
-
-
 @dataclass
 class ImportReport:
     added: int = 0
     unchanged: int = 0
     updated: int = 0          # same path, different content
+    moved: int = 0            # a vanished file found again elsewhere (same content): its row and work followed it
     missing: list[str] = field(default_factory=list)    # in the project, no longer on disk
     restored: int = 0         # were missing, found again
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
     warnings: list[str] = field(default_factory=list)
-    classes: dict[str, int] = field(default_factory=dict)  # class -> images found now
+    unreadable: list[str] = field(default_factory=list)  # folders that could not be listed: their images kept
+    classes: dict[str, int] = field(default_factory=dict)  # class -> images the project holds from this scan
+    moves: list[tuple[str, str]] = field(default_factory=list)   # (old path, new path)
 
     def summary(self) -> str:
-        lines = [f"added {self.added}, unchanged {self.unchanged}, updated {self.updated}, "
+        lines = [f"added {self.added}, unchanged {self.unchanged}, updated {self.updated}, moved {self.moved}, "
                  f"skipped {len(self.skipped)}, missing {len(self.missing)}"]
         if self.classes:
             lines.append("classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.classes.items())))
+        lines += [f"cannot read folder {d}: its images are left as they were" for d in self.unreadable]
         lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"moved {a} -> {b}" for a, b in self.moves[:20]]
+        if len(self.moves) > 20:
+            lines.append(f"moved ... and {len(self.moves) - 20} more")
         lines += [f"skipped {p}: {r}" for p, r in self.skipped]
         lines += [f"missing {p}" for p in self.missing]
         return "\n".join(lines)
@@ -55,37 +60,134 @@ class Candidate:
     class_name: str | None
 
 
+def _list_dir(path: Path, rel: str, report: ImportReport) -> list[os.DirEntry] | None:
+    """The entries of a folder, sorted by name; None (and the folder reported) when it cannot be read."""
+    try:
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        if rel:
+            report.unreadable.append(rel)
+        return None
+
+
+class _Walk:
+    """Folder-per-class scan that follows folder links with loop protection and de-duplication by real path.
+
+    Plain folders and files are walked first, links afterwards, so a file reachable both ways keeps its plain
+    path. A link
+    that leads back into a folder already scanned (``ln -s . images/loop``) is reported, not followed: it never
+    becomes a class of its own.
+    """
+
+    def __init__(self, root: Path, report: ImportReport):
+        self.root, self.report = root, report
+        self.seen_dirs: dict[str, str] = {}     # real path -> rel path it was scanned as
+        self.seen_files: dict[str, str] = {}    # real path -> rel path kept
+        self.later: list[tuple] = []            # links, followed once every plain folder is scanned
+        self.out: list[Candidate] = []
+        self.found: dict[str, int] = {}         # top-level class folder -> image files
+
+    def run(self) -> list[Candidate]:
+        self._dir(self.root, "", None)
+        while self.later:
+            kind, *args = self.later.pop(0)
+            if kind == "dir":
+                self._link(*args)
+            else:
+                self._file(*args)
+        return self.out
+
+    def _dir(self, path: Path, rel: str, cls: str | None) -> None:
+        try:
+            real = os.path.realpath(path)
+        except OSError:
+            real = str(path)
+        self.seen_dirs[real] = rel
+        entries = _list_dir(path, rel, self.report)
+        if entries is None:
+            if not rel:
+                raise ImportError_(f"{path}: cannot read the image folder (permission denied)")
+            return
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            child = f"{rel}/{e.name}" if rel else e.name
+            sub_cls = cls if rel else e.name
+            try:
+                is_link = e.is_symlink()
+                is_dir = e.is_dir()          # follows a link
+            except OSError:
+                is_link, is_dir = False, False
+            if is_dir:
+                if not rel:
+                    self.found.setdefault(e.name, 0)
+                if is_link:
+                    self.later.append(("dir", Path(e.path), child, sub_cls))
+                else:
+                    self._dir(Path(e.path), child, sub_cls)
+            elif is_link:
+                self.later.append(("file", e, child, cls if rel else None, True, real))
+            else:
+                self._file(e, child, cls if rel else None, False, real)
+
+    def _file(self, e: os.DirEntry, rel: str, cls: str | None, is_link: bool, real_dir: str) -> None:
+        if not is_image_name(e.name):
+            try:
+                if is_link and not os.path.exists(e.path):
+                    self.report.skipped.append((rel, "broken link"))
+                    return
+                if e.is_file():
+                    self.report.skipped.append((rel, "not an image file (extension)"))
+            except OSError:
+                pass
+            return
+        if is_link and not os.path.exists(e.path):
+            self.report.skipped.append((rel, "broken link"))
+            return
+        # a plain file's real path is its folder's plus its name: no system call per file on a big folder
+        real = os.path.realpath(e.path) if is_link else os.path.join(real_dir, e.name)
+        if real in self.seen_files:
+            self.report.skipped.append((rel, f"same file as {self.seen_files[real]} (a link); imported once"))
+            return
+        self.seen_files[real] = rel
+        self.out.append(Candidate(rel, cls))
+        if cls is not None:
+            top = rel.split("/", 1)[0]
+            self.found[top] = self.found.get(top, 0) + 1
+
+    def _link(self, path: Path, rel: str, cls: str | None) -> None:
+        real = os.path.realpath(path)
+        if real in self.seen_dirs:      # every folder below the root scanned so far is there: loops end here
+            target = os.readlink(path) if path.is_symlink() else real
+            where = self.seen_dirs[real] or "the image folder itself"
+            self.report.warnings.append(f"link {rel} -> {target}: leads to {where}, already scanned; not followed")
+            if "/" not in rel:
+                self.found.pop(rel, None)    # never a class of its own
+            return
+        self._dir(path, rel, cls)
+
+
 def scan_class_folders(root: Path, report: ImportReport) -> list[Candidate]:
-    """root/<class>/... (recursive). Files directly under root have no class."""
-    out: list[Candidate] = []
-    for entry in sorted(root.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            found = 0
-            for dirpath, dirnames, filenames in os.walk(entry):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    full = Path(dirpath) / name
-                    if name.startswith("."):
-                        continue
-                    rel = full.relative_to(root).as_posix()
-                    if is_image_name(name):
-                        out.append(Candidate(rel, entry.name))
-                        found += 1
-                    else:
-                        report.skipped.append((rel, "not an image file (extension)"))
-            if found == 0:
-                report.warnings.append(f"class folder '{entry.name}' has no images; class not created")
-        elif entry.is_file():
-            rel = entry.name
-            if is_image_name(rel):
-                out.append(Candidate(rel, None))
+    """root/<class>/... (recursive, folder links followed once). Files directly under root have no class.
+
+    Raises ``ImportError_`` when ``root`` itself cannot be read; an unreadable sub-folder is listed in
+    ``report.unreadable`` and the images the project holds below it are left as they are (never flagged missing).
+    """
+    walk = _Walk(Path(root), report)
+    out = walk.run()
+    unreadable_tops = {p.split("/", 1)[0] for p in report.unreadable}
+    for name, n in sorted(walk.found.items()):
+        if n == 0 and name not in unreadable_tops:
+            report.warnings.append(f"class folder '{name}' has no images; class not created")
     return out
 
 
 def read_label_csv(csv_path: Path, root: Path, report: ImportReport) -> list[Candidate]:
-    """A CSV with rows ``path,class`` (header optional), paths relative to ``root``."""
+    """A CSV with rows ``path,class`` (header optional), paths relative to ``root`` (or absolute inside it).
+
+    Names are kept as written except for separators and ``.``/``..``, which are resolved; a path that leaves
+    ``root`` is skipped with the reason."""
     try:
         text = csv_path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -100,13 +202,11 @@ def read_label_csv(csv_path: Path, root: Path, report: ImportReport) -> list[Can
         if len(row) < 2 or not row[0].strip():
             report.skipped.append((f"{csv_path.name}:{lineno}", "expected 'path,class'"))
             continue
-        rel = Path(row[0].strip()).as_posix().lstrip("./") if not Path(row[0].strip()).is_absolute() else row[0].strip()
-        if Path(rel).is_absolute():
-            try:
-                rel = Path(rel).resolve().relative_to(root.resolve()).as_posix()
-            except ValueError:
-                report.skipped.append((row[0], "path is outside the image folder"))
-                continue
+        try:
+            rel = relative_inside(row[0], root)
+        except PathOutsideRoot:
+            report.skipped.append((row[0].strip(), f"{csv_path.name}:{lineno}: path is outside the image folder"))
+            continue
         cls = row[1].strip() or None
         if cls is None:
             report.warnings.append(f"{csv_path.name}:{lineno}: no class for {rel}; imported unlabelled")
@@ -161,11 +261,10 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
         splits = SplitConfig(**project_split_config(project))
     else:
         project.set_meta("split_config", f"{splits.train},{splits.val},{splits.test},{splits.seed}")
-    for c in cands:
-        if c.class_name:
-            report.classes[c.class_name] = report.classes.get(c.class_name, 0) + 1
-
     known = _KnownRows.read(project)
+    found = {c.rel_path for c in cands}
+    kept_below = tuple(d + "/" for d in report.unreadable)     # unreadable folders: their rows stay as they are
+    vanished = [p for p in known.by_path if p not in found and not p.startswith(kept_below)]
     todo = [c for c in cands if c.rel_path not in known.by_path]
     recheck = [c for c in cands if c.rel_path in known.by_path]
     if not rehash:
@@ -175,8 +274,7 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
 
     total = len(todo) + len(recheck)
     progress.start("import", total, f"{len(cands)} files")
-    class_ids = {name: project.class_id(name) for name in sorted(report.classes)}
-    added = _NewRows(project, class_ids, known.assigned, splits, report)
+    added = _NewRows(project, known, vanished, splits, report)
     rechecked = _RecheckedRows(project, known, report)
     done = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -186,7 +284,10 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
                 writer.add(result)
                 progress.update(done, total, result[0].rel_path)
             writer.flush()
-    _flag_vanished(project, known, {c.rel_path for c in cands}, report)
+    _flag_vanished(project, [p for p in vanished if p not in added.moved_from], report)
+    for c in cands:       # what the project holds from this scan: files refused now are not counted
+        if c.class_name and c.rel_path not in added.refused:
+            report.classes[c.class_name] = report.classes.get(c.class_name, 0) + 1
     return report
 
 
@@ -204,8 +305,11 @@ class _KnownRows:
     def read(cls, project: Project) -> "_KnownRows":
         with project.transaction() as s:
             rows = s.scalars(select(ImageRow)).all()
-            return cls({r.rel_path: (r.id, r.content_hash, r.missing) for r in rows},
-                       {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows if not r.missing},
+            # rotated TIFFs were recorded with their size swapped twice before the fix: read them again, once
+            stats = {r.rel_path: (r.file_size, r.file_mtime_ns) for r in rows
+                     if not r.missing and not (r.orientation in (5, 6, 7, 8) and r.width > r.height
+                                               and r.rel_path.lower().endswith((".tif", ".tiff")))}
+            return cls({r.rel_path: (r.id, r.content_hash, r.missing) for r in rows}, stats,
                        [(r.rel_path, r.class_id, r.split) for r in rows])
 
     def unchanged_on_disk(self, root: Path, rel_path: str) -> bool:
@@ -213,36 +317,75 @@ class _KnownRows:
 
 
 class _NewRows:
-    """New files: a row each, written CHUNK at a time (one transaction per chunk), splits assigned per chunk."""
+    """New files: a row each, written CHUNK at a time (one transaction per chunk), splits assigned per chunk.
 
-    def __init__(self, project: Project, class_ids: dict[str, int], assigned: list, splits: SplitConfig,
+    A new file with the content of a vanished one is that image, moved or renamed: its row (boxes, review state,
+    flag, split, maps, proposals) takes the new path instead of a new row being made. A class is created with its
+    first imported image, never for files that were all refused."""
+
+    def __init__(self, project: Project, known: "_KnownRows", vanished: list[str], splits: SplitConfig,
                  report: ImportReport):
-        self.project, self.class_ids, self.assigned = project, class_ids, assigned
+        self.project, self.assigned = project, known.assigned
         self.splits, self.report = splits, report
+        self.class_ids: dict[str, int] = {}
+        self.by_hash: dict[str, list[tuple[int, str]]] = {}      # content hash -> vanished (row id, old path)
+        for path in vanished:
+            row_id, content_hash, _ = known.by_path[path]
+            self.by_hash.setdefault(content_hash, []).append((row_id, path))
+        self.moved_from: set[str] = set()
+        self.refused: set[str] = set()
         self.pending: list[tuple[Candidate, ImageInfo, int]] = []
 
     def add(self, result: _Inspected) -> None:
         cand, info, err, mtime_ns = result
         if err is not None:
             self.report.skipped.append((cand.rel_path, err))
+            self.refused.add(cand.rel_path)
             return
         self.pending.append((cand, info, mtime_ns))
         if len(self.pending) >= CHUNK:
             self.flush()
 
+    def _class_id(self, name: str | None) -> int | None:
+        if name is None:
+            return None
+        if name not in self.class_ids:
+            self.class_ids[name] = self.project.class_id(name)
+        return self.class_ids[name]
+
     def flush(self) -> None:
         if not self.pending:
             return
-        new = [(c.rel_path, self.class_ids.get(c.class_name)) for c, _, _ in self.pending]
+        moves, fresh = [], []
+        for c, info, mtime_ns in self.pending:
+            rows = self.by_hash.get(info.content_hash)
+            if rows:
+                moves.append((rows.pop(0), c, info, mtime_ns))
+            else:
+                fresh.append((c, info, mtime_ns))
+        new = [(c.rel_path, self._class_id(c.class_name)) for c, _, _ in fresh]
+        for _, c, _, _ in moves:    # classes are created before the chunk's transaction: never one inside another
+            self._class_id(c.class_name)
         assignment = assign_splits(self.assigned, new, self.splits)
         with self.project.transaction() as s:
-            for c, info, mtime_ns in self.pending:
+            for (row_id, old_path), c, info, mtime_ns in moves:
+                row = s.get(ImageRow, row_id)
+                row.rel_path, row.missing = c.rel_path, False
+                row.width, row.height, row.orientation = info.width, info.height, info.orientation
+                row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
+                if c.class_name is not None:      # moved into another class folder: the folder is the label
+                    row.class_id = self._class_id(c.class_name)
+            for c, info, mtime_ns in fresh:
                 s.add(ImageRow(rel_path=c.rel_path, width=info.width, height=info.height,
-                               orientation=info.orientation, class_id=self.class_ids.get(c.class_name),
+                               orientation=info.orientation, class_id=self._class_id(c.class_name),
                                split=assignment[c.rel_path], content_hash=info.content_hash,
                                file_size=info.file_size, file_mtime_ns=mtime_ns))
         self.assigned.extend((rel, cls, assignment[rel]) for rel, cls in new)
-        self.report.added += len(self.pending)
+        for (_, old_path), c, _, _ in moves:
+            self.moved_from.add(old_path)
+            self.report.moves.append((old_path, c.rel_path))
+        self.report.moved += len(moves)
+        self.report.added += len(fresh)
         self.pending.clear()
 
 
@@ -277,15 +420,19 @@ class _RecheckedRows:
                     row.content_hash, row.file_size = info.content_hash, info.file_size
                     row.file_mtime_ns = mtime_ns
                     report.updated += 1
+                elif (row.width, row.height) != (info.width, info.height):   # recorded in the wrong frame
+                    row.width, row.height, row.orientation = info.width, info.height, info.orientation
+                    row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
+                    report.updated += 1
                 else:
                     row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
                     report.unchanged += 1
         self.pending.clear()
 
 
-def _flag_vanished(project: Project, known: _KnownRows, found: set[str], report: ImportReport) -> None:
+def _flag_vanished(project: Project, vanished: list[str], report: ImportReport) -> None:
     """Rows whose file is gone are flagged missing, never deleted: their boxes stay."""
-    vanished = sorted(p for p in known.by_path if p not in found)
+    vanished = sorted(vanished)
     if vanished:
         with project.transaction() as s:
             for row in s.scalars(select(ImageRow).where(ImageRow.rel_path.in_(vanished))).all():

@@ -5,36 +5,13 @@ maps live on the ``S/patch x S/patch`` grid and are stretched back over the imag
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.dips.precision import check_precision
+from core.settings import AttentionConfig  # noqa: F401 - the settings live in core.settings; kept importable here
 
-from .backbones.vit import DEFAULT_BACKBONE, Backbone, ViTFeatures, load_backbone
-
-
-@dataclass
-class AttentionConfig:
-    backbone: str = DEFAULT_BACKBONE  # "dinov2_s14" | "dino_vits16" | "dino_vits8" | "timm:<name>" | "hf"
-    weights: str | None = None  # local weight file / HF folder; None = shipped default (dinov2_s14 only)
-    input_size: int = 448  # S, multiple of the patch; drone objects are small: 448 beats 224 (dips-reference)
-    batch_size: int = 4
-    precision: str = "auto"  # encoder forward: "auto" = bfloat16 where the device runs it fast (CUDA with bf16,
-                             # CPUs with AMX: ~3x faster), else float32 | "float32" | "bfloat16"
-
-    def __post_init__(self) -> None:
-        check_precision(self.precision, "core/dips/attention.py: AttentionConfig.precision")
-
-
-def backbone_from_config(cfg: AttentionConfig, device: str | torch.device = "cpu") -> Backbone:
-    """Load the configured backbone and check that ``cfg.input_size`` fits its patch."""
-    bb = load_backbone(cfg.backbone, cfg.weights, device=device)
-    if cfg.input_size % bb.patch_size:
-        raise ValueError(f"input_size {cfg.input_size} is not a multiple of {bb.key}'s patch size {bb.patch_size}")
-    return bb
+from .backbones.vit import Backbone, ViTFeatures
 
 
 def to_square_batch(images: list[np.ndarray], size: int) -> torch.Tensor:

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import torch
 
-from core.dips.precision import check_precision
+from core.settings import check_precision
 
 
 def pick_device(spec: str = "auto") -> torch.device:

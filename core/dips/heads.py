@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from core.dips.decoder_widths import default_widths
+from core.settings import default_widths
 
 _WHERE = "core/dips/heads.py"
 
@@ -196,8 +196,3 @@ def build_localizer(cfg: HeadConfig, embed_dim: int) -> nn.Module:
     if cfg.decoder == "unet":
         return UNetLocalizer(cfg.unet_encoder, tuple(cfg.unet_channels))
     raise ValueError(f"{_WHERE}: unknown decoder {cfg.decoder!r} (expected 'token' or 'unet')")
-
-
-def build_classifier(cfg: HeadConfig, embed_dim: int, num_classes: int) -> ClassificationHead:
-    """f_c (or the linear scorer f_x) on the CLS tokens of the last ``cfg.cls_blocks`` blocks."""
-    return ClassificationHead(embed_dim, num_classes, n_blocks=cfg.cls_blocks, layer_norm=cfg.cls_layer_norm)

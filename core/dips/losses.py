@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from core.dips.sampling import IGNORE
+from core.settings import LAMBDA_CRF_CALIBRATED, TrainConfig
 
 _WHERE = "core/dips/losses.py"
 
@@ -285,9 +286,9 @@ def cls_loss(image: Tensor, fg_prob: Tensor, targets: Tensor, classifier: Callab
 
 @dataclass
 class LossConfig:
-    lambda_seed: float = 1.0      # lambda_1 of Eq. 4 (partial CE); workshop ILSVRC run: 0.384
-    lambda_crf: float = 1.45e-6   # lambda_2 of Eq. 4: the reference's 2e-9, recalibrated for the window CRF
-                                  # at scale 0.5, r 5, 448 px (see module doc; rescale for other settings)
+    lambda_seed: float = TrainConfig.lambda_seed  # lambda_1 of Eq. 4 (partial CE), 1.0; workshop ILSVRC run: 0.384
+    lambda_crf: float = LAMBDA_CRF_CALIBRATED  # lambda_2 of Eq. 4: 1.45e-6, the reference's 2e-9 recalibrated for
+                                  # the window CRF at scale 0.5, r 5, 448 px (see module doc; rescale for others)
     lambda_cls: float = 0.0       # workshop L_CLS weight (0.669 in the authors' ILSVRC run); U-Net only
     use_seed: bool = True
     use_crf: bool = True

@@ -2,7 +2,8 @@
 suppression, a ranking score and optional GrabCut tightening.
 
 A thresholded map breaks one object into fragments and leaves specks around it; every box it draws costs
-the inspector a look. Steps, in order (each off when its setting is 0 / False; defaults: the floors and the mass score):
+the inspector a look. Steps, in order (each off when its setting is 0 / False; on by default: the floors
+and the mass score, see core/settings.py):
 
 1. components of ``fg > threshold`` (``core.dips.boxes.boxes_from_map``, continuous pixels of the map);
 2. drop components below ``min_frac`` of the map and below ``min_rel_area`` of the image's largest one
@@ -19,29 +20,11 @@ Boxes come back as ``(x0, y0, x1, y1, score)`` in pixels of the map, best first.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from core.dips.boxes import binarize, box_area, box_intersection, components_to_boxes
-
-
-@dataclass
-class BoxDrawConfig:
-    min_frac: float = 0.002      # components below this fraction of the map are noise
-    min_rel_area: float = 0.25   # ... and below this fraction of the image's largest component. 0.25 and the
-                                 # "mass" score: top-1 box right (IoU >= 0.5) 28 -> 43 % of the demo's train+val
-                                 # object images (3 seeds), 0 -> 18 % on the aerial set (2 seeds), precision up,
-                                 # recall down <= 2 points, inspector time down on both (docs/BENCHMARKS.md)
-    merge_gap: float = 0.0       # merge boxes closer than this times the smaller box's side
-    nms_cover: float = 0.0       # drop a box lying this much (area fraction) inside a better one; 0 = off
-    score: str = "mass"          # "mass" or "mean" (see module docstring; "mean" ranks specks first)
-    grabcut: bool = False        # tighten each box with GrabCut seeded by the map (needs the image). Off: on the
-                                 # demo it lifts the top-1 box from 43 to 51 %, on the aerial set it lowers it
-                                 # (18 -> 16 %: crowns on forest have little colour contrast)
-    max_boxes: int = 0           # keep at most this many (0 = all)
-    threshold: float | None = None  # the project's own operating threshold; None = calibrated per prediction run
+from core.settings import BoxDrawConfig  # noqa: F401 - the settings live in core.settings; kept importable here
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> float:

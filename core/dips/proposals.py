@@ -21,89 +21,9 @@ import numpy as np
 
 from core.dips.boxes import (binarize, box_area, box_iou, component_boxes_with_activation,
                              normalize_map, otsu_threshold)
-from core.dips.precision import check_precision
+from core.settings import MAP_SETS, ProposalConfig
 
 MEAN_MAP = -1  # key of the mean-over-heads map, as in the store
-
-MAP_SETS = ("mean+heads", "mean+first4")
-
-
-@dataclass
-class ProposalConfig:
-    K: int = 1                        # K: top-K proposals kept as the training pool P (paper K; ILSVRC used 2;
-                                      # 1 on drone data, see TrainConfig.K)
-    maps: str = "mean+heads"          # maps fed to Alg. 1: "mean+heads" (mean + every head) or
-                                      # "mean+first4" (authors' code: mean + heads 0..3)
-    map_size: int = 224               # maps (patch grid) are upsampled bilinearly to map_size^2 before Otsu,
-                                      # as the authors threshold at the crop; 0 = threshold at the map's own grid
-    min_area_frac: float = 0.005      # boxes smaller than this fraction of the image are dropped (see below)
-    max_area_frac: float = 0.35       # size prior: larger boxes are not proposed unless nothing else is left
-    dedupe_iou: float = 0.9           # boxes from different maps this similar are scored once
-    max_boxes_per_image: int = 24     # cap on scored candidates, most activated first (see candidate_boxes)
-    tight_tolerance: float = 0.05     # class_prob within this of the best counts as equal -> smaller box wins
-    area_penalty: float = 0.1         # lambda_area: mild linear penalty per unit of normalised box area
-    scoring_size: int = 224           # side of the square blurred images fed to the scorer f_x
-    merge_gap_frac: float = 0.0       # regions closer than this (fraction of the map side) are also proposed
-                                      # as one box (0 = off): thin towers fall apart into pieces under Otsu
-    scorer: str = "vit_linear"        # f_x: "vit_linear" (linear on the SST's last-4 CLS tokens, as the authors
-                                      # for drone data) or "efficientnet" (EfficientNet-Lite0 fine-tuned; ~6x
-                                      # cheaper per box on CPU)
-    blur_sigma_frac: float = 0.1      # Gaussian sigma outside the box, fraction of scoring_size (22.4 px at 224)
-    clip_percentile: float = 98.0     # each map is clipped at this percentile before min-max + Otsu (100 = off,
-                                      # the paper); see below
-    deletion: bool = False            # also score each box with its content blurred away (one more forward
-                                      # per box) and rank by score * (1 - that probability): a box must hold
-                                      # the evidence, not only keep it in view. Off: see below
-    zoom_context: float = 0.0         # > 0: also classify a square crop centred on each box, its side (1 +
-                                      # zoom_context) x the box's longer side, resized to scoring_size, and rank
-                                      # by the product of both true-class probabilities (one more forward per
-                                      # box). 0 = off (Alg. 1 alone); see below
-    scoring_precision: str = "auto"   # f_x forward: "auto" = bfloat16 where the device runs it fast (CUDA with
-                                      # bf16, CPUs with AMX: ~3x faster scoring), else float32 | "float32" |
-                                      # "bfloat16". Ranks barely move (docs/BENCHMARKS.md).
-
-    # Why these defaults:
-    # * min_area_frac 0.005: one patch of a 16x16 grid (ViT-S/14 at 224) is 1/256 = 0.0039 of the image;
-    #   a region smaller than about one patch is below what the attention map can resolve, so it is noise.
-    #   The authors' 0.04-0.06 was tuned on one drone site with large targets in 4K frames; drone objects
-    #   (vehicles, people) are often far below 4 % of the frame. If no box of a map passes, the largest is kept.
-    # * clip_percentile 98: DINOv2 without registers puts a few high-norm 'artifact' tokens in background
-    #   patches that draw much of the CLS attention (Darcet et al. 2023, "Vision Transformers Need
-    #   Registers"). Min-max normalisation then squashes the object's activations and Otsu keeps specks.
-    #   Clipping the top 2 % of a 32x32 map (~20 tokens) first: the best of the top-3 proposals hit a site
-    #   (IoU >= 0.5) on 42 % of the demo's train+val images instead of 28 % (bench/proposal_defaults.py).
-    # * deletion off: on the demo's train + val it lifted the top-1 proposal on train (25.8 -> 29.4 MaxBoxAccV2)
-    #   but not on val (33.3 -> 31.5), and the trained DiPS map got worse (two seeds: 54.4 -> 47.6 MaxBoxAccV2):
-    #   it favours boxes that take in all of the evidence, i.e. larger ones (docs/BENCHMARKS.md).
-    # * zoom_context off: at C = 1 it lifted the top-1 proposal on the demo's train + val from 23.5 to 33.3 % of
-    #   images, but the trained DiPS map got worse (four seeds: 58.9 -> 52.0 MaxBoxAccV2; docs/BENCHMARKS.md).
-    # * blur_sigma_frac 0.1: a Gaussian of sigma s keeps a fraction exp(-2 pi^2 s^2 / P^2) of a pattern of
-    #   period P; with s = 0.1 * S every pattern finer than 0.2 * S keeps < 1 % of its contrast, so any
-    #   object up to ~10 % of the image side outside the box is wiped out, leaving only the coarse colour
-    #   layout. 0.05 would keep ~29 % of a 0.2 * S pattern: a mid-sized object stays recognisable.
-
-    def __post_init__(self) -> None:
-        where = "core/dips/proposals.py: ProposalConfig"
-        if self.maps not in MAP_SETS:
-            raise ValueError(f"{where}.maps must be one of {MAP_SETS}, not {self.maps!r}")
-        if self.K < 1:
-            raise ValueError(f"{where}.K must be >= 1, got {self.K}")
-        if not 0.0 <= self.min_area_frac <= 1.0 or not 0.0 < self.max_area_frac <= 1.0:
-            raise ValueError(f"{where}: area fractions must lie in [0, 1], got min {self.min_area_frac}, "
-                             f"max {self.max_area_frac}")
-        if self.max_boxes_per_image < 1:
-            raise ValueError(f"{where}.max_boxes_per_image must be >= 1, got {self.max_boxes_per_image}")
-        if self.scorer not in ("vit_linear", "efficientnet"):
-            raise ValueError(f"{where}.scorer must be 'vit_linear' or 'efficientnet', got {self.scorer!r}")
-        if self.scoring_size < 8:
-            raise ValueError(f"{where}.scoring_size must be >= 8, got {self.scoring_size}")
-        if self.map_size < 0 or self.blur_sigma_frac < 0 or self.tight_tolerance < 0 or self.area_penalty < 0:
-            raise ValueError(f"{where}: map_size, blur_sigma_frac, tight_tolerance, area_penalty must be >= 0")
-        if self.zoom_context < 0:
-            raise ValueError(f"{where}.zoom_context must be >= 0, got {self.zoom_context}")
-        if not 50.0 <= self.clip_percentile <= 100.0:
-            raise ValueError(f"{where}.clip_percentile must lie in [50, 100], got {self.clip_percentile}")
-        check_precision(self.scoring_precision, f"{where}.scoring_precision")
 
 
 @dataclass

@@ -39,6 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from core.settings import TrainConfig
+
 IGNORE = 255  # label of unlabelled pixels (ignore_index of the partial cross-entropy)
 
 _WHERE = "core/dips/sampling.py"
@@ -46,10 +48,13 @@ _WHERE = "core/dips/sampling.py"
 
 @dataclass
 class SamplingConfig:
-    n_pos: int = 50              # n+: foreground pixels drawn per image per step (at label resolution)
-    n_neg: int = 50              # n-: background pixels drawn per image per step (balanced with n+)
-    pos_top_frac: float = 0.3    # fg candidates: top floor(frac*|box|) activations inside the box (authors: max_p)
-    neg_low_frac: float = 0.3    # bg candidates: lowest frac of activations among pixels outside ALL boxes (min_p)
+    # Defaults are the settings' (core/settings.py: TrainConfig), so the method alone samples as training does.
+    n_pos: int = TrainConfig.n_pos    # n+: foreground pixels drawn per image per step (at label resolution)
+    n_neg: int = TrainConfig.n_neg    # n-: background pixels drawn per image per step (balanced with n+)
+    pos_top_frac: float = TrainConfig.pos_top_frac  # fg candidates: top floor(frac*|box|) activations inside the box
+                                                    # (authors: max_p)
+    neg_low_frac: float = TrainConfig.neg_low_frac  # bg candidates: lowest frac of activations among pixels outside
+                                                    # ALL boxes (authors: min_p)
     dilate: bool = True          # seeds dilated 3x3, then clipped back to their region
 
     def __post_init__(self) -> None:
@@ -214,11 +219,3 @@ def sample_batch(attn: Tensor, pools: list[Tensor], all_boxes: list[Tensor], cfg
         out[i] = sample_pixel_labels(attn[i], pool[k], torch.as_tensor(all_boxes[i]).reshape(-1, 4),
                                      cfg, generator)
     return out
-
-
-def scale_boxes(boxes: Tensor, from_hw: tuple[int, int], to_hw: tuple[int, int]) -> Tensor:
-    """Rescale xyxy pixel boxes from an image of size ``from_hw`` (h, w) to ``to_hw``; pass (1, 1) as
-    ``from_hw`` for normalised boxes."""
-    sy = to_hw[0] / from_hw[0]
-    sx = to_hw[1] / from_hw[1]
-    return torch.as_tensor(boxes, dtype=torch.float32) * torch.tensor([sx, sy, sx, sy])

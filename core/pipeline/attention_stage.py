@@ -1,19 +1,32 @@
 from __future__ import annotations
 
 from core.pipeline.config import PipelineConfig, load_config
-from core.pipeline.encoding import encode_records, feature_cache
+from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
 
 
 def compute_attention(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-                      image_ids: list[int] | None = None, force: bool = False) -> int:
+                      image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
     """Per-head CLS attention (and cached encoder outputs) for images that lack them.
 
     Returns the number of images encoded; unreadable images are skipped and reported
-    through the progress message, never stopping the stage.
+    through the progress message, never stopping the stage. ``backbone``: a loaded Backbone or a
+    core.pipeline.encoding.BackboneLoader to share one between stages; None loads the configured one if needed.
     """
     cfg = cfg or load_config(project)
+    records = attention_todo(project, cfg, image_ids, force)
+    if not records:
+        return 0
+    problems = encode_records(project, cfg, records, progress, backbone=backbone_loader(cfg, backbone))
+    if problems:
+        project.set_meta("last_attention_problems", "\n".join(problems))
+    return len(records) - len(problems)
+
+
+def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None, force: bool = False) -> list:
+    """The images the attention stage has to encode: those without maps or cached features (every one when
+    ``force``), among ``image_ids`` when given. Shared by the local stage and the Ray one."""
     records = project.images.list(ImageFilter(include_missing=False))
     if image_ids is not None:
         wanted = set(image_ids)
@@ -22,9 +35,4 @@ def compute_attention(project, cfg: PipelineConfig | None = None, progress: Prog
         have = project.maps.image_ids_with_attention(cfg.backbone_key)
         cache = feature_cache(project, cfg)
         records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
-    if not records:
-        return 0
-    problems = encode_records(project, cfg, records, progress)
-    if problems:
-        project.set_meta("last_attention_problems", "\n".join(problems))
-    return len(records) - len(problems)
+    return records

@@ -1,54 +1,16 @@
-"""One configuration for all stages, saved in the project so the CLI and the GUI agree."""
+"""The project's settings as the stages use them: core.settings' fields plus the backbone key, which hashes
+weight files (core.dips.backbones) and so cannot live in the torch-free settings module."""
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import asdict, dataclass, field, fields
-
-from core.dips.attention import AttentionConfig
 from core.dips.backbones.vit import local_timm_snapshot
 from core.dips.backbones.weights import weights_fingerprint
-from core.dips.map_boxes import BoxDrawConfig
-from core.dips.proposals import ProposalConfig
-from core.train.config import TrainConfig
+from core.settings import BACKGROUND_CLASS_PATTERN, Settings, load_settings, save_settings
 
-# Classes whose images show no object (e.g. "no_site"): no proposals; all pixels are background.
-BACKGROUND_CLASS_PATTERN = re.compile(r"^(no|non|not|without)[_\- ]|^(background|negative|none|empty|nothing)$",
-                                      re.IGNORECASE)
+__all__ = ["BACKGROUND_CLASS_PATTERN", "PipelineConfig", "load_config", "save_config"]
 
 
-def _from(cls, d: dict):
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in (d or {}).items() if k in names})
-
-
-@dataclass
-class PipelineConfig:
-    attention: AttentionConfig = field(default_factory=AttentionConfig)
-    proposals: ProposalConfig = field(default_factory=ProposalConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    boxes: BoxDrawConfig = field(default_factory=BoxDrawConfig)   # how predicted boxes are drawn from maps
-    background_classes: list[str] | None = None   # None = detect by name (BACKGROUND_CLASS_PATTERN)
-    device: str = "auto"                          # for attention / proposals / prediction
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PipelineConfig":
-        return cls(attention=_from(AttentionConfig, d.get("attention")),
-                   proposals=_from(ProposalConfig, d.get("proposals")),
-                   train=TrainConfig.from_dict(d.get("train")),
-                   boxes=_from(BoxDrawConfig, d.get("boxes")),
-                   background_classes=d.get("background_classes"),
-                   device=d.get("device", "auto"))
-
-    def is_background(self, class_name: str | None) -> bool:
-        if class_name is None:
-            return False
-        if self.background_classes is not None:
-            return class_name in self.background_classes
-        return bool(BACKGROUND_CLASS_PATTERN.search(class_name))
+class PipelineConfig(Settings):
+    """:class:`core.settings.Settings` with the key that maps, cached features and trained heads are stored under."""
 
     @property
     def backbone_key(self) -> str:
@@ -71,9 +33,8 @@ class PipelineConfig:
 
 
 def load_config(project) -> PipelineConfig:
-    text = project.get_meta("pipeline_config")
-    return PipelineConfig.from_dict(json.loads(text)) if text else PipelineConfig()
+    return load_settings(project, PipelineConfig)
 
 
-def save_config(project, cfg: PipelineConfig) -> None:
-    project.set_meta("pipeline_config", json.dumps(cfg.to_dict()))
+def save_config(project, cfg: Settings) -> None:
+    save_settings(project, cfg)

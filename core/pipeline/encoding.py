@@ -2,8 +2,6 @@
 tokens into the feature cache, one ViT forward per image (and per flip)."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import cv2
 import numpy as np
 import torch
@@ -18,14 +16,33 @@ from core.store.records import ImageRecord
 from core.train.feature_cache import FeatureCache
 
 
-@lru_cache(maxsize=2)
 def _backbone(name: str, weights: str | None, device: str):
     return load_backbone(name, weights=weights, device=device)
 
 
+class BackboneLoader:
+    """The frozen ViT for one piece of work, loaded on first use (nothing to encode: nothing loaded) and kept by
+    whoever holds this object: a stage for its steps, ``run_all`` across its stages. No process-wide cache: a
+    window that ran a stage does not keep a model in memory, and other weights are never served stale."""
+
+    def __init__(self, cfg: PipelineConfig, backbone=None):
+        self.cfg, self._backbone = cfg, backbone
+
+    def __call__(self):
+        if self._backbone is None:
+            a = self.cfg.attention
+            self._backbone = _backbone(a.backbone, a.weights, str(pick_device(self.cfg.device)))
+        return self._backbone
+
+
+def backbone_loader(cfg: PipelineConfig, backbone=None) -> BackboneLoader:
+    """``backbone`` as a loader: a BackboneLoader as given, a loaded Backbone wrapped, None: a new loader."""
+    return backbone if isinstance(backbone, BackboneLoader) else BackboneLoader(cfg, backbone)
+
+
 def backbone_for(cfg: PipelineConfig):
-    device = pick_device(cfg.device)
-    return _backbone(cfg.attention.backbone, cfg.attention.weights, str(device))
+    """The configured backbone, loaded now (benchmarks; stages take a BackboneLoader)."""
+    return BackboneLoader(cfg)()
 
 
 def feature_cache(project, cfg: PipelineConfig) -> FeatureCache:
@@ -36,14 +53,38 @@ def load_rgb(project, rec: ImageRecord, max_side: int) -> np.ndarray:
     return read_image(project.images.path(rec), max_side=max_side)
 
 
-def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
-                   flipped: bool = False, store_attention: bool = True, stage: str = "attention") -> list[str]:
-    """Encode ``records`` in batches. Returns the list of problems ('path: reason') skipped."""
-    backbone = backbone_for(cfg)
+def encode_into_cache(backbone, cfg: PipelineConfig, images: list[np.ndarray], content_hashes: list[str],
+                      cache: FeatureCache, *, flipped: bool = False) -> np.ndarray:
+    """One batch through the frozen ViT: its tokens (and the image at the training resolution) go into
+    ``cache`` under each content hash; returns the per-head CLS attention ``[B, heads, gh, gw]`` float32.
+
+    Used in-process by ``encode_records`` and by the Ray actors of ``core.pipeline.cluster``, so both write
+    exactly the same cache entries and maps. ``images``: HxWx3 uint8 RGB (already flipped when ``flipped``).
+    """
     device = next(backbone.parameters()).device
+    S, R = cfg.attention.input_size, cfg.train.train_res
+    with torch.inference_mode(), inference_autocast(device, cfg.attention.precision):
+        feats = extract_batch(backbone, images, S)
+    maps = attention_maps(feats)
+    tokens = feats.patch_tokens.float().cpu().numpy()
+    cls = feats.cls_tokens.float().cpu().numpy()
+    for j, content_hash in enumerate(content_hashes):
+        rgb = None
+        if not flipped:
+            rgb = cv2.resize(images[j], (R, R), interpolation=cv2.INTER_AREA).transpose(2, 0, 1)
+        cache.put(content_hash, tokens[j], cls[j], rgb, flipped=flipped)
+    return maps
+
+
+def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
+                   flipped: bool = False, store_attention: bool = True, stage: str = "attention",
+                   backbone=None) -> list[str]:
+    """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured
+    one). Returns the list of problems ('path: reason') skipped."""
+    backbone = backbone_loader(cfg, backbone)()
     cache = feature_cache(project, cfg)
     key = cache.key   # the backbone key, computed once (a user's weight folder is read to hash it)
-    S, R = cfg.attention.input_size, cfg.train.train_res
+    S = cfg.attention.input_size
     problems: list[str] = []
     progress.start(stage, len(records), f"{backbone.key} at {S}px on {next(backbone.parameters()).device}")
     done = 0
@@ -61,18 +102,9 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
             chunk.append(rec)
             images.append(img)
         if images:
-            with torch.inference_mode(), inference_autocast(device, cfg.attention.precision):
-                feats = extract_batch(backbone, images, S)
-            maps = attention_maps(feats) if store_attention else None
-            tokens = feats.patch_tokens.float().cpu().numpy()
-            cls = feats.cls_tokens.float().cpu().numpy()
-            for j, rec in enumerate(chunk):
-                rgb = None
-                if not flipped:
-                    small = cv2.resize(images[j], (R, R), interpolation=cv2.INTER_AREA)
-                    rgb = small.transpose(2, 0, 1)
-                cache.put(rec.content_hash, tokens[j], cls[j], rgb, flipped=flipped)
-                if store_attention:
+            maps = encode_into_cache(backbone, cfg, images, [r.content_hash for r in chunk], cache, flipped=flipped)
+            if store_attention:
+                for j, rec in enumerate(chunk):
                     project.maps.save_attention(rec.id, key, maps[j])
         done += len(records[i:i + bs])
         progress.update(done, len(records), records[min(i + bs, len(records)) - 1].rel_path)

@@ -4,37 +4,63 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data.paths import ImageMatcher
 from core.eval import EvalConfig, evaluate_boxes, evaluate_maps, read_wsol_metadata
 from core.pipeline.scorer import class_index
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
+from core.errors import NoMapsError  # noqa: F401 - raised here; importable from here as before
 
 MAP_TYPES = ("predicted", "attention", "proposal")
 
 
-class NoMapsError(ValueError):
-    """None of the split's images with ground truth has maps of the asked type yet (nothing is computed)."""
-
-    def __init__(self, message: str, maps: str, split: str):
-        super().__init__(message)
-        self.maps, self.split = maps, split
-
-
-def _ground_truth(project, records, metadata: Path | None) -> dict[int, np.ndarray]:
-    """image id -> [K, 4] GT boxes in image pixels (project GT, or a wsolevaluation metadata folder)."""
+def _ground_truth(project, records, metadata: Path | None, split: str) -> tuple[dict[int, np.ndarray], dict | None]:
+    """image id -> [K, 4] GT boxes in image pixels (project GT, or a wsolevaluation metadata folder), and for a
+    metadata folder what became of its listed images (see ``metadata_summary``)."""
     if metadata is None:
         out: dict[int, list] = {}
         for g in project.boxes.gt():
             out.setdefault(g.image_id, []).append(g.xyxy)
-        return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+        return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, None
     meta = read_wsol_metadata(Path(metadata))
-    by_path = {r.rel_path: r.id for r in records}
-    out = {}
+    matcher = ImageMatcher(project.images.list(ImageFilter()), lambda r: r.rel_path, project.image_root)
+    in_split = {r.id for r in records}
+    out, not_found, outside = {}, [], []
     for path, boxes in zip(meta.image_ids, meta.gt_boxes()):
-        image_id = by_path.get(Path(path).as_posix())
-        if image_id is not None and len(boxes):
-            out[image_id] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return out
+        found = matcher.match(path)
+        if found.item is None:
+            not_found.append(path + (f" ({found.reason})" if found.candidates else ""))
+        elif found.item.missing:
+            not_found.append(f"{path} (file missing)")
+        elif found.item.id not in in_split:
+            outside.append(path)
+        elif len(boxes):
+            out[found.item.id] = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    coverage = {"folder": str(metadata), "listed": len(meta.image_ids), "matched": len(out),
+                "not_found": not_found, "outside_split": outside}
+    if not out:
+        raise ValueError(f"{metadata}: none of the {len(meta.image_ids)} images listed in image_ids.txt is in the "
+                         f"'{split}' split of the project ({len(not_found)} not found, {len(outside)} outside the "
+                         "split)" + (f"; first not found: {not_found[0]}" if not_found else ""))
+    return out, coverage
+
+
+def metadata_summary(result: dict, limit: int = 10) -> str | None:
+    """'4 listed, 3 evaluated; not found: ...; outside the split: ...' for a metadata evaluation, else None."""
+    cov = result.get("metadata")
+    if not cov:
+        return None
+
+    def names(items: list[str]) -> str:
+        return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    parts = [f"{cov['listed']} listed, {cov['evaluated']} evaluated"]
+    if cov["not_found"]:
+        parts.append(f"not found: {names(cov['not_found'])}")
+    if cov["outside_split"]:
+        parts.append(f"outside the '{result.get('split')}' split: {names(cov['outside_split'])}")
+    if cov.get("without_maps"):
+        parts.append(f"without {result.get('maps')} maps: {names(cov['without_maps'])}")
+    return "; ".join(parts)
 
 
 def evaluate(project, split: str = "test", maps: str = "predicted", details: bool = False,
@@ -45,13 +71,15 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
     ``predicted``: the DiPS foreground map of the latest prediction run; ``attention``: the
     raw SST map that the classifier-based selection picked (source map of the top-ranked
     proposal; the paper's Table 4 baseline); ``proposal``: the top-ranked proposal box.
-    ``prediction_run`` picks a prediction run (default: each image's latest).
+    ``prediction_run`` picks a prediction run (default: each image's latest). With ``metadata`` (a
+    wsolevaluation folder) the result has ``metadata``: listed, evaluated, not found, outside the split; a
+    folder none of whose images is in the split raises ``ValueError``.
     """
     if maps not in MAP_TYPES:
         raise ValueError(f"maps must be one of {MAP_TYPES}, not {maps!r}")
     f = ImageFilter(include_missing=False) if split == "all" else ImageFilter(split=split, include_missing=False)
     records = project.images.list(f)
-    gt = _ground_truth(project, records, metadata)
+    gt, coverage = _ground_truth(project, records, metadata, split)
     records = [r for r in records if r.id in gt]
     if not records:
         raise ValueError(f"{project.path}: no ground-truth boxes on the '{split}' split "
@@ -98,6 +126,10 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
                                progress=progress if progress is not NULL_PROGRESS else None)
     out = result.to_json(include_curves=details)
     out.update({"split": split, "maps": maps, "n_without_maps": len(records) - len(kept)})
+    if coverage is not None:
+        kept_ids = {r.id for r in kept}
+        out["metadata"] = {**coverage, "evaluated": len(kept),
+                           "without_maps": [r.rel_path for r in records if r.id not in kept_ids]}
     if details:
         ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
         out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}

@@ -1,23 +1,17 @@
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from core.dips.device import pick_device
-from core.dips.heads import ClassificationHead, build_localizer
 from core.dips.map_boxes import BoxDrawConfig, draw_boxes
-from core.eval.operating import box_acc_from_ious, per_image_iou
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
-from core.train.checkpoint import load_checkpoint
-from core.train.config import TrainConfig
-from core.train.step import localizer_inputs
+from core.train.predictor import LoadedModel, best_threshold, run_on_cached
 
 # Predicted boxes are drawn where the foreground probability passes the operating threshold. It is chosen
 # once per prediction run WITHOUT ground truth: the threshold at which the boxes of the training images
@@ -28,41 +22,6 @@ OPERATING_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
 CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
 CALIBRATION_MIN = 5
-
-
-class LoadedModel:
-    def __init__(self, path: Path, device: torch.device):
-        state = load_checkpoint(path)
-        self.classes = state["classes"]
-        self.backbone = state["backbone"]
-        self.train_res = int(state["train_config"]["train_res"])
-        self.classifier = ClassificationHead(state["embed_dim"], len(self.classes), n_blocks=state["n_blocks"])
-        self.classifier.load_state_dict(state["classifier"])
-        head_cfg = TrainConfig.from_checkpoint(state["train_config"]).head_config()
-        self.localizer = build_localizer(head_cfg, state["embed_dim"])
-        self.localizer.load_state_dict(state["localizer"])
-        self.classifier.to(device).eval()
-        self.localizer.to(device).eval()
-        self.device = device
-
-    @torch.inference_mode()
-    def __call__(self, tokens: torch.Tensor, cls: torch.Tensor, rgb: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(class probabilities [B, C], foreground maps [B, R, R]) from cached encoder outputs."""
-        probs = torch.softmax(self.classifier(cls.to(self.device)), -1)
-        inputs = localizer_inputs(self.localizer, tokens, rgb.float()).to(self.device)
-        logits = self.localizer(inputs).float()
-        if logits.shape[-1] != self.train_res:
-            logits = F.interpolate(logits, size=(self.train_res, self.train_res), mode="bilinear",
-                                   align_corners=False)
-        fg = torch.softmax(logits, 1)[:, 1]
-        return probs.cpu().numpy(), fg.cpu().numpy()
-
-
-def run_on_cached(model, cache, content_hashes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``model`` (a LoadedModel) on images read from the feature cache: (class probabilities, fg maps)."""
-    feats = [cache.get(h) for h in content_hashes]
-    return model(*(torch.from_numpy(np.stack([np.asarray(getattr(f, part), dtype=np.float32) for f in feats]))
-                   for part in ("tokens", "cls", "rgb")))
 
 
 def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0,
@@ -120,18 +79,58 @@ def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[
     for i in range(0, len(picks), 16):
         _, fg = run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])
         maps.extend(fg)
-    sizes = [(r.width, r.height) for r, _ in picks]
-    boxes = [b for _, b in picks]
-    agreement = {t: box_acc_from_ious(per_image_iou(maps, boxes, t, sizes, normalise=False))["mean"]
-                 for t in THRESHOLD_GRID}
-    best = max(agreement.values())
-    tau = min((t for t, v in agreement.items() if v == best), key=lambda t: abs(t - OPERATING_THRESHOLD))
-    return float(tau), len(picks)
+    tau = best_threshold(maps, [b for _, b in picks], [(r.width, r.height) for r, _ in picks], THRESHOLD_GRID,
+                         prefer=OPERATING_THRESHOLD)
+    return tau, len(picks)
 
 
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
-            image_ids: list[int] | None = None, cfg: PipelineConfig | None = None) -> int:
+            image_ids: list[int] | None = None, cfg: PipelineConfig | None = None, backbone=None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
+    job = prepare_prediction(project, run_id, progress, image_ids, cfg, backbone)
+    progress.start("predict", len(job.records))
+    for i in range(0, len(job.records), 16):
+        chunk = [r for r in job.records[i:i + 16] if job.cache.has(r.content_hash)]
+        if chunk:
+            probs, fg = run_on_cached(job.model, job.cache, [r.content_hash for r in chunk])
+            for rec, p, m in zip(chunk, probs, fg):
+                job.store(rec, p, m)
+        progress.update(min(i + 16, len(job.records)), len(job.records))
+    return job.pred_run
+
+
+@dataclass
+class PredictionJob:
+    """A prediction run under way: the trained model, the images to predict, the run's operating threshold.
+    The local stage and the Ray one (core.pipeline.cluster) compute (class probabilities, map) per image
+    their own way and hand each to ``store``."""
+    project: object
+    cfg: PipelineConfig
+    model: LoadedModel
+    model_path: Path
+    records: list
+    cache: object
+    tau: float
+    pred_run: int
+    object_classes: np.ndarray
+    names: dict
+
+    def store(self, rec, class_probs: np.ndarray, fg: np.ndarray) -> None:
+        """Draw the image's boxes from its map with the project's box settings and store map and boxes."""
+        p_object = _object_probability(class_probs, self.object_classes, self.names.get(rec.class_id), self.cfg)
+        draw = self.cfg.boxes
+        rgb = _rgb_on_map(self.cache, rec.content_hash, fg.shape) if draw.grabcut and p_object >= 0.5 else None
+        self.project.maps.save_prediction(self.pred_run, rec.id, class_probs.tolist(), fg,
+                                          boxes_for_map(fg, rec.width, rec.height, p_object, self.tau, draw, rgb))
+
+
+def prepare_prediction(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
+                       image_ids: list[int] | None = None, cfg: PipelineConfig | None = None,
+                       backbone=None) -> PredictionJob:
+    """Load the run's model, encode the images missing from the feature cache, take the project's operating
+    threshold or choose one on the training images, and open a new prediction run that records it and the box
+    settings. Raises ValueError (no finished run; a run trained
+    on another backbone)."""
     cfg = cfg or load_config(project)
     run = project.runs.get(run_id) if run_id is not None else project.runs.latest_finished()
     if run is None or run.status != "finished" or not run.checkpoint_path:
@@ -147,7 +146,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     cache = feature_cache(project, cfg)
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
-        encode_records(project, cfg, missing, progress, stage="features")
+        encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
     if cfg.boxes.threshold is not None:   # the project's own choice
         tau, n_cal = float(cfg.boxes.threshold), 0
     else:                                 # calibrated on the training images, whatever is predicted
@@ -155,16 +154,5 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
                                                         "boxes": asdict(cfg.boxes)})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
-    names = project.class_names()
-    progress.start("predict", len(records))
-    for i in range(0, len(records), 16):
-        chunk = [r for r in records[i:i + 16] if cache.has(r.content_hash)]
-        if chunk:
-            probs, fg = run_on_cached(model, cache, [r.content_hash for r in chunk])
-            for rec, p, m in zip(chunk, probs, fg):
-                p_object = _object_probability(p, object_classes, names.get(rec.class_id), cfg)
-                rgb = _rgb_on_map(cache, rec.content_hash, m.shape) if cfg.boxes.grabcut else None
-                project.maps.save_prediction(pred_run, rec.id, p.tolist(), m,
-                                             boxes_for_map(m, rec.width, rec.height, p_object, tau, cfg.boxes, rgb))
-        progress.update(min(i + 16, len(records)), len(records))
-    return pred_run
+    return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
+                         object_classes, project.class_names())

@@ -46,7 +46,7 @@ def _stale_ids(project, cfg: PipelineConfig, eligible: set[int], force: bool) ->
 
 
 def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-                      image_ids: list[int] | None = None, force: bool = False) -> int:
+                      image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
     """Ranked discriminative proposals (Alg. 1) for labelled images of object classes.
 
     Needs attention maps (compute_attention). Images without proposals are done, and all of them again
@@ -55,21 +55,11 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
     processed.
     """
     cfg = cfg or load_config(project)
-    names = project.class_names()
-    index = class_index(project)
-    with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
-    records = [r for r in project.images.list(ImageFilter(include_missing=False))
-               if r.class_id in index and not cfg.is_background(names.get(r.class_id)) and r.id in with_maps]
-    if image_ids is not None:
-        wanted = set(image_ids)
-        records = [r for r in records if r.id in wanted]
-    stale = _stale_ids(project, cfg, {r.id for r in records}, force) if image_ids is None else set()
-    if not force:
-        have = project.proposals.image_ids_with_proposals()
-        records = [r for r in records if r.id not in have or r.id in stale]
+    records, stale = proposal_todo(project, cfg, image_ids, force)
     if not records:
         return 0
-    classify = get_scorer(project, cfg, progress)
+    index = class_index(project)
+    classify = get_scorer(project, cfg, progress, backbone=backbone)
     device = pick_device(cfg.device)   # blur and compose the perturbed images where the scorer runs
     key = cfg.backbone_key             # once: with a user's weight folder it reads and hashes files
     progress.start("proposals", len(records))
@@ -85,17 +75,41 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
             image01 = torch.from_numpy(img).to(device).permute(2, 0, 1).float().div(255)
             maps = project.maps.attention(rec.id, key)
             ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
-            scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
-            project.proposals.replace(rec.id, [
-                NewProposal(tuple(float(v) for v in np.asarray(p.box) * scale), p.source_map, p.score, p.class_prob)
-                for p in ranked])
             done += 1
-            if rec.id in stale:
-                stale.discard(rec.id)
-                if done % 20 == 0:   # a killed redo loses at most 20 images of progress
-                    project.set_meta(META_PENDING, json.dumps(sorted(stale)))
+            store_proposals(project, rec, [(p.box, p.source_map, p.score, p.class_prob) for p in ranked], stale, done)
             progress.update(done, len(records), rec.rel_path)
     finally:
         if image_ids is None:   # also on cancel or error: the next run redoes only what is left
             project.set_meta(META_PENDING, json.dumps(sorted(stale)))   # unreadable images stay pending
     return done
+
+
+def proposal_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None,
+                  force: bool = False) -> tuple[list, set[int]]:
+    """(images to propose on, the stale ones among them): labelled images of object classes with attention
+    maps that have no proposals, or whose proposals were made with other settings. Shared with the Ray stage."""
+    names = project.class_names()
+    index = class_index(project)
+    with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
+    records = [r for r in project.images.list(ImageFilter(include_missing=False))
+               if r.class_id in index and not cfg.is_background(names.get(r.class_id)) and r.id in with_maps]
+    if image_ids is not None:
+        wanted = set(image_ids)
+        records = [r for r in records if r.id in wanted]
+    stale = _stale_ids(project, cfg, {r.id for r in records}, force) if image_ids is None else set()
+    if not force:
+        have = project.proposals.image_ids_with_proposals()
+        records = [r for r in records if r.id not in have or r.id in stale]
+    return records, stale
+
+
+def store_proposals(project, rec, ranked: list[tuple], stale: set[int], done: int) -> None:
+    """Store one image's ranked proposals, ``(box in [0, 1] xyxy, source map, score, class prob)`` in rank
+    order, and keep the record of what a cancelled redo has left (every 20 images)."""
+    scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
+    project.proposals.replace(rec.id, [NewProposal(tuple(float(v) for v in np.asarray(box) * scale), int(source),
+                                                   float(score), float(prob)) for box, source, score, prob in ranked])
+    if rec.id in stale:
+        stale.discard(rec.id)
+        if done % 20 == 0:   # a killed redo loses at most 20 images of progress
+            project.set_meta(META_PENDING, json.dumps(sorted(stale)))

@@ -2,24 +2,44 @@ from __future__ import annotations
 
 from core.pipeline.attention_stage import compute_attention
 from core.pipeline.config import PipelineConfig, load_config
+from core.pipeline.encoding import BackboneLoader
 from core.pipeline.predict_stage import predict
 from core.pipeline.proposal_stage import compute_proposals
 from core.pipeline.train_stage import train
 from core.progress import NULL_PROGRESS, Progress
+from core.stages import ORDER
+
+# The stages that recompute only what is out of date; training is started again only when they changed something.
+_INCREMENTAL = {"attention": compute_attention, "proposals": compute_proposals}
 
 
 def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-            retrain: bool = False) -> dict:
-    """attention -> proposals -> train -> predict, each skipping what is already up to date."""
+            retrain: bool = False, ray=None) -> dict:
+    """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
+    already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
+    "train_run", "prediction_run"}`` (the last only when a prediction ran). ``ray``: a
+    core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
-    out = {"attention": compute_attention(project, cfg, progress),
-           "proposals": compute_proposals(project, cfg, progress)}
-    latest = project.runs.latest_finished()
-    if latest is None or retrain or out["attention"] or out["proposals"]:
-        out["train_run"] = train(project, cfg, progress)
-        out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg)
-    else:
-        out["train_run"] = latest.id
-        if project.maps.latest_run_id() is None:
-            out["prediction_run"] = predict(project, latest.id, progress, cfg=cfg)
+    backbone = BackboneLoader(cfg)   # loaded by the first stage that encodes, then shared by the others
+    out = {}
+    for stage in ORDER:
+        if stage in _INCREMENTAL and ray is not None:
+            from core.pipeline import cluster  # noqa: PLC0415
+            on_ray = cluster.compute_attention_on_ray if stage == "attention" else cluster.compute_proposals_on_ray
+            out[stage] = on_ray(project, cfg, progress, ray)
+        elif stage in _INCREMENTAL:
+            out[stage] = _INCREMENTAL[stage](project, cfg, progress, backbone=backbone)
+        elif stage == "train":
+            latest = project.runs.latest_finished()
+            if latest is None or retrain or any(out[s] for s in _INCREMENTAL):
+                out["train_run"] = train(project, cfg, progress, backbone=backbone)
+            else:
+                out["train_run"] = latest.id
+                if project.maps.latest_run_id() is not None:
+                    break          # trained and predicted already: nothing left to do
+        elif stage == "predict" and ray is not None:
+            from core.pipeline.cluster import predict_on_ray  # noqa: PLC0415
+            out["prediction_run"] = predict_on_ray(project, out["train_run"], progress, ray, cfg=cfg)
+        elif stage == "predict":
+            out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg, backbone=backbone)
     return out

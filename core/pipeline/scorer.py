@@ -7,6 +7,9 @@ scoring resolution. Cached beside the project, keyed by the training images it s
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import cv2
@@ -18,11 +21,12 @@ from core.dips.backbones import efficientnet_normalize, load_efficientnet_lite0
 from core.dips.device import inference_autocast, pick_device
 from core.dips.heads import ClassificationHead
 from core.pipeline.config import PipelineConfig
-from core.pipeline.encoding import backbone_for, load_rgb
+from core.pipeline.encoding import backbone_loader, load_rgb
 from core.progress import Progress
 from core.store.repos.images import ImageFilter
-from core.train.checkpoint import load_checkpoint, save_checkpoint
+from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.train.config import TrainConfig
+from core.train.fine_tune import fine_tune_classifier
 from core.train.loop import train_classifier
 
 
@@ -30,6 +34,23 @@ from core.train.loop import train_classifier
 # first `train --seed` to need it would decide f_x, and with it every proposal; a fixed seed makes the
 # proposals a function of the project alone.
 SCORER_SEED = 0
+log = logging.getLogger(__name__)
+
+
+def _cached_state(path, keys: tuple[str, ...]) -> dict | None:
+    """The cached scorer at ``path``, or None to recompute it: absent, damaged, or holding anything but
+    tensors and plain data (a work folder is shared data, so such a file is never unpickled)."""
+    if not path.is_file():
+        return None
+    try:
+        state = load_checkpoint(path)
+    except CheckpointError as exc:
+        log.warning("%s; computing the scorer again", exc)
+        return None
+    if not all(k in state for k in keys):
+        log.warning("%s: not a scorer of this version; computing it again", path)
+        return None
+    return state
 
 
 def class_index(project) -> dict[int, int]:
@@ -47,8 +68,8 @@ def _scoring_image(project, cfg: PipelineConfig, rec) -> np.ndarray | None:
     return cv2.resize(img, (s, s), interpolation=cv2.INTER_AREA)
 
 
-def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, stage: str) -> tuple[np.ndarray, list]:
-    backbone = backbone_for(cfg)
+def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, stage: str,
+                  backbone) -> tuple[np.ndarray, list]:
     device = next(backbone.parameters()).device
     feats, kept = [], []
     progress.start(stage, len(records))
@@ -91,69 +112,76 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
     with torch.random.fork_rng(devices=[]):   # the new classifier layer's init, without touching the caller's RNG
         torch.manual_seed(SCORER_SEED)
         model = load_efficientnet_lite0(num_classes=len(index))
-    if path.is_file():
-        model.load_state_dict(load_checkpoint(path)["model"])
+    state = _cached_state(path, ("model",))
+    if state is not None:
+        model.load_state_dict(state["model"])
     else:
         pairs = [(r, _scoring_image(project, cfg, r)) for r in train]
         pairs = [(r, im) for r, im in pairs if im is not None]
         y = torch.tensor([index[r.class_id] for r, _ in pairs])
         x = torch.from_numpy(np.stack([im for _, im in pairs])).permute(0, 3, 1, 2)
-        model.to(device).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=1e-4)
-        gen = torch.Generator().manual_seed(SCORER_SEED)
-        epochs = 6
-        total = epochs * ((len(x) + 15) // 16)
-        progress.start("scorer", total)
-        step = 0
-        for _ in range(epochs):
-            perm = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), 16):
-                idx = perm[i:i + 16]
-                xb = x[idx].float().div(255)
-                flip = torch.rand(len(idx), generator=gen) < 0.5
-                xb[flip] = xb[flip].flip(-1)
-                logits = model(efficientnet_normalize(xb).to(device))
-                loss = torch.nn.functional.cross_entropy(logits, y[idx].to(device))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                step += 1
-                progress.update(step, total, f"scorer loss {float(loss.detach()):.3f}")
+        fine_tune_classifier(model, x, y, device, progress, seed=SCORER_SEED)
         save_checkpoint({"model": model.state_dict()}, path)
     return model.to(device).eval()
 
 
-def get_scorer(project, cfg: PipelineConfig, progress: Progress) -> Callable[[torch.Tensor], torch.Tensor]:
-    """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]."""
+@dataclass(frozen=True)
+class ScorerSpec:
+    """What f_x is, once trained and cached: enough to build it again in another process (a Ray actor)."""
+    kind: str            # "efficientnet" (fine-tuned CNN), "linear" (head on the SST's CLS tokens), "uniform"
+    path: str | None     # the cached weights in the work folder
+    n_classes: int
+
+
+def prepare_scorer(project, cfg: PipelineConfig, progress: Progress, backbone=None) -> ScorerSpec:
+    """Train f_x on the project's training split if no cached copy fits, and say where it is."""
     index = class_index(project)
     train = _train_split(project, index)
+    n_classes = max(1, len(index))
     if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
-        model = efficientnet_classifier(project, cfg, progress)
-        device = next(model.parameters()).device
-
-        def classify_cnn(x: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
-                return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
-        return classify_cnn
+        path = project.work_dir / f"scorer_{_digest(cfg, train, index, 'efficientnet')}.pt"
+        _efficientnet_fit(project, cfg, train, index, path, progress)
+        return ScorerSpec("efficientnet", str(path), n_classes)
+    if len(index) < 2 or not train:   # a single class: every box is 'of the class'; the size prior alone ranks
+        return ScorerSpec("uniform", None, n_classes)
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
-    backbone = backbone_for(cfg)
-    device = next(backbone.parameters()).device
-    head = None
-    if path.is_file():
-        state = load_checkpoint(path)
-        head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])
-        head.load_state_dict(state["head"])
-    elif len(index) >= 2 and train:
-        x, kept = _cls_features(project, cfg, train, progress, "scorer")
+    if _cached_state(path, ("head", "dim", "n_classes", "n_blocks")) is None:
+        x, kept = _cls_features(project, cfg, train, progress, "scorer", backbone_loader(cfg, backbone)())
         y = torch.tensor([index[r.class_id] for r in kept])
         tc = TrainConfig(cls_epochs=cfg.train.cls_epochs, cls_lr=cfg.train.cls_lr, seed=SCORER_SEED)
         head, _ = train_classifier(torch.from_numpy(x), y, None, None, len(index), tc, progress,
                                    torch.device("cpu"))
         save_checkpoint({"head": head.state_dict(), "dim": x.shape[-1], "n_blocks": x.shape[1],
                          "n_classes": len(index)}, path)
-    n_classes = max(1, len(index))
-    if head is None:  # a single class: every box is 'of the class'; the size prior alone ranks
-        return lambda x: torch.ones(x.shape[0], n_classes)
+    return ScorerSpec("linear", str(path), n_classes)
+
+
+def get_scorer(project, cfg: PipelineConfig, progress: Progress,
+               backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]. ``backbone``: a Backbone or a
+    BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here)."""
+    return scorer_from_spec(prepare_scorer(project, cfg, progress, backbone), cfg, backbone)
+
+
+def scorer_from_spec(spec: ScorerSpec, cfg: PipelineConfig, backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """f_x from its cached weights (``prepare_scorer`` made them): classify(x [N,3,s,s] in [0,1]) -> [N, C]."""
+    if spec.kind == "uniform":
+        return lambda x: torch.ones(x.shape[0], spec.n_classes)
+    state = load_checkpoint(Path(spec.path))
+    if spec.kind == "efficientnet":
+        device = pick_device(cfg.device)
+        model = load_efficientnet_lite0(num_classes=spec.n_classes)
+        model.load_state_dict(state["model"])
+        model = model.to(device).eval()
+
+        def classify_cnn(x: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
+                return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
+        return classify_cnn
+    backbone = backbone_loader(cfg, backbone)()
+    device = next(backbone.parameters()).device
+    head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])
+    head.load_state_dict(state["head"])
     head = head.to(device).eval()
 
     def classify(x: torch.Tensor) -> torch.Tensor:

@@ -8,10 +8,11 @@ import torch
 
 from core.dips.device import pick_device
 from core.pipeline.config import PipelineConfig, load_config
-from core.pipeline.encoding import encode_records, feature_cache
+from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.pipeline.scorer import class_index
 from core.progress import Cancelled, NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
+from core.store.run_lock import holding_run_lock
 from core.train.checkpoint import save_checkpoint
 from core.train.config import TrainConfig
 from core.train.data import TrainSample
@@ -53,21 +54,21 @@ def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
     return out
 
 
-def _ensure_cache(project, cfg, records, progress) -> None:
+def _ensure_cache(project, cfg, records, progress, backbone) -> None:
     cache = feature_cache(project, cfg)
     have_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
     plain = [r for r in records if not cache.has(r.content_hash) or r.id not in have_maps]
     if plain:
-        encode_records(project, cfg, plain, progress, stage="features")
+        encode_records(project, cfg, plain, progress, stage="features", backbone=backbone)
     if cfg.train.flip:
         flipped = [r for r in records if r.split == "train" and not cache.has(r.content_hash, flipped=True)]
         if flipped:
             encode_records(project, cfg, flipped, progress, flipped=True, store_attention=False,
-                           stage="features (flipped)")
+                           stage="features (flipped)", backbone=backbone)
 
 
 def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-          resume_run: int | None = None) -> int:
+          resume_run: int | None = None, backbone=None) -> int:
     """Train f_c then f_l on the cached encoder outputs. Returns the training run id."""
     cfg = cfg or load_config(project)
     if resume_run is not None:
@@ -83,6 +84,11 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
     run_id = resume_run if resume_run is not None else project.runs.start(
         {**cfg.train.to_dict(), "backbone": cfg.backbone_key})
     run_dir = project.work_dir / "runs" / str(run_id)
+    with holding_run_lock(project.work_dir, run_id):   # tells other processes this run is alive
+        return _train_run(project, cfg, progress, run_id, run_dir, index, backbone)
+
+
+def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, run_dir, index, backbone) -> int:
     try:
         device = pick_device(cfg.train.device)
         records = [r for r in project.images.list(ImageFilter(include_missing=False))
@@ -91,7 +97,7 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
         val_recs = [r for r in records if r.split == "val"]
         if not train_recs:
             raise ValueError("no labelled images in the training split")
-        _ensure_cache(project, cfg, records, progress)
+        _ensure_cache(project, cfg, records, progress, backbone_loader(cfg, backbone))
         cache = feature_cache(project, cfg)
 
         def cls_of(recs):

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection
 
 from core.store.schema import SCHEMA_VERSION, Base, GtBoxRow, Meta
@@ -24,11 +24,20 @@ def make_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+        # The driver's own implicit BEGIN is switched off, so that ours below decides the kind of transaction.
+        dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # noqa: ANN001
+        # IMMEDIATE for units of work that may write (Project.transaction): the write lock is taken before the
+        # first read, so two processes editing one project never act on each other's stale rows.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -73,7 +82,14 @@ def _v3_to_v4(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE images ADD COLUMN file_mtime_ns BIGINT NOT NULL DEFAULT 0")
 
 
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(conn: Connection) -> None:
+    # v5 keeps the flag apart from the review state: flagging no longer un-reviews an image.
+    # A flagged image of v4 was not reviewed (the flag replaced the mark), so it stays unreviewed.
+    conn.exec_driver_sql("ALTER TABLE images ADD COLUMN flagged BOOLEAN NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("UPDATE images SET flagged = 1, review = 'unreviewed' WHERE review = 'flagged'")
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def upgrade(engine: Engine, path: Path) -> int:
@@ -106,3 +122,18 @@ def upgrade(engine: Engine, path: Path) -> int:
         conn.execute(text("UPDATE meta SET value=:v WHERE key='schema_version'"), {"v": str(SCHEMA_VERSION)})
     return version
 
+
+
+def check_schema(engine: Engine, path: Path) -> None:
+    """Raise SchemaError when a table or column this version reads is missing (a damaged or hand-edited file),
+    so the project is refused when it opens instead of failing later in the middle of an edit."""
+    insp = inspect(engine)
+    tables = set(insp.get_table_names())
+    for table in Base.metadata.sorted_tables:
+        if table.name not in tables:
+            raise SchemaError(f"{path}: damaged project file: table '{table.name}' is missing")
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            raise SchemaError(f"{path}: damaged project file: table '{table.name}' lacks column(s) "
+                              f"{', '.join(missing)}")

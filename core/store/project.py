@@ -14,6 +14,7 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import ChangedMeanwhile, ProjectError, ProjectWriteError  # noqa: F401 - raised here; importable as before
 from core.store import db
 from core.store.records import ClassRecord
 from core.store.schema import ClassRow, Meta
@@ -21,8 +22,28 @@ from core.store.schema import ClassRow, Meta
 PROJECT_SUFFIX = ".dips"
 
 
-class ProjectError(Exception):
-    """A project file cannot be created or opened; the message names the file and why."""
+def _write_error(path: Path, exc: BaseException) -> ProjectError | None:
+    """The plain-words error for a database failure, or None when it is not one of the known kinds."""
+    from sqlalchemy.exc import IntegrityError, OperationalError  # noqa: PLC0415
+    from sqlalchemy.orm.exc import StaleDataError  # noqa: PLC0415
+
+    if isinstance(exc, (StaleDataError, IntegrityError)):
+        # a row this edit refers to was removed or replaced by another writer (e.g. proposals recomputed)
+        return ChangedMeanwhile(f"{path}: not saved: changed meanwhile by another program; refreshed")
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return ProjectWriteError(f"{path}: not saved: the project file is read-only")
+    if "disk is full" in text or "database or disk is full" in text:
+        return ProjectWriteError(f"{path}: not saved: the disk is full")
+    if "locked" in text or "busy" in text:
+        return ProjectWriteError(f"{path}: not saved: another program is writing the project; try again")
+    if "unable to open" in text:
+        return ProjectWriteError(f"{path}: not saved: cannot write beside the project file (read-only folder?)")
+    if "disk i/o error" in text:
+        return ProjectWriteError(f"{path}: not saved: the disk reported an I/O error")
+    return None
 
 
 def resolve_project_path(path: str | os.PathLike) -> Path:
@@ -40,7 +61,9 @@ class Project:
         self.path = path
         self.engine = engine
         self.upgraded_from = upgraded_from
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Writes begin IMMEDIATE, reads DEFERRED (see db.make_engine's "begin" hook).
+        self._sessions = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+        self._read_sessions = sessionmaker(engine, expire_on_commit=False)
         from core.store.repos import (BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo)  # noqa: PLC0415
         self.images = ImageRepo(self)
         self.boxes = BoxRepo(self)
@@ -59,10 +82,20 @@ class Project:
             raise ProjectError(f"{root}: image folder does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = db.make_engine(path)
-        db.create_schema(engine)
-        project = cls(path, engine)
-        project.set_meta("image_root", _relative_or_absolute(root, path.parent))
+        try:
+            db.create_schema(engine)
+            project = cls(path, engine)
+            project.set_meta("image_root", _relative_or_absolute(root, path.parent))
+        except BaseException:    # a half-made file would block the retry ("a file already exists there")
+            engine.dispose()
+            remove_project_files(path)
+            raise
         return project
+
+    def discard(self) -> None:
+        """Close and delete this project's file (with its SQLite side files): for a creation that failed."""
+        self.close()
+        remove_project_files(self.path)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "Project":
@@ -75,13 +108,23 @@ class Project:
         engine = db.make_engine(path)
         try:
             found = db.upgrade(engine, path)
+            db.check_schema(engine, path)
         except db.SchemaError as exc:
             engine.dispose()
             raise ProjectError(str(exc)) from exc
         except Exception as exc:  # sqlite3.DatabaseError on a damaged file
             engine.dispose()
-            raise ProjectError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from exc
-        return cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+            cause = getattr(exc, "orig", None) or exc
+            if "unable to open" in str(cause):
+                raise ProjectError(f"{path}: cannot be opened: SQLite cannot write its journal beside it (read-only "
+                                   "folder or disk); copy the project folder somewhere writable") from exc
+            raise ProjectError(f"{path}: cannot be read ({cause.__class__.__name__}: {cause})") from exc
+        project = cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
+        try:
+            project.runs.mark_interrupted()   # whoever opens next (CLI or window) ends a killed run's 'running'
+        except ProjectWriteError:
+            pass                              # a read-only project is still worth opening
+        return project
 
     def close(self) -> None:
         self.engine.dispose()
@@ -94,13 +137,34 @@ class Project:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed (and fsynced) on normal exit, rolled back on error."""
-        with self._sessions.begin() as session:
+        """One unit of work that may write: committed (and fsynced) on normal exit, rolled back on error.
+
+        It starts with SQLite's ``BEGIN IMMEDIATE``: the write lock is taken before anything is read, so a
+        read-modify-write never acts on rows another process changed in between (WAL readers are not blocked).
+        Raises ``ProjectWriteError`` (read-only file, full disk, locked) or ``ChangedMeanwhile`` in plain words.
+        """
+        with self._mapped_errors(), self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: a consistent snapshot that never waits for a writer."""
+        with self._mapped_errors(), self._read_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            mapped = _write_error(self.path, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     # -- meta --------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        with self.transaction() as s:
+        with self.read() as s:
             row = s.get(Meta, key)
             return row.value if row else default
 
@@ -123,7 +187,7 @@ class Project:
 
     # -- classes ----------------------------------------------------------------
     def classes(self) -> list[ClassRecord]:
-        with self.transaction() as s:
+        with self.read() as s:
             rows = s.scalars(select(ClassRow).order_by(ClassRow.position, ClassRow.id)).all()
             return [ClassRecord(r.id, r.name, r.position) for r in rows]
 
@@ -146,6 +210,15 @@ class Project:
 
     def class_names(self) -> dict[int, str]:
         return {c.id: c.name for c in self.classes()}
+
+
+def remove_project_files(path: Path) -> None:
+    """The project file and the journal / WAL files SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.remove(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
 
 
 def _relative_or_absolute(target: Path, base: Path) -> str:

@@ -42,6 +42,7 @@ class ImageRecord:
     missing: bool
     orientation: int = 1
     n_boxes: int = 0
+    flagged: bool = False   # independent of ``review``
 
     @property
     def name(self) -> str:

@@ -12,9 +12,11 @@ from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, DateTime, Fl
                         LargeBinary, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SPLITS = ("train", "val", "test")
+# "flagged" is kept for the check constraint of older files; since schema 5 the flag is its own column,
+# so an image can be reviewed and flagged at once.
 REVIEW_STATES = ("unreviewed", "verified", "flagged")
 PROPOSAL_STATES = ("pending", "accepted", "rejected")
 BOX_SOURCES = ("manual", "proposal", "prediction", "edited", "imported")
@@ -52,7 +54,8 @@ class ImageRow(Base):
     orientation: Mapped[int] = mapped_column(Integer, default=1)  # EXIF tag 274 as found in the file
     class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id", ondelete="SET NULL"), nullable=True)
     split: Mapped[str] = mapped_column(String, default="train")
-    review: Mapped[str] = mapped_column(String, default="unreviewed")
+    review: Mapped[str] = mapped_column(String, default="unreviewed")   # unreviewed | verified
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)       # "needs a second look"
     content_hash: Mapped[str] = mapped_column(String, index=True)
     file_size: Mapped[int] = mapped_column(Integer, default=0)
     # st_mtime_ns when the file was last hashed; with the size it lets a re-scan skip unchanged files

@@ -1,35 +1,51 @@
-"""Checkpoints: written atomically, loaded with a clear error naming the file."""
+"""Checkpoints: written atomically, read as tensors and plain data only.
+
+A project's work folder travels on shares and in zips, so a checkpoint is data, never code:
+``torch.load(weights_only=True)`` refuses any pickled object other than tensors, dicts,
+lists, strings and numbers, so a crafted ``__reduce__`` in a ``.pt`` file never runs.
+"""
 from __future__ import annotations
 
-import os
-import tempfile
+import pickle  # noqa: S403 - only for the exception type torch raises on a refused global
 from pathlib import Path
 
 import torch
 
+from core.atomic_io import atomic_write
 
-class CheckpointError(Exception):
-    pass
+
+from core.errors import CheckpointError  # noqa: E402,F401 - raised here; importable from here as before
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    """Write ``state`` (tensors, dicts, lists, numbers, strings) to ``path`` atomically."""
+    with atomic_write(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Read a checkpoint written by ``save_checkpoint``.
+
+    Raises ``CheckpointError`` (naming the file) when it is missing, truncated, not a torch file,
+    or holds pickled Python objects other than tensors and plain data (not loaded, for safety).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - truncated zip, pickle errors ...
-        raise CheckpointError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            raise CheckpointError(f"{path}: holds Python objects other than tensors; not loaded, for safety"
+                                  ) from None
+        raise CheckpointError(f"{path}: damaged or not a checkpoint ({_first_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - truncated zip, random bytes, ...
+        raise CheckpointError(f"{path}: damaged or not a checkpoint ({_first_line(exc)})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not a checkpoint of this app (holds a {type(state).__name__})")
+    return state
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__

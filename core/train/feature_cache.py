@@ -8,12 +8,13 @@ read memory-mapped: RAM stays bounded by the OS page cache, not by the data set.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from core.atomic_io import atomic_write
+from core.train.checkpoint import CheckpointError
 
 
 @dataclass
@@ -44,20 +45,30 @@ class FeatureCache:
             self._save(self._path(content_hash, "rgb", False), np.asarray(rgb, dtype=np.uint8))
 
     def get(self, content_hash: str, flipped: bool = False) -> CachedFeatures:
-        tokens = np.load(self._path(content_hash, "tokens", flipped), mmap_mode="r")
-        cls = np.load(self._path(content_hash, "cls", flipped), mmap_mode="r")
-        rgb = np.load(self._path(content_hash, "rgb", False), mmap_mode="r")
+        """The cached entry, memory-mapped. Raises ``CheckpointError`` naming the file when an entry is damaged
+        or holds pickled objects (never unpickled: ``allow_pickle`` stays off); the entry is then removed,
+        so the next run of the stage computes it again."""
+        paths = [self._path(content_hash, "tokens", flipped), self._path(content_hash, "cls", flipped),
+                 self._path(content_hash, "rgb", False)]
+        arrays = []
+        for path in paths:
+            try:
+                arrays.append(np.load(path, mmap_mode="r", allow_pickle=False))
+            except (ValueError, OSError, EOFError) as exc:
+                for p in paths:
+                    p.unlink(missing_ok=True)
+                raise CheckpointError(f"{path}: damaged cached features ({exc}); removed, run the stage again to "
+                                      "compute them afresh") from None
+        tokens, cls, rgb = arrays
         if flipped:
             rgb = rgb[:, :, ::-1]
         return CachedFeatures(tokens, cls, rgb)
 
     @staticmethod
     def _save(path: Path, array: np.ndarray) -> None:
-        # write-then-rename: a killed process never leaves a half-written entry behind
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        # write-then-rename: a killed process or a full disk never leaves a half-written entry behind
+        with atomic_write(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, array)
-        os.replace(tmp, path)
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.glob("*.npy"))

@@ -5,6 +5,7 @@ cached patch tokens with pseudo-labels drawn at every step.
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -17,11 +18,24 @@ from core.dips.heads import ClassificationHead, build_localizer
 from core.dips.losses import LossConfig
 from core.dips.sampling import SamplingConfig
 from core.progress import Progress
-from core.train.checkpoint import load_checkpoint, save_checkpoint
-from core.train.config import TrainConfig
+from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from core.train.config import TrainConfig, head_config
 from core.train.data import TrainSample, make_batch
 from core.train.feature_cache import FeatureCache
 from core.train.step import classifier_step, localizer_step
+
+log = logging.getLogger(__name__)
+
+
+def _resume_state(ckpt_path) -> dict | None:
+    """The interrupted run's last epoch, or None to start afresh (no file, or one that cannot be read safely)."""
+    if not Path(ckpt_path).is_file():
+        return None
+    try:
+        return load_checkpoint(ckpt_path)
+    except CheckpointError as exc:
+        log.warning("%s; training starts from the first epoch", exc)
+        return None
 
 
 def seed_everything(seed: int) -> None:
@@ -97,8 +111,8 @@ def train_localizer(samples: list[TrainSample], cache: FeatureCache, cfg: TrainC
     ``classifier``: the frozen classifier of the workshop's L_CLS term (U-Net variant).
     """
     seed_everything(cfg.seed)
-    state = load_checkpoint(ckpt_path) if ckpt_path is not None and resume and Path(ckpt_path).is_file() else None
-    model = build_localizer(cfg.head_config(), embed_dim)
+    state = _resume_state(ckpt_path) if ckpt_path is not None and resume else None
+    model = build_localizer(head_config(cfg), embed_dim)
     if cfg.decoder == "unet" and state is None:
         init_unet_encoder(model)
     model = model.to(device)

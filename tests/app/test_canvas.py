@@ -73,9 +73,11 @@ def test_big_image_preview_first_then_full_without_blocking(qtbot, canvas, tmp_p
     Image.fromarray(big).save(path, quality=85)
     levels = []
     canvas.image_ready.connect(lambda _i, level: levels.append((level, time.perf_counter())))
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     canvas.set_image(7, path, (4000, 3000))
-    assert time.perf_counter() - t0 < 0.1  # the GUI thread only asks; decoding happens elsewhere
+    # the GUI thread only asks; decoding (hundreds of ms of CPU for 12 MP) happens elsewhere. Its own CPU time,
+    # not the clock, so a busy machine does not fail the test.
+    assert time.thread_time() - t0 < 0.1
     qtbot.waitUntil(lambda: [lv for lv, _ in levels] == ["preview", "full"], timeout=15000)
     # fitted (scale ~0.2), the light preview is what gets painted; zoomed in, the full image
     assert canvas._preview.isVisible() and not canvas._full.isVisible()

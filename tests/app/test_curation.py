@@ -148,7 +148,10 @@ def test_accept_and_reject_proposals_with_keys(qtbot, main_window, db):
     assert len(w.canvas.items_of("proposal")) == 3
     props = {r[0]: r for r in db.execute("SELECT rank, id, status FROM proposals")}
 
-    # F with nothing selected accepts the top pending one
+    # F with nothing selected does nothing; Tab selects the top pending one, F accepts it
+    key(qtbot, w, Qt.Key.Key_F)
+    assert db.execute("SELECT count(*) FROM proposals WHERE status != 'pending'").fetchone()[0] == 0
+    key(qtbot, w, Qt.Key.Key_Tab)
     key(qtbot, w, Qt.Key.Key_F)
     assert db.execute("SELECT status FROM proposals WHERE rank=1").fetchone()[0] == "accepted"
     rows = boxes(db)
@@ -236,21 +239,44 @@ def test_review_marks_toggle_undo_and_filter(qtbot, main_window, db):
     key(qtbot, w, Qt.Key.Key_D)
     second = w.session.image_id
     key(qtbot, w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert db.execute("SELECT review FROM images WHERE id=?", (second,)).fetchone()[0] == "flagged"
+    assert db.execute("SELECT review, flagged FROM images WHERE id=?", (second,)).fetchone() == ("unreviewed", 1)
     assert "1 reviewed" in w.status.counts.text() and "1 flagged" in w.status.counts.text()
 
     w.browser.set_review_filter("verified")
     assert w.browser.model.ids == [first]
     assert w.browser.count_label.text() == "1 of 4 images"
+    w.browser.set_review_filter("flagged")
+    assert w.browser.model.ids == [second]
     w.browser.set_review_filter("unreviewed")
-    assert len(w.browser.model.ids) == 2 and first not in w.browser.model.ids
+    assert len(w.browser.model.ids) == 3 and first not in w.browser.model.ids
     w.browser.set_review_filter(None)
     assert w.browser.count_label.text() == "4 images"
     # undo of a mark on another image goes back to that image first
     key(qtbot, w, Qt.Key.Key_D)
     key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert w.session.image_id == second
-    assert db.execute("SELECT review FROM images WHERE id=?", (second,)).fetchone()[0] == "unreviewed"
+    assert db.execute("SELECT review, flagged FROM images WHERE id=?", (second,)).fetchone() == ("unreviewed", 0)
+
+
+def test_flag_and_reviewed_are_independent(qtbot, main_window, db):
+    w = main_window
+    image_id = w.session.image_id
+
+    def state():
+        return db.execute("SELECT review, flagged FROM images WHERE id=?", (image_id,)).fetchone()
+    key(qtbot, w, Qt.Key.Key_Space)
+    key(qtbot, w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert state() == ("verified", 1)          # flagging does not un-review
+    assert "verified, flagged" in w.windowTitle()
+    assert w.browser.model.data(w.browser.model.index(0)).startswith("\u2713\u2691")
+    key(qtbot, w, Qt.Key.Key_Space)
+    assert state() == ("unreviewed", 1)        # un-reviewing does not clear the flag
+    key(qtbot, w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, w, Qt.Key.Key_Space)
+    assert state() == ("verified", 0)
+    key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert state() == ("unreviewed", 1)
 
 
 def test_attention_overlay_of_a_head(qtbot, main_window):

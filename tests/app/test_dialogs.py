@@ -43,7 +43,8 @@ def test_new_project_wizard_folder_per_class(qtbot, image_folder, tmp_path, monk
     assert "site/notes.txt" in notes and "empty_class" in notes
 
     wiz.next()
-    assert wiz.project_page.path_edit.text().endswith("images.dips")    # suggested beside the folder
+    # suggested beside the folder, named after the data set (the root is called "images")
+    assert wiz.project_page.path_edit.text() == str(image_folder.parent / f"{image_folder.parent.name}.dips")
     wiz.project_page.train.setValue(0.5)
     assert "add up to" in wiz.project_page.problem.text() and not wiz.project_page.isComplete()
     wiz.project_page.val.setValue(0.35)

@@ -45,7 +45,9 @@ def test_no_ground_truth_explains_how_to_import(qtbot, project, monkeypatch):
     w.show()
     qtbot.wait(20)
     assert w.pages.currentWidget() is w.no_gt
-    assert "--as gt" in w.no_gt.text() and "Import COCO as ground truth" in w.no_gt.text()
+    from app.actions import spec
+    menu_item = spec("import_coco").text.replace("&", "")             # the help names a real menu item
+    assert "--as gt" in w.no_gt.text() and f"File &gt; {menu_item}" in w.no_gt.text()
     assert calls == []                      # nothing to evaluate against
 
 
@@ -69,6 +71,7 @@ def test_figures_curve_and_worst_first_rows(qtbot, project, monkeypatch):
     assert w.figure_text("MaxBoxAcc 50") == "75.0" and w.figure_text("MaxBoxAccV2") == "68.3"
     assert w.figure_text("BoxAccV2 @ τ") == "53.3" and w.figure_text("Top-1 loc") == "70.0"
     assert "3 images" in w.status.text() and "0.50" in w.status.text()
+    assert "only 3 object image(s): fewer than 30" in w.status.text()   # a tiny split says so
     xs, ys = w.curves[50].getData()
     assert len(xs) == 100 and ys[0] == pytest.approx(75.0)
     assert w.tau_line.isVisible() and w.tau_line.value() == pytest.approx(0.5)
@@ -182,3 +185,15 @@ def test_maps_follow_what_exists_until_the_user_picks(qtbot, project, monkeypatc
     w.refresh()
     qtbot.waitUntil(lambda: len(calls) == 4)
     assert w.current_maps() == "proposal" and calls[-1] == "proposal"     # kept
+
+
+def test_no_small_split_warning_from_30_object_images(qtbot, project, monkeypatch):
+    imgs = _gt_and_predictions(project)
+    rows = [{"image_id": imgs[0].id, "rel_path": imgs[0].rel_path, "iou": 0.9}] * ep.MIN_OBJECT_IMAGES
+    monkeypatch.setattr(ep, "run_evaluation", lambda p, split, maps, progress=None: _report(rows))
+    w = ep.EvaluationPanel(project)
+    qtbot.addWidget(w)
+    w.show()
+    w.refresh()
+    qtbot.waitUntil(lambda: "30 images" in w.status.text())
+    assert "fewer than" not in w.status.text()

@@ -10,9 +10,9 @@ pytest.importorskip("pytestqt")
 
 from app import workers  # noqa: E402
 from app.panels import training_panel as tp  # noqa: E402
-from app.panels.training_options import TrainingOptions  # noqa: E402
 from core.cli import build_parser  # noqa: E402
 from core.progress import ProgressEvent  # noqa: E402
+from core.settings_cli import stage_argv  # noqa: E402
 
 
 class FakeTask(workers.Task):
@@ -61,17 +61,17 @@ def test_options_are_accepted_by_the_train_command(panel, project):
     w.localizer.setCurrentIndex(w.localizer.findData("unet"))
     assert not w.lambda_cls.isHidden() and w.lambda_cls.value() == pytest.approx(0.669)
     w.lambda_cls.setText("0.25")
-    argv = w.options().to_argv(project.path)
+    argv = stage_argv(w.options(), "train", project.path)
     args = build_parser().parse_args(argv)
     assert (args.command, args.events, args.epochs, args.lr, args.K) == ("train", "json", 3, 0.001, 2)
     assert args.crf is False and args.decoder == "unet" and args.lambda_crf == "default"
     assert args.lambda_cls == 0.25
     w.localizer.setCurrentIndex(w.localizer.findData("token-journal"))
-    args = build_parser().parse_args(w.options().to_argv(project.path))
+    args = build_parser().parse_args(stage_argv(w.options(), "train", project.path))
     assert args.decoder == "token" and args.decoder_reduce == 0          # the journal's decoder
     assert args.lambda_cls is None
     w.localizer.setCurrentIndex(w.localizer.findData("token"))
-    args = build_parser().parse_args(w.options().to_argv(project.path))
+    args = build_parser().parse_args(stage_argv(w.options(), "train", project.path))
     assert args.decoder == "token" and args.decoder_reduce > 0
 
 
@@ -219,22 +219,12 @@ def test_real_train_command_error_reaches_the_dialog(qtbot, tmp_path, monkeypatc
     project.close()
 
 
-def test_panel_defaults_are_the_engines(panel):
-    """A project without saved settings shows exactly what `main.py train` would use."""
-    from core.train.config import TrainConfig
-    t, o = TrainConfig(), TrainingOptions()
-    assert (o.epochs, o.lr, o.K, o.n_pos, o.n_neg, o.lambda_seed, o.crf, o.lambda_cls) == (
-        t.epochs, t.lr, t.K, t.n_pos, t.n_neg, t.lambda_seed, t.use_crf, t.lambda_cls)
-    w, _ = panel
-    assert w.options().K == t.K
-
-
 def _train_with(panel, project):
     """What `main.py train` does with the panel's command line before training: the settings it trains with,
     saved in the project."""
     from core.cli_stages import _cfg
     from core.pipeline.config import load_config
-    _cfg(project, build_parser().parse_args(panel.options().to_argv(project.path)))
+    _cfg(project, build_parser().parse_args(stage_argv(panel.options(), "train", project.path)))
     return load_config(project).train
 
 
@@ -273,4 +263,14 @@ def test_decoder_widths_must_be_one_per_block(panel, project):
     assert not runner.tasks and "2 numbers" in w.status.text()
     w.localizer.setCurrentIndex(w.localizer.findData("unet"))
     assert w.widths.isHidden()              # the U-Net has no token decoder
-    assert "--decoder-widths" not in w.options().to_argv(project.path)
+    assert "--decoder-widths" not in stage_argv(w.options(), "train", project.path)
+
+
+def test_a_setting_marked_for_the_gui_gets_an_editor_and_reaches_the_train_command(panel, project):
+    """TrainConfig.seed has gui=True in core/settings.py and nothing else: the panel shows it, sends it."""
+    w, _ = panel
+    seed = w.form.editors["seed"]
+    assert seed.isVisibleTo(w) and "same seed" in seed.toolTip()
+    seed.setValue(7)
+    args = build_parser().parse_args(stage_argv(w.options(), "train", project.path))
+    assert args.seed == 7

@@ -10,6 +10,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from core.atomic_io import write_text_atomic
+
 from .render import _STREAM, is_site_index, mask_box, render_demo_image
 
 CLASSES: tuple[str, str] = ("site", "no_site")
@@ -99,8 +101,6 @@ def write_demo(out_dir: Path, n_images: int = 240, size: tuple[int, int] = (640,
                        {"id": 2, "name": "no_site", "supercategory": "tower_site"}],
     }
     gt_path = root / "ground_truth.json"
-    tmp = gt_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(coco, indent=1), encoding="utf-8")
-    tmp.replace(gt_path)
+    write_text_atomic(gt_path, json.dumps(coco, indent=1))
     return DemoInfo(root=root, image_dir=image_dir, gt_path=gt_path, n_images=n_images,
                     classes=CLASSES, mask_dir=mask_dir)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import torch
+
+from core.atomic_io import atomic_write, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -80,23 +81,11 @@ def _try_load(path: Path, stamp: dict[str, str]) -> dict[str, torch.Tensor] | No
 def _save(path: Path, tensors: dict[str, torch.Tensor], stamp: dict[str, str]) -> None:
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target, then rename: a crash never leaves a half-written file under the real name.
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=stamp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a cache file is an ordinary file
-        digest = sha256_file(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    sha_tmp = path.with_name(path.name + ".sha256.tmp")
-    sha_tmp.write_text(f"{digest}  {path.name}\n")
-    os.replace(sha_tmp, path.with_name(path.name + ".sha256"))
+    with atomic_write(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=stamp)
+        digest = sha256_file(tmp)
+    write_text_atomic(path.with_name(path.name + ".sha256"), f"{digest}  {path.name}\n")
 
 
 def cached_conversion(

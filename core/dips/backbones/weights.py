@@ -37,8 +37,7 @@ _STRIP_PREFIXES = ("module.", "backbone.", "encoder.model.", "model.", "vit.", "
 _DROP_PREFIXES = ("head.", "head_dist.", "fc_norm_head.", "pooler.", "classifier.", "mask_token", "dino_head.")
 
 
-class WeightsError(Exception):
-    """A weight file that is missing, unreadable, or does not fit the asked-for architecture."""
+from core.errors import WeightsError  # noqa: E402,F401 - raised here; importable from here as before
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -57,11 +56,36 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise WeightsError(f"{path}: is a folder, expected a weight file (or a Hugging Face snapshot with config.json)")
     if path.stat().st_size == 0:
         raise WeightsError(f"{path}: file is empty")
-    if path.suffix == ".safetensors":
+    kind = sniff_format(path)
+    if kind == "safetensors":
         obj: Any = _read_safetensors(path)
-    else:
+    elif kind in ("torch-zip", "torch-legacy"):
         obj = _read_torch(path)
+    else:
+        raise WeightsError(f"{path}: not a weight file: neither a PyTorch checkpoint nor safetensors "
+                           f"(it starts with bytes {_head(path)})")
     return unwrap_checkpoint(obj, path)
+
+
+def sniff_format(path: Path) -> str:
+    """The file's format from its first bytes, whatever its name says: "safetensors", "torch-zip"
+    (``torch.save`` since 1.6), "torch-legacy" (an older pickle stream) or "unknown"."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[:4] == b"PK\x03\x04":
+        return "torch-zip"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle PROTO opcode, protocols 2-5
+        return "torch-legacy"
+    # safetensors: an 8-byte little-endian header length (safetensors caps it at 100 MB), then a JSON object;
+    # a header longer than the file is a truncated safetensors file, which its reader reports as such
+    if len(head) >= 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= 100_000_000:
+        return "safetensors"
+    return "unknown"
+
+
+def _head(path: Path, n: int = 8) -> str:
+    with open(path, "rb") as fh:
+        return fh.read(n).hex(" ")
 
 
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -71,22 +95,27 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise WeightsError(f"{path}: not a readable safetensors file (truncated or corrupt?): {exc}") from exc
+        raise WeightsError(f"{path}: damaged safetensors file (truncated?): {exc}") from exc
 
 
 def _read_torch(path: Path) -> Any:
     # weights_only refuses arbitrary pickled code; DINO's full checkpoints also pickle their
     # argparse.Namespace of training arguments, which is harmless and allowed explicitly.
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(str(path), map_location="cpu", weights_only=True)
+        # From an open file: given a name, torch.load picks its reader by the suffix (.safetensors), not the content.
+        with torch.serialization.safe_globals([argparse.Namespace]), open(path, "rb") as fh:
+            return torch.load(fh, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, zipfile errors...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "Unsupported global" in str(exc) or "weights_only" in str(exc):
-            reason = "it pickles Python objects other than tensors, which are not loaded for safety (" + reason + ")"
+        text = str(exc)
+        if "Unsupported global" in text or "weights_only" in text:
+            found = re.search(r"GLOBAL ([\w.]+)", text)
+            what = f" ({found.group(1)})" if found else ""
+            reason = (f"it holds pickled Python objects other than tensors{what} and is not loaded, for safety "
+                      "(a whole saved model must be re-saved as its state_dict())")
         else:
-            reason = f"truncated or corrupt? ({type(exc).__name__}: {reason})"
-        raise WeightsError(f"{path}: cannot read this PyTorch file: {reason}") from exc
+            first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            reason = f"the file is damaged or truncated ({first})"
+        raise WeightsError(f"{path}: cannot read this PyTorch checkpoint: {reason}") from None
 
 
 def unwrap_checkpoint(obj: Any, path: str | Path = "<memory>") -> dict[str, torch.Tensor]:
@@ -99,6 +128,12 @@ def unwrap_checkpoint(obj: Any, path: str | Path = "<memory>") -> dict[str, torc
             # DINO saves the EMA teacher and the student; the teacher is the model the paper evaluates.
             return unwrap_checkpoint(inner, path)
     tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    for branch in ("teacher.", "student."):
+        # DINOv2's training code flattens both branches into one dict ("teacher.backbone.blocks..."):
+        # the teacher, as above.
+        picked = {k[len(branch):]: v for k, v in tensors.items() if k.startswith(branch + "backbone.")}
+        if picked:
+            return picked
     if not tensors:
         raise WeightsError(f"{path}: contains no tensors (keys: {_first(list(obj.keys()))})")
     return tensors
@@ -127,6 +162,8 @@ def normalize_vit_keys(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor
             continue
         if k == "register_tokens":
             k = "reg_token"
+        # DINOv2 trained with block_chunks > 0 stores block i of chunk c as blocks.c.i (i counts globally)
+        k = _CHUNKED_BLOCK.sub(r"blocks.\1.", k)
         out[k] = value
     return out
 
@@ -135,6 +172,7 @@ def looks_like_hf(sd: Mapping[str, torch.Tensor]) -> bool:
     return any(".encoder.layer." in "." + k or k.startswith("embeddings.") or ".embeddings." in k for k in sd)
 
 
+_CHUNKED_BLOCK = re.compile(r"^blocks\.\d+\.(\d+)\.")
 _HF_LAYER = re.compile(r"^encoder\.layer\.(\d+)\.(.+)$")
 # Per-block renames: HF ViT names and HF Dinov2 names -> timm Block names.
 _HF_BLOCK_RENAMES = {

@@ -33,16 +33,18 @@ class BoxRepo:
 
     # -- curated -------------------------------------------------------------
     def list(self, image_id: int) -> list[BoxRecord]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             rows = s.scalars(select(BoxRow).where(BoxRow.image_id == image_id).order_by(BoxRow.id)).all()
             return [_record(r) for r in rows]
 
     def all(self) -> list[BoxRecord]:
-        with self.p.transaction() as s:
-            return [_record(r) for r in s.scalars(select(BoxRow).order_by(BoxRow.image_id, BoxRow.id)).all()]
+        with self.p.read() as s:
+            # plain rows, not ORM objects: an export of a large project reads every one
+            rows = s.execute(select(*BoxRow.__table__.columns).order_by(BoxRow.image_id, BoxRow.id))
+            return [_record(r) for r in rows]
 
     def get(self, box_id: int) -> BoxRecord:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             row = s.get(BoxRow, box_id)
             if row is None:
                 raise KeyError(f"no box with id {box_id}")
@@ -132,8 +134,13 @@ class BoxRepo:
             s.flush()
             return _record(row)
 
+    def counts_by_class(self) -> dict[int | None, int]:
+        """Curated boxes per class id (None: boxes without a class)."""
+        with self.p.read() as s:
+            return dict(s.execute(select(BoxRow.class_id, func.count(BoxRow.id)).group_by(BoxRow.class_id)).all())
+
     def counts_by_source(self) -> dict[str, int]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return dict(s.execute(select(BoxRow.source, func.count(BoxRow.id)).group_by(BoxRow.source)).all())
 
     # -- ground truth --------------------------------------------------------------
@@ -161,7 +168,7 @@ class BoxRepo:
         q = select(GtBoxRow).order_by(GtBoxRow.image_id, GtBoxRow.id)
         if image_id is not None:
             q = q.where(GtBoxRow.image_id == image_id)
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return [GtBoxRecord(r.id, r.image_id, r.class_id, r.x0, r.y0, r.x1, r.y1) for r in s.scalars(q).all()]
 
     def clear_gt(self) -> int:
@@ -169,5 +176,5 @@ class BoxRepo:
             return s.execute(delete(GtBoxRow)).rowcount or 0
 
     def gt_count(self) -> int:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return s.scalar(select(func.count(GtBoxRow.id))) or 0

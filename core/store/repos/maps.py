@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 
 from core.store.records import PredictedBox, PredictionRecord
 from core.store.schema import (AttentionMapRow, PredictedBoxRow, PredictionRow, PredictionRunRow)
@@ -39,7 +39,7 @@ class MapRepo:
 
     def attention(self, image_id: int, backbone: str | None = None) -> dict[int, np.ndarray]:
         """{head: map [h, w] float32}; head -1 is the mean. Newest backbone if none is named."""
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             q = select(AttentionMapRow).where(AttentionMapRow.image_id == image_id)
             if backbone is None:
                 backbone = s.scalar(q.with_only_columns(AttentionMapRow.backbone)
@@ -50,12 +50,12 @@ class MapRepo:
             return {r.head: _from_blob(r.data, r.grid_h, r.grid_w) for r in rows}
 
     def image_ids_with_attention(self, backbone: str) -> set[int]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return set(s.scalars(select(AttentionMapRow.image_id)
                                  .where(AttentionMapRow.backbone == backbone).distinct()).all())
 
     def attention_backbones(self) -> list[str]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return list(s.scalars(select(AttentionMapRow.backbone).distinct()).all())
 
     # -- predictions ------------------------------------------------------------------
@@ -81,16 +81,16 @@ class MapRepo:
 
     def prediction_run_config(self, run_id: int) -> dict:
         """What a prediction run was made with (e.g. its operating threshold); {} for an unknown run."""
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             row = s.get(PredictionRunRow, run_id)
             return dict(row.config or {}) if row is not None else {}
 
     def latest_run_id(self) -> int | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return s.scalar(select(func.max(PredictionRow.run_id)))
 
     def prediction(self, image_id: int, run_id: int | None = None) -> PredictionRecord | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             q = select(PredictionRow).where(PredictionRow.image_id == image_id)
             q = (q.where(PredictionRow.run_id == run_id) if run_id is not None
                  else q.order_by(PredictionRow.run_id.desc()))
@@ -103,6 +103,27 @@ class MapRepo:
                                     _from_blob(row.map_data, row.map_h, row.map_w),
                                     [PredictedBox(b.x0, b.y0, b.x1, b.y1, b.score) for b in boxes])
 
+    def latest_boxes_by_image(self) -> dict[int, tuple[int, list[PredictedBox]]]:
+        """image id -> (run id, boxes by score) of each image's latest prediction. Two queries whatever the number
+        of images (an export of 100,000 images must not ask once per image); the maps are not read."""
+        with self.p.read() as s:
+            latest = (select(PredictionRow.image_id, func.max(PredictionRow.run_id).label("run_id"))
+                      .group_by(PredictionRow.image_id).subquery())
+            chosen = (select(PredictionRow.id, PredictionRow.image_id, PredictionRow.run_id)
+                      .join(latest, and_(PredictionRow.image_id == latest.c.image_id,
+                                         PredictionRow.run_id == latest.c.run_id)).subquery())
+            out: dict[int, tuple[int, list[PredictedBox]]] = {}
+            by_prediction: dict[int, list[PredictedBox]] = {}
+            for pred_id, image_id, run_id in s.execute(select(chosen)).all():
+                out[image_id] = (run_id, by_prediction.setdefault(pred_id, []))
+            rows = s.execute(select(PredictedBoxRow.prediction_id, PredictedBoxRow.x0, PredictedBoxRow.y0,
+                                    PredictedBoxRow.x1, PredictedBoxRow.y1, PredictedBoxRow.score)
+                             .join(chosen, PredictedBoxRow.prediction_id == chosen.c.id)
+                             .order_by(PredictedBoxRow.prediction_id, PredictedBoxRow.score.desc())).all()
+            for pred_id, x0, y0, x1, y1, score in rows:
+                by_prediction[pred_id].append(PredictedBox(x0, y0, x1, y1, score))
+            return out
+
     def image_ids_with_prediction(self, run_id: int) -> set[int]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return set(s.scalars(select(PredictionRow.image_id).where(PredictionRow.run_id == run_id)).all())

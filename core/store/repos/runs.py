@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.store.run_lock import run_is_alive
 from core.store.records import TrainingRunRecord
 from core.store.schema import RUN_STATES, TrainingRunRow, utcnow
 
@@ -44,24 +45,31 @@ class RunRepo:
                     row.finished_at = utcnow()
 
     def get(self, run_id: int) -> TrainingRunRecord | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             row = s.get(TrainingRunRow, run_id)
             return _record(row) if row is not None else None
 
     def list(self) -> list[TrainingRunRecord]:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             return [_record(r) for r in s.scalars(select(TrainingRunRow).order_by(TrainingRunRow.id)).all()]
 
     def latest_finished(self) -> TrainingRunRecord | None:
-        with self.p.transaction() as s:
+        with self.p.read() as s:
             r = s.scalars(select(TrainingRunRow).where(TrainingRunRow.status == "finished")
                           .order_by(TrainingRunRow.id.desc()).limit(1)).first()
             return _record(r) if r else None
 
     def mark_interrupted(self) -> int:
-        """Runs left 'running' by a killed process become 'failed' when a project opens."""
+        """Runs left 'running' by a process that has ended (killed, crashed) become 'failed'; a run whose process
+        still trains (it holds its run lock, core.store.run_lock) is left alone. Returns how many were marked."""
+        with self.p.read() as s:
+            running = s.scalars(select(TrainingRunRow.id).where(TrainingRunRow.status == "running")).all()
+        dead = [i for i in running if not run_is_alive(self.p.work_dir, i)]
+        if not dead:
+            return 0
         with self.p.transaction() as s:
-            rows = s.scalars(select(TrainingRunRow).where(TrainingRunRow.status == "running")).all()
+            rows = s.scalars(select(TrainingRunRow).where(TrainingRunRow.id.in_(dead),
+                                                          TrainingRunRow.status == "running")).all()
             for r in rows:
                 r.status, r.error, r.finished_at = "failed", "interrupted (process ended)", utcnow()
             return len(rows)

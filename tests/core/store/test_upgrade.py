@@ -77,6 +77,28 @@ def test_newer_schema_is_refused(tmp_path):
         Project.open(path)
 
 
+def test_v4_flagged_images_keep_their_flag_in_its_own_column(tmp_path, image_folder):
+    from core.data.importer import import_images
+    path = tmp_path / "v4.dips"
+    p = Project.create(path, image_folder)
+    import_images(p)
+    a, b = p.images.ids()[:2]
+    p.close()
+    with sqlite3.connect(path) as con:   # schema 4: the flag was a review state
+        con.execute("ALTER TABLE images DROP COLUMN flagged")
+        con.execute("UPDATE images SET review='flagged' WHERE id=?", (a,))
+        con.execute("UPDATE images SET review='verified' WHERE id=?", (b,))
+        con.execute("UPDATE meta SET value='4' WHERE key='schema_version'")
+    p = Project.open(path)
+    assert p.upgraded_from == 4
+    assert (p.images.get(a).review, p.images.get(a).flagged) == ("unreviewed", True)
+    assert (p.images.get(b).review, p.images.get(b).flagged) == ("verified", False)
+    assert p.images.counts()["review"]["flagged"] == 1
+    p.images.set_flagged(b, True)
+    assert (p.images.get(b).review, p.images.get(b).flagged) == ("verified", True)
+    p.close()
+
+
 def test_v3_file_gains_file_times_and_the_next_rescan_records_them(tmp_path, image_folder):
     from core.data.importer import import_images
     path = tmp_path / "v3.dips"
@@ -84,8 +106,9 @@ def test_v3_file_gains_file_times_and_the_next_rescan_records_them(tmp_path, ima
     import_images(p)
     n = p.images.count()
     p.close()
-    with sqlite3.connect(path) as con:   # what schema 3 looked like: no file_mtime_ns column
+    with sqlite3.connect(path) as con:   # what schema 3 looked like: no file_mtime_ns (nor flagged) column
         con.execute("ALTER TABLE images DROP COLUMN file_mtime_ns")
+        con.execute("ALTER TABLE images DROP COLUMN flagged")
         con.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     p = Project.open(path)
     assert p.upgraded_from == 3 and (tmp_path / "v3.dips.v3.bak").is_file()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core.progress import Cancelled, Progress
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, head_config
 from core.train.data import TrainSample, make_batch, pseudo_labels
 from core.train.feature_cache import FeatureCache
 from core.train.loop import sampling_config, train_classifier, train_localizer
@@ -131,7 +131,7 @@ def test_float16_keeps_the_crf_gradient_only_with_loss_scaling(tmp_path):
     lcfg.use_seed = False                     # the CRF term alone
     batch = make_batch(samples, cache, [False] * 3, R, sampling_config(cfg), torch.Generator().manual_seed(0))
     torch.manual_seed(0)
-    model = build_localizer(cfg.head_config(), C)
+    model = build_localizer(head_config(cfg), C)
 
     def gradient(dtype, scale=1.0):
         model.zero_grad()

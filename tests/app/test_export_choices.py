@@ -1,0 +1,97 @@
+"""Export choices, from the window's File menu: which boxes, only reviewed images, a split, background
+classes as categories or not, coordinates to 0.01 px (the umask: tests/core/data/test_export_mode.py)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.dialogs import coco_dialogs as cd
+
+pytestmark = pytest.mark.usefixtures("qtbot")
+
+
+@pytest.fixture
+def boxed(project):
+    """site/a.jpg: reviewed, train, a drawn box and an accepted prediction; no_site/n0.png: a box of no_site."""
+    site, no_site = project.class_id("site", create=False), project.class_id("no_site", create=False)
+    a = project.images.by_path("site/a.jpg")
+    n0 = project.images.by_path("no_site/n0.png")
+    project.images.set_review(a.id, "verified")
+    project.images.set_split(a.id, "train")
+    project.images.set_split(n0.id, "test")
+    project.boxes.add(a.id, (1.234567, 2.0, 20.98765, 30.5), site)
+    project.boxes.add(a.id, (5, 5, 15, 15), site, source="prediction", score=0.8)
+    project.boxes.add(n0.id, (3, 3, 9, 9), no_site)
+    return project
+
+
+REPORTS: list[str] = []
+
+
+def export(qtbot, window, monkeypatch, out, choose) -> dict:
+    """File > Export COCO, with the dialog's choices made by ``choose``; the file written, parsed."""
+    def drive(dlg):
+        choose(dlg)
+        dlg.file_edit.setText(str(out))
+        dlg.export_btn.click()
+        REPORTS.append(dlg.result_view.toPlainText())
+        return 0
+    monkeypatch.setattr(cd.CocoExportDialog, "exec", drive)
+    window.actions_by_key["export_coco"].trigger()
+    return json.loads(out.read_text())
+
+
+@pytest.fixture
+def window(qtbot, boxed):
+    from app.main_window import MainWindow
+    w = MainWindow(boxed, probe_device=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def test_export_choices_from_the_file_menu(qtbot, window, boxed, tmp_path, monkeypatch):
+    n_images = boxed.images.count()
+    coco = export(qtbot, window, monkeypatch, tmp_path / "all.json", lambda dlg: None)
+    assert len(coco["images"]) == n_images and len(coco["annotations"]) == 3
+    a_id = boxed.images.by_path("site/a.jpg").id
+    drawn = next(a for a in coco["annotations"] if a["attributes"]["source"] == "manual" and a["image_id"] == a_id)
+    assert drawn["bbox"] == [1.23, 2.0, 19.76, 28.5]            # 0.01 px
+    assert drawn["area"] == pytest.approx(19.76 * 28.5)
+
+    coco = export(qtbot, window, monkeypatch, tmp_path / "accepted.json", lambda dlg: dlg.set_kind("accepted"))
+    assert [a["attributes"]["source"] for a in coco["annotations"]] == ["prediction"]
+
+    coco = export(qtbot, window, monkeypatch, tmp_path / "reviewed.json",
+                  lambda dlg: (dlg.set_kind("curated"), dlg.reviewed_only.setChecked(True)))
+    assert [i["file_name"] for i in coco["images"]] == ["site/a.jpg"] and len(coco["annotations"]) == 2
+
+    def test_split(dlg):
+        dlg.reviewed_only.setChecked(False)
+        dlg.split.setCurrentIndex(dlg.split.findData("test"))
+    coco = export(qtbot, window, monkeypatch, tmp_path / "test.json", test_split)
+    assert {i["attributes"]["split"] for i in coco["images"]} == {"test"}
+    assert [a["attributes"]["source"] for a in coco["annotations"]] == ["manual"]   # the no_site box
+
+    def no_background(dlg):
+        dlg.split.setCurrentIndex(0)
+        assert dlg.background.isEnabled() and "no_site" in dlg.background.toolTip()
+        dlg.background.setChecked(False)
+    coco = export(qtbot, window, monkeypatch, tmp_path / "objects.json", no_background)
+    assert [c["name"] for c in coco["categories"]] == ["site"]
+    assert len(coco["annotations"]) == 2 and len(coco["images"]) == n_images   # no_site images still listed
+    assert "Left out 1 box" in REPORTS[-1] and "class no_site, not exported as a category" in REPORTS[-1]
+
+
+def test_export_options_on_the_command_line(boxed, tmp_path, capsys):
+    from core.cli import run_cli
+    path = boxed.path
+    boxed.close()
+    out = tmp_path / "cli.json"
+    assert run_cli(["export", str(path), "--out", str(out), "--reviewed-only", "--no-background-categories",
+                    "--boxes", "accepted"]) == 0
+    coco = json.loads(out.read_text())
+    assert [i["file_name"] for i in coco["images"]] == ["site/a.jpg"]
+    assert [c["name"] for c in coco["categories"]] == ["site"] and len(coco["annotations"]) == 1

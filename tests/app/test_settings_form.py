@@ -1,0 +1,33 @@
+"""Editors made from core.settings' fields: ranges, tooltips and hidden-when-not-applicable come from the field."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from app.panels.settings_form import SettingsForm  # noqa: E402
+from core.settings import TrainConfig  # noqa: E402
+
+
+def test_every_shown_training_setting_gets_an_editor_with_its_help_and_range(qtbot):
+    form = SettingsForm("train")
+    shown = {f for f, o in TrainConfig.__dataclass_fields__.items() if o.metadata.get("gui")}
+    assert set(form.editors) == shown
+    assert "n-: background pixels" in form.editors["n_neg"].toolTip()
+    assert form.editors["epochs"].minimum() == 1 and form.editors["K"].maximum() == 50
+
+
+def test_editors_show_and_read_back_a_section_and_hide_what_does_not_apply(qtbot):
+    form = SettingsForm("train")
+    for w in form.editors.values():
+        qtbot.addWidget(w)
+    t = TrainConfig(n_neg=7, lambda_crf=2e-6, use_crf=False, decoder_widths=[16, 8])
+    form.show(t)
+    assert form.editors["lambda_cls"].isHidden() and not form.editors["decoder_widths"].isHidden()
+    back = TrainConfig()
+    assert form.read(back) == []
+    assert (back.n_neg, back.lambda_crf, back.use_crf, back.decoder_widths) == (7, 2e-6, False, [16, 8])
+    form.editors["lr"].setText("")
+    assert form.read(back) == ["lr"] and back.lr == t.lr
+    form.update_visibility(TrainConfig(decoder="unet"))
+    assert not form.editors["lambda_cls"].isHidden() and form.editors["decoder_widths"].isHidden()
