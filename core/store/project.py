@@ -7,6 +7,7 @@ live in small repositories (``project.images``, ``project.boxes``, ...) that sha
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -64,6 +65,7 @@ class Project:
         # Writes begin IMMEDIATE, reads DEFERRED (see db.make_engine's "begin" hook).
         self._sessions = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
         self._read_sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writing = threading.local()   # per thread: inside a write transaction?
         from core.store.repos import (BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo)  # noqa: PLC0415
         self.images = ImageRepo(self)
         self.boxes = BoxRepo(self)
@@ -141,10 +143,19 @@ class Project:
 
         It starts with SQLite's ``BEGIN IMMEDIATE``: the write lock is taken before anything is read, so a
         read-modify-write never acts on rows another process changed in between (WAL readers are not blocked).
-        Raises ``ProjectWriteError`` (read-only file, full disk, locked) or ``ChangedMeanwhile`` in plain words.
+        Raises ``ProjectWriteError`` (read-only file, full disk, locked) or ``ChangedMeanwhile`` in plain words,
+        and RuntimeError at once for a write transaction opened inside another on the same thread (it would
+        wait for the outer one's lock until the busy timeout).
         """
-        with self._mapped_errors(), self._sessions.begin() as session:
-            yield session
+        if getattr(self._writing, "active", False):
+            raise RuntimeError(f"{self.path}: a write transaction was opened inside another on the same thread; "
+                               "pass the outer session down instead")
+        self._writing.active = True
+        try:
+            with self._mapped_errors(), self._sessions.begin() as session:
+                yield session
+        finally:
+            self._writing.active = False
 
     @contextmanager
     def read(self) -> Iterator[Session]:
