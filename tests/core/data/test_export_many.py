@@ -49,3 +49,23 @@ def test_export_queries_do_not_grow_with_the_number_of_images(project):
     add_boxes()
     assert project.images.count() == 37
     assert _statements_of_an_export(project) == few     # a fixed handful of queries, not some per image
+
+
+def test_the_streamed_file_holds_what_build_coco_builds(project, tmp_path, monkeypatch):
+    import json
+
+    from core.data import coco as coco_module
+    from core.data.coco import export_coco
+
+    for i in project.images.ids():
+        project.proposals.replace(i, [NewProposal((1, 1, 9, 9), -1, 0.5, 0.5), NewProposal((2, 2, 6, 7), 0, 0.4, 0.3)])
+        project.boxes.add(i, (2, 2, 8, 8), None)
+    real_chunks = coco_module._chunks
+    monkeypatch.setattr(coco_module, "_chunks", lambda items: real_chunks(items, 4))   # several chunks
+    report = export_coco(project, tmp_path / "all.json", boxes="all")
+    written = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    built, built_report = build_coco(project, "all")
+    for d in (written, built):
+        d["info"].pop("date_created")
+    assert written == built
+    assert report.annotations == built_report.annotations == len(built["annotations"]) == 3 * len(project.images.ids())
