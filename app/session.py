@@ -53,8 +53,9 @@ class Session(QObject):
         self._classes = self.project.classes() if self.project is not None else []
         self._background_ids = set()
         if self.project is not None:
-            from core.pipeline.config import load_config  # noqa: PLC0415 - the project's own rule
-            cfg = load_config(self.project)
+            # the torch-free settings: importing core.pipeline here loaded torchvision and OpenCV into every window
+            from core.settings import load_settings  # noqa: PLC0415 - the project's own rule
+            cfg = load_settings(self.project, fallback=True)
             self._background_ids = {c.id for c in self._classes if cfg.is_background(c.name)}
 
     def is_background(self, class_id: int | None) -> bool:
