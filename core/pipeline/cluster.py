@@ -118,7 +118,8 @@ def compute_attention_on_ray(project, cfg: PipelineConfig | None = None, progres
     ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * n_actors)))
     out = ds.map_batches(_Encoder, fn_constructor_kwargs={"settings": cfg.to_dict(), "work_dir": str(project.work_dir),
                                                           "cache_key": key},
-                         batch_size=opts.batch_size, batch_format="numpy", concurrency=n_actors, num_gpus=gpus,
+                         batch_size=opts.batch_size, batch_format="numpy",
+                         compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
     progress.start("attention", len(records), f"on Ray: {n_actors} actor(s), {os.cpu_count()} local CPUs")
     done, problems = 0, []
@@ -198,7 +199,8 @@ def compute_proposals_on_ray(project, cfg: PipelineConfig | None = None, progres
     by_id = {r.id: r for r in records}
     ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * n_actors)))
     out = ds.map_batches(_Proposer, fn_constructor_kwargs={"settings": cfg.to_dict(), "spec": asdict(spec)},
-                         batch_size=opts.batch_size, batch_format="numpy", concurrency=n_actors, num_gpus=gpus,
+                         batch_size=opts.batch_size, batch_format="numpy",
+                         compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
     progress.start("proposals", len(records), f"on Ray: {n_actors} actor(s)")
     done = 0
@@ -254,7 +256,8 @@ def predict_on_ray(project, run_id: int | None = None, progress: Progress = NULL
                                                             "device": job.cfg.device,
                                                             "work_dir": str(project.work_dir),
                                                             "cache_key": job.cache.key},
-                         batch_size=opts.batch_size, batch_format="numpy", concurrency=n_actors, num_gpus=gpus,
+                         batch_size=opts.batch_size, batch_format="numpy",
+                         compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
     done = len(job.records) - len(records)   # images without features (unreadable) count as done, as locally
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
