@@ -16,6 +16,13 @@ from core.store.project import ChangedMeanwhile, ProjectWriteError
 from core.store.records import BoxRecord
 
 
+def save_failure(exc: Exception) -> str:
+    """A refused write as the status bar says it: 'not saved: ...' without the project path, which the window
+    title already shows."""
+    text = str(exc)
+    return text[text.find("not saved"):] if "not saved" in text else text
+
+
 @dataclass
 class BoxRef:
     id: int
@@ -82,8 +89,7 @@ class StoreCommand(QUndoCommand):
         try:
             step()
         except ProjectWriteError as exc:
-            text = str(exc)
-            self.session.message.emit(f"{what} {self.text()}: {text[text.find('not saved'):]}")
+            self.session.message.emit(f"{what} {self.text()}: {save_failure(exc)}")
             return False
         except (KeyError, ValueError, ChangedMeanwhile) as exc:
             self.setObsolete(True)

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QMessageBox
 from core.store.project import ChangedMeanwhile, ProjectWriteError
 
 from app.commands import (AcceptProposalCommand, AddBoxCommand, DeleteBoxCommand, SetFlagCommand,
-                          SetProposalStatusCommand, SetReviewCommand, StoreCommand, UpdateBoxCommand)
+                          SetProposalStatusCommand, SetReviewCommand, StoreCommand, UpdateBoxCommand,
+                          save_failure)
 
 
 class CurationController(QObject):
@@ -33,11 +34,11 @@ class CurationController(QObject):
         try:
             cmd.execute()
         except ProjectWriteError as exc:   # read-only file, full disk: said at once, never shown as done
-            self.s.message.emit(f"{cmd.text()}: {_reason(exc)}")
+            self.s.message.emit(f"{cmd.text()}: {save_failure(exc)}")
             self.s.notify_boxes(cmd.image_id)
             return False
         except ChangedMeanwhile as exc:    # another program replaced the rows: show what the file holds now
-            self.s.message.emit(f"{cmd.text()}: {_reason(exc)}")
+            self.s.message.emit(f"{cmd.text()}: {save_failure(exc)}")
             self.s.notify_boxes(cmd.image_id)
             self.s.proposals_changed.emit(cmd.image_id)
             return False
@@ -249,9 +250,3 @@ class CurationController(QObject):
             self.s.message.emit("Proposals are hidden (View \u25b8 Show proposals, Ctrl+3)")
         elif pid < 0:
             self.canvas.select(None)
-
-
-def _reason(exc: Exception) -> str:
-    """'not saved: ...' without the project path, which the window title already shows."""
-    text = str(exc)
-    return text[text.find("not saved"):] if "not saved" in text else text
