@@ -11,15 +11,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from core.cli import COMMANDS  # noqa: PLC0415 - keep start-up light
+    from core.cli import COMMANDS
 
     if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help")):
-        from core.cli import run_cli  # noqa: PLC0415
+        from core.cli import run_cli
         return run_cli(argv)
     if argv and argv[0] == "screenshot":
-        from app.screenshot import main as screenshot_main  # noqa: PLC0415
+        from app.screenshot import main as screenshot_main
         return screenshot_main(argv[1:])
-    from app.launch import run_gui  # noqa: PLC0415
+    from app.launch import run_gui
     return run_gui(argv)
 
 

@@ -9,7 +9,8 @@ finished before it, as each stage commits per image.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -90,7 +91,7 @@ class BackgroundWork(QObject):
             return None
         try:
             task = self.jobs.start(stage, project, in_process=True)
-        except Exception as exc:  # noqa: BLE001 - a missing optional piece must not stop the inspector
+        except Exception as exc:
             self.show_error(f"Compute {stage}", f"The pipeline cannot be loaded: {exc}", repr(exc))
             return None
         task.failed.connect(lambda msg, details, t=task: self.show_error(t.title, msg, details))

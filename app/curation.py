@@ -9,11 +9,18 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
+from app.commands import (
+    AcceptProposalCommand,
+    AddBoxCommand,
+    DeleteBoxCommand,
+    SetFlagCommand,
+    SetProposalStatusCommand,
+    SetReviewCommand,
+    StoreCommand,
+    UpdateBoxCommand,
+    save_failure,
+)
 from core.store.project import ChangedMeanwhile, ProjectWriteError
-
-from app.commands import (AcceptProposalCommand, AddBoxCommand, DeleteBoxCommand, SetFlagCommand,
-                          SetProposalStatusCommand, SetReviewCommand, StoreCommand, UpdateBoxCommand,
-                          save_failure)
 
 
 class CurationController(QObject):

@@ -12,13 +12,13 @@ kills the whole process tree. Attention maps and proposals run on a thread, so t
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from app.workers import Task, TaskRunner
 from core.settings import Settings
 from core.settings_cli import stage_argv
 from core.stages import TITLES
-
 
 # The core.pipeline function of each stage of core.stages.ORDER.
 FUNCTIONS = {"attention": "compute_attention", "proposals": "compute_proposals", "train": "train",
@@ -26,7 +26,7 @@ FUNCTIONS = {"attention": "compute_attention", "proposals": "compute_proposals",
 
 
 def _pipeline():
-    import core.pipeline as pipeline  # noqa: PLC0415 - torch and the models load only when a stage runs
+    import core.pipeline as pipeline
     return pipeline
 
 
@@ -80,7 +80,7 @@ def evaluate(project, split: str, maps: str, progress=None) -> dict:
 
 def torch_devices() -> list:
     """The devices a stage can run on (needs torch: ask with app.probe, off the GUI thread)."""
-    from core.dips.device import available_devices  # noqa: PLC0415
+    from core.dips.device import available_devices
     return available_devices()
 
 

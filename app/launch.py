@@ -16,13 +16,13 @@ def demo_folder() -> Path:
     """Where the demo project lives: $DIPS_STUDIO_DEMO_DIR, else the user data folder."""
     if os.environ.get(DEMO_ENV):
         return Path(os.environ[DEMO_ENV]).expanduser()
-    import platformdirs  # noqa: PLC0415
+    import platformdirs
     return Path(platformdirs.user_data_dir("dips-studio")) / "demo"
 
 
 def _import_torch() -> None:
     try:
-        import torch  # noqa: F401, PLC0415
+        import torch  # noqa: F401
     except ImportError:  # the inspector still works; the stages will report what is missing
         pass
 
@@ -32,13 +32,13 @@ def preload_in_background(then) -> None:
     daemon thread with the collector paused (no full collections holding the GIL meanwhile), pyqtgraph
     (Qt widgets) on the GUI thread once torch is in; then the heap is frozen and ``then()`` runs on the
     GUI thread."""
-    from app.probe import ask_in_background  # noqa: PLC0415
+    from app.probe import ask_in_background
 
     gc.disable()
 
     def loaded(_result) -> None:
         try:
-            import pyqtgraph  # noqa: F401, PLC0415
+            import pyqtgraph  # noqa: F401
         except ImportError:
             pass
         finally:
@@ -59,8 +59,8 @@ def preload_heavy_modules() -> None:
     """
     gc.disable()
     try:
-        import pyqtgraph  # noqa: F401, PLC0415
-        import torch  # noqa: F401, PLC0415
+        import pyqtgraph  # noqa: F401
+        import torch  # noqa: F401
     except ImportError:  # the inspector still works; the stages will report what is missing
         pass
     finally:
@@ -69,9 +69,9 @@ def preload_heavy_modules() -> None:
 
 
 def make_app(argv: list[str]):
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+    from PySide6.QtWidgets import QApplication
 
-    from app.theme import app_icon, follow_system_theme  # noqa: PLC0415
+    from app.theme import app_icon, follow_system_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "dips-studio", *argv])
     app.setApplicationName(APP_NAME)
@@ -92,7 +92,7 @@ def _open_initial(window, argv: list[str]) -> None:
     folder = demo_folder()
 
     def prepare(progress):
-        from core.pipeline import ensure_demo_project  # noqa: PLC0415
+        from core.pipeline import ensure_demo_project
         return ensure_demo_project(folder, progress=progress)
 
     task = window.background.run(prepare, "Preparing the demo project")
@@ -111,7 +111,7 @@ def start_gui(args: list[str]):
     """Show the window at once, in a 'loading models' state, and open the project once torch is in.
 
     Returns the window (the event loop is the caller's)."""
-    from app.main_window import MainWindow  # noqa: PLC0415
+    from app.main_window import MainWindow
 
     window = MainWindow(auto_compute=True, probe_device=False)
     window.set_loading(True)

@@ -57,7 +57,7 @@ def _scrolled(panel: QWidget) -> QScrollArea:
 
 
 def _device_text() -> str:
-    from core.dips.device import describe_device  # noqa: PLC0415 - torch: off the GUI thread (app.probe)
+    from core.dips.device import describe_device
     return describe_device("auto")
 
 
@@ -218,23 +218,23 @@ class MainWindow(QMainWindow):
         """Training and evaluation panels; the inspector works without them if they fail to load."""
         try:
             if self.training_panel is None:
-                from app.panels.training_panel import TrainingPanel  # noqa: PLC0415
+                from app.panels.training_panel import TrainingPanel
                 self.training_panel = TrainingPanel(project, self.runner)
                 self.training_panel.run_finished.connect(self._run_finished)
                 self.training_dock.setWidget(_scrolled(self.training_panel))
             else:
                 self.training_panel.set_project(project)
-        except Exception as exc:  # noqa: BLE001 - ImportError, or a panel bug: keep the inspector usable
+        except Exception as exc:
             self.training_dock.setWidget(QLabel(f"Training panel not available:\n{exc}"))
         try:
             if self.eval_panel is None:
-                from app.panels.eval_panel import EvaluationPanel  # noqa: PLC0415
+                from app.panels.eval_panel import EvaluationPanel
                 self.eval_panel = EvaluationPanel(project, runner=self.runner)  # evaluation off the GUI thread
                 self.eval_panel.image_selected.connect(self.go_to_image)
                 self.eval_dock.setWidget(_scrolled(self.eval_panel))
             else:
                 self.eval_panel.set_project(project)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.eval_dock.setWidget(QLabel(f"Evaluation panel not available:\n{exc}"))
 
     # -- project ----------------------------------------------------------------------------------
@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
             self.eval_panel.refresh()
 
     def on_shortcuts(self):
-        from app.shortcuts_dialog import ShortcutsDialog  # noqa: PLC0415
+        from app.shortcuts_dialog import ShortcutsDialog
         ShortcutsDialog(self).exec()
 
     def on_about(self):

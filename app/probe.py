@@ -8,7 +8,8 @@ messenger owned by the widget would be deleted with it while the thread may stil
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -33,7 +34,7 @@ def ask_in_background(question: Callable[[], Any], slot: Callable[[Any], None], 
     def run() -> None:
         try:
             result = question()
-        except Exception:  # noqa: BLE001 - e.g. torch missing: the fallback is all there is
+        except Exception:
             result = fallback
         messenger.answered.emit(result)
 

@@ -51,7 +51,7 @@ class ProjectFiles(QObject):
         return True
 
     def ask_open(self) -> None:
-        import app.dialogs as pickers  # noqa: PLC0415
+        import app.dialogs as pickers
 
         start = str(Path(self.s.project.path).parent) if self.s.project is not None else ""
         path = pickers.pick_open_file(self.window, "Open project", start,
@@ -60,7 +60,7 @@ class ProjectFiles(QObject):
             self.open_path(path)
 
     def new_project(self) -> None:
-        from app.dialogs.new_project import run_new_project_dialog  # noqa: PLC0415 - loaded on first use
+        from app.dialogs.new_project import run_new_project_dialog
         path = run_new_project_dialog(self.window, self.runner)
         if path:
             self.open_path(path)
@@ -68,7 +68,7 @@ class ProjectFiles(QObject):
     def import_coco(self) -> None:
         if self.s.project is None:
             return
-        from app.dialogs.coco_dialogs import run_import_coco_dialog  # noqa: PLC0415 - loaded on first use
+        from app.dialogs.coco_dialogs import run_import_coco_dialog
         if run_import_coco_dialog(self.window, self.s.project):
             self._reload_everything()
 
@@ -86,7 +86,7 @@ class ProjectFiles(QObject):
             return
 
         def job(progress):
-            from core.data.importer import import_images  # noqa: PLC0415
+            from core.data.importer import import_images
             return import_images(project, progress=progress)
 
         def done(report) -> None:
@@ -103,7 +103,7 @@ class ProjectFiles(QObject):
     def export_coco(self) -> None:
         if self.s.project is None:
             return
-        from app.dialogs.coco_dialogs import run_export_coco_dialog  # noqa: PLC0415 - loaded on first use
+        from app.dialogs.coco_dialogs import run_export_coco_dialog
         out = run_export_coco_dialog(self.window, self.s.project)
         if out:
             self.s.message.emit(f"Exported COCO to {out}")

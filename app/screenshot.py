@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 PANEL_DOCKS = {"layers": "layers_dock", "attention": "attention_dock", "training": "training_dock",
                "evaluation": "eval_dock"}
 
@@ -59,9 +58,9 @@ def pick_image(project, rel_path: str | None = None):
     if not images:
         return None
     try:
-        from core.pipeline.config import load_config  # noqa: PLC0415
+        from core.pipeline.config import load_config
         is_bg = load_config(project).is_background
-    except Exception:  # noqa: BLE001 - no pipeline config: every class counts as an object class
+    except Exception:
         def is_bg(_name):
             return False
     names = project.class_names()
@@ -95,7 +94,7 @@ def _thumbnails_pending(window) -> bool:
 
 def _centre_in_browser(window, image_id: int) -> None:
     """Scroll the image list so the shown image's row is in view (rows arrive lazily)."""
-    from PySide6.QtWidgets import QAbstractItemView  # noqa: PLC0415
+    from PySide6.QtWidgets import QAbstractItemView
     try:
         browser = window.browser
         row = browser.model.row_of(image_id)
@@ -106,9 +105,9 @@ def _centre_in_browser(window, image_id: int) -> None:
 
 
 def _compute(project_path: Path) -> None:
-    from core.pipeline import compute_attention, compute_proposals  # noqa: PLC0415
-    from core.progress import Progress, TextProgressBar  # noqa: PLC0415
-    from core.store.project import Project  # noqa: PLC0415
+    from core.pipeline import compute_attention, compute_proposals
+    from core.progress import Progress, TextProgressBar
+    from core.store.project import Project
     with Project.open(project_path) as project:
         compute_attention(project, progress=Progress(TextProgressBar()))
         compute_proposals(project, progress=Progress(TextProgressBar()))
@@ -117,21 +116,21 @@ def _compute(project_path: Path) -> None:
 def main(argv: list[str]) -> int:
     a = parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings, QSize, Qt  # noqa: PLC0415
+    from PySide6.QtCore import QSettings, QSize, Qt
 
     settings_dir = tempfile.mkdtemp(prefix="dips-screenshot-")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
 
-    from app.launch import demo_folder, make_app  # noqa: PLC0415
+    from app.launch import demo_folder, make_app
     app = make_app([])
 
-    from core.store.project import Project, ProjectError, resolve_project_path  # noqa: PLC0415
+    from core.store.project import Project, ProjectError, resolve_project_path
     try:
         if a.project:
             path = resolve_project_path(a.project)
         else:
-            from core.pipeline import ensure_demo_project  # noqa: PLC0415
+            from core.pipeline import ensure_demo_project
             path = ensure_demo_project(demo_folder())
         Project.open(path).close()   # checked here: the window would ask with a modal box nobody sees
         if a.compute:
@@ -141,12 +140,12 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(settings_dir, ignore_errors=True)
         return 2
 
-    from app.main_window import MainWindow  # noqa: PLC0415
+    from app.main_window import MainWindow
     window = MainWindow(auto_compute=False, probe_device=False)
     try:
-        from core.dips.device import describe_device  # noqa: PLC0415
+        from core.dips.device import describe_device
         window.status.set_device(describe_device("auto"))
-    except Exception:  # noqa: BLE001 - the device text is decoration here
+    except Exception:
         pass
     window.resize(a.width, a.height)
     window.show()

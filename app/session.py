@@ -54,7 +54,7 @@ class Session(QObject):
         self._background_ids = set()
         if self.project is not None:
             # the torch-free settings: importing core.pipeline here loaded torchvision and OpenCV into every window
-            from core.settings import load_settings  # noqa: PLC0415 - the project's own rule
+            from core.settings import load_settings
             cfg = load_settings(self.project, fallback=True)
             self._background_ids = {c.id for c in self._classes if cfg.is_background(c.name)}
 

@@ -15,8 +15,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, Signal, Slot
 
@@ -111,7 +112,7 @@ class _Runnable(QRunnable):
             result = self._fn(self._progress)
         except Cancelled:
             self._relay.done.emit("cancelled", None)
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the user, not kill the app
+        except BaseException as exc:
             msg = _one_line(exc)
             self._relay.done.emit("failed", (msg, traceback.format_exc()))
         else:

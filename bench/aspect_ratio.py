@@ -22,21 +22,21 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-from core.dips.attention import attention_maps  # noqa: E402
-from core.dips.boxes import box_iou  # noqa: E402
-from core.dips.device import inference_autocast  # noqa: E402
-from core.dips.scoring import propose  # noqa: E402
-from core.pipeline.config import load_config  # noqa: E402
-from core.pipeline.encoding import backbone_for, load_rgb  # noqa: E402
-from core.pipeline.evaluate_stage import _ground_truth  # noqa: E402
-from core.pipeline.scorer import class_index, get_scorer  # noqa: E402
-from core.progress import Progress, TextProgressBar  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from core.store.repos.images import ImageFilter  # noqa: E402
+from core.dips.attention import attention_maps
+from core.dips.boxes import box_iou
+from core.dips.device import inference_autocast
+from core.dips.scoring import propose
+from core.pipeline.config import load_config
+from core.pipeline.encoding import backbone_for, load_rgb
+from core.pipeline.evaluate_stage import _ground_truth
+from core.pipeline.scorer import class_index, get_scorer
+from core.progress import Progress, TextProgressBar
+from core.store.project import Project
+from core.store.repos.images import ImageFilter
 
 
 def shapes(size: int, patch: int, aspect: float) -> dict[str, tuple[int, int]]:

@@ -22,11 +22,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import torch
+import torch.nn.functional as F
 
-from core.dips.losses import crf_loss, crf_loss_dense, crf_weight_for  # noqa: E402
-
+from core.dips.losses import crf_loss, crf_loss_dense, crf_weight_for
 
 # ----------------------------------------------------------------------------------------- scenes
 

@@ -18,16 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from core.dips.backbones import load_backbone  # noqa: E402
-from core.dips.heads import build_localizer  # noqa: E402
-from core.train.config import TrainConfig, head_config  # noqa: E402
-from core.train.data import Batch, TrainSample, make_batch  # noqa: E402
-from core.train.feature_cache import FeatureCache  # noqa: E402
-from core.train.loop import loss_config, sampling_config  # noqa: E402
-from core.train.step import localizer_step  # noqa: E402
+from core.dips.backbones import load_backbone
+from core.dips.heads import build_localizer
+from core.train.config import TrainConfig, head_config
+from core.train.data import Batch, TrainSample, make_batch
+from core.train.feature_cache import FeatureCache
+from core.train.loop import loss_config, sampling_config
+from core.train.step import localizer_step
+
 
 def best_of(fn, reps: int) -> float:
     fn()

@@ -17,12 +17,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
+import torch
+import torch.nn as nn
 
-from core.dips.heads import ClassificationHead, TokenDecoder, count_params  # noqa: E402
-from core.dips.losses import LossConfig, dips_loss  # noqa: E402
-from core.dips.sampling import SamplingConfig, sample_batch  # noqa: E402
+from core.dips.heads import ClassificationHead, TokenDecoder, count_params
+from core.dips.losses import LossConfig, dips_loss
+from core.dips.sampling import SamplingConfig, sample_batch
 
 
 def conv_macs(model: nn.Module, x: torch.Tensor) -> int:

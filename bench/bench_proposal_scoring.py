@@ -19,10 +19,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.dips.device import fast_bf16, inference_autocast, pick_device  # noqa: E402
-from core.settings import PRECISIONS  # noqa: E402
-from core.dips.proposals import ProposalConfig, candidate_boxes, rank_proposals  # noqa: E402
-from core.dips.scoring import score_boxes, score_boxes_one_by_one  # noqa: E402
+from core.dips.device import fast_bf16, inference_autocast, pick_device
+from core.dips.proposals import ProposalConfig, candidate_boxes, rank_proposals
+from core.dips.scoring import score_boxes, score_boxes_one_by_one
+from core.settings import PRECISIONS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

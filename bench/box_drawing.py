@@ -25,14 +25,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.inspector_sim import Costs, replay_image  # noqa: E402
-from core.dips.boxes import box_iou  # noqa: E402
-from core.dips.map_boxes import BoxDrawConfig, draw_boxes  # noqa: E402
-from core.eval.detection import precision_recall  # noqa: E402
-from core.pipeline.config import load_config  # noqa: E402
-from core.pipeline.encoding import feature_cache  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from core.store.repos.images import ImageFilter  # noqa: E402
+from bench.inspector_sim import Costs, replay_image
+from core.dips.boxes import box_iou
+from core.dips.map_boxes import BoxDrawConfig, draw_boxes
+from core.eval.detection import precision_recall
+from core.pipeline.config import load_config
+from core.pipeline.encoding import feature_cache
+from core.store.project import Project
+from core.store.repos.images import ImageFilter
 
 # every variant spelled out from the drawing before issue 14 (no relative floor, mean score), as measured
 BASE = BoxDrawConfig(min_rel_area=0.0, merge_gap=0.0, nms_cover=0.0, score="mean", grabcut=False)
@@ -56,7 +56,7 @@ VARIANTS = {
 
 
 def _rgb(cache, content_hash: str, shape) -> np.ndarray:
-    import cv2  # noqa: PLC0415
+    import cv2
     rgb = np.ascontiguousarray(np.asarray(cache.get(content_hash).rgb, dtype=np.uint8).transpose(1, 2, 0))
     return rgb if rgb.shape[:2] == tuple(shape) else cv2.resize(rgb, (shape[1], shape[0]),
                                                                 interpolation=cv2.INTER_AREA)

@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train  # noqa: E402
-from core.pipeline.config import PipelineConfig, save_config  # noqa: E402
-from core.pipeline.demo import ensure_demo_project  # noqa: E402
-from core.progress import Progress, TextProgressBar  # noqa: E402
-from core.store.project import Project  # noqa: E402
+from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train
+from core.pipeline.config import PipelineConfig, save_config
+from core.pipeline.demo import ensure_demo_project
+from core.progress import Progress, TextProgressBar
+from core.store.project import Project
 
 
 def _at_operating(report: dict) -> float:

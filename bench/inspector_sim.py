@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.dips.boxes import box_iou  # noqa: E402
+from core.dips.boxes import box_iou
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _top_score(project, image_id: int, run_id: int | None) -> float:
 
 def copy_project(src: Path, dst_dir: Path) -> Path:
     """A copy of the project file and its work folder under ``dst_dir``; images stay where they are."""
-    from core.store.project import Project  # noqa: PLC0415
+    from core.store.project import Project
     with Project.open(src) as p:
         images, work = p.image_root, p.work_dir
     if dst_dir.exists():
@@ -149,10 +149,10 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
 def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining)."""
-    from core.pipeline import predict, train  # noqa: PLC0415
-    from core.pipeline.config import load_config  # noqa: PLC0415
-    from core.progress import NULL_PROGRESS  # noqa: PLC0415
-    from core.store.repos.images import ImageFilter  # noqa: PLC0415
+    from core.pipeline import predict, train
+    from core.pipeline.config import load_config
+    from core.progress import NULL_PROGRESS
+    from core.store.repos.images import ImageFilter
     progress = progress or NULL_PROGRESS
     gt = _gt(project)
     run_id = project.maps.latest_run_id()
@@ -216,8 +216,8 @@ def print_session(s: Session, draw_all: float, traditional_all: float, n_obj: in
 
 
 def main() -> None:
-    from core.progress import Progress, TextProgressBar  # noqa: PLC0415
-    from core.store.project import Project  # noqa: PLC0415
+    from core.progress import Progress, TextProgressBar
+    from core.store.project import Project
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("project")
     ap.add_argument("--orders", default="file,uncertain")
@@ -259,7 +259,7 @@ def main() -> None:
     for s in sessions:
         print_session(s, draw_all, trad_all, n_obj)
     if a.plot:
-        from bench.plot import line_plot  # noqa: PLC0415
+        from bench.plot import line_plot
         series = {"draw every box": ([0.0, 1.0], [0.0, 100.0])}
         for s in sessions:
             xs = [min(sec / draw_all, 1.0) for sec, _ in s.curve]

@@ -19,19 +19,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from core.dips.boxes import box_iou  # noqa: E402
-from core.dips.proposals import (Candidate, ProposalConfig, candidate_boxes, rank_proposals,  # noqa: E402
-                                 select_candidates)
-from core.dips.scoring import score_boxes  # noqa: E402
-from core.pipeline.config import load_config  # noqa: E402
-from core.pipeline.encoding import load_rgb  # noqa: E402
-from core.pipeline.scorer import class_index, get_scorer  # noqa: E402
-from core.progress import Progress, TextProgressBar  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from core.store.repos.images import ImageFilter  # noqa: E402
+from core.dips.boxes import box_iou
+from core.dips.proposals import Candidate, ProposalConfig, candidate_boxes, rank_proposals, select_candidates
+from core.dips.scoring import score_boxes
+from core.pipeline.config import load_config
+from core.pipeline.encoding import load_rgb
+from core.pipeline.scorer import class_index, get_scorer
+from core.progress import Progress, TextProgressBar
+from core.store.project import Project
+from core.store.repos.images import ImageFilter
 
 
 def apply_cap_and_dedupe(cands: list[Candidate], probs: np.ndarray, cfg: ProposalConfig):

@@ -34,13 +34,13 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from core.dips.boxes import boxes_from_map, normalize_map  # noqa: E402
-from core.eval.detection import precision_recall  # noqa: E402
-from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train  # noqa: E402
-from core.pipeline.config import PipelineConfig, save_config  # noqa: E402
-from core.progress import Progress, TextProgressBar  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from core.store.repos.images import ImageFilter  # noqa: E402
+from core.dips.boxes import boxes_from_map, normalize_map
+from core.eval.detection import precision_recall
+from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train
+from core.pipeline.config import PipelineConfig, save_config
+from core.progress import Progress, TextProgressBar
+from core.store.project import Project
+from core.store.repos.images import ImageFilter
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_SCRIPT = REPO.parent / "shared" / "data" / "aerial_trees.py"
@@ -193,7 +193,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     progress = Progress(TextProgressBar())
     if a.demo:
-        from core.pipeline.demo import ensure_demo_project  # noqa: PLC0415
+        from core.pipeline.demo import ensure_demo_project
         folder = work / f"demo_{a.demo}_0"
         project = Project.open(ensure_demo_project(folder, n_images=a.demo, progress=progress))
     else:

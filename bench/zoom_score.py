@@ -23,20 +23,20 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
-from core.dips.boxes import box_iou  # noqa: E402
-from core.dips.proposals import candidate_boxes, rank_proposals  # noqa: E402
-from core.dips.scoring import score_boxes, score_zoomed  # noqa: E402
-from core.pipeline.config import load_config  # noqa: E402
-from core.pipeline.encoding import load_rgb  # noqa: E402
-from core.pipeline.evaluate_stage import _ground_truth  # noqa: E402
-from core.pipeline.scorer import class_index, get_scorer  # noqa: E402
-from core.progress import Progress, TextProgressBar  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from core.store.repos.images import ImageFilter  # noqa: E402
+from core.dips.boxes import box_iou
+from core.dips.proposals import candidate_boxes, rank_proposals
+from core.dips.scoring import score_boxes, score_zoomed
+from core.pipeline.config import load_config
+from core.pipeline.encoding import load_rgb
+from core.pipeline.evaluate_stage import _ground_truth
+from core.pipeline.scorer import class_index, get_scorer
+from core.progress import Progress, TextProgressBar
+from core.store.project import Project
+from core.store.repos.images import ImageFilter
 
 
 def seed_precision(attn: np.ndarray, box: np.ndarray, gt: np.ndarray, res: int, top_frac: float) -> float:

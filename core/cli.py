@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
@@ -22,16 +22,16 @@ def _progress() -> Progress:
 
 
 def open_project(path: str):
-    from core.store.project import Project  # noqa: PLC0415
+    from core.store.project import Project
     return Project.open(path)
 
 
 # -- foundation commands -----------------------------------------------------------------
 
 def cmd_new(a: argparse.Namespace) -> int:
-    from core.data.importer import import_images  # noqa: PLC0415
-    from core.data.splits import SplitConfig  # noqa: PLC0415
-    from core.store.project import Project  # noqa: PLC0415
+    from core.data.importer import import_images
+    from core.data.splits import SplitConfig
+    from core.store.project import Project
 
     images = Path(a.images)
     if not images.is_dir():
@@ -56,7 +56,7 @@ def cmd_new(a: argparse.Namespace) -> int:
 
 
 def cmd_import_images(a: argparse.Namespace) -> int:
-    from core.data.importer import import_images  # noqa: PLC0415
+    from core.data.importer import import_images
     with open_project(a.project) as project:
         report = import_images(project, csv_path=Path(a.labels) if a.labels else None, progress=_progress(),
                                rehash=a.rehash)
@@ -65,7 +65,7 @@ def cmd_import_images(a: argparse.Namespace) -> int:
 
 
 def cmd_import_coco(a: argparse.Namespace) -> int:
-    from core.data.coco import import_coco  # noqa: PLC0415
+    from core.data.coco import import_coco
     with open_project(a.project) as project:
         report = import_coco(project, Path(a.file), as_=a.as_)
         print(report.summary())
@@ -73,11 +73,11 @@ def cmd_import_coco(a: argparse.Namespace) -> int:
 
 
 def cmd_export(a: argparse.Namespace) -> int:
-    from core.data.coco import export_coco  # noqa: PLC0415
+    from core.data.coco import export_coco
     with open_project(a.project) as project:
         leave_out = ()
         if a.no_background_categories:
-            from core.pipeline.config import load_config  # noqa: PLC0415
+            from core.pipeline.config import load_config
             cfg = load_config(project)
             leave_out = tuple(c.name for c in project.classes() if cfg.is_background(c.name))
         report = export_coco(project, Path(a.out), boxes=a.boxes, reviewed_only=a.reviewed_only,
@@ -116,7 +116,7 @@ def project_info(project) -> str:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    from core.data.demo import write_demo  # noqa: PLC0415
+    from core.data.demo import write_demo
     progress = _progress()
     progress.start("demo", a.n)
     info = write_demo(Path(a.out), n_images=a.n, seed=a.seed, progress=lambda d, t: progress.update(d, t))

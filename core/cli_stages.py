@@ -17,7 +17,7 @@ from core.settings_cli import add_stage_options, apply_cli
 
 
 def open_project(path: str):
-    from core.store.project import Project  # noqa: PLC0415 - SQLAlchemy loads only for commands that use it
+    from core.store.project import Project
     return Project.open(path)
 
 
@@ -36,8 +36,8 @@ def _with_events(fn):
         except Cancelled:
             print(cancelled_line(), flush=True)
             return 130
-        except Exception as exc:  # noqa: BLE001 - reported to the GUI with the details
-            from core.errors import user_message  # noqa: PLC0415
+        except Exception as exc:
+            from core.errors import user_message
             print(error_line(user_message(exc) or f"{exc}", traceback.format_exc()), flush=True)
             return 1
         print(done_line(result), flush=True)
@@ -48,7 +48,7 @@ def _with_events(fn):
 def _cfg(project, a: argparse.Namespace):
     """The project's saved settings with the options given on the command line applied (core.settings
     generates and reads the options); saved back when any was given."""
-    from core.pipeline.config import load_config, save_config  # noqa: PLC0415
+    from core.pipeline.config import load_config, save_config
     cfg = load_config(project)
     if apply_cli(cfg, a) and getattr(a, "save_config", True):
         if cfg.attention.weights and getattr(a, "weights", None) is not None:
@@ -57,7 +57,7 @@ def _cfg(project, a: argparse.Namespace):
         if getattr(a, "weights", None) is not None or getattr(a, "backbone", None) is not None:
             # Load the backbone before the settings are saved: a weight file that fails (WeightsError) is
             # reported and never remembered, so the next plain run does not fail on it again.
-            from core.pipeline.encoding import backbone_for  # noqa: PLC0415
+            from core.pipeline.encoding import backbone_for
             backbone_for(cfg)
         save_config(project, cfg)
     return cfg
@@ -67,16 +67,16 @@ def _ray(a: argparse.Namespace):
     """RayOptions from --ray [ADDRESS] --ray-batch-size --ray-actors, or None to run here."""
     if getattr(a, "ray", None) is None:
         return None
-    from core.pipeline.cluster import RayOptions  # noqa: PLC0415
+    from core.pipeline.cluster import RayOptions
     return RayOptions(address=None if a.ray == "local" else a.ray, batch_size=a.ray_batch_size, actors=a.ray_actors)
 
 
 @_with_events
 def cmd_attention(a, progress) -> int:
-    from core.pipeline import compute_attention  # noqa: PLC0415
+    from core.pipeline import compute_attention
     with open_project(a.project) as p:
         if _ray(a) is not None:
-            from core.pipeline.cluster import compute_attention_on_ray  # noqa: PLC0415
+            from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_attention(p, _cfg(p, a), progress, force=a.force)
@@ -86,10 +86,10 @@ def cmd_attention(a, progress) -> int:
 
 @_with_events
 def cmd_proposals(a, progress) -> int:
-    from core.pipeline import compute_proposals  # noqa: PLC0415
+    from core.pipeline import compute_proposals
     with open_project(a.project) as p:
         if _ray(a) is not None:
-            from core.pipeline.cluster import compute_proposals_on_ray  # noqa: PLC0415
+            from core.pipeline.cluster import compute_proposals_on_ray
             n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
@@ -99,7 +99,7 @@ def cmd_proposals(a, progress) -> int:
 
 @_with_events
 def cmd_train(a, progress) -> int:
-    from core.pipeline import train  # noqa: PLC0415
+    from core.pipeline import train
     with open_project(a.project) as p:
         run_id = train(p, _cfg(p, a), progress, resume_run=a.resume)
         run = p.runs.get(run_id)
@@ -109,10 +109,10 @@ def cmd_train(a, progress) -> int:
 
 @_with_events
 def cmd_predict(a, progress) -> int:
-    from core.pipeline import predict  # noqa: PLC0415
+    from core.pipeline import predict
     with open_project(a.project) as p:
         if _ray(a) is not None:
-            from core.pipeline.cluster import predict_on_ray  # noqa: PLC0415
+            from core.pipeline.cluster import predict_on_ray
             run = predict_on_ray(p, a.run, progress, _ray(a), cfg=_cfg(p, a))
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a))
@@ -122,7 +122,7 @@ def cmd_predict(a, progress) -> int:
 
 @_with_events
 def cmd_run(a, progress) -> dict:
-    from core.pipeline import run_all  # noqa: PLC0415
+    from core.pipeline import run_all
     with open_project(a.project) as p:
         out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a))
         print(json.dumps(out), file=sys.stderr)
@@ -130,17 +130,17 @@ def cmd_run(a, progress) -> dict:
 
 
 def cmd_evaluate(a) -> int:
-    from core.eval.report import format_table  # noqa: PLC0415
-    from core.pipeline import evaluate  # noqa: PLC0415
+    from core.eval.report import format_table
+    from core.pipeline import evaluate
     with open_project(a.project) as p:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
-    from core.pipeline.evaluate_stage import metadata_summary  # noqa: PLC0415
+    from core.pipeline.evaluate_stage import metadata_summary
     if metadata_summary(result):
         print(metadata_summary(result))
     if a.json:
-        from core.data.coco import write_json_atomic  # noqa: PLC0415
+        from core.data.coco import write_json_atomic
         write_json_atomic(result, Path(a.json))
     return 0
 

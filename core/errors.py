@@ -31,7 +31,7 @@ class CheckpointError(Exception):
     """A checkpoint is missing, damaged or holds more than tensors and plain data; names the file."""
 
 
-class ImportError_(Exception):  # noqa: N801 - avoid shadowing the builtin ImportError
+class ImportError_(Exception):
     """The import cannot start at all (no folder, unreadable CSV); names the file and why."""
 
 

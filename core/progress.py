@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 class Cancelled(Exception):
@@ -95,7 +95,7 @@ class TextProgressBar:
         self._stage: str | None = None
 
     def __call__(self, ev: ProgressEvent) -> None:
-        from tqdm import tqdm  # noqa: PLC0415 - only the command line draws bars
+        from tqdm import tqdm
 
         if ev.stage != self._stage or self._bar is None:
             self.close()

@@ -73,7 +73,7 @@ def parse_names(text: str) -> list[str] | None:
     return names or None
 
 
-def option(default=MISSING, help: str = "", *, factory: Callable | None = None, symbol: str | None = None,  # noqa: A002
+def option(default=MISSING, help: str = "", *, factory: Callable | None = None, symbol: str | None = None,
            unit: str | None = None, cli: str | None = None, stages: tuple[str, ...] = (), gui: bool = False,
            label: str | None = None, choices: tuple | None = None, low: float | None = None,
            high: float | None = None, none_as: int | None = None, parse: Callable[[str], object] | None = None,

@@ -128,9 +128,7 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
         value = getattr(args, opt.dest, None)
         if value is None or value == "":
             continue
-        if value == DEFAULT and opt.optional:
-            value = None
-        elif opt.meta["none_as"] is not None and value == opt.meta["none_as"]:
+        if value == DEFAULT and opt.optional or opt.meta["none_as"] is not None and value == opt.meta["none_as"]:
             value = None
         setattr(_target(settings, opt), opt.name, value)
         changed.add(opt.section)

@@ -100,7 +100,7 @@ class ImageCanvas(ZoomPanView):
         self.placeholder.resize(self.size())
         self.placeholder.show()
 
-    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+    def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
 

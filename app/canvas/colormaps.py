@@ -1,7 +1,7 @@
 """Colour lookup tables for attention / foreground maps, and map -> QImage."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PySide6.QtGui import QImage
@@ -9,13 +9,13 @@ from PySide6.QtGui import QImage
 COLORMAPS = ("inferno", "viridis", "magma", "turbo", "gray")
 
 
-@lru_cache(maxsize=None)
+@cache
 def lut(name: str) -> np.ndarray:
     """[256, 3] uint8 RGB table."""
     if name == "gray":
         ramp = np.arange(256, dtype=np.uint8)
         return np.stack([ramp] * 3, axis=1)
-    import pyqtgraph as pg  # noqa: PLC0415 - its colormap files are the only thing used
+    import pyqtgraph as pg
 
     table = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
     return np.ascontiguousarray(table[:, :3], dtype=np.uint8)

@@ -43,7 +43,7 @@ class _Decode(QRunnable):
                     self.signals.loaded.emit(self.generation, self.image_id, "full", rgb_to_qimage(full))
         except ImageReadError as exc:
             self.signals.failed.emit(self.generation, self.image_id, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a broken file must not take the canvas down
+        except Exception as exc:
             self.signals.failed.emit(self.generation, self.image_id, f"{self.path}: {exc}")
 
 

@@ -7,9 +7,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QRadioButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 import app.dialogs as pickers
 from core.data.coco import BOX_KINDS
@@ -87,11 +100,11 @@ class CocoImportDialog(QDialog):
 
     def do_import(self) -> bool:
         """Import now; True when boxes were added. The report (or the reason) is shown."""
-        from core.data.coco import import_coco  # noqa: PLC0415
+        from core.data.coco import import_coco
         path = Path(self.file_edit.text().strip()).expanduser()
         try:
             report = import_coco(self.project, path, as_=self.as_kind())
-        except Exception as exc:  # noqa: BLE001 - CocoError, ValueError ...: shown in the dialog
+        except Exception as exc:
             self.report_view.setPlainText(f"Cannot import: {exc}")
             return False
         self.report = report
@@ -187,10 +200,10 @@ class CocoExportDialog(QDialog):
 
     def _background_names(self) -> list[str]:
         try:
-            from core.settings import load_settings  # noqa: PLC0415 - the project's own rule
+            from core.settings import load_settings
             cfg = load_settings(self.project, fallback=True)
             return [c.name for c in self.project.classes() if cfg.is_background(c.name)]
-        except Exception:  # noqa: BLE001 - without the rule, every class is a category
+        except Exception:
             return []
 
     def options(self) -> dict:
@@ -204,7 +217,7 @@ class CocoExportDialog(QDialog):
         try:
             by_source = self.project.boxes.counts_by_source()
             proposals = self.project.proposals.count()
-        except Exception:  # noqa: BLE001 - counts are a courtesy
+        except Exception:
             return {}
         return {"curated": sum(by_source.values()), "accepted": by_source.get("prediction", 0),
                 "proposals": proposals}
@@ -236,12 +249,12 @@ class CocoExportDialog(QDialog):
             self.file_edit.setText(str(p if p.suffix else p.with_suffix(".json")))
 
     def do_export(self) -> Path | None:
-        from core.data.coco import export_coco  # noqa: PLC0415
+        from core.data.coco import export_coco
         out = Path(self.file_edit.text().strip()).expanduser()
         kind = self.kind()
         try:
             report = export_coco(self.project, out, boxes=kind, **self.options())
-        except Exception as exc:  # noqa: BLE001 - unwritable folder ...: shown in the dialog
+        except Exception as exc:
             self.result_view.setPlainText(f"Cannot export: {exc}")
             return None
         self.report, self.written = report, out

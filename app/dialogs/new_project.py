@@ -12,9 +12,27 @@ from collections import Counter
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
 import app.dialogs as pickers
 from core.data.importer import ImportReport, read_label_csv, scan_class_folders
@@ -115,7 +133,7 @@ class SourcePage(QWizardPage):
                 return f"{csv}: no such file"
         return ""
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         folder = self.folder()
         if folder is None or not folder.is_dir():
             return False
@@ -152,7 +170,7 @@ class ClassesPage(QWizardPage):
         self.counts: Counter = Counter()
         self.scan_report = ImportReport()
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
+    def initializePage(self) -> None:
         src: SourcePage = self.wizard().source_page
         report = ImportReport()
         self.problem.setText("")
@@ -161,7 +179,7 @@ class ClassesPage(QWizardPage):
                 cands = read_label_csv(src.csv_path(), src.folder(), report)
             else:
                 cands = scan_class_folders(src.folder(), report)
-        except Exception as exc:  # noqa: BLE001 - unreadable CSV / folder: say so on the page
+        except Exception as exc:
             cands = []
             self.problem.setText(str(exc))
         self.scan_report = report
@@ -189,7 +207,7 @@ class ClassesPage(QWizardPage):
             self.problem.setText("No image files found there.")
         self.completeChanged.emit()
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         return sum(self.counts.values()) > 0
 
     def class_counts(self) -> dict[str, int]:
@@ -237,7 +255,7 @@ class ProjectPage(QWizardPage):
         s.setValue(v)
         return s
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
+    def initializePage(self) -> None:
         if not self.path_edit.text().strip():
             folder = self.wizard().source_page.folder().resolve()
             name = pickers.dataset_name(folder)   # "images" says nothing: the data set's folder does
@@ -254,7 +272,7 @@ class ProjectPage(QWizardPage):
         return resolve_project_path(t) if t else None
 
     def split_config(self):
-        from core.data.splits import SplitConfig  # noqa: PLC0415
+        from core.data.splits import SplitConfig
         return SplitConfig(self.train.value(), self.val.value(), self.test.value(), seed=self.seed.value())
 
     def _browse(self) -> None:
@@ -278,12 +296,12 @@ class ProjectPage(QWizardPage):
         self.problem.setText(self.problem_text())
         self.completeChanged.emit()
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         return not self.problem_text()
 
-    def validatePage(self) -> bool:  # noqa: N802 - Qt override
+    def validatePage(self) -> bool:
         """'Create': make the project file now, so a bad location is reported on this page."""
-        from core.store.project import Project, ProjectError  # noqa: PLC0415
+        from core.store.project import Project, ProjectError
         try:
             self.wizard().project = Project.create(self.project_path(), self.wizard().source_page.folder())
         except (ProjectError, OSError) as exc:
@@ -312,10 +330,10 @@ class ImportPage(QWizardPage):
         self.done = False
         self.report: ImportReport | None = None
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
+    def initializePage(self) -> None:
         self.wizard().start_import()
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         return self.done
 
     def show_progress(self, ev) -> None:
@@ -384,7 +402,7 @@ class NewProjectWizard(QWizard):
 
     # -- import ----------------------------------------------------------------------------
     def start_import(self) -> None:
-        from core.data.importer import import_images  # noqa: PLC0415
+        from core.data.importer import import_images
         project, csv, splits = self.project, self.source_page.csv_path(), self.project_page.split_config()
 
         def job(progress):
@@ -393,7 +411,7 @@ class NewProjectWizard(QWizard):
         if self.runner is None:
             try:
                 report = job(Progress())
-            except Exception as exc:  # noqa: BLE001 - shown on the page
+            except Exception as exc:
                 self._import_failed(str(exc), "")
             else:
                 self._import_done(report)

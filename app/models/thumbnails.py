@@ -41,7 +41,7 @@ class _Job(QRunnable):
                     tmp = self.cache_file.with_suffix(".tmp.png")
                     if img.save(str(tmp), "PNG"):
                         tmp.replace(self.cache_file)  # atomic: a half-written thumb is never read
-        except Exception:  # noqa: BLE001 - an unreadable image shows a placeholder, never an error box
+        except Exception:
             img = None
         self.signals.done.emit(self.image_id, img)
 

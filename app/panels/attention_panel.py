@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QGridLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QScrollArea, QToolButton, QVBoxLayout, QWidget
 
 from app.canvas.colormaps import colorize
 from core.store.repos.maps import MEAN_HEAD
@@ -22,7 +21,7 @@ def head_name(head: int) -> str:
 class AttentionPanel(QWidget):
     head_chosen = Signal(int)  # MEAN_HEAD (-1) or a head index
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+    def sizeHint(self) -> QSize:
         return QSize(350, 400)
 
     def __init__(self, parent=None):

@@ -1,9 +1,17 @@
 """Image browser: filters (class, split, review state, boxes), name search, counts, thumbnail list."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, QTimer, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QLabel, QLineEdit, QListView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.models.image_list_model import ImageIdRole, ImageListModel, thumb_size
 from app.models.thumbnails import ThumbnailCache
@@ -17,7 +25,7 @@ class BrowserPanel(QWidget):
     image_selected = Signal(int)  # the user picked an image in the list
     search_left = Signal()        # Escape or Enter in the search field: the keys belong to the canvas again
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+    def sizeHint(self) -> QSize:
         return QSize(270, 700)
 
     def __init__(self, parent=None):
@@ -141,7 +149,7 @@ class BrowserPanel(QWidget):
             self.image_selected.emit(ids[0])
         self.search_left.emit()
 
-    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if obj is self.search and ev.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) \
                 and ev.key() == Qt.Key.Key_Escape:
             ev.accept()   # Escape belongs to the search field (not the window's Esc action) ...

@@ -6,13 +6,23 @@ the main window can open it on the canvas.
 """
 from __future__ import annotations
 
-
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QStackedWidget, QTableWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.jobs import evaluate
 from app.panels.eval_report import DELTAS, fmt_pct, headline_figures, number, threshold_curve
@@ -235,7 +245,7 @@ class EvaluationPanel(QWidget):
             return
         self._eval_timer.start()
 
-    def showEvent(self, ev) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, ev) -> None:
         super().showEvent(ev)
         if self._stale:
             self._eval_timer.start()
@@ -264,7 +274,7 @@ class EvaluationPanel(QWidget):
         if self._task is not None:
             try:
                 self._task.cancel()
-            except Exception:  # noqa: BLE001 - a finished task may refuse; its result is ignored anyway
+            except Exception:
                 pass
             self._task = None
 
@@ -282,7 +292,7 @@ class EvaluationPanel(QWidget):
         if self.runner is None:
             try:
                 result = job()
-            except Exception as exc:  # noqa: BLE001 - shown in the panel, never raised into Qt
+            except Exception as exc:
                 self._failed(req, _one_line(exc), "")
             else:
                 self._done(req, result)

@@ -26,7 +26,7 @@ LAYER_LEGEND = {
 class LayersPanel(QWidget):
     overlay_changed = Signal()   # source, colour map or opacity changed
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+    def sizeHint(self) -> QSize:
         return QSize(350, 300)
 
     def __init__(self, layer_actions: dict[str, QAction], parent=None):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.progress import format_eta
 
@@ -53,7 +53,7 @@ def when(t: datetime | None) -> str:
     if t is None:
         return ""
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     return t.astimezone().strftime("%Y-%m-%d %H:%M")
 
 

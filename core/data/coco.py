@@ -13,12 +13,12 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.atomic_io import atomic_write
 from core.data.paths import ImageMatcher
-from core.errors import CocoError  # noqa: F401 - raised here; importable from here as before
+from core.errors import CocoError
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
@@ -170,7 +170,7 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
 
     head = {
         "info": {"description": f"DiPS Studio export of {project.path.name}", "version": "1.0",
-                 "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "date_created": datetime.now(UTC).isoformat(timespec="seconds"),
                  "boxes": boxes, "reviewed_only": reviewed_only, "split": split or "all"},
         "licenses": [],
         "images": [{"id": img.id, "file_name": img.rel_path, "width": img.width, "height": img.height,

@@ -9,15 +9,15 @@ import hashlib
 import io
 import threading
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from core.errors import ImageReadError  # noqa: F401 - raised here; importable from here as before
+from core.errors import ImageReadError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 EXIF_ORIENTATION = 274
@@ -106,7 +106,7 @@ def _tiff_bands(data: bytes) -> int | None:
         fp.seek(ifd.next)
         ifd.load(fp)
         return int(ifd.get(277, 1))
-    except Exception:  # noqa: BLE001 - a damaged header: the caller keeps Pillow's reason
+    except Exception:
         return None
 
 
@@ -123,7 +123,7 @@ def _open(data: bytes, path: Path) -> Image.Image:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise _band_problem(data, path) or ImageReadError(path, "not an image (unrecognised format)") from None
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types on malformed headers
+    except Exception as exc:
         if "truncat" in str(exc).lower():
             raise ImageReadError(path, "truncated or corrupt image data") from None
         raise _band_problem(data, path) or ImageReadError(path, f"cannot be opened ({exc})") from None
@@ -136,7 +136,7 @@ def _open(data: bytes, path: Path) -> Image.Image:
 def _orientation(img: Image.Image) -> int:
     try:
         value = int(img.getexif().get(EXIF_ORIENTATION, 1))
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
+    except Exception:
         return 1
     return value if 1 <= value <= 8 else 1
 
@@ -164,7 +164,7 @@ def _load(img: Image.Image, data: bytes, path: Path) -> None:
                 raise problem from None
         reason = "truncated or corrupt image data" if "truncat" in low or "broken" in low else f"corrupt ({msg})"
         raise ImageReadError(path, reason) from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _band_problem(data, path) or ImageReadError(
             path, f"cannot be decoded ({exc.__class__.__name__}: {exc})") from None
 
@@ -266,7 +266,7 @@ def read_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
         if _orientation(img) != 1:    # exif_transpose copies even an upright image
             try:
                 img = ImageOps.exif_transpose(img)
-            except Exception:  # noqa: BLE001 - a malformed EXIF block: keep the pixels as stored
+            except Exception:
                 pass
         return _to_rgb(img)
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from core.data.images import ImageInfo, ImageReadError, inspect_image, is_image_name
 from core.data.paths import PathOutsideRoot, relative_inside
-from core.errors import ImportError_  # noqa: F401 - raised here; importable from here as before
 from core.data.splits import SplitConfig, assign_splits
+from core.errors import ImportError_
 from core.progress import NULL_PROGRESS, Progress
 from core.store.project import Project
 from core.store.schema import ImageRow
@@ -302,7 +302,7 @@ class _KnownRows:
     assigned: list[tuple[str, int | None, str]]     # (path, class, split): splits fill towards the ratios
 
     @classmethod
-    def read(cls, project: Project) -> "_KnownRows":
+    def read(cls, project: Project) -> _KnownRows:
         with project.transaction() as s:
             rows = s.scalars(select(ImageRow)).all()
             # rotated TIFFs were recorded with their size swapped twice before the fix: read them again, once
@@ -323,7 +323,7 @@ class _NewRows:
     flag, split, maps, proposals) takes the new path instead of a new row being made. A class is created with its
     first imported image, never for files that were all refused."""
 
-    def __init__(self, project: Project, known: "_KnownRows", vanished: list[str], splits: SplitConfig,
+    def __init__(self, project: Project, known: _KnownRows, vanished: list[str], splits: SplitConfig,
                  report: ImportReport):
         self.project, self.assigned = project, known.assigned
         self.splits, self.report = splits, report

@@ -26,7 +26,7 @@ class SplitConfig:
             raise ValueError(f"split ratios must be >= 0 and sum to 1, got {self.train}, {self.val}, {self.test}")
 
     @classmethod
-    def parse(cls, text: str, seed: int = 0) -> "SplitConfig":
+    def parse(cls, text: str, seed: int = 0) -> SplitConfig:
         parts = [float(x) for x in text.split(",")]
         if len(parts) != 3:
             raise ValueError(f"split ratios must be three numbers 'train,val,test', got {text!r}")

@@ -49,8 +49,8 @@ Timing (bench/bench_crf.py, 2 CPU threads, forward + backward per image): window
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

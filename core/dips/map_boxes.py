@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from core.dips.boxes import binarize, box_area, box_intersection, components_to_boxes
-from core.settings import BoxDrawConfig  # noqa: F401 - the settings live in core.settings; kept importable here
+from core.settings import BoxDrawConfig
 
 
 def _gap(a: np.ndarray, b: np.ndarray) -> float:

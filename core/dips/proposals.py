@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.dips.boxes import (binarize, box_area, box_iou, component_boxes_with_activation,
-                             normalize_map, otsu_threshold)
+from core.dips.boxes import binarize, box_area, box_iou, component_boxes_with_activation, normalize_map, otsu_threshold
 from core.settings import MAP_SETS, ProposalConfig
 
 MEAN_MAP = -1  # key of the mean-over-heads map, as in the store

@@ -11,14 +11,13 @@ class probabilities; it does its own normalisation and softmax.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.dips.proposals import (Candidate, ProposalConfig, RankedProposal, candidate_boxes,
-                                 rank_proposals)
+from core.dips.proposals import Candidate, ProposalConfig, RankedProposal, candidate_boxes, rank_proposals
 
 Classifier = Callable[[torch.Tensor], torch.Tensor]
 

@@ -6,8 +6,8 @@ IoU >= ``iou`` in the continuous convention of ``core.dips.boxes`` on image pixe
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -19,8 +19,8 @@ pixels of one grid (the evaluation grid). Ratios are "greater than", as in the p
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -17,13 +17,12 @@ image pixels).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
-from core.eval.boxes_from_maps import (ThresholdIoU, iou_over_thresholds, prepare_map, resize_boxes,
-                                       threshold_grid)
+from core.eval.boxes_from_maps import ThresholdIoU, iou_over_thresholds, prepare_map, resize_boxes, threshold_grid
 
 IOU_THRESHOLDS = (30, 50, 70)  # delta, percent
 
@@ -127,7 +126,7 @@ class BoxAccCurves:
     top5: dict[int, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls, thresholds: np.ndarray, iou_thresholds: tuple[int, ...], with_classes: bool) -> "BoxAccCurves":
+    def empty(cls, thresholds: np.ndarray, iou_thresholds: tuple[int, ...], with_classes: bool) -> BoxAccCurves:
         z = lambda: {d: np.zeros(len(thresholds), dtype=np.int64) for d in iou_thresholds}  # noqa: E731
         c = cls(np.asarray(thresholds), tuple(iou_thresholds), 0, z(), z())
         if with_classes:

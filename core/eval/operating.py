@@ -19,7 +19,7 @@ All results are percent; the IoU uses the inclusive +1 pixel convention of wsole
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -12,8 +12,8 @@ anything else (e.g. 255, the reference's "ignore" label) is left out. A bool mas
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import cv2
 import numpy as np

@@ -24,15 +24,15 @@ Box-only evaluation (``evaluate_boxes``, ``--maps proposal``): a box has no thre
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from core.eval.boxes_from_maps import best_pair, map_to_boxes
 from core.eval.loc_errors import ErrorThresholds, localization_errors
 from core.eval.maxboxacc import EvalConfig, check_lengths, class_correct, compute_curves, prepare_image
-from core.eval.operating import boxes_on_grid, box_acc_from_ious, operating_point
+from core.eval.operating import box_acc_from_ious, boxes_on_grid, operating_point
 from core.eval.pxap import PxAPAccumulator, mask_to_grid
 
 

@@ -37,8 +37,8 @@ class RayOptions:
 def connect(opts: RayOptions):
     """Start or join Ray once per process. Raises ImportError with how to install it when Ray is missing."""
     try:
-        import ray  # noqa: PLC0415 - optional: only the --ray stages need it
-        import ray.data  # noqa: F401,PLC0415
+        import ray
+        import ray.data
     except ImportError as exc:
         raise ImportError("Ray is not installed: pip install 'ray[data]' (see docs/scale.md)") from exc
     if not ray.is_initialized():
@@ -50,8 +50,8 @@ def connect(opts: RayOptions):
 def _one_thread_per_cpu() -> None:
     """Inside an actor: as many torch threads as CPUs Ray gave it (1), not one per core of the node, so that
     actors side by side do not fight over the cores."""
-    import ray  # noqa: PLC0415
-    import torch  # noqa: PLC0415
+    import ray
+    import torch
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
     torch.set_num_threads(max(1, int(cpus)))
 
@@ -103,7 +103,7 @@ def compute_attention_on_ray(project, cfg: PipelineConfig | None = None, progres
     Returns the number of images encoded; unreadable images are skipped and listed in the project's
     ``last_attention_problems`` as the local stage does.
     """
-    from core.pipeline.attention_stage import attention_todo  # noqa: PLC0415
+    from core.pipeline.attention_stage import attention_todo
 
     cfg = cfg or load_config(project)
     opts = opts or RayOptions()
@@ -141,10 +141,10 @@ class _Proposer:
     ranks the proposals of rows {image_id, path, class_index, heads, maps} (Alg. 1)."""
 
     def __init__(self, settings: dict, spec: dict):
-        import torch  # noqa: PLC0415
+        import torch
 
-        from core.dips.device import pick_device  # noqa: PLC0415
-        from core.pipeline.scorer import ScorerSpec, scorer_from_spec  # noqa: PLC0415
+        from core.dips.device import pick_device
+        from core.pipeline.scorer import ScorerSpec, scorer_from_spec
         _one_thread_per_cpu()
         self.torch = torch
         self.cfg = PipelineConfig.from_dict(settings)
@@ -152,7 +152,7 @@ class _Proposer:
         self.device = pick_device(self.cfg.device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from core.dips.scoring import propose  # noqa: PLC0415
+        from core.dips.scoring import propose
         s = self.cfg.proposals.scoring_size
         ranked_all = np.empty(len(batch["image_id"]), dtype=object)
         for i, (path, cls, heads, maps) in enumerate(zip(batch["path"], batch["class_index"], batch["heads"],
@@ -175,11 +175,11 @@ def compute_proposals_on_ray(project, cfg: PipelineConfig | None = None, progres
                              force: bool = False) -> int:
     """``core.pipeline.compute_proposals`` with the ranking done by Ray actors; f_x is trained (or found in
     the cache) here first, the proposals stored here. Returns the number of images processed."""
-    import json  # noqa: PLC0415
-    from dataclasses import asdict  # noqa: PLC0415
+    import json
+    from dataclasses import asdict
 
-    from core.pipeline.proposal_stage import META_PENDING, proposal_todo, store_proposals  # noqa: PLC0415
-    from core.pipeline.scorer import class_index, prepare_scorer  # noqa: PLC0415
+    from core.pipeline.proposal_stage import META_PENDING, proposal_todo, store_proposals
+    from core.pipeline.scorer import class_index, prepare_scorer
 
     cfg = cfg or load_config(project)
     opts = opts or RayOptions()
@@ -222,14 +222,14 @@ class _Predictor:
     """A Ray actor: the trained heads, loaded once; (class probabilities, foreground map) per cached image."""
 
     def __init__(self, model_path: str, device: str, work_dir: str, cache_key: str):
-        from core.dips.device import pick_device  # noqa: PLC0415
-        from core.train.predictor import LoadedModel  # noqa: PLC0415
+        from core.dips.device import pick_device
+        from core.train.predictor import LoadedModel
         _one_thread_per_cpu()
         self.model = LoadedModel(Path(model_path), pick_device(device))
         self.cache = FeatureCache(Path(work_dir) / "features", cache_key)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from core.train.predictor import run_on_cached  # noqa: PLC0415
+        from core.train.predictor import run_on_cached
         probs, fg = run_on_cached(self.model, self.cache, [str(h) for h in batch["content_hash"]])
         return {"image_id": batch["image_id"], "probs": probs, "fg": fg}
 
@@ -240,7 +240,7 @@ def predict_on_ray(project, run_id: int | None = None, progress: Progress = NULL
     """``core.pipeline.predict`` with the heads run by Ray actors on the cached encoder outputs; the operating
     threshold is chosen here first (on the training images), and the maps and boxes stored here. Returns the
     prediction run id."""
-    from core.pipeline.predict_stage import prepare_prediction  # noqa: PLC0415
+    from core.pipeline.predict_stage import prepare_prediction
 
     opts = opts or RayOptions()
     job = prepare_prediction(project, run_id, progress, image_ids, cfg)

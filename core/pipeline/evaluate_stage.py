@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 
 from core.data.paths import ImageMatcher
+from core.errors import NoMapsError
 from core.eval import EvalConfig, evaluate_boxes, evaluate_maps, read_wsol_metadata
 from core.pipeline.scorer import class_index
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
-from core.errors import NoMapsError  # noqa: F401 - raised here; importable from here as before
 
 MAP_TYPES = ("predicted", "attention", "proposal")
 

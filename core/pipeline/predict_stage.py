@@ -42,7 +42,7 @@ def boxes_for_map(fg: np.ndarray, width: int, height: int, p_object: float = 1.0
 
 def _rgb_on_map(cache, content_hash: str, shape: tuple[int, int]) -> np.ndarray:
     """The cached small RGB copy of an image as [h, w, 3] uint8 on the map's grid (for GrabCut)."""
-    import cv2  # noqa: PLC0415
+    import cv2
     rgb = np.ascontiguousarray(np.asarray(cache.get(content_hash).rgb, dtype=np.uint8).transpose(1, 2, 0))
     return rgb if rgb.shape[:2] == tuple(shape) else cv2.resize(rgb, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
@@ -65,7 +65,7 @@ def _pseudo_boxes(project, rec) -> np.ndarray | None:
     return np.array([props[0].xyxy], dtype=np.float64) if props else None
 
 
-def calibrate_threshold(project, model: "LoadedModel", cache, records) -> tuple[float, int]:
+def calibrate_threshold(project, model: LoadedModel, cache, records) -> tuple[float, int]:
     """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
     match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
     nearest 0.5). No ground truth is read."""

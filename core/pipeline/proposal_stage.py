@@ -16,7 +16,6 @@ from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
 from core.store.repos.proposals import NewProposal
 
-
 # What the stored proposals were made with, and the images still to redo after that changed.
 META_SETTINGS = "proposals_settings"
 META_PENDING = "proposals_pending"

@@ -24,7 +24,7 @@ def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NUL
     out = {}
     for stage in ORDER:
         if stage in _INCREMENTAL and ray is not None:
-            from core.pipeline import cluster  # noqa: PLC0415
+            from core.pipeline import cluster
             on_ray = cluster.compute_attention_on_ray if stage == "attention" else cluster.compute_proposals_on_ray
             out[stage] = on_ray(project, cfg, progress, ray)
         elif stage in _INCREMENTAL:
@@ -38,7 +38,7 @@ def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NUL
                 if project.maps.latest_run_id() is not None:
                     break          # trained and predicted already: nothing left to do
         elif stage == "predict" and ray is not None:
-            from core.pipeline.cluster import predict_on_ray  # noqa: PLC0415
+            from core.pipeline.cluster import predict_on_ray
             out["prediction_run"] = predict_on_ray(project, out["train_run"], progress, ray, cfg=cfg)
         elif stage == "predict":
             out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg, backbone=backbone)

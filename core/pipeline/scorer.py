@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -28,7 +28,6 @@ from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpo
 from core.train.config import TrainConfig
 from core.train.fine_tune import fine_tune_classifier
 from core.train.loop import train_classifier
-
 
 # f_x is trained once per project and cached by the images it saw, not by seed. With the training seed, the
 # first `train --seed` to need it would decide f_x, and with it every proposal; a fixed seed makes the

@@ -10,7 +10,7 @@ from core.dips.device import pick_device
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.pipeline.scorer import class_index
-from core.progress import Cancelled, NULL_PROGRESS, Progress
+from core.progress import NULL_PROGRESS, Cancelled, Progress
 from core.store.repos.images import ImageFilter
 from core.store.run_lock import holding_run_lock
 from core.train.checkpoint import save_checkpoint
@@ -115,7 +115,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
             project.runs.update(run_id, history=history)
         l_cls_classifier = None  # the workshop's frozen CNN for L_CLS (U-Net variant only)
         if cfg.train.decoder == "unet" and cfg.train.lambda_cls > 0 and len(index) >= 2:
-            from core.pipeline.scorer import efficientnet_classifier  # noqa: PLC0415
+            from core.pipeline.scorer import efficientnet_classifier
             l_cls_classifier = efficientnet_classifier(project, cfg, progress)
         localizer, history = train_localizer(samples, cache, cfg.train, embed_dim, progress, device,
                                              ckpt_path=run_dir / "last.pt", on_epoch=on_epoch,

@@ -6,8 +6,8 @@ reports as done is on disk, and a killed writer leaves the file at its last comm
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection
@@ -23,7 +23,7 @@ def make_engine(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+    def _pragmas(dbapi_conn, _record):
         # The driver's own implicit BEGIN is switched off, so that ours below decides the kind of transaction.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -33,7 +33,7 @@ def make_engine(path: Path) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):  # noqa: ANN001
+    def _begin(conn):
         # IMMEDIATE for units of work that may write (Project.transaction): the write lock is taken before the
         # first read, so two processes editing one project never act on each other's stale rows.
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")

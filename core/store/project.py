@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import ChangedMeanwhile, ProjectError, ProjectWriteError  # noqa: F401 - raised here; importable as before
+from core.errors import ChangedMeanwhile, ProjectError, ProjectWriteError
 from core.store import db
 from core.store.records import ClassRecord
 from core.store.schema import ClassRow, Meta
@@ -25,8 +25,8 @@ PROJECT_SUFFIX = ".dips"
 
 def _write_error(path: Path, exc: BaseException) -> ProjectError | None:
     """The plain-words error for a database failure, or None when it is not one of the known kinds."""
-    from sqlalchemy.exc import IntegrityError, OperationalError  # noqa: PLC0415
-    from sqlalchemy.orm.exc import StaleDataError  # noqa: PLC0415
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
 
     if isinstance(exc, (StaleDataError, IntegrityError)):
         # a row this edit refers to was removed or replaced by another writer (e.g. proposals recomputed)
@@ -66,7 +66,7 @@ class Project:
         self._sessions = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
         self._read_sessions = sessionmaker(engine, expire_on_commit=False)
         self._writing = threading.local()   # per thread: inside a write transaction?
-        from core.store.repos import (BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo)  # noqa: PLC0415
+        from core.store.repos import BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo
         self.images = ImageRepo(self)
         self.boxes = BoxRepo(self)
         self.proposals = ProposalRepo(self)
@@ -75,7 +75,7 @@ class Project:
 
     # -- lifecycle -------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> "Project":
+    def create(cls, path: str | os.PathLike, image_root: str | os.PathLike) -> Project:
         path = resolve_project_path(path)
         if path.exists():
             raise ProjectError(f"{path}: a file already exists there")
@@ -100,7 +100,7 @@ class Project:
         remove_project_files(self.path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "Project":
+    def open(cls, path: str | os.PathLike) -> Project:
         path = resolve_project_path(path)
         if not path.is_file():
             raise ProjectError(f"{path}: no such project file")
@@ -131,7 +131,7 @@ class Project:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -6,15 +6,13 @@ lists, strings and numbers, so a crafted ``__reduce__`` in a ``.pt`` file never 
 """
 from __future__ import annotations
 
-import pickle  # noqa: S403 - only for the exception type torch raises on a refused global
+import pickle
 from pathlib import Path
 
 import torch
 
 from core.atomic_io import atomic_write
-
-
-from core.errors import CheckpointError  # noqa: E402,F401 - raised here; importable from here as before
+from core.errors import CheckpointError
 
 
 def save_checkpoint(state: dict, path: Path) -> None:
@@ -39,7 +37,7 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
             raise CheckpointError(f"{path}: holds Python objects other than tensors; not loaded, for safety"
                                   ) from None
         raise CheckpointError(f"{path}: damaged or not a checkpoint ({_first_line(exc)})") from None
-    except Exception as exc:  # noqa: BLE001 - truncated zip, random bytes, ...
+    except Exception as exc:
         raise CheckpointError(f"{path}: damaged or not a checkpoint ({_first_line(exc)})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a checkpoint of this app (holds a {type(state).__name__})")

@@ -33,7 +33,7 @@ def localizer_step(model: torch.nn.Module, batch: Batch, loss_cfg: LossConfig, d
 
 
 def _efficientnet_input(rgb255: torch.Tensor) -> torch.Tensor:
-    from core.dips.backbones import efficientnet_normalize  # noqa: PLC0415
+    from core.dips.backbones import efficientnet_normalize
     return efficientnet_normalize(rgb255 / 255.0)
 
 

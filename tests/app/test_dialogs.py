@@ -7,14 +7,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-import app.dialogs as pickers  # noqa: E402
-from app.dialogs import coco_dialogs as cd  # noqa: E402
-from app.dialogs import new_project as np_dlg  # noqa: E402
-from app.dialogs.error_dialog import make_error_box  # noqa: E402
-from app.workers import TaskRunner  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from core.store.repos.proposals import NewProposal  # noqa: E402
-from tests.conftest import make_image  # noqa: E402
+import app.dialogs as pickers
+from app.dialogs import coco_dialogs as cd
+from app.dialogs import new_project as np_dlg
+from app.dialogs.error_dialog import make_error_box
+from app.workers import TaskRunner
+from core.store.project import Project
+from core.store.repos.proposals import NewProposal
+from tests.conftest import make_image
 
 
 def _wizard_to_import(qtbot, wiz, project_file):

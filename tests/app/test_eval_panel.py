@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app.panels import eval_panel as ep  # noqa: E402
+from app.panels import eval_panel as ep
 
 TAUS = [i / 100 for i in range(100)]
 

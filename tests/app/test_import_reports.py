@@ -8,12 +8,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-import app.dialogs as pickers  # noqa: E402
-from app.dialogs import coco_dialogs as cd  # noqa: E402
-from app.dialogs import new_project as np_dlg  # noqa: E402
-from app.workers import TaskRunner  # noqa: E402
-from core.store.project import Project  # noqa: E402
-from tests.conftest import make_image  # noqa: E402
+import app.dialogs as pickers
+from app.dialogs import coco_dialogs as cd
+from app.dialogs import new_project as np_dlg
+from app.workers import TaskRunner
+from core.store.project import Project
+from tests.conftest import make_image
 
 
 def test_coco_import_dialog_reports_counts_per_reason(qtbot, tmp_path):

@@ -7,12 +7,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app import jobs as jobs_module  # noqa: E402
-from app.jobs import Jobs  # noqa: E402
-from app.workers import Task, TaskRunner  # noqa: E402
-from core.cli import build_parser  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.settings_cli import apply_cli  # noqa: E402
+from app import jobs as jobs_module
+from app.jobs import Jobs
+from app.workers import Task, TaskRunner
+from core.cli import build_parser
+from core.settings import Settings
+from core.settings_cli import apply_cli
 
 
 class _ArgvRunner:

@@ -6,8 +6,8 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
-from app import screenshot  # noqa: E402
-from core.store.repos.proposals import NewProposal  # noqa: E402
+from app import screenshot
+from core.store.repos.proposals import NewProposal
 
 
 @pytest.fixture

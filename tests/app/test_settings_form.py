@@ -5,8 +5,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app.panels.settings_form import SettingsForm  # noqa: E402
-from core.settings import TrainConfig  # noqa: E402
+from app.panels.settings_form import SettingsForm
+from core.settings import TrainConfig
 
 
 def test_every_shown_training_setting_gets_an_editor_with_its_help_and_range(qtbot):

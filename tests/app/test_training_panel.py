@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app import workers  # noqa: E402
-from app.panels import training_panel as tp  # noqa: E402
-from core.cli import build_parser  # noqa: E402
-from core.progress import ProgressEvent  # noqa: E402
-from core.settings_cli import stage_argv  # noqa: E402
+from app import workers
+from app.panels import training_panel as tp
+from core.cli import build_parser
+from core.progress import ProgressEvent
+from core.settings_cli import stage_argv
 
 
 class FakeTask(workers.Task):
@@ -200,10 +200,9 @@ def test_real_subprocess_events_and_kill(qtbot, project, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_real_train_command_error_reaches_the_dialog(qtbot, tmp_path, monkeypatch):
     """``main.py train`` for real on a project it cannot train: the error arrives as a dialog."""
-    from tests.conftest import make_image
-
     from core.data.importer import import_images
     from core.store.project import Project
+    from tests.conftest import make_image
 
     make_image(tmp_path / "flat" / "a.png")             # no class folders: nothing to train on
     project = Project.create(tmp_path / "p.dips", tmp_path / "flat")

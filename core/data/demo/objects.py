@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from .drawing import _Ink, _blend, _circle_pts, _disc, _fill, _hull, _seg, _shade_col
-from .scene import _Scene, _clip_line
+from .drawing import _blend, _circle_pts, _disc, _fill, _hull, _Ink, _seg, _shade_col
+from .scene import _clip_line, _Scene
 
 
 def _box(sc: _Scene, c, angle: float, l_m: float, w_m: float, h_m: float, wall, roof,

@@ -7,10 +7,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .drawing import _Ink, _blend, _coverage, _dist_to_polyline, _fractal
+from .drawing import _blend, _coverage, _dist_to_polyline, _fractal, _Ink
 from .objects import _billboard, _building, _car, _cars_on_road, _pole_line, _tank, _tree_row, _trees_around
-from .scene import _Scene, _clip_line, _draw_road, _ground, _plan_road, _scrub, _track_to
-from .site import _SitePlan, _compound, _plan_site, _tower
+from .scene import _clip_line, _draw_road, _ground, _plan_road, _Scene, _scrub, _track_to
+from .site import _compound, _plan_site, _SitePlan, _tower
 
 _STREAM = 0xD1B5  # mixed into every image's seed so the demo's streams differ from other seeded code
 

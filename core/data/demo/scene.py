@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import cv2
 import numpy as np
 
-from .drawing import _Ink, _blend, _disc, _dist_to_polyline, _fractal, _polyline, _rot, _seg, _shade_col
+from .drawing import _blend, _disc, _dist_to_polyline, _fractal, _Ink, _polyline, _rot, _seg, _shade_col
 
 
 @dataclass

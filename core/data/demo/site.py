@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .drawing import _Ink, _blend, _coverage, _fill, _shade_col
+from .drawing import _blend, _coverage, _fill, _Ink, _shade_col
 from .objects import _box
 from .scene import _Scene
 

@@ -9,8 +9,8 @@ running stats) before loading. Input normalisation is mean = std = 0.5 (the TF L
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import torch
 from torch import nn

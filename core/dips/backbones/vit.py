@@ -58,7 +58,7 @@ class ViTFeatures:
     def grid(self) -> tuple[int, int]:
         return int(self.attn.shape[-2]), int(self.attn.shape[-1])
 
-    def to(self, device: torch.device | str) -> "ViTFeatures":
+    def to(self, device: torch.device | str) -> ViTFeatures:
         return ViTFeatures(self.attn.to(device), self.patch_tokens.to(device), self.cls_tokens.to(device))
 
 
@@ -101,7 +101,7 @@ class Backbone(nn.Module):
         self.requires_grad_(False)
         self.train(False)
 
-    def train(self, mode: bool = True) -> "Backbone":
+    def train(self, mode: bool = True) -> Backbone:
         # Frozen: dropout / drop-path must never switch on, whatever the caller's training loop does.
         return super().train(False)
 
@@ -186,7 +186,7 @@ class Backbone(nn.Module):
             cls_tokens=torch.stack(cls, dim=1).float(),
         )
 
-    def forward(self, images01: torch.Tensor) -> ViTFeatures:  # noqa: D102 - same as features()
+    def forward(self, images01: torch.Tensor) -> ViTFeatures:
         return self.features(images01)
 
     def extra_repr(self) -> str:

@@ -19,9 +19,10 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -37,8 +38,7 @@ _STRIP_PREFIXES = ("module.", "backbone.", "encoder.model.", "model.", "vit.", "
 _DROP_PREFIXES = ("head.", "head_dist.", "fc_norm_head.", "pooler.", "classifier.", "mask_token", "dino_head.")
 
 
-from core.errors import WeightsError  # noqa: E402,F401 - raised here; importable from here as before
-
+from core.errors import WeightsError  # noqa: E402 - raised here; importable from here as before
 
 # --------------------------------------------------------------------------------------------- reading
 

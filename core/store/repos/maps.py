@@ -4,7 +4,7 @@ import numpy as np
 from sqlalchemy import and_, delete, func, select
 
 from core.store.records import PredictedBox, PredictionRecord
-from core.store.schema import (AttentionMapRow, PredictedBoxRow, PredictionRow, PredictionRunRow)
+from core.store.schema import AttentionMapRow, PredictedBoxRow, PredictionRow, PredictionRunRow
 
 MEAN_HEAD = -1  # key of the mean-over-heads attention map
 

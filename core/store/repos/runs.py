@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.store.run_lock import run_is_alive
 from core.store.records import TrainingRunRecord
+from core.store.run_lock import run_is_alive
 from core.store.schema import RUN_STATES, TrainingRunRow, utcnow
 
 

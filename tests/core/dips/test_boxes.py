@@ -1,8 +1,16 @@
 import numpy as np
 import pytest
 
-from core.dips.boxes import (binarize, box_area, box_iou, boxes_from_map, components_to_boxes, normalize_map,
-                             otsu_level, otsu_threshold)
+from core.dips.boxes import (
+    binarize,
+    box_area,
+    box_iou,
+    boxes_from_map,
+    components_to_boxes,
+    normalize_map,
+    otsu_level,
+    otsu_threshold,
+)
 
 
 def test_otsu_threshold_lies_between_the_modes_of_a_bimodal_map():

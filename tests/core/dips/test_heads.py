@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.dips.heads import (ClassificationHead, HeadConfig, TokenDecoder, UNetLocalizer, build_localizer,
-                             count_params)
+from core.dips.heads import ClassificationHead, HeadConfig, TokenDecoder, UNetLocalizer, build_localizer, count_params
 from core.dips.losses import partial_ce
 from core.dips.sampling import IGNORE
 

@@ -6,8 +6,7 @@ import math
 import pytest
 import torch
 
-from core.dips.losses import (LossConfig, cls_loss, crf_loss, crf_loss_dense, crf_weight_for, dips_loss,
-                              partial_ce)
+from core.dips.losses import LossConfig, cls_loss, crf_loss, crf_loss_dense, crf_weight_for, dips_loss, partial_ce
 from core.dips.sampling import IGNORE
 
 

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from core.dips.proposals import (Candidate, ProposalConfig, candidate_boxes, rank_proposals, ranking_scores,
-                                 select_maps, top_k)
+from core.dips.proposals import (
+    Candidate,
+    ProposalConfig,
+    candidate_boxes,
+    rank_proposals,
+    ranking_scores,
+    select_maps,
+    top_k,
+)
 
 # map_size=0: threshold on the given grid so expected boxes are exact grid coordinates
 EXACT = dict(map_size=0, min_area_frac=0.0, max_area_frac=1.0, clip_percentile=100.0)   # Alg. 1 as printed

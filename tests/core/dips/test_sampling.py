@@ -4,8 +4,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from core.dips.sampling import (IGNORE, SamplingConfig, box_centre_mask, boxes_overlap_mask, sample_batch,
-                                sample_pixel_labels)
+from core.dips.sampling import (
+    IGNORE,
+    SamplingConfig,
+    box_centre_mask,
+    boxes_overlap_mask,
+    sample_batch,
+    sample_pixel_labels,
+)
 
 
 def _random_case(g: torch.Generator, h: int = 40, w: int = 48):

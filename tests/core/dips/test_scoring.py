@@ -2,10 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from core.dips.proposals import ProposalConfig
-from core.dips.proposals import Candidate, rank_proposals
-from core.dips.scoring import (blur_outside, box_masks, gaussian_blur, propose, score_boxes,
-                               score_boxes_one_by_one, zoom_crops)
+from core.dips.proposals import Candidate, ProposalConfig, rank_proposals
+from core.dips.scoring import (
+    blur_outside,
+    box_masks,
+    gaussian_blur,
+    propose,
+    score_boxes,
+    score_boxes_one_by_one,
+    zoom_crops,
+)
 
 # 80 x 60 image: a red square (the class evidence) and a green distractor on grey
 W, H = 80, 60

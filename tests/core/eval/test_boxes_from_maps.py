@@ -4,8 +4,15 @@ import pytest
 
 from core.dips.boxes import box_iou as _box_iou
 from core.dips.boxes import normalize_map as _normalize_map
-from core.eval.boxes_from_maps import (binarise, boxes_from_binary, iou_over_thresholds, map_to_boxes, prepare_map,
-                                       resize_boxes, threshold_grid)
+from core.eval.boxes_from_maps import (
+    binarise,
+    boxes_from_binary,
+    iou_over_thresholds,
+    map_to_boxes,
+    prepare_map,
+    resize_boxes,
+    threshold_grid,
+)
 
 
 def box_iou(a, b):

@@ -2,8 +2,15 @@
 import numpy as np
 import pytest
 
-from core.eval.operating import (OPERATING_NORMALISED, OPERATING_THRESHOLDS, box_acc_at_threshold,
-                                 box_acc_for_boxes, operating_point, per_image_iou, per_image_iou_for_boxes)
+from core.eval.operating import (
+    OPERATING_NORMALISED,
+    OPERATING_THRESHOLDS,
+    box_acc_at_threshold,
+    box_acc_for_boxes,
+    operating_point,
+    per_image_iou,
+    per_image_iou_for_boxes,
+)
 from tests.core.eval.toy import GT_A, GT_C, MAP_A, MAP_C, blob
 
 # D: blob box (0,0,10,10) = 121 px; GT (0,0,10,6) = 77 px inside it -> IoU 77/121 = 0.636

@@ -6,8 +6,8 @@ import json
 import os
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from core.pipeline import compute_attention, compute_proposals, evaluate, predict, run_all, train
 from core.pipeline.train_stage import build_samples
