@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.auto_compute = auto_compute
         self.session = Session(self)
         self.runner = runner or TaskRunner(self)
+        self._shut_down = False  # shutdown() already stopped the work: closing asks nothing more
 
         self.canvas = ImageCanvas(self)
         self.setCentralWidget(self.canvas)
@@ -441,7 +442,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._default_dock_sizes)  # docks can be sized once laid out
 
     def closeEvent(self, ev: QCloseEvent) -> None:
-        if self.runner.active():
+        if self.runner.active() and not self._shut_down:
             names = ", ".join(t.title for t in self.runner.active())
             ans = QMessageBox.question(self, "Quit", f"Stop the running task ({names}) and quit?\n"
                                        "Everything finished so far is saved.")
@@ -456,7 +457,9 @@ class MainWindow(QMainWindow):
         super().closeEvent(ev)
 
     def shutdown(self) -> None:
-        """Stop background work before the widgets go (also called by tests)."""
+        """Stop background work before the widgets go (also called by tests). A task still winding down after
+        its cancel (a slow image on a busy machine) then no longer asks "Stop the running task?" on close."""
+        self._shut_down = True
         self.runner.cancel_all()
         self.runner.wait_idle(5000)
         self.canvas.loader.cancel()

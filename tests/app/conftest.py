@@ -44,7 +44,8 @@ def main_window(qtbot, gui_project):
 
     preload_heavy_modules()  # as run_gui does before the window opens
     w = MainWindow(gui_project, probe_device=False)
-    qtbot.addWidget(w)
+    # not qtbot.addWidget: pytest-qt would close the window before this fixture's teardown, and a task still
+    # running on a busy machine then makes close ask "Stop the running task?" in a modal box nobody answers
     w.resize(1300, 850)
     w.show()
     qtbot.waitExposed(w)
@@ -53,6 +54,8 @@ def main_window(qtbot, gui_project):
     qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
     yield w
     w.shutdown()
+    w.close()
+    w.deleteLater()
 
 
 @pytest.fixture
