@@ -234,7 +234,7 @@ class ImageCanvas(ZoomPanView):
         for it in items:
             corner = self.mapFromScene(it.mapToScene(it.label.pos()))
             rects.append(it.label.boundingRect().translated(corner.x(), corner.y()))
-        for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items])):
+        for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items]), strict=True):
             it.label.setVisible(show)
 
     def label_shown(self, kind: str, key: int) -> bool:
@@ -457,7 +457,7 @@ class ImageCanvas(ZoomPanView):
                 self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
             return
         new = d.item.xyxy()
-        if max(abs(a - b) for a, b in zip(new, d.original)) >= 0.5:
+        if max(abs(a - b) for a, b in zip(new, d.original, strict=True)) >= 0.5:
             self.box_edited.emit(d.item.key, tuple(round(v, 2) for v in new))
         else:
             d.item.set_xyxy(d.original)

@@ -158,7 +158,7 @@ class UNetLocalizer(nn.Module):
         skips = enc_ch[:-1][::-1] + [0]  # skip widths, deepest first; the last block has none
         cins = [enc_ch[-1], *decoder_channels[:-1]]
         self.blocks = nn.ModuleList(_UNetDecoderBlock(ci, cs, co)
-                                    for ci, cs, co in zip(cins, skips, decoder_channels))
+                                    for ci, cs, co in zip(cins, skips, decoder_channels, strict=True))
         self.head = nn.Conv2d(decoder_channels[-1], num_classes, kernel_size=3, padding=1)
 
     def forward(self, image: Tensor) -> Tensor:

@@ -168,7 +168,7 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
                 m01, _ = prepare_image(maps[i], gt_boxes[i], size, cfg, op_norm, i)
             op_ious.append(best_pair(map_to_boxes(m01, op_tau, True, op_norm), gt)[0])
     cls_ok = class_correct(class_probs, labels, 1) if class_probs is not None else None
-    loc_ious = np.array([best_pair(p, g)[0] for p, g in zip(preds_loc, gts)])
+    loc_ious = np.array([best_pair(p, g)[0] for p, g in zip(preds_loc, gts, strict=True)])
 
     return EvalResult(
         n_images=curves.n_images,
@@ -206,7 +206,7 @@ def evaluate_boxes(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarr
     """
     cfg = cfg or EvalConfig()
     preds, gts = boxes_on_grid(pred_boxes, gt_boxes, image_sizes, cfg)
-    ious = np.array([best_pair(p, g)[0] for p, g in zip(preds, gts)])
+    ious = np.array([best_pair(p, g)[0] for p, g in zip(preds, gts, strict=True)])
     acc = box_acc_from_ious(ious, cfg.iou_thresholds)
     top1 = top5 = cls_ok = None
     if (class_probs is None) != (labels is None):

@@ -26,7 +26,7 @@ def _ground_truth(project, records, metadata: Path | None, split: str) -> tuple[
     matcher = ImageMatcher(project.images.list(ImageFilter()), lambda r: r.rel_path, project.image_root)
     in_split = {r.id for r in records}
     out, not_found, outside = {}, [], []
-    for path, boxes in zip(meta.image_ids, meta.gt_boxes()):
+    for path, boxes in zip(meta.image_ids, meta.gt_boxes(), strict=True):
         found = matcher.match(path)
         if found.item is None:
             not_found.append(path + (f" ({found.reason})" if found.candidates else ""))
@@ -133,7 +133,7 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
     if details:
         ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
         out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}
-                                   for r, i in zip(kept, ious)), key=lambda d: d["iou"])
+                                   for r, i in zip(kept, ious, strict=True)), key=lambda d: d["iou"])
         if "curves" in out:
             out["curve"] = {"thresholds": out["curves"]["thresholds"], **out["curves"]["BoxAccV2"]}
     return out

@@ -93,7 +93,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
         chunk = [r for r in job.records[i:i + 16] if job.cache.has(r.content_hash)]
         if chunk:
             probs, fg = run_on_cached(job.model, job.cache, [r.content_hash for r in chunk])
-            for rec, p, m in zip(chunk, probs, fg):
+            for rec, p, m in zip(chunk, probs, fg, strict=True):
                 job.store(rec, p, m)
         progress.update(min(i + 16, len(job.records)), len(job.records))
     return job.pred_run

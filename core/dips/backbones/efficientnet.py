@@ -60,14 +60,15 @@ def map_positional(src: Mapping[str, torch.Tensor], model: nn.Module, source: st
         problems.append(f"{len(s_items)} tensors in the file vs {len(t_items)} in {TIMM_ARCH}")
     bad = [
         f"{sk} {tuple(sv.shape)} -> {tk} {tuple(tv.shape)}"
-        for (sk, sv), (tk, tv) in zip(s_items, t_items)
+        # strict=False: a length mismatch is already a problem above; still name the first tensors that differ
+        for (sk, sv), (tk, tv) in zip(s_items, t_items, strict=False)
         if tuple(sv.shape) != tuple(tv.shape) or _kind(sk) != _kind(tk)
     ]
     if bad:
         problems.append(f"{len(bad)} tensor(s) do not line up: {_first(bad)}")
     if problems:
         raise WeightsError(f"{source}: not an EfficientNet-Lite0 state dict ({'; '.join(problems)})")
-    return {tk: sv.to(tv.dtype) for (_, sv), (tk, tv) in zip(s_items, t_items)}
+    return {tk: sv.to(tv.dtype) for (_, sv), (tk, tv) in zip(s_items, t_items, strict=True)}
 
 
 def load_efficientnet_lite0(num_classes: int | None = None, weights: Path | str | None = None) -> nn.Module:

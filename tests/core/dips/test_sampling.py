@@ -106,7 +106,7 @@ def test_batch_draws_every_box_of_the_pool():
         lab = sample_batch(attn, [pool], [pool], cfg, g)[0]
         ys, xs = (lab == 1).nonzero(as_tuple=True)
         k = int(xs[0]) // 11                              # which box the foreground fell in
-        assert all(box_centre_mask(pool[k], h, w)[y, x] for y, x in zip(ys.tolist(), xs.tolist()))
+        assert all(box_centre_mask(pool[k], h, w)[y, x] for y, x in zip(ys.tolist(), xs.tolist(), strict=True))
         hits[k] += 1
     assert (hits > 70).all(), hits                       # ~100 each; uniform draw
 
