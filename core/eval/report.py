@@ -254,6 +254,23 @@ def format_table(results: dict) -> str:
             f"grid {'original image size' if size is None else f'{size}x{size}'}")
     if results.get("cam_curve_interval") is not None:
         head += f", tau step {results['cam_curve_interval']:g}"
+    rows = _box_accuracy_rows(results)
+    for key, label in (("Top1Loc", "Top-1 Loc"), ("Top5Loc", "Top-5 Loc"), ("PxAP", "PxAP")):
+        if key in results:
+            rows.append((label, _pct(results[key]), ""))
+    et = results.get("errors_threshold")
+    error_rows = (("LPE", "LPE (part error)"), ("LME", "LME (more error)"), ("MIns", "MIns (multi-instance)"))
+    for key, label in error_rows:
+        if results.get(key) is not None:
+            rows.append((label, _pct(results[key]), _tau(et)))
+    w = max(len(r[0]) for r in rows)
+    lines = [head, f"{'metric':<{w}}  {'%':>6}  tau", "-" * (w + 18)]
+    lines += [f"{name:<{w}}  {val:>6}  {tau}".rstrip() for name, val, tau in rows]
+    return "\n".join(lines)
+
+
+def _box_accuracy_rows(results: dict) -> list[tuple[str, str, str]]:
+    """(metric, percent, tau) rows of MaxBoxAcc per IoU, V2, V1 and BoxAccV2 at the operating threshold."""
     rows: list[tuple[str, str, str]] = []
     best = results.get("best_thresholds") or {}
     for d, v in (results.get("MaxBoxAcc") or {}).items():
@@ -269,15 +286,4 @@ def format_table(results: dict) -> str:
         for k, v in op.items():
             label = "mean" if k == "mean" else f"IoU>={k}%"
             rows.append((f"BoxAccV2 @ operating ({where}) {label}", _pct(v), ""))
-    for key, label in (("Top1Loc", "Top-1 Loc"), ("Top5Loc", "Top-5 Loc"), ("PxAP", "PxAP")):
-        if key in results:
-            rows.append((label, _pct(results[key]), ""))
-    et = results.get("errors_threshold")
-    error_rows = (("LPE", "LPE (part error)"), ("LME", "LME (more error)"), ("MIns", "MIns (multi-instance)"))
-    for key, label in error_rows:
-        if results.get(key) is not None:
-            rows.append((label, _pct(results[key]), _tau(et)))
-    w = max(len(r[0]) for r in rows)
-    lines = [head, f"{'metric':<{w}}  {'%':>6}  tau", "-" * (w + 18)]
-    lines += [f"{name:<{w}}  {val:>6}  {tau}".rstrip() for name, val, tau in rows]
-    return "\n".join(lines)
+    return rows

@@ -88,22 +88,12 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
     cfg = cfg or EvalConfig()
     kept, arrays, probs = [], [], []
     for rec in records:
+        found = _map_of(project, rec, maps, prediction_run)
+        if found is None:
+            continue
+        arrays.append(found[0])
         if maps == "predicted":
-            pred = project.maps.prediction(rec.id, prediction_run)
-            if pred is None:
-                continue
-            arrays.append(pred.fg_map)
-            probs.append(pred.class_probs)
-        elif maps == "attention":
-            att = project.maps.attention(rec.id)
-            if not att:
-                continue
-            top = project.proposals.list(rec.id)
-            head = top[0].source_map if top else -1
-            arrays.append(att.get(head, att[-1]))
-        else:
-            top = project.proposals.list(rec.id)
-            arrays.append(np.asarray([top[0].xyxy], dtype=np.float64) if top else np.zeros((0, 4)))
+            probs.append(found[1])
         kept.append(rec)
     if not kept:
         raise NoMapsError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
@@ -116,10 +106,7 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
     if maps == "proposal":
         result = evaluate_boxes(arrays, gts, sizes, cfg)
     else:
-        tau = None
-        if maps == "predicted":   # the threshold the prediction run drew its boxes at (calibrated, no GT)
-            run_id = prediction_run if prediction_run is not None else project.maps.latest_run_id()
-            tau = project.maps.prediction_run_config(run_id).get("operating_threshold") if run_id else None
+        tau = _operating_threshold(project, prediction_run) if maps == "predicted" else None
         result = evaluate_maps(arrays, gts, sizes, cfg, class_probs=class_probs,
                                labels=labels if class_probs is not None else None, map_type=maps,
                                operating_threshold=tau,
@@ -131,9 +118,36 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
         out["metadata"] = {**coverage, "evaluated": len(kept),
                            "without_maps": [r.rel_path for r in records if r.id not in kept_ids]}
     if details:
-        ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
-        out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}
-                                   for r, i in zip(kept, ious, strict=True)), key=lambda d: d["iou"])
-        if "curves" in out:
-            out["curve"] = {"thresholds": out["curves"]["thresholds"], **out["curves"]["BoxAccV2"]}
+        _add_details(out, result, kept)
     return out
+
+
+def _map_of(project, rec, maps: str, prediction_run: int | None) -> tuple[np.ndarray, object] | None:
+    """(map or boxes, class probabilities or None) of one image for ``maps``; None when it has none."""
+    if maps == "predicted":
+        pred = project.maps.prediction(rec.id, prediction_run)
+        return None if pred is None else (pred.fg_map, pred.class_probs)
+    if maps == "attention":
+        att = project.maps.attention(rec.id)
+        if not att:
+            return None
+        top = project.proposals.list(rec.id)
+        head = top[0].source_map if top else -1
+        return att.get(head, att[-1]), None
+    top = project.proposals.list(rec.id)
+    return (np.asarray([top[0].xyxy], dtype=np.float64) if top else np.zeros((0, 4))), None
+
+
+def _operating_threshold(project, prediction_run: int | None) -> float | None:
+    """The threshold the prediction run drew its boxes at (calibrated, no GT)."""
+    run_id = prediction_run if prediction_run is not None else project.maps.latest_run_id()
+    return project.maps.prediction_run_config(run_id).get("operating_threshold") if run_id else None
+
+
+def _add_details(out: dict, result, kept: list) -> None:
+    """Per-image IoUs (worst first) and the threshold curve, for the evaluation panel."""
+    ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
+    out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}
+                               for r, i in zip(kept, ious, strict=True)), key=lambda d: d["iou"])
+    if "curves" in out:
+        out["curve"] = {"thresholds": out["curves"]["thresholds"], **out["curves"]["BoxAccV2"]}

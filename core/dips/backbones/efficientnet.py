@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .weights import WeightsError, _first, read_state_dict
+from .weight_files import WeightsError, _first, read_state_dict
 
 EFFICIENTNET_MEAN = (0.5, 0.5, 0.5)
 EFFICIENTNET_STD = (0.5, 0.5, 0.5)

