@@ -44,7 +44,7 @@ def option(default=MISSING, help: str = "", *, factory: Callable | None = None, 
            unit: str | None = None, cli: str | None = None, stages: tuple[str, ...] = (), gui: bool = False,
            label: str | None = None, choices: tuple | None = None, low: float | None = None,
            high: float | None = None, none_as: int | None = None, parse: Callable[[str], object] | None = None,
-           when: Callable[[object], bool] | None = None, metavar: str | None = None) -> Any:
+           when: Callable[[Any], bool] | None = None, metavar: str | None = None) -> Any:
     """A dataclass field that carries what the CLI, the saved settings and the panel need to know about it.
 
     Typed ``Any`` as ``dataclasses.field`` is: the type checker then reads the annotation beside it as the

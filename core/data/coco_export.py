@@ -66,7 +66,7 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
     report = CocoExportReport()
     all_classes = project.classes()
     classes = [c for c in all_classes if c.name not in set(leave_out_classes)]
-    all_names = {c.id: c.name for c in all_classes}
+    all_names: dict[int | None, str] = {c.id: c.name for c in all_classes}
     images = [img for img in project.images.list()
               if (not reviewed_only or img.review == "verified") and (split is None or img.split == split)]
     maker = _Annotations(project, boxes, {c.id: c.name for c in classes}, all_names, report)
@@ -88,7 +88,7 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
 class _Annotations:
     """Makes the COCO annotations of one export, image by image, and notes in ``report`` what it leaves out."""
 
-    def __init__(self, project: Project, boxes: str, names: dict[int, str], all_names: dict[int, str],
+    def __init__(self, project: Project, boxes: str, names: dict[int, str], all_names: dict[int | None, str],
                  report: CocoExportReport):
         self.boxes, self.names, self.all_names, self.report = boxes, names, all_names, report
         # Everything read up front, grouped by image: one query per kind instead of one per image.

@@ -105,8 +105,8 @@ def _check_annotation(ann, index: int) -> tuple[tuple[float, float, float, float
     bbox = ann.get("bbox")
     if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
         return f"{name}: bbox must be a list of 4 numbers [x, y, w, h], not {str(bbox)[:60]}"
-    nums = [_number(v) for v in bbox]
-    if any(v is None for v in nums):
+    x, y, w, h = (_number(v) for v in bbox)
+    if x is None or y is None or w is None or h is None:
         return f"{name}: bbox {str(list(bbox))[:60]} has a value that is not a finite number"
     if not _is_id(ann.get("image_id")):
         return f"{name}: image_id must be an integer, not {str(ann.get('image_id'))[:40]}"
@@ -115,7 +115,6 @@ def _check_annotation(ann, index: int) -> tuple[tuple[float, float, float, float
     score = ann.get("score")
     if score is not None and _number(score) is None:
         return f"{name}: score must be a finite number, not {str(score)[:40]}"
-    x, y, w, h = nums
     if w <= 0 or h <= 0:
         return f"{name}: empty box {list(bbox)} (width and height must be > 0)"
     return (x, y, w, h), ann["image_id"], ann["category_id"], (None if score is None else float(score))
@@ -216,9 +215,9 @@ def _duplicate_annotation_ids(anns: list, report: CocoImportReport) -> set:
 
 def _source(ann: dict) -> str:
     """The box source an annotation exported by us carries in its attributes; else 'imported'."""
-    attrs = ann.get("attributes") if isinstance(ann.get("attributes"), dict) else {}
-    return attrs.get("source") if attrs.get("source") in ("manual", "proposal", "prediction",
-                                                          "edited", "imported") else "imported"
+    attrs = ann.get("attributes")
+    source = attrs.get("source") if isinstance(attrs, dict) else None
+    return source if source in ("manual", "proposal", "prediction", "edited", "imported") else "imported"
 
 
 @dataclass

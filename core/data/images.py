@@ -239,7 +239,7 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
         img = img.reduce(factor)
     if max(img.size) > max_side:
         s = max_side / max(w, h)
-        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.BILINEAR)
+        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BILINEAR)
     img.info.update(info)
     return img
 

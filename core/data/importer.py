@@ -130,7 +130,7 @@ class _NewRows:
                  report: ImportReport):
         self.project, self.assigned = project, known.assigned
         self.splits, self.report = splits, report
-        self.class_ids: dict[str, int] = {}
+        self.class_ids: dict[str, int | None] = {}
         self.by_hash: dict[str, list[tuple[int, str]]] = {}      # content hash -> vanished (row id, old path)
         for path in vanished:
             row_id, content_hash, _ = known.by_path[path]
@@ -141,8 +141,8 @@ class _NewRows:
 
     def add(self, result: _Inspected) -> None:
         cand, info, err, mtime_ns = result
-        if err is not None:
-            self.report.skipped.append((cand.rel_path, err))
+        if err is not None or info is None:     # _inspect gives either the info or the reason
+            self.report.skipped.append((cand.rel_path, err or "unreadable"))
             self.refused.add(cand.rel_path)
             return
         self.pending.append((cand, info, mtime_ns))
@@ -172,7 +172,7 @@ class _NewRows:
         assignment = assign_splits(self.assigned, new, self.splits)
         with self.project.transaction() as s:
             for (row_id, _old_path), c, info, mtime_ns in moves:
-                row = s.get(ImageRow, row_id)
+                row = s.get_one(ImageRow, row_id)
                 row.rel_path, row.missing = c.rel_path, False
                 row.width, row.height, row.orientation = info.width, info.height, info.orientation
                 row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
@@ -212,12 +212,12 @@ class _RecheckedRows:
         with self.project.transaction() as s:
             for cand, info, err, mtime_ns in self.pending:
                 row_id, old_hash, was_missing = self.known.by_path[cand.rel_path]
-                row = s.get(ImageRow, row_id)
+                row = s.get_one(ImageRow, row_id)
                 if was_missing:
                     row.missing = False
                     report.restored += 1
-                if err is not None:
-                    report.skipped.append((cand.rel_path, err + " (kept its earlier record)"))
+                if err is not None or info is None:     # _inspect gives either the info or the reason
+                    report.skipped.append((cand.rel_path, (err or "unreadable") + " (kept its earlier record)"))
                 elif info.content_hash != old_hash:
                     row.width, row.height, row.orientation = info.width, info.height, info.orientation
                     row.content_hash, row.file_size = info.content_hash, info.file_size

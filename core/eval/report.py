@@ -144,6 +144,7 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
     px = PxAPAccumulator(cfg.cam_curve_interval) if masks is not None else None
 
     def add_mask(i: int, m01: np.ndarray, _gt: np.ndarray) -> None:
+        assert px is not None and masks is not None   # passed on only with masks
         try:
             px.add(m01, mask_to_grid(masks[i], (m01.shape[1], m01.shape[0])))
         except ValueError as e:
@@ -167,7 +168,8 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
             if op_norm != normalise:
                 m01, _ = prepare_image(maps[i], gt_boxes[i], size, cfg, op_norm, i)
             op_ious.append(best_pair(map_to_boxes(m01, op_tau, True, op_norm), gt)[0])
-    cls_ok = class_correct(class_probs, labels, 1) if class_probs is not None else None
+    # both or neither (compute_curves refuses one without the other)
+    cls_ok = class_correct(class_probs, labels, 1) if class_probs is not None and labels is not None else None
     loc_ious = np.array([best_pair(p, g)[0] for p, g in zip(preds_loc, gts, strict=True)])
 
     return EvalResult(
@@ -181,7 +183,7 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
         box_acc_curves={d: curves.box_acc(d) for d in cfg.iou_thresholds},
         operating_threshold=op_tau,
         operating_normalised=op_norm if op_tau is not None else None,
-        box_acc_at_operating=box_acc_from_ious(op_ious, cfg.iou_thresholds) if op_tau is not None else None,
+        box_acc_at_operating=box_acc_from_ious(np.asarray(op_ious), cfg.iou_thresholds) if op_tau is not None else None,
         per_image_iou=np.array(op_ious) if op_tau is not None else loc_ious,
         per_image_iou_threshold=op_tau if op_tau is not None else tau_loc,
         top1_loc=curves.top_k_loc(1, d_loc),
@@ -211,7 +213,7 @@ def evaluate_boxes(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarr
     top1 = top5 = cls_ok = None
     if (class_probs is None) != (labels is None):
         raise ValueError("class_probs and labels go together: give both or neither")
-    if class_probs is not None:
+    if class_probs is not None and labels is not None:
         cls_ok = class_correct(class_probs, labels, 1)
         if len(cls_ok) != len(gts):
             raise ValueError(f"{len(gts)} images but {len(cls_ok)} class labels")

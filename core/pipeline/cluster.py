@@ -23,6 +23,7 @@ from core.data.images import ImageReadError, read_image
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import BackboneLoader, encode_into_cache, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
 from core.train.feature_cache import FeatureCache
 
 
@@ -95,7 +96,7 @@ class _Encoder:
         return {"image_id": batch["image_id"], "maps": out, "problem": np.array(problems, dtype=object)}
 
 
-def compute_attention_on_ray(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                              opts: RayOptions | None = None, image_ids: list[int] | None = None,
                              force: bool = False) -> int:
     """``core.pipeline.compute_attention`` with the encoding done by Ray actors; the same maps and cache entries.
@@ -170,7 +171,7 @@ class _Proposer:
         return {"image_id": batch["image_id"], "ranked": ranked_all}
 
 
-def compute_proposals_on_ray(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def compute_proposals_on_ray(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                              opts: RayOptions | None = None, image_ids: list[int] | None = None,
                              force: bool = False) -> int:
     """``core.pipeline.compute_proposals`` with the ranking done by Ray actors; f_x is trained (or found in
@@ -234,7 +235,7 @@ class _Predictor:
         return {"image_id": batch["image_id"], "probs": probs, "fg": fg}
 
 
-def predict_on_ray(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
+def predict_on_ray(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
                    opts: RayOptions | None = None, image_ids: list[int] | None = None,
                    cfg: PipelineConfig | None = None) -> int:
     """``core.pipeline.predict`` with the heads run by Ray actors on the cached encoder outputs; the operating

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -82,7 +83,7 @@ def load_efficientnet_lite0(num_classes: int | None = None, weights: Path | str 
     import timm
 
     path = Path(weights) if weights is not None else lite0_weights_path()
-    model = timm.create_model(TIMM_ARCH, pretrained=False, num_classes=1000)
+    model: Any = timm.create_model(TIMM_ARCH, pretrained=False, num_classes=1000)   # timm's EfficientNet
     model.load_state_dict(map_positional(read_state_dict(path), model, path), strict=True)
     if num_classes is not None:
         model.reset_classifier(int(num_classes))
