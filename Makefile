@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install demo bench lint clean screenshot
+.PHONY: run test install demo bench lint typecheck clean screenshot
 
 # No pip cache: torch's CUDA build and its libraries are ~3.5 GB of wheels that would otherwise sit on disk twice.
 $(STAMP): pyproject.toml
@@ -27,6 +27,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(MAKE) typecheck
+
+# mypy on core/ (what it checks: [tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python main.py screenshot --out docs/screenshot.png
@@ -35,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

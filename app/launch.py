@@ -1,6 +1,7 @@
 """``python main.py [PROJECT]``: start the GUI on a project, or on the built-in demo project."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -21,10 +22,9 @@ def demo_folder() -> Path:
 
 
 def _import_torch() -> None:
-    try:
+    # without torch the inspector still works; the stages will report what is missing
+    with contextlib.suppress(ImportError):
         import torch  # noqa: F401
-    except ImportError:  # the inspector still works; the stages will report what is missing
-        pass
 
 
 def preload_in_background(then) -> None:

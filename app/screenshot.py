@@ -12,6 +12,7 @@ neither depends on nor changes the user's own layout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -113,6 +114,31 @@ def _compute(project_path: Path) -> None:
         compute_proposals(project, progress=Progress(TextProgressBar()))
 
 
+def _project_path(a, demo_folder) -> Path:
+    """The project to show (the demo's unless named), opened once and, with --compute, computed."""
+    from core.store.project import Project, resolve_project_path
+    if a.project:
+        path = resolve_project_path(a.project)
+    else:
+        from core.pipeline import ensure_demo_project
+        path = ensure_demo_project(demo_folder())
+    Project.open(path).close()   # checked here: the window would ask with a modal box nobody sees
+    if a.compute:
+        _compute(path)
+    return path
+
+
+def _show(window, rec, panel: str | None) -> None:
+    """Go to the picked image and raise the asked-for panel."""
+    if rec is not None:
+        window.go_to_image(rec.id)
+    if panel:
+        dock = getattr(window, PANEL_DOCKS[panel], None)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+
+
 def main(argv: list[str]) -> int:
     a = parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -125,16 +151,9 @@ def main(argv: list[str]) -> int:
     from app.launch import demo_folder, make_app
     app = make_app([])
 
-    from core.store.project import Project, ProjectError, resolve_project_path
+    from core.store.project import ProjectError
     try:
-        if a.project:
-            path = resolve_project_path(a.project)
-        else:
-            from core.pipeline import ensure_demo_project
-            path = ensure_demo_project(demo_folder())
-        Project.open(path).close()   # checked here: the window would ask with a modal box nobody sees
-        if a.compute:
-            _compute(path)
+        path = _project_path(a, demo_folder)
     except (ProjectError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         shutil.rmtree(settings_dir, ignore_errors=True)
@@ -142,11 +161,9 @@ def main(argv: list[str]) -> int:
 
     from app.main_window import MainWindow
     window = MainWindow(auto_compute=False, probe_device=False)
-    try:
+    with contextlib.suppress(Exception):   # no device line is no reason to lose the screenshot
         from core.dips.device import describe_device
         window.status.set_device(describe_device("auto"))
-    except Exception:
-        pass
     window.resize(a.width, a.height)
     window.show()
     app.processEvents()
@@ -154,19 +171,12 @@ def main(argv: list[str]) -> int:
         if not window.files.open_path(path):
             print(f"error: cannot open {path}", file=sys.stderr)
             return 2
-        project = window.session.project
         try:
-            rec = pick_image(project, a.image)
+            rec = pick_image(window.session.project, a.image)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        if rec is not None:
-            window.go_to_image(rec.id)
-        if a.panel:
-            dock = getattr(window, PANEL_DOCKS[a.panel], None)
-            if dock is not None:
-                dock.show()
-                dock.raise_()
+        _show(window, rec, a.panel)
         canvas = window.canvas
         _settle(app, lambda: rec is None or bool(canvas.levels_shown), a.timeout)
         _settle(app, lambda: not _thumbnails_pending(window), a.timeout)

@@ -118,16 +118,16 @@ def main() -> None:
 
     sync(device)
     t0 = time.perf_counter()
-    batched = [score_boxes(im, b, label, scorer, cfg, args.batch_size) for im, b in zip(images, boxes)]
+    batched = [score_boxes(im, b, label, scorer, cfg, args.batch_size) for im, b in zip(images, boxes, strict=True)]
     sync(device)
     t_batched = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    naive = [score_boxes_one_by_one(im, b, label, scorer, cfg) for im, b in zip(images, boxes)]
+    naive = [score_boxes_one_by_one(im, b, label, scorer, cfg) for im, b in zip(images, boxes, strict=True)]
     sync(device)
     t_naive = time.perf_counter() - t0
 
-    diff = max(float(np.abs(a - b).max()) for a, b in zip(batched, naive))
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(batched, naive, strict=True))
     n_boxes = args.images * args.boxes
     for name, t in (("batched (per image):", t_batched), ("one box at a time:  ", t_naive)):
         print(f"scoring {n_boxes} boxes  {name} {t:7.2f} s  ({1e3 * t / n_boxes:6.1f} ms/box)")
@@ -137,10 +137,10 @@ def main() -> None:
         fp32.load_state_dict(scorer.state_dict())
         score_boxes_one_by_one(images[0], boxes[0][:1], label, fp32, cfg)
         t0 = time.perf_counter()
-        naive32 = [score_boxes_one_by_one(im, b, label, fp32, cfg) for im, b in zip(images, boxes)]
+        naive32 = [score_boxes_one_by_one(im, b, label, fp32, cfg) for im, b in zip(images, boxes, strict=True)]
         sync(device)
         t_naive32 = time.perf_counter() - t0
-        diff32 = max(float(np.abs(a - b).max()) for a, b in zip(batched, naive32))
+        diff32 = max(float(np.abs(a - b).max()) for a, b in zip(batched, naive32, strict=True))
         print(f"scoring {n_boxes} boxes  one at a time, float32: {t_naive32:7.2f} s  "
               f"({1e3 * t_naive32 / n_boxes:6.1f} ms/box) -> batched bfloat16 is {t_naive32 / t_batched:.2f}x faster; "
               f"max |score difference| {diff32:.2e}")
@@ -163,7 +163,7 @@ def main() -> None:
     # whole proposal stage: candidates from the maps + batched scoring + ranking
     t_cand = t_score = t_rank = 0.0
     n_cands = []
-    for im, m in zip(images, maps):
+    for im, m in zip(images, maps, strict=True):
         t0 = time.perf_counter()
         cands = candidate_boxes(m, cfg)
         t1 = time.perf_counter()
@@ -188,7 +188,7 @@ def main() -> None:
     n_img = min(2, args.images)
     t_ours = t_auth = 0.0
     n_ours = n_auth = 0
-    for im, m in zip(images[:n_img], maps[:n_img]):
+    for im, m in zip(images[:n_img], maps[:n_img], strict=True):
         t0 = time.perf_counter()
         cands = candidate_boxes(m, cfg)
         rank_proposals(cands, score_boxes(im, np.array([c.box for c in cands]), label, scorer, cfg,

@@ -58,7 +58,8 @@ def all_candidates(maps: dict[int, np.ndarray], cfg) -> list[tuple[tuple, float,
                     continue
                 boxes = boxes / np.array([m01.shape[1], m01.shape[0]] * 2)
                 keep = box_area(boxes) >= cfg.min_area_frac
-                out += [(tuple(np.round(b, 6)), float(a), clip, level) for b, a in zip(boxes[keep], act[keep])]
+                out += [(tuple(np.round(b, 6)), float(a), clip, level)
+                        for b, a in zip(boxes[keep], act[keep], strict=True)]
     return out
 
 
@@ -103,7 +104,7 @@ def main() -> None:
         default = sorted({x[0] for x in cands if x[2] == base.clip_percentile and x[3] == "otsu"})
         deleted = score_boxes(img, np.array(default), index[rec.class_id], classify, base, keep_inside=False)
         gt = np.array(gt_all[rec.id]) / np.array([rec.width, rec.height] * 2)
-        data.append((cands, dict(zip(unique, probs)), dict(zip(default, deleted)), gt))
+        data.append((cands, dict(zip(unique, probs, strict=True)), dict(zip(default, deleted, strict=True)), gt))
         progress.update(k + 1, len(recs))
 
     default_clip = base.clip_percentile

@@ -146,7 +146,8 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
     return dst
 
 
-def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,
+# C901 allowed: one review session, replayed step by step in the order an inspector works
+def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,  # noqa: C901
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining)."""
     from core.pipeline import predict, train

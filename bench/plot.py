@@ -30,7 +30,7 @@ def line_plot(series: dict[str, tuple[list[float], list[float]]], path: Path, ti
     for i, (name, (xs, ys)) in enumerate(series.items()):
         rgb = COLOURS[i % len(COLOURS)]
         bgr = rgb[::-1]
-        pts = np.array([px(float(x), float(y)) for x, y in zip(xs, ys)], np.int32)
+        pts = np.array([px(float(x), float(y)) for x, y in zip(xs, ys, strict=True)], np.int32)
         cv2.polylines(img, [pts], False, bgr, 2, cv2.LINE_AA)
         ly = top + 20 + 22 * i
         cv2.line(img, (w - right + 15, ly), (w - right + 45, ly), bgr, 2)

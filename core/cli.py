@@ -13,6 +13,7 @@ from pathlib import Path
 from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
+from core.store.project import Project
 
 __all__ = ["CliError", "build_parser", "open_project", "run_cli"]
 
@@ -94,7 +95,7 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
-def project_info(project) -> str:
+def project_info(project: Project) -> str:
     counts = project.images.counts()
     names = project.class_names()
     lines = [f"project   {project.path}", f"images    {counts['total']} in {project.image_root}"]

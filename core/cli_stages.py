@@ -14,6 +14,7 @@ from pathlib import Path
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.settings_cli import add_stage_options, apply_cli
+from core.store.project import Project
 
 
 def open_project(path: str):
@@ -45,7 +46,7 @@ def _with_events(fn):
     return wrapper
 
 
-def _cfg(project, a: argparse.Namespace):
+def _cfg(project: Project, a: argparse.Namespace):
     """The project's saved settings with the options given on the command line applied (core.settings
     generates and reads the options); saved back when any was given."""
     from core.pipeline.config import load_config, save_config

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Cancelled(Exception):
@@ -91,7 +92,7 @@ class TextProgressBar:
     def __init__(self, stream=None, min_interval_s: float = 0.1):
         self.stream = stream or sys.stderr
         self.min_interval_s = min_interval_s
-        self._bar = None
+        self._bar: Any = None   # a tqdm bar while a stage runs
         self._stage: str | None = None
 
     def __call__(self, ev: ProgressEvent) -> None:
@@ -103,6 +104,7 @@ class TextProgressBar:
             self._bar = tqdm(total=ev.total or None, desc=ev.stage, file=self.stream, mininterval=self.min_interval_s,
                              leave=True, dynamic_ncols=True)
         bar = self._bar
+        assert bar is not None   # made just above
         if ev.total and bar.total != ev.total:
             bar.total = ev.total
         bar.n = ev.done

@@ -6,25 +6,21 @@ training panel (``app/panels/settings_form.py``) are all built from the fields b
 new option is one new field here (docs/design.md shows an example).
 
 No torch, no Qt, no database import: the GUI reads it on its own thread and the CLI parses with it
-before anything heavy is loaded. Everything else in core imports it; it imports nothing of core.
+before anything heavy is loaded. Everything else in core imports it; it imports nothing of core but
+``core/settings_fields.py`` (how a field is declared).
 
-Field metadata (see :func:`option`):
-
-* ``help``: one sentence for ``--help`` and the tooltip; ``symbol``: the paper's symbol (K, n+, lambda_2);
-  ``unit``: what the number counts.
-* ``cli``: the option's name (``--n-neg``); the same name on two fields sets both (``--device``
-  sets the stages' and training's device). ``stages``: the subcommands that take it.
-* ``gui``: the training panel shows it; ``when``: it only applies when this holds for its section
-  (the panel hides the widget, the panel's command line leaves it out).
-* ``low``/``high``: the accepted range; ``choices``; ``none_as``: the number that means None on the
-  command line and in the panel (``--decoder-reduce 0``); ``parse``: text -> value for list options.
+Field metadata: see ``core/settings_fields.py``.
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from core.settings_fields import known as _known
+from core.settings_fields import option, parse_names, parse_widths
 
 # -- shared vocabularies ------------------------------------------------------------------------------
 
@@ -52,39 +48,6 @@ def default_widths(n_up: int, reduce: int | None, embed_dim: int) -> tuple[int, 
     if reduce:
         return tuple(max(reduce // 2 ** i, 8) for i in range(n_up))
     return tuple(max(embed_dim // 2 ** (i + 1), 8) for i in range(n_up))
-
-
-def parse_widths(text: str) -> list[int] | None:
-    """'32, 16' -> [32, 16]; empty -> None (the default). ValueError saying what is wrong otherwise."""
-    if not text.strip():
-        return None
-    try:
-        widths = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise ValueError(f"'{text}' is not a comma-separated list of channel widths") from None
-    if any(w < 1 for w in widths):
-        raise ValueError(f"'{text}': every width must be at least 1")
-    return widths
-
-
-def parse_names(text: str) -> list[str] | None:
-    """'no_site, empty' -> ['no_site', 'empty']; empty -> None."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    return names or None
-
-
-def option(default=MISSING, help: str = "", *, factory: Callable | None = None, symbol: str | None = None,
-           unit: str | None = None, cli: str | None = None, stages: tuple[str, ...] = (), gui: bool = False,
-           label: str | None = None, choices: tuple | None = None, low: float | None = None,
-           high: float | None = None, none_as: int | None = None, parse: Callable[[str], object] | None = None,
-           when: Callable[[object], bool] | None = None, metavar: str | None = None) -> Field:
-    """A dataclass field that carries what the CLI, the saved settings and the panel need to know about it."""
-    meta = {"help": help, "symbol": symbol, "unit": unit, "cli": cli, "stages": tuple(stages), "gui": gui,
-            "label": label, "choices": choices, "low": low, "high": high, "none_as": none_as, "parse": parse,
-            "when": when, "metavar": metavar}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 # -- the sections --------------------------------------------------------------------------------------
@@ -379,18 +342,21 @@ class Settings:
 SECTIONS = ("attention", "proposals", "train", "boxes")
 
 
-def _known(cls, d: dict | None):
-    """``cls`` from a saved dict, ignoring keys it no longer has (settings saved by other versions)."""
-    names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in (d or {}).items() if k in names})
-
-
 # -- saved with the project ---------------------------------------------------------------------------
 
 META_KEY = "pipeline_config"
 
 
-def load_settings(project, cls=Settings, fallback: bool = False):
+class MetaStore(Protocol):
+    """Where settings are saved: a project (``core.store.project.Project``) or anything with its meta table."""
+    path: Path
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+def load_settings(project: MetaStore, cls=Settings, fallback: bool = False):
     """The project's saved settings (any object with ``get_meta``), defaults where none are saved.
 
     A saved value that no longer parses raises ValueError naming the setting, unless ``fallback``
@@ -407,5 +373,5 @@ def load_settings(project, cls=Settings, fallback: bool = False):
         raise ValueError(f"{project.path}: saved settings ({META_KEY}) are unreadable: {exc}") from exc
 
 
-def save_settings(project, settings: Settings) -> None:
+def save_settings(project: MetaStore, settings: Settings) -> None:
     project.set_meta(META_KEY, json.dumps(settings.to_dict()))

@@ -9,6 +9,7 @@ import argparse
 import typing
 from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, fields
+from typing import Any
 
 from core.settings import DEFAULT, AttentionConfig, BoxDrawConfig, ProposalConfig, Settings, TrainConfig
 
@@ -18,7 +19,7 @@ class Option:
     """One field as the command line and the panel see it."""
     section: str | None       # "attention" | "proposals" | "train" | "boxes" | None (the top level)
     field: Field
-    type: object              # the resolved annotation, e.g. int, float | None, list[int] | None
+    type: Any                 # the resolved annotation, e.g. int, float | None, list[int] | None
 
     @property
     def name(self) -> str:
@@ -33,7 +34,7 @@ class Option:
         return self.meta["cli"].replace("-", "_")
 
     @property
-    def base(self) -> type:
+    def base(self) -> Any:
         """int, float, str, bool or list, without the None."""
         args = [a for a in typing.get_args(self.type) if a is not type(None)] or [self.type]
         return typing.get_origin(args[0]) or args[0]
@@ -45,7 +46,10 @@ class Option:
     @property
     def default(self):
         f = self.field
-        return f.default_factory() if f.default is MISSING else f.default
+        if f.default is not MISSING:
+            return f.default
+        factory = f.default_factory     # every option() field has a default or a factory
+        return factory() if callable(factory) else None
 
     def applies(self, section_obj) -> bool:
         when = self.meta["when"]
@@ -108,7 +112,7 @@ def add_stage_options(parser: argparse.ArgumentParser, stage: str) -> None:
             continue
         seen.add(opt.dest)
         flag = f"--{opt.meta['cli']}"
-        kw = {"help": opt.help_text(), "dest": opt.dest}
+        kw: dict[str, Any] = {"help": opt.help_text(), "dest": opt.dest}
         if opt.meta["metavar"]:
             kw["metavar"] = opt.meta["metavar"]
         if opt.base is bool:
@@ -121,7 +125,7 @@ def add_stage_options(parser: argparse.ArgumentParser, stage: str) -> None:
 
 def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
     """Set every field whose option was given; True when any was. 'default' and ``none_as`` become None."""
-    changed = set()
+    changed: set[str] = set()   # sections set from the command line (None, the top level, has no check)
     for opt in options():
         if not opt.meta["cli"]:
             continue
@@ -131,8 +135,9 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
         if value == DEFAULT and opt.optional or opt.meta["none_as"] is not None and value == opt.meta["none_as"]:
             value = None
         setattr(_target(settings, opt), opt.name, value)
-        changed.add(opt.section)
-    for section in changed - {None}:   # check the section as a whole before anyone saves it (ValueError)
+        if opt.section is not None:
+            changed.add(opt.section)
+    for section in changed:   # check the section as a whole before anyone saves it (ValueError)
         post_init = getattr(getattr(settings, section), "__post_init__", None)
         if post_init is not None:
             post_init()

@@ -234,7 +234,7 @@ class ImageCanvas(ZoomPanView):
         for it in items:
             corner = self.mapFromScene(it.mapToScene(it.label.pos()))
             rects.append(it.label.boundingRect().translated(corner.x(), corner.y()))
-        for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items])):
+        for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items]), strict=True):
             it.label.setVisible(show)
 
     def label_shown(self, kind: str, key: int) -> bool:
@@ -415,11 +415,7 @@ class ImageCanvas(ZoomPanView):
         d = self._drag
         if d is None:
             if self._mode == "select":
-                handle = self._hit_handle(ev.position())
-                if handle:
-                    self.viewport().setCursor(_CURSORS[handle])
-                else:
-                    self.viewport().unsetCursor()
+                self._hover_cursor(ev.position())
             return
         if d.what == "draw":
             self._rubber.setRect(QRectF(d.start, self._clamp(p)).normalized())
@@ -430,17 +426,15 @@ class ImageCanvas(ZoomPanView):
             dy = min(max(p.y() - d.start.y(), -y0), h - y1)
             d.item.set_xyxy((x0 + dx, y0 + dy, x1 + dx, y1 + dy))
         elif d.what == "resize":
-            q = self._clamp(p)
-            x0, y0, x1, y1 = d.original
-            if "l" in d.handle:
-                x0 = q.x()
-            if "r" in d.handle:
-                x1 = q.x()
-            if "t" in d.handle:
-                y0 = q.y()
-            if "b" in d.handle:
-                y1 = q.y()
-            d.item.set_xyxy((x0, y0, x1, y1))
+            d.item.set_xyxy(_resized(d.original, d.handle, self._clamp(p)))
+
+    def _hover_cursor(self, pos) -> None:
+        """The resize cursor over a handle of the selected box, the normal one elsewhere."""
+        handle = self._hit_handle(pos)
+        if handle:
+            self.viewport().setCursor(_CURSORS[handle])
+        else:
+            self.viewport().unsetCursor()
 
     def mouseReleaseEvent(self, ev: QMouseEvent) -> None:
         if self.end_pan():
@@ -457,7 +451,7 @@ class ImageCanvas(ZoomPanView):
                 self.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
             return
         new = d.item.xyxy()
-        if max(abs(a - b) for a, b in zip(new, d.original)) >= 0.5:
+        if max(abs(a - b) for a, b in zip(new, d.original, strict=True)) >= 0.5:
             self.box_edited.emit(d.item.key, tuple(round(v, 2) for v in new))
         else:
             d.item.set_xyxy(d.original)
@@ -477,3 +471,17 @@ class ImageCanvas(ZoomPanView):
         item = self._items["curated"].get(key)
         if item is not None:
             item.set_xyxy(xyxy)
+
+
+def _resized(original: tuple[float, float, float, float], handle: str, q: QPointF) -> tuple[float, ...]:
+    """``original`` (xyxy) with the edges ``handle`` names (l, r, t, b) moved to ``q``."""
+    x0, y0, x1, y1 = original
+    if "l" in handle:
+        x0 = q.x()
+    if "r" in handle:
+        x1 = q.x()
+    if "t" in handle:
+        y0 = q.y()
+    if "b" in handle:
+        y1 = q.y()
+    return (x0, y0, x1, y1)

@@ -7,6 +7,7 @@ Nothing is decoded before the user says "Create": the class page only lists file
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from pathlib import Path
@@ -450,10 +451,8 @@ class NewProjectWizard(QWizard):
             self.project = None
         if path is not None:
             for suffix in ("", "-wal", "-shm", "-journal"):
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.remove(f"{path}{suffix}")
-                except FileNotFoundError:
-                    pass
         self.project_path = None
 
     def reject(self) -> None:

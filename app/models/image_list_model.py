@@ -14,6 +14,7 @@ from core.store.records import ImageRecord
 from core.store.repos.images import ImageFilter
 
 PAGE = 200
+_NO_PARENT = QModelIndex()   # the invisible root: a flat list has no other parent
 RecordRole = Qt.ItemDataRole.UserRole + 1
 ImageIdRole = Qt.ItemDataRole.UserRole + 2
 REVIEW_MARK = {"verified": "\u2713", "flagged": "\u2691", "unreviewed": ""}
@@ -99,7 +100,7 @@ class ImageListModel(QAbstractListModel):
         return rec
 
     # -- Qt model ---------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else len(self._ids)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):

@@ -6,6 +6,8 @@ the main window can open it on the canvas.
 """
 from __future__ import annotations
 
+import contextlib
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
@@ -272,10 +274,8 @@ class EvaluationPanel(QWidget):
         """Forget the evaluation in flight: its result, when it comes, is ignored."""
         self._request += 1
         if self._task is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._task.cancel()
-            except Exception:
-                pass
             self._task = None
 
     def _evaluate(self) -> None:

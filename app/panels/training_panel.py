@@ -144,7 +144,7 @@ class TrainingPanel(QWidget):
         # new option shows here without touching this file (docs/design.md).
         for name, editor in e.items():
             if editor.parent() is None and not in_layout(form, editor):
-                form.addRow(labels[name] if name in labels else "", editor)
+                form.addRow(labels.get(name, ""), editor)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)

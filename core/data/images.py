@@ -5,6 +5,7 @@ oriented image, so every reader in the project goes through this module.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import threading
@@ -238,7 +239,7 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
         img = img.reduce(factor)
     if max(img.size) > max_side:
         s = max_side / max(w, h)
-        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.BILINEAR)
+        img = img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BILINEAR)
     img.info.update(info)
     return img
 
@@ -264,10 +265,8 @@ def read_image(path: Path | str, max_side: int | None = None) -> np.ndarray:
             decoded, img = img, _shrink(img, max_side)
             decoded.close()
         if _orientation(img) != 1:    # exif_transpose copies even an upright image
-            try:
+            with contextlib.suppress(Exception):   # a broken EXIF block: show the image as stored
                 img = ImageOps.exif_transpose(img)
-            except Exception:
-                pass
         return _to_rgb(img)
 
 

@@ -6,222 +6,25 @@ chunk and re-running it picks up where it stopped. Bad files are skipped and rep
 """
 from __future__ import annotations
 
-import csv
-import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
-from core.data.images import ImageInfo, ImageReadError, inspect_image, is_image_name
-from core.data.paths import PathOutsideRoot, relative_inside
+from core.data.images import ImageInfo, ImageReadError, inspect_image
+from core.data.import_scan import Candidate, ImportReport, read_label_csv, scan_class_folders
 from core.data.splits import SplitConfig, assign_splits
 from core.errors import ImportError_
 from core.progress import NULL_PROGRESS, Progress
 from core.store.project import Project
 from core.store.schema import ImageRow
 
+# ImportReport, read_label_csv and scan_class_folders live in core.data.import_scan; the dialogs use them from here
+__all__ = ["CHUNK", "Candidate", "ImportReport", "import_images", "project_split_config", "read_label_csv",
+           "scan_class_folders"]
+
 CHUNK = 256
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    unchanged: int = 0
-    updated: int = 0          # same path, different content
-    moved: int = 0            # a vanished file found again elsewhere (same content): its row and work followed it
-    missing: list[str] = field(default_factory=list)    # in the project, no longer on disk
-    restored: int = 0         # were missing, found again
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
-    warnings: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)  # folders that could not be listed: their images kept
-    classes: dict[str, int] = field(default_factory=dict)  # class -> images the project holds from this scan
-    moves: list[tuple[str, str]] = field(default_factory=list)   # (old path, new path)
-
-    def summary(self) -> str:
-        lines = [f"added {self.added}, unchanged {self.unchanged}, updated {self.updated}, moved {self.moved}, "
-                 f"skipped {len(self.skipped)}, missing {len(self.missing)}"]
-        if self.classes:
-            lines.append("classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.classes.items())))
-        lines += [f"cannot read folder {d}: its images are left as they were" for d in self.unreadable]
-        lines += [f"warning: {w}" for w in self.warnings]
-        lines += [f"moved {a} -> {b}" for a, b in self.moves[:20]]
-        if len(self.moves) > 20:
-            lines.append(f"moved ... and {len(self.moves) - 20} more")
-        lines += [f"skipped {p}: {r}" for p, r in self.skipped]
-        lines += [f"missing {p}" for p in self.missing]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    rel_path: str
-    class_name: str | None
-
-
-def _list_dir(path: Path, rel: str, report: ImportReport) -> list[os.DirEntry] | None:
-    """The entries of a folder, sorted by name; None (and the folder reported) when it cannot be read."""
-    try:
-        with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
-    except OSError:
-        if rel:
-            report.unreadable.append(rel)
-        return None
-
-
-class _Walk:
-    """Folder-per-class scan that follows folder links with loop protection and de-duplication by real path.
-
-    Plain folders and files are walked first, links afterwards, so a file reachable both ways keeps its plain
-    path. A link
-    that leads back into a folder already scanned (``ln -s . images/loop``) is reported, not followed: it never
-    becomes a class of its own.
-    """
-
-    def __init__(self, root: Path, report: ImportReport):
-        self.root, self.report = root, report
-        self.seen_dirs: dict[str, str] = {}     # real path -> rel path it was scanned as
-        self.seen_files: dict[str, str] = {}    # real path -> rel path kept
-        self.later: list[tuple] = []            # links, followed once every plain folder is scanned
-        self.out: list[Candidate] = []
-        self.found: dict[str, int] = {}         # top-level class folder -> image files
-
-    def run(self) -> list[Candidate]:
-        self._dir(self.root, "", None)
-        while self.later:
-            kind, *args = self.later.pop(0)
-            if kind == "dir":
-                self._link(*args)
-            else:
-                self._file(*args)
-        return self.out
-
-    def _dir(self, path: Path, rel: str, cls: str | None) -> None:
-        try:
-            real = os.path.realpath(path)
-        except OSError:
-            real = str(path)
-        self.seen_dirs[real] = rel
-        entries = _list_dir(path, rel, self.report)
-        if entries is None:
-            if not rel:
-                raise ImportError_(f"{path}: cannot read the image folder (permission denied)")
-            return
-        for e in entries:
-            if e.name.startswith("."):
-                continue
-            child = f"{rel}/{e.name}" if rel else e.name
-            sub_cls = cls if rel else e.name
-            try:
-                is_link = e.is_symlink()
-                is_dir = e.is_dir()          # follows a link
-            except OSError:
-                is_link, is_dir = False, False
-            if is_dir:
-                if not rel:
-                    self.found.setdefault(e.name, 0)
-                if is_link:
-                    self.later.append(("dir", Path(e.path), child, sub_cls))
-                else:
-                    self._dir(Path(e.path), child, sub_cls)
-            elif is_link:
-                self.later.append(("file", e, child, cls if rel else None, True, real))
-            else:
-                self._file(e, child, cls if rel else None, False, real)
-
-    def _file(self, e: os.DirEntry, rel: str, cls: str | None, is_link: bool, real_dir: str) -> None:
-        if not is_image_name(e.name):
-            try:
-                if is_link and not os.path.exists(e.path):
-                    self.report.skipped.append((rel, "broken link"))
-                    return
-                if e.is_file():
-                    self.report.skipped.append((rel, "not an image file (extension)"))
-            except OSError:
-                pass
-            return
-        if is_link and not os.path.exists(e.path):
-            self.report.skipped.append((rel, "broken link"))
-            return
-        # a plain file's real path is its folder's plus its name: no system call per file on a big folder
-        real = os.path.realpath(e.path) if is_link else os.path.join(real_dir, e.name)
-        if real in self.seen_files:
-            self.report.skipped.append((rel, f"same file as {self.seen_files[real]} (a link); imported once"))
-            return
-        self.seen_files[real] = rel
-        self.out.append(Candidate(rel, cls))
-        if cls is not None:
-            top = rel.split("/", 1)[0]
-            self.found[top] = self.found.get(top, 0) + 1
-
-    def _link(self, path: Path, rel: str, cls: str | None) -> None:
-        real = os.path.realpath(path)
-        if real in self.seen_dirs:      # every folder below the root scanned so far is there: loops end here
-            target = os.readlink(path) if path.is_symlink() else real
-            where = self.seen_dirs[real] or "the image folder itself"
-            self.report.warnings.append(f"link {rel} -> {target}: leads to {where}, already scanned; not followed")
-            if "/" not in rel:
-                self.found.pop(rel, None)    # never a class of its own
-            return
-        self._dir(path, rel, cls)
-
-
-def scan_class_folders(root: Path, report: ImportReport) -> list[Candidate]:
-    """root/<class>/... (recursive, folder links followed once). Files directly under root have no class.
-
-    Raises ``ImportError_`` when ``root`` itself cannot be read; an unreadable sub-folder is listed in
-    ``report.unreadable`` and the images the project holds below it are left as they are (never flagged missing).
-    """
-    walk = _Walk(Path(root), report)
-    out = walk.run()
-    unreadable_tops = {p.split("/", 1)[0] for p in report.unreadable}
-    for name, n in sorted(walk.found.items()):
-        if n == 0 and name not in unreadable_tops:
-            report.warnings.append(f"class folder '{name}' has no images; class not created")
-    return out
-
-
-def read_label_csv(csv_path: Path, root: Path, report: ImportReport) -> list[Candidate]:
-    """A CSV with rows ``path,class`` (header optional), paths relative to ``root`` (or absolute inside it).
-
-    Names are kept as written except for separators and ``.``/``..``, which are resolved; a path that leaves
-    ``root`` is skipped with the reason."""
-    try:
-        text = csv_path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportError_(f"{csv_path}: cannot be read ({exc})") from None
-    out: list[Candidate] = []
-    seen: set[str] = set()
-    for lineno, row in enumerate(csv.reader(text.splitlines()), start=1):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if lineno == 1 and [c.strip().lower() for c in row[:2]] == ["path", "class"]:
-            continue
-        if len(row) < 2 or not row[0].strip():
-            report.skipped.append((f"{csv_path.name}:{lineno}", "expected 'path,class'"))
-            continue
-        try:
-            rel = relative_inside(row[0], root)
-        except PathOutsideRoot:
-            report.skipped.append((row[0].strip(), f"{csv_path.name}:{lineno}: path is outside the image folder"))
-            continue
-        cls = row[1].strip() or None
-        if cls is None:
-            report.warnings.append(f"{csv_path.name}:{lineno}: no class for {rel}; imported unlabelled")
-        if rel in seen:
-            report.warnings.append(f"{csv_path.name}:{lineno}: {rel} listed twice; first row kept")
-            continue
-        seen.add(rel)
-        if not (root / rel).is_file():
-            report.skipped.append((rel, "listed in the CSV but not found"))
-            continue
-        if not is_image_name(rel):
-            report.skipped.append((rel, "not an image file (extension)"))
-            continue
-        out.append(Candidate(rel, cls))
-    return out
 
 
 def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, str | None, int]:
@@ -327,7 +130,7 @@ class _NewRows:
                  report: ImportReport):
         self.project, self.assigned = project, known.assigned
         self.splits, self.report = splits, report
-        self.class_ids: dict[str, int] = {}
+        self.class_ids: dict[str, int | None] = {}
         self.by_hash: dict[str, list[tuple[int, str]]] = {}      # content hash -> vanished (row id, old path)
         for path in vanished:
             row_id, content_hash, _ = known.by_path[path]
@@ -338,8 +141,8 @@ class _NewRows:
 
     def add(self, result: _Inspected) -> None:
         cand, info, err, mtime_ns = result
-        if err is not None:
-            self.report.skipped.append((cand.rel_path, err))
+        if err is not None or info is None:     # _inspect gives either the info or the reason
+            self.report.skipped.append((cand.rel_path, err or "unreadable"))
             self.refused.add(cand.rel_path)
             return
         self.pending.append((cand, info, mtime_ns))
@@ -368,8 +171,8 @@ class _NewRows:
             self._class_id(c.class_name)
         assignment = assign_splits(self.assigned, new, self.splits)
         with self.project.transaction() as s:
-            for (row_id, old_path), c, info, mtime_ns in moves:
-                row = s.get(ImageRow, row_id)
+            for (row_id, _old_path), c, info, mtime_ns in moves:
+                row = s.get_one(ImageRow, row_id)
                 row.rel_path, row.missing = c.rel_path, False
                 row.width, row.height, row.orientation = info.width, info.height, info.orientation
                 row.file_size, row.file_mtime_ns = info.file_size, mtime_ns
@@ -409,12 +212,12 @@ class _RecheckedRows:
         with self.project.transaction() as s:
             for cand, info, err, mtime_ns in self.pending:
                 row_id, old_hash, was_missing = self.known.by_path[cand.rel_path]
-                row = s.get(ImageRow, row_id)
+                row = s.get_one(ImageRow, row_id)
                 if was_missing:
                     row.missing = False
                     report.restored += 1
-                if err is not None:
-                    report.skipped.append((cand.rel_path, err + " (kept its earlier record)"))
+                if err is not None or info is None:     # _inspect gives either the info or the reason
+                    report.skipped.append((cand.rel_path, (err or "unreadable") + " (kept its earlier record)"))
                 elif info.content_hash != old_hash:
                     row.width, row.height, row.orientation = info.width, info.height, info.orientation
                     row.content_hash, row.file_size = info.content_hash, info.file_size

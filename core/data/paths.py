@@ -111,13 +111,9 @@ class ImageMatcher(Generic[T]):
         return found
 
     def _match_text(self, text: str) -> Match[T]:
-        if self.root is not None and is_absolute_name(text):
-            try:
-                rel = relative_inside(text, self.root)
-            except PathOutsideRoot:
-                rel = None
-            if rel is not None and rel in self.by_rel:
-                return Match(self.by_rel[rel], None)
+        inside = self._absolute_inside_root(text)
+        if inside is not None:
+            return Match(inside, None)
         # after normpath only leading '..' remain: a path relative to somewhere else (the annotation file's
         # folder); what follows them is still worth matching
         parts = [p for p in posixpath.normpath(text).split("/") if p not in ("", ".", "..")]
@@ -125,15 +121,35 @@ class ImageMatcher(Generic[T]):
             parts = parts[1:]                               # 'C:' is not a folder of ours
         if not parts:
             return Match(None, "no file name")
-        for fold in (False, True):
-            for i in range(len(parts)):                     # the whole path first, then without leading folders
-                key = "/".join(parts[i:])
-                if not fold and key in self.by_rel:
-                    return Match(self.by_rel[key], None)
-                if fold:
-                    hits = self.by_rel_fold.get(key.casefold(), [])
-                    if len(hits) == 1:
-                        return Match(hits[0], None)
+        by_suffix = self._by_path_suffix(parts)
+        if by_suffix is not None:
+            return Match(by_suffix, None)
+        return self._by_tail(parts)
+
+    def _absolute_inside_root(self, text: str) -> T | None:
+        """The item an absolute path inside the root names, if any."""
+        if self.root is None or not is_absolute_name(text):
+            return None
+        try:
+            rel = relative_inside(text, self.root)
+        except PathOutsideRoot:
+            return None
+        return self.by_rel.get(rel)
+
+    def _by_path_suffix(self, parts: list[str]) -> T | None:
+        """The whole path, then without leading folders, as written; then the same ignoring case (one hit)."""
+        for i in range(len(parts)):
+            key = "/".join(parts[i:])
+            if key in self.by_rel:
+                return self.by_rel[key]
+        for i in range(len(parts)):
+            hits = self.by_rel_fold.get("/".join(parts[i:]).casefold(), [])
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+    def _by_tail(self, parts: list[str]) -> Match[T]:
+        """A project path that ends with ``parts`` (ignoring case; as written wins), when exactly one does."""
         tail = tuple(p.casefold() for p in parts)
         hits = [(rel, item) for p, rel, item in self.by_base.get(tail[-1], []) if p[-len(tail):] == tail]
         exact = [(rel, item) for rel, item in hits if rel.split("/")[-len(tail):] == list(parts[-len(tail):])]

@@ -30,7 +30,8 @@ class SplitConfig:
         parts = [float(x) for x in text.split(",")]
         if len(parts) != 3:
             raise ValueError(f"split ratios must be three numbers 'train,val,test', got {text!r}")
-        return cls(*parts, seed=seed)
+        train, val, test = parts
+        return cls(train, val, test, seed=seed)
 
     def ratios(self) -> tuple[float, float, float]:
         return (self.train, self.val, self.test)

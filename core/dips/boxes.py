@@ -125,7 +125,7 @@ def components_to_boxes(mask: np.ndarray) -> list[Box]:
     label order (raster scan of each component's first pixel).
     """
     _, boxes, _ = _component_stats(mask)
-    return [tuple(float(v) for v in b) for b in boxes]
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in boxes]
 
 
 def component_boxes_with_activation(m01: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -117,7 +118,7 @@ class TokenDecoder(nn.Module):
         if size is None and self.half_res:
             size = (x.shape[-2] * 2, x.shape[-1] * 2)
         if size is not None:
-            size = (size, size) if isinstance(size, int) else tuple(size)
+            size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
             if tuple(x.shape[-2:]) != size:
                 x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         return x
@@ -151,14 +152,15 @@ class UNetLocalizer(nn.Module):
         import timm  # heavy import kept local: the token decoder does not need it
 
         self.encoder = timm.create_model(encoder_name, features_only=True, pretrained=False)
-        enc_ch = list(self.encoder.feature_info.channels())
+        feature_info: Any = self.encoder.feature_info   # timm's FeatureInfo (nn.Module types it Tensor | Module)
+        enc_ch = list(feature_info.channels())
         if len(decoder_channels) != len(enc_ch):
             raise ValueError(f"{_WHERE}: {encoder_name} has {len(enc_ch)} stages, got "
                              f"{len(decoder_channels)} decoder channels")
         skips = enc_ch[:-1][::-1] + [0]  # skip widths, deepest first; the last block has none
         cins = [enc_ch[-1], *decoder_channels[:-1]]
         self.blocks = nn.ModuleList(_UNetDecoderBlock(ci, cs, co)
-                                    for ci, cs, co in zip(cins, skips, decoder_channels))
+                                    for ci, cs, co in zip(cins, skips, decoder_channels, strict=True))
         self.head = nn.Conv2d(decoder_channels[-1], num_classes, kernel_size=3, padding=1)
 
     def forward(self, image: Tensor) -> Tensor:

@@ -94,7 +94,7 @@ class _CRFEnergy(torch.autograd.Function):
     """Energy ``mean_b sum_r S_r^T W (1 - S_r)`` for a symmetric W given as a filter ``v -> W v``."""
 
     @staticmethod
-    def forward(ctx, probs: Tensor, filt: Filter) -> Tensor:  # type: ignore[override]
+    def forward(ctx, probs: Tensor, filt: Filter) -> Tensor:
         b = probs.shape[0]
         with torch.no_grad():
             ones = torch.ones_like(probs[:, :1])
@@ -112,7 +112,7 @@ class _CRFEnergy(torch.autograd.Function):
         return energy
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
+    def backward(ctx, grad_out: Tensor):
         ws, w1 = ctx.saved_tensors
         return grad_out * (w1 - 2.0 * ws) / ctx.batch, None
 
@@ -327,10 +327,13 @@ def dips_loss(logits: Tensor, labels: Tensor, image: Tensor, cfg: LossConfig,
                                                  targets, classifier)
     if not terms:
         raise ValueError(f"{_WHERE}: every loss term is switched off (use_seed, use_crf, use_cls)")
-    total = sum(terms.values())  # type: ignore[assignment]
+    values = list(terms.values())
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
     parts = {k: float(v.detach()) for k, v in terms.items()}
     parts["total"] = float(total.detach())
-    return total, parts  # type: ignore[return-value]
+    return total, parts
 
 
 __all__ = ["IGNORE", "LossConfig", "partial_ce", "crf_loss", "crf_loss_dense", "crf_weight_for", "cls_loss",

@@ -149,4 +149,4 @@ def draw_boxes(fg: np.ndarray, threshold: float, cfg: BoxDrawConfig | None = Non
         if rgb is None:
             raise ValueError("GrabCut tightening needs the image (rgb)")
         comps = np.asarray([grabcut_box(rgb, fg, b, threshold) for b in comps])
-    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3]), float(s)) for b, s in zip(comps, scores)]
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3]), float(s)) for b, s in zip(comps, scores, strict=True)]

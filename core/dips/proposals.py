@@ -115,12 +115,12 @@ def _map_boxes(m: np.ndarray, cfg: ProposalConfig) -> tuple[np.ndarray, np.ndarr
         mboxes, _ = component_boxes_with_activation(m01, merged)
         if len(mboxes):
             # back to tight boxes around the original regions each merged region holds
-            tight = []
+            rows = []
             for x0, y0, x1, y1 in mboxes:
                 sub = mask[int(y0):int(y1), int(x0):int(x1)]
                 ys, xs = np.nonzero(sub)
-                tight.append((x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1))
-            tight = np.asarray(tight, dtype=np.float64)
+                rows.append((x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1))
+            tight = np.asarray(rows, dtype=np.float64)
             tact = np.array([m01[int(b[1]):int(b[3]), int(b[0]):int(b[2])][mask[int(b[1]):int(b[3]),
                              int(b[0]):int(b[2])]].mean() for b in tight])
             boxes, act = np.concatenate([boxes, tight]), np.concatenate([act, tact])
@@ -162,7 +162,8 @@ def candidate_boxes(maps: dict[int, np.ndarray], cfg: ProposalConfig | None = No
     if len(boxes) == 0:
         return []
     act, src = np.concatenate(all_act), np.concatenate(all_src)
-    return [Candidate(tuple(float(v) for v in boxes[i]), int(src[i]), float(act[i]))
+    return [Candidate((float(boxes[i, 0]), float(boxes[i, 1]), float(boxes[i, 2]), float(boxes[i, 3])), int(src[i]),
+                      float(act[i]))
             for i in select_candidates(boxes, act, cfg)]
 
 

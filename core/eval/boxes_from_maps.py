@@ -26,6 +26,7 @@ intersection and IoU are ``core.dips.boxes``'s with ``inclusive=True`` (the one 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -170,7 +171,7 @@ def iou_over_thresholds(map01: np.ndarray, gt: np.ndarray, thresholds: np.ndarra
     n_above = u8.size - np.cumsum(hist)  # n_above[t] = pixels with value > t
     keys = n_above[t_int]
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    rects: list[tuple[int, int, int, int]] = []    # cv2 (x, y, w, h), converted below in one go
+    rects: list[Sequence[int]] = []    # cv2 (x, y, w, h), converted below in one go
     starts = np.empty(len(first), dtype=np.int64)   # first box of each distinct mask
     largest = np.empty(len(first), dtype=np.int64)  # its V1 (largest-contour) box
     for j, i in enumerate(first):
@@ -183,7 +184,7 @@ def iou_over_thresholds(map01: np.ndarray, gt: np.ndarray, thresholds: np.ndarra
         if len(contours) > 1:
             areas = list(map(cv2.contourArea, contours))
             largest[j] += areas.index(max(areas))  # first maximum, like Python's max()
-        rects.extend(map(cv2.boundingRect, contours))
+        rects.extend(cv2.boundingRect(c) for c in contours)
     r = np.array(rects, dtype=np.int64).reshape(-1, 4)
     boxes = np.stack([r[:, 0], r[:, 1], np.minimum(r[:, 0] + r[:, 2], width - 1),
                       np.minimum(r[:, 1] + r[:, 3], height - 1)], axis=1)

@@ -56,7 +56,7 @@ def precision_recall(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray], iou
     if len(preds) != len(gts):
         raise ValueError(f"{len(preds)} predicted box lists but {len(gts)} GT box lists")
     tp = n_pred = n_gt = 0
-    for p, g in zip(preds, gts):
+    for p, g in zip(preds, gts, strict=True):
         m = match_boxes(p, g, iou)
         tp += int((m >= 0).sum())
         n_pred += len(m)

@@ -76,7 +76,7 @@ def localization_errors(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.
     if class_ok is not None and len(class_ok) != len(gt_boxes):
         raise ValueError(f"{len(gt_boxes)} images but {len(class_ok)} class flags")
     counts = dict.fromkeys(CATEGORIES, 0)
-    for i, (p, g) in enumerate(zip(pred_boxes, gt_boxes)):
+    for i, (p, g) in enumerate(zip(pred_boxes, gt_boxes, strict=True)):
         if np.size(g) == 0:
             raise ValueError(f"image {i} has no ground-truth box")
         counts[classify_error(p, g, None if class_ok is None else bool(class_ok[i]), th)] += 1

@@ -188,7 +188,7 @@ def compute_curves(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
     if with_classes != (labels is not None):
         raise ValueError("class_probs and labels go together: give both or neither")
     ok1 = ok5 = None
-    if with_classes:
+    if class_probs is not None and labels is not None:
         ok1 = class_correct(class_probs, labels, 1)
         ok5 = class_correct(class_probs, labels, 5)
         if len(ok1) != len(maps):

@@ -75,7 +75,7 @@ def predicted_boxes_at(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray
 
 
 def _ious(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray]) -> np.ndarray:
-    return np.array([best_pair(p, g)[0] for p, g in zip(preds, gts)], dtype=np.float64)
+    return np.array([best_pair(p, g)[0] for p, g in zip(preds, gts, strict=True)], dtype=np.float64)
 
 
 def per_image_iou(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray], tau: float,
@@ -105,7 +105,7 @@ def boxes_on_grid(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarra
     if len(gt_boxes) == 0:
         raise ValueError("nothing to evaluate: no images")
     preds, gts = [], []
-    for i, (p, g) in enumerate(zip(pred_boxes, gt_boxes)):
+    for i, (p, g) in enumerate(zip(pred_boxes, gt_boxes, strict=True)):
         g = as_gt_boxes(g, i)
         p = np.asarray(p, dtype=np.float64).reshape(-1, 4) if np.size(p) else np.zeros((1, 4))
         if image_sizes is None:

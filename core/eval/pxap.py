@@ -85,7 +85,7 @@ def pxap(maps01: Sequence[np.ndarray], masks: Sequence[np.ndarray], cam_curve_in
     if len(maps01) != len(masks):
         raise ValueError(f"{len(maps01)} maps but {len(masks)} masks")
     acc = PxAPAccumulator(cam_curve_interval)
-    for i, (m, g) in enumerate(zip(maps01, masks)):
+    for i, (m, g) in enumerate(zip(maps01, masks, strict=True)):
         try:
             acc.add(m, g)
         except ValueError as e:

@@ -144,6 +144,7 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
     px = PxAPAccumulator(cfg.cam_curve_interval) if masks is not None else None
 
     def add_mask(i: int, m01: np.ndarray, _gt: np.ndarray) -> None:
+        assert px is not None and masks is not None   # passed on only with masks
         try:
             px.add(m01, mask_to_grid(masks[i], (m01.shape[1], m01.shape[0])))
         except ValueError as e:
@@ -167,8 +168,9 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
             if op_norm != normalise:
                 m01, _ = prepare_image(maps[i], gt_boxes[i], size, cfg, op_norm, i)
             op_ious.append(best_pair(map_to_boxes(m01, op_tau, True, op_norm), gt)[0])
-    cls_ok = class_correct(class_probs, labels, 1) if class_probs is not None else None
-    loc_ious = np.array([best_pair(p, g)[0] for p, g in zip(preds_loc, gts)])
+    # both or neither (compute_curves refuses one without the other)
+    cls_ok = class_correct(class_probs, labels, 1) if class_probs is not None and labels is not None else None
+    loc_ious = np.array([best_pair(p, g)[0] for p, g in zip(preds_loc, gts, strict=True)])
 
     return EvalResult(
         n_images=curves.n_images,
@@ -181,7 +183,7 @@ def evaluate_maps(maps: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarray],
         box_acc_curves={d: curves.box_acc(d) for d in cfg.iou_thresholds},
         operating_threshold=op_tau,
         operating_normalised=op_norm if op_tau is not None else None,
-        box_acc_at_operating=box_acc_from_ious(op_ious, cfg.iou_thresholds) if op_tau is not None else None,
+        box_acc_at_operating=box_acc_from_ious(np.asarray(op_ious), cfg.iou_thresholds) if op_tau is not None else None,
         per_image_iou=np.array(op_ious) if op_tau is not None else loc_ious,
         per_image_iou_threshold=op_tau if op_tau is not None else tau_loc,
         top1_loc=curves.top_k_loc(1, d_loc),
@@ -206,12 +208,12 @@ def evaluate_boxes(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarr
     """
     cfg = cfg or EvalConfig()
     preds, gts = boxes_on_grid(pred_boxes, gt_boxes, image_sizes, cfg)
-    ious = np.array([best_pair(p, g)[0] for p, g in zip(preds, gts)])
+    ious = np.array([best_pair(p, g)[0] for p, g in zip(preds, gts, strict=True)])
     acc = box_acc_from_ious(ious, cfg.iou_thresholds)
     top1 = top5 = cls_ok = None
     if (class_probs is None) != (labels is None):
         raise ValueError("class_probs and labels go together: give both or neither")
-    if class_probs is not None:
+    if class_probs is not None and labels is not None:
         cls_ok = class_correct(class_probs, labels, 1)
         if len(cls_ok) != len(gts):
             raise ValueError(f"{len(gts)} images but {len(cls_ok)} class labels")
@@ -254,6 +256,23 @@ def format_table(results: dict) -> str:
             f"grid {'original image size' if size is None else f'{size}x{size}'}")
     if results.get("cam_curve_interval") is not None:
         head += f", tau step {results['cam_curve_interval']:g}"
+    rows = _box_accuracy_rows(results)
+    for key, label in (("Top1Loc", "Top-1 Loc"), ("Top5Loc", "Top-5 Loc"), ("PxAP", "PxAP")):
+        if key in results:
+            rows.append((label, _pct(results[key]), ""))
+    et = results.get("errors_threshold")
+    error_rows = (("LPE", "LPE (part error)"), ("LME", "LME (more error)"), ("MIns", "MIns (multi-instance)"))
+    for key, label in error_rows:
+        if results.get(key) is not None:
+            rows.append((label, _pct(results[key]), _tau(et)))
+    w = max(len(r[0]) for r in rows)
+    lines = [head, f"{'metric':<{w}}  {'%':>6}  tau", "-" * (w + 18)]
+    lines += [f"{name:<{w}}  {val:>6}  {tau}".rstrip() for name, val, tau in rows]
+    return "\n".join(lines)
+
+
+def _box_accuracy_rows(results: dict) -> list[tuple[str, str, str]]:
+    """(metric, percent, tau) rows of MaxBoxAcc per IoU, V2, V1 and BoxAccV2 at the operating threshold."""
     rows: list[tuple[str, str, str]] = []
     best = results.get("best_thresholds") or {}
     for d, v in (results.get("MaxBoxAcc") or {}).items():
@@ -269,15 +288,4 @@ def format_table(results: dict) -> str:
         for k, v in op.items():
             label = "mean" if k == "mean" else f"IoU>={k}%"
             rows.append((f"BoxAccV2 @ operating ({where}) {label}", _pct(v), ""))
-    for key, label in (("Top1Loc", "Top-1 Loc"), ("Top5Loc", "Top-5 Loc"), ("PxAP", "PxAP")):
-        if key in results:
-            rows.append((label, _pct(results[key]), ""))
-    et = results.get("errors_threshold")
-    error_rows = (("LPE", "LPE (part error)"), ("LME", "LME (more error)"), ("MIns", "MIns (multi-instance)"))
-    for key, label in error_rows:
-        if results.get(key) is not None:
-            rows.append((label, _pct(results[key]), _tau(et)))
-    w = max(len(r[0]) for r in rows)
-    lines = [head, f"{'metric':<{w}}  {'%':>6}  tau", "-" * (w + 18)]
-    lines += [f"{name:<{w}}  {val:>6}  {tau}".rstrip() for name, val, tau in rows]
-    return "\n".join(lines)
+    return rows

@@ -125,7 +125,7 @@ def read_localization(path: Path) -> dict[str, list[tuple[float, float, float, f
                                 f"only box lines 'path,x0,y0,x1,y1' are supported")
         image, nums = _split(path, n, line, 4, "path,x0,y0,x1,y1")
         x0, y0, x1, y1 = (_number(path, n, t, name, integer=False)
-                          for t, name in zip(nums, ("x0", "y0", "x1", "y1")))
+                          for t, name in zip(nums, ("x0", "y0", "x1", "y1"), strict=True))
         if x1 < x0 or y1 < y0:
             raise MetadataError(f"{path}:{n}: box needs x0 <= x1 and y0 <= y1, got {x0},{y0},{x1},{y1}")
         out.setdefault(image, []).append((x0, y0, x1, y1))

@@ -3,10 +3,11 @@ from __future__ import annotations
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 
-def compute_attention(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def compute_attention(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                       image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
     """Per-head CLS attention (and cached encoder outputs) for images that lack them.
 
@@ -24,7 +25,8 @@ def compute_attention(project, cfg: PipelineConfig | None = None, progress: Prog
     return len(records) - len(problems)
 
 
-def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None, force: bool = False) -> list:
+def attention_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | None = None,
+                   force: bool = False) -> list:
     """The images the attention stage has to encode: those without maps or cached features (every one when
     ``force``), among ``image_ids`` when given. Shared by the local stage and the Ray one."""
     records = project.images.list(ImageFilter(include_missing=False))

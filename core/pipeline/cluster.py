@@ -23,6 +23,7 @@ from core.data.images import ImageReadError, read_image
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import BackboneLoader, encode_into_cache, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
 from core.train.feature_cache import FeatureCache
 
 
@@ -87,7 +88,7 @@ class _Encoder:
             except ImageReadError as exc:
                 ok.append(False)
                 problems.append(str(exc))
-        hashes = [str(h) for h, good in zip(batch["content_hash"], ok) if good]
+        hashes = [str(h) for h, good in zip(batch["content_hash"], ok, strict=True) if good]
         maps = iter(encode_into_cache(self.backbone, self.cfg, images, hashes, self.cache)) if images else iter(())
         out = np.empty(len(ok), dtype=object)
         for i, good in enumerate(ok):
@@ -95,7 +96,7 @@ class _Encoder:
         return {"image_id": batch["image_id"], "maps": out, "problem": np.array(problems, dtype=object)}
 
 
-def compute_attention_on_ray(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                              opts: RayOptions | None = None, image_ids: list[int] | None = None,
                              force: bool = False) -> int:
     """``core.pipeline.compute_attention`` with the encoding done by Ray actors; the same maps and cache entries.
@@ -124,7 +125,7 @@ def compute_attention_on_ray(project, cfg: PipelineConfig | None = None, progres
     progress.start("attention", len(records), f"on Ray: {n_actors} actor(s), {os.cpu_count()} local CPUs")
     done, problems = 0, []
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-        for image_id, maps, problem in zip(batch["image_id"], batch["maps"], batch["problem"]):
+        for image_id, maps, problem in zip(batch["image_id"], batch["maps"], batch["problem"], strict=True):
             if problem:
                 problems.append(str(problem))
             else:
@@ -156,21 +157,21 @@ class _Proposer:
         s = self.cfg.proposals.scoring_size
         ranked_all = np.empty(len(batch["image_id"]), dtype=object)
         for i, (path, cls, heads, maps) in enumerate(zip(batch["path"], batch["class_index"], batch["heads"],
-                                                         batch["maps"])):
+                                                         batch["maps"], strict=True)):
             try:
                 img = read_image(Path(str(path)), max_side=2 * s)
             except ImageReadError:
                 ranked_all[i] = None
                 continue
             image01 = self.torch.from_numpy(img).to(self.device).permute(2, 0, 1).float().div(255)
-            by_head = {int(h): np.asarray(m, dtype=np.float32) for h, m in zip(heads, maps)}
+            by_head = {int(h): np.asarray(m, dtype=np.float32) for h, m in zip(heads, maps, strict=True)}
             ranked = propose(image01, by_head, int(cls), self.classify, self.cfg.proposals)
             ranked_all[i] = np.array([[*p.box, p.source_map, p.score, p.class_prob] for p in ranked],
                                      dtype=np.float64).reshape(-1, 7)
         return {"image_id": batch["image_id"], "ranked": ranked_all}
 
 
-def compute_proposals_on_ray(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def compute_proposals_on_ray(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                              opts: RayOptions | None = None, image_ids: list[int] | None = None,
                              force: bool = False) -> int:
     """``core.pipeline.compute_proposals`` with the ranking done by Ray actors; f_x is trained (or found in
@@ -206,7 +207,7 @@ def compute_proposals_on_ray(project, cfg: PipelineConfig | None = None, progres
     done = 0
     try:
         for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-            for image_id, ranked in zip(batch["image_id"], batch["ranked"]):
+            for image_id, ranked in zip(batch["image_id"], batch["ranked"], strict=True):
                 done += 1
                 if ranked is not None:
                     store_proposals(project, by_id[int(image_id)], [(row[:4], row[4], row[5], row[6])
@@ -234,7 +235,7 @@ class _Predictor:
         return {"image_id": batch["image_id"], "probs": probs, "fg": fg}
 
 
-def predict_on_ray(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
+def predict_on_ray(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
                    opts: RayOptions | None = None, image_ids: list[int] | None = None,
                    cfg: PipelineConfig | None = None) -> int:
     """``core.pipeline.predict`` with the heads run by Ray actors on the cached encoder outputs; the operating
@@ -261,7 +262,7 @@ def predict_on_ray(project, run_id: int | None = None, progress: Progress = NULL
                          num_cpus=1)
     done = len(job.records) - len(records)   # images without features (unreadable) count as done, as locally
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-        for image_id, p, m in zip(batch["image_id"], batch["probs"], batch["fg"]):
+        for image_id, p, m in zip(batch["image_id"], batch["probs"], batch["fg"], strict=True):
             job.store(records[int(image_id)], np.asarray(p), np.asarray(m))
         done += len(batch["image_id"])
         progress.update(done, len(job.records))

@@ -12,6 +12,7 @@ from core.dips.backbones import load_backbone
 from core.dips.device import inference_autocast, pick_device
 from core.pipeline.config import PipelineConfig
 from core.progress import Progress
+from core.store.project import Project
 from core.store.records import ImageRecord
 from core.train.feature_cache import FeatureCache
 
@@ -45,11 +46,11 @@ def backbone_for(cfg: PipelineConfig):
     return BackboneLoader(cfg)()
 
 
-def feature_cache(project, cfg: PipelineConfig) -> FeatureCache:
+def feature_cache(project: Project, cfg: PipelineConfig) -> FeatureCache:
     return FeatureCache(project.work_dir / "features", cfg.backbone_key)
 
 
-def load_rgb(project, rec: ImageRecord, max_side: int) -> np.ndarray:
+def load_rgb(project: Project, rec: ImageRecord, max_side: int) -> np.ndarray:
     return read_image(project.images.path(rec), max_side=max_side)
 
 
@@ -76,7 +77,7 @@ def encode_into_cache(backbone, cfg: PipelineConfig, images: list[np.ndarray], c
     return maps
 
 
-def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
+def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
                    flipped: bool = False, store_attention: bool = True, stage: str = "attention",
                    backbone=None) -> list[str]:
     """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -9,24 +10,28 @@ from core.errors import NoMapsError
 from core.eval import EvalConfig, evaluate_boxes, evaluate_maps, read_wsol_metadata
 from core.pipeline.scorer import class_index
 from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 MAP_TYPES = ("predicted", "attention", "proposal")
 
 
-def _ground_truth(project, records, metadata: Path | None, split: str) -> tuple[dict[int, np.ndarray], dict | None]:
+def _ground_truth(project: Project, records, metadata: Path | None, split: str
+                  ) -> tuple[dict[int, np.ndarray], dict | None]:
     """image id -> [K, 4] GT boxes in image pixels (project GT, or a wsolevaluation metadata folder), and for a
     metadata folder what became of its listed images (see ``metadata_summary``)."""
     if metadata is None:
-        out: dict[int, list] = {}
+        by_image: dict[int, list] = {}
         for g in project.boxes.gt():
-            out.setdefault(g.image_id, []).append(g.xyxy)
-        return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, None
+            by_image.setdefault(g.image_id, []).append(g.xyxy)
+        return {k: np.asarray(v, dtype=np.float64) for k, v in by_image.items()}, None
     meta = read_wsol_metadata(Path(metadata))
     matcher = ImageMatcher(project.images.list(ImageFilter()), lambda r: r.rel_path, project.image_root)
     in_split = {r.id for r in records}
-    out, not_found, outside = {}, [], []
-    for path, boxes in zip(meta.image_ids, meta.gt_boxes()):
+    out: dict[int, np.ndarray] = {}
+    not_found: list[str] = []
+    outside: list[str] = []
+    for path, boxes in zip(meta.image_ids, meta.gt_boxes(), strict=True):
         found = matcher.match(path)
         if found.item is None:
             not_found.append(path + (f" ({found.reason})" if found.candidates else ""))
@@ -63,7 +68,7 @@ def metadata_summary(result: dict, limit: int = 10) -> str | None:
     return "; ".join(parts)
 
 
-def evaluate(project, split: str = "test", maps: str = "predicted", details: bool = False,
+def evaluate(project: Project, split: str = "test", maps: str = "predicted", details: bool = False,
              metadata: Path | None = None, progress: Progress = NULL_PROGRESS,
              cfg: EvalConfig | None = None, prediction_run: int | None = None) -> dict:
     """WSOL figures (percent) of one kind of map against ground truth, on one split.
@@ -86,24 +91,14 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
                          "(import them with: import-coco PROJECT FILE --as gt)")
     index = class_index(project)
     cfg = cfg or EvalConfig()
-    kept, arrays, probs = [], [], []
+    kept, arrays, probs = [], [], []   # probs: each image's class probabilities (predicted maps only)
     for rec in records:
+        found = _map_of(project, rec, maps, prediction_run)
+        if found is None:
+            continue
+        arrays.append(found[0])
         if maps == "predicted":
-            pred = project.maps.prediction(rec.id, prediction_run)
-            if pred is None:
-                continue
-            arrays.append(pred.fg_map)
-            probs.append(pred.class_probs)
-        elif maps == "attention":
-            att = project.maps.attention(rec.id)
-            if not att:
-                continue
-            top = project.proposals.list(rec.id)
-            head = top[0].source_map if top else -1
-            arrays.append(att.get(head, att[-1]))
-        else:
-            top = project.proposals.list(rec.id)
-            arrays.append(np.asarray([top[0].xyxy], dtype=np.float64) if top else np.zeros((0, 4)))
+            probs.append(found[1])
         kept.append(rec)
     if not kept:
         raise NoMapsError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
@@ -111,15 +106,12 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
                           maps, split)
     sizes = [(r.width, r.height) for r in kept]
     gts = [gt[r.id] for r in kept]
-    labels = np.asarray([index.get(r.class_id, -1) for r in kept])
+    labels = np.asarray([index.get(r.class_id, -1) if r.class_id is not None else -1 for r in kept])
     class_probs = np.asarray(probs) if maps == "predicted" and probs and all(len(p) for p in probs) else None
     if maps == "proposal":
         result = evaluate_boxes(arrays, gts, sizes, cfg)
     else:
-        tau = None
-        if maps == "predicted":   # the threshold the prediction run drew its boxes at (calibrated, no GT)
-            run_id = prediction_run if prediction_run is not None else project.maps.latest_run_id()
-            tau = project.maps.prediction_run_config(run_id).get("operating_threshold") if run_id else None
+        tau = _operating_threshold(project, prediction_run) if maps == "predicted" else None
         result = evaluate_maps(arrays, gts, sizes, cfg, class_probs=class_probs,
                                labels=labels if class_probs is not None else None, map_type=maps,
                                operating_threshold=tau,
@@ -131,9 +123,36 @@ def evaluate(project, split: str = "test", maps: str = "predicted", details: boo
         out["metadata"] = {**coverage, "evaluated": len(kept),
                            "without_maps": [r.rel_path for r in records if r.id not in kept_ids]}
     if details:
-        ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
-        out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}
-                                   for r, i in zip(kept, ious)), key=lambda d: d["iou"])
-        if "curves" in out:
-            out["curve"] = {"thresholds": out["curves"]["thresholds"], **out["curves"]["BoxAccV2"]}
+        _add_details(out, result, kept)
     return out
+
+
+def _map_of(project: Project, rec, maps: str, prediction_run: int | None) -> tuple[np.ndarray, Any] | None:
+    """(map or boxes, class probabilities or None) of one image for ``maps``; None when it has none."""
+    if maps == "predicted":
+        pred = project.maps.prediction(rec.id, prediction_run)
+        return None if pred is None else (pred.fg_map, pred.class_probs)
+    if maps == "attention":
+        att = project.maps.attention(rec.id)
+        if not att:
+            return None
+        top = project.proposals.list(rec.id)
+        head = top[0].source_map if top else -1
+        return att.get(head, att[-1]), None
+    top = project.proposals.list(rec.id)
+    return (np.asarray([top[0].xyxy], dtype=np.float64) if top else np.zeros((0, 4))), None
+
+
+def _operating_threshold(project: Project, prediction_run: int | None) -> float | None:
+    """The threshold the prediction run drew its boxes at (calibrated, no GT)."""
+    run_id = prediction_run if prediction_run is not None else project.maps.latest_run_id()
+    return project.maps.prediction_run_config(run_id).get("operating_threshold") if run_id else None
+
+
+def _add_details(out: dict, result, kept: list) -> None:
+    """Per-image IoUs (worst first) and the threshold curve, for the evaluation panel."""
+    ious = result.per_image_iou if result.per_image_iou is not None else np.full(len(kept), np.nan)
+    out["per_image"] = sorted(({"image_id": r.id, "rel_path": r.rel_path, "iou": float(i)}
+                               for r, i in zip(kept, ious, strict=True)), key=lambda d: d["iou"])
+    if "curves" in out:
+        out["curve"] = {"thresholds": out["curves"]["thresholds"], **out["curves"]["BoxAccV2"]}

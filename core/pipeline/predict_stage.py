@@ -10,7 +10,9 @@ from core.dips.map_boxes import BoxDrawConfig, draw_boxes
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
 from core.store.repos.images import ImageFilter
+from core.train.feature_cache import FeatureCache
 from core.train.predictor import LoadedModel, best_threshold, run_on_cached
 
 # Predicted boxes are drawn where the foreground probability passes the operating threshold. It is chosen
@@ -56,7 +58,7 @@ def _object_probability(class_probs: np.ndarray, object_classes: np.ndarray, lab
     return float(class_probs[object_classes].sum()) if object_classes.any() else 1.0
 
 
-def _pseudo_boxes(project, rec) -> np.ndarray | None:
+def _pseudo_boxes(project: Project, rec) -> np.ndarray | None:
     """What training believed about an image: its curated boxes, else its top-1 kept proposal."""
     curated = project.boxes.list(rec.id)
     if curated:
@@ -65,7 +67,7 @@ def _pseudo_boxes(project, rec) -> np.ndarray | None:
     return np.array([props[0].xyxy], dtype=np.float64) if props else None
 
 
-def calibrate_threshold(project, model: LoadedModel, cache, records) -> tuple[float, int]:
+def calibrate_threshold(project: Project, model: LoadedModel, cache, records) -> tuple[float, int]:
     """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
     match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
     nearest 0.5). No ground truth is read."""
@@ -75,7 +77,7 @@ def calibrate_threshold(project, model: LoadedModel, cache, records) -> tuple[fl
         picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
     if len(picks) < CALIBRATION_MIN:
         return OPERATING_THRESHOLD, 0
-    maps = []
+    maps: list[np.ndarray] = []
     for i in range(0, len(picks), 16):
         _, fg = run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])
         maps.extend(fg)
@@ -84,7 +86,7 @@ def calibrate_threshold(project, model: LoadedModel, cache, records) -> tuple[fl
     return tau, len(picks)
 
 
-def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
+def predict(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
             image_ids: list[int] | None = None, cfg: PipelineConfig | None = None, backbone=None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
     job = prepare_prediction(project, run_id, progress, image_ids, cfg, backbone)
@@ -93,7 +95,7 @@ def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRE
         chunk = [r for r in job.records[i:i + 16] if job.cache.has(r.content_hash)]
         if chunk:
             probs, fg = run_on_cached(job.model, job.cache, [r.content_hash for r in chunk])
-            for rec, p, m in zip(chunk, probs, fg):
+            for rec, p, m in zip(chunk, probs, fg, strict=True):
                 job.store(rec, p, m)
         progress.update(min(i + 16, len(job.records)), len(job.records))
     return job.pred_run
@@ -104,12 +106,12 @@ class PredictionJob:
     """A prediction run under way: the trained model, the images to predict, the run's operating threshold.
     The local stage and the Ray one (core.pipeline.cluster) compute (class probabilities, map) per image
     their own way and hand each to ``store``."""
-    project: object
+    project: Project
     cfg: PipelineConfig
     model: LoadedModel
     model_path: Path
     records: list
-    cache: object
+    cache: FeatureCache
     tau: float
     pred_run: int
     object_classes: np.ndarray
@@ -124,7 +126,7 @@ class PredictionJob:
                                           boxes_for_map(fg, rec.width, rec.height, p_object, self.tau, draw, rgb))
 
 
-def prepare_prediction(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
+def prepare_prediction(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
                        image_ids: list[int] | None = None, cfg: PipelineConfig | None = None,
                        backbone=None) -> PredictionJob:
     """Load the run's model, encode the images missing from the feature cache, take the project's operating

@@ -13,6 +13,7 @@ from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import load_rgb
 from core.pipeline.scorer import class_index, get_scorer
 from core.progress import NULL_PROGRESS, Progress
+from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.store.repos.proposals import NewProposal
 
@@ -33,7 +34,7 @@ def settings_key(cfg: PipelineConfig) -> str:
     return json.dumps({"backbone": cfg.backbone_key, **d}, sort_keys=True)
 
 
-def _stale_ids(project, cfg: PipelineConfig, eligible: set[int], force: bool) -> set[int]:
+def _stale_ids(project: Project, cfg: PipelineConfig, eligible: set[int], force: bool) -> set[int]:
     """Images whose proposals must be (re)made beyond those that have none: every eligible one when forced
     or right after a change of settings, then what a cancelled redo left pending."""
     key = settings_key(cfg)
@@ -44,7 +45,7 @@ def _stale_ids(project, cfg: PipelineConfig, eligible: set[int], force: bool) ->
     return set(json.loads(project.get_meta(META_PENDING) or "[]")) & eligible
 
 
-def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def compute_proposals(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                       image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
     """Ranked discriminative proposals (Alg. 1) for labelled images of object classes.
 
@@ -83,7 +84,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
     return done
 
 
-def proposal_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None,
+def proposal_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | None = None,
                   force: bool = False) -> tuple[list, set[int]]:
     """(images to propose on, the stale ones among them): labelled images of object classes with attention
     maps that have no proposals, or whose proposals were made with other settings. Shared with the Ray stage."""
@@ -102,13 +103,17 @@ def proposal_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = No
     return records, stale
 
 
-def store_proposals(project, rec, ranked: list[tuple], stale: set[int], done: int) -> None:
+def store_proposals(project: Project, rec, ranked: list[tuple], stale: set[int], done: int) -> None:
     """Store one image's ranked proposals, ``(box in [0, 1] xyxy, source map, score, class prob)`` in rank
     order, and keep the record of what a cancelled redo has left (every 20 images)."""
     scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
-    project.proposals.replace(rec.id, [NewProposal(tuple(float(v) for v in np.asarray(box) * scale), int(source),
-                                                   float(score), float(prob)) for box, source, score, prob in ranked])
+    project.proposals.replace(rec.id, [NewProposal(_xyxy(np.asarray(box) * scale), int(source), float(score),
+                                                   float(prob)) for box, source, score, prob in ranked])
     if rec.id in stale:
         stale.discard(rec.id)
         if done % 20 == 0:   # a killed redo loses at most 20 images of progress
             project.set_meta(META_PENDING, json.dumps(sorted(stale)))
+
+
+def _xyxy(b: np.ndarray) -> tuple[float, float, float, float]:
+    return float(b[0]), float(b[1]), float(b[2]), float(b[3])

@@ -8,12 +8,13 @@ from core.pipeline.proposal_stage import compute_proposals
 from core.pipeline.train_stage import train
 from core.progress import NULL_PROGRESS, Progress
 from core.stages import ORDER
+from core.store.project import Project
 
 # The stages that recompute only what is out of date; training is started again only when they changed something.
 _INCREMENTAL = {"attention": compute_attention, "proposals": compute_proposals}
 
 
-def run_all(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
+def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
             retrain: bool = False, ray=None) -> dict:
     """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",

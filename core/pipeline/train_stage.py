@@ -36,17 +36,14 @@ def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
         stack = _maps_stack(maps)
         w, h = rec.width, rec.height
 
-        def norm(xyxy):
+        def norm(xyxy, w=w, h=h):   # bound now: the loop moves on
             return (xyxy[0] / w, xyxy[1] / h, xyxy[2] / w, xyxy[3] / h)
         if cfg.is_background(names.get(rec.class_id)):
             out.append(TrainSample(rec.content_hash, index[rec.class_id], stack[:1], background_only=True))
             continue
         curated = [norm(b.xyxy) for b in project.boxes.list(rec.id)]
         props = [p for p in project.proposals.list(rec.id, include_rejected=False)][: cfg.train.K]
-        if curated:
-            pool = [(b, 0) for b in curated]
-        else:
-            pool = [(norm(p.xyxy), p.source_map + 1) for p in props]
+        pool = [(b, 0) for b in curated] if curated else [(norm(p.xyxy), p.source_map + 1) for p in props]
         if not pool:
             continue
         out.append(TrainSample(rec.content_hash, index[rec.class_id], stack, pool,

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, insert, inspect, text
 from sqlalchemy.engine import Connection
 
 from core.store.schema import SCHEMA_VERSION, Base, GtBoxRow, Meta
@@ -53,7 +53,7 @@ def read_version(conn: Connection) -> int | None:
 def create_schema(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(Meta.__table__.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        conn.execute(insert(Meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
 
 
 # --- upgrades: each takes a connection inside the upgrade transaction -----------------
@@ -62,7 +62,7 @@ def _v1_to_v2(conn: Connection) -> None:
     # v2 added review states, missing-file flags and ground truth kept apart from curated boxes.
     conn.exec_driver_sql("ALTER TABLE images ADD COLUMN review VARCHAR NOT NULL DEFAULT 'unreviewed'")
     conn.exec_driver_sql("ALTER TABLE images ADD COLUMN missing BOOLEAN NOT NULL DEFAULT 0")
-    GtBoxRow.__table__.create(conn, checkfirst=True)
+    GtBoxRow.metadata.tables[GtBoxRow.__tablename__].create(conn, checkfirst=True)
 
 
 def _v2_to_v3(conn: Connection) -> None:

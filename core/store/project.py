@@ -6,6 +6,7 @@ live in small repositories (``project.images``, ``project.boxes``, ...) that sha
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -122,10 +123,8 @@ class Project:
                                    "folder or disk); copy the project folder somewhere writable") from exc
             raise ProjectError(f"{path}: cannot be read ({cause.__class__.__name__}: {cause})") from exc
         project = cls(path, engine, upgraded_from=found if found != db.SCHEMA_VERSION else None)
-        try:
+        with contextlib.suppress(ProjectWriteError):   # a read-only project is still worth opening
             project.runs.mark_interrupted()   # whoever opens next (CLI or window) ends a killed run's 'running'
-        except ProjectWriteError:
-            pass                              # a read-only project is still worth opening
         return project
 
     def close(self) -> None:
@@ -226,10 +225,8 @@ class Project:
 def remove_project_files(path: Path) -> None:
     """The project file and the journal / WAL files SQLite keeps beside it."""
     for suffix in ("", "-wal", "-shm", "-journal"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(f"{path}{suffix}")
-        except FileNotFoundError:
-            pass
 
 
 def _relative_or_absolute(target: Path, base: Path) -> str:

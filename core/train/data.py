@@ -83,7 +83,7 @@ def pseudo_labels(sample: TrainSample, res: int, flip: bool, cfg: SamplingConfig
 def make_batch(samples: list[TrainSample], cache: FeatureCache, flips: list[bool], res: int,
                cfg: SamplingConfig, gen: torch.Generator) -> Batch:
     tokens, cls, rgb, labels = [], [], [], []
-    for s, flip in zip(samples, flips):
+    for s, flip in zip(samples, flips, strict=True):
         f = cache.get(s.key, flipped=flip)
         tokens.append(torch.from_numpy(np.array(f.tokens, dtype=np.float32)))
         cls.append(torch.from_numpy(np.array(f.cls, dtype=np.float32)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,7 +88,8 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor | Non
 def init_unet_encoder(model: torch.nn.Module) -> None:
     """The workshop U-Net starts from the ImageNet EfficientNet-Lite0 shipped in its wheel."""
     state = load_efficientnet_lite0().state_dict()
-    model.encoder.load_state_dict(state, strict=False)
+    encoder: Any = model.encoder   # the U-Net's timm encoder
+    encoder.load_state_dict(state, strict=False)
 
 
 def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:

@@ -108,7 +108,7 @@ def _fractal(rng: np.random.Generator, h: int, w: int, cells, weights=None) -> n
     """Smooth value noise (HxW float32, unit std); ``cells`` are feature sizes in pixels."""
     out = np.zeros((h, w), np.float32)
     weights = weights if weights is not None else [1.0] * len(cells)
-    for c, wt in zip(cells, weights):
+    for c, wt in zip(cells, weights, strict=True):
         c = max(float(c), 1.0)
         gh, gw = int(h / c) + 3, int(w / c) + 3
         small = rng.standard_normal((gh, gw), dtype=np.float32)

@@ -226,24 +226,29 @@ def _pole_line(sc: _Scene, p, d, along_road: bool) -> None:
     if not draws:
         return
     for a_ends, b_ends in wires:  # faint wire shadows
-        for (ga, za), (gb, zb) in zip(a_ends, b_ends):
+        for (ga, za), (gb, zb) in zip(a_ends, b_ends, strict=True):
             sc.shadow.line((0, 0, 0), sc.cast(ga, za - 0.6), sc.cast(gb, zb - 0.6), 1.0, 0.25)
 
     def draw_all():
         for draw in draws:
             draw()
-        for a_ends, b_ends in wires:
-            for (ga, za), (gb, zb) in zip(a_ends, b_ends):
-                t = np.linspace(0, 1, 9)[:, None]
-                g = ga + (gb - ga) * t
-                z = za + (zb - za) * t[:, 0] - 1.2 * 4 * t[:, 0] * (1 - t[:, 0])   # sag
-                pts = sc.up(g, z)
-                for i in range(len(pts) - 1):
-                    ink.line((40, 40, 42), pts[i], pts[i + 1], 1.0, 0.45)
+        _draw_wires(sc, ink, wires)
         for c, m in ink.masks().items():
             _blend(sc.img, m, c)
 
     sc.later.append((6, draw_all))
+
+
+def _draw_wires(sc: _Scene, ink: _Ink, wires: list) -> None:
+    """Sagging wires between neighbouring poles' ends, as seen from the camera."""
+    for a_ends, b_ends in wires:
+        for (ga, za), (gb, zb) in zip(a_ends, b_ends, strict=True):
+            t = np.linspace(0, 1, 9)[:, None]
+            g = ga + (gb - ga) * t
+            z = za + (zb - za) * t[:, 0] - 1.2 * 4 * t[:, 0] * (1 - t[:, 0])   # sag
+            pts = sc.up(g, z)
+            for i in range(len(pts) - 1):
+                ink.line((40, 40, 42), pts[i], pts[i + 1], 1.0, 0.45)
 
 
 def _tank(sc: _Scene, g, elevated: bool) -> bool:

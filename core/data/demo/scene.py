@@ -55,10 +55,7 @@ class _Scene:
         for x, y, rr in self.taken:
             if (p[0] - x) ** 2 + (p[1] - y) ** 2 < (r + rr) ** 2:
                 return False
-        for pts, hw in self.roads:
-            if _dist_to_polyline(p, pts) < r + hw + road_gap * self.ppm:
-                return False
-        return True
+        return all(_dist_to_polyline(p, pts) >= r + hw + road_gap * self.ppm for pts, hw in self.roads)
 
     def inside(self, p, margin: float = 0.0) -> bool:
         return margin <= p[0] <= self.w - margin and margin <= p[1] <= self.h - margin
@@ -154,7 +151,7 @@ def _scrub(sc: _Scene, n: int) -> None:
     radii = rng.uniform(0.5, 1.5, n) * sc.ppm
 
     def draw(m):
-        for c, r in zip(centres, radii):
+        for c, r in zip(centres, radii, strict=True):
             _disc(m, c, max(r, 0.6), 255)
     sc.paint(draw, (46, 62, 30), 0.55, 0.3)
 

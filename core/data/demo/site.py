@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -111,77 +111,108 @@ def _fence(sc: _Scene, corners: np.ndarray, h_m: float, mask: np.ndarray | None)
     sc.later.append((2, draw))
 
 
+@dataclass
+class _Lattice:
+    """A lattice tower's shape: legs around the base, tapering up to ``z_straight``."""
+    plan: _SitePlan
+    n_legs: int
+    theta: float          # angle of the first leg, rad
+    z_straight: float     # the top section (above this height, m) does not taper
+    ppm: float
+    dirs: list = field(default_factory=list)   # (2,) unit vector per leg
+
+    def __post_init__(self) -> None:
+        self.dirs = [np.array([math.cos(self.theta + 2 * np.pi * i / self.n_legs),
+                               math.sin(self.theta + 2 * np.pi * i / self.n_legs)]) for i in range(self.n_legs)]
+
+    def radius(self, z: float) -> float:
+        r0, r1 = self.plan.r0, self.plan.r1
+        return r1 if z >= self.z_straight else r1 + (r0 - r1) * (1 - z / self.z_straight)
+
+    def corner(self, i: int, z: float) -> np.ndarray:
+        return self.plan.base + self.dirs[i % self.n_legs] * self.radius(z) * self.ppm
+
+
 def _tower(sc: _Scene, plan: _SitePlan, mask: np.ndarray) -> None:
     """Self-supporting lattice tower: tapering legs, X-bracing, platform, panel antennas, dishes."""
     rng = sc.rng
-    H, r0, r1 = plan.height, plan.r0, plan.r1
+    H = plan.height
     n_legs = 4 if rng.random() < 0.6 else 3
     theta = plan.angle + (np.pi / 4 if n_legs == 4 else rng.uniform(0, np.pi))
-    z_straight = H * (1 - rng.uniform(0.1, 0.3))   # the top section does not taper
+    lat = _Lattice(plan, n_legs, theta, H * (1 - rng.uniform(0.1, 0.3)), sc.ppm)
     painted = rng.random() < 0.15   # aviation red/white bands
-
-    def radius(z: float) -> float:
-        return r1 if z >= z_straight else r1 + (r0 - r1) * (1 - z / z_straight)
-
-    dirs = [np.array([math.cos(theta + 2 * np.pi * i / n_legs), math.sin(theta + 2 * np.pi * i / n_legs)])
-            for i in range(n_legs)]
-
-    def corner(i: int, z: float) -> np.ndarray:
-        return plan.base + dirs[i % n_legs] * radius(z) * sc.ppm
-
-    levels = [0.0]
-    while levels[-1] < H - 0.5:
-        z = levels[-1]
-        step = 2 * radius(z) * math.sin(np.pi / n_legs) * rng.uniform(0.8, 1.0)
-        levels.append(min(H, z + float(np.clip(step, 1.4, 6.0))))
-    levels[-1] = H
-    lit_dir = -sc.sun
-    band = H / 7
-
-    def colour(z: float, lit: bool):
-        if painted:
-            return (196, 64, 52) if int(z / band) % 2 == 0 else (226, 224, 218)
-        return _STEEL_LIT if lit else _STEEL_DARK
-
-    segs = []  # (ground a, z a, ground b, z b, width m, lit)
-    for k in range(len(levels) - 1):
-        za, zb = levels[k], levels[k + 1]
-        for i in range(n_legs):
-            j = i + 1
-            face_n = (dirs[i] + dirs[j % n_legs])
-            face_lit = float(face_n @ lit_dir) > 0
-            segs.append((corner(i, za), za, corner(i, zb), zb, 0.32, float(dirs[i] @ lit_dir) > -0.2))
-            segs.append((corner(i, za), za, corner(j, zb), zb, 0.08, face_lit))
-            segs.append((corner(j, za), za, corner(i, zb), zb, 0.08, face_lit))
-            segs.append((corner(i, zb), zb, corner(j, zb), zb, 0.12, face_lit))
-    # platform with railing near the top, and a lightning rod
-    zp = H - 0.6
-    plat = [plan.base + d * (r1 + 1.0) * sc.ppm for d in dirs]
+    segs = _lattice_segments(lat, _lattice_levels(rng, lat), -sc.sun)
+    zp = H - 0.6   # platform with railing near the top, and a lightning rod
+    plat = [plan.base + d * (plan.r1 + 1.0) * sc.ppm for d in lat.dirs]
     for i in range(n_legs):
         a, b = plat[i], plat[(i + 1) % n_legs]
         segs.append((a, zp, b, zp, 0.15, True))
         segs.append((a, zp + 1.1, b, zp + 1.1, 0.08, True))
     segs.append((plan.base, H, plan.base, H + rng.uniform(2, 4), 0.08, True))
+    panels = _antenna_panels(rng, lat)
+    dishes = _dishes(rng, lat)
+    _tower_shadows(sc, segs, panels, dishes)
+    sc.later.append((9, _tower_drawer(sc, mask, segs, (plat, zp), panels, dishes, painted, H / 7)))
 
-    # antennas: sectors of vertical panels on the platform (one or two tiers), microwave dishes lower
-    panels = []  # (ground centre, z centre, tangent, width m, height m)
+
+def _lattice_levels(rng: np.random.Generator, lat: _Lattice) -> list[float]:
+    """Heights (m) of the bracing levels, about as far apart as the tower is wide there."""
+    H = lat.plan.height
+    levels = [0.0]
+    while levels[-1] < H - 0.5:
+        z = levels[-1]
+        step = 2 * lat.radius(z) * math.sin(np.pi / lat.n_legs) * rng.uniform(0.8, 1.0)
+        levels.append(min(H, z + float(np.clip(step, 1.4, 6.0))))
+    levels[-1] = H
+    return levels
+
+
+def _lattice_segments(lat: _Lattice, levels: list[float], lit_dir: np.ndarray) -> list[tuple]:
+    """Legs, X-bracing and horizontals: (ground a, z a, ground b, z b, width m, lit) each."""
+    segs = []
+    for k in range(len(levels) - 1):
+        za, zb = levels[k], levels[k + 1]
+        for i in range(lat.n_legs):
+            j = i + 1
+            face_n = (lat.dirs[i] + lat.dirs[j % lat.n_legs])
+            face_lit = float(face_n @ lit_dir) > 0
+            segs.append((lat.corner(i, za), za, lat.corner(i, zb), zb, 0.32, float(lat.dirs[i] @ lit_dir) > -0.2))
+            segs.append((lat.corner(i, za), za, lat.corner(j, zb), zb, 0.08, face_lit))
+            segs.append((lat.corner(j, za), za, lat.corner(i, zb), zb, 0.08, face_lit))
+            segs.append((lat.corner(i, zb), zb, lat.corner(j, zb), zb, 0.12, face_lit))
+    return segs
+
+
+def _antenna_panels(rng: np.random.Generator, lat: _Lattice) -> list[tuple]:
+    """Sectors of vertical panels on the platform, one or two tiers: (ground centre, z, tangent, w m, h m)."""
+    H = lat.plan.height
+    panels = []
     n_sec = 3
     for tier_z in [H - 1.6] + ([H - rng.uniform(4.5, 6.5)] if rng.random() < 0.45 else []):
         for s in range(n_sec):
-            a = theta + np.pi / n_legs + 2 * np.pi * s / n_sec
+            a = lat.theta + np.pi / lat.n_legs + 2 * np.pi * s / n_sec
             out = np.array([math.cos(a), math.sin(a)])
             tan = np.array([-out[1], out[0]])
             for p in range(int(rng.integers(1, 4))):
                 off = (p - 1) * 0.65
-                g = plan.base + (out * (radius(tier_z) + 1.0) + tan * off) * sc.ppm
+                g = lat.plan.base + (out * (lat.radius(tier_z) + 1.0) + tan * off) * lat.ppm
                 panels.append((g, tier_z, tan, 0.32, rng.uniform(1.3, 2.6)))
+    return panels
+
+
+def _dishes(rng: np.random.Generator, lat: _Lattice) -> list[tuple]:
+    """Microwave dishes lower on the legs: (ground centre, z m, radius m)."""
+    H = lat.plan.height
     dishes = []
     for _ in range(int(rng.integers(0, 4))):
         z = H * rng.uniform(0.5, 0.88)
-        i = int(rng.integers(n_legs))
-        dishes.append((plan.base + dirs[i] * (radius(z) + 0.5) * sc.ppm, z, rng.uniform(0.3, 0.6)))
+        i = int(rng.integers(lat.n_legs))
+        dishes.append((lat.plan.base + lat.dirs[i] * (lat.radius(z) + 0.5) * lat.ppm, z, rng.uniform(0.3, 0.6)))
+    return dishes
 
-    # shadows, at ground scale
+
+def _tower_shadows(sc: _Scene, segs: list, panels: list, dishes: list) -> None:
+    """The tower's cast shadow, at ground scale."""
     for ga, za, gb, zb, wm, _ in segs:
         sc.shadow.line((0, 0, 0), sc.cast(ga, za), sc.cast(gb, zb), wm * sc.ppm * 1.4)
     for g, z, tan, wm, hm in panels:
@@ -193,14 +224,23 @@ def _tower(sc: _Scene, plan: _SitePlan, mask: np.ndarray) -> None:
     for g, z, r in dishes:
         sc.shadow.disc((0, 0, 0), sc.cast(g, z), r * sc.ppm)
 
+
+def _tower_drawer(sc: _Scene, mask: np.ndarray, segs: list, platform: tuple, panels: list, dishes: list,
+                  painted: bool, band: float):
+    """The callable that draws the tower (after the shadows) into the image and the site mask."""
+    def colour(z: float, lit: bool):
+        if painted:
+            return (196, 64, 52) if int(z / band) % 2 == 0 else (226, 224, 218)
+        return _STEEL_LIT if lit else _STEEL_DARK
+
     def draw():
         ink = _Ink(sc.h, sc.w)
         vis = 1.15  # thin steel against the ground reads a bit wider than its width (glare, blur)
         for ga, za, gb, zb, wm, lit in segs:
             zm = (za + zb) / 2
             ink.line(colour(zm, lit), sc.up(ga, za), sc.up(gb, zb), wm * sc.scale(zm) * vis)
-        plat_px = sc.up(np.array(plat), zp)
-        ink.poly(_STEEL_DARK, plat_px, 0.45)  # grating
+        plat, zp = platform
+        ink.poly(_STEEL_DARK, sc.up(np.array(plat), zp), 0.45)  # grating
         for g, z, tan, wm, hm in panels:
             e = tan * wm / 2 * sc.ppm
             quad = sc.up(np.array([g - e, g + e, g + e, g - e]), z + np.array([-1, -1, 1, 1]) * hm / 2)
@@ -213,5 +253,5 @@ def _tower(sc: _Scene, plan: _SitePlan, mask: np.ndarray) -> None:
             _blend(sc.img, m, c)
         np.maximum(mask, _coverage(masks), out=mask)
 
-    sc.later.append((9, draw))
+    return draw
 

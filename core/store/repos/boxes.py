@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import builtins  # the repo's own list() method hides the type in the class body
+
 from sqlalchemy import delete, func, select
 
 from core.store.records import BoxRecord, GtBoxRecord
@@ -37,7 +39,7 @@ class BoxRepo:
             rows = s.scalars(select(BoxRow).where(BoxRow.image_id == image_id).order_by(BoxRow.id)).all()
             return [_record(r) for r in rows]
 
-    def all(self) -> list[BoxRecord]:
+    def all(self) -> builtins.list[BoxRecord]:
         with self.p.read() as s:
             # plain rows, not ORM objects: an export of a large project reads every one
             rows = s.execute(select(*BoxRow.__table__.columns).order_by(BoxRow.image_id, BoxRow.id))
@@ -164,7 +166,7 @@ class BoxRepo:
             s.add_all(rows)
         return len(rows)
 
-    def gt(self, image_id: int | None = None) -> list[GtBoxRecord]:
+    def gt(self, image_id: int | None = None) -> builtins.list[GtBoxRecord]:
         q = select(GtBoxRow).order_by(GtBoxRow.image_id, GtBoxRow.id)
         if image_id is not None:
             q = q.where(GtBoxRow.image_id == image_id)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins  # the repo's own list() method hides the type in the class body
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class ImageRepo:
             counts = self._box_counts(s, [r.id for r in rows])
             return [_record(row, counts.get(row.id, 0)) for row in rows]
 
-    def by_ids(self, ids: list[int]) -> dict[int, ImageRecord]:
+    def by_ids(self, ids: builtins.list[int]) -> dict[int, ImageRecord]:
         """The records of ``ids`` (with box counts), by id; ids that no longer exist are absent. Cost grows with
         ``len(ids)``, not with the project: the browser reads its pages this way instead of with OFFSET."""
         out: dict[int, ImageRecord] = {}
@@ -79,14 +80,14 @@ class ImageRepo:
         return out
 
     @staticmethod
-    def _box_counts(s, ids: list[int]) -> dict[int, int]:
+    def _box_counts(s, ids: builtins.list[int]) -> dict[int, int]:
         out: dict[int, int] = {}
         for i in range(0, len(ids), 900):   # under SQLite's smallest limit of bound variables
             out.update(s.execute(select(BoxRow.image_id, func.count(BoxRow.id)).where(
                 BoxRow.image_id.in_(ids[i:i + 900])).group_by(BoxRow.image_id)).all())
         return out
 
-    def ids(self, f: ImageFilter = ImageFilter()) -> list[int]:
+    def ids(self, f: ImageFilter = ImageFilter()) -> builtins.list[int]:
         """Ids of the images passing ``f``, in name order. Read with the driver's cursor: a 100,000-image list
         through SQLAlchemy's row processing took ~0.2 s, most of a filter click."""
         stmt = self._query(f, ImageRow.id).order_by(ImageRow.rel_path)
@@ -176,7 +177,7 @@ class ImageRepo:
     def counts(self) -> dict:
         """Counts per class, split, review state (for `info` and the status bar)."""
         with self.p.read() as s:
-            out = {"total": s.scalar(select(func.count(ImageRow.id))) or 0,
+            out: dict = {"total": s.scalar(select(func.count(ImageRow.id))) or 0,
                    "missing": s.scalar(select(func.count(ImageRow.id)).where(ImageRow.missing.is_(True))) or 0}
             for col, key in ((ImageRow.class_id, "class"), (ImageRow.split, "split"), (ImageRow.review, "review")):
                 out[key] = {k: n for k, n in s.execute(select(col, func.count(ImageRow.id)).group_by(col)).all()}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins  # the repo's own list() method hides the type in the class body
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -44,7 +45,7 @@ class ProposalRepo:
         with self.p.read() as s:
             return [_record(r) for r in s.scalars(q.order_by(ProposalRow.rank)).all()]
 
-    def all(self) -> list[ProposalRecord]:
+    def all(self) -> builtins.list[ProposalRecord]:
         with self.p.read() as s:
             # plain rows, not ORM objects: an export of 100,000 images reads half a million of them
             rows = s.execute(select(*ProposalRow.__table__.columns).order_by(ProposalRow.image_id, ProposalRow.rank))
@@ -54,7 +55,7 @@ class ProposalRepo:
         with self.p.read() as s:
             return set(s.scalars(select(ProposalRow.image_id).distinct()).all())
 
-    def replace(self, image_id: int, proposals: list[NewProposal]) -> list[ProposalRecord]:
+    def replace(self, image_id: int, proposals: builtins.list[NewProposal]) -> builtins.list[ProposalRecord]:
         """Store a fresh ranked list for an image (rank = list order, 1-based).
 
         Inspectors' decisions survive: a new box matching an accepted or rejected one keeps

@@ -54,7 +54,7 @@ def test_export_queries_do_not_grow_with_the_number_of_images(project):
 def test_the_streamed_file_holds_what_build_coco_builds(project, tmp_path, monkeypatch):
     import json
 
-    from core.data import coco as coco_module
+    from core.data import coco_export as coco_module
     from core.data.coco import export_coco
 
     for i in project.images.ids():

@@ -1,6 +1,8 @@
 """Device and precision choice: nothing assumes a GPU; bf16 only where asked for or where it runs fast."""
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 
@@ -18,12 +20,14 @@ def test_auto_device_falls_back_to_cpu_without_a_gpu(monkeypatch):
 def test_bf16_is_chosen_automatically_only_on_cpus_with_amx(monkeypatch):
     cpu = torch.device("cpu")
     monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: False)
-    assert isinstance(dev.inference_autocast(cpu, "auto"), type(dev.inference_autocast(cpu, "float32")))
-    with dev.inference_autocast(cpu, "auto"):
+    a = torch.ones(4, 4)
+    with dev.inference_autocast(cpu, "auto"):   # a forward without AMX computes in float32
         assert not torch.is_autocast_enabled("cpu")
+        assert (a @ a).dtype == torch.float32
     monkeypatch.setattr(dev, "_cpu_has_amx_bf16", lambda: True)
-    with dev.inference_autocast(cpu, "auto"):
+    with dev.inference_autocast(cpu, "auto"):   # with AMX in bfloat16
         assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        assert (a @ a).dtype == torch.bfloat16
     with dev.inference_autocast(cpu, "float32"):
         assert not torch.is_autocast_enabled("cpu")
     with pytest.raises(ValueError, match="precision"):
@@ -31,9 +35,16 @@ def test_bf16_is_chosen_automatically_only_on_cpus_with_amx(monkeypatch):
 
 
 def test_amx_flag_is_read_from_cpuinfo_and_missing_file_means_no(monkeypatch, tmp_path):
-    dev._cpu_has_amx_bf16.cache_clear()
-    assert isinstance(dev._cpu_has_amx_bf16(), bool)
     real_open = open
+
+    def cpuinfo(flags: str):
+        text = f"processor\t: 0\nflags\t\t: fpu sse2 {flags}\n"
+        return lambda *a, **k: io.StringIO(text) if a and a[0] == "/proc/cpuinfo" else real_open(*a, **k)
+
+    for flags, amx in (("avx512f amx_tile amx_bf16 amx_int8", True), ("avx512f avx512_bf16", False)):
+        monkeypatch.setattr("builtins.open", cpuinfo(flags))
+        dev._cpu_has_amx_bf16.cache_clear()
+        assert dev._cpu_has_amx_bf16() is amx
     monkeypatch.setattr("builtins.open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc"))
                         if a and a[0] == "/proc/cpuinfo" else real_open(*a, **k))
     dev._cpu_has_amx_bf16.cache_clear()

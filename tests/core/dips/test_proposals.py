@@ -76,7 +76,7 @@ def test_map_selection_and_missing_mean():
     assert np.allclose(select_maps(heads, "mean+heads")[-1], np.mean([heads[h] for h in range(6)], axis=0))
     out = candidate_boxes({**heads}, ProposalConfig(maps="mean+first4", **EXACT))
     assert {c.source_map for c in out} <= {-1, 0, 1, 2, 3}
-    with pytest.raises(ValueError, match="proposals.py"):
+    with pytest.raises(ValueError, match="no attention maps given"):
         candidate_boxes({}, ProposalConfig())
     with pytest.raises(ValueError, match="maps must be one of"):
         ProposalConfig(maps="all")

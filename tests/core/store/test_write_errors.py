@@ -43,8 +43,9 @@ def test_a_project_missing_a_table_is_refused_when_it_opens(project):
 
 
 def test_a_write_transaction_inside_another_is_refused_at_once(project):
-    with project.transaction(), pytest.raises(RuntimeError, match="inside another on the same thread"):
-        with project.transaction():
-            pass
+    with (project.transaction(),
+          pytest.raises(RuntimeError, match="inside another on the same thread"),
+          project.transaction()):
+        pass
     with project.transaction():   # and the project writes normally afterwards
         pass

@@ -35,42 +35,46 @@ def timm_to_hf(sd: dict[str, torch.Tensor], flavour: str = "vit") -> dict[str, t
     """Write a timm ViT state dict under transformers ViTModel ("vit") or Dinov2Model ("dinov2") names."""
     out: dict[str, torch.Tensor] = {}
     for k, v in sd.items():
-        if k == "cls_token":
-            out["embeddings.cls_token"] = v
-        elif k == "pos_embed":
-            out["embeddings.position_embeddings"] = v
-        elif k == "reg_token":
-            out["embeddings.register_tokens"] = v
+        if k in _TIMM_TO_HF_GLOBAL:
+            out[_TIMM_TO_HF_GLOBAL[k]] = v
         elif k.startswith("patch_embed.proj."):
             out["embeddings.patch_embeddings.projection." + k.rsplit(".", 1)[1]] = v
         elif k.startswith("norm."):
             out["layernorm." + k.rsplit(".", 1)[1]] = v
         elif k.startswith("blocks."):
-            _, i, rest = k.split(".", 2)
-            pre = f"encoder.layer.{i}."
-            kind = rest.rsplit(".", 1)[1]
-            if rest.startswith("attn.qkv."):
-                q, kk, vv = v.chunk(3, dim=0)
-                for n, t in (("query", q), ("key", kk), ("value", vv)):
-                    out[f"{pre}attention.attention.{n}.{kind}"] = t.clone()
-            elif rest.startswith("attn.proj."):
-                out[f"{pre}attention.output.dense.{kind}"] = v
-            elif rest.startswith(("norm1.", "norm2.")):
-                name = rest.split(".")[0]
-                if flavour == "vit":
-                    name = {"norm1": "layernorm_before", "norm2": "layernorm_after"}[name]
-                out[f"{pre}{name}.{kind}"] = v
-            elif rest.startswith("mlp.fc1."):
-                out[pre + ("intermediate.dense." if flavour == "vit" else "mlp.fc1.") + kind] = v
-            elif rest.startswith("mlp.fc2."):
-                out[pre + ("output.dense." if flavour == "vit" else "mlp.fc2.") + kind] = v
-            elif rest.startswith(("ls1.", "ls2.")):
-                out[f"{pre}layer_scale{rest[2]}.lambda1"] = v
-            else:
-                raise KeyError(k)
+            out.update(_block_to_hf(k, v, flavour))
         else:
             raise KeyError(k)
     return {k: v.clone().contiguous() for k, v in out.items()}
+
+
+_TIMM_TO_HF_GLOBAL = {"cls_token": "embeddings.cls_token", "pos_embed": "embeddings.position_embeddings",
+                      "reg_token": "embeddings.register_tokens"}
+
+
+def _block_to_hf(k: str, v: torch.Tensor, flavour: str) -> dict[str, torch.Tensor]:
+    """One ``blocks.<i>.`` tensor under its transformers name(s); qkv becomes query, key and value."""
+    _, i, rest = k.split(".", 2)
+    pre = f"encoder.layer.{i}."
+    kind = rest.rsplit(".", 1)[1]
+    vit = flavour == "vit"
+    if rest.startswith("attn.qkv."):
+        return {f"{pre}attention.attention.{n}.{kind}": t.clone()
+                for n, t in zip(("query", "key", "value"), v.chunk(3, dim=0), strict=True)}
+    if rest.startswith("attn.proj."):
+        return {f"{pre}attention.output.dense.{kind}": v}
+    if rest.startswith(("norm1.", "norm2.")):
+        name = rest.split(".")[0]
+        if vit:
+            name = {"norm1": "layernorm_before", "norm2": "layernorm_after"}[name]
+        return {f"{pre}{name}.{kind}": v}
+    if rest.startswith("mlp.fc1."):
+        return {pre + ("intermediate.dense." if vit else "mlp.fc1.") + kind: v}
+    if rest.startswith("mlp.fc2."):
+        return {pre + ("output.dense." if vit else "mlp.fc2.") + kind: v}
+    if rest.startswith(("ls1.", "ls2.")):
+        return {f"{pre}layer_scale{rest[2]}.lambda1": v}
+    raise KeyError(k)
 
 
 def hf_config(model: VisionTransformer, model_type: str = "vit", **extra) -> dict:

@@ -7,7 +7,7 @@ import torch
 
 from core.dips.backbones import EFFICIENTNET_MEAN, EFFICIENTNET_STD, WeightsError, load_efficientnet_lite0
 from core.dips.backbones.efficientnet import lite0_weights_path
-from core.dips.backbones.weights import read_state_dict
+from core.dips.backbones.weight_files import read_state_dict
 
 ESPRESSO = 967  # ImageNet-1k class index
 

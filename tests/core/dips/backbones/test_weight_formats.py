@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import save_file
 
 from core.dips.backbones import Backbone, WeightsError, load_backbone
-from core.dips.backbones.weights import sniff_format
+from core.dips.backbones.weight_files import sniff_format
 
 from .helpers import images, tiny_vit
 

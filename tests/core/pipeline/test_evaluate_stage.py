@@ -1,0 +1,69 @@
+"""The evaluation stage, after training and prediction; its command and wsolevaluation metadata."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train
+from core.store.repos.images import ImageFilter
+
+
+def test_train_predict_evaluate(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and len(run.history) == 2 and os.path.isfile(run.checkpoint_path)
+    pred_run = predict(project, run_id, cfg=cfg)
+    for rec in project.images.list(ImageFilter(include_missing=False)):
+        pred = project.maps.prediction(rec.id, pred_run)
+        assert pred is not None and len(pred.class_probs) == 2 and pred.fg_map.shape == (16, 16)
+        assert abs(sum(pred.class_probs) - 1) < 1e-4
+    a = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    out = evaluate(project, split="all", maps="predicted", details=True)
+    assert out["n_images"] == 1 and "MaxBoxAccV2" in out and "BoxAccV2AtOperatingThreshold" in out
+    assert out["per_image"][0]["image_id"] == a.id and len(out["curve"]["thresholds"]) == len(out["curve"]["50"])
+    assert evaluate(project, split="all", maps="proposal")["n_images"] == 1
+
+
+def test_evaluate_without_ground_truth_says_how_to_get_it(tiny_pipeline):
+    project, _ = tiny_pipeline
+    with pytest.raises(ValueError, match="import-coco"):
+        evaluate(project, split="all")
+
+
+def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_pipeline, tmp_path, capsys):
+    from main import main
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    a = project.images.by_path("site/a.jpg")
+    b = project.images.by_path("site/sub/b.png")
+    run = project.maps.new_prediction_run(None, {})
+    for img in (a, b):   # predicted map: the red square of a.jpg, nothing useful for b.png
+        fg = np.zeros((48, 64), np.float32)
+        fg[10:30, 10:30] = 0.9
+        project.maps.save_prediction(run, img.id, [0.2, 0.8], fg, [])
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    project.boxes.add_gt(b.id, (40, 30, 60, 45), b.class_id)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(project.path), "--split", "all", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "MaxBoxAcc" in table
+    figures = json.loads(out.read_text())
+    assert figures["n_images"] == 2 and figures["maps"] == "predicted"
+    assert figures["MaxBoxAccV2"] == pytest.approx(50.0)          # a.jpg found at every IoU, b.png never
+    assert figures["BoxAccV2AtOperatingThreshold"]["mean"] == pytest.approx(50.0)
+    # the same ground truth as a wsolevaluation metadata folder (only b.png listed)
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    (meta / "image_ids.txt").write_text("site/sub/b.png\n")
+    (meta / "class_labels.txt").write_text("site/sub/b.png,0\n")
+    (meta / "localization.txt").write_text("site/sub/b.png,40,30,60,45\n")
+    assert main(["evaluate", str(project.path), "--split", "all", "--metadata", str(meta), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["n_images"] == 1 and json.loads(out.read_text())["MaxBoxAccV2"] == 0.0
