@@ -12,7 +12,6 @@ import copy
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -24,15 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs import error_dialog
+from app.failure_words import plain_message
 from app.jobs import Jobs, torch_devices
 from app.panels.loss_plot import LossPlot
 from app.panels.run_summary import finite, progress_text
 from app.panels.runs_list import RunsList
-from app.panels.settings_form import SettingsForm, in_layout, short_name
+from app.panels.settings_form import SettingsForm, short_name
+from app.panels.training_form import training_grid
 from app.probe import ask_in_background
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
-from core.settings import LAMBDA_CRF_CALIBRATED, Settings, TrainConfig, default_widths, load_settings, parse_widths
+from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
 from core.stages import next_stage
 
@@ -98,7 +99,6 @@ class TrainingPanel(QWidget):
         self.epochs, self.lr, self.k = e["epochs"], e["lr"], e["K"]
         self.n_pos, self.n_neg, self.lambda_seed = e["n_pos"], e["n_neg"], e["lambda_seed"]
         self.lambda_crf, self.crf, self.lambda_cls = e["lambda_crf"], e["use_crf"], e["lambda_cls"]
-        self.lambda_crf.setPlaceholderText(f"{LAMBDA_CRF_CALIBRATED:g}")
         self.crf.toggled.connect(self._crf_toggled)
         self.lambda_cls_label = labels["lambda_cls"]
         self.localizer = QComboBox()
@@ -109,42 +109,9 @@ class TrainingPanel(QWidget):
                                   "U-Net: the workshop paper's localizer on RGB")
 
         self.widths = e["decoder_widths"]
-        self.widths.setMaximumWidth(110)
         self.widths_label = labels["decoder_widths"]
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Device", self.device)
-        row = QHBoxLayout()
-        row.addWidget(self.localizer, 1)
-        row.addWidget(self.widths_label)
-        row.addWidget(self.widths)
-        form.addRow("Localizer", row)
-        row = QHBoxLayout()
-        row.addWidget(self.epochs)
-        row.addWidget(labels["lr"])
-        row.addWidget(self.lr)
-        form.addRow("Epochs", row)
-        row = QHBoxLayout()
-        row.addWidget(self.k)
-        row.addWidget(labels["n_pos"])
-        row.addWidget(self.n_pos)
-        row.addWidget(labels["n_neg"])
-        row.addWidget(self.n_neg)
-        form.addRow(labels["K"].text(), row)
-        row = QHBoxLayout()
-        row.addWidget(labels["lambda_seed"])
-        row.addWidget(self.lambda_seed)
-        row.addWidget(self.crf)
-        row.addWidget(self.lambda_crf)
-        row.addWidget(self.lambda_cls_label)
-        row.addWidget(self.lambda_cls)
-        form.addRow("Loss", row)
-        # A field that core.settings marks for the GUI and that has no place above gets a row of its own, so a
-        # new option shows here without touching this file (docs/design.md).
-        for name, editor in e.items():
-            if editor.parent() is None and not in_layout(form, editor):
-                form.addRow(labels[name] if name in labels else "", editor)
+        form = training_grid(self.form, self.device, self.localizer)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)
@@ -200,6 +167,10 @@ class TrainingPanel(QWidget):
         self.set_options(self._settings)
         self.refresh_runs()
         self._set_phase("idle")
+        self.status.setText("Idle")           # a failure or result shown for the last project is not this one's
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.plot.clear_data()
 
     def options(self) -> Settings:
         """The project's settings with what the editors show: what `main.py train` will run with."""
@@ -364,7 +335,7 @@ class TrainingPanel(QWidget):
         if self._task is not None and self.sender() is not None and self.sender() is not self._task:
             return
         what = "Prediction" if self._phase == "predicting" else "Training"
-        self.status.setText(f"{what} failed: {message}")
+        self.status.setText(f"{what} failed: {plain_message(message, details)}")
         self.progress.setFormat("failed")
         self._set_phase("idle")
         self.refresh_runs()

@@ -13,7 +13,11 @@ def test_every_shown_training_setting_gets_an_editor_with_its_help_and_range(qtb
     form = SettingsForm("train")
     shown = {f for f, o in TrainConfig.__dataclass_fields__.items() if o.metadata.get("gui")}
     assert set(form.editors) == shown
-    assert "n-: background pixels" in form.editors["n_neg"].toolTip()
+    # a plain label; the paper's symbol and a one-line explanation in the tooltip (of the label too)
+    assert form.labels["n_neg"].text() == "background pixels per image (n-)"
+    assert form.editors["n_neg"].toolTip().startswith("n- in the paper: pixels outside all boxes")
+    assert form.labels["n_neg"].toolTip() == form.editors["n_neg"].toolTip()
+    assert "λ2 in the paper" in form.editors["lambda_crf"].toolTip()
     assert form.editors["epochs"].minimum() == 1 and form.editors["K"].maximum() == 50
 
 

@@ -1,0 +1,58 @@
+"""The training panel's settings laid out in two columns of 'plain label | editor' pairs.
+
+Labels, tooltips (the paper's symbol and a one-line explanation) and ranges come from core.settings' fields
+through ``SettingsForm``; this module only places them. A field marked for the GUI that has no place here gets
+a row of its own at the end, so a new option shows without touching this file (docs/design.md).
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QWidget
+
+from app.panels.float_edit import readable_number
+from app.panels.settings_form import SettingsForm, in_layout
+from core.settings import LAMBDA_CRF_CALIBRATED
+
+# (left field, right field) per row; None leaves the cell empty. Device and localizer are the panel's own.
+ROWS = (("epochs", "lr"), ("K", "seed"), ("n_pos", "n_neg"), ("lambda_seed", "lambda_crf"), ("lambda_cls", None))
+
+
+def _pair(grid: QGridLayout, row: int, col: int, label: QWidget, editor: QWidget) -> None:
+    grid.addWidget(label, row, 2 * col)
+    grid.addWidget(editor, row, 2 * col + 1)
+
+
+def training_grid(form: SettingsForm, device: QWidget, localizer: QWidget) -> QGridLayout:
+    e, labels = form.editors, form.labels
+    grid = QGridLayout()
+    grid.setHorizontalSpacing(10)
+    grid.setColumnStretch(1, 1)
+    grid.setColumnStretch(3, 1)
+    _pair(grid, 0, 0, QLabel("Device"), device)
+    box = QHBoxLayout()
+    box.addWidget(localizer, 1)
+    box.addWidget(labels["decoder_widths"])
+    box.addWidget(e["decoder_widths"])
+    e["decoder_widths"].setMaximumWidth(110)
+    grid.addWidget(QLabel("Localizer (f_l)"), 0, 2)
+    grid.addLayout(box, 0, 3)
+    # the edge loss: its switch beside its weight's label
+    crf = QHBoxLayout()
+    crf.addWidget(e["use_crf"])
+    crf.addWidget(labels["lambda_crf"])
+    crf_label = QWidget()
+    crf_label.setLayout(crf)
+    crf.setContentsMargins(0, 0, 0, 0)
+    e["lambda_crf"].setPlaceholderText(f"calibrated {readable_number(LAMBDA_CRF_CALIBRATED)}")
+    r = 1
+    for left, right in ROWS:
+        for col, name in enumerate((left, right)):
+            if name is None or name not in e:
+                continue
+            label = crf_label if name == "lambda_crf" else labels.get(name, QLabel(""))
+            _pair(grid, r, col, label, e[name])
+        r += 1
+    for name, editor in e.items():
+        if name != "use_crf" and not in_layout(grid, editor):
+            _pair(grid, r, 0, labels[name] if name in labels else QLabel(""), editor)
+            r += 1
+    return grid
