@@ -26,6 +26,7 @@ from app.probe import ask_in_background
 from app.project_io import ProjectFiles
 from app.project_memory import ProjectMemory
 from app.session import Session
+from app.training_gate import TrainingGate
 from app.workers import TaskRunner
 from core.store.repos.maps import MEAN_HEAD
 
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self.curation = CurationController(self.session, self.canvas, self.proposals, self.presenter, self)
         self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown)
         self.files = ProjectFiles(self, self.session, self.runner, self)
+        self.train_gate = TrainingGate(self.runner, self.background, self, self)
         self.files.opened.connect(self.set_project)
 
         self.browser.image_selected.connect(self.session.set_image)
@@ -221,6 +223,7 @@ class MainWindow(QMainWindow):
                 from app.panels.training_panel import TrainingPanel
                 self.training_panel = TrainingPanel(project, self.runner)
                 self.training_panel.run_finished.connect(self._run_finished)
+                self.training_panel.gate = self.train_gate
                 self.training_dock.setWidget(_scrolled(self.training_panel))
             else:
                 self.training_panel.set_project(project)

@@ -66,6 +66,7 @@ class TrainingPanel(QWidget):
         self._run_id: int | None = None
         self._epochs = 1
         self._settings = Settings()   # the project's saved settings; the editors change a copy of them
+        self.gate = None              # app.training_gate.TrainingGate: what is missing is asked before a run
         self._build()
         self._redraw_timer = QTimer(self, singleShot=True, interval=100)
         self._redraw_timer.timeout.connect(self.plot.redraw)
@@ -162,6 +163,8 @@ class TrainingPanel(QWidget):
         if self._task is not None:
             task, self._task = self._task, None   # its last signals are ignored (not the current task)
             task.cancel()
+        if self._phase == "waiting" and self.gate is not None:
+            self.gate.abandon()
         self.project = project
         self._settings = load_settings(project, fallback=True) if project is not None else Settings()
         self.set_options(self._settings)
@@ -249,6 +252,13 @@ class TrainingPanel(QWidget):
         if problem:
             self.status.setText(problem)
             return
+        if self.gate is not None:     # the window's check of what training needs (app.training_gate)
+            self.gate.request(self, settings)
+            return
+        self.begin(settings)
+
+    def begin(self, settings: Settings) -> None:
+        """Start training now with ``settings`` (the gate calls this once the project is ready)."""
         self._epochs = settings.train.epochs
         self._run_id = None
         self.plot.clear_data()
@@ -260,7 +270,24 @@ class TrainingPanel(QWidget):
         task = self.jobs.start("train", self.project, settings)
         self._attach(task, self._training_done)
 
+    def show_waiting(self, text: str) -> None:
+        """Training waits for attention maps or proposals; Cancel stops the wait."""
+        self._set_phase("waiting")
+        self.progress.setValue(0)
+        self.progress.setFormat("waiting")
+        self.status.setText(text)
+
+    def not_started(self, text: str) -> None:
+        self._set_phase("idle")
+        self.progress.setFormat("%p%")
+        self.status.setText(text)
+
     def cancel(self) -> None:
+        if self._phase == "waiting":
+            if self.gate is not None:
+                self.gate.abandon()
+            self.not_started("Training not started (cancelled); the computing goes on.")
+            return
         if self._task is not None:
             self.status.setText("Cancelling...")
             self.cancel_btn.setEnabled(False)
