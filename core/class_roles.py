@@ -174,3 +174,13 @@ def run_is_out_of_date(project, run, settings: Settings | None = None) -> bool:
         return datetime.fromisoformat(change["at"]) > run.started_at
     except (KeyError, ValueError, TypeError):
         return False
+
+
+def runs_notice(project, settings: Settings | None = None) -> str:
+    """What the training panel says when the latest trained model was trained with other background classes."""
+    settings = settings if settings is not None else load_settings(project, fallback=True)
+    finished = [r for r in project.runs.list() if r.status == "finished"]
+    if not finished or not run_is_out_of_date(project, finished[-1], settings):
+        return ""
+    return (f"Out of date: background classes changed since run #{finished[-1].id} was trained. Train again so "
+            "the model learns with the classes as they are now.")

@@ -10,7 +10,20 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from app.panels.float_edit import readable_number
 from app.panels.settings_form import SettingsForm, in_layout
-from core.settings import LAMBDA_CRF_CALIBRATED
+from core.settings import LAMBDA_CRF_CALIBRATED, TrainConfig
+
+# f_l choices: (key, label). "token" projects the tokens to R channels first (fast on CPU); "token-journal" is
+# the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB. Each sets the fields
+# TrainConfig.decoder and TrainConfig.decoder_reduce.
+LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
+              ("unet", "U-Net on RGB (workshop)"))
+LIGHT_REDUCE = TrainConfig().decoder_reduce or 32   # R when "light" is picked on a project saved without one
+
+
+def localizer_key(t: TrainConfig) -> str:
+    if t.decoder == "unet":
+        return "unet"
+    return "token" if t.decoder_reduce else "token-journal"
 
 # (left field, right field) per row; None leaves the cell empty. Device and localizer are the panel's own.
 ROWS = (("epochs", "lr"), ("K", "seed"), ("n_pos", "n_neg"), ("lambda_seed", "lambda_crf"), ("lambda_cls", None))

@@ -29,27 +29,14 @@ from app.panels.loss_plot import LossPlot
 from app.panels.run_summary import finite, progress_text
 from app.panels.runs_list import RunsList
 from app.panels.settings_form import SettingsForm, short_name
-from app.panels.training_form import training_grid
+from app.panels.training_form import LIGHT_REDUCE, LOCALIZERS, localizer_key, training_grid
 from app.probe import ask_in_background
+from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
 from core.stages import next_stage
-
-# f_l choices: (key, label). "token" projects the tokens to R channels first (fast on CPU); "token-journal" is
-# the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB. Each sets the fields
-# TrainConfig.decoder and TrainConfig.decoder_reduce.
-LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
-              ("unet", "U-Net on RGB (workshop)"))
-_LIGHT_REDUCE = TrainConfig().decoder_reduce or 32   # R when "light" is picked on a project saved without one
-
-
-def _localizer_key(t: TrainConfig) -> str:
-    if t.decoder == "unet":
-        return "unet"
-    return "token" if t.decoder_reduce else "token-journal"
-
 
 class TrainingPanel(QWidget):
     """Settings + Start/Cancel + progress + curves + past runs for one project."""
@@ -129,6 +116,9 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
+        self.notice = QLabel(objectName="training_notice")   # trained with other background classes
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b7791f;")
         self.status = QLabel("Idle")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -144,6 +134,7 @@ class TrainingPanel(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.settings_box)
         top_layout.addLayout(buttons)
+        top_layout.addWidget(self.notice)
         top_layout.addWidget(self.progress)
         top_layout.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -185,7 +176,7 @@ class TrainingPanel(QWidget):
         if key == "token-journal":
             t.decoder_reduce = None
         elif key == "token":
-            t.decoder_reduce = t.decoder_reduce or _LIGHT_REDUCE
+            t.decoder_reduce = t.decoder_reduce or LIGHT_REDUCE
         t.device = self.device.currentText()
         share(s, "train")                 # as the command line does: --K and --device set every field they name
         return s
@@ -195,7 +186,7 @@ class TrainingPanel(QWidget):
         i = self.device.findText(s.train.device)
         self.device.setCurrentIndex(i if i >= 0 else 0)
         self.form.show(s.train)
-        i = self.localizer.findData(_localizer_key(s.train))
+        i = self.localizer.findData(localizer_key(s.train))
         self.localizer.setCurrentIndex(i if i >= 0 else 0)
         self._show_localizer_fields()
 
@@ -205,7 +196,7 @@ class TrainingPanel(QWidget):
         t.decoder = "unet" if self.localizer.currentData() == "unet" else "token"
         self.form.update_visibility(t)
         light = self.localizer.currentData() == "token"
-        reduce = self._settings.train.decoder_reduce or _LIGHT_REDUCE
+        reduce = self._settings.train.decoder_reduce or LIGHT_REDUCE
         self.widths.setPlaceholderText(", ".join(str(w) for w in default_widths(self._n_up, reduce, 0))
                                        if light else "C/2, C/4")
 
@@ -381,6 +372,14 @@ class TrainingPanel(QWidget):
     # -- past runs ----------------------------------------------------------------------------
     def refresh_runs(self, select: int | None = None) -> None:
         self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
+        self.notice.setText(runs_notice(self.project, self._settings) if self.project is not None else "")
+        self.notice.setVisible(bool(self.notice.text()))
+
+    def reload_background(self) -> None:
+        """The project's background classes changed (File > Background classes): train with the new ones."""
+        saved = load_settings(self.project, fallback=True) if self.project is not None else Settings()
+        self._settings.background_classes = saved.background_classes
+        self.refresh_runs()
 
     def run_ids(self) -> list[int]:
         return self.runs.run_ids()
