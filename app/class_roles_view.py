@@ -46,7 +46,7 @@ class ClassRolesView(QObject):
         if not change.changed:
             return
         self.refresh()
-        self.s.message.emit("Background classes changed: " + change.describe())
+        self.s.message.emit("Background classes changed: " + change.done_text())
         if compute:
             self.background.compute_proposals()
 

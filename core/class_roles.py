@@ -81,6 +81,17 @@ class RoleChange:
         return " ".join(out)
 
 
+    def done_text(self) -> str:
+        """The change once made, one line for the status bar."""
+        out = []
+        if self.became_background:
+            out.append(f"{_names(self.became_background)} now show(s) no object"
+                       + (f" ({self.proposals_removed} proposal(s) removed)" if self.proposals_removed else ""))
+        if self.became_object:
+            out.append(f"{_names(self.became_object)} now show(s) the object (proposals by the next proposals run)")
+        return "; ".join(out) + ". Trained models are out of date." if out else "Nothing changed."
+
+
 def _names(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 

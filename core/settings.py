@@ -227,7 +227,7 @@ class TrainConfig:
     # so drawing among 3 trains on a wrong box more often: demo train + val, 4 training seeds, MaxBoxAccV2 / at
     # the operating threshold: K=1 58.9 / 55.5, K=3 54.6 / 49.2 (docs/BENCHMARKS.md)
     K: int = option(1, "a training box is drawn uniformly from each image's K best proposals at every step",
-                    symbol="K", unit="boxes", cli="K", gui=True, label="proposals to learn from per image (K)",
+                    symbol="K", unit="boxes", cli="K", gui=True, label="proposals used per image (K)",
                     low=1, high=50)
     n_pos: int = option(48, "pixels inside the drawn box taken as object, per image and step (the most attended "
                             "ones)", symbol="n+", unit="pixels", cli="n-pos", stages=("train",), gui=True,

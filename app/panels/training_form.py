@@ -26,7 +26,7 @@ def localizer_key(t: TrainConfig) -> str:
     return "token" if t.decoder_reduce else "token-journal"
 
 # (left field, right field) per row; None leaves the cell empty. Device and localizer are the panel's own.
-ROWS = (("epochs", "lr"), ("K", "seed"), ("n_pos", "n_neg"), ("lambda_seed", "lambda_crf"), ("lambda_cls", None))
+ROWS = (("epochs", "lr"), ("K", "use_crf"), ("n_pos", "n_neg"), ("lambda_seed", "lambda_crf"), ("lambda_cls", None))
 
 
 def _pair(grid: QGridLayout, row: int, col: int, label: QWidget, editor: QWidget) -> None:
@@ -41,31 +41,28 @@ def training_grid(form: SettingsForm, device: QWidget, localizer: QWidget) -> QG
     grid.setColumnStretch(1, 1)
     grid.setColumnStretch(3, 1)
     _pair(grid, 0, 0, QLabel("Device"), device)
+    _pair(grid, 0, 1, labels["seed"], e["seed"])
+    # the localizer and its widths span the row: in a column of their own they would double the panel's width
     box = QHBoxLayout()
     box.addWidget(localizer, 1)
     box.addWidget(labels["decoder_widths"])
     box.addWidget(e["decoder_widths"])
     e["decoder_widths"].setMaximumWidth(110)
-    grid.addWidget(QLabel("Localizer (f_l)"), 0, 2)
-    grid.addLayout(box, 0, 3)
-    # the edge loss: its switch beside its weight's label
-    crf = QHBoxLayout()
-    crf.addWidget(e["use_crf"])
-    crf.addWidget(labels["lambda_crf"])
-    crf_label = QWidget()
-    crf_label.setLayout(crf)
-    crf.setContentsMargins(0, 0, 0, 0)
+    grid.addWidget(QLabel("Localizer (f_l)"), 1, 0)
+    grid.addLayout(box, 1, 1, 1, 3)
     e["lambda_crf"].setPlaceholderText(f"calibrated {readable_number(LAMBDA_CRF_CALIBRATED)}")
-    r = 1
+    r = 2
     for left, right in ROWS:
         for col, name in enumerate((left, right)):
             if name is None or name not in e:
                 continue
-            label = crf_label if name == "lambda_crf" else labels.get(name, QLabel(""))
-            _pair(grid, r, col, label, e[name])
+            if name == "use_crf":      # a switch: its text is its label, above its weight (λ2)
+                grid.addWidget(e[name], r, 2 * col, 1, 2)
+                continue
+            _pair(grid, r, col, labels.get(name, QLabel("")), e[name])
         r += 1
     for name, editor in e.items():
-        if name != "use_crf" and not in_layout(grid, editor):
+        if not in_layout(grid, editor):
             _pair(grid, r, 0, labels[name] if name in labels else QLabel(""), editor)
             r += 1
     return grid

@@ -144,6 +144,7 @@ def test_a_class_declared_background_loses_its_proposals_and_marks_the_model_out
     assert "'field' is a background class" in w.proposals.notice.text() and w.proposals.notice.isVisibleTo(w.proposals)
     assert "Out of date: background classes changed since run #1" in w.training_panel.notice.text()
     assert w.training_panel.options().background_classes == ["field", "no_site"]   # what the next run trains with
+    assert "'field' now show(s) no object (2 proposal(s) removed)" in w.status.currentMessage()
     con.close()
 
 
