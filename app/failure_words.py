@@ -16,9 +16,9 @@ _STAGE_WORDS = {
     "train": "train a model first with Run > Training",
     "predict": "predict with a trained model first with Run > Training",
 }
-_RUN_FIRST = re.compile(r"run '(\w+)' first")
+_RUN_FIRST = re.compile(r"run (?:'(\w+)'|the ([\w/]+) stage) first")
 _EXC_PREFIX = re.compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt)_?:\s*")
-_COMMAND = re.compile(r"python\S* main\.py (\w+)(?: [^\s,;)]+)*")
+_COMMAND = re.compile(r"(?:run )?python\S* main\.py (\w+)(?: [^\s,;)]+)*")
 
 
 def last_meaningful_line(text: str) -> str:
@@ -45,9 +45,14 @@ def _option_words() -> dict[str, str]:
     return out
 
 
+def _stage_first(m: re.Match) -> str:
+    stage = (m.group(1) or m.group(2)).split("/")[-1]    # 'attention/proposals': the later one needs the other
+    return _STAGE_WORDS.get(stage, f"compute the {stage} first")
+
+
 def inspector_words(line: str) -> str:
     """Command-line names in ``line`` replaced by what the window calls them."""
-    line = _RUN_FIRST.sub(lambda m: _STAGE_WORDS.get(m.group(1), f"compute {m.group(1)} first"), line)
+    line = _RUN_FIRST.sub(_stage_first, line)
     line = _COMMAND.sub(lambda m: _STAGE_WORDS.get(m.group(1), m.group(1)).removesuffix(" first"), line)
     for cli, words in sorted(_option_words().items(), key=lambda kv: -len(kv[0])):
         line = line.replace(cli, f"'{words}'")

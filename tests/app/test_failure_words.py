@@ -1,0 +1,23 @@
+"""What a failure says in the window: one line, no traceback, no command-line names."""
+from __future__ import annotations
+
+from app.failure_words import last_meaningful_line, plain_message
+
+TRACEBACK = ("Traceback (most recent call last):\n  File \"main.py\", line 9, in <module>\n    train()\n"
+             "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n")
+
+
+def test_a_traceback_becomes_its_last_line_without_the_type():
+    assert last_meaningful_line(TRACEBACK) == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    assert plain_message("", TRACEBACK) == "CUDA out of memory. Tried to allocate 2.00 GiB"
+    assert plain_message(TRACEBACK) == "CUDA out of memory. Tried to allocate 2.00 GiB"
+    assert last_meaningful_line("features:  40%|####      | 4/10\rfeatures: 100%|#####| 10/10\n") == ""
+
+
+def test_command_line_names_are_put_in_the_windows_words():
+    assert plain_message("p.dips: no finished training run to predict with (run 'train' first)") == \
+        "p.dips: no finished training run to predict with (train a model first with Run > Training)"
+    assert "Run > Compute proposals" in plain_message("no predicted maps (run the attention/proposals stage first)")
+    assert plain_message("raise --n-neg or run python main.py proposals p.dips --K 2") == \
+        "raise 'background pixels per image (n-)' or compute the proposals first with Run > Compute proposals"
+    assert plain_message("first line\nsecond line") == "first line"
