@@ -21,3 +21,19 @@ def test_command_line_names_are_put_in_the_windows_words():
     assert plain_message("raise --n-neg or run python main.py proposals p.dips --K 2") == \
         "raise 'background pixels per image (n-)' or compute the proposals first with Run > Compute proposals"
     assert plain_message("first line\nsecond line") == "first line"
+
+
+def test_a_child_that_dies_with_a_traceback_fails_with_its_last_line_in_plain_words(qtbot):
+    from app.dialogs.error_dialog import make_error_box
+    from app.workers import TaskRunner
+    from tests.app.test_workers import _script_task
+    runner = TaskRunner()
+    task = _script_task(runner, "raise ValueError(\"no training image has proposals: run 'proposals' first\")",
+                        title="Training")
+    with qtbot.waitSignal(task.failed, timeout=20000) as blocker:
+        pass
+    message, details = blocker.args
+    assert message.startswith("Training stopped: no training image has proposals: compute the proposals first")
+    assert "Traceback" in details
+    box = make_error_box(None, "Training failed", message, details)
+    assert "Traceback" not in box.text() and "Traceback" in box.detailedText()
