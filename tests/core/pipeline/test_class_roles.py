@@ -115,3 +115,15 @@ def test_readiness_names_what_no_computing_can_fix(project):
     cfg.background_classes = None
     project.images.set_splits({r.id: "test" for r in project.images.list()})
     assert "No image of the training split has a class" in training_readiness(project, cfg).blocking()
+
+
+def test_a_stage_given_other_background_classes_applies_them_as_the_window_does(project, capsys):
+    from main import main
+    site = _ids(project, "site")
+    for i in site:
+        project.proposals.replace(i, [NewProposal((1, 1, 20, 20), -1, 0.9, 0.9)])
+    path = str(project.path)
+    # train refuses at once here ('no_site' has no proposals), but the new declaration is applied first
+    assert main(["train", path, "--background-classes", "site"]) == 2
+    assert project.proposals.count() == 0 and load_settings(project).background_classes == ["site"]
+    assert last_change(project)["background"] == ["site"]
