@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QCoreApplication, QObject
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from core.class_roles import proposals_out_of_date
+from core.stages import TITLES
 
 
 class ClassRolesView(QObject):
@@ -28,27 +29,51 @@ class ClassRolesView(QObject):
         project = self.s.project
         if project is None:
             return
-        if self.runner.active():
-            QMessageBox.information(self.window, "Background classes",
-                                    "Work is running for this project (" + ", ".join(t.title for t in
-                                                                                    self.runner.active()) +
-                                    "). Change the background classes once it is done, or cancel it first.")
+        resume = self._pause_work()
+        if resume is None:
             return
         from app.dialogs.background_classes import BackgroundClassesDialog
         self.dialog = dialog = BackgroundClassesDialog(project, self.window)
         try:
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return
-            change = dialog.apply()
-            compute = dialog.compute.isChecked() and bool(change.images_to_propose)
+            accepted = dialog.exec() == QDialog.DialogCode.Accepted
+            change = dialog.apply() if accepted else None
+            compute = accepted and dialog.compute.isChecked() and bool(change.images_to_propose)
         finally:
             self.dialog = None
-        if not change.changed:
-            return
-        self.refresh()
-        self.s.message.emit("Background classes changed: " + change.done_text())
-        if compute:
+        if change is not None and change.changed:
+            self.refresh()
+            self.s.message.emit("Background classes changed: " + change.done_text())
+        if "attention" in resume:
+            self.background.compute_attention(then_proposals=True)
+        elif "proposals" in resume or compute:
             self.background.compute_proposals()
+
+    def _pause_work(self) -> list[str] | None:
+        """Attention maps or proposals being computed read the old classes: stop them (they resume after, and
+        skip what is done). Training is not stopped for this. Returns the stages to resume, None to give up."""
+        active = self.runner.active()
+        if not active:
+            return []
+        stages = [s for s in ("attention", "proposals") if any(t.title == TITLES[s] for t in active)]
+        others = [t.title for t in active if t.title not in {TITLES[s] for s in stages}]
+        if others:
+            QMessageBox.information(self.window, "Background classes",
+                                    f"{', '.join(others)} is running for this project. Change the background "
+                                    "classes once it is done, or cancel it first (Run > Cancel running task).")
+            return None
+        ans = QMessageBox.question(self.window, "Background classes",
+                                   f"{' and '.join(TITLES[s] for s in stages)} are being computed with the current "
+                                   "background classes. Pause it to change them? It resumes afterwards, keeping "
+                                   "everything finished so far.")
+        if ans != QMessageBox.StandardButton.Yes:
+            return None
+        self.runner.cancel_all()
+        self.runner.wait_idle(10000)
+        for _ in range(200):     # the tasks' 'cancelled' signals arrive through the event queue
+            if not self.runner.active():
+                break
+            QCoreApplication.processEvents()
+        return stages
 
     def refresh(self) -> None:
         """Every view that shows classes, proposals or runs reads the store again."""

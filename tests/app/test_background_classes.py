@@ -164,3 +164,42 @@ def test_a_class_declared_an_object_gets_proposals_by_the_next_run(qtbot, roles_
     qtbot.waitUntil(lambda: not w.proposals.notice.isVisibleTo(w.proposals), timeout=5000)
     assert len(p.proposals.list(no_site.id)) == 1
     assert [r for r in w.proposals.shown()]                    # and it shows
+
+
+def test_computing_is_paused_for_the_change_and_resumes_after(qtbot, roles_window, monkeypatch):
+    import threading
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from core.progress import Cancelled
+    w, p, field = roles_window
+    calls, release = [], threading.Event()
+
+    def attention(project, progress=None, **kw):
+        calls.append("attention")
+        progress.start("attention", 1)
+        while not release.wait(0.02):
+            if progress.cancelled:
+                raise Cancelled()
+        return 0
+    proposals = __import__("app.jobs", fromlist=["_pipeline"])._pipeline().compute_proposals
+    monkeypatch.setattr("app.jobs._pipeline",
+                        lambda: types.SimpleNamespace(compute_attention=attention, compute_proposals=proposals))
+    w.background.compute_attention(then_proposals=True)
+    qtbot.waitUntil(lambda: calls == ["attention"], timeout=5000)
+    asked = {}
+
+    def yes():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(10, yes)
+            return
+        asked["text"] = box.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
+    QTimer.singleShot(0, yes)
+    _edit_roles(qtbot, w, ["field"])
+    assert "Attention maps are being computed" in asked["text"]
+    assert p.proposals.list(_image(p, "field/field0.png").id) == []          # the change was made
+    qtbot.waitUntil(lambda: calls == ["attention", "attention"], timeout=5000)   # and the computing resumed
+    release.set()
+    qtbot.waitUntil(lambda: not w.runner.active(), timeout=10000)
