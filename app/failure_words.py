@@ -18,6 +18,7 @@ _STAGE_WORDS = {
 }
 _RUN_FIRST = re.compile(r"run (?:'(\w+)'|the ([\w/]+) stage) first")
 _EXC_PREFIX = re.compile(r"^(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Exit|Interrupt)_?:\s*")
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
 _COMMAND = re.compile(r"(?:run )?python\S* main\.py (\w+)(?: [^\s,;)]+)*")
 
 
@@ -67,5 +68,5 @@ def plain_message(message: str, details: str = "") -> str:
         text = last_meaningful_line(text) or last_meaningful_line(details)
     elif "\n" in text:
         text = text.splitlines()[0].strip()
-    text = _EXC_PREFIX.sub("", text)
+    text = _ERRNO.sub("", _EXC_PREFIX.sub("", text))
     return inspector_words(text) or "something went wrong (see the details)"
