@@ -45,13 +45,13 @@ def test_a_failed_import_says_one_line_and_keeps_the_traceback_behind_a_button(q
     from app.dialogs import new_project as np_dlg
     wiz = np_dlg.NewProjectWizard(None, None)
     qtbot.addWidget(wiz)
+    wiz.show()
     page = wiz.import_page
-    page.show()
     tb = ("Traceback (most recent call last):\n  File \"core/data/importer.py\", line 80, in import_images\n"
           "OSError: [Errno 5] Input/output error: '/media/usb/t9.png'\n")
     page.show_failure("OSError: [Errno 5] Input/output error: '/media/usb/t9.png'", tb)
     assert page.status.text() == ("Import failed: Input/output error: '/media/usb/t9.png'. "
                                   "The project file was removed.")
-    assert not page.report_view.isVisible() and page.details_btn.isVisible()
+    assert page.report_view.isHidden() and not page.details_btn.isHidden()
     qtbot.mouseClick(page.details_btn, Qt.MouseButton.LeftButton)
-    assert page.report_view.isVisible() and "Traceback" in page.report_view.toPlainText()
+    assert not page.report_view.isHidden() and "Traceback" in page.report_view.toPlainText()
