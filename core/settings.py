@@ -41,6 +41,11 @@ BACKGROUND_CLASS_PATTERN = re.compile(r"^(no|non|not|without)[_\- ]|^(background
                                       re.IGNORECASE)
 
 
+def _plain_sci(v: float) -> str:
+    """1.45e-06 -> '1.45e-6': scientific notation as people write it."""
+    return re.sub(r"e([+-])0*(\d)", lambda m: f"e{m.group(1).replace('+', '')}{m.group(2)}", f"{v:g}")
+
+
 def check_precision(value: str, where: str) -> None:
     if value not in PRECISIONS:
         raise ValueError(f"{where} must be one of {PRECISIONS}, got {value!r}")
@@ -245,7 +250,7 @@ class TrainConfig:
                                 gui=True, label="pixel loss weight (λ1)")
     lambda_crf: float | None = option(None, "weight of the CRF loss that snaps the map to colour edges (Eq. 4); "
                                             "tiny because it sums over all pixel pairs; empty or 'default' = the "
-                                            f"calibrated {LAMBDA_CRF_CALIBRATED:g} "
+                                            f"calibrated {_plain_sci(LAMBDA_CRF_CALIBRATED)} "
                                             f"(= {LAMBDA_CRF_CALIBRATED:.8f})", symbol="λ2", cli="lambda-crf",
                                       stages=("train",), gui=True, label="edge loss weight (λ2)")
     use_crf: bool = option(True, "train with the CRF loss that snaps the map to colour edges, or without it "
