@@ -10,9 +10,13 @@ button stops the wait (not the computing).
 """
 from __future__ import annotations
 
+import traceback
+
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.dialogs.error_dialog import show_error
+from app.failure_words import plain_message
 from app.jobs import training_readiness
 from core.stages import TITLES
 
@@ -36,7 +40,12 @@ class TrainingGate(QObject):
     def request(self, panel, settings) -> None:
         """Start training on ``panel`` with ``settings`` now, later, or not, as the project and the user say."""
         project = panel.project
-        ready = training_readiness(project, settings)
+        try:
+            ready = training_readiness(project, settings)
+        except Exception as exc:     # e.g. a weight file that went missing: say it, start nothing
+            panel.not_started(f"Training not started: {plain_message(str(exc))}")
+            show_error(self.window, "Training cannot start", str(exc), traceback.format_exc())
+            return
         blocking = ready.blocking()
         if blocking:
             panel.not_started(f"Training not started: {blocking}")
