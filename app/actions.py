@@ -34,6 +34,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("open_project", "&Open...", "File", ("Ctrl+O",), "Open a project file (.dips)"),
     _A("rescan_folder", "Re-&scan image folder", "File", ("F5",),
        "Add new images, flag missing ones, re-read changed ones (unchanged files are not read again)"),
+    _A("background_classes", "&Background classes...", "File", (),
+       "Which classes show no object: no proposals for their images, all their pixels background in training"),
     _A("import_coco", "&Import COCO...", "File", (), "Import boxes from a COCO JSON file"),
     _A("export_coco", "&Export COCO...", "File", ("Ctrl+E",), "Write curated boxes as COCO JSON"),
     _A("quit", "&Quit", "File", ("Ctrl+Q",), "Close DiPS Studio"),

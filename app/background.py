@@ -53,7 +53,7 @@ class BackgroundWork(QObject):
         self.error_boxes.append(box)
         box.finished.connect(lambda _r, b=box: self.error_boxes.remove(b) if b in self.error_boxes else None)
         box.open()
-        self.s.message.emit(f"{title} failed: {message}")
+        self.s.message.emit(f"{title} failed: {box.text()}")
         return box
 
     # -- pipeline stages ----------------------------------------------------------------------------

@@ -89,3 +89,12 @@ def close_killed_runs(project, runs_before: set[int]) -> None:
     for r in project.runs.list():
         if r.id not in runs_before and r.status == "running":
             project.runs.update(r.id, status="cancelled", error="cancelled by the user")
+
+
+def training_readiness(project, settings: Settings | None = None):
+    """What training would find (core.pipeline.readiness.TrainingReadiness) with ``settings`` (default: the
+    project's saved ones). Reads the store only; quick enough for the GUI thread."""
+    from core.pipeline.config import PipelineConfig
+    from core.pipeline.readiness import training_readiness as readiness
+    cfg = PipelineConfig.from_dict(settings.to_dict()) if settings is not None else None
+    return readiness(project, cfg)

@@ -14,6 +14,7 @@ from app.actions import ACTIONS, MENUS, make_action
 from app.background import BackgroundWork
 from app.canvas.canvas import ImageCanvas
 from app.canvas.colormaps import COLORMAPS
+from app.class_roles_view import ClassRolesView
 from app.curation import CurationController
 from app.panels.attention_panel import AttentionPanel
 from app.panels.browser import BrowserPanel
@@ -26,6 +27,7 @@ from app.probe import ask_in_background
 from app.project_io import ProjectFiles
 from app.project_memory import ProjectMemory
 from app.session import Session
+from app.training_gate import TrainingGate
 from app.workers import TaskRunner
 from core.store.repos.maps import MEAN_HEAD
 
@@ -94,6 +96,9 @@ class MainWindow(QMainWindow):
         self.curation = CurationController(self.session, self.canvas, self.proposals, self.presenter, self)
         self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown)
         self.files = ProjectFiles(self, self.session, self.runner, self)
+        self.train_gate = TrainingGate(self.runner, self.background, self, self)
+        self.class_roles = ClassRolesView(self.session, self.runner, self.background, self.proposals,
+                                          lambda: self.training_panel, self, self)
         self.files.opened.connect(self.set_project)
 
         self.browser.image_selected.connect(self.session.set_image)
@@ -222,6 +227,7 @@ class MainWindow(QMainWindow):
                 from app.panels.training_panel import TrainingPanel
                 self.training_panel = TrainingPanel(project, self.runner)
                 self.training_panel.run_finished.connect(self._run_finished)
+                self.training_panel.gate = self.train_gate
                 self.training_dock.setWidget(_scrolled(self.training_panel))
             else:
                 self.training_panel.set_project(project)
@@ -347,6 +353,7 @@ class MainWindow(QMainWindow):
     def on_new_project(self): self.files.new_project()
     def on_open_project(self): self.files.ask_open()
     def on_rescan_folder(self): self.files.rescan_folder(self.background)
+    def on_background_classes(self): self.class_roles.edit()
     def on_import_coco(self): self.files.import_coco()
     def on_export_coco(self): self.files.export_coco()
     def on_quit(self): self.close()

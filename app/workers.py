@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, Signal, Slot
 
+from app.failure_words import last_meaningful_line, plain_message
 from core.errors import user_message
 from core.events import parse_line
 from core.progress import Cancelled, Progress, ProgressEvent
@@ -242,7 +243,11 @@ class ProcessTask(Task):
             self._end("finished", self._done_result if self._got_done else None)
         else:
             how = "crashed" if status == QProcess.ExitStatus.CrashExit else f"exited with code {code}"
-            self._end("failed", (f"{self.title}: the worker process {how}", self._stderr or "(no output on stderr)"))
+            # a traceback's last line says what went wrong
+            why = plain_message("", self._stderr) if last_meaningful_line(self._stderr) else ""
+            message = f"{self.title} stopped: {why} (the worker process {how})" if why else \
+                f"{self.title}: the worker process {how}"
+            self._end("failed", (message, self._stderr or "(no output on stderr)"))
 
     def _on_error(self, err: QProcess.ProcessError) -> None:
         if err == QProcess.ProcessError.FailedToStart:

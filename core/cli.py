@@ -40,6 +40,7 @@ def cmd_new(a: argparse.Namespace) -> int:
     if a.labels and not Path(a.labels).is_file():
         raise CliError(f"{a.labels}: label CSV does not exist")
     splits = SplitConfig.parse(a.split, seed=a.seed)
+    background = _background_option(a.background_classes)
     project = Project.create(a.project, images)
     try:      # a creation that fails leaves no file behind, so the same command works once the folder is fixed
         report = import_images(project, csv_path=Path(a.labels) if a.labels else None, splits=splits,
@@ -47,13 +48,36 @@ def cmd_new(a: argparse.Namespace) -> int:
         if report.added == 0:
             print(report.summary())
             raise CliError(f"{images}: no usable images found; no project was created")
+        if background is not None:
+            _declare_background(project, background)
     except BaseException:
         project.discard()
         raise
+    from core.class_roles import background_names
+    from core.settings import load_settings
+    bg = background_names(load_settings(project), [c.name for c in project.classes()])
     project.close()
     print(f"created {project.path}")
     print(report.summary())
+    print("background classes (no object): " + (", ".join(bg) or "none"))
     return 0
+
+
+def _background_option(text: str | None) -> list[str] | None:
+    """``--background-classes``: None (not given, or 'default': by name), else the names ('' = none)."""
+    if text is None or text.strip() == "default":
+        return None
+    from core.settings import parse_names
+    return parse_names(text) or []
+
+
+def _declare_background(project, names: list[str]) -> None:
+    from core.class_roles import apply_roles
+    known = [c.name for c in project.classes()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise CliError(f"--background-classes: no class named {', '.join(unknown)} (classes: {', '.join(known)})")
+    apply_roles(project, names)
 
 
 def cmd_import_images(a: argparse.Namespace) -> int:
@@ -135,6 +159,9 @@ def _add_foundation(sub) -> None:
     p.add_argument("--labels", help="CSV with rows 'path,class' for a flat folder")
     p.add_argument("--split", default="0.7,0.15,0.15", help="train,val,test ratios (default 0.7,0.15,0.15)")
     p.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
+    p.add_argument("--background-classes", metavar="NAMES",
+                   help="classes whose images show no object, comma-separated (e.g. field,meadow); '' = none; "
+                        "default: by name (no_*, non_*, background, negative, none, empty)")
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("import-images", help="re-scan the image folder: add new files, flag missing ones")

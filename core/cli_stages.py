@@ -51,7 +51,12 @@ def _cfg(project: Project, a: argparse.Namespace):
     generates and reads the options); saved back when any was given."""
     from core.pipeline.config import load_config, save_config
     cfg = load_config(project)
+    before = cfg.background_classes
     if apply_cli(cfg, a) and getattr(a, "save_config", True):
+        if cfg.background_classes != before:
+            # as in the window: proposals of images that now show no object go, the others are queued
+            from core.class_roles import apply_roles, background_names
+            apply_roles(project, background_names(cfg, [c.name for c in project.classes()]))
         if cfg.attention.weights and getattr(a, "weights", None) is not None:
             # Saved as an absolute path: the next run may start in another directory.
             cfg.attention.weights = str(Path(cfg.attention.weights).expanduser().resolve())

@@ -37,6 +37,11 @@ BACKGROUND_CLASS_PATTERN = re.compile(r"^(no|non|not|without)[_\- ]|^(background
                                       re.IGNORECASE)
 
 
+def _plain_sci(v: float) -> str:
+    """1.45e-06 -> '1.45e-6': scientific notation as people write it."""
+    return re.sub(r"e([+-])0*(\d)", lambda m: f"e{m.group(1).replace('+', '')}{m.group(2)}", f"{v:g}")
+
+
 def check_precision(value: str, where: str) -> None:
     if value not in PRECISIONS:
         raise ValueError(f"{where} must be one of {PRECISIONS}, got {value!r}")
@@ -172,11 +177,11 @@ class TrainConfig:
     """Training of f_c and f_l on the frozen tokens (journal Sec. 3.3-3.4, 4.1)."""
     # -- schedule (journal Sec. 4.1 / authors' code: SGD, Nesterov momentum 0.9, step decay) --
     epochs: int = option(10, "passes over the training images", unit="epochs", cli="epochs", stages=("train", "run"),
-                         gui=True, low=1, high=1000)
+                         gui=True, label="Epochs", low=1, high=1000)
     batch_size: int = option(16, "images per training step", unit="images", cli="batch-size", stages=("train",),
                              low=1)
     lr: float = option(0.0465, "learning rate of f_l (SGD), e.g. 0.01 or 1e-3; authors' searched value (range "
-                               "1e-6..0.1)", cli="lr", stages=("train",), gui=True, label="LR")
+                               "1e-6..0.1)", cli="lr", stages=("train",), gui=True, label="learning rate")
     momentum: float = option(0.9, "SGD momentum")
     nesterov: bool = option(True, "Nesterov momentum")
     weight_decay: float = option(1e-4, "SGD weight decay")
@@ -189,28 +194,35 @@ class TrainConfig:
     # K: the paper searched 1..10 (ILSVRC: 2). On drone data the top-1 box is right far more often than ranks 2-3,
     # so drawing among 3 trains on a wrong box more often: demo train + val, 4 training seeds, MaxBoxAccV2 / at
     # the operating threshold: K=1 58.9 / 55.5, K=3 54.6 / 49.2 (docs/BENCHMARKS.md)
-    K: int = option(1, "K: a training box is drawn uniformly from each image's top-K proposals", symbol="K",
-                    unit="boxes", cli="K", gui=True, label="Top-K", low=1, high=50)
-    n_pos: int = option(48, "n+: foreground pixels sampled per image and step inside the drawn box", symbol="n+",
-                        unit="pixels", cli="n-pos", stages=("train",), gui=True, label="n+", low=0, high=1_000_000)
-    n_neg: int = option(48, "n-: background pixels sampled per image and step outside all boxes", symbol="n-",
-                        unit="pixels", cli="n-neg", stages=("train",), gui=True, label="n-", low=0, high=1_000_000)
+    K: int = option(1, "a training box is drawn uniformly from each image's K best proposals at every step",
+                    symbol="K", unit="boxes", cli="K", gui=True, label="proposals used per image (K)",
+                    low=1, high=50)
+    n_pos: int = option(48, "pixels inside the drawn box taken as object, per image and step (the most attended "
+                            "ones)", symbol="n+", unit="pixels", cli="n-pos", stages=("train",), gui=True,
+                        label="foreground pixels per image (n+)", low=0, high=1_000_000)
+    n_neg: int = option(48, "pixels outside all boxes taken as background, per image and step (the least attended "
+                            "ones)", symbol="n-", unit="pixels", cli="n-neg", stages=("train",), gui=True,
+                        label="background pixels per image (n-)", low=0, high=1_000_000)
     pos_top_frac: float = option(0.3, "fg candidates: top fraction of activations inside the drawn box",
                                  unit="fraction")
     neg_low_frac: float = option(0.3, "bg candidates: lowest fraction of activations outside all boxes",
                                  unit="fraction")
     # -- loss (Eq. 4): lambda_1 * partial CE + lambda_2 * CRF --
-    lambda_seed: float = option(1.0, "λ1: weight of the partial cross-entropy on the sampled pixels",
-                                symbol="lambda_1", cli="lambda-seed", stages=("train",), gui=True, label="seed λ")
-    lambda_crf: float | None = option(None, "λ2: weight of the CRF loss; empty or 'default' = the calibrated "
-                                            f"{LAMBDA_CRF_CALIBRATED:g}", symbol="lambda_2", cli="lambda-crf",
-                                      stages=("train",), gui=True)
-    use_crf: bool = option(True, "train with the CRF loss, or without it (--no-crf, the ablation)", cli="crf",
-                           stages=("train",), gui=True, label="CRF λ")
-    lambda_cls: float = option(0.669, "λ_cls: weight of the workshop's classifier term L_CLS (U-Net only): "
+    lambda_seed: float = option(1.0, "weight of the loss on the sampled object and background pixels (partial "
+                                     "cross-entropy, Eq. 4)", symbol="λ1", cli="lambda-seed", stages=("train",),
+                                gui=True, label="pixel loss weight (λ1)")
+    lambda_crf: float | None = option(None, "weight of the CRF loss that snaps the map to colour edges (Eq. 4); "
+                                            "tiny because it sums over all pixel pairs; empty or 'default' = the "
+                                            f"calibrated {_plain_sci(LAMBDA_CRF_CALIBRATED)} "
+                                            f"(= {LAMBDA_CRF_CALIBRATED:.8f})", symbol="λ2", cli="lambda-crf",
+                                      stages=("train",), gui=True, label="edge loss weight (λ2)")
+    use_crf: bool = option(True, "train with the CRF loss that snaps the map to colour edges, or without it "
+                                 "(--no-crf, the ablation)", cli="crf", stages=("train",), gui=True,
+                           label="Edge loss (CRF)")
+    lambda_cls: float = option(0.669, "weight of the workshop's classifier term L_CLS (U-Net only): "
                                       "cross-entropy of a frozen classifier on the image times the foreground map",
-                               symbol="lambda_cls", cli="lambda-cls", stages=("train",), gui=True, label="cls λ",
-                               when=_is_unet)
+                               symbol="λ_cls", cli="lambda-cls", stages=("train",), gui=True,
+                               label="classifier loss weight (λ_cls)", when=_is_unet)
     # -- model --
     decoder: str = option("token", "f_l: token decoder (journal) or U-Net on RGB (workshop)", symbol="f_l",
                           cli="decoder", stages=("train",), gui=True, choices=("token", "unet"))
@@ -225,7 +237,8 @@ class TrainConfig:
                                             "ReLU) before upsampling; the blocks are then R, R/2 wide. 0 = the "
                                             "journal's decoder (C/2, C/4 widths, ~10x costlier per step on CPU)",
                                         symbol="R", unit="channels", cli="decoder-reduce", stages=("train",),
-                                        gui=True, none_as=0, low=0, when=_is_token, metavar="R")
+                                        gui=True, label="decoder channels (R)", none_as=0, low=0, when=_is_token,
+                                        metavar="R")
     decoder_widths: list[int] | None = option(None, "token decoder block widths, one per block, e.g. 32,16 "
                                                     "('default' or empty: R, R/2; without R the journal's C/2, "
                                                     "C/4)", unit="channels", cli="decoder-widths", stages=("train",),

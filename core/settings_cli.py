@@ -62,6 +62,8 @@ class Option:
         else:
             unit = f"; {m['unit']}" if m["unit"] else ""
             text = m["help"] if self.default is None else f"{m['help']} (default {self.default}{unit})"
+        if m["symbol"] and not text.startswith(m["symbol"]):
+            text = f"{m['symbol']}: {text}"    # the paper's symbol first, as the panel's tooltip has it
         return text.replace("%", "%%")   # argparse %-formats help
 
 

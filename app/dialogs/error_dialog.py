@@ -2,10 +2,14 @@
 
 Background work never crashes the app (a recurring complaint of annotation tools): its
 failure arrives here as (message, details) and the user can copy the details into a report.
+The body is one line in the window's words (app.failure_words): never a traceback, never a
+command-line name; the full text is in the details.
 """
 from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.failure_words import plain_message
 
 
 def make_error_box(parent: QWidget | None, title: str, message: str, details: str = "") -> QMessageBox:
@@ -13,9 +17,11 @@ def make_error_box(parent: QWidget | None, title: str, message: str, details: st
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
-    box.setText(message or title)
-    if details and details.strip() and details.strip() != (message or "").strip():
-        box.setDetailedText(details)
+    text = plain_message(message, details) if (message or details) else title
+    box.setText(text)
+    full = "\n\n".join(t for t in ((message or "").strip(), (details or "").strip()) if t and t != text)
+    if full:
+        box.setDetailedText(full)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     return box
 

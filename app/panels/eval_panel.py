@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.failure_words import plain_message
 from app.jobs import evaluate
 from app.panels.eval_report import DELTAS, fmt_pct, headline_figures, number, threshold_curve
 from app.panels.eval_table import fill_image_table
@@ -339,7 +340,7 @@ class EvaluationPanel(QWidget):
             return
         self._task = None
         self._show(None)
-        self.status.setText(f"Cannot evaluate: {message}")
+        self.status.setText(f"Cannot evaluate: {plain_message(message, details)}")
         self.status.setToolTip(details or "")
 
     def _show(self, report: dict | None) -> None:

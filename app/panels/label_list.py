@@ -87,7 +87,8 @@ class LabelListPanel(QWidget):
                 self.table.setItem(r, col, item)
         self.hint.setText("No project open." if not classes else
                           "Key or click: class of the selected box, else of new boxes (bold). "
-                          "Grey italics: a background class (its images show no object).")
+                          "Grey italics: a background class (its images show no object; "
+                          "File > Background classes... changes which).")
 
     def row_texts(self) -> list[tuple[str, ...]]:
         return [tuple(self.table.item(r, c).text() for c in range(len(COLUMNS))) for r in range(self.table.rowCount())]

@@ -90,12 +90,23 @@ class ProposalsPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(filters)
+        self.notice = QLabel(objectName="proposals_notice")   # background class / out of date (app.class_roles_view)
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b7791f;")
+        self.notice.hide()
+        lay.addWidget(self.notice)
         lay.addWidget(self.summary)
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
 
         self.top_k.valueChanged.connect(self._filters_moved)
         self.min_score.valueChanged.connect(self._filters_moved)
+
+    def set_notice(self, text: str) -> None:
+        """A line about this image's proposals as a whole; it replaces the 'compute them' hint of an empty list."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+        self.summary.setVisible(bool(self._all) or not text)
 
     # -- data ------------------------------------------------------------------------
     def set_proposals(self, proposals: list[ProposalRecord], new_image: bool = False) -> None:

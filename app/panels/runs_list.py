@@ -5,6 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
+from app.failure_words import plain_message
 from app.panels.run_summary import duration, run_summary, when
 
 COLUMNS = ["#", "Status", "Started", "Time", "Result"]
@@ -32,7 +33,7 @@ class RunsList(QTreeWidget):
                                     run_summary(r)])
             item.setData(0, Qt.ItemDataRole.UserRole, r.id)
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = (r.error or run_summary(r)).strip()[:2000]
+            tip = plain_message(r.error) if r.error else run_summary(r).strip()[:2000]
             for c in range(len(COLUMNS)):
                 item.setToolTip(c, tip)
             if r.status == "failed":

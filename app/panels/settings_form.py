@@ -16,9 +16,11 @@ from core.settings_cli import Option, options
 
 
 def _tip(opt: Option) -> str:
+    """The paper's symbol, then the one-line explanation and the unit: 'n+ (paper): pixels inside ... [pixels]'."""
     m = opt.meta
     unit = f" [{m['unit']}]" if m["unit"] else ""
-    return f"{m['help']}{unit}"
+    symbol = f"{m['symbol']} in the paper: " if m["symbol"] else ""
+    return f"{symbol}{m['help']}{unit}"
 
 
 def editor_for(opt: Option) -> QWidget:
@@ -52,6 +54,9 @@ class SettingsForm:
         self.editors: dict[str, QWidget] = {name: editor_for(o) for name, o in self.options.items()}
         self.labels: dict[str, QLabel] = {name: QLabel(o.meta["label"] or name)
                                           for name, o in self.options.items() if o.base is not bool}
+        for name, label in self.labels.items():     # the label explains itself too, not only its field
+            label.setToolTip(self.editors[name].toolTip())
+            label.setBuddy(self.editors[name])
 
     def show(self, section) -> None:
         for name, w in self.editors.items():

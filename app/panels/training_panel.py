@@ -12,7 +12,6 @@ import copy
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -24,30 +23,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs import error_dialog
+from app.failure_words import plain_message
 from app.jobs import Jobs, torch_devices
 from app.panels.loss_plot import LossPlot
 from app.panels.run_summary import finite, progress_text
 from app.panels.runs_list import RunsList
-from app.panels.settings_form import SettingsForm, in_layout, short_name
+from app.panels.settings_form import SettingsForm, short_name
+from app.panels.training_form import LIGHT_REDUCE, LOCALIZERS, localizer_key, training_grid
 from app.probe import ask_in_background
+from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
-from core.settings import LAMBDA_CRF_CALIBRATED, Settings, TrainConfig, default_widths, load_settings, parse_widths
+from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
 from core.stages import next_stage
-
-# f_l choices: (key, label). "token" projects the tokens to R channels first (fast on CPU); "token-journal" is
-# the journal's decoder (C/2, C/4 widths); "unet" the workshop's U-Net on RGB. Each sets the fields
-# TrainConfig.decoder and TrainConfig.decoder_reduce.
-LOCALIZERS = (("token", "Token decoder (light)"), ("token-journal", "Token decoder (journal widths)"),
-              ("unet", "U-Net on RGB (workshop)"))
-_LIGHT_REDUCE = TrainConfig().decoder_reduce or 32   # R when "light" is picked on a project saved without one
-
-
-def _localizer_key(t: TrainConfig) -> str:
-    if t.decoder == "unet":
-        return "unet"
-    return "token" if t.decoder_reduce else "token-journal"
 
 
 class TrainingPanel(QWidget):
@@ -65,6 +54,7 @@ class TrainingPanel(QWidget):
         self._run_id: int | None = None
         self._epochs = 1
         self._settings = Settings()   # the project's saved settings; the editors change a copy of them
+        self.gate = None              # app.training_gate.TrainingGate: what is missing is asked before a run
         self._build()
         self._redraw_timer = QTimer(self, singleShot=True, interval=100)
         self._redraw_timer.timeout.connect(self.plot.redraw)
@@ -98,7 +88,6 @@ class TrainingPanel(QWidget):
         self.epochs, self.lr, self.k = e["epochs"], e["lr"], e["K"]
         self.n_pos, self.n_neg, self.lambda_seed = e["n_pos"], e["n_neg"], e["lambda_seed"]
         self.lambda_crf, self.crf, self.lambda_cls = e["lambda_crf"], e["use_crf"], e["lambda_cls"]
-        self.lambda_crf.setPlaceholderText(f"{LAMBDA_CRF_CALIBRATED:g}")
         self.crf.toggled.connect(self._crf_toggled)
         self.lambda_cls_label = labels["lambda_cls"]
         self.localizer = QComboBox()
@@ -109,42 +98,9 @@ class TrainingPanel(QWidget):
                                   "U-Net: the workshop paper's localizer on RGB")
 
         self.widths = e["decoder_widths"]
-        self.widths.setMaximumWidth(110)
         self.widths_label = labels["decoder_widths"]
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Device", self.device)
-        row = QHBoxLayout()
-        row.addWidget(self.localizer, 1)
-        row.addWidget(self.widths_label)
-        row.addWidget(self.widths)
-        form.addRow("Localizer", row)
-        row = QHBoxLayout()
-        row.addWidget(self.epochs)
-        row.addWidget(labels["lr"])
-        row.addWidget(self.lr)
-        form.addRow("Epochs", row)
-        row = QHBoxLayout()
-        row.addWidget(self.k)
-        row.addWidget(labels["n_pos"])
-        row.addWidget(self.n_pos)
-        row.addWidget(labels["n_neg"])
-        row.addWidget(self.n_neg)
-        form.addRow(labels["K"].text(), row)
-        row = QHBoxLayout()
-        row.addWidget(labels["lambda_seed"])
-        row.addWidget(self.lambda_seed)
-        row.addWidget(self.crf)
-        row.addWidget(self.lambda_crf)
-        row.addWidget(self.lambda_cls_label)
-        row.addWidget(self.lambda_cls)
-        form.addRow("Loss", row)
-        # A field that core.settings marks for the GUI and that has no place above gets a row of its own, so a
-        # new option shows here without touching this file (docs/design.md).
-        for name, editor in e.items():
-            if editor.parent() is None and not in_layout(form, editor):
-                form.addRow(labels.get(name, ""), editor)
+        form = training_grid(self.form, self.device, self.localizer)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
         self.settings_box = QGroupBox("Settings")
         self.settings_box.setLayout(form)
@@ -161,6 +117,9 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
+        self.notice = QLabel(objectName="training_notice")   # trained with other background classes
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b7791f;")
         self.status = QLabel("Idle")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -176,6 +135,7 @@ class TrainingPanel(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.settings_box)
         top_layout.addLayout(buttons)
+        top_layout.addWidget(self.notice)
         top_layout.addWidget(self.progress)
         top_layout.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -195,11 +155,17 @@ class TrainingPanel(QWidget):
         if self._task is not None:
             task, self._task = self._task, None   # its last signals are ignored (not the current task)
             task.cancel()
+        if self._phase == "waiting" and self.gate is not None:
+            self.gate.abandon()
         self.project = project
         self._settings = load_settings(project, fallback=True) if project is not None else Settings()
         self.set_options(self._settings)
         self.refresh_runs()
         self._set_phase("idle")
+        self.status.setText("Idle")           # a failure or result shown for the last project is not this one's
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.plot.clear_data()
 
     def options(self) -> Settings:
         """The project's settings with what the editors show: what `main.py train` will run with."""
@@ -211,7 +177,7 @@ class TrainingPanel(QWidget):
         if key == "token-journal":
             t.decoder_reduce = None
         elif key == "token":
-            t.decoder_reduce = t.decoder_reduce or _LIGHT_REDUCE
+            t.decoder_reduce = t.decoder_reduce or LIGHT_REDUCE
         t.device = self.device.currentText()
         share(s, "train")                 # as the command line does: --K and --device set every field they name
         return s
@@ -221,7 +187,7 @@ class TrainingPanel(QWidget):
         i = self.device.findText(s.train.device)
         self.device.setCurrentIndex(i if i >= 0 else 0)
         self.form.show(s.train)
-        i = self.localizer.findData(_localizer_key(s.train))
+        i = self.localizer.findData(localizer_key(s.train))
         self.localizer.setCurrentIndex(i if i >= 0 else 0)
         self._show_localizer_fields()
 
@@ -231,7 +197,7 @@ class TrainingPanel(QWidget):
         t.decoder = "unet" if self.localizer.currentData() == "unet" else "token"
         self.form.update_visibility(t)
         light = self.localizer.currentData() == "token"
-        reduce = self._settings.train.decoder_reduce or _LIGHT_REDUCE
+        reduce = self._settings.train.decoder_reduce or LIGHT_REDUCE
         self.widths.setPlaceholderText(", ".join(str(w) for w in default_widths(self._n_up, reduce, 0))
                                        if light else "C/2, C/4")
 
@@ -278,6 +244,13 @@ class TrainingPanel(QWidget):
         if problem:
             self.status.setText(problem)
             return
+        if self.gate is not None:     # the window's check of what training needs (app.training_gate)
+            self.gate.request(self, settings)
+            return
+        self.begin(settings)
+
+    def begin(self, settings: Settings) -> None:
+        """Start training now with ``settings`` (the gate calls this once the project is ready)."""
         self._epochs = settings.train.epochs
         self._run_id = None
         self.plot.clear_data()
@@ -289,7 +262,24 @@ class TrainingPanel(QWidget):
         task = self.jobs.start("train", self.project, settings)
         self._attach(task, self._training_done)
 
+    def show_waiting(self, text: str) -> None:
+        """Training waits for attention maps or proposals; Cancel stops the wait."""
+        self._set_phase("waiting")
+        self.progress.setValue(0)
+        self.progress.setFormat("waiting")
+        self.status.setText(text)
+
+    def not_started(self, text: str) -> None:
+        self._set_phase("idle")
+        self.progress.setFormat("%p%")
+        self.status.setText(text)
+
     def cancel(self) -> None:
+        if self._phase == "waiting":
+            if self.gate is not None:
+                self.gate.abandon()
+            self.not_started("Training not started (cancelled); the computing goes on.")
+            return
         if self._task is not None:
             self.status.setText("Cancelling...")
             self.cancel_btn.setEnabled(False)
@@ -364,7 +354,7 @@ class TrainingPanel(QWidget):
         if self._task is not None and self.sender() is not None and self.sender() is not self._task:
             return
         what = "Prediction" if self._phase == "predicting" else "Training"
-        self.status.setText(f"{what} failed: {message}")
+        self.status.setText(f"{what} failed: {plain_message(message, details)}")
         self.progress.setFormat("failed")
         self._set_phase("idle")
         self.refresh_runs()
@@ -383,6 +373,14 @@ class TrainingPanel(QWidget):
     # -- past runs ----------------------------------------------------------------------------
     def refresh_runs(self, select: int | None = None) -> None:
         self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
+        self.notice.setText(runs_notice(self.project, self._settings) if self.project is not None else "")
+        self.notice.setVisible(bool(self.notice.text()))
+
+    def reload_background(self) -> None:
+        """The project's background classes changed (File > Background classes): train with the new ones."""
+        saved = load_settings(self.project, fallback=True) if self.project is not None else Settings()
+        self._settings.background_classes = saved.background_classes
+        self.refresh_runs()
 
     def run_ids(self) -> list[int]:
         return self.runs.run_ids()

@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from core.class_roles import RUN_KEY, run_record
 from core.dips.device import pick_device
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
@@ -17,6 +18,8 @@ from core.train.checkpoint import save_checkpoint
 from core.train.config import TrainConfig
 from core.train.data import TrainSample
 from core.train.loop import train_classifier, train_localizer
+
+NO_BOXES = "no training image has proposals or curated boxes: run 'proposals' first"
 
 
 def _maps_stack(maps: dict[int, np.ndarray]) -> np.ndarray:
@@ -64,6 +67,14 @@ def _ensure_cache(project, cfg, records, progress, backbone) -> None:
                            stage="features (flipped)", backbone=backbone)
 
 
+def _refuse_without_boxes(project, cfg: PipelineConfig) -> None:
+    """Fail at once, not after the features are cached, when no object image could teach a box."""
+    from core.pipeline.readiness import training_readiness
+    ready = training_readiness(project, cfg)
+    if ready.labelled and ready.object_classes and ready.object_images and not ready.trainable:
+        raise ValueError(f"{project.path}: {NO_BOXES}")
+
+
 def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
           resume_run: int | None = None, backbone=None) -> int:
     """Train f_c then f_l on the cached encoder outputs. Returns the training run id."""
@@ -78,8 +89,10 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
     index = class_index(project)
     if not index:
         raise ValueError(f"{project.path}: the project has no classes to train on")
+    if resume_run is None:
+        _refuse_without_boxes(project, cfg)
     run_id = resume_run if resume_run is not None else project.runs.start(
-        {**cfg.train.to_dict(), "backbone": cfg.backbone_key})
+        {**cfg.train.to_dict(), "backbone": cfg.backbone_key, RUN_KEY: run_record(project, cfg)})
     run_dir = project.work_dir / "runs" / str(run_id)
     with holding_run_lock(project.work_dir, run_id):   # tells other processes this run is alive
         return _train_run(project, cfg, progress, run_id, run_dir, index, backbone)
@@ -105,7 +118,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         classifier, val_acc = train_classifier(x, y, xv, yv, len(index), cfg.train, progress, device)
         samples = build_samples(project, cfg, train_recs)
         if not any(not s.background_only for s in samples):
-            raise ValueError("no training image has proposals or curated boxes: run 'proposals' first")
+            raise ValueError(NO_BOXES)
         embed_dim = x.shape[-1]
 
         def on_epoch(entry, history):

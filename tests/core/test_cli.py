@@ -66,3 +66,22 @@ def test_import_coco_of_a_broken_file_names_it(tmp_path, image_folder, capsys):
     bad.write_text("{")
     assert main(["import-coco", str(proj), str(bad)]) == 2
     assert "bad.json: not valid JSON" in capsys.readouterr().err
+
+
+def test_new_declares_the_classes_that_show_no_object(tmp_path, image_folder, capsys):
+    from core.settings import load_settings
+    from core.store.project import Project
+    proj = tmp_path / "roles.dips"
+    assert main(["new", str(proj), "--images", str(image_folder), "--background-classes", "site"]) == 0
+    assert "background classes (no object): site" in capsys.readouterr().out
+    with Project.open(proj) as p:
+        s = load_settings(p)
+        assert s.background_classes == ["site"] and not s.is_background("no_site")
+    # by default the name rule decides, and is saved as the rule
+    assert main(["new", str(tmp_path / "rule.dips"), "--images", str(image_folder)]) == 0
+    assert "background classes (no object): no_site" in capsys.readouterr().out
+    # a name that is no class: refused, and no project is left behind
+    assert main(["new", str(tmp_path / "bad.dips"), "--images", str(image_folder),
+                 "--background-classes", "meadow"]) == 2
+    assert "no class named meadow" in capsys.readouterr().err
+    assert not (tmp_path / "bad.dips").exists()

@@ -29,7 +29,7 @@ def test_help_shows_each_options_default_from_its_field(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "--n-neg N_NEG n-: background pixels" in text and "(default 48; pixels)" in text
+    assert "--n-neg N_NEG n-: pixels outside all boxes taken as background" in text and "(default 48; pixels)" in text
     assert "--crf, --no-crf" in text and "(default: on)" in text
 
 

@@ -1,0 +1,59 @@
+"""File > Background classes...: change which classes show no object, seeing what it will change first.
+
+The table is the wizard's (a tick per class, from the project's setting); below it, live, what the change
+does in the inspector's words (core.class_roles.RoleChange.describe): proposals removed, proposals to compute,
+trained models out of date. OK applies it in one transaction (core.class_roles.apply_roles).
+"""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+from app.dialogs.class_roles_table import ClassRolesTable
+from core.class_roles import RoleChange, apply_roles, background_names, preview_roles
+from core.settings import load_settings
+
+
+class BackgroundClassesDialog(QDialog):
+    def __init__(self, project, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("background_classes_dialog")
+        self.setWindowTitle("Background classes")
+        self.project = project
+        intro = QLabel("Tick the classes whose images show no object. No proposals are computed for their "
+                       "images, and training learns all their pixels as background.")
+        intro.setWordWrap(True)
+        self.table = ClassRolesTable()
+        classes = project.classes()
+        counts = project.images.counts()["class"]
+        names = [c.name for c in classes]
+        self.table.show_classes([(c.name, counts.get(c.id, 0)) for c in classes],
+                                set(background_names(load_settings(project, fallback=True), names)))
+        self.effect = QLabel(objectName="background_effect")
+        self.effect.setWordWrap(True)
+        self.compute = QCheckBox("Compute proposals for the images that now show the object", objectName="compute_now")
+        self.compute.setChecked(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(intro)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.effect)
+        lay.addWidget(self.compute)
+        lay.addWidget(self.buttons)
+        self.table.changed.connect(self._preview)
+        self.change: RoleChange | None = None
+        self._preview()
+        self.resize(520, 420)
+
+    def _preview(self) -> None:
+        change = preview_roles(self.project, self.table.ticked())
+        all_bg = len(self.table.ticked()) == len(self.table.boxes) and self.table.boxes
+        self.effect.setText(change.describe() + (" Every class would show no object: there would be nothing to "
+                                                 "learn to find." if all_bg else ""))
+        self.compute.setVisible(bool(change.images_to_propose))
+
+    def apply(self) -> RoleChange:
+        """Write the ticks to the project (one transaction)."""
+        self.change = apply_roles(self.project, self.table.ticked())
+        return self.change
