@@ -91,7 +91,9 @@ class MainWindow(QMainWindow):
         self.presenter = ImagePresenter(self.session, self.canvas, self.browser, self.attention, self.proposals,
                                         self.layers, self.status, self)
         self.curation = CurationController(self.session, self.canvas, self.proposals, self.presenter, self)
-        self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown)
+        self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown,
+                                         neighbour=self.browser.neighbour)
+        self.status.describe_task = self.background.describe
         self.files = ProjectFiles(self, self.session, self.runner, self)
         self.files.opened.connect(self.set_project)
 

@@ -4,11 +4,16 @@ from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.store.repos.images import ImageFilter
+from core.work_order import Priority, objects_first
 
 
 def compute_attention(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-                      image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
+                      image_ids: list[int] | None = None, force: bool = False, backbone=None,
+                      priority: Priority | None = None) -> int:
     """Per-head CLS attention (and cached encoder outputs) for images that lack them.
+
+    Images of object classes go first, then unlabelled ones, then background classes; before each batch the
+    ids ``priority`` returns (core.work_order: the image on screen and its neighbours) are taken first.
 
     Returns the number of images encoded; unreadable images are skipped and reported
     through the progress message, never stopping the stage. ``backbone``: a loaded Backbone or a
@@ -18,7 +23,8 @@ def compute_attention(project, cfg: PipelineConfig | None = None, progress: Prog
     records = attention_todo(project, cfg, image_ids, force)
     if not records:
         return 0
-    problems = encode_records(project, cfg, records, progress, backbone=backbone_loader(cfg, backbone))
+    problems = encode_records(project, cfg, records, progress, backbone=backbone_loader(cfg, backbone),
+                              priority=priority)
     if problems:
         project.set_meta("last_attention_problems", "\n".join(problems))
     return len(records) - len(problems)
@@ -26,7 +32,8 @@ def compute_attention(project, cfg: PipelineConfig | None = None, progress: Prog
 
 def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None, force: bool = False) -> list:
     """The images the attention stage has to encode: those without maps or cached features (every one when
-    ``force``), among ``image_ids`` when given. Shared by the local stage and the Ray one."""
+    ``force``), among ``image_ids`` when given, object classes first (core.work_order.objects_first). Shared by
+    the local stage and the Ray one."""
     records = project.images.list(ImageFilter(include_missing=False))
     if image_ids is not None:
         wanted = set(image_ids)
@@ -35,4 +42,10 @@ def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = N
         have = project.maps.image_ids_with_attention(cfg.backbone_key)
         cache = feature_cache(project, cfg)
         records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
-    return records
+    return objects_first(records, background_class_ids(project, cfg))
+
+
+def background_class_ids(project, cfg: PipelineConfig) -> set[int]:
+    """The ids of the project's classes whose images show no object (settings' background_classes or the name
+    rule)."""
+    return {cid for cid, name in project.class_names().items() if cfg.is_background(name)}
