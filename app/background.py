@@ -143,7 +143,7 @@ class BackgroundWork(QObject):
             self.show_error(f"Compute {stage}", f"The pipeline cannot be loaded: {exc}", repr(exc))
             return None
         task.failed.connect(lambda msg, details, t=task: self.show_error(t.title, msg, details))
-        task.progress.connect(lambda _ev, st=stage: self._live(st))
+        task.progress.connect(lambda ev, st=stage: self._live(st, ev))
         task.finished.connect(lambda _n, st=stage: self._stage_done(st))
         task.failed.connect(lambda *_: self._queue.clear())
         task.cancelled.connect(self._queue.clear)
@@ -151,9 +151,13 @@ class BackgroundWork(QObject):
         self._queue = [q for q in then if q != stage] + [q for q in self._queue if q not in then]
         return task
 
-    def _live(self, stage: str) -> None:
+    def _live(self, stage: str, ev: ProgressEvent | None = None) -> None:
         now = time.monotonic()
-        if now - self._last_live < LIVE_REFRESH_S or self.s.image is None:
+        if self.s.image is None:
+            return
+        # the image on screen, just computed (it goes first): shown at once; otherwise a re-read now and then
+        just_done = ev is not None and self.s.image.id in ev.extra.get("done_ids", ())
+        if now - self._last_live < LIVE_REFRESH_S and not just_done:
             return
         self._last_live = now
         if not self._shown(stage):  # re-reading what is already on screen would only flicker

@@ -82,8 +82,8 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
                    backbone=None, priority: Priority | None = None) -> list[str]:
     """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured
     one), in their order except for the image ids ``priority`` names before each batch (core.work_order).
-    Returns the list of problems ('path: reason') skipped. Each progress event's extra holds ``next_id`` and
-    ``next_path``: the image the next batch starts with (None at the end)."""
+    Returns the list of problems ('path: reason') skipped. Each progress event's extra holds ``done_ids`` (the
+    batch just stored) and ``next_id``, ``next_path``: the image the next batch starts with (None at the end)."""
     backbone = backbone_loader(cfg, backbone)()
     cache = feature_cache(project, cfg)
     key = cache.key   # the backbone key, computed once (a user's weight folder is read to hash it)
@@ -112,7 +112,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
                 for j, rec in enumerate(chunk):
                     project.maps.save_attention(rec.id, key, maps[j])
         done += len(batch)
-        progress.update(done, len(records), batch[-1].rel_path, **next_up(todo))
+        progress.update(done, len(records), batch[-1].rel_path, done_ids=[r.id for r in batch], **next_up(todo))
     return problems
 
 

@@ -83,7 +83,7 @@ def compute_proposals(project, cfg: PipelineConfig | None = None, progress: Prog
             ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
             done += 1
             store_proposals(project, rec, [(p.box, p.source_map, p.score, p.class_prob) for p in ranked], stale, done)
-            progress.update(done, len(records), rec.rel_path, **next_up(todo))
+            progress.update(done, len(records), rec.rel_path, done_ids=[rec.id], **next_up(todo))
     finally:
         if image_ids is None:   # also on cancel or error: the next run redoes only what is left
             project.set_meta(META_PENDING, json.dumps(sorted(stale)))   # unreadable images stay pending

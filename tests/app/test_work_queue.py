@@ -145,6 +145,9 @@ def test_status_bar_says_where_the_stage_is_what_comes_next_and_what_is_queued(q
         qtbot.waitUntil(lambda: "1 / 7" in label.text(), timeout=60_000)
         assert label.text() == ("Attention maps: 1 / 7 \u00b7 next: site/rotated.jpg (after the image on screen)"
                                 " \u00b7 then: Proposals")
+        # the image on screen went first, and its maps are shown as soon as they are stored
+        qtbot.waitUntil(lambda: sorted(w.attention.tiles) == [-1, 0, 1, 2], timeout=10_000)
+        assert w.canvas.overlay_shown()
         _go_to(qtbot, w, "no_site/n1.png")            # the user moves on while the maps compute
         gate.release()                                # site/rotated.jpg was already being computed
         qtbot.waitUntil(lambda: "2 / 7" in label.text(), timeout=60_000)
