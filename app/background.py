@@ -28,6 +28,8 @@ from core.stages import TITLES, chain
 from core.work_order import FocusList
 
 LIVE_REFRESH_S = 1.5
+# What the proposals stage does before its first image, once per project (core/pipeline/scorer.py)
+PREPARING = dict.fromkeys(("scorer", "classifier"), "first the scorer f_x learns from the training images (once)")
 NEIGHBOURS = 3   # images after the one on screen computed before the rest (with it: one attention batch of 4)
 
 
@@ -114,8 +116,10 @@ class BackgroundWork(QObject):
         Proposals"; None for any other task (the status bar then shows its message)."""
         if task is not self._stage_task or self._stage_name is None:
             return None
-        parts = [f"{ev.done} / {ev.total}" if ev.stage == self._stage_name and ev.total > 0
-                 else (ev.message or ev.stage)]
+        if ev.stage == self._stage_name:
+            parts = [f"{ev.done} / {ev.total}" if ev.total > 0 else ev.message]
+        else:   # a step before the first image, such as training the proposals' scorer
+            parts = [PREPARING.get(ev.stage, ev.message or ev.stage)]
         next_id, next_path = ev.extra.get("next_id"), ev.extra.get("next_path")
         if next_id is not None and ev.stage == self._stage_name:
             if next_id == self.s.image_id:

@@ -6,6 +6,10 @@ It also prints where first use spends its time: the attention maps, training the
 every training image once more at the scoring size before the first proposal), and the proposals themselves.
 
     .venv/bin/python bench/work_order.py [--per-class 16] [--repeats 2] [--work /tmp/dips_work_order]
+        [--reuse] [--attention-images 16] [--proposal-images 4]
+
+``--reuse`` keeps the project of an earlier run (its maps and cached scorer) and skips the first-use timing;
+the side-by-side runs redo ``--attention-images`` / ``--proposal-images`` of its images (all: 0).
 
 Runs alternate (fixed, reprioritised, fixed, ...) so a busy machine slows both alike; images/s is the median.
 """
@@ -72,45 +76,55 @@ def main() -> int:
     ap.add_argument("--per-class", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--work", default="/tmp/dips_work_order")
+    ap.add_argument("--reuse", action="store_true", help="the project of an earlier run; no first-use timing")
+    ap.add_argument("--attention-images", type=int, default=0, help="images the side-by-side attention runs redo")
+    ap.add_argument("--proposal-images", type=int, default=0, help="site images the side-by-side proposal runs redo")
     a = ap.parse_args()
 
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    for f in work.glob("bench.dips*"):
-        f.unlink()
-    shutil.rmtree(work / "bench.dips.work", ignore_errors=True)
-    root = _subset(Path(a.demo), work, a.per_class)
-    project = Project.create(work / "bench.dips", root)
-    import_images(project)
+    if a.reuse:
+        project = Project.open(work / "bench.dips")
+    else:
+        for f in work.glob("bench.dips*"):
+            f.unlink()
+        root = _subset(Path(a.demo), work, a.per_class)
+        project = Project.create(work / "bench.dips", root)
+        import_images(project)
     cfg = load_config(project)
     backbone = BackboneLoader(cfg)
     backbone()   # loaded once, outside every timing
     ids = project.images.ids()
-    n_sites = len([r for r in project.images.list() if r.rel_path.startswith("site/")])
+    sites = [r.id for r in project.images.list() if r.rel_path.startswith("site/")]
+    n_sites = len(sites)
     print(f"{len(ids)} demo images ({n_sites} site), backbone {cfg.backbone_key}, attention batch "
           f"{cfg.attention.batch_size}, scorer {cfg.proposals.scorer} at {cfg.proposals.scoring_size} px")
 
-    # first use: everything from nothing, in file order
-    tl = Timeline()
-    t0 = time.perf_counter()
-    compute_attention(project, cfg, tl, backbone=backbone)
-    t1 = time.perf_counter()
-    compute_proposals(project, cfg, tl, backbone=backbone)
-    t2 = time.perf_counter()
-    print(f"\nfirst use: attention {t1 - t0:.1f} s ({len(ids) / (t1 - t0):.2f} images/s), proposals "
-          f"{t2 - t1:.1f} s for {n_sites} site images")
-    for stage, (s, e) in tl.spans.items():
-        print(f"  {stage:<12} {e - s:7.1f} s")
+    if not a.reuse:   # first use: everything from nothing, in file order
+        tl = Timeline()
+        t0 = time.perf_counter()
+        compute_attention(project, cfg, tl, backbone=backbone)
+        t1 = time.perf_counter()
+        compute_proposals(project, cfg, tl, backbone=backbone)
+        t2 = time.perf_counter()
+        print(f"\nfirst use: attention {t1 - t0:.1f} s ({len(ids) / (t1 - t0):.2f} images/s), proposals "
+              f"{t2 - t1:.1f} s for {n_sites} site images ({n_sites / (t2 - t1):.3f} images/s)")
+        for stage, (s, e) in tl.spans.items():
+            print(f"  {stage:<12} {e - s:7.1f} s")
 
+    att_ids = ids[:a.attention_images] if a.attention_images else ids
+    prop_ids = sites[:a.proposal_images] if a.proposal_images else sites
     rates: dict[tuple[str, str], list[float]] = {}
     for rep in range(a.repeats):
         for order in ("fixed", "reprioritised"):
-            for stage, fn, n in (("attention", compute_attention, len(ids)), ("proposals", compute_proposals, n_sites)):
-                prio = Jumper(ids, seed=rep) if order == "reprioritised" else None
+            for stage, fn, subset in (("attention", compute_attention, att_ids),
+                                      ("proposals", compute_proposals, prop_ids)):
+                prio = Jumper(subset, seed=rep) if order == "reprioritised" else None
                 t = time.perf_counter()
-                fn(project, cfg, force=True, backbone=backbone, priority=prio)
-                rates.setdefault((stage, order), []).append(n / (time.perf_counter() - t))
-    print(f"\nimages/s, median of {a.repeats} alternating runs (force: every image again)")
+                fn(project, cfg, image_ids=subset, force=True, backbone=backbone, priority=prio)
+                rates.setdefault((stage, order), []).append(len(subset) / (time.perf_counter() - t))
+    print(f"\nimages/s, median of {a.repeats} alternating runs, {len(att_ids)} images for attention and "
+          f"{len(prop_ids)} for proposals, each redone (force)")
     print("| stage | fixed order | reprioritised before every batch | ratio |\n| --- | --- | --- | --- |")
     for stage in ("attention", "proposals"):
         f, r = statistics.median(rates[(stage, "fixed")]), statistics.median(rates[(stage, "reprioritised")])
