@@ -31,6 +31,9 @@ LIVE_REFRESH_S = 1.5
 # What the proposals stage does before its first image, once per project (core/pipeline/scorer.py)
 PREPARING = dict.fromkeys(("scorer", "classifier"), "first the scorer f_x learns from the training images (once)")
 NEIGHBOURS = 3   # images after the one on screen computed before the rest (with it: one attention batch of 4)
+# The queue entry for the background classes' attention maps, computed after the proposals (which need only
+# object images' maps) when the two stages are chained
+LATER_ATTENTION = "attention:background"
 
 
 class BackgroundWork(QObject):
@@ -129,20 +132,28 @@ class BackgroundWork(QObject):
             else:
                 parts.append(f"next: {next_path}")
         if self._queue:
-            parts.append("then: " + ", ".join(TITLES[q] for q in self._queue))
+            parts.append("then: " + ", ".join(self._title(q) for q in self._queue))
         return " \u00b7 ".join(p for p in parts if p)
 
-    def _start(self, stage: str, then: list[str]) -> Task | None:
+    def _start(self, entry: str, then: list[str]) -> Task | None:
+        """Run ``entry`` (a stage, or LATER_ATTENTION) now, or queue it after the running one; ``then`` follows."""
         if self.busy():
-            if stage not in self._queue:
-                self._queue.append(stage)
-            self.s.message.emit(f"{stage} queued after the running task")
+            if entry not in self._queue:
+                self._queue.append(entry)
+            self.s.message.emit(f"{self._title(entry)} queued after the running task")
             return None
         project = self.s.project
         if project is None:
             return None
+        stage = entry.split(":")[0]
+        # proposals need only object images' maps: they go before the background classes' maps
+        split = entry == "attention" and "proposals" in then and LATER_ATTENTION not in then \
+            and any(self.s.is_background(c.id) for c in self.s.classes)
+        if split:
+            then = [*then, LATER_ATTENTION]
         try:
-            task = self.jobs.start(stage, project, in_process=True, priority=self.focus)
+            task = self.jobs.start(stage, project, in_process=True, priority=self.focus, skip_background=split,
+                                   title=self._title(entry))
         except Exception as exc:
             self.show_error(f"Compute {stage}", f"The pipeline cannot be loaded: {exc}", repr(exc))
             return None
@@ -152,8 +163,12 @@ class BackgroundWork(QObject):
         task.failed.connect(lambda *_: self._queue.clear())
         task.cancelled.connect(self._queue.clear)
         self._stage_task, self._stage_name = task, stage
-        self._queue = [q for q in then if q != stage] + [q for q in self._queue if q not in then]
+        self._queue = [q for q in then if q != entry] + [q for q in self._queue if q not in then]
         return task
+
+    @staticmethod
+    def _title(entry: str) -> str:
+        return "Attention maps of background classes" if entry == LATER_ATTENTION else TITLES[entry]
 
     def _live(self, stage: str, ev: ProgressEvent | None = None) -> None:
         now = time.monotonic()

@@ -44,14 +44,15 @@ class Jobs:
         self.runner = runner
 
     def start(self, stage: str, project, settings: Settings | None = None, *, in_process: bool = False,
-              run_id: int | None = None, title: str | None = None, priority=None) -> Task:
+              run_id: int | None = None, title: str | None = None, priority=None,
+              skip_background: bool = False) -> Task:
         """Run ``stage`` on ``project``.
 
         ``settings``: the settings to run with (saved with the project by the child, as the CLI does); None =
         the project's saved ones. ``in_process``: on a worker thread instead of a child process (the stage
         then uses the window's open project). ``run_id``: the training run a prediction uses. ``priority``: for
         attention and proposals on a thread, the image ids to compute first (a core.work_order.Priority, read
-        between images).
+        between images). ``skip_background``: attention on a thread leaves background classes' images for later.
         """
         title = title or TITLES[stage]
         if in_process:
@@ -61,6 +62,8 @@ class Jobs:
                 kwargs["cfg"] = settings
             if priority is not None and stage in PRIORITISED:
                 kwargs["priority"] = priority
+            if skip_background and stage == "attention":
+                kwargs["skip_background"] = True
             return self.runner.run_in_thread(lambda progress: fn(project, progress=progress, **kwargs), title)
         if settings is not None:
             argv = stage_argv(settings, stage, project.path)

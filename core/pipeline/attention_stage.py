@@ -9,18 +9,20 @@ from core.work_order import Priority, objects_first
 
 def compute_attention(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                       image_ids: list[int] | None = None, force: bool = False, backbone=None,
-                      priority: Priority | None = None) -> int:
+                      priority: Priority | None = None, skip_background: bool = False) -> int:
     """Per-head CLS attention (and cached encoder outputs) for images that lack them.
 
     Images of object classes go first, then unlabelled ones, then background classes; before each batch the
     ids ``priority`` returns (core.work_order: the image on screen and its neighbours) are taken first.
+    ``skip_background``: leave images of background classes for a later run (the window computes proposals,
+    which need only object images' maps, before them).
 
     Returns the number of images encoded; unreadable images are skipped and reported
     through the progress message, never stopping the stage. ``backbone``: a loaded Backbone or a
     core.pipeline.encoding.BackboneLoader to share one between stages; None loads the configured one if needed.
     """
     cfg = cfg or load_config(project)
-    records = attention_todo(project, cfg, image_ids, force)
+    records = attention_todo(project, cfg, image_ids, force, skip_background)
     if not records:
         return 0
     problems = encode_records(project, cfg, records, progress, backbone=backbone_loader(cfg, backbone),
@@ -30,10 +32,11 @@ def compute_attention(project, cfg: PipelineConfig | None = None, progress: Prog
     return len(records) - len(problems)
 
 
-def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None, force: bool = False) -> list:
+def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = None, force: bool = False,
+                   skip_background: bool = False) -> list:
     """The images the attention stage has to encode: those without maps or cached features (every one when
-    ``force``), among ``image_ids`` when given, object classes first (core.work_order.objects_first). Shared by
-    the local stage and the Ray one."""
+    ``force``), among ``image_ids`` when given, object classes first (core.work_order.objects_first), without
+    background classes when ``skip_background``. Shared by the local stage and the Ray one."""
     records = project.images.list(ImageFilter(include_missing=False))
     if image_ids is not None:
         wanted = set(image_ids)
@@ -42,7 +45,10 @@ def attention_todo(project, cfg: PipelineConfig, image_ids: list[int] | None = N
         have = project.maps.image_ids_with_attention(cfg.backbone_key)
         cache = feature_cache(project, cfg)
         records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
-    return objects_first(records, background_class_ids(project, cfg))
+    background = background_class_ids(project, cfg)
+    if skip_background:
+        records = [r for r in records if r.class_id not in background]
+    return objects_first(records, background)
 
 
 def background_class_ids(project, cfg: PipelineConfig) -> set[int]:

@@ -24,8 +24,11 @@ def proposals_left(project, cfg: PipelineConfig) -> int:
 
 def unfinished_stages(project, cfg: PipelineConfig | None = None) -> list[str]:
     """The stages of ``attention -> proposals`` to run again, in order: attention when an image lacks its maps or
-    cached features (then proposals too: new maps mean new proposals), proposals when ``proposals_left``."""
+    cached features, then proposals when one of those is of an object class (new maps, new proposals) or when
+    ``proposals_left``."""
     cfg = cfg or load_config(project)
-    if attention_todo(project, cfg):
-        return ["attention", "proposals"]
-    return ["proposals"] if proposals_left(project, cfg) else []
+    todo = attention_todo(project, cfg)
+    background = background_class_ids(project, cfg)
+    new_objects = any(r.class_id is not None and r.class_id not in background for r in todo)
+    stages = ["attention"] if todo else []
+    return stages + (["proposals"] if new_objects or proposals_left(project, cfg) else [])

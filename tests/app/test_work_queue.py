@@ -73,25 +73,34 @@ def _gate(monkeypatch, obj, name: str, free: int) -> threading.Semaphore:
     return gate
 
 
-def test_the_image_on_screen_gets_maps_and_proposals_before_images_earlier_in_file_order(qtbot, tiny_project):
+def test_the_image_on_screen_gets_maps_and_proposals_before_images_earlier_in_file_order(qtbot, tiny_project,
+                                                                                       monkeypatch):
     p = tiny_project
-    w = _window(qtbot, p)
+    gate = _gate(monkeypatch, p.maps, "save_attention", free=1)  # the second image's maps wait for the test
+    started: list[str] = []
+    w = _window(qtbot, p, auto_compute=True)       # a new project: maps and proposals start by themselves
+    w.runner.task_started.connect(lambda t: started.append(t.title))
     con = sqlite3.connect(p.path)
     try:
-        assert w.session.image.rel_path == "no_site/n0.png"       # the project opens on the first image
-        target = _go_to(qtbot, w, "site/sub/b.png")
-        qtbot.keyClick(w.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-        qtbot.keyClick(w.canvas, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)     # proposals, queued after
-        qtbot.waitUntil(lambda: p.proposals.count() > 0 and len(p.proposals.image_ids_with_proposals()) == 4
+        qtbot.waitUntil(lambda: len(_order(con, "attention_maps")) == 1, timeout=60_000)
+        target = _go_to(qtbot, w, "site/tour_été_📡.jpg")     # meanwhile the user pages to the last site image
+        gate.release(20)
+        qtbot.waitUntil(lambda: len(p.maps.image_ids_with_attention("tiny@32")) == 7
                         and not w.runner.active() and not w.background.busy(), timeout=120_000)
+        assert len(p.proposals.image_ids_with_proposals()) == 4
         path = {i: p.images.get(i).rel_path for i in p.images.ids()}
         attention = [path[i] for i in _order(con, "attention_maps")]
-        # the image on screen, the next one in the list, then object classes before background ones
-        assert attention == ["site/sub/b.png", "site/tour_été_📡.jpg", "site/a.jpg", "site/rotated.jpg",
+        # site/a and site/rotated were under way when the user moved; then the image on screen, before
+        # site/sub/b.png that comes earlier in file order; the background class no_site, first in file order, last
+        assert attention == ["site/a.jpg", "site/rotated.jpg", "site/tour_été_📡.jpg", "site/sub/b.png",
                              "no_site/n0.png", "no_site/n1.png", "no_site/n2.png"]
         assert _order(con, "proposals")[0] == target
+        # proposals need only the site images' maps: the background classes' maps wait until they are done
+        assert [t for t in started if not t.startswith("Looking")] == [
+            "Attention maps", "Proposals", "Attention maps of background classes"]
         assert len(w.canvas.items_of("proposal")) > 0       # and they are on screen
     finally:
+        gate.release(20)
         con.close()
         w.shutdown()
 
@@ -136,26 +145,27 @@ def test_status_bar_says_where_the_stage_is_what_comes_next_and_what_is_queued(q
     p = tiny_project
     monkeypatch.setattr("app.workers.PROGRESS_MIN_INTERVAL_S", 0.0)   # every event reaches the bar, none coalesced
     gate = _gate(monkeypatch, p.maps, "save_attention", free=1)  # after the first image, one image per release
-    w = _window(qtbot, p)
+    w = _window(qtbot, p, auto_compute=True)
     label = w.status.task_label
+    then = " \u00b7 then: Proposals, Attention maps of background classes"
     try:
-        _go_to(qtbot, w, "site/a.jpg")
-        qtbot.keyClick(w.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-        qtbot.keyClick(w.canvas, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
-        qtbot.waitUntil(lambda: "1 / 7" in label.text(), timeout=60_000)
-        assert label.text() == ("Attention maps: 1 / 7 \u00b7 next: site/rotated.jpg (after the image on screen)"
-                                " \u00b7 then: Proposals")
+        qtbot.waitUntil(lambda: "1 / 4" in label.text(), timeout=60_000)
+        assert label.text() == "Attention maps: 1 / 4 \u00b7 next: site/rotated.jpg" + then
+        _go_to(qtbot, w, "site/sub/b.png")            # the user moves on while the maps compute
+        gate.release()                                # site/rotated.jpg was already being computed
+        qtbot.waitUntil(lambda: "2 / 4" in label.text(), timeout=60_000)
+        assert label.text() == "Attention maps: 2 / 4 \u00b7 next: the image on screen" + then
+        gate.release()
+        qtbot.waitUntil(lambda: "3 / 4" in label.text(), timeout=60_000)
+        assert label.text() == ("Attention maps: 3 / 4 \u00b7 next: site/tour_été_📡.jpg (after the image on screen)"
+                                + then)
         # the image on screen went first, and its maps are shown as soon as they are stored
         qtbot.waitUntil(lambda: sorted(w.attention.tiles) == [-1, 0, 1, 2], timeout=10_000)
         assert w.canvas.overlay_shown()
-        _go_to(qtbot, w, "no_site/n1.png")            # the user moves on while the maps compute
-        gate.release()                                # site/rotated.jpg was already being computed
-        qtbot.waitUntil(lambda: "2 / 7" in label.text(), timeout=60_000)
-        assert label.text() == "Attention maps: 2 / 7 \u00b7 next: the image on screen \u00b7 then: Proposals"
         gate.release(20)
-        qtbot.waitUntil(lambda: "Proposals:" in label.text() and "then" not in label.text(), timeout=60_000)
         qtbot.waitUntil(lambda: not w.runner.active() and not w.background.busy(), timeout=120_000)
-        assert not label.isVisible() and w.status.currentMessage() == "Proposals: done"
+        assert not label.isVisible()
+        assert w.status.currentMessage() == "Attention maps of background classes: done"
     finally:
         gate.release(20)
         w.shutdown()

@@ -77,3 +77,12 @@ def test_what_a_cancel_leaves_is_unfinished_until_it_is_done(tiny_pipeline):
     assert unfinished_stages(project) == ["proposals"]
     assert compute_proposals(project, cfg) == 2           # the rest, nothing twice
     assert unfinished_stages(project) == []
+
+
+def test_background_maps_can_wait_and_are_then_all_that_is_unfinished(tiny_pipeline):
+    project, cfg = tiny_pipeline
+    assert compute_attention(project, cfg, skip_background=True) == 4       # the site images only
+    assert compute_proposals(project, cfg) == 4
+    assert unfinished_stages(project) == ["attention"]                       # no proposals wait for them
+    assert compute_attention(project, cfg) == 3
+    assert unfinished_stages(project) == []
