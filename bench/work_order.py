@@ -32,6 +32,7 @@ from core.pipeline.config import load_config
 from core.pipeline.encoding import BackboneLoader
 from core.progress import Progress
 from core.store.project import Project
+from core.work_order import WorkOrder
 
 
 def _subset(demo_images: Path, out: Path, per_class: int) -> Path:
@@ -70,6 +71,19 @@ class Timeline(Progress):
         span[1] = now
 
 
+def bookkeeping(n: int = 100_000, batch: int = 4) -> None:
+    """The order's own cost per batch, without any model: a 100k-image project taken in batches of 4."""
+    ids = list(range(n))
+    for name, prio in (("fixed", None), ("reprioritised", Jumper(ids))):
+        order = WorkOrder(ids, prio, key=lambda i: i)
+        t = time.perf_counter()
+        while len(order):
+            order.take(batch)
+            order.peek()
+        dt = time.perf_counter() - t
+        print(f"  {name:<14} {dt / (n / batch) * 1e6:6.1f} us per batch of {batch} (take + peek), {n:,} images")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--demo", default=str(Path.home() / ".local/share/dips-studio/demo/data/images"),
@@ -82,6 +96,8 @@ def main() -> int:
     ap.add_argument("--proposal-images", type=int, default=0, help="site images the side-by-side proposal runs redo")
     a = ap.parse_args()
 
+    print("the work order's own cost:")
+    bookkeeping()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     if a.reuse:
