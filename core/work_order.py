@@ -60,14 +60,18 @@ class WorkOrder(Generic[T]):
     """The items a stage still has to do, taken in batches: first those the priority source names (in its order),
     then the rest in base order. Each item is taken once. Taking is O(batch + len(priority)) amortised.
 
-    ``key(item)`` is the image id the priority source speaks of (default: ``item.id``).
+    ``key(item)`` is the image id the priority source speaks of (default: ``item.id``). ``on_request``: items done
+    only if the priority source names them before the base items run out (the background classes' images while
+    the window computes the object classes' maps first: the one on screen still gets its maps at once).
+    ``len()`` counts the base items left; ``total`` the base items plus the requested ones taken so far.
     """
 
     def __init__(self, items: Iterable[T], priority: Priority | None = None,
-                 key: Callable[[T], int] | None = None):
+                 key: Callable[[T], int] | None = None, on_request: Iterable[T] = ()):
         self._key = key or (lambda r: r.id)
         self._base: deque[T] = deque(items)
         self._left: dict[int, T] = {self._key(r): r for r in self._base}
+        self._extra: dict[int, T] = {k: r for r in on_request if (k := self._key(r)) not in self._left}
         self.priority = priority
         self.total = len(self._left)
 
@@ -78,15 +82,19 @@ class WorkOrder(Generic[T]):
         if self.priority is None:
             return []
         try:
-            return [i for i in self.priority() if i in self._left]
+            return [i for i in self.priority() if i in self._left or i in self._extra]
         except Exception:   # a priority source must never stop the work: fall back to the base order
             return []
 
+    def _pop(self, i: int) -> T:
+        if i in self._left:
+            return self._left.pop(i)
+        self.total += 1
+        return self._extra.pop(i)
+
     def take(self, n: int = 1) -> list[T]:
         """Up to ``n`` items: the wanted ones first, then the base order."""
-        batch: list[T] = []
-        for i in self._wanted()[:n]:
-            batch.append(self._left.pop(i))
+        batch: list[T] = [self._pop(i) for i in self._wanted()[:n]]
         while len(batch) < n and self._base:
             item = self._base.popleft()
             if self._left.pop(self._key(item), None) is not None:
@@ -94,15 +102,17 @@ class WorkOrder(Generic[T]):
         return batch
 
     def peek(self) -> T | None:
-        """The item ``take`` would give first now (None when nothing is left)."""
+        """The item ``take`` would give first now (None when no base item is left)."""
+        if not self._left:
+            return None
         wanted = self._wanted()
         if wanted:
-            return self._left[wanted[0]]
+            return self._left.get(wanted[0], self._extra.get(wanted[0]))
         while self._base and self._key(self._base[0]) not in self._left:
             self._base.popleft()
         return self._base[0] if self._base else None
 
     def __iter__(self):
-        """One item at a time until none is left (the priority is asked before each)."""
+        """One item at a time until no base item is left (the priority is asked before each)."""
         while self._left:
             yield from self.take(1)

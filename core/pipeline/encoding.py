@@ -79,9 +79,10 @@ def encode_into_cache(backbone, cfg: PipelineConfig, images: list[np.ndarray], c
 
 def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
                    flipped: bool = False, store_attention: bool = True, stage: str = "attention",
-                   backbone=None, priority: Priority | None = None) -> list[str]:
+                   backbone=None, priority: Priority | None = None, on_request: list[ImageRecord] = ()) -> list[str]:
     """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured
-    one), in their order except for the image ids ``priority`` names before each batch (core.work_order).
+    one), in their order except for the image ids ``priority`` names before each batch (core.work_order), which
+    may also name images of ``on_request`` (done only when named).
     Returns the list of problems ('path: reason') skipped. Each progress event's extra holds ``done_ids`` (the
     batch just stored) and ``next_id``, ``next_path``: the image the next batch starts with (None at the end)."""
     backbone = backbone_loader(cfg, backbone)()
@@ -92,7 +93,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
     progress.start(stage, len(records), f"{backbone.key} at {S}px on {next(backbone.parameters()).device}")
     done = 0
     bs = max(1, cfg.attention.batch_size)
-    todo = WorkOrder(records, priority)
+    todo = WorkOrder(records, priority, on_request=on_request)
     while len(todo):
         batch = todo.take(bs)
         chunk, images = [], []
@@ -112,7 +113,7 @@ def encode_records(project, cfg: PipelineConfig, records: list[ImageRecord], pro
                 for j, rec in enumerate(chunk):
                     project.maps.save_attention(rec.id, key, maps[j])
         done += len(batch)
-        progress.update(done, len(records), batch[-1].rel_path, done_ids=[r.id for r in batch], **next_up(todo))
+        progress.update(done, todo.total, batch[-1].rel_path, done_ids=[r.id for r in batch], **next_up(todo))
     return problems
 
 

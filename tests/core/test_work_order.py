@@ -56,3 +56,13 @@ def test_focus_list_is_read_and_set_from_two_threads():
         focus.set([k, k + 1])
     t.join()
     assert all(len(ids) in (1, 2) for ids in seen) and focus() == (1999, 2000)
+
+
+def test_items_on_request_are_done_only_when_named_before_the_base_items_run_out():
+    focus = FocusList()
+    order = WorkOrder(_recs((1, 1), (2, 1), (3, 1)), focus, on_request=_recs((7, 2), (8, 2)))
+    assert [r.id for r in order.take(2)] == [1, 2] and order.total == 3
+    focus.set([8])                                  # the user looks at a background image
+    assert order.peek().id == 8
+    assert [r.id for r in order.take(2)] == [8, 3] and order.total == 4
+    assert len(order) == 0 and order.take(2) == [] and order.peek() is None   # 7 was never asked for

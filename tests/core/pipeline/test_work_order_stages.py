@@ -86,3 +86,12 @@ def test_background_maps_can_wait_and_are_then_all_that_is_unfinished(tiny_pipel
     assert unfinished_stages(project) == ["attention"]                       # no proposals wait for them
     assert compute_attention(project, cfg) == 3
     assert unfinished_stages(project) == []
+
+
+def test_a_background_image_the_user_looks_at_gets_its_maps_even_when_background_classes_wait(tiny_pipeline,
+                                                                                             monkeypatch):
+    project, cfg = tiny_pipeline
+    saved = _record_calls(monkeypatch, project.maps, "save_attention")
+    n2 = project.images.by_path("no_site/n2.png").id
+    assert compute_attention(project, cfg, skip_background=True, priority=lambda: [n2]) == 5
+    assert saved[0] == n2 and [_class_of(project, i) for i in saved[1:]] == ["site"] * 4
