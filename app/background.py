@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.dialogs.error_dialog import make_error_box
@@ -37,6 +37,8 @@ LATER_ATTENTION = "attention:background"
 
 
 class BackgroundWork(QObject):
+    queue_changed = Signal()   # a stage was queued after the running one (the status bar words it again)
+
     def __init__(self, session, runner: TaskRunner, window: QWidget, parent=None,
                  shown: Callable[[str], bool] | None = None,
                  neighbour: Callable[[int | None, int], int | None] | None = None):
@@ -138,19 +140,22 @@ class BackgroundWork(QObject):
     def _start(self, entry: str, then: list[str]) -> Task | None:
         """Run ``entry`` (a stage, or LATER_ATTENTION) now, or queue it after the running one; ``then`` follows."""
         if self.busy():
-            if entry not in self._queue:
-                self._queue.append(entry)
+            for q in (entry, *then):
+                if q not in self._queue:
+                    self._queue.append(q)
             self.s.message.emit(f"{self._title(entry)} queued after the running task")
+            self.queue_changed.emit()
             return None
         project = self.s.project
         if project is None:
             return None
         stage = entry.split(":")[0]
         # proposals need only object images' maps: they go before the background classes' maps
-        split = entry == "attention" and "proposals" in then and LATER_ATTENTION not in then \
+        chained = [*then, *self._queue]
+        split = entry == "attention" and "proposals" in chained and LATER_ATTENTION not in chained \
             and any(self.s.is_background(c.id) for c in self.s.classes)
         if split:
-            then = [*then, LATER_ATTENTION]
+            then = list(dict.fromkeys([*chained, LATER_ATTENTION]))
         try:
             task = self.jobs.start(stage, project, in_process=True, priority=self.focus, skip_background=split,
                                    title=self._title(entry))

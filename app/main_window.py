@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown,
                                          neighbour=self.browser.neighbour)
         self.status.describe_task = self.background.describe
+        self.background.queue_changed.connect(self.status.refresh_task)
         self.files = ProjectFiles(self, self.session, self.runner, self)
         self.files.opened.connect(self.set_project)
 

@@ -59,6 +59,11 @@ class StatusBar(QStatusBar):
             self._current.cancel()
             self.task_label.setText(f"{self._current.title}: cancelling...")
 
+    def refresh_task(self) -> None:
+        """Word the running task's line again (what is queued after it changed)."""
+        if self._current is not None and self._current.last_event is not None:
+            self._progress(self._current, self._current.last_event)
+
     def _task_started(self, task: Task) -> None:
         task.progress.connect(lambda ev, t=task: self._progress(t, ev))
         if self._current is None:

@@ -170,3 +170,26 @@ def test_status_bar_says_where_the_stage_is_what_comes_next_and_what_is_queued(q
     finally:
         gate.release(20)
         w.shutdown()
+
+
+def test_images_added_while_maps_compute_get_maps_and_proposals_queued_after_them(qtbot, tiny_project, monkeypatch):
+    from tests.conftest import make_image
+    p = tiny_project
+    gate = _gate(monkeypatch, p.maps, "save_attention", free=1)
+    w = _window(qtbot, p)
+    try:
+        qtbot.keyClick(w.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        qtbot.waitUntil(lambda: len(p.maps.image_ids_with_attention("tiny@32")) == 1, timeout=60_000)
+        make_image(p.image_root / "site" / "new.png", size=(64, 48), color=(200, 200, 20))
+        with qtbot.waitSignal(w.files.rescanned, timeout=30_000):
+            qtbot.keyClick(w.canvas, Qt.Key.Key_F5)               # re-scan: one new site image
+        qtbot.waitUntil(lambda: w.background._queue == ["attention", "proposals"], timeout=30_000)
+        assert w.status.task_label.text().endswith("then: Attention maps, Proposals")
+        gate.release(30)
+        qtbot.waitUntil(lambda: len(p.proposals.image_ids_with_proposals()) == 5
+                        and not w.runner.active() and not w.background.busy(), timeout=120_000)
+        assert len(p.maps.image_ids_with_attention("tiny@32")) == 8
+        assert p.images.by_path("site/new.png").id in p.proposals.image_ids_with_proposals()
+    finally:
+        gate.release(30)
+        w.shutdown()
