@@ -24,6 +24,9 @@ from core.stages import TITLES
 FUNCTIONS = {"attention": "compute_attention", "proposals": "compute_proposals", "train": "train",
              "predict": "predict"}
 
+# The stages that take a priority source (core.work_order) and compute the images it names first.
+PRIORITISED = ("attention", "proposals")
+
 
 def _pipeline():
     import core.pipeline as pipeline
@@ -41,12 +44,15 @@ class Jobs:
         self.runner = runner
 
     def start(self, stage: str, project, settings: Settings | None = None, *, in_process: bool = False,
-              run_id: int | None = None, title: str | None = None) -> Task:
+              run_id: int | None = None, title: str | None = None, priority=None,
+              skip_background: bool = False) -> Task:
         """Run ``stage`` on ``project``.
 
         ``settings``: the settings to run with (saved with the project by the child, as the CLI does); None =
         the project's saved ones. ``in_process``: on a worker thread instead of a child process (the stage
-        then uses the window's open project). ``run_id``: the training run a prediction uses.
+        then uses the window's open project). ``run_id``: the training run a prediction uses. ``priority``: for
+        attention and proposals on a thread, the image ids to compute first (a core.work_order.Priority, read
+        between images). ``skip_background``: attention on a thread leaves background classes' images for later.
         """
         title = title or TITLES[stage]
         if in_process:
@@ -54,6 +60,10 @@ class Jobs:
             kwargs: dict[str, Any] = {}
             if settings is not None:
                 kwargs["cfg"] = settings
+            if priority is not None and stage in PRIORITISED:
+                kwargs["priority"] = priority
+            if skip_background and stage == "attention":
+                kwargs["skip_background"] = True
             return self.runner.run_in_thread(lambda progress: fn(project, progress=progress, **kwargs), title)
         if settings is not None:
             argv = stage_argv(settings, stage, project.path)
@@ -69,6 +79,12 @@ class Jobs:
             # panel hears of the cancel (this slot is connected first).
             task.cancelled.connect(lambda p=project, before=runs_before: close_killed_runs(p, before))
         return task
+
+
+def unfinished_stages(project) -> list[str]:
+    """The stages of attention -> proposals the project has left unfinished, in order (core.pipeline.unfinished;
+    reads the store and the feature cache: run it on a thread)."""
+    return _pipeline().unfinished_stages(project)
 
 
 def evaluate(project, split: str, maps: str, progress=None) -> dict:

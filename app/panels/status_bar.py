@@ -1,6 +1,8 @@
 """Status bar: project counts, device, active class, and the running task with ETA and Cancel."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
 
 from app.workers import Task, TaskRunner
@@ -30,6 +32,9 @@ class StatusBar(QStatusBar):
         self.addPermanentWidget(self.counts)
         self.addPermanentWidget(self.device)
         self._current: Task | None = None
+        # describe_task(task, event): the words after the task's title (where it is, what is next and queued), or
+        # None for the event's own message; app.background words its stages this way
+        self.describe_task: Callable[[Task, ProgressEvent], str | None] = lambda _task, _ev: None
         runner.task_started.connect(self._task_started)
         runner.task_ended.connect(self._task_ended)
         self._show_task(None)
@@ -54,6 +59,11 @@ class StatusBar(QStatusBar):
             self._current.cancel()
             self.task_label.setText(f"{self._current.title}: cancelling...")
 
+    def refresh_task(self) -> None:
+        """Word the running task's line again (what is queued after it changed)."""
+        if self._current is not None and self._current.last_event is not None:
+            self._progress(self._current, self._current.last_event)
+
     def _task_started(self, task: Task) -> None:
         task.progress.connect(lambda ev, t=task: self._progress(t, ev))
         if self._current is None:
@@ -63,7 +73,7 @@ class StatusBar(QStatusBar):
         if task is self._current:
             rest = self.runner.active()
             self._show_task(rest[0] if rest else None)
-        if task.state == "finished":
+        if task.state == "finished" and not getattr(task, "quiet", False):
             self.showMessage(f"{task.title}: done", 5000)
         elif task.state == "cancelled":
             self.showMessage(f"{task.title}: cancelled", 5000)
@@ -84,7 +94,10 @@ class StatusBar(QStatusBar):
             return
         more = len(self.runner.active()) - 1
         title = task.title + (f" (+{more} queued)" if more > 0 else "")
-        self.task_label.setText(f"{title}: {ev.message}" if ev.message else title)
+        detail = self.describe_task(task, ev)
+        if detail is None:
+            detail = ev.message
+        self.task_label.setText(f"{title}: {detail}" if detail else title)
         if ev.total > 0:
             self.bar.setRange(0, ev.total)
             self.bar.setValue(min(ev.done, ev.total))

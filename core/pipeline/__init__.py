@@ -11,3 +11,4 @@ from core.pipeline.predict_stage import predict  # noqa: F401
 from core.pipeline.proposal_stage import compute_proposals  # noqa: F401
 from core.pipeline.run_all import run_all  # noqa: F401
 from core.pipeline.train_stage import train  # noqa: F401
+from core.pipeline.unfinished import unfinished_stages  # noqa: F401

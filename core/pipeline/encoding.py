@@ -2,6 +2,8 @@
 tokens into the feature cache, one ViT forward per image (and per flip)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import torch
@@ -15,6 +17,7 @@ from core.progress import Progress
 from core.store.project import Project
 from core.store.records import ImageRecord
 from core.train.feature_cache import FeatureCache
+from core.work_order import Priority, WorkOrder
 
 
 def _backbone(name: str, weights: str | None, device: str):
@@ -79,9 +82,13 @@ def encode_into_cache(backbone, cfg: PipelineConfig, images: list[np.ndarray], c
 
 def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRecord], progress: Progress, *,
                    flipped: bool = False, store_attention: bool = True, stage: str = "attention",
-                   backbone=None) -> list[str]:
+                   backbone=None, priority: Priority | None = None,
+                   on_request: Sequence[ImageRecord] = ()) -> list[str]:
     """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured
-    one). Returns the list of problems ('path: reason') skipped."""
+    one), in their order except for the image ids ``priority`` names before each batch (core.work_order), which
+    may also name images of ``on_request`` (done only when named).
+    Returns the list of problems ('path: reason') skipped. Each progress event's extra holds ``done_ids`` (the
+    batch just stored) and ``next_id``, ``next_path``: the image the next batch starts with (None at the end)."""
     backbone = backbone_loader(cfg, backbone)()
     cache = feature_cache(project, cfg)
     key = cache.key   # the backbone key, computed once (a user's weight folder is read to hash it)
@@ -90,9 +97,11 @@ def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRec
     progress.start(stage, len(records), f"{backbone.key} at {S}px on {next(backbone.parameters()).device}")
     done = 0
     bs = max(1, cfg.attention.batch_size)
-    for i in range(0, len(records), bs):
+    todo = WorkOrder(records, priority, on_request=on_request)
+    while len(todo):
+        batch = todo.take(bs)
         chunk, images = [], []
-        for rec in records[i:i + bs]:
+        for rec in batch:
             try:
                 img = load_rgb(project, rec, max_side=2 * S)
             except ImageReadError as exc:
@@ -107,6 +116,12 @@ def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRec
             if store_attention:
                 for j, rec in enumerate(chunk):
                     project.maps.save_attention(rec.id, key, maps[j])
-        done += len(records[i:i + bs])
-        progress.update(done, len(records), records[min(i + bs, len(records)) - 1].rel_path)
+        done += len(batch)
+        progress.update(done, todo.total, batch[-1].rel_path, done_ids=[r.id for r in batch], **next_up(todo))
     return problems
+
+
+def next_up(todo: WorkOrder) -> dict:
+    """What a stage says it does next, for the status bar: ``{"next_id", "next_path"}`` (None when done)."""
+    rec = todo.peek()
+    return {"next_id": rec.id if rec is not None else None, "next_path": rec.rel_path if rec is not None else None}

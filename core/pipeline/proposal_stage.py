@@ -10,12 +10,13 @@ from core.data.images import ImageReadError
 from core.dips.device import pick_device
 from core.dips.scoring import propose
 from core.pipeline.config import PipelineConfig, load_config
-from core.pipeline.encoding import load_rgb
+from core.pipeline.encoding import load_rgb, next_up
 from core.pipeline.scorer import class_index, get_scorer
 from core.progress import NULL_PROGRESS, Progress
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.store.repos.proposals import NewProposal
+from core.work_order import Priority, WorkOrder
 
 # What the stored proposals were made with, and the images still to redo after that changed.
 META_SETTINGS = "proposals_settings"
@@ -46,8 +47,12 @@ def _stale_ids(project: Project, cfg: PipelineConfig, eligible: set[int], force:
 
 
 def compute_proposals(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-                      image_ids: list[int] | None = None, force: bool = False, backbone=None) -> int:
+                      image_ids: list[int] | None = None, force: bool = False, backbone=None,
+                      priority: Priority | None = None) -> int:
     """Ranked discriminative proposals (Alg. 1) for labelled images of object classes.
+
+    Images go in file order, except that before each one the ids ``priority`` returns (core.work_order: the
+    image on screen and its neighbours) are taken first.
 
     Needs attention maps (compute_attention). Images without proposals are done, and all of them again
     when the proposal settings changed since (a cancelled redo resumes where it stopped). Inspectors'
@@ -65,19 +70,21 @@ def compute_proposals(project: Project, cfg: PipelineConfig | None = None, progr
     progress.start("proposals", len(records))
     s = cfg.proposals.scoring_size
     done = 0
+    todo = WorkOrder(records, priority)
     try:
-        for rec in records:
+        for rec in todo:
             try:
                 img = load_rgb(project, rec, max_side=2 * s)
             except ImageReadError:
                 done += 1
+                progress.update(done, len(records), f"{rec.rel_path}: unreadable", **next_up(todo))
                 continue
             image01 = torch.from_numpy(img).to(device).permute(2, 0, 1).float().div(255)
             maps = project.maps.attention(rec.id, key)
             ranked = propose(image01, maps, index[rec.class_id], classify, cfg.proposals)
             done += 1
             store_proposals(project, rec, [(p.box, p.source_map, p.score, p.class_prob) for p in ranked], stale, done)
-            progress.update(done, len(records), rec.rel_path)
+            progress.update(done, len(records), rec.rel_path, done_ids=[rec.id], **next_up(todo))
     finally:
         if image_ids is None:   # also on cancel or error: the next run redoes only what is left
             project.set_meta(META_PENDING, json.dumps(sorted(stale)))   # unreadable images stay pending

@@ -110,7 +110,8 @@ def test_pipeline_stages_run_in_background_and_refresh_the_image(qtbot, main_win
             project.proposals.replace(i, [NewProposal((1, 1, 30, 30), -1, 0.8, 0.9)])
         return 1
 
-    fake = types.SimpleNamespace(compute_attention=fake_attention, compute_proposals=fake_proposals)
+    fake = types.SimpleNamespace(compute_attention=fake_attention, compute_proposals=fake_proposals,
+                                 unfinished_stages=lambda project: ["attention", "proposals"])
     monkeypatch.setattr("app.jobs._pipeline", lambda: fake)
     w.background.auto_start()
     qtbot.waitUntil(lambda: calls == ["attention", "proposals"] and not w.runner.active(), timeout=10000)
