@@ -22,7 +22,7 @@ BOX_KINDS = ("curated", "proposal", "prediction", "gt")
 LAYERS = ("overlay",) + BOX_KINDS
 HANDLE_HIT_PX = 7      # how near (screen px) a press must be to grab a handle
 EDGE_HIT_PX = 5        # how near (screen px) a press must be to a box's outline to pick that box
-DIMMED_OPACITY = 0.22  # proposals other than the one under review, in focus mode
+DIMMED_OPACITY = 0.22  # proposals and predictions other than the one under review, in focus mode
 MIN_DRAW_PX = 3        # a drag shorter than this on screen is a click, not a box
 _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
             "tr": Qt.CursorShape.SizeBDiagCursor, "bl": Qt.CursorShape.SizeBDiagCursor,
@@ -204,7 +204,8 @@ class ImageCanvas(ZoomPanView):
 
     # -- focus mode ------------------------------------------------------------------------
     def set_focus_mode(self, on: bool) -> None:
-        """Review proposals one at a time: every proposal but the selected one is dimmed and unlabelled."""
+        """Review suggestions one at a time: every proposal and prediction but the selected one is dimmed and
+        unlabelled."""
         self._focus_mode = on
         self._apply_focus()
         self._declutter_labels()
@@ -218,9 +219,10 @@ class ImageCanvas(ZoomPanView):
         return item is not None and item.opacity() < 1.0
 
     def _apply_focus(self) -> None:
-        focused = self._selected[1] if self._selected and self._selected[0] == "proposal" else None
-        for key, item in self._items["proposal"].items():
-            item.setOpacity(DIMMED_OPACITY if self._focus_mode and key != focused else 1.0)
+        focused = self._selected if self._selected and self._selected[0] in ("proposal", "prediction") else None
+        for kind in ("proposal", "prediction"):
+            for key, item in self._items[kind].items():
+                item.setOpacity(DIMMED_OPACITY if self._focus_mode and (kind, key) != focused else 1.0)
 
     def _declutter_labels(self, *_) -> None:
         """Hide labels that would cover a more important one: curated boxes first, then proposals in rank
