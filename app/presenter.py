@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject
 
-from app.canvas.colormaps import colorize
+from app.canvas.colormaps import colorize, value_range
 from app.panels.attention_panel import head_name
 from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
 from app.panels.review_rows import run_name
@@ -144,12 +144,19 @@ class ImagePresenter(QObject):
     def show_overlay(self) -> None:
         src = self.layers.wanted_source()
         cmap = self.layers.colormap()
-        img = None
+        img = scale = None
         if isinstance(src, int) and src in self.maps:
+            lo, hi = value_range(self.maps[src])
             img = colorize(self.maps[src], cmap, scale=True, fade=True)
+            scale = (cmap, lo, hi, f"attention, {head_name(src)}: scaled per map")
         elif src == PREDICTED_FG and self.prediction is not None:
-            img = colorize(self.prediction.fg_map, cmap, scale=False, fade=True)  # a probability: keep its scale
-        self.canvas.set_overlay(img)
+            # stretched per image: a calibrated map spans a narrow band (e.g. 0.48-0.56) and in its own [0, 1]
+            # scale reads as a uniform wash; the bar gives the probabilities at both ends
+            lo, hi = value_range(self.prediction.fg_map)
+            img = colorize(self.prediction.fg_map, cmap, scale=True, fade=True)
+            scale = (cmap, lo, hi, f"foreground probability ({run_name(self.prediction.training_run_id)}): "
+                                   f"stretched per image")
+        self.canvas.set_overlay(img, scale)
         self.canvas.set_overlay_opacity(self.layers.opacity_value())
         self.attention.set_checked(src if isinstance(src, int) else None)
         if self.attention.cmap_name != cmap:

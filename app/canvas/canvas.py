@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QLabel
 
+from app.canvas.colour_bar import ColourBar
 from app.canvas.image_loader import ImageLoader
 from app.canvas.items import BoxItem
 from app.canvas.labels import visible_labels
@@ -86,6 +87,7 @@ class ImageCanvas(ZoomPanView):
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
+        self.colour_bar = ColourBar(self)   # the overlay's colour scale, bottom-left
         self.placeholder = QLabel(self, objectName="canvas_placeholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
@@ -103,6 +105,12 @@ class ImageCanvas(ZoomPanView):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
+        self._place_colour_bar()
+
+    def _place_colour_bar(self) -> None:
+        bar = self.colour_bar
+        bottom = self.viewport().geometry().bottom()
+        bar.move(10, max(0, bottom - bar.height() - 10))
 
     def set_banner(self, text: str | None) -> None:
         """A line over the top-left corner of the image (None hides it)."""
@@ -164,11 +172,18 @@ class ImageCanvas(ZoomPanView):
         self._preview.setVisible(not need_full)
 
     # -- overlay -------------------------------------------------------------------------
-    def set_overlay(self, img: QImage | None) -> None:
-        """A colourised map at grid resolution, stretched over the whole image."""
+    def set_overlay(self, img: QImage | None, scale: tuple[str, float, float, str] | None = None) -> None:
+        """A colourised map at grid resolution, stretched over the whole image. ``scale``: (colour map, value
+        at the first colour, value at the last, what the map is) for the colour bar."""
         if img is None or img.isNull() or self.image_id is None:
             self._overlay.setPixmap(QPixmap())
+            self.colour_bar.hide()
             return
+        if scale is not None:
+            self.colour_bar.set_scale(*scale)
+            self._place_colour_bar()
+        self.colour_bar.setVisible(scale is not None and self._visible["overlay"])
+        self.colour_bar.raise_()
         w, h = self.image_size
         self._overlay.setPixmap(QPixmap.fromImage(img))
         self._overlay.setTransform(self._overlay.transform().fromScale(w / img.width(), h / img.height()))
@@ -255,6 +270,7 @@ class ImageCanvas(ZoomPanView):
         self._visible[layer] = on
         if layer == "overlay":
             self._overlay.setVisible(on)
+            self.colour_bar.setVisible(on and not self._overlay.pixmap().isNull())
             return
         for item in self._items[layer].values():
             item.setVisible(on)

@@ -120,6 +120,8 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
     curated = _by_image(project.boxes.all()) if boxes in ("curated", "accepted", "all") else {}
     proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
     predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
+    # runs are numbered as users see them in the training panel: the training run the model came from
+    training_run = {r.id: r.training_run_id for r in project.maps.prediction_runs()} if predicted else {}
 
     def annotation(img, class_id, xyxy, extra_attrs: dict, score: float | None) -> dict | None:
         cid = class_id if class_id in all_names else img.class_id
@@ -153,7 +155,8 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
             run_id, pred_boxes = predicted[img.id]
             for b in pred_boxes:
                 yield annotation(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction",
-                                                             "run": run_id}, b.score)
+                                                             "run": training_run.get(run_id), "status": b.status},
+                                 b.score)
         if boxes in ("proposals", "all"):
             for p in proposals.get(img.id, ()):
                 yield annotation(img, img.class_id, p.xyxy, {"kind": "proposal", "source": "proposal",
