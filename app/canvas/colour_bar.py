@@ -12,7 +12,7 @@ BAR_W, BAR_H, PAD = 200, 10, 7
 
 
 def _number(v: float) -> str:
-    return f"{v:.2f}" if 0.01 <= abs(v) < 1000 or v == 0 else f"{v:.2g}"
+    return f"{v:.3g}"   # three significant digits: attention is ~1e-3, probabilities ~0.5
 
 
 class ColourBar(QWidget):
