@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.browser_dock = self._dock("Images", "dock_browser", self.browser, left)
         self.labels_dock = self._dock("Classes", "dock_labels", self.labels, left)
-        self.proposals_dock = self._dock("Proposals & predictions", "dock_proposals", self.proposals, right)
+        self.proposals_dock = self._dock("Proposals and predictions", "dock_proposals", self.proposals, right)
         self.layers_dock = self._dock("Layers", "dock_layers", self.layers, right)
         self.attention_dock = self._dock("Attention heads", "dock_attention", self.attention, right)
         # training and evaluation are wide (plots, metric tables): below the canvas, shown on demand

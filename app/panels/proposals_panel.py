@@ -71,7 +71,8 @@ class ProposalsPanel(QWidget):
         self.table.setMouseTracking(True)
         # every column shares the width: the dock stays narrow and no horizontal scroll bar appears
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for col in (0, 1):   # "#" and the source ("pred. run #3") keep one line; the rest share the width
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(30)
         self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (of the "
                                                       "training run #N, as numbered in the training panel)")
