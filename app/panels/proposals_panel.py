@@ -71,7 +71,7 @@ class ProposalsPanel(QWidget):
         self.table.setMouseTracking(True)
         # every column shares the width: the dock stays narrow and no horizontal scroll bar appears
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        for col in (0, 1):   # "#" and the source ("pred. run #3") keep one line; the rest share the width
+        for col in (0, 1, 5):   # "#", the source ("pred. run #3") and the status stay whole; the rest share
             self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(30)
         self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (of the "
