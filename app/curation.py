@@ -20,7 +20,10 @@ from app.commands import (
     UpdateBoxCommand,
     save_failure,
 )
+from app.review_commands import AcceptPredictionCommand, SetPredictionStatusCommand
 from core.store.project import ChangedMeanwhile, ProjectWriteError
+
+SUGGESTIONS = ("proposal", "prediction")   # the kinds F / B / Tab / focus mode work on, in table order
 
 
 class CurationController(QObject):
@@ -32,7 +35,7 @@ class CurationController(QObject):
         canvas.accept_requested.connect(self._accept_item)
         canvas.selection_changed.connect(self._canvas_selection)
         proposals_panel.selected.connect(self._panel_selection)
-        proposals_panel.hovered.connect(lambda pid: canvas.highlight("proposal" if pid >= 0 else None, pid))
+        proposals_panel.hovered.connect(lambda kind, key: canvas.highlight(kind or None, key))
         proposals_panel.accept_clicked.connect(self.accept)
         proposals_panel.reject_clicked.connect(self.reject)
         session.image_changed.connect(self._image_shown)
@@ -125,108 +128,120 @@ class CurationController(QObject):
     # -- suggestions ------------------------------------------------------------------------------
     # F / B / double-click act only on the box the user picked and sees: the canvas selection, which
     # never holds a box of a hidden layer. Without one nothing happens and the status bar says why.
+    # Proposals and predicted boxes are decided alike; the next target follows the table's order.
     def accept(self) -> None:
         """F: the selected proposal or prediction becomes a curated box."""
         if self.s.image is None:
             return
         sel = self.canvas.selected()
-        if sel is None or sel[0] not in ("proposal", "prediction"):
+        if sel is None or sel[0] not in SUGGESTIONS:
             self.s.message.emit(self._no_target("accept"))
             return
         self._accept_item(*sel)
 
     def _accept_item(self, kind: str, key: int) -> None:
-        if self.s.image is None:
+        if self.s.image is None or kind not in SUGGESTIONS:
             return
         class_id = self.s.default_class_id()
         if not self.confirm_class(class_id):
             return
-        if kind == "proposal":
-            rank = self._rank(key)
-            if self._run(AcceptProposalCommand(self.s, self.s.image.id, key, class_id)):
-                self.select_next_proposal(after_rank=rank)
-        elif kind == "prediction":
-            box = self.presenter.predicted_box(key)
-            if box is not None and self._run(AddBoxCommand(self.s, self.s.image.id, box.xyxy, class_id,
-                                                           source="prediction", score=box.score,
-                                                           text="Accept prediction")):
-                self.canvas.select(None)
+        row = self.panel.row_of(kind, key)
+        cmd = (AcceptProposalCommand(self.s, self.s.image.id, key, class_id) if kind == "proposal" else
+               AcceptPredictionCommand(self.s, self.s.image.id, key, class_id))
+        if self._run(cmd):
+            self.select_next_proposal(after_row=row)
 
     def reject(self) -> None:
-        """B: reject the selected proposal."""
+        """B: reject the selected proposal or prediction (kept as rejected: it is not shown again)."""
         if self.s.image is None:
             return
         sel = self.canvas.selected()
-        if sel is not None and sel[0] == "prediction":
-            self.s.message.emit("B rejects proposals; a predicted box is only kept if you accept it (F)")
-            return
-        if sel is None or sel[0] != "proposal":
+        if sel is None or sel[0] not in SUGGESTIONS:
             self.s.message.emit(self._no_target("reject"))
             return
-        rank = self._rank(sel[1])
-        if self._run(SetProposalStatusCommand(self.s, self.s.image.id, sel[1], "rejected")):
-            self.select_next_proposal(after_rank=rank)
+        row = self.panel.row_of(*sel)
+        cmd = (SetProposalStatusCommand(self.s, self.s.image.id, sel[1], "rejected") if sel[0] == "proposal" else
+               SetPredictionStatusCommand(self.s, self.s.image.id, sel[1], "rejected"))
+        if self._run(cmd):
+            self.select_next_proposal(after_row=row)
+
+    def _shown_kinds(self) -> tuple[str, ...]:
+        return tuple(k for k in SUGGESTIONS if self.canvas.layer_visible(k))
 
     def _no_target(self, verb: str) -> str:
         sel = self.canvas.selected()
         if sel is not None and sel[0] == "curated":
-            what = "a proposal or prediction" if verb == "accept" else "a proposal"
-            return f"The selected box is already curated: select {what} to {verb} (Tab: next proposal)"
-        if not self.canvas.layer_visible("proposal"):
-            return f"Nothing to {verb}: proposals are hidden (View \u25b8 Show proposals, Ctrl+3)"
-        if not self.panel.visible():
-            return f"Nothing to {verb}: this image has no pending proposal"
-        return f"Nothing selected to {verb}: click a proposal (or press Tab for the next one), then " \
+            return f"The selected box is already curated: select a proposal or prediction to {verb} (Tab: next one)"
+        shown = self._shown_kinds()
+        if not shown:
+            return f"Nothing to {verb}: proposals and predictions are hidden (View \u25b8 Show proposals, " \
+                   f"Ctrl+3; Show predictions, Ctrl+4)"
+        if not self.panel.pending(shown):
+            hidden = [k for k in SUGGESTIONS if k not in shown and self.panel.pending((k,))]
+            return (f"Nothing to {verb}: this image has no pending proposal or prediction" +
+                    (f" shown ({hidden[0]}s are hidden)" if hidden else ""))
+        return f"Nothing selected to {verb}: click a proposal or prediction (or press Tab for the next one), then " \
                f"{'F' if verb == 'accept' else 'B'}"
 
     def _rank(self, proposal_id: int) -> int:
         rec = self.panel.record(proposal_id)
         return rec.rank if rec is not None else 0
 
-    def select_next_proposal(self, after_rank: int | None = None, step: int = 1) -> bool:
-        """Select the next pending proposal in rank order (``step`` -1: the previous), wrapping around.
+    def select_next_proposal(self, after_row: int | None = None, step: int = 1) -> bool:
+        """Select the next pending proposal or prediction in the table's order (``step`` -1: the previous),
+        wrapping around: proposals by rank, then predicted boxes by score.
 
-        ``after_rank``: the rank to count from (default: the selected proposal's). Only proposals the
-        list and canvas show count, and none while the proposal layer is hidden. False if none is left.
+        ``after_row``: the table row to count from (default: the selected item's). Only what the list and canvas
+        show counts, and nothing of a hidden layer. False if nothing is left.
         """
-        pending = self.panel.visible()
-        if after_rank is None:
+        kinds = self._shown_kinds()
+        pending = self.panel.pending(kinds)
+        if after_row is None:
             sel = self.canvas.selected()
-            after_rank = self._rank(sel[1]) if sel is not None and sel[0] == "proposal" else (0 if step > 0 else 10**9)
-        if not pending or not self.canvas.layer_visible("proposal"):
+            after_row = self.panel.row_of(*sel) if sel is not None and sel[0] in SUGGESTIONS else -1
+            if after_row < 0 and step < 0:
+                after_row = 10**9
+        if not pending:
             self.canvas.select(None)
-            if pending:
-                self.s.message.emit("Proposals are hidden (View \u25b8 Show proposals, Ctrl+3)")
-            elif self.panel.shown():
-                self.s.message.emit("Every proposal shown for this image is decided (D: next image)")
+            if self.panel.pending(SUGGESTIONS):
+                self.s.message.emit("Proposals are hidden (View \u25b8 Show proposals, Ctrl+3)"
+                                    if "proposal" not in kinds and self.panel.pending(("proposal",)) else
+                                    "Predictions are hidden (View \u25b8 Show predictions, Ctrl+4)")
+            elif self.panel.rows():
+                self.s.message.emit("Every suggestion shown for this image is decided (D: next image)")
             return False
+        rows = [(self.panel.row_of(it.kind, it.key), it) for it in pending]
         if step > 0:
-            nxt = next((p for p in pending if p.rank > after_rank), pending[0])
+            nxt = next((it for r, it in rows if r > after_row), rows[0][1])
         else:
-            nxt = next((p for p in reversed(pending) if p.rank < after_rank), pending[-1])
-        self.canvas.select("proposal", nxt.id)
+            nxt = next((it for r, it in reversed(rows) if r < after_row), rows[-1][1])
+        self.canvas.select(nxt.kind, nxt.key)
         return True
 
     # -- focus mode -------------------------------------------------------------------------------
     def set_focus_mode(self, on: bool) -> None:
-        """Review proposals one at a time: the selected one in full with its source map, the rest dimmed."""
+        """Review suggestions one at a time: the selected one in full with its source map, the rest dimmed."""
         self.canvas.set_focus_mode(on)
         self.presenter.set_focus_mode(on)
         if on:
             sel = self.canvas.selected()
-            if sel is None or sel[0] != "proposal":
-                self.select_next_proposal(after_rank=0)
+            if sel is None or sel[0] not in SUGGESTIONS:
+                self.select_next_proposal(after_row=-1)
             self.presenter.show_focus(self._focused())
         else:
             self.presenter.show_focus(None)
 
     def _focused(self):
         sel = self.canvas.selected()
-        return self.panel.record(sel[1]) if sel is not None and sel[0] == "proposal" else None
+        if sel is None:
+            return None
+        if sel[0] == "proposal":
+            return self.panel.record(sel[1])
+        return self.panel.prediction(sel[1]) if sel[0] == "prediction" else None
 
     def _image_shown(self, rec) -> None:
         if rec is not None and self.canvas.focus_mode:
-            self.select_next_proposal(after_rank=0)   # every image starts at its best-ranked proposal
+            self.select_next_proposal(after_row=-1)   # every image starts at its best-ranked suggestion
             self.presenter.show_focus(self._focused())
 
     # -- review ------------------------------------------------------------------------------------
@@ -247,13 +262,17 @@ class CurationController(QObject):
 
     # -- selection sync -------------------------------------------------------------------------------
     def _canvas_selection(self, kind: str, key: int) -> None:
-        self.panel.select_proposal(key if kind == "proposal" else -1)
+        self.panel.select_item(kind if kind in SUGGESTIONS else "", key)
         if self.canvas.focus_mode:
             self.presenter.show_focus(self._focused())
 
-    def _panel_selection(self, pid: int) -> None:
-        if pid >= 0 and not self.canvas.select("proposal", pid):
-            self.panel.select_proposal(-1)
-            self.s.message.emit("Proposals are hidden (View \u25b8 Show proposals, Ctrl+3)")
-        elif pid < 0:
+    def _panel_selection(self, kind: str, key: int) -> None:
+        if kind and not self.canvas.select(kind, key):
+            self.panel.select_item("", -1)
+            if not self.canvas.layer_visible(kind):
+                self.s.message.emit("Proposals are hidden (View \u25b8 Show proposals, Ctrl+3)" if kind == "proposal"
+                                    else "Predictions are hidden (View \u25b8 Show predictions, Ctrl+4)")
+            else:
+                self.s.message.emit(f"That {kind} is decided: it is no longer drawn")
+        elif not kind:
             self.canvas.select(None)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QSc
 
 from app.actions import ACTIONS, MENUS, make_action
 from app.background import BackgroundWork
+from app.bulk_accept import accept_above
 from app.canvas.canvas import ImageCanvas
 from app.canvas.colormaps import COLORMAPS
 from app.class_roles_view import ClassRolesView
@@ -168,7 +169,7 @@ class MainWindow(QMainWindow):
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         self.browser_dock = self._dock("Images", "dock_browser", self.browser, left)
         self.labels_dock = self._dock("Classes", "dock_labels", self.labels, left)
-        self.proposals_dock = self._dock("Proposals", "dock_proposals", self.proposals, right)
+        self.proposals_dock = self._dock("Proposals and predictions", "dock_proposals", self.proposals, right)
         self.layers_dock = self._dock("Layers", "dock_layers", self.layers, right)
         self.attention_dock = self._dock("Attention heads", "dock_attention", self.attention, right)
         # training and evaluation are wide (plots, metric tables): below the canvas, shown on demand
@@ -369,6 +370,7 @@ class MainWindow(QMainWindow):
     def on_next_proposal(self): self.curation.select_next_proposal(step=1)
     def on_prev_proposal(self): self.curation.select_next_proposal(step=-1)
     def on_focus_proposals(self, on): self.curation.set_focus_mode(on)
+    def on_accept_above(self): accept_above(self, self.session, self.canvas)
     def on_toggle_reviewed(self): self.curation.toggle_review()
     def on_toggle_flag(self): self.curation.toggle_flag()
     def on_zoom_fit(self): self.canvas.fit()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject
 
-from app.canvas.colormaps import colorize
+from app.canvas.colormaps import colorize, value_range
 from app.panels.attention_panel import head_name
 from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
-from core.store.records import PredictionRecord
+from app.panels.review_rows import run_name
+from core.store.records import PredictedBox, PredictionRecord
 
 
 class ImagePresenter(QObject):
@@ -48,13 +49,14 @@ class ImagePresenter(QObject):
             self.maps, self.prediction = {}, None
             self.attention.set_maps({})
             self.proposals.set_proposals([])
+            self.proposals.set_prediction(None)
             self.layers.set_sources([], False)
             return
         self.canvas.set_image(rec.id, self.project.image_root / rec.rel_path, (rec.width, rec.height))
         self._load_maps()
         self.show_curated()
         self._load_proposals(new_image=True)
-        self.show_predictions()
+        self.show_predictions(new_image=True)
         self.canvas.set_boxes("gt", [(b.id, b.xyxy, "", -1) for b in self.project.boxes.gt(rec.id)])
 
     # -- layers ---------------------------------------------------------------------------
@@ -85,12 +87,21 @@ class ImagePresenter(QObject):
             self.show_overlay()
 
     def show_focus(self, rec) -> None:
-        """Focus mode: name the proposal under review on the canvas and show the map it came from."""
+        """Focus mode: name the proposal or predicted box under review on the canvas and show its map."""
         if rec is None:
-            pending = len(self.proposals.visible())
+            pending = len(self.proposals.visible()) + len(self.proposals.visible_predictions())
             self.canvas.set_banner(None if not self.canvas.focus_mode else
-                                   "Reviewing proposals: none selected (Tab: next)" if pending else
-                                   "Reviewing proposals: all decided on this image (D: next image, V: leave)")
+                                   "Reviewing suggestions: none selected (Tab: next)" if pending else
+                                   "Reviewing suggestions: all decided on this image (D: next image, V: leave)")
+            return
+        if isinstance(rec, PredictedBox):
+            boxes = self.proposals.predictions()
+            rank = next((i for i, b in enumerate(boxes, start=1) if b.id == rec.id), 0)
+            self.canvas.set_banner(f"Prediction #{rank} of {len(boxes)} \u00b7 score {rec.score:.3f} \u00b7 "
+                                   f"{run_name(self.proposals.training_run())}  \u2014  F accept \u00b7 B reject "
+                                   f"\u00b7 Tab next \u00b7 V leave")
+            if not self.layers.choose(PREDICTED_FG):
+                self.layers.choose(NO_OVERLAY)
             return
         total = len(self.proposals.shown())
         self.canvas.set_banner(f"Proposal #{rec.rank} of {total} \u00b7 score {rec.score:.3f} \u00b7 from the "
@@ -103,19 +114,18 @@ class ImagePresenter(QObject):
         self.canvas.set_boxes("proposal", [(p.id, p.xyxy, f"#{p.rank} {p.score:.2f}", -1)
                                            for p in self.proposals.visible()])
 
-    def show_predictions(self) -> None:
+    def show_predictions(self, new_image: bool = False) -> None:
+        """The image's latest prediction: its pending boxes on the canvas, every box in the review table."""
         self.prediction = self.project.maps.prediction(self.s.image.id) if self.s.image else None
-        boxes = self.prediction.boxes if self.prediction is not None else []
-        self.canvas.set_boxes("prediction", [(i, b.xyxy, f"pred {b.score:.2f}", -1) for i, b in enumerate(boxes)])
+        self.proposals.set_prediction(self.prediction, new_image=new_image)
+        ranks = {b.id: i for i, b in enumerate(self.proposals.predictions(), start=1)}
+        self.canvas.set_boxes("prediction", [(b.id, b.xyxy, f"pred #{ranks[b.id]} {b.score:.2f}", -1)
+                                             for b in self.proposals.visible_predictions()])
         run = self.prediction.run_id if self.prediction is not None else None
         tau = self.project.maps.prediction_run_config(run).get("operating_threshold") if run is not None else None
-        self.layers.set_prediction_run(run, tau)
+        self.layers.set_prediction_run(self.prediction.training_run_id if self.prediction is not None else None,
+                                       tau, has_run=run is not None)
         self._offer_sources()
-
-    def predicted_box(self, index: int):
-        if self.prediction is None or not 0 <= index < len(self.prediction.boxes):
-            return None
-        return self.prediction.boxes[index]
 
     # -- maps -------------------------------------------------------------------------------
     def _load_maps(self) -> None:
@@ -134,12 +144,19 @@ class ImagePresenter(QObject):
     def show_overlay(self) -> None:
         src = self.layers.wanted_source()
         cmap = self.layers.colormap()
-        img = None
+        img = scale = None
         if isinstance(src, int) and src in self.maps:
+            lo, hi = value_range(self.maps[src])
             img = colorize(self.maps[src], cmap, scale=True, fade=True)
+            scale = (cmap, lo, hi, f"attention, {head_name(src)}: scaled per map")
         elif src == PREDICTED_FG and self.prediction is not None:
-            img = colorize(self.prediction.fg_map, cmap, scale=False, fade=True)  # a probability: keep its scale
-        self.canvas.set_overlay(img)
+            # stretched per image: a calibrated map spans a narrow band (e.g. 0.48-0.56) and in its own [0, 1]
+            # scale reads as a uniform wash; the bar gives the probabilities at both ends
+            lo, hi = value_range(self.prediction.fg_map)
+            img = colorize(self.prediction.fg_map, cmap, scale=True, fade=True)
+            scale = (cmap, lo, hi, f"foreground probability ({run_name(self.prediction.training_run_id)}): "
+                                   f"stretched per image")
+        self.canvas.set_overlay(img, scale)
         self.canvas.set_overlay_opacity(self.layers.opacity_value())
         self.attention.set_checked(src if isinstance(src, int) else None)
         if self.attention.cmap_name != cmap:

@@ -122,7 +122,8 @@ def cmd_predict(a, progress) -> int:
             run = predict_on_ray(p, a.run, progress, _ray(a), cfg=_cfg(p, a))
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a))
-        print(f"prediction run {run}", file=sys.stderr)
+        trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
+        print(f"predictions of training run #{trained} stored (prediction run {run})", file=sys.stderr)
     return run
 
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QLabel
 
+from app.canvas.colour_bar import ColourBar
 from app.canvas.image_loader import ImageLoader
 from app.canvas.items import BoxItem
 from app.canvas.labels import visible_labels
@@ -22,7 +23,7 @@ BOX_KINDS = ("curated", "proposal", "prediction", "gt")
 LAYERS = ("overlay",) + BOX_KINDS
 HANDLE_HIT_PX = 7      # how near (screen px) a press must be to grab a handle
 EDGE_HIT_PX = 5        # how near (screen px) a press must be to a box's outline to pick that box
-DIMMED_OPACITY = 0.22  # proposals other than the one under review, in focus mode
+DIMMED_OPACITY = 0.22  # proposals and predictions other than the one under review, in focus mode
 MIN_DRAW_PX = 3        # a drag shorter than this on screen is a click, not a box
 _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
             "tr": Qt.CursorShape.SizeBDiagCursor, "bl": Qt.CursorShape.SizeBDiagCursor,
@@ -86,6 +87,7 @@ class ImageCanvas(ZoomPanView):
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
+        self.colour_bar = ColourBar(self)   # the overlay's colour scale, bottom-left
         self.placeholder = QLabel(self, objectName="canvas_placeholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
@@ -103,6 +105,12 @@ class ImageCanvas(ZoomPanView):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
+        self._place_colour_bar()
+
+    def _place_colour_bar(self) -> None:
+        bar = self.colour_bar
+        bottom = self.viewport().geometry().bottom()
+        bar.move(10, max(0, bottom - bar.height() - 10))
 
     def set_banner(self, text: str | None) -> None:
         """A line over the top-left corner of the image (None hides it)."""
@@ -164,11 +172,18 @@ class ImageCanvas(ZoomPanView):
         self._preview.setVisible(not need_full)
 
     # -- overlay -------------------------------------------------------------------------
-    def set_overlay(self, img: QImage | None) -> None:
-        """A colourised map at grid resolution, stretched over the whole image."""
+    def set_overlay(self, img: QImage | None, scale: tuple[str, float, float, str] | None = None) -> None:
+        """A colourised map at grid resolution, stretched over the whole image. ``scale``: (colour map, value
+        at the first colour, value at the last, what the map is) for the colour bar."""
         if img is None or img.isNull() or self.image_id is None:
             self._overlay.setPixmap(QPixmap())
+            self.colour_bar.hide()
             return
+        if scale is not None:
+            self.colour_bar.set_scale(*scale)
+            self._place_colour_bar()
+        self.colour_bar.setVisible(scale is not None and self._visible["overlay"])
+        self.colour_bar.raise_()
         w, h = self.image_size
         self._overlay.setPixmap(QPixmap.fromImage(img))
         self._overlay.setTransform(self._overlay.transform().fromScale(w / img.width(), h / img.height()))
@@ -204,7 +219,8 @@ class ImageCanvas(ZoomPanView):
 
     # -- focus mode ------------------------------------------------------------------------
     def set_focus_mode(self, on: bool) -> None:
-        """Review proposals one at a time: every proposal but the selected one is dimmed and unlabelled."""
+        """Review suggestions one at a time: every proposal and prediction but the selected one is dimmed and
+        unlabelled."""
         self._focus_mode = on
         self._apply_focus()
         self._declutter_labels()
@@ -218,9 +234,10 @@ class ImageCanvas(ZoomPanView):
         return item is not None and item.opacity() < 1.0
 
     def _apply_focus(self) -> None:
-        focused = self._selected[1] if self._selected and self._selected[0] == "proposal" else None
-        for key, item in self._items["proposal"].items():
-            item.setOpacity(DIMMED_OPACITY if self._focus_mode and key != focused else 1.0)
+        focused = self._selected if self._selected and self._selected[0] in ("proposal", "prediction") else None
+        for kind in ("proposal", "prediction"):
+            for key, item in self._items[kind].items():
+                item.setOpacity(DIMMED_OPACITY if self._focus_mode and (kind, key) != focused else 1.0)
 
     def _declutter_labels(self, *_) -> None:
         """Hide labels that would cover a more important one: curated boxes first, then proposals in rank
@@ -253,6 +270,7 @@ class ImageCanvas(ZoomPanView):
         self._visible[layer] = on
         if layer == "overlay":
             self._overlay.setVisible(on)
+            self.colour_bar.setVisible(on and not self._overlay.pixmap().isNull())
             return
         for item in self._items[layer].values():
             item.setVisible(on)

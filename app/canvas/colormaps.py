@@ -24,13 +24,21 @@ def lut(name: str) -> np.ndarray:
 ROBUST_PERCENTILE = 99.0
 
 
-def normalise(m: np.ndarray) -> np.ndarray:
-    """To [0, 1] per map, from the minimum to the 99th percentile (heads differ wildly in scale, and
-    ViT attention has a few outlier tokens that would otherwise leave everything else black)."""
+def value_range(m: np.ndarray) -> tuple[float, float]:
+    """The values ``normalise`` maps to 0 and 1: the minimum and the 99th percentile (the maximum when they
+    coincide). What the colour bar shows at its ends."""
     m = np.nan_to_num(np.asarray(m, dtype=np.float32))
     lo, hi = float(m.min()), float(np.percentile(m, ROBUST_PERCENTILE))
     if hi <= lo:
         hi = float(m.max())
+    return lo, hi
+
+
+def normalise(m: np.ndarray) -> np.ndarray:
+    """To [0, 1] per map, from the minimum to the 99th percentile (heads differ wildly in scale, and
+    ViT attention has a few outlier tokens that would otherwise leave everything else black)."""
+    m = np.nan_to_num(np.asarray(m, dtype=np.float32))
+    lo, hi = value_range(m)
     return np.clip((m - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros_like(m)
 
 

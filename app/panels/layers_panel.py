@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QL
 from app.canvas.colormaps import COLORMAPS
 from app.canvas.items import GT_COLOUR, PREDICTION_COLOUR, PROPOSAL_COLOUR
 from app.panels.attention_panel import head_name
+from app.panels.review_rows import run_name
 from core.store.repos.maps import MEAN_HEAD
 
 PREDICTED_FG = "fg"   # overlay source key of the predicted foreground map
@@ -89,21 +90,26 @@ class LayersPanel(QWidget):
         self.source.setCurrentIndex(i if i >= 0 else 0)
         self.source.blockSignals(False)
 
-    def set_prediction_run(self, run_id: int | None, tau: float | None) -> None:
-        """Say which prediction run the magenta boxes come from and the threshold they were drawn at."""
+    def set_prediction_run(self, training_run_id: int | None, tau: float | None, has_run: bool | None = None) -> None:
+        """Say which run the magenta boxes come from (numbered as the training panel numbers runs: the
+        training run the model came from) and the threshold they were drawn at."""
         hint = self.legends.get("prediction")
         if hint is None:
             return
         text = LAYER_LEGEND["prediction"][1]
-        if run_id is not None:
-            text += f" · run {run_id}" + (f", τ {tau:.2f}" if tau is not None else "")
+        has_run = training_run_id is not None if has_run is None else has_run
+        name = run_name(training_run_id)
+        if has_run:
+            text += f" · {name}" + (f", τ {tau:.2f}" if tau is not None else "")
         hint.setText(text)
         hint.setToolTip("" if tau is None else
-                        f"Boxes of prediction run {run_id} enclose the regions whose foreground probability "
-                        f"passes τ = {tau:.2f}, the threshold the run picked on its training images (where its "
-                        f"boxes agree best with curated boxes or top proposals). Box label: mean foreground "
-                        f"probability inside; on an unlabelled image, times the classifier's probability that "
-                        f"it shows an object.")
+                        f"Boxes of {name} (numbered as in the training panel) enclose the regions whose foreground "
+                        f"probability passes τ = {tau:.2f}, the threshold the run picked on its training images "
+                        f"(where its boxes agree best with curated boxes or top proposals). Box label: how much "
+                        f"confident foreground the box holds (mean foreground probability inside x sqrt of its "
+                        f"share of the image's largest foreground mass); on an unlabelled image, times the "
+                        f"classifier's probability that it shows an object. Higher-scored boxes hit an object more "
+                        f"often (docs/BENCHMARKS.md).")
 
     @property
     def preferred_source(self):

@@ -1,7 +1,8 @@
-"""Ranked proposals of the current image, with live top-K and minimum-score filters.
+"""The suggestions of the current image in one table: ranked proposals (with live top-K and minimum-score
+filters) and the boxes of the latest prediction run, each row naming its source.
 
-The filters decide what the list *and* the canvas show. Hovering a row highlights its box;
-F / B (or the buttons) accept / reject the selected one.
+The filters decide which proposals the list *and* the canvas show (predictions are few and always listed).
+Hovering a row highlights its box; F / B (or the buttons) accept / reject the selected one, whichever its source.
 """
 from __future__ import annotations
 
@@ -21,16 +22,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.attention_panel import head_name
-from core.store.records import ProposalRecord
+from app.panels.review_rows import ReviewRow, prediction_rows, proposal_rows
+from core.store.records import PredictedBox, PredictionRecord, ProposalRecord
 
-COLUMNS = ("#", "score", "map", "size px", "status")
+COLUMNS = ("#", "source", "score", "map", "size px", "status")
 STATUS_COLOUR = {"accepted": "#16a34a", "rejected": "#9ca3af"}
 
 
 class ProposalsPanel(QWidget):
-    hovered = Signal(int)          # proposal id, -1 when the pointer leaves
-    selected = Signal(int)         # proposal id, -1 for none
+    hovered = Signal(str, int)     # kind ("proposal" | "prediction"), key; ("", -1) when the pointer leaves
+    selected = Signal(str, int)    # kind, key (proposal id / predicted box id); ("", -1) for none
     filter_changed = Signal()      # top-K or minimum score moved: the canvas re-reads visible()
     accept_clicked = Signal()
     reject_clicked = Signal()
@@ -43,6 +44,8 @@ class ProposalsPanel(QWidget):
         self.setObjectName("proposals_panel")
         self._all: list[ProposalRecord] = []
         self._shown: list[ProposalRecord] = []
+        self._prediction: PredictionRecord | None = None
+        self._rows: list[ReviewRow] = []   # what the table lists: shown proposals by rank, then predictions
         self._quiet = False
 
         self.top_k = QSpinBox(objectName="proposals_top_k")
@@ -52,7 +55,7 @@ class ProposalsPanel(QWidget):
         self.top_k.setToolTip("Show only the K best-ranked proposals")
         self.min_score = QSlider(Qt.Orientation.Horizontal, objectName="proposals_min_score")
         self.min_score.setRange(0, 100)
-        self.min_score.setToolTip("Hide proposals scoring below this")
+        self.min_score.setToolTip("Hide proposals scoring below this (predicted boxes are always listed)")
         self.min_label = QLabel("score \u2265 0.00")
         self.min_label.setMinimumWidth(80)
         self.summary = QLabel(objectName="proposals_summary")
@@ -68,10 +71,18 @@ class ProposalsPanel(QWidget):
         self.table.setMouseTracking(True)
         # every column shares the width: the dock stays narrow and no horizontal scroll bar appears
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for col in (0, 1, 5):   # "#", the source ("pred. run #3") and the status stay whole; the rest share
+            self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(30)
+        self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (of the "
+                                                      "training run #N, as numbered in the training panel)")
+        self.table.horizontalHeaderItem(2).setToolTip(
+            "proposal: the classifier's true-class probability with the box's size prior (ranked by it); "
+            "prediction: how much confident foreground the box holds (mean foreground probability x sqrt of its "
+            "share of the image's largest foreground mass) x the probability that the image shows an object. "
+            "Scores of the two sources are not on one scale.")
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.cellEntered.connect(lambda r, _c: self.hovered.emit(self._id_at(r)))
+        self.table.cellEntered.connect(lambda r, _c: self.hovered.emit(*self._item_at(r)))
         self.table.viewport().installEventFilter(self)
         self.table.itemSelectionChanged.connect(self._selection_changed)
 
@@ -112,8 +123,16 @@ class ProposalsPanel(QWidget):
     def set_proposals(self, proposals: list[ProposalRecord], new_image: bool = False) -> None:
         """``new_image``: another image's list, shown from rank 1 with nothing selected; otherwise
         (the same image's list after an edit) the selection and scroll position are kept."""
-        keep = -1 if new_image else self.current_id()
+        keep = None if new_image else self.current()
         self._all = sorted(proposals, key=lambda p: p.rank)
+        self._rebuild(keep)
+        if new_image:
+            self.table.scrollToTop()
+
+    def set_prediction(self, prediction: PredictionRecord | None, new_image: bool = False) -> None:
+        """The latest prediction of the image (its boxes best score first), listed after the proposals."""
+        keep = None if new_image else self.current()
+        self._prediction = prediction
         self._rebuild(keep)
         if new_image:
             self.table.scrollToTop()
@@ -122,28 +141,58 @@ class ProposalsPanel(QWidget):
         return self.min_score.value() / 100.0
 
     def shown(self) -> list[ProposalRecord]:
-        """Rows in the list: the top-K by rank that pass the minimum score (any status)."""
+        """Proposal rows in the list: the top-K by rank that pass the minimum score (any status)."""
         return list(self._shown)
 
     def visible(self) -> list[ProposalRecord]:
         """What the canvas draws: the shown ones still waiting for a decision."""
         return [p for p in self._shown if p.status == "pending"]
 
+    def predictions(self) -> list[PredictedBox]:
+        """The predicted boxes of the image (any status), best score first."""
+        return list(self._prediction.boxes) if self._prediction is not None else []
+
+    def visible_predictions(self) -> list[PredictedBox]:
+        """Predicted boxes the canvas draws: those still waiting for a decision."""
+        return [b for b in self.predictions() if b.status == "pending"]
+
+    def prediction(self, box_id: int) -> PredictedBox | None:
+        return next((b for b in self.predictions() if b.id == box_id), None)
+
+    def training_run(self) -> int | None:
+        return self._prediction.training_run_id if self._prediction is not None else None
+
+    def rows(self) -> list[ReviewRow]:
+        return list(self._rows)
+
+    def row_of(self, kind: str, key: int) -> int:
+        return next((r for r, it in enumerate(self._rows) if it.kind == kind and it.key == key), -1)
+
+    def pending(self, kinds: tuple[str, ...]) -> list[ReviewRow]:
+        """Rows still waiting for a decision, of these kinds, in table order."""
+        return [it for it in self._rows if it.status == "pending" and it.kind in kinds]
+
     def first_pending(self) -> ProposalRecord | None:
         v = self.visible()
         return v[0] if v else None
 
-    def current_id(self) -> int:
+    def current(self) -> tuple[str, int] | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        return self._id_at(rows[0].row()) if rows else -1
+        return (self._rows[rows[0].row()].kind, self._rows[rows[0].row()].key) \
+            if rows and rows[0].row() < len(self._rows) else None
+
+    def current_id(self) -> int:
+        """The selected proposal's id; -1 when none (or a prediction) is selected."""
+        cur = self.current()
+        return cur[1] if cur is not None and cur[0] == "proposal" else -1
 
     def record(self, proposal_id: int) -> ProposalRecord | None:
         return next((p for p in self._all if p.id == proposal_id), None)
 
-    def select_proposal(self, proposal_id: int) -> None:
-        """Follow a selection made on the canvas without announcing it back."""
+    def select_item(self, kind: str, key: int) -> None:
+        """Follow a selection made on the canvas without announcing it back (kind "" clears)."""
         self._quiet = True
-        row = next((r for r, p in enumerate(self._shown) if p.id == proposal_id), -1)
+        row = self.row_of(kind, key)
         if row < 0:
             self.table.clearSelection()
         else:
@@ -151,46 +200,56 @@ class ProposalsPanel(QWidget):
             self.table.scrollToItem(self.table.item(row, 0))
         self._quiet = False
 
+    def select_proposal(self, proposal_id: int) -> None:
+        self.select_item("proposal", proposal_id)
+
     # -- internals ------------------------------------------------------------------------------
     def _filters_moved(self) -> None:
         self.min_label.setText(f"score \u2265 {self.min_score_value():.2f}")
-        self._rebuild(self.current_id())
+        self._rebuild(self.current())
         self.filter_changed.emit()
 
-    def _rebuild(self, keep: int) -> None:
+    def _rebuild(self, keep: tuple[str, int] | None) -> None:
         k, lo = self.top_k.value(), self.min_score_value()
         self._shown = [p for p in self._all if p.rank <= k and p.score >= lo]
+        self._rows = proposal_rows(self._shown) + prediction_rows(self._prediction)
         self._quiet = True
-        self.table.setRowCount(len(self._shown))
-        for r, p in enumerate(self._shown):
-            w, h = p.x1 - p.x0, p.y1 - p.y0
-            cells = (str(p.rank), f"{p.score:.3f}", head_name(p.source_map), f"{w:.0f}\u00d7{h:.0f}", p.status)
-            tip = (f"#{p.rank}: score {p.score:.3f}, class probability {p.class_prob:.2f}, from the "
-                   f"{head_name(p.source_map)} map, {w:.0f} x {h:.0f} px at ({p.x0:.0f}, {p.y0:.0f}), {p.status}")
-            for c, text in enumerate(cells):
+        self.table.setRowCount(len(self._rows))
+        for r, it in enumerate(self._rows):
+            for c, text in enumerate(it.cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(tip)
-                if c < 2:
+                item.setToolTip(it.tip)
+                if c in (0, 2):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if p.status in STATUS_COLOUR:
-                    item.setForeground(QColor(STATUS_COLOUR[p.status]))
+                if it.status in STATUS_COLOUR:
+                    item.setForeground(QColor(STATUS_COLOUR[it.status]))
                 self.table.setItem(r, c, item)
         self._quiet = False
-        self.select_proposal(keep)
-        pending = sum(p.status == "pending" for p in self._all)
-        decided = len(self._all) - pending
-        self.summary.setText(f"{len(self._shown)} of {len(self._all)} shown \u00b7 {pending} pending"
-                             f" \u00b7 {decided} decided" if self._all else
-                             "No proposals for this image (Run \u25b8 Compute proposals, after the attention maps).")
+        self.select_item(*(keep or ("", -1)))
+        self.summary.setText(self._summary())
 
-    def _id_at(self, row: int) -> int:
-        return self._shown[row].id if 0 <= row < len(self._shown) else -1
+    def _summary(self) -> str:
+        preds = self.predictions()
+        if not self._all and not preds:
+            return "No proposals for this image (Run \u25b8 Compute proposals, after the attention maps)."
+        pending = sum(p.status == "pending" for p in self._all)
+        parts = [f"{len(self._shown)} of {len(self._all)} proposals shown \u00b7 {pending} pending"
+                 f" \u00b7 {len(self._all) - pending} decided" if self._all else "no proposals"]
+        if preds:
+            n = sum(b.status == "pending" for b in preds)
+            run = self.training_run()
+            parts.append(f"{len(preds)} predicted (run #{run}) \u00b7 {n} pending" if run is not None else
+                         f"{len(preds)} predicted \u00b7 {n} pending")
+        return "; ".join(parts)
+
+    def _item_at(self, row: int) -> tuple[str, int]:
+        return (self._rows[row].kind, self._rows[row].key) if 0 <= row < len(self._rows) else ("", -1)
 
     def _selection_changed(self) -> None:
         if not self._quiet:
-            self.selected.emit(self.current_id())
+            self.selected.emit(*(self.current() or ("", -1)))
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if ev.type() == QEvent.Type.Leave and obj is getattr(self, "table", None).viewport():
-            self.hovered.emit(-1)
+            self.hovered.emit("", -1)
         return False

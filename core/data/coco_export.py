@@ -95,6 +95,9 @@ class _Annotations:
         self.curated = _by_image(project.boxes.all()) if boxes in ("curated", "accepted", "all") else {}
         self.proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
         self.predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
+        # runs are numbered as users see them in the training panel: the training run the model came from
+        self.training_run = ({r.id: r.training_run_id for r in project.maps.prediction_runs()}
+                             if self.predicted else {})
 
     def numbered(self, images) -> Iterator[dict]:
         """The annotations of ``images`` in order, with ids 1, 2, ... counted in the report."""
@@ -116,8 +119,9 @@ class _Annotations:
         if img.id in self.predicted:
             run_id, pred_boxes = self.predicted[img.id]
             for b in pred_boxes:
-                yield self.annotation(img, img.class_id, b.xyxy, {"kind": "prediction", "source": "prediction",
-                                                                  "run": run_id}, b.score)
+                yield self.annotation(img, img.class_id, b.xyxy,
+                                      {"kind": "prediction", "source": "prediction",
+                                       "run": self.training_run.get(run_id), "status": b.status}, b.score)
         if self.boxes in ("proposals", "all"):
             for p in self.proposals.get(img.id, ()):
                 yield self.annotation(img, img.class_id, p.xyxy, {"kind": "proposal", "source": "proposal",

@@ -89,7 +89,24 @@ def _v4_to_v5(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE images SET flagged = 1, review = 'unreviewed' WHERE review = 'flagged'")
 
 
-UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+def _v5_to_v6(conn: Connection) -> None:
+    # v6 lets predicted boxes be reviewed like proposals: a status per predicted box (every stored one starts
+    # pending) and, on a curated box, the predicted box it was accepted from.
+    # (a column already there is left as it is: SQLite cannot drop a foreign-key column to fake an old file)
+    if "status" not in _columns(conn, "predicted_boxes"):
+        conn.exec_driver_sql("ALTER TABLE predicted_boxes ADD COLUMN status VARCHAR NOT NULL DEFAULT 'pending' "
+                             "CHECK (status IN ('pending', 'accepted', 'rejected'))")
+    if "predicted_box_id" not in _columns(conn, "boxes"):
+        conn.exec_driver_sql("ALTER TABLE boxes ADD COLUMN predicted_box_id INTEGER "
+                             "REFERENCES predicted_boxes(id) ON DELETE SET NULL")
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})").all()}
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
+                                                     5: _v5_to_v6}
 
 
 def upgrade(engine: Engine, path: Path) -> int:

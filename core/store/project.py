@@ -67,11 +67,12 @@ class Project:
         self._sessions = sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
         self._read_sessions = sessionmaker(engine, expire_on_commit=False)
         self._writing = threading.local()   # per thread: inside a write transaction?
-        from core.store.repos import BoxRepo, ImageRepo, MapRepo, ProposalRepo, RunRepo
+        from core.store.repos import BoxRepo, ImageRepo, MapRepo, PredictedBoxRepo, ProposalRepo, RunRepo
         self.images = ImageRepo(self)
         self.boxes = BoxRepo(self)
         self.proposals = ProposalRepo(self)
         self.maps = MapRepo(self)
+        self.predicted = PredictedBoxRepo(self)   # reviewing predicted boxes
         self.runs = RunRepo(self)
 
     # -- lifecycle -------------------------------------------------------

@@ -63,6 +63,7 @@ class BoxRecord(_HasBox):
     proposal_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    predicted_box_id: int | None = None   # the predicted box it was accepted from
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,24 @@ class ProposalRecord(_HasBox):
 
 @dataclass(frozen=True)
 class PredictedBox(_HasBox):
+    """A box of a prediction run, in image pixels. ``score``: core/dips/map_boxes.py's score of the region
+    (``mass`` by default: mean foreground probability x sqrt of its share of the image's largest foreground
+    mass) times the probability that the image shows an object (1 for an image labelled with an object class).
+    ``status``: the inspector's decision, as for proposals (pending | accepted | rejected)."""
     x0: float
     y0: float
     x1: float
     y1: float
     score: float
+    id: int = 0
+    status: str = "pending"
+
+
+@dataclass(frozen=True)
+class PredictionRunRecord:
+    id: int
+    training_run_id: int | None   # the number users see ("run #N"): the training run the model came from
+    config: dict
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,8 @@ class PredictionRecord:
     image_id: int
     class_probs: list[float]
     fg_map: np.ndarray  # float32 [h, w] in [0, 1], stretched over the whole image
-    boxes: list[PredictedBox]
+    boxes: list[PredictedBox]   # best score first
+    training_run_id: int | None = None
 
 
 @dataclass(frozen=True)

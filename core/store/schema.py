@@ -25,13 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SPLITS = ("train", "val", "test")
 # "flagged" is kept for the check constraint of older files; since schema 5 the flag is its own column,
 # so an image can be reviewed and flagged at once.
 REVIEW_STATES = ("unreviewed", "verified", "flagged")
-PROPOSAL_STATES = ("pending", "accepted", "rejected")
+PROPOSAL_STATES = ("pending", "accepted", "rejected")   # also the review states of predicted boxes
 BOX_SOURCES = ("manual", "proposal", "prediction", "edited", "imported")
 RUN_STATES = ("running", "finished", "failed", "cancelled")
 
@@ -124,6 +124,9 @@ class BoxRow(Base):
     source: Mapped[str] = mapped_column(String, default="manual")
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"), nullable=True)
+    # the predicted box this one was accepted from (schema 6)
+    predicted_box_id: Mapped[int | None] = mapped_column(ForeignKey("predicted_boxes.id", ondelete="SET NULL"),
+                                                         nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     __table_args__ = (CheckConstraint(f"source IN {BOX_SOURCES}", name="ck_boxes_source"),)
@@ -184,4 +187,7 @@ class PredictedBoxRow(Base):
     y0: Mapped[float] = mapped_column(Float)
     x1: Mapped[float] = mapped_column(Float)
     y1: Mapped[float] = mapped_column(Float)
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)   # core/dips/map_boxes.py's score x P(the image shows an object)
+    # the inspector's decision (schema 6): accepted = copied into a curated box, rejected = not an object
+    status: Mapped[str] = mapped_column(String, default="pending")
+    __table_args__ = (CheckConstraint(f"status IN {PROPOSAL_STATES}", name="ck_predicted_boxes_status"),)

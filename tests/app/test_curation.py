@@ -202,7 +202,7 @@ def test_top_k_and_min_score_filter_the_canvas(qtbot, main_window):
     assert sorted(i.label.text for i in w.canvas.items_of("proposal").values()) == ["#1 0.90", "#2 0.60"]
     # hovering a row highlights its box
     pid = w.proposals.shown()[1].id
-    w.proposals.hovered.emit(pid)
+    w.proposals.hovered.emit("proposal", pid)
     assert w.canvas.items_of("proposal")[pid].zValue() > 100
 
 
@@ -217,14 +217,17 @@ def test_accept_prediction_as_curated_box(qtbot, main_window, db):
     maps.save_prediction(run, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [(30, 30, 90, 80, 0.77)])
     w.session.predictions_changed.emit()
     assert len(w.canvas.items_of("prediction")) == 1
-    assert legend.text().endswith(f"· run {run}, τ 0.85") and "0.85" in legend.toolTip()
+    assert legend.text().endswith("· run ?, τ 0.85") and "0.85" in legend.toolTip()   # no training run
     QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vp(w, 60, 50))
-    assert w.canvas.selected() == ("prediction", 0)
+    pred = db.execute("SELECT id FROM predicted_boxes").fetchone()[0]
+    assert w.canvas.selected() == ("prediction", pred)
     key(qtbot, w, Qt.Key.Key_F)
-    rows = db.execute("SELECT source, score, x0, y0, x1, y1 FROM boxes").fetchall()
-    assert rows == [("prediction", pytest.approx(0.77), 30, 30, 90, 80)]
+    rows = db.execute("SELECT source, score, x0, y0, x1, y1, predicted_box_id FROM boxes").fetchall()
+    assert rows == [("prediction", pytest.approx(0.77), 30, 30, 90, 80, pred)]
+    assert db.execute("SELECT status FROM predicted_boxes").fetchone()[0] == "accepted"
     key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert boxes(db) == []
+    assert db.execute("SELECT status FROM predicted_boxes").fetchone()[0] == "pending"
 
 
 def test_review_marks_toggle_undo_and_filter(qtbot, main_window, db):

@@ -70,15 +70,17 @@ def test_accept_and_reject_need_a_visible_selected_target_and_move_to_the_next_p
     assert w.canvas.selected() is None and w.proposals.current_id() == -1
     key(qtbot, w, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
 
-    # B with a prediction selected rejects nothing
+    # B with a prediction selected rejects that prediction, and nothing else (no hidden proposal)
     run = w.session.project.maps.new_prediction_run(None, {})
     w.session.project.maps.save_prediction(run, img.id, [0.5, 0.5, 0.0], np.full((8, 8), 0.5, np.float32),
                                            [(100, 95, 150, 115, 0.7)])
     w.session.predictions_changed.emit()
+    pred = db.execute("SELECT id FROM predicted_boxes").fetchone()[0]
     click(w, 125, 112)
-    assert w.canvas.selected() == ("prediction", 0)
+    assert w.canvas.selected() == ("prediction", pred)
     key(qtbot, w, Qt.Key.Key_B)
     assert decided(db) == 2 and status_of(db, 1, img.id) == "pending"
+    assert db.execute("SELECT status FROM predicted_boxes").fetchone()[0] == "rejected"
     assert db.execute("SELECT count(*) FROM boxes").fetchone()[0] == 1
 
 

@@ -12,7 +12,7 @@ _UNSET = object()
 
 def _record(r: BoxRow) -> BoxRecord:
     return BoxRecord(r.id, r.image_id, r.class_id, r.x0, r.y0, r.x1, r.y1, r.source, r.score,
-                     r.proposal_id, r.created_at, r.updated_at)
+                     r.proposal_id, r.created_at, r.updated_at, r.predicted_box_id)
 
 
 def normalise_box(xyxy, width: int, height: int) -> tuple[float, float, float, float]:
@@ -130,6 +130,7 @@ class BoxRepo:
                 row = BoxRow(id=rec.id, image_id=rec.image_id)
                 s.add(row)
             row.class_id, row.source, row.score, row.proposal_id = rec.class_id, rec.source, rec.score, rec.proposal_id
+            row.predicted_box_id = rec.predicted_box_id
             row.x0, row.y0, row.x1, row.y1 = rec.x0, rec.y0, rec.x1, rec.y1
             row.created_at = rec.created_at or utcnow()
             row.updated_at = utcnow()

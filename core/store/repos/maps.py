@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import and_, delete, func, select
 
-from core.store.records import PredictedBox, PredictionRecord
+from core.store.records import PredictedBox, PredictionRecord, PredictionRunRecord
 from core.store.schema import AttentionMapRow, PredictedBoxRow, PredictionRow, PredictionRunRow
 
 MEAN_HEAD = -1  # key of the mean-over-heads attention map
@@ -70,20 +70,28 @@ class MapRepo:
                         boxes: list[tuple[float, float, float, float, float]]) -> None:
         fg_map = np.asarray(fg_map, dtype=np.float32)
         with self.p.transaction() as s:
+            decided = _decided_boxes(s, image_id)   # before the run's own earlier copy of this image goes
             s.execute(delete(PredictionRow).where(PredictionRow.run_id == run_id, PredictionRow.image_id == image_id))
             row = PredictionRow(run_id=run_id, image_id=image_id, class_probs=[float(p) for p in class_probs],
                                 map_h=fg_map.shape[0], map_w=fg_map.shape[1], map_data=_to_blob(fg_map))
             s.add(row)
             s.flush()
             for x0, y0, x1, y1, score in boxes:
-                s.add(PredictedBoxRow(prediction_id=row.id, x0=float(x0), y0=float(y0), x1=float(x1), y1=float(y1),
-                                      score=float(score)))
+                xyxy = (float(x0), float(y0), float(x1), float(y1))
+                s.add(PredictedBoxRow(prediction_id=row.id, x0=xyxy[0], y0=xyxy[1], x1=xyxy[2], y1=xyxy[3],
+                                      score=float(score), status=_kept_decision(decided, xyxy)))
 
     def prediction_run_config(self, run_id: int) -> dict:
         """What a prediction run was made with (e.g. its operating threshold); {} for an unknown run."""
         with self.p.read() as s:
             row = s.get(PredictionRunRow, run_id)
             return dict(row.config or {}) if row is not None else {}
+
+    def prediction_runs(self) -> list[PredictionRunRecord]:
+        """Every prediction run, oldest first, with the training run (the number users see) it predicted with."""
+        with self.p.read() as s:
+            return [PredictionRunRecord(r.id, r.training_run_id, dict(r.config or {}))
+                    for r in s.scalars(select(PredictionRunRow).order_by(PredictionRunRow.id)).all()]
 
     def latest_run_id(self) -> int | None:
         with self.p.read() as s:
@@ -98,10 +106,12 @@ class MapRepo:
             if row is None:
                 return None
             boxes = s.scalars(select(PredictedBoxRow).where(PredictedBoxRow.prediction_id == row.id)
-                              .order_by(PredictedBoxRow.score.desc())).all()
+                              .order_by(PredictedBoxRow.score.desc(), PredictedBoxRow.id)).all()
+            run = s.get(PredictionRunRow, row.run_id)
             return PredictionRecord(row.run_id, row.image_id, list(row.class_probs),
                                     _from_blob(row.map_data, row.map_h, row.map_w),
-                                    [PredictedBox(b.x0, b.y0, b.x1, b.y1, b.score) for b in boxes])
+                                    [PredictedBox(b.x0, b.y0, b.x1, b.y1, b.score, b.id, b.status) for b in boxes],
+                                    run.training_run_id if run is not None else None)
 
     def latest_boxes_by_image(self) -> dict[int, tuple[int, list[PredictedBox]]]:
         """image id -> (run id, boxes by score) of each image's latest prediction. Two queries whatever the number
@@ -117,13 +127,34 @@ class MapRepo:
             for pred_id, image_id, run_id in s.execute(select(chosen)).all():
                 out[image_id] = (run_id, by_prediction.setdefault(pred_id, []))
             rows = s.execute(select(PredictedBoxRow.prediction_id, PredictedBoxRow.x0, PredictedBoxRow.y0,
-                                    PredictedBoxRow.x1, PredictedBoxRow.y1, PredictedBoxRow.score)
+                                    PredictedBoxRow.x1, PredictedBoxRow.y1, PredictedBoxRow.score,
+                                    PredictedBoxRow.id, PredictedBoxRow.status)
                              .join(chosen, PredictedBoxRow.prediction_id == chosen.c.id)
-                             .order_by(PredictedBoxRow.prediction_id, PredictedBoxRow.score.desc())).all()
-            for pred_id, x0, y0, x1, y1, score in rows:
-                by_prediction[pred_id].append(PredictedBox(x0, y0, x1, y1, score))
+                             .order_by(PredictedBoxRow.prediction_id, PredictedBoxRow.score.desc(),
+                                       PredictedBoxRow.id)).all()
+            for pred_id, x0, y0, x1, y1, score, box_id, status in rows:
+                by_prediction[pred_id].append(PredictedBox(x0, y0, x1, y1, score, box_id, status))
             return out
 
     def image_ids_with_prediction(self, run_id: int) -> set[int]:
         with self.p.read() as s:
             return set(s.scalars(select(PredictionRow.image_id).where(PredictionRow.run_id == run_id)).all())
+
+
+# A new prediction's box this close to one the inspector already judged on the same image keeps that judgement
+# (as regenerated proposals do), so a rejected box does not come back with every retraining.
+KEEP_DECISION_IOU = 0.9
+
+
+def _decided_boxes(s, image_id: int) -> list[tuple[tuple[float, float, float, float], str]]:
+    rows = s.execute(select(PredictedBoxRow.x0, PredictedBoxRow.y0, PredictedBoxRow.x1, PredictedBoxRow.y1,
+                            PredictedBoxRow.status)
+                     .join(PredictionRow, PredictedBoxRow.prediction_id == PredictionRow.id)
+                     .where(PredictionRow.image_id == image_id, PredictedBoxRow.status != "pending")
+                     .order_by(PredictedBoxRow.id.desc())).all()
+    return [((x0, y0, x1, y1), st) for x0, y0, x1, y1, st in rows]
+
+
+def _kept_decision(decided, xyxy) -> str:
+    from core.store.repos.proposals import _iou
+    return next((st for box, st in decided if _iou(box, xyxy) >= KEEP_DECISION_IOU), "pending")

@@ -1,0 +1,50 @@
+"""Edit > Accept predictions above a score: ask (app/dialogs/accept_above.py), then accept in one undoable
+transaction. Never acts while predictions are hidden; never touches a box the user made or decided."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog
+
+from app.commands import save_failure
+from app.review_commands import AcceptPredictionsCommand
+from core.store.project import ChangedMeanwhile, ProjectWriteError
+
+
+def plan_for(session, min_score: float, this_image: bool):
+    """The store's plan: pending predicted boxes >= ``min_score`` on the image shown, or on every unreviewed one."""
+    background = {c.id for c in session.classes if session.is_background(c.id)}
+    return session.project.predicted.plan_accept_above(min_score, session.image_id if this_image else None,
+                                                       background_class_ids=background)
+
+
+def accept_above(parent, session, canvas, dialog_factory=None) -> int:
+    """Run the dialog and the accept; returns how many boxes were accepted (0: nothing done, and why is said)."""
+    if session.project is None:
+        return 0
+    if not canvas.layer_visible("prediction"):
+        session.message.emit("Nothing accepted: predictions are hidden (View \u25b8 Show predictions, Ctrl+4)")
+        return 0
+    from app.dialogs.accept_above import AcceptAboveDialog
+    make = dialog_factory or AcceptAboveDialog
+    dlg = make(lambda s, here: plan_for(session, s, here), session.image is not None, parent)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return 0
+    score, here = dlg.score.value(), dlg.this_image.isChecked()
+    plan = plan_for(session, score, here)    # again: the file may have changed while the dialog was open
+    if not plan.items:
+        session.message.emit(f"No pending predicted box scores {score:.2f} or more "
+                             f"{'on this image' if here else 'on the unreviewed images'}")
+        return 0
+    where = "on this image" if here else f"on {plan.images} unreviewed image{'s' if plan.images != 1 else ''}"
+    shown = session.image_id if session.image_id is not None else plan.items[0].image_id
+    items = [(it.predicted_box_id, it.class_id, it.image_id) for it in plan.items]
+    cmd = AcceptPredictionsCommand(session, shown, items, f"Accept predictions \u2265 {score:.2f} {where}")
+    try:
+        cmd.execute()
+    except (ProjectWriteError, ChangedMeanwhile) as exc:
+        session.message.emit(f"{cmd.text()}: {save_failure(exc)}")
+        session.predictions_changed.emit()
+        return 0
+    canvas.select(None)
+    session.message.emit(f"Accepted {cmd.count} predicted box{'es' if cmd.count != 1 else ''} {where}: saved "
+                         f"(Ctrl+Z undoes all)")
+    return cmd.count

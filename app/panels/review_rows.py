@@ -1,0 +1,49 @@
+"""Rows of the review table: a proposal or a predicted box, as text, with its source. No widgets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.panels.attention_panel import head_name
+from core.store.records import PredictionRecord, ProposalRecord
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    kind: str        # "proposal" | "prediction" (the canvas layer it is drawn on)
+    key: int         # proposal id / predicted box id
+    rank: int        # 1 = best of its source on this image
+    score: float
+    status: str      # pending | accepted | rejected
+    cells: tuple[str, ...]
+    tip: str
+
+
+def run_name(training_run_id: int | None) -> str:
+    """A prediction's run as users see it everywhere: the training run's number (the training panel's "Run #N")."""
+    return f"run #{training_run_id}" if training_run_id is not None else "run ?"
+
+
+def proposal_rows(proposals: list[ProposalRecord]) -> list[ReviewRow]:
+    out = []
+    for p in proposals:
+        w, h = p.x1 - p.x0, p.y1 - p.y0
+        cells = (str(p.rank), "proposal", f"{p.score:.3f}", head_name(p.source_map), f"{w:.0f}\u00d7{h:.0f}", p.status)
+        tip = (f"Proposal #{p.rank}: score {p.score:.3f}, class probability {p.class_prob:.2f}, from the "
+               f"{head_name(p.source_map)} map, {w:.0f} x {h:.0f} px at ({p.x0:.0f}, {p.y0:.0f}), {p.status}")
+        out.append(ReviewRow("proposal", p.id, p.rank, p.score, p.status, cells, tip))
+    return out
+
+
+def prediction_rows(prediction: PredictionRecord | None) -> list[ReviewRow]:
+    if prediction is None:
+        return []
+    run = run_name(prediction.training_run_id)
+    out = []
+    for rank, b in enumerate(prediction.boxes, start=1):
+        w, h = b.x1 - b.x0, b.y1 - b.y0
+        cells = (str(rank), f"pred. {run}", f"{b.score:.3f}", "predicted", f"{w:.0f}\u00d7{h:.0f}", b.status)
+        tip = (f"Predicted box #{rank} of {run}: score {b.score:.3f} (confident foreground it holds x the "
+               f"probability that the image shows an object), {w:.0f} x {h:.0f} px at ({b.x0:.0f}, {b.y0:.0f}), "
+               f"{b.status}")
+        out.append(ReviewRow("prediction", b.id, rank, b.score, b.status, cells, tip))
+    return out
