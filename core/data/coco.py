@@ -24,6 +24,8 @@ from core.store.repos.boxes import normalise_box
 
 # "accepted": curated boxes that began as a predicted box an inspector accepted
 BOX_KINDS = ("curated", "accepted", "predictions", "proposals", "all")
+# Images per block an export reads at once: bounds its memory; under SQLite's old 999-parameter limit for IN (...).
+EXPORT_BLOCK = 900
 
 
 @dataclass
@@ -116,10 +118,20 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
     all_names = {c.id: c.name for c in all_classes}
     images = [img for img in project.images.list()
               if (not reviewed_only or img.review == "verified") and (split is None or img.split == split)]
-    # Everything read up front, grouped by image: one query per kind instead of one per image.
-    curated = _by_image(project.boxes.all()) if boxes in ("curated", "accepted", "all") else {}
-    proposals = _by_image(project.proposals.all()) if boxes in ("proposals", "all") else {}
-    predicted = project.maps.latest_boxes_by_image() if boxes in ("predictions", "all") else {}
+    # Read block by block, grouped by image: one query per kind and block instead of one per image, and never
+    # every box of a large project at once (600,000 box records held for 100,000 images: 0.5 GB).
+    curated: dict[int, list] = {}
+    proposals: dict[int, list] = {}
+    predicted: dict[int, tuple] = {}
+
+    def read_block(ids: list[int]) -> None:
+        curated.clear(), proposals.clear(), predicted.clear()
+        if boxes in ("curated", "accepted", "all"):
+            curated.update(_by_image(project.boxes.all(ids)))
+        if boxes in ("proposals", "all"):
+            proposals.update(_by_image(project.proposals.all(ids)))
+        if boxes in ("predictions", "all"):
+            predicted.update(project.maps.latest_boxes_by_image(ids))
 
     def annotation(img, class_id, xyxy, extra_attrs: dict, score: float | None) -> dict | None:
         cid = class_id if class_id in all_names else img.class_id
@@ -161,7 +173,13 @@ def coco_parts(project: Project, boxes: str = "curated", *, reviewed_only: bool 
                                                              "source_map": p.source_map}, p.score)
 
     def annotations() -> Iterator[dict]:
-        for img in images:
+        for start in range(0, len(images), EXPORT_BLOCK):
+            block = images[start:start + EXPORT_BLOCK]
+            read_block([img.id for img in block])
+            yield from numbered(block)
+
+    def numbered(block) -> Iterator[dict]:
+        for img in block:
             for ann in of_image(img):
                 if ann is not None:
                     report.annotations += 1
