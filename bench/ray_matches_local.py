@@ -4,7 +4,8 @@
 
 Both projects are built from the same demo images; one runs every stage here, the other runs attention,
 proposals and prediction on Ray (local mode; training stays here in both, with the same seed). Prints how
-far apart the stored results are.
+far apart the stored results are. A third row isolates the prediction stage: the local run's own trained model
+predicted again on Ray, compared with its local prediction run.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from core.data.demo import write_demo  # noqa: E402
 from core.data.importer import import_images  # noqa: E402
 from core.pipeline import load_config, run_all, save_config  # noqa: E402
-from core.pipeline.cluster import RayOptions, connect  # noqa: E402
+from core.pipeline.cluster import RayOptions, connect, predict_on_ray  # noqa: E402
 from core.store.project import Project  # noqa: E402
 
 
@@ -80,10 +81,14 @@ def main() -> None:
         t2 = time.perf_counter()
         out_ray = run_all(remote, ray=RayOptions(actors=a.actors))
         t3 = time.perf_counter()
+        # the same checkpoint, predicted on Ray: the stage alone, without training's float noise
+        same_model = {"prediction_run": predict_on_ray(local, out_local["train_run"],
+                                                       opts=RayOptions(actors=a.actors), cfg=load_config(local))}
         again = project(Path(tmp) / "local_again", demo.image_dir, a.size, a.epochs, a.precision)
         out_again = run_all(again)   # the control: the local run twice
         rows = [("Ray vs local", compare(local, remote, out_local, out_ray)),
-                ("local vs local (control)", compare(local, again, out_local, out_again))]
+                ("local vs local (control)", compare(local, again, out_local, out_again)),
+                ("Ray predict vs local predict, same trained model", compare(local, local, out_local, same_model))]
     print(f"\n{a.n} demo images at {a.size} px, {a.epochs} epochs, precision {a.precision}; Ray with {a.actors} "
           "actors (local mode)")
     print(f"local run {t1 - t0:.0f} s, Ray run {t3 - t2:.0f} s (after Ray's start)")

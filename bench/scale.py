@@ -5,15 +5,14 @@
 For each size it writes that many small PNG files (8x8, each different) in two class folders, and a project
 holding them with the rows a worked project has: attention maps (7 per image), 5 ranked proposals and one
 curated box per image (bulk-inserted, as the stages would leave them). A child process per size then opens the
-real main window and times what a user does, and reports its own peak memory (ru_maxrss). Targets are from
-issue 15: open < 2 s, each list action < 100 ms, re-scan < 10 s, export < 30 s, window memory < 1 GB.
+real main window and times what a user does, and reports its own peak memory (VmHWM: see bench/peak.py).
+Targets are from issue 15: open < 2 s, each list action < 100 ms, re-scan < 10 s, export < 30 s, window memory < 1 GB.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.peak import peak_rss_gb  # noqa: E402
 
 TARGETS = {"open and show the first image": 2.0, "scroll the list to the end": 0.1, "filter by class": 0.1,
            "filter by review state": 0.1, "search a name": 0.1, "next unreviewed": 0.1,
@@ -113,11 +114,11 @@ def child(path: Path) -> None:
     b.search.setText("img_09999")
     timed("search a name", b.apply_filter)
     timed("next unreviewed", w.on_next_unreviewed)
-    out["window peak memory (GB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    out["window peak memory (GB)"] = peak_rss_gb()
     project = w.session.project
     timed("re-scan, nothing changed", lambda: import_images(project))
     timed("export all boxes", lambda: export_coco(project, path.with_name("boxes.json"), boxes="all"))
-    out["peak memory with the export (GB)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    out["peak memory with the export (GB)"] = peak_rss_gb()
     w.shutdown()
     print(json.dumps(out))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import builtins  # the repo's own list() method hides the type in the class body
+from collections.abc import Collection
 
 from sqlalchemy import delete, func, select
 
@@ -39,11 +40,14 @@ class BoxRepo:
             rows = s.scalars(select(BoxRow).where(BoxRow.image_id == image_id).order_by(BoxRow.id)).all()
             return [_record(r) for r in rows]
 
-    def all(self) -> builtins.list[BoxRecord]:
+    def all(self, image_ids: Collection[int] | None = None) -> builtins.list[BoxRecord]:
+        """Every curated box, or those of ``image_ids`` only (an export reads a large project block by block)."""
         with self.p.read() as s:
             # plain rows, not ORM objects: an export of a large project reads every one
-            rows = s.execute(select(*BoxRow.__table__.columns).order_by(BoxRow.image_id, BoxRow.id))
-            return [_record(r) for r in rows]
+            q = select(*BoxRow.__table__.columns).order_by(BoxRow.image_id, BoxRow.id)
+            if image_ids is not None:
+                q = q.where(BoxRow.image_id.in_(list(image_ids)))
+            return [_record(r) for r in s.execute(q)]
 
     def get(self, box_id: int) -> BoxRecord:
         with self.p.read() as s:

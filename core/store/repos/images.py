@@ -21,7 +21,15 @@ class ImageFilter:
     include_missing: bool = True
 
 
-def _record(row: ImageRow, n_boxes: int = 0) -> ImageRecord:
+# What a record holds, read as plain columns: ORM objects cost 0.15 ms each (15 s for a 100,000-image export
+# on a busy machine), and the timestamps are never shown.
+_RECORD_COLUMNS = (ImageRow.id, ImageRow.rel_path, ImageRow.width, ImageRow.height, ImageRow.class_id,
+                   ImageRow.split, ImageRow.review, ImageRow.content_hash, ImageRow.missing, ImageRow.orientation,
+                   ImageRow.flagged)
+
+
+def _record(row, n_boxes: int = 0) -> ImageRecord:
+    """``row``: an ImageRow or a result row of _RECORD_COLUMNS."""
     return ImageRecord(row.id, row.rel_path, row.width, row.height, row.class_id, row.split,
                        row.review, row.content_hash, bool(row.missing), row.orientation, n_boxes,
                        bool(row.flagged))
@@ -59,11 +67,11 @@ class ImageRepo:
 
     def list(self, f: ImageFilter = ImageFilter(), offset: int = 0, limit: int | None = None) -> list[ImageRecord]:
         """Images passing ``f`` in name order, each with its number of curated boxes (counted for this page only)."""
-        q = self._query(f).order_by(ImageRow.rel_path).offset(offset)
+        q = self._query(f, *_RECORD_COLUMNS).order_by(ImageRow.rel_path).offset(offset)
         if limit is not None:
             q = q.limit(limit)
         with self.p.read() as s:
-            rows = s.scalars(q).all()
+            rows = s.execute(q).all()
             counts = self._box_counts(s, [r.id for r in rows])
             return [_record(row, counts.get(row.id, 0)) for row in rows]
 
@@ -74,7 +82,7 @@ class ImageRepo:
         with self.p.read() as s:
             for i in range(0, len(ids), 900):   # under SQLite's smallest limit of bound variables
                 chunk = ids[i:i + 900]
-                rows = s.scalars(select(ImageRow).where(ImageRow.id.in_(chunk))).all()
+                rows = s.execute(select(*_RECORD_COLUMNS).where(ImageRow.id.in_(chunk))).all()
                 counts = self._box_counts(s, chunk)
                 out.update((r.id, _record(r, counts.get(r.id, 0))) for r in rows)
         return out

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 from sqlalchemy import and_, delete, func, select
 
@@ -113,12 +115,16 @@ class MapRepo:
                                     [PredictedBox(b.x0, b.y0, b.x1, b.y1, b.score, b.id, b.status) for b in boxes],
                                     run.training_run_id if run is not None else None)
 
-    def latest_boxes_by_image(self) -> dict[int, tuple[int, list[PredictedBox]]]:
-        """image id -> (run id, boxes by score) of each image's latest prediction. Two queries whatever the number
-        of images (an export of 100,000 images must not ask once per image); the maps are not read."""
+    def latest_boxes_by_image(self, image_ids: Collection[int] | None = None
+                              ) -> dict[int, tuple[int, list[PredictedBox]]]:
+        """image id -> (run id, boxes by score) of each image's latest prediction, for every image or for
+        ``image_ids`` only. Two queries whatever the number of images (an export of 100,000 images must not ask
+        once per image); the maps are not read."""
         with self.p.read() as s:
-            latest = (select(PredictionRow.image_id, func.max(PredictionRow.run_id).label("run_id"))
-                      .group_by(PredictionRow.image_id).subquery())
+            latest_q = select(PredictionRow.image_id, func.max(PredictionRow.run_id).label("run_id"))
+            if image_ids is not None:
+                latest_q = latest_q.where(PredictionRow.image_id.in_(list(image_ids)))
+            latest = latest_q.group_by(PredictionRow.image_id).subquery()
             chosen = (select(PredictionRow.id, PredictionRow.image_id, PredictionRow.run_id)
                       .join(latest, and_(PredictionRow.image_id == latest.c.image_id,
                                          PredictionRow.run_id == latest.c.run_id)).subquery())

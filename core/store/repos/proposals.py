@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import builtins  # the repo's own list() method hides the type in the class body
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -45,11 +46,14 @@ class ProposalRepo:
         with self.p.read() as s:
             return [_record(r) for r in s.scalars(q.order_by(ProposalRow.rank)).all()]
 
-    def all(self) -> builtins.list[ProposalRecord]:
+    def all(self, image_ids: Collection[int] | None = None) -> builtins.list[ProposalRecord]:
+        """Every proposal, or those of ``image_ids`` only (an export reads a large project block by block)."""
         with self.p.read() as s:
             # plain rows, not ORM objects: an export of 100,000 images reads half a million of them
-            rows = s.execute(select(*ProposalRow.__table__.columns).order_by(ProposalRow.image_id, ProposalRow.rank))
-            return [_record(r) for r in rows]
+            q = select(*ProposalRow.__table__.columns).order_by(ProposalRow.image_id, ProposalRow.rank)
+            if image_ids is not None:
+                q = q.where(ProposalRow.image_id.in_(list(image_ids)))
+            return [_record(r) for r in s.execute(q)]
 
     def image_ids_with_proposals(self) -> set[int]:
         with self.p.read() as s:

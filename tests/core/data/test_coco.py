@@ -113,3 +113,31 @@ def test_large_ground_truth_file_lands_whole_and_once(project, tmp_path):
     again = import_coco(project, path, as_="gt")
     assert again.added == 0 and again.duplicates == n
     assert project.boxes.gt_count() == distinct and project.boxes.all() == []   # curated boxes untouched
+
+
+def test_export_read_block_by_block_writes_the_same_file(project, tmp_path, monkeypatch):
+    """A large project is exported a block of images at a time (bounded memory): block edges change nothing."""
+    import numpy as np
+
+    import core.data.coco_export as coco_module
+
+    _, a, b = _with_boxes(project)
+    maps = project.maps
+    older, newer = maps.new_prediction_run(None, {}), maps.new_prediction_run(None, {})
+    maps.save_prediction(older, a.id, [0.1, 0.9], np.zeros((8, 8), np.float32), [(1, 1, 9, 9, 0.2)])
+    maps.save_prediction(newer, a.id, [0.1, 0.9], np.zeros((8, 8), np.float32), [(2, 2, 20, 20, 0.8),
+                                                                                 (5, 5, 9, 9, 0.3)])
+    maps.save_prediction(older, b.id, [0.1, 0.9], np.zeros((8, 8), np.float32), [(3, 3, 12, 12, 0.6)])
+    whole = tmp_path / "whole.json"
+    export_coco(project, whole, boxes="all")
+    monkeypatch.setattr(coco_module, "EXPORT_BLOCK", 1)
+    one_by_one = tmp_path / "blocks.json"
+    export_coco(project, one_by_one, boxes="all")
+    first, second = json.loads(whole.read_text()), json.loads(one_by_one.read_text())
+    first["info"].pop("date_created"), second["info"].pop("date_created")
+    assert first == second
+    predicted = [x for x in first["annotations"] if x["attributes"]["kind"] == "prediction"]
+    # each image's latest run only (image a: not the older run's 0.2 box), best score first
+    assert [(x["image_id"], x["score"]) for x in predicted] == [
+        (a.id, pytest.approx(0.8)), (a.id, pytest.approx(0.3)), (b.id, pytest.approx(0.6))]
+    assert len(first["annotations"]) == 3 + 1 + 3
