@@ -127,6 +127,7 @@ def add_stage_options(parser: argparse.ArgumentParser, stage: str) -> None:
 
 def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
     """Set every field whose option was given; True when any was. 'default' and ``none_as`` become None."""
+    given = False
     changed: set[str] = set()   # sections set from the command line (None, the top level, has no check)
     for opt in options():
         if not opt.meta["cli"]:
@@ -137,13 +138,14 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
         if value == DEFAULT and opt.optional or opt.meta["none_as"] is not None and value == opt.meta["none_as"]:
             value = None
         setattr(_target(settings, opt), opt.name, value)
+        given = True   # a top-level option alone (--device, --background-classes) counts too
         if opt.section is not None:
             changed.add(opt.section)
     for section in changed:   # check the section as a whole before anyone saves it (ValueError)
         post_init = getattr(getattr(settings, section), "__post_init__", None)
         if post_init is not None:
             post_init()
-    return bool(changed)
+    return given
 
 
 def share(settings: Settings, section: str) -> None:

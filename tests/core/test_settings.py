@@ -157,3 +157,10 @@ def test_box_drawing_settings_are_a_saved_section_with_their_predict_options():
     assert load_settings(project).boxes == Settings().boxes
     with pytest.raises(ValueError, match="threshold must lie in"):
         apply_cli(s, build_parser().parse_args(["predict", "p", "--threshold", "1.5"]))
+
+
+def test_a_top_level_option_alone_counts_as_given_so_it_is_saved():
+    s = Settings()
+    assert apply_cli(s, build_parser().parse_args(["proposals", "p", "--background-classes", "meadow"]))
+    assert s.background_classes == ["meadow"]
+    assert not apply_cli(Settings(), build_parser().parse_args(["proposals", "p"]))
