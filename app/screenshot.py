@@ -204,4 +204,5 @@ def main(argv: list[str]) -> int:
         app.processEvents()
         if project is not None:
             project.close()
+        QSettings().sync()   # written now, or Qt writes it again at exit, after the folder is gone
         shutil.rmtree(settings_dir, ignore_errors=True)
