@@ -122,6 +122,22 @@ def _shown(project, image_id: int, run_id: int | None) -> np.ndarray:
     return np.asarray([(b.x0, b.y0, b.x1, b.y1) for b in p.boxes] if p else [], dtype=np.float64).reshape(-1, 4)
 
 
+def _shown_scored(project, image_id: int, run_id: int | None) -> tuple[np.ndarray, np.ndarray]:
+    p = project.maps.prediction(image_id, run_id)
+    boxes = [(b.x0, b.y0, b.x1, b.y1) for b in p.boxes] if p else []
+    return (np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+            np.asarray([b.score for b in p.boxes] if p else [], dtype=np.float64))
+
+
+def replay_gated(shown: np.ndarray, scores: np.ndarray, gt: np.ndarray, costs: Costs, gate) -> ImageOutcome:
+    """One image when the app shows only the boxes ``gate`` (core.dips.suggest.SuggestionGate) lets through;
+    then the gate learns from every suggested box against the boxes the image ended with."""
+    keep = gate.show(scores)
+    out = replay_image(shown[keep], gt, costs, len(keep))
+    gate.record(shown, scores, np.asarray(out.curated, dtype=np.float64).reshape(-1, 4))
+    return out
+
+
 def _top_score(project, image_id: int, run_id: int | None) -> float:
     p = project.maps.prediction(image_id, run_id)
     return max((b.score for b in p.boxes), default=0.0) if p else 0.0
@@ -147,7 +163,8 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
 
 
 def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,
-             epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None) -> Session:
+             epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
+             train_set: str = "", gate: bool = False) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining)."""
     from core.pipeline import predict, train
     from core.pipeline.config import load_config
@@ -162,7 +179,11 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     cfg.train.seed = seed
     if epochs:
         cfg.train.epochs = epochs
+    from bench.real_aerial import set_train
+    set_train(cfg, train_set)
     s = Session(order, retrain_every)
+    from core.dips.suggest import ReviewCosts, SuggestionGate
+    the_gate = SuggestionGate(ReviewCosts(costs.verify, costs.draw, costs.adjust))
     since, boxed = 0, 0
 
     def sort_pending() -> None:
@@ -175,7 +196,11 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     sort_pending()
     while pending:
         rec = pending.pop(0)
-        out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look)
+        if gate:
+            boxes, scores = _shown_scored(project, rec.id, run_id)
+            out = replay_gated(boxes, scores, gt.get(rec.id, np.zeros((0, 4))), costs, the_gate)
+        else:
+            out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look)
         s.seconds += out.seconds
         for k in s.counts:
             s.counts[k] += getattr(out, k)
@@ -223,6 +248,8 @@ def main() -> None:
     ap.add_argument("--orders", default="file,uncertain")
     ap.add_argument("--retrain-every", default="0", help="comma-separated N (0 = no retraining)")
     ap.add_argument("--look", type=int, default=1, help="suggestions the inspector looks at per image")
+    ap.add_argument("--gate", action="store_true", help="instead of --look: show the boxes the app's suggestion "
+                    "gate lets through (core/dips/suggest.py: learned from the images reviewed so far)")
     ap.add_argument("--verify", type=float, default=Costs.verify)
     ap.add_argument("--draw", type=float, default=Costs.draw)
     ap.add_argument("--adjust", type=float, default=Costs.adjust)
@@ -231,6 +258,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="training seed of the retrainings")
     ap.add_argument("--work", default="/tmp/dips_sim", help="where the project copy is made")
     ap.add_argument("--splits", help="only these splits, e.g. train,val (default: every image)")
+    ap.add_argument("--train-set", default="", metavar="KEY=V,...", help="training settings of the retrainings, "
+                    "e.g. curated_weight=4 (default: the project's)")
     ap.add_argument("--plot", help="write the curves to this PNG")
     ap.add_argument("--name", default="", help="title of the plot")
     a = ap.parse_args()
@@ -246,7 +275,8 @@ def main() -> None:
                 if project.maps.latest_run_id() is None:
                     raise SystemExit(f"{src}: no prediction run (run 'main.py run' first)")
                 splits = tuple(a.splits.split(",")) if a.splits else None
-                s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits)
+                s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
+                             a.train_set, a.gate)
                 ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
                 gt = _gt(project, ids)
                 draw_all, trad_all = hand_seconds(gt, costs.draw), hand_seconds(gt, costs.traditional)
@@ -254,7 +284,7 @@ def main() -> None:
             sessions.append(s)
             print_session(s, draw_all, trad_all, n_obj)
     print(f"\n{src.name}: {n_obj} object images, drawing every box by extreme clicking {draw_all / 60:.1f} min "
-          f"(traditional {trad_all / 60:.1f} min); look at top {a.look}; costs verify {costs.verify} s, adjust "
+          f"(traditional {trad_all / 60:.1f} min); {'gated' if a.gate else f'look at top {a.look}'}; costs verify {costs.verify} s, adjust "
           f"{costs.adjust} s, draw {costs.draw} s; total bench time {(time.time() - t0) / 60:.1f} min")
     for s in sessions:
         print_session(s, draw_all, trad_all, n_obj)

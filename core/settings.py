@@ -236,6 +236,19 @@ class TrainConfig:
                                  unit="fraction")
     neg_low_frac: float = option(0.3, "bg candidates: lowest fraction of activations outside all boxes",
                                  unit="fraction")
+    # hard negatives of object-free images: where attention is highest on them (issue 14 measures what they cost
+    # when such images show the objects' texture at their edges, as open ground beside forest does)
+    bg_hard_frac: float = option(0.5, "share of an object-free image's n- drawn where its attention is highest "
+                                      "(hard negatives); the rest uniformly over the image", unit="fraction",
+                                 cli="bg-hard-frac", stages=("train",), low=0.0, high=1.0)
+    # curated boxes (accepted, adjusted or drawn by the inspector) are ground truth, not guesses: 0 samples them like a
+    # proposal (top activations inside one box); W > 0 labels every box of the image foreground (W x n+ pixels drawn
+    # uniformly inside the curated boxes) and W x n- pixels uniformly outside all of them, so a curated image weighs
+    # W times a proposal image in the partial cross-entropy
+    curated_weight: float = option(0.0, "curated boxes as strong supervision: 0 = sampled like a proposal; W > 0 = "
+                                        "W x n+ pixels uniformly inside every curated box are foreground, W x n- "
+                                        "outside all of them background", unit="x", cli="curated-weight",
+                                   stages=("train",), low=0.0, high=100.0)
     # -- loss (Eq. 4): lambda_1 * partial CE + lambda_2 * CRF --
     lambda_seed: float = option(1.0, "λ1: weight of the partial cross-entropy on the sampled pixels",
                                 symbol="lambda_1", cli="lambda-seed", stages=("train",), gui=True, label="seed λ")
@@ -313,6 +326,11 @@ class BoxDrawConfig:
     merge_gap: float = option(0.0, "merge boxes closer than this times the smaller box's side (fragments of one "
                                    "object); 0 = off", unit="box sides", cli="merge-gap", stages=("predict",),
                               low=0.0, metavar="G")
+    split_touching: float = option(0.0, "one box per object where objects touch: every peak of the map at least "
+                                        "this fraction of the image's side from a higher one is an object, and a "
+                                        "watershed shares the region among them; 0 = off",
+                                   unit="fraction of the image side", cli="split-touching", stages=("predict",),
+                                   low=0.0, high=1.0, metavar="D")
     nms_cover: float = option(0.0, "drop a box lying this much inside a better one (duplicates); 0 = off",
                               unit="fraction of the box's area", low=0.0, high=1.0)
     score: str = option("mass", "rank boxes by their mean foreground probability, or by mass (mean x sqrt of the "

@@ -106,6 +106,36 @@ def grabcut_box(rgb: np.ndarray, fg: np.ndarray, box: np.ndarray, threshold: flo
     return parts[best]
 
 
+def split_touching(fg: np.ndarray, mask: np.ndarray, min_dist_frac: float) -> np.ndarray:
+    """Boxes ``[N, 4]`` of the regions of ``mask`` with touching objects split apart: every local peak of the map
+    ``fg`` inside the mask at least ``min_dist_frac`` x the map's shorter side from a higher one seeds one object,
+    and a watershed on the map (flooding down from the peaks) shares the region's pixels among them. A region
+    with one peak keeps its box. Continuous ``xyxy`` pixels of the map, x1/y1 exclusive."""
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+    h, w = fg.shape
+    md = max(1, int(round(min_dist_frac * min(h, w))))
+    smooth = cv2.GaussianBlur(fg.astype(np.float32), (0, 0), sigmaX=max(md / 4.0, 0.5))
+    n, regions = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    peaks = peak_local_max(smooth, min_distance=md, labels=regions, exclude_border=False)
+    markers = np.zeros((h, w), np.int32)
+    for k, (y, x) in enumerate(peaks):
+        markers[y, x] = k + 1
+    # a region the peak search left without a seed (flat map) is one object, seeded anywhere inside
+    for r in range(1, n):
+        inside = regions == r
+        if not markers[inside].any():
+            ys, xs = np.nonzero(inside)
+            markers[ys[0], xs[0]] = markers.max() + 1
+    parts = watershed(-smooth, markers, mask=mask.astype(bool))
+    out = []
+    for k in range(1, int(parts.max()) + 1):
+        ys, xs = np.nonzero(parts == k)
+        if len(ys):
+            out.append((float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)))
+    return np.asarray(out, dtype=np.float64).reshape(-1, 4)
+
+
 def draw_boxes(fg: np.ndarray, threshold: float, cfg: BoxDrawConfig | None = None,
                rgb: np.ndarray | None = None) -> list[tuple[float, float, float, float, float]]:
     """Boxes ``(x0, y0, x1, y1, score)`` (continuous pixels of ``fg`` ``[h, w]``, probabilities in [0, 1]) of
@@ -115,7 +145,10 @@ def draw_boxes(fg: np.ndarray, threshold: float, cfg: BoxDrawConfig | None = Non
     fg = np.asarray(fg, dtype=np.float32)
     h, w = fg.shape
     mask = binarize(fg, threshold)
-    comps = np.asarray(components_to_boxes(mask), dtype=np.float64).reshape(-1, 4)
+    if cfg.split_touching > 0:
+        comps = split_touching(fg, mask, cfg.split_touching)
+    else:
+        comps = np.asarray(components_to_boxes(mask), dtype=np.float64).reshape(-1, 4)
     if len(comps) == 0:
         return []
     area = box_area(comps)
