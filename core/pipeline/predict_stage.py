@@ -68,9 +68,16 @@ def _pseudo_boxes(project, rec) -> np.ndarray | None:
 def calibrate_threshold(project, model: LoadedModel, cache, records) -> tuple[float, int]:
     """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
     match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
-    nearest 0.5). No ground truth is read."""
-    picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
-             for b in [_pseudo_boxes(project, r)] if b is not None]
+    nearest 0.5). Once CALIBRATION_MIN images of any split have curated boxes, those alone choose it: they are
+    the inspector's own boxes, while a proposal may be a speck (issue 14). No ground truth is read."""
+    curated: dict[int, list] = {}
+    for b in project.boxes.all():
+        curated.setdefault(b.image_id, []).append(b.xyxy)
+    picks = [(r, np.array(curated[r.id], dtype=np.float64)) for r in records
+             if r.id in curated and cache.has(r.content_hash)]
+    if len(picks) < CALIBRATION_MIN:
+        picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
+                 for b in [_pseudo_boxes(project, r)] if b is not None]
     if len(picks) > CALIBRATION_IMAGES:
         picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
     if len(picks) < CALIBRATION_MIN:

@@ -17,10 +17,13 @@ def _halo_map() -> np.ndarray:
     return m
 
 
-def _stub_project(n_images: int):
+def _stub_project(n_images: int, curated: dict | None = None):
     recs = [SimpleNamespace(id=i, split="train", content_hash=f"h{i}", width=100, height=100) for i in range(n_images)]
     prop = SimpleNamespace(xyxy=(40.0, 40.0, 60.0, 60.0))
-    project = SimpleNamespace(boxes=SimpleNamespace(list=lambda _id: []),
+    curated = curated or {}
+    mine = [SimpleNamespace(image_id=i, xyxy=b) for i, bs in curated.items() for b in bs]
+    project = SimpleNamespace(boxes=SimpleNamespace(list=lambda i: [b for b in mine if b.image_id == i],
+                                                    all=lambda: mine),
                               proposals=SimpleNamespace(list=lambda _id, include_rejected=False: [prop]))
     feats = SimpleNamespace(tokens=np.zeros(1), cls=np.zeros(1), rgb=np.zeros(1))
     cache = SimpleNamespace(has=lambda _h: True, get=lambda _h: feats)
@@ -42,3 +45,14 @@ def test_threshold_where_boxes_match_the_pseudo_boxes_is_chosen():
 def test_too_few_pseudo_boxes_fall_back_to_one_half():
     project, model, cache, recs = _stub_project(3)
     assert calibrate_threshold(project, model, cache, recs) == (OPERATING_THRESHOLD, 0)
+
+
+def test_once_enough_images_are_curated_their_boxes_alone_choose_the_threshold():
+    """The proposals are specks inside the object; the inspector boxed the whole halo on 5 images (any split)."""
+    project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)})
+    recs[0].split = "val"
+    tau, n = calibrate_threshold(project, model, cache, recs)
+    assert n == 5 and tau == 0.5          # 0.3 .. 0.55 all draw the halo box; 0.5 is nearest the fallback
+    # four curated images are too few: the training images' pseudo boxes choose as before
+    project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(4)})
+    assert calibrate_threshold(project, model, cache, recs)[1] == 8   # curated where there, proposals elsewhere
