@@ -285,7 +285,8 @@ def main() -> None:
             print_session(s, draw_all, trad_all, n_obj)
     print(f"\n{src.name}: {n_obj} object images, drawing every box by extreme clicking {draw_all / 60:.1f} min "
           f"(traditional {trad_all / 60:.1f} min); {'gated' if a.gate else f'look at top {a.look}'}; "
-          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s; total bench time {(time.time() - t0) / 60:.1f} min")
+          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s; "
+          f"total bench time {(time.time() - t0) / 60:.1f} min")
     for s in sessions:
         print_session(s, draw_all, trad_all, n_obj)
     if a.plot:
