@@ -106,6 +106,7 @@ class Session:
     counts: dict = field(default_factory=lambda: {"accepted": 0, "adjusted": 0, "rejected": 0, "drawn": 0})
     curve: list = field(default_factory=lambda: [(0.0, 0)])   # (seconds, object images boxed)
     retrains: int = 0
+    refit_every: int = 0        # predictions redone without training (retrains counts them)
 
 
 def _gt(project, ids: set[int] | None = None) -> dict[int, np.ndarray]:
@@ -164,7 +165,7 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
 
 def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
-             train_set: str = "", gate: bool = False) -> Session:
+             train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining)."""
     from core.pipeline import predict, train
     from core.pipeline.config import load_config
@@ -181,7 +182,9 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
         cfg.train.epochs = epochs
     from bench.real_aerial import set_train
     set_train(cfg, train_set)
-    s = Session(order, retrain_every)
+    cfg.boxes.fit_to_curated = cfg.boxes.fit_to_curated or fit
+    every = retrain_every or refit_every
+    s = Session(order, retrain_every, refit_every=0 if retrain_every else refit_every)
     from core.dips.suggest import ReviewCosts, SuggestionGate
     the_gate = SuggestionGate(ReviewCosts(costs.verify, costs.draw, costs.adjust))
     since, boxed = 0, 0
@@ -207,14 +210,14 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
         if rec.id in gt:
             boxed += 1
         s.curve.append((s.seconds, boxed))
-        if retrain_every and out.curated:
+        if every and out.curated:
             project.boxes.add_many([(rec.id, tuple(float(v) for v in b), rec.class_id, "manual", None)
                                     for b in out.curated])
-        if retrain_every and rec.id in gt:
+        if every and rec.id in gt:
             since += 1
-            if since >= retrain_every and pending:
+            if since >= every and pending:
                 since = 0
-                run = train(project, cfg, progress)
+                run = train(project, cfg, progress) if retrain_every else None   # None: the latest model
                 run_id = predict(project, run, progress, image_ids=[r.id for r in pending], cfg=cfg)
                 s.retrains += 1
                 sort_pending()
@@ -230,7 +233,8 @@ def print_session(s: Session, draw_all: float, traditional_all: float, n_obj: in
     print(f"{s.order:<10} retrain {s.retrain_every or 'off':>4}: {s.seconds / 60:6.1f} min = "
           f"{s.seconds / draw_all:5.2f}x extreme clicking, {s.seconds / traditional_all:5.2f}x traditional; "
           f"accepted {c['accepted']}, adjusted {c['adjusted']}, rejected {c['rejected']}, drawn {c['drawn']}"
-          + (f"; {s.retrains} retrainings" if s.retrains else ""))
+          + (f"; {s.retrains} {'re-predictions (no training)' if s.refit_every else 'retrainings'}"
+             if s.retrains else ""))
     marks = [0.1, 0.25, 0.5, 0.75, 1.0]
     cells = []
     for m in marks:
@@ -260,6 +264,11 @@ def main() -> None:
     ap.add_argument("--splits", help="only these splits, e.g. train,val (default: every image)")
     ap.add_argument("--train-set", default="", metavar="KEY=V,...", help="training settings of the retrainings, "
                     "e.g. curated_weight=4 (default: the project's)")
+    ap.add_argument("--refit-every", type=int, default=0, help="without retraining: after every N curated object "
+                    "images predict the remaining ones again with the same model (with --fit the box drawing is then "
+                    "fitted to the curated boxes)")
+    ap.add_argument("--fit", action="store_true", help="predictions fit threshold and box drawing to the curated "
+                    "boxes (the fit_to_curated setting)")
     ap.add_argument("--plot", help="write the curves to this PNG")
     ap.add_argument("--name", default="", help="title of the plot")
     a = ap.parse_args()
@@ -276,7 +285,7 @@ def main() -> None:
                     raise SystemExit(f"{src}: no prediction run (run 'main.py run' first)")
                 splits = tuple(a.splits.split(",")) if a.splits else None
                 s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
-                             a.train_set, a.gate)
+                             a.train_set, a.gate, a.refit_every, a.fit)
                 ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
                 gt = _gt(project, ids)
                 draw_all, trad_all = hand_seconds(gt, costs.draw), hand_seconds(gt, costs.traditional)

@@ -339,6 +339,10 @@ class BoxDrawConfig:
     grabcut: bool = option(False, "tighten each box to the object's edges with OpenCV's GrabCut seeded by the map",
                            cli="grabcut", stages=("predict",))
     max_boxes: int = option(0, "keep at most this many boxes per image; 0 = all", unit="boxes", low=0)
+    fit_to_curated: bool = option(False, "once 5 images carry curated boxes, choose the operating threshold and "
+                                         "the drawing (as set, with GrabCut, or splitting touching objects) whose "
+                                         "best box the inspector would have kept most often on them",
+                                  cli="fit-to-curated", stages=("predict",))
     threshold: float | None = option(None, "operating threshold on the foreground probability; 'default': "
                                            "calibrated per prediction run on the training images' pseudo boxes",
                                      symbol="tau", unit="probability", cli="threshold", stages=("predict",),

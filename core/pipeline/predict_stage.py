@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +91,48 @@ def calibrate_threshold(project, model: LoadedModel, cache, records) -> tuple[fl
     return tau, len(picks)
 
 
+# what fit_to_curated may change in the project's box drawing (each judged at every threshold of the grid)
+FIT_VARIANTS = ({}, {"grabcut": True}, {"split_touching": 0.15})
+
+
+def _curated_picks(project, records, cache) -> list:
+    curated: dict[int, list] = {}
+    for b in project.boxes.all():
+        curated.setdefault(b.image_id, []).append(b.xyxy)
+    return [(r, np.array(curated[r.id], dtype=np.float64)) for r in records
+            if r.id in curated and cache.has(r.content_hash)]
+
+
+def fit_drawing(project, model: LoadedModel, cache, records, draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig, int]:
+    """(threshold, box drawing, images fitted on) whose best box the inspector would have kept most often on the
+    images with curated boxes: per image the review's gain of that box (core/dips/suggest.py: kept as is, adjusted,
+    or rejected), summed; ties go to the threshold nearest 0.5, then to ``draw`` as set. (OPERATING_THRESHOLD,
+    ``draw``, 0) when fewer than CALIBRATION_MIN images are curated."""
+    from core.dips.suggest import SuggestionGate, box_outcomes
+    picks = _curated_picks(project, records, cache)
+    if len(picks) > CALIBRATION_IMAGES:
+        picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
+    if len(picks) < CALIBRATION_MIN:
+        return OPERATING_THRESHOLD, draw, 0
+    maps = []
+    for i in range(0, len(picks), 16):
+        maps.extend(run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])[1])
+    gain = SuggestionGate().gain
+    best = None
+    for k, change in enumerate(FIT_VARIANTS):
+        d = replace(draw, **change)
+        rgbs = [_rgb_on_map(cache, r.content_hash, m.shape) if d.grabcut else None for (r, _), m in zip(picks, maps)]
+        for t in THRESHOLD_GRID:
+            total = 0.0
+            for (r, truth), m, rgb in zip(picks, maps, rgbs):
+                top = boxes_for_map(m, r.width, r.height, 1.0, t, replace(d, max_boxes=1), rgb)
+                total += gain(box_outcomes(np.array([b[:4] for b in top]), truth)[0]) if top else 0.0
+            key = (total, -abs(t - OPERATING_THRESHOLD), -k)
+            if best is None or key > best[0]:
+                best = (key, t, d)
+    return float(best[1]), best[2], len(picks)
+
+
 def predict(project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
             image_ids: list[int] | None = None, cfg: PipelineConfig | None = None, backbone=None) -> int:
     """Class probabilities, foreground map and boxes for every image, as a new prediction run."""
@@ -154,12 +196,18 @@ def prepare_prediction(project, run_id: int | None = None, progress: Progress = 
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
+    fitted = 0
     if cfg.boxes.threshold is not None:   # the project's own choice
         tau, n_cal = float(cfg.boxes.threshold), 0
     else:                                 # calibrated on the training images, whatever is predicted
         tau, n_cal = calibrate_threshold(project, model, cache, every)
+        if cfg.boxes.fit_to_curated:
+            t, draw, fitted = fit_drawing(project, model, cache, every, cfg.boxes)
+            if fitted:
+                tau, n_cal = t, fitted
+                cfg = replace(cfg, boxes=draw)
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
-                                                        "boxes": asdict(cfg.boxes)})
+                                                        "boxes": asdict(cfg.boxes), "fitted_to_curated": fitted})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
                          object_classes, project.class_names())

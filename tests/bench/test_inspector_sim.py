@@ -42,3 +42,20 @@ def test_session_with_retraining_writes_curated_boxes_and_predicts_again(tiny_pi
     assert {a.id, b.id} <= curated                          # both objects ended up boxed in the project
     assert s.curve[-1][1] == 2 and s.seconds == s.curve[-1][0]
     assert s.counts["drawn"] + s.counts["accepted"] + s.counts["adjusted"] == 2
+
+
+def test_gated_replay_shows_only_what_has_paid_and_learns_from_hidden_boxes():
+    from bench.inspector_sim import replay_gated
+    from core.dips.suggest import SuggestionGate
+    gate = SuggestionGate(min_history=2)
+    gt = np.array([[0, 0, 10, 10]], float)
+    wrong = np.array([[60, 60, 70, 70]], float)
+    first = replay_gated(wrong, np.array([0.9]), gt, Costs(), gate)         # shown while history is short
+    assert (first.rejected, first.drawn) == (1, 1)
+    replay_gated(wrong, np.array([0.8]), gt, Costs(), gate)
+    hidden = replay_gated(wrong, np.array([0.95]), gt, Costs(), gate)       # no score has paid: not shown
+    assert (hidden.rejected, hidden.drawn) == (0, 1) and hidden.seconds == pytest.approx(7.0)
+    for _ in range(3):                                                      # hidden right boxes reopen it
+        replay_gated(gt, np.array([0.97]), gt, Costs(), gate)
+    shown = replay_gated(gt, np.array([0.97]), gt, Costs(), gate)
+    assert (shown.accepted, shown.drawn) == (1, 0) and shown.seconds == pytest.approx(1.6)
