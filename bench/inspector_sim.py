@@ -177,6 +177,14 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     pending = [r for r in project.images.list(ImageFilter(include_missing=False))
                if splits is None or r.split in splits]
     cfg = load_config(project)
+    # later predictions draw boxes as the run the session starts from did (a project saved before a change of
+    # the defaults would otherwise switch drawing half-way through the session)
+    recorded = project.maps.prediction_run_config(run_id).get("boxes") if run_id is not None else None
+    if recorded:
+        from dataclasses import fields
+
+        from core.settings import BoxDrawConfig
+        cfg.boxes = BoxDrawConfig(**{f.name: recorded[f.name] for f in fields(BoxDrawConfig) if f.name in recorded})
     cfg.train.seed = seed
     if epochs:
         cfg.train.epochs = epochs
