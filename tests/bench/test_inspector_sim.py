@@ -59,3 +59,21 @@ def test_gated_replay_shows_only_what_has_paid_and_learns_from_hidden_boxes():
         replay_gated(gt, np.array([0.97]), gt, Costs(), gate)
     shown = replay_gated(gt, np.array([0.97]), gt, Costs(), gate)
     assert (shown.accepted, shown.drawn) == (1, 0) and shown.seconds == pytest.approx(1.6)
+
+
+def test_session_with_refits_predicts_again_without_training_and_keeps_the_drawing(tiny_pipeline):
+    from bench.inspector_sim import simulate
+    from core.pipeline import compute_attention, compute_proposals, predict, train
+    project, cfg = tiny_pipeline
+    a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    project.boxes.add_gt(b.id, (20, 5, 40, 25), b.class_id)
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    cfg.boxes.min_rel_area = 0.5                            # not the project's saved setting
+    first = predict(project, train(project, cfg), cfg=cfg)
+    runs = len(project.runs.list())
+    s = simulate(project, "file", 0, Costs(), look=1, refit_every=1, fit=True, gate=True)
+    assert s.retrains >= 1 and len(project.runs.list()) == runs   # predicted again, never trained
+    last = project.maps.prediction_run_config(project.maps.latest_run_id())
+    assert project.maps.latest_run_id() > first and last["boxes"]["min_rel_area"] == 0.5
