@@ -203,3 +203,15 @@ def test_object_free_images_draw_hard_negatives_only_as_asked(tmp_path):
         hits[frac] = int(hot[lab == 0].sum())
     assert hits[1.0] == 40
     assert hits[0.0] < 15                   # uniform: about 40 x 100 / 1024
+
+
+def test_by_default_a_curated_image_labels_all_its_boxes_and_weighs_four_proposal_images(tmp_path):
+    _, samples = make_cache(tmp_path, 1)
+    left, right = (0.0, 0.0, 0.25, 0.25), (0.5, 0.5, 1.0, 1.0)
+    s = TrainSample("h0", 0, samples[0].maps, [(left, 0), (right, 0)], [left, right], curated=True)
+    cfg = TrainConfig()
+    assert cfg.curated_weight == 4.0
+    lab = pseudo_labels(s, R, False, sampling_config(cfg), torch.Generator().manual_seed(0)).numpy()
+    # 4 x 48 foreground pixels wanted, only 8x8 + 16x16 = 320 inside the boxes: all 192 drawn among them
+    assert (lab == 1).sum() == 4 * cfg.n_pos and (lab == 1)[0:8, 0:8].any() and (lab == 1)[16:32, 16:32].any()
+    assert (lab == 0).sum() == 4 * cfg.n_neg
