@@ -341,7 +341,9 @@ class BoxDrawConfig:
     grabcut: bool = option(False, "tighten each box to the object's edges with OpenCV's GrabCut seeded by the map",
                            cli="grabcut", stages=("predict",))
     max_boxes: int = option(0, "keep at most this many boxes per image; 0 = all", unit="boxes", low=0)
-    fit_to_curated: bool = option(False, "once 5 images carry curated boxes, choose the operating threshold and "
+    # on: demo 0.91x -> 0.84x of drawing every box (it picks GrabCut there), aerial 1.03x -> 1.03x (it picks the split;
+    # nothing makes the aerial top box right), simulated review with the suggestion gate (docs/BENCHMARKS.md, issue 14)
+    fit_to_curated: bool = option(True, "once 5 images carry curated boxes, choose the operating threshold and "
                                          "the drawing (as set, with GrabCut, or splitting touching objects) whose "
                                          "best box the inspector would have kept most often on them",
                                   cli="fit-to-curated", stages=("predict",))

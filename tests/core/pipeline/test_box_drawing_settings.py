@@ -65,3 +65,16 @@ def test_issue_14_settings_are_project_settings(tiny_pipeline):
     train = _apply_cli(project, "train", "--curated-weight", "4", "--bg-hard-frac", "0").train
     assert (train.curated_weight, train.bg_hard_frac) == (4.0, 0.0)
     assert (load_config(project).train.curated_weight, load_config(project).train.bg_hard_frac) == (4.0, 0.0)
+
+
+def test_by_default_runs_fit_their_drawing_to_curated_boxes_once_there_are_enough(tiny_pipeline):
+    from core.pipeline import compute_attention, compute_proposals, predict, train
+    from core.settings import BoxDrawConfig
+    assert BoxDrawConfig().fit_to_curated is True
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    rec = project.images.list()[0]
+    project.boxes.add(rec.id, (2.0, 2.0, 20.0, 20.0), rec.class_id)   # one curated image: too few to fit on
+    run = project.maps.prediction_run_config(predict(project, train(project, cfg), cfg=cfg))
+    assert run["fitted_to_curated"] == 0 and run["boxes"]["fit_to_curated"] is True
