@@ -5,7 +5,9 @@ A thresholded map breaks one object into fragments and leaves specks around it; 
 the inspector a look. Steps, in order (each off when its setting is 0 / False; on by default: the floors
 and the mass score, see core/settings.py):
 
-1. components of ``fg > threshold`` (``core.dips.boxes.boxes_from_map``, continuous pixels of the map);
+1. components of ``fg > threshold`` (``core.dips.boxes.boxes_from_map``, continuous pixels of the map); with
+   ``split_touching`` a component holding several peaks of the map is shared among them by a watershed
+   (touching tree crowns, one box each);
 2. drop components below ``min_frac`` of the map and below ``min_rel_area`` of the image's largest one
    (a speck beside the object is not another object);
 3. merge boxes whose gap is at most ``merge_gap`` times the side (square root of the area) of the smaller
