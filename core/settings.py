@@ -245,7 +245,8 @@ class TrainConfig:
     # proposal (top activations inside one box); W > 0 labels every box of the image foreground (W x n+ pixels drawn
     # uniformly inside the curated boxes) and W x n- pixels uniformly outside all of them, so a curated image weighs
     # W times a proposal image in the partial cross-entropy. W = 4 vs 0, simulated review retraining on the curated
-    # boxes: demo 0.92x -> 0.80x and 0.77x of drawing every box, aerial 1.19x -> 1.17x and 1.16x -> 1.14x
+    # boxes: demo 0.92x -> 0.80x and 0.81x -> 0.77x of drawing every box, aerial 1.19x -> 1.17x, 1.16x -> 1.14x
+    # and 1.17x -> 1.15x
     # (docs/BENCHMARKS.md, issue 14)
     curated_weight: float = option(4.0, "curated boxes as strong supervision: 0 = sampled like a proposal; W > 0 = "
                                         "W x n+ pixels uniformly inside every curated box are foreground, W x n- "
