@@ -25,9 +25,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.inspector_sim import Costs, replay_image
+from bench.inspector_sim import Costs, replay_gated, replay_image
 from core.dips.boxes import box_iou
 from core.dips.map_boxes import BoxDrawConfig, draw_boxes
+from core.dips.suggest import SuggestionGate
 from core.eval.detection import precision_recall
 from core.pipeline.config import load_config
 from core.pipeline.encoding import feature_cache
@@ -49,6 +50,10 @@ VARIANTS = {
     "rel0.1+merge0.5+nms+mass": replace(BASE, min_rel_area=0.1, merge_gap=0.5, nms_cover=0.8, score="mass"),
     "rel0.25+merge0.5+mass": replace(BASE, min_rel_area=0.25, merge_gap=0.5, score="mass"),
     "rel0.1+merge1+mass": replace(BASE, min_rel_area=0.1, merge_gap=1.0, score="mass"),
+    "split0.06": replace(BoxDrawConfig(), split_touching=0.06),
+    "split0.1": replace(BoxDrawConfig(), split_touching=0.1),
+    "split0.15": replace(BoxDrawConfig(), split_touching=0.15),
+    "split0.1+rel0.1": replace(BoxDrawConfig(), split_touching=0.1, min_rel_area=0.1),
     "rel0.1+mass+grabcut": replace(BASE, min_rel_area=0.1, score="mass", grabcut=True),
     "rel0.25+mass+grabcut": replace(BASE, min_rel_area=0.25, score="mass", grabcut=True),
     "rel0.1+merge0.5+mass+grabcut": replace(BASE, min_rel_area=0.1, merge_gap=0.5, score="mass", grabcut=True),
@@ -62,9 +67,10 @@ def _rgb(cache, content_hash: str, shape) -> np.ndarray:
                                                                 interpolation=cv2.INTER_AREA)
 
 
-def judge(project, run_id: int, records, gt, cfg: BoxDrawConfig, cache) -> dict:
+def judge(project, run_id: int, records, gt, cfg: BoxDrawConfig, cache, threshold: float | None = None) -> dict:
     tau = project.maps.prediction_run_config(run_id).get("operating_threshold", 0.5)
-    shown, hits, sims = {}, [], {1: 0.0, 3: 0.0}
+    shown, hits, sims = {}, [], {1: 0.0, 3: 0.0, "gate": 0.0}
+    gate = SuggestionGate()
     for rec in records:
         p = project.maps.prediction(rec.id, run_id)
         if p is None:
@@ -73,31 +79,39 @@ def judge(project, run_id: int, records, gt, cfg: BoxDrawConfig, cache) -> dict:
         h, w = m.shape
         rgb = _rgb(cache, rec.content_hash, m.shape) if cfg.grabcut and cache.has(rec.content_hash) else None
         c = cfg if rgb is not None or not cfg.grabcut else replace(cfg, grabcut=False)
+        drawn = draw_boxes(m, tau if threshold is None else threshold, c, rgb)
         b = np.asarray([(x0 / w * rec.width, y0 / h * rec.height, x1 / w * rec.width, y1 / h * rec.height)
-                        for x0, y0, x1, y1, _ in draw_boxes(m, tau, c, rgb)], dtype=np.float64).reshape(-1, 4)
+                        for x0, y0, x1, y1, _ in drawn], dtype=np.float64).reshape(-1, 4)
+        scores = np.asarray([d[4] for d in drawn], dtype=np.float64)
         shown[rec.id] = b
         g = gt.get(rec.id)
         if g is not None:
             hits.append(bool(len(b)) and box_iou(b[:1], g).max() >= 0.5)
-        for look in sims:
-            sims[look] += replay_image(b, g if g is not None else np.zeros((0, 4)), Costs(), look).seconds
+        g0 = g if g is not None else np.zeros((0, 4))
+        for look in (1, 3):
+            sims[look] += replay_image(b, g0, Costs(), look).seconds
+        sims["gate"] += replay_gated(b, scores, g0, Costs(), gate).seconds
     obj = [r for r in records if r.id in gt and r.id in shown]
     pr = precision_recall([shown[r.id] for r in obj], [gt[r.id] for r in obj])
     hand = sum(len(gt[r.id]) for r in obj) * Costs().draw
     return {"P@.5": pr.precision, "R@.5": pr.recall, "top1@.5": 100.0 * float(np.mean(hits)),
-            "box/img": pr.n_pred / max(len(obj), 1), "sim top1": sims[1] / hand, "sim top3": sims[3] / hand}
+            "box/img": pr.n_pred / max(len(obj), 1), "sim top1": sims[1] / hand, "sim top3": sims[3] / hand,
+            "sim gate": sims["gate"] / hand}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("project")
     ap.add_argument("--runs", type=int, default=3, help="the last N prediction runs")
+    ap.add_argument("--run-ids", help="these prediction runs instead, comma-separated (one per training run)")
     ap.add_argument("--splits", help="only these splits, e.g. train,val (default: every image)")
     ap.add_argument("--variants", help="comma-separated names of VARIANTS (default: all)")
+    ap.add_argument("--thresholds", default="run", help="operating thresholds, comma-separated; 'run' = each "
+                    "prediction run's own (default)")
     a = ap.parse_args()
     project = Project.open(Path(a.project))
     last = project.maps.latest_run_id()
-    runs = list(range(last - a.runs + 1, last + 1))
+    runs = [int(x) for x in a.run_ids.split(",")] if a.run_ids else list(range(last - a.runs + 1, last + 1))
     records = [r for r in project.images.list(ImageFilter(include_missing=False))
                if not a.splits or r.split in a.splits.split(",")]
     gt: dict[int, list] = {}
@@ -106,12 +120,14 @@ def main() -> None:
     gt = {k: np.asarray(v, dtype=np.float64) for k, v in gt.items()}
     cache = feature_cache(project, load_config(project))
     names = a.variants.split(",") if a.variants else list(VARIANTS)
-    cols = ("P@.5", "R@.5", "top1@.5", "box/img", "sim top1", "sim top3")
+    cols = ("P@.5", "R@.5", "top1@.5", "box/img", "sim top1", "sim top3", "sim gate")
     print(f"{project.path.name}, prediction runs {runs}, splits {a.splits or 'all'}; mean [min-max] over runs; "
           "sim = simulated inspector time / drawing every box by extreme clicking")
     print(f"{'variant':<30}" + "".join(f"{c:>20}" for c in cols))
-    for name in names:
-        res = [judge(project, r, records, gt, VARIANTS[name], cache) for r in runs]
+    for name, th in ((n, t) for t in a.thresholds.split(",") for n in names):
+        tv = None if th == "run" else float(th)
+        res = [judge(project, r, records, gt, VARIANTS[name], cache, tv) for r in runs]
+        name = name if th == "run" else f"{name} @{th}"
         cells = []
         for c in cols:
             v = [x[c] for x in res]

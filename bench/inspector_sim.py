@@ -106,6 +106,7 @@ class Session:
     counts: dict = field(default_factory=lambda: {"accepted": 0, "adjusted": 0, "rejected": 0, "drawn": 0})
     curve: list = field(default_factory=lambda: [(0.0, 0)])   # (seconds, object images boxed)
     retrains: int = 0
+    refit_every: int = 0        # predictions redone without training (retrains counts them)
 
 
 def _gt(project, ids: set[int] | None = None) -> dict[int, np.ndarray]:
@@ -120,6 +121,22 @@ def _gt(project, ids: set[int] | None = None) -> dict[int, np.ndarray]:
 def _shown(project, image_id: int, run_id: int | None) -> np.ndarray:
     p = project.maps.prediction(image_id, run_id)
     return np.asarray([(b.x0, b.y0, b.x1, b.y1) for b in p.boxes] if p else [], dtype=np.float64).reshape(-1, 4)
+
+
+def _shown_scored(project, image_id: int, run_id: int | None) -> tuple[np.ndarray, np.ndarray]:
+    p = project.maps.prediction(image_id, run_id)
+    boxes = [(b.x0, b.y0, b.x1, b.y1) for b in p.boxes] if p else []
+    return (np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+            np.asarray([b.score for b in p.boxes] if p else [], dtype=np.float64))
+
+
+def replay_gated(shown: np.ndarray, scores: np.ndarray, gt: np.ndarray, costs: Costs, gate) -> ImageOutcome:
+    """One image when the app shows only the boxes ``gate`` (core.dips.suggest.SuggestionGate) lets through;
+    then the gate learns from every suggested box against the boxes the image ended with."""
+    keep = gate.show(scores)
+    out = replay_image(shown[keep], gt, costs, len(keep))
+    gate.record(shown, scores, np.asarray(out.curated, dtype=np.float64).reshape(-1, 4))
+    return out
 
 
 def _top_score(project, image_id: int, run_id: int | None) -> float:
@@ -148,7 +165,8 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
 
 # C901 allowed: one review session, replayed step by step in the order an inspector works
 def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,  # noqa: C901
-             epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None) -> Session:
+             epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
+             train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining)."""
     from core.pipeline import predict, train
     from core.pipeline.config import load_config
@@ -160,10 +178,24 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     pending = [r for r in project.images.list(ImageFilter(include_missing=False))
                if splits is None or r.split in splits]
     cfg = load_config(project)
+    # later predictions draw boxes as the run the session starts from did (a project saved before a change of
+    # the defaults would otherwise switch drawing half-way through the session)
+    recorded = project.maps.prediction_run_config(run_id).get("boxes") if run_id is not None else None
+    if recorded:
+        from dataclasses import fields
+
+        from core.settings import BoxDrawConfig
+        cfg.boxes = BoxDrawConfig(**{f.name: recorded[f.name] for f in fields(BoxDrawConfig) if f.name in recorded})
     cfg.train.seed = seed
     if epochs:
         cfg.train.epochs = epochs
-    s = Session(order, retrain_every)
+    from bench.real_aerial import set_train
+    set_train(cfg, train_set)
+    cfg.boxes.fit_to_curated = cfg.boxes.fit_to_curated or fit
+    every = retrain_every or refit_every
+    s = Session(order, retrain_every, refit_every=0 if retrain_every else refit_every)
+    from core.dips.suggest import ReviewCosts, SuggestionGate
+    the_gate = SuggestionGate(ReviewCosts(costs.verify, costs.draw, costs.adjust))
     since, boxed = 0, 0
 
     def sort_pending() -> None:
@@ -176,21 +208,25 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     sort_pending()
     while pending:
         rec = pending.pop(0)
-        out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look)
+        if gate:
+            boxes, scores = _shown_scored(project, rec.id, run_id)
+            out = replay_gated(boxes, scores, gt.get(rec.id, np.zeros((0, 4))), costs, the_gate)
+        else:
+            out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look)
         s.seconds += out.seconds
         for k in s.counts:
             s.counts[k] += getattr(out, k)
         if rec.id in gt:
             boxed += 1
         s.curve.append((s.seconds, boxed))
-        if retrain_every and out.curated:
+        if every and out.curated:
             project.boxes.add_many([(rec.id, tuple(float(v) for v in b), rec.class_id, "manual", None)
                                     for b in out.curated])
-        if retrain_every and rec.id in gt:
+        if every and rec.id in gt:
             since += 1
-            if since >= retrain_every and pending:
+            if since >= every and pending:
                 since = 0
-                run = train(project, cfg, progress)
+                run = train(project, cfg, progress) if retrain_every else None   # None: the latest model
                 run_id = predict(project, run, progress, image_ids=[r.id for r in pending], cfg=cfg)
                 s.retrains += 1
                 sort_pending()
@@ -206,7 +242,8 @@ def print_session(s: Session, draw_all: float, traditional_all: float, n_obj: in
     print(f"{s.order:<10} retrain {s.retrain_every or 'off':>4}: {s.seconds / 60:6.1f} min = "
           f"{s.seconds / draw_all:5.2f}x extreme clicking, {s.seconds / traditional_all:5.2f}x traditional; "
           f"accepted {c['accepted']}, adjusted {c['adjusted']}, rejected {c['rejected']}, drawn {c['drawn']}"
-          + (f"; {s.retrains} retrainings" if s.retrains else ""))
+          + (f"; {s.retrains} {'re-predictions (no training)' if s.refit_every else 'retrainings'}"
+             if s.retrains else ""))
     marks = [0.1, 0.25, 0.5, 0.75, 1.0]
     cells = []
     for m in marks:
@@ -224,6 +261,8 @@ def main() -> None:
     ap.add_argument("--orders", default="file,uncertain")
     ap.add_argument("--retrain-every", default="0", help="comma-separated N (0 = no retraining)")
     ap.add_argument("--look", type=int, default=1, help="suggestions the inspector looks at per image")
+    ap.add_argument("--gate", action="store_true", help="instead of --look: show the boxes the app's suggestion "
+                    "gate lets through (core/dips/suggest.py: learned from the images reviewed so far)")
     ap.add_argument("--verify", type=float, default=Costs.verify)
     ap.add_argument("--draw", type=float, default=Costs.draw)
     ap.add_argument("--adjust", type=float, default=Costs.adjust)
@@ -232,6 +271,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="training seed of the retrainings")
     ap.add_argument("--work", default="/tmp/dips_sim", help="where the project copy is made")
     ap.add_argument("--splits", help="only these splits, e.g. train,val (default: every image)")
+    ap.add_argument("--train-set", default="", metavar="KEY=V,...", help="training settings of the retrainings, "
+                    "e.g. curated_weight=4 (default: the project's)")
+    ap.add_argument("--refit-every", type=int, default=0, help="without retraining: after every N curated object "
+                    "images predict the remaining ones again with the same model (with --fit the box drawing is then "
+                    "fitted to the curated boxes)")
+    ap.add_argument("--fit", action="store_true", help="predictions fit threshold and box drawing to the curated "
+                    "boxes (the fit_to_curated setting)")
     ap.add_argument("--plot", help="write the curves to this PNG")
     ap.add_argument("--name", default="", help="title of the plot")
     a = ap.parse_args()
@@ -247,7 +293,8 @@ def main() -> None:
                 if project.maps.latest_run_id() is None:
                     raise SystemExit(f"{src}: no prediction run (run 'main.py run' first)")
                 splits = tuple(a.splits.split(",")) if a.splits else None
-                s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits)
+                s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
+                             a.train_set, a.gate, a.refit_every, a.fit)
                 ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
                 gt = _gt(project, ids)
                 draw_all, trad_all = hand_seconds(gt, costs.draw), hand_seconds(gt, costs.traditional)
@@ -255,8 +302,9 @@ def main() -> None:
             sessions.append(s)
             print_session(s, draw_all, trad_all, n_obj)
     print(f"\n{src.name}: {n_obj} object images, drawing every box by extreme clicking {draw_all / 60:.1f} min "
-          f"(traditional {trad_all / 60:.1f} min); look at top {a.look}; costs verify {costs.verify} s, adjust "
-          f"{costs.adjust} s, draw {costs.draw} s; total bench time {(time.time() - t0) / 60:.1f} min")
+          f"(traditional {trad_all / 60:.1f} min); {'gated' if a.gate else f'look at top {a.look}'}; "
+          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s; "
+          f"total bench time {(time.time() - t0) / 60:.1f} min")
     for s in sessions:
         print_session(s, draw_all, trad_all, n_obj)
     if a.plot:

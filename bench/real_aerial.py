@@ -169,6 +169,14 @@ def print_table(rows: dict[str, list[dict]]) -> None:
         print(f"{name:<22}" + "".join(_cell([r.get(c) for r in runs]) for c in COLS))
 
 
+def set_train(cfg: PipelineConfig, spec: str) -> None:
+    """Apply ``KEY=V,...`` to ``cfg.train``, each value parsed as the type of the field's current value."""
+    for item in filter(None, spec.split(",")):
+        key, _, val = item.partition("=")
+        cur = getattr(cfg.train, key)   # AttributeError names an unknown setting
+        setattr(cfg.train, key, (val.lower() in ("1", "true", "yes")) if isinstance(cur, bool) else type(cur)(val))
+
+
 def main() -> None:  # noqa: C901 - one experiment, its steps in the order the doc gives them
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2", help="training seeds, comma-separated")
@@ -185,6 +193,8 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
                     "seed and settings where there is one (to judge a change of box drawing without retraining)")
     ap.add_argument("--background", help="declare these classes (comma-separated) object-free in the project "
                     "settings: no boxes, hard negatives in training (default: the app's rule by name)")
+    ap.add_argument("--train-set", default="", metavar="KEY=V,...", help="training settings to change, e.g. "
+                    "bg_hard_frac=0,curated_weight=4 (default: the app's)")
     ap.add_argument("--demo", type=int, metavar="N", help="instead: the N-image demo project of bench/quality.py "
                     "(under --work), to judge a change on both data sets (use --split trainval there)")
     a = ap.parse_args()
@@ -203,6 +213,7 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
     if a.epochs:
         cfg.train.epochs = a.epochs
     cfg.background_classes = a.background.split(",") if a.background else None
+    set_train(cfg, a.train_set)
     if a.min_area is not None:
         cfg.proposals.min_area_frac = a.min_area
     if a.K:

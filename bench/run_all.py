@@ -20,13 +20,17 @@ AERIAL_WORK = "/tmp/dips_aerial_bench"
 # on the demo (train + val only): small sizes so that `make bench` stays within minutes on a laptop CPU
 AERIAL = [["real_aerial.py", "--per-class", "40", "--seeds", "0,1", "--epochs", "5", "--work", AERIAL_WORK],
           ["box_drawing.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--runs", "2", "--variants",
-           "before,default,rel0.25+mass+grabcut"],
+           "before,default,split0.15,rel0.25+mass+grabcut"],
           ["inspector_sim.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--orders", "file,uncertain",
            "--retrain-every", "0,20", "--epochs", "5", "--work", f"{AERIAL_WORK}/sim"],
+          ["inspector_sim.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--orders", "file", "--gate",
+           "--refit-every", "10", "--fit", "--work", f"{AERIAL_WORK}/sim_fit"],
           ["real_aerial.py", "--demo", "120", "--split", "trainval", "--seeds", "0", "--epochs", "5", "--work",
            AERIAL_WORK],
           ["inspector_sim.py", f"{AERIAL_WORK}/demo_120_0/demo.dips", "--splits", "train,val", "--orders",
-           "file,uncertain", "--retrain-every", "0", "--work", f"{AERIAL_WORK}/sim_demo"]]
+           "file,uncertain", "--retrain-every", "0", "--work", f"{AERIAL_WORK}/sim_demo"],
+          ["inspector_sim.py", f"{AERIAL_WORK}/demo_120_0/demo.dips", "--splits", "train,val", "--orders", "file",
+           "--gate", "--refit-every", "10", "--fit", "--work", f"{AERIAL_WORK}/sim_demo_fit"]]
 
 
 def main() -> int:

@@ -5,7 +5,9 @@ A thresholded map breaks one object into fragments and leaves specks around it; 
 the inspector a look. Steps, in order (each off when its setting is 0 / False; on by default: the floors
 and the mass score, see core/settings.py):
 
-1. components of ``fg > threshold`` (``core.dips.boxes.boxes_from_map``, continuous pixels of the map);
+1. components of ``fg > threshold`` (``core.dips.boxes.boxes_from_map``, continuous pixels of the map); with
+   ``split_touching`` a component holding several peaks of the map is shared among them by a watershed
+   (touching tree crowns, one box each);
 2. drop components below ``min_frac`` of the map and below ``min_rel_area`` of the image's largest one
    (a speck beside the object is not another object);
 3. merge boxes whose gap is at most ``merge_gap`` times the side (square root of the area) of the smaller
@@ -106,6 +108,36 @@ def grabcut_box(rgb: np.ndarray, fg: np.ndarray, box: np.ndarray, threshold: flo
     return parts[best]
 
 
+def split_touching(fg: np.ndarray, mask: np.ndarray, min_dist_frac: float) -> np.ndarray:
+    """Boxes ``[N, 4]`` of the regions of ``mask`` with touching objects split apart: every local peak of the map
+    ``fg`` inside the mask at least ``min_dist_frac`` x the map's shorter side from a higher one seeds one object,
+    and a watershed on the map (flooding down from the peaks) shares the region's pixels among them. A region
+    with one peak keeps its box. Continuous ``xyxy`` pixels of the map, x1/y1 exclusive."""
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+    h, w = fg.shape
+    md = max(1, int(round(min_dist_frac * min(h, w))))
+    smooth = cv2.GaussianBlur(fg.astype(np.float32), (0, 0), sigmaX=max(md / 4.0, 0.5))
+    n, regions = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    peaks = peak_local_max(smooth, min_distance=md, labels=regions, exclude_border=False)
+    markers = np.zeros((h, w), np.int32)
+    for k, (y, x) in enumerate(peaks):
+        markers[y, x] = k + 1
+    # a region the peak search left without a seed (flat map) is one object, seeded anywhere inside
+    for r in range(1, n):
+        inside = regions == r
+        if not markers[inside].any():
+            ys, xs = np.nonzero(inside)
+            markers[ys[0], xs[0]] = markers.max() + 1
+    parts = watershed(-smooth, markers, mask=mask.astype(bool))
+    out = []
+    for k in range(1, int(parts.max()) + 1):
+        ys, xs = np.nonzero(parts == k)
+        if len(ys):
+            out.append((float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)))
+    return np.asarray(out, dtype=np.float64).reshape(-1, 4)
+
+
 def draw_boxes(fg: np.ndarray, threshold: float, cfg: BoxDrawConfig | None = None,
                rgb: np.ndarray | None = None) -> list[tuple[float, float, float, float, float]]:
     """Boxes ``(x0, y0, x1, y1, score)`` (continuous pixels of ``fg`` ``[h, w]``, probabilities in [0, 1]) of
@@ -113,32 +145,11 @@ def draw_boxes(fg: np.ndarray, threshold: float, cfg: BoxDrawConfig | None = Non
     uint8 is needed only with ``cfg.grabcut``."""
     cfg = cfg or BoxDrawConfig()
     fg = np.asarray(fg, dtype=np.float32)
-    h, w = fg.shape
     mask = binarize(fg, threshold)
-    comps = np.asarray(components_to_boxes(mask), dtype=np.float64).reshape(-1, 4)
+    comps = _regions(fg, mask, cfg)
     if len(comps) == 0:
         return []
-    area = box_area(comps)
-    keep = area >= cfg.min_frac * h * w
-    if cfg.min_rel_area > 0 and keep.any():
-        keep &= area >= cfg.min_rel_area * area[keep].max()
-    comps = comps[keep]
-    comps = merge_fragments(comps, cfg.merge_gap)
-    if len(comps) == 0:
-        return []
-    means, masses = [], []
-    for x0, y0, x1, y1 in comps:
-        inside = fg[int(y0):int(y1), int(x0):int(x1)]
-        on = inside[mask[int(y0):int(y1), int(x0):int(x1)]]
-        means.append(float(inside.mean()))
-        masses.append(float(on.sum()))
-    means, masses = np.asarray(means), np.asarray(masses)
-    if cfg.score == "mass":
-        scores = means * np.sqrt(masses / max(masses.max(), 1e-9))
-    elif cfg.score == "mean":
-        scores = means
-    else:
-        raise ValueError(f"unknown box score {cfg.score!r}; expected 'mean' or 'mass'")
+    scores = _scores(fg, mask, comps, cfg.score)
     order = np.argsort(-scores, kind="stable")
     comps, scores = comps[order], scores[order]
     kept = suppress_covered(comps, cfg.nms_cover)
@@ -150,3 +161,37 @@ def draw_boxes(fg: np.ndarray, threshold: float, cfg: BoxDrawConfig | None = Non
             raise ValueError("GrabCut tightening needs the image (rgb)")
         comps = np.asarray([grabcut_box(rgb, fg, b, threshold) for b in comps])
     return [(float(b[0]), float(b[1]), float(b[2]), float(b[3]), float(s)) for b, s in zip(comps, scores, strict=True)]
+
+
+def _regions(fg: np.ndarray, mask: np.ndarray, cfg: BoxDrawConfig) -> np.ndarray:
+    """The candidate boxes ``[N, 4]`` of ``mask``: components (split where objects touch), the small ones dropped,
+    fragments of one object merged."""
+    h, w = fg.shape
+    if cfg.split_touching > 0:
+        comps = split_touching(fg, mask, cfg.split_touching)
+    else:
+        comps = np.asarray(components_to_boxes(mask), dtype=np.float64).reshape(-1, 4)
+    if len(comps) == 0:
+        return comps
+    area = box_area(comps)
+    keep = area >= cfg.min_frac * h * w
+    if cfg.min_rel_area > 0 and keep.any():
+        keep &= area >= cfg.min_rel_area * area[keep].max()
+    return merge_fragments(comps[keep], cfg.merge_gap)
+
+
+def _scores(fg: np.ndarray, mask: np.ndarray, comps: np.ndarray, score: str) -> np.ndarray:
+    """Each box's score ``[N]``: "mean" (mean probability inside) or "mass" (that mean times the square root of
+    its share of the largest mass above the threshold: a speck cannot outrank the object)."""
+    means, masses = [], []
+    for x0, y0, x1, y1 in comps:
+        inside = fg[int(y0):int(y1), int(x0):int(x1)]
+        on = inside[mask[int(y0):int(y1), int(x0):int(x1)]]
+        means.append(float(inside.mean()))
+        masses.append(float(on.sum()))
+    mean_arr, mass_arr = np.asarray(means), np.asarray(masses)
+    if score == "mass":
+        return mean_arr * np.sqrt(mass_arr / max(mass_arr.max(), 1e-9))
+    if score == "mean":
+        return mean_arr
+    raise ValueError(f"unknown box score {score!r}; expected 'mean' or 'mass'")

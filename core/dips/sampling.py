@@ -56,6 +56,8 @@ class SamplingConfig:
     neg_low_frac: float = TrainConfig.neg_low_frac  # bg candidates: lowest frac of activations among pixels outside
                                                     # ALL boxes (authors: min_p)
     dilate: bool = True          # seeds dilated 3x3, then clipped back to their region
+    bg_hard_frac: float = TrainConfig.bg_hard_frac  # object-free images: share of n- where attention is highest
+    curated_weight: float = TrainConfig.curated_weight  # curated boxes: 0 = like a proposal; W = W x n+/n- uniform
 
     def __post_init__(self) -> None:
         if self.n_pos < 0 or self.n_neg < 0:
@@ -64,6 +66,10 @@ class SamplingConfig:
             v = getattr(self, name)
             if not 0.0 < v <= 1.0:
                 raise ValueError(f"{_WHERE}: {name} must be in (0, 1], got {v}")
+        if not 0.0 <= self.bg_hard_frac <= 1.0:
+            raise ValueError(f"{_WHERE}: bg_hard_frac must be in [0, 1], got {self.bg_hard_frac}")
+        if self.curated_weight < 0:
+            raise ValueError(f"{_WHERE}: curated_weight must be >= 0, got {self.curated_weight}")
 
 
 def _check_boxes(boxes: Tensor, what: str) -> Tensor:
@@ -189,6 +195,33 @@ def sample_pixel_labels(attn: Tensor, box: Tensor, all_boxes: Tensor, cfg: Sampl
     labels[fg_mask] = 1
     labels[fg_mask & bg_mask] = IGNORE
     return labels.reshape(h, w).to(attn.device)
+
+
+def curated_pixel_labels(boxes: Tensor, h: int, w: int, n_pos: int, n_neg: int,
+                         generator: torch.Generator) -> Tensor:
+    """Labels from boxes a person curated: every pixel inside them is object, every pixel outside background.
+
+    ``n_pos`` pixels are drawn uniformly among those whose centre lies inside any of ``boxes`` (``[M, 4]`` xyxy
+    pixels of ``h x w``) and ``n_neg`` uniformly among those that touch none (the same inside / outside rules as
+    ``sample_pixel_labels``); fewer when fewer are there, and none at all when either side is empty. Unlike
+    proposals, curated boxes are not second-guessed by the attention map: the map plays no part.
+
+    Returns ``[h, w]`` long labels in {0, 1, ``IGNORE``} on the CPU.
+    """
+    b = _check_boxes(torch.as_tensor(boxes).reshape(-1, 4), "boxes")
+    labels = torch.full((h * w,), IGNORE, dtype=torch.long)
+    inside = torch.zeros(h, w, dtype=torch.bool)
+    for box in b:
+        inside |= box_centre_mask(box, h, w)
+    in_idx = inside.reshape(-1).nonzero().squeeze(1)
+    out_idx = (~boxes_overlap_mask(b, h, w)).reshape(-1).nonzero().squeeze(1)
+    if in_idx.numel() == 0 or out_idx.numel() == 0 or n_pos <= 0 or n_neg <= 0:
+        return labels.reshape(h, w)
+    fg = in_idx[torch.randperm(in_idx.numel(), generator=generator)[:n_pos]]
+    bg = out_idx[torch.randperm(out_idx.numel(), generator=generator)[:n_neg]]
+    labels[bg] = 0
+    labels[fg] = 1
+    return labels.reshape(h, w)
 
 
 def sample_batch(attn: Tensor, pools: list[Tensor], all_boxes: list[Tensor], cfg: SamplingConfig,

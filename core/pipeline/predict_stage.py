@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,9 +71,12 @@ def _pseudo_boxes(project: Project, rec) -> np.ndarray | None:
 def calibrate_threshold(project: Project, model: LoadedModel, cache, records) -> tuple[float, int]:
     """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
     match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
-    nearest 0.5). No ground truth is read."""
-    picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
-             for b in [_pseudo_boxes(project, r)] if b is not None]
+    nearest 0.5). Once CALIBRATION_MIN images of any split have curated boxes, those alone choose it: they are
+    the inspector's own boxes, while a proposal may be a speck (issue 14). No ground truth is read."""
+    picks = _curated_picks(project, records, cache)
+    if len(picks) < CALIBRATION_MIN:
+        picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
+                 for b in [_pseudo_boxes(project, r)] if b is not None]
     if len(picks) > CALIBRATION_IMAGES:
         picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
     if len(picks) < CALIBRATION_MIN:
@@ -84,6 +88,52 @@ def calibrate_threshold(project: Project, model: LoadedModel, cache, records) ->
     tau = best_threshold(maps, [b for _, b in picks], [(r.width, r.height) for r, _ in picks], THRESHOLD_GRID,
                          prefer=OPERATING_THRESHOLD)
     return tau, len(picks)
+
+
+# what fit_to_curated may change in the project's box drawing (each judged at every threshold of the grid)
+FIT_VARIANTS: tuple[dict[str, Any], ...] = ({}, {"grabcut": True}, {"split_touching": 0.15})
+
+
+def _curated_picks(project: Project, records, cache) -> list:
+    """(image, its curated boxes [M, 4]) of the images with curated boxes and cached features."""
+    curated: dict[int, list] = {}
+    for b in project.boxes.all():
+        curated.setdefault(b.image_id, []).append(b.xyxy)
+    return [(r, np.array(curated[r.id], dtype=np.float64)) for r in records
+            if r.id in curated and cache.has(r.content_hash)]
+
+
+def fit_drawing(project: Project, model: LoadedModel, cache, records,
+                draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig, int]:
+    """(threshold, box drawing, images fitted on) whose best box the inspector would have kept most often on the
+    images with curated boxes: per image the review's gain of that box (core/dips/suggest.py: kept as is, adjusted,
+    or rejected), summed; ties go to the threshold nearest 0.5, then to ``draw`` as set. (OPERATING_THRESHOLD,
+    ``draw``, 0) when fewer than CALIBRATION_MIN images are curated."""
+    from core.dips.suggest import SuggestionGate, box_outcomes
+    picks = _curated_picks(project, records, cache)
+    if len(picks) > CALIBRATION_IMAGES:
+        picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
+    if len(picks) < CALIBRATION_MIN:
+        return OPERATING_THRESHOLD, draw, 0
+    maps: list[np.ndarray] = []
+    for i in range(0, len(picks), 16):
+        maps.extend(run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])[1])
+    gain = SuggestionGate().gain
+    best: tuple[tuple[float, float, int], float, BoxDrawConfig] | None = None
+    for k, change in enumerate(FIT_VARIANTS):
+        d = replace(draw, **change)
+        rgbs = [_rgb_on_map(cache, r.content_hash, m.shape) if d.grabcut else None
+                for (r, _), m in zip(picks, maps, strict=True)]
+        for t in THRESHOLD_GRID:
+            total = 0.0
+            for (r, truth), m, rgb in zip(picks, maps, rgbs, strict=True):
+                top = boxes_for_map(m, r.width, r.height, 1.0, t, replace(d, max_boxes=1), rgb)
+                total += gain(box_outcomes(np.array([b[:4] for b in top]), truth)[0]) if top else 0.0
+            key = (total, -abs(t - OPERATING_THRESHOLD), -k)
+            if best is None or key > best[0]:
+                best = (key, t, d)
+    assert best is not None   # FIT_VARIANTS and THRESHOLD_GRID are not empty
+    return float(best[1]), best[2], len(picks)
 
 
 def predict(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
@@ -149,12 +199,18 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
+    fitted = 0
     if cfg.boxes.threshold is not None:   # the project's own choice
         tau, n_cal = float(cfg.boxes.threshold), 0
     else:                                 # calibrated on the training images, whatever is predicted
         tau, n_cal = calibrate_threshold(project, model, cache, every)
+        if cfg.boxes.fit_to_curated:
+            t, draw, fitted = fit_drawing(project, model, cache, every, cfg.boxes)
+            if fitted:
+                tau, n_cal = t, fitted
+                cfg = replace(cfg, boxes=draw)
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
-                                                        "boxes": asdict(cfg.boxes)})
+                                                        "boxes": asdict(cfg.boxes), "fitted_to_curated": fitted})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
                          object_classes, project.class_names())

@@ -50,7 +50,7 @@ def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
         if not pool:
             continue
         out.append(TrainSample(rec.content_hash, index[rec.class_id], stack, pool,
-                               all_boxes=curated + [norm(p.xyxy) for p in props]))
+                               all_boxes=curated + [norm(p.xyxy) for p in props], curated=bool(curated)))
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.dips.sampling import IGNORE, SamplingConfig, sample_pixel_labels
+from core.dips.sampling import IGNORE, SamplingConfig, curated_pixel_labels, sample_pixel_labels
 from core.train.feature_cache import FeatureCache
 
 
@@ -26,6 +26,7 @@ class TrainSample:
     #      ^ top-K pool: (normalised xyxy, index into maps); curated boxes replace it when present
     all_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # normalised; bg excluded there
     background_only: bool = False
+    curated: bool = False         # the pool holds the boxes a person curated (every object of the image)
 
 
 @dataclass
@@ -61,7 +62,7 @@ def pseudo_labels(sample: TrainSample, res: int, flip: bool, cfg: SamplingConfig
         # negatives), half uniformly over the image.
         labels = torch.full((res, res), IGNORE, dtype=torch.long)
         m = _map_at(sample.maps[0], res, flip).flatten()
-        n_hard = cfg.n_neg // 2
+        n_hard = int(cfg.n_neg * cfg.bg_hard_frac)
         if float(m.sum()) > 0 and n_hard > 0:
             hard = torch.multinomial(m + 1e-8, n_hard, replacement=False, generator=gen)
             labels.view(-1)[hard] = 0
@@ -70,6 +71,11 @@ def pseudo_labels(sample: TrainSample, res: int, flip: bool, cfg: SamplingConfig
         return labels
     if not sample.pool:
         return torch.full((res, res), IGNORE, dtype=torch.long)
+    if sample.curated and cfg.curated_weight > 0:
+        scale = torch.tensor([res, res, res, res], dtype=torch.float32)
+        boxes = torch.tensor([_flip_box(b, flip) for b, _ in sample.pool], dtype=torch.float32) * scale
+        return curated_pixel_labels(boxes, res, res, int(round(cfg.n_pos * cfg.curated_weight)),
+                                    int(round(cfg.n_neg * cfg.curated_weight)), gen)
     k = int(torch.randint(len(sample.pool), (1,), generator=gen))
     box, map_index = sample.pool[k]
     m = _map_at(sample.maps[map_index], res, flip)

@@ -53,7 +53,8 @@ def loss_config(cfg: TrainConfig) -> LossConfig:
 
 def sampling_config(cfg: TrainConfig) -> SamplingConfig:
     return SamplingConfig(n_pos=cfg.n_pos, n_neg=cfg.n_neg, pos_top_frac=cfg.pos_top_frac,
-                          neg_low_frac=cfg.neg_low_frac)
+                          neg_low_frac=cfg.neg_low_frac, bg_hard_frac=cfg.bg_hard_frac,
+                          curated_weight=cfg.curated_weight)
 
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor | None, y_val: torch.Tensor | None,

@@ -42,3 +42,38 @@ def test_session_with_retraining_writes_curated_boxes_and_predicts_again(tiny_pi
     assert {a.id, b.id} <= curated                          # both objects ended up boxed in the project
     assert s.curve[-1][1] == 2 and s.seconds == s.curve[-1][0]
     assert s.counts["drawn"] + s.counts["accepted"] + s.counts["adjusted"] == 2
+
+
+def test_gated_replay_shows_only_what_has_paid_and_learns_from_hidden_boxes():
+    from bench.inspector_sim import replay_gated
+    from core.dips.suggest import SuggestionGate
+    gate = SuggestionGate(min_history=2)
+    gt = np.array([[0, 0, 10, 10]], float)
+    wrong = np.array([[60, 60, 70, 70]], float)
+    first = replay_gated(wrong, np.array([0.9]), gt, Costs(), gate)         # shown while history is short
+    assert (first.rejected, first.drawn) == (1, 1)
+    replay_gated(wrong, np.array([0.8]), gt, Costs(), gate)
+    hidden = replay_gated(wrong, np.array([0.95]), gt, Costs(), gate)       # no score has paid: not shown
+    assert (hidden.rejected, hidden.drawn) == (0, 1) and hidden.seconds == pytest.approx(7.0)
+    for _ in range(3):                                                      # hidden right boxes reopen it
+        replay_gated(gt, np.array([0.97]), gt, Costs(), gate)
+    shown = replay_gated(gt, np.array([0.97]), gt, Costs(), gate)
+    assert (shown.accepted, shown.drawn) == (1, 0) and shown.seconds == pytest.approx(1.6)
+
+
+def test_session_with_refits_predicts_again_without_training_and_keeps_the_drawing(tiny_pipeline):
+    from bench.inspector_sim import simulate
+    from core.pipeline import compute_attention, compute_proposals, predict, train
+    project, cfg = tiny_pipeline
+    a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    project.boxes.add_gt(b.id, (20, 5, 40, 25), b.class_id)
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    cfg.boxes.min_rel_area = 0.5                            # not the project's saved setting
+    first = predict(project, train(project, cfg), cfg=cfg)
+    runs = len(project.runs.list())
+    s = simulate(project, "file", 0, Costs(), look=1, refit_every=1, fit=True, gate=True)
+    assert s.retrains >= 1 and len(project.runs.list()) == runs   # predicted again, never trained
+    last = project.maps.prediction_run_config(project.maps.latest_run_id())
+    assert project.maps.latest_run_id() > first and last["boxes"]["min_rel_area"] == 0.5

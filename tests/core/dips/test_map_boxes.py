@@ -52,3 +52,21 @@ def test_by_default_a_speck_is_not_shown_and_the_larger_region_comes_first():
     boxes = draw_boxes(fg, 0.5)
     assert [b[:4] for b in boxes] == [(5.0, 5.0, 15.0, 12.0), (20.0, 20.0, 29.0, 23.0)]
     assert boxes[0][4] == pytest.approx(0.7) and boxes[1][4] == pytest.approx(0.9 * np.sqrt(24.3 / 49))
+
+
+def _two_touching_blobs() -> np.ndarray:
+    yy, xx = np.mgrid[:60, :100]
+    blob = lambda cx: np.exp(-((xx - cx) ** 2 + (yy - 30) ** 2) / 200.0)  # noqa: E731
+    return np.maximum(blob(30), blob(58)).astype(np.float32)
+
+
+def test_touching_objects_get_one_box_each_when_asked():
+    fg = _two_touching_blobs()
+    one = draw_boxes(fg, 0.3, BoxDrawConfig())
+    assert len(one) == 1 and one[0][0] < 20 and one[0][2] > 70           # both crowns in one box
+    two = sorted(draw_boxes(fg, 0.3, BoxDrawConfig(split_touching=0.1)))
+    assert len(two) == 2
+    assert two[0][2] <= 46 and two[1][0] >= 43                           # split at the valley (x = 44)
+    assert two[0][0] == one[0][0] and two[1][2] == one[0][2]
+    # peaks closer than the minimum distance (0.6 x 60 px) are one object
+    assert len(draw_boxes(fg, 0.3, BoxDrawConfig(split_touching=0.6))) == 1

@@ -54,3 +54,27 @@ def test_boxes_in_image_pixels_carry_the_object_probability():
     [(x0, y0, x1, y1, score)] = boxes_for_map(fg, 200, 100, p_object=0.5, threshold=0.5,
                                               draw=BoxDrawConfig(merge_gap=0.5))
     assert (x0, y0, x1, y1) == (20.0, 10.0, 120.0, 30.0) and abs(score - 0.5 * 0.8 * 32 / 40) < 1e-6
+
+
+def test_issue_14_settings_are_project_settings(tiny_pipeline):
+    from core.pipeline.config import load_config
+    project, _ = tiny_pipeline
+    _apply_cli(project, "predict", "--split-touching", "0.15", "--fit-to-curated")
+    boxes = load_config(project).boxes
+    assert (boxes.split_touching, boxes.fit_to_curated) == (0.15, True)
+    train = _apply_cli(project, "train", "--curated-weight", "4", "--bg-hard-frac", "0").train
+    assert (train.curated_weight, train.bg_hard_frac) == (4.0, 0.0)
+    assert (load_config(project).train.curated_weight, load_config(project).train.bg_hard_frac) == (4.0, 0.0)
+
+
+def test_by_default_runs_fit_their_drawing_to_curated_boxes_once_there_are_enough(tiny_pipeline):
+    from core.pipeline import compute_attention, compute_proposals, predict, train
+    from core.settings import BoxDrawConfig
+    assert BoxDrawConfig().fit_to_curated is True
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    rec = project.images.list()[0]
+    project.boxes.add(rec.id, (2.0, 2.0, 20.0, 20.0), rec.class_id)   # one curated image: too few to fit on
+    run = project.maps.prediction_run_config(predict(project, train(project, cfg), cfg=cfg))
+    assert run["fitted_to_curated"] == 0 and run["boxes"]["fit_to_curated"] is True

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from core.pipeline.predict_stage import OPERATING_THRESHOLD, calibrate_threshold
+from core.pipeline.predict_stage import OPERATING_THRESHOLD, calibrate_threshold, fit_drawing
+from core.settings import BoxDrawConfig
 
 
 def _halo_map() -> np.ndarray:
@@ -17,12 +18,15 @@ def _halo_map() -> np.ndarray:
     return m
 
 
-def _stub_project(n_images: int):
+def _stub_project(n_images: int, curated: dict | None = None):
     recs = [SimpleNamespace(id=i, split="train", content_hash=f"h{i}", width=100, height=100) for i in range(n_images)]
     prop = SimpleNamespace(xyxy=(40.0, 40.0, 60.0, 60.0))
-    project = SimpleNamespace(boxes=SimpleNamespace(list=lambda _id: []),
+    curated = curated or {}
+    mine = [SimpleNamespace(image_id=i, xyxy=b) for i, bs in curated.items() for b in bs]
+    project = SimpleNamespace(boxes=SimpleNamespace(list=lambda i: [b for b in mine if b.image_id == i],
+                                                    all=lambda: mine),
                               proposals=SimpleNamespace(list=lambda _id, include_rejected=False: [prop]))
-    feats = SimpleNamespace(tokens=np.zeros(1), cls=np.zeros(1), rgb=np.zeros(1))
+    feats = SimpleNamespace(tokens=np.zeros(1), cls=np.zeros(1), rgb=np.zeros((3, 50, 50), np.uint8))
     cache = SimpleNamespace(has=lambda _h: True, get=lambda _h: feats)
 
     def model(tokens, cls, rgb):
@@ -42,3 +46,29 @@ def test_threshold_where_boxes_match_the_pseudo_boxes_is_chosen():
 def test_too_few_pseudo_boxes_fall_back_to_one_half():
     project, model, cache, recs = _stub_project(3)
     assert calibrate_threshold(project, model, cache, recs) == (OPERATING_THRESHOLD, 0)
+
+
+def test_once_enough_images_are_curated_their_boxes_alone_choose_the_threshold():
+    """The proposals are specks inside the object; the inspector boxed the whole halo on 5 images (any split)."""
+    project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)})
+    recs[0].split = "val"
+    tau, n = calibrate_threshold(project, model, cache, recs)
+    assert n == 5 and tau == 0.5          # 0.3 .. 0.55 all draw the halo box; 0.5 is nearest the fallback
+    # four curated images are too few: the training images' pseudo boxes choose as before
+    project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(4)})
+    assert calibrate_threshold(project, model, cache, recs)[1] == 8   # curated where there, proposals elsewhere
+
+
+def test_drawing_is_fitted_to_what_the_inspector_boxed():
+    """Inspector boxed the bright core on 5 images: the threshold that draws the core (0.6 and above; nearest 0.5
+    wins) is chosen; had they boxed the halo, one below 0.6. The drawing as set wins the ties."""
+    draw = BoxDrawConfig()
+    core = {i: [(40.0, 40.0, 60.0, 60.0)] for i in range(5)}
+    project, model, cache, recs = _stub_project(8, core)
+    tau, chosen, n = fit_drawing(project, model, cache, recs, draw)
+    assert (tau, n) == (0.6, 5) and chosen == draw
+    halo = {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)}
+    project, model, cache, recs = _stub_project(8, halo)
+    assert fit_drawing(project, model, cache, recs, draw)[:2] == (0.5, draw)
+    project, model, cache, recs = _stub_project(8, {0: [(20.0, 20.0, 80.0, 80.0)]})
+    assert fit_drawing(project, model, cache, recs, draw) == (OPERATING_THRESHOLD, draw, 0)   # too few

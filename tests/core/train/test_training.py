@@ -159,3 +159,59 @@ def test_float16_training_scales_the_loss_and_resumes_with_its_scale(tmp_path, m
     _, plain = train_localizer(samples, cache, tiny_cfg(amp=False, epochs=1), C, Progress(), torch.device("cpu"),
                                tmp_path / "plain.pt")
     assert checkpoint.load_checkpoint(tmp_path / "plain.pt")["grad_scaler"] is None
+
+
+def test_curated_boxes_label_every_box_uniformly_and_weigh_w_times(tmp_path):
+    """A curated image: both crowns are object (the map is not asked), and W x n+ / W x n- pixels are labelled."""
+    _, samples = make_cache(tmp_path, 1)
+    left, right = (0.0, 0.0, 0.25, 0.25), (0.5, 0.5, 1.0, 1.0)      # 8x8 and 16x16 label pixels at R = 32
+    s = TrainSample("h0", 0, samples[0].maps, [(left, 0), (right, 0)], [left, right], curated=True)
+    gen = torch.Generator().manual_seed(0)
+    lab = pseudo_labels(s, R, False, sampling_config(tiny_cfg(curated_weight=2.0)), gen).numpy()
+    fg, bg = lab == 1, lab == 0
+    assert fg.sum() == 40 and bg.sum() == 40                         # 2 x 20 each, no dilation
+    inside = np.zeros((R, R), bool)
+    inside[0:8, 0:8] = inside[16:32, 16:32] = True
+    assert inside[fg].all() and not inside[bg].any()
+    assert fg[0:8, 0:8].any() and fg[16:32, 16:32].any()             # every box, not one drawn box
+    # weight 0: the image is sampled like a proposal, as before (one box, n+ pixels)
+    lab0 = pseudo_labels(s, R, False, sampling_config(tiny_cfg(curated_weight=0.0)), gen).numpy()
+    assert (lab0 == 1).sum() <= 3 * 3 * 20 and not ((lab0 == 1)[0:8, 0:8].any() and (lab0 == 1)[16:32, 16:32].any())
+
+
+def test_curated_boxes_follow_the_flip(tmp_path):
+    _, samples = make_cache(tmp_path, 1)
+    box = (0.0, 0.0, 0.25, 1.0)
+    s = TrainSample("h0", 0, samples[0].maps, [(box, 0)], [box], curated=True)
+    lab = pseudo_labels(s, R, True, sampling_config(tiny_cfg(curated_weight=1.0)), torch.Generator().manual_seed(0))
+    ys, xs = np.nonzero(lab.numpy() == 1)
+    assert xs.min() >= R - 8                                         # mirrored to the right edge
+
+
+def test_object_free_images_draw_hard_negatives_only_as_asked(tmp_path):
+    """bg_hard_frac 0: every negative uniform; 1: every negative where the attention is (here one hot square)."""
+    m = np.zeros((1, G, G), np.float32)
+    m[0, 0:2, 0:2] = 1.0                                             # attention on 1/16 of the image
+    s = TrainSample("h0", 0, m, background_only=True)
+    hot = np.zeros((R, R), bool)
+    hot[0:10, 0:10] = True                  # the square, widened by the bilinear upsampling's 2 px
+    hits = {}
+    for frac in (0.0, 1.0):
+        cfg = sampling_config(tiny_cfg(bg_hard_frac=frac, n_neg=40))
+        lab = pseudo_labels(s, R, False, cfg, torch.Generator().manual_seed(3)).numpy()
+        assert (lab == 0).sum() == 40 and (lab == 1).sum() == 0
+        hits[frac] = int(hot[lab == 0].sum())
+    assert hits[1.0] == 40
+    assert hits[0.0] < 15                   # uniform: about 40 x 100 / 1024
+
+
+def test_by_default_a_curated_image_labels_all_its_boxes_and_weighs_four_proposal_images(tmp_path):
+    _, samples = make_cache(tmp_path, 1)
+    left, right = (0.0, 0.0, 0.25, 0.25), (0.5, 0.5, 1.0, 1.0)
+    s = TrainSample("h0", 0, samples[0].maps, [(left, 0), (right, 0)], [left, right], curated=True)
+    cfg = TrainConfig()
+    assert cfg.curated_weight == 4.0
+    lab = pseudo_labels(s, R, False, sampling_config(cfg), torch.Generator().manual_seed(0)).numpy()
+    # 4 x 48 foreground pixels wanted, only 8x8 + 16x16 = 320 inside the boxes: all 192 drawn among them
+    assert (lab == 1).sum() == 4 * cfg.n_pos and (lab == 1)[0:8, 0:8].any() and (lab == 1)[16:32, 16:32].any()
+    assert (lab == 0).sum() == 4 * cfg.n_neg
