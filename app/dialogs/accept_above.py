@@ -84,6 +84,8 @@ def describe(plan: BulkPlan) -> str:
         left.append(f"{plan.decided} already decided")
     if plan.covered:
         left.append(f"{plan.covered} over your own boxes")
+    if plan.whole_frame:
+        left.append(f"{plan.whole_frame} covering nearly the whole image (look at those yourself)")
     if left:
         text += " Left alone: " + ", ".join(left) + "."
     if plan.below:

@@ -14,6 +14,9 @@ from core.store.schema import PROPOSAL_STATES, BoxRow, ClassRow, ImageRow, Predi
 # A pending prediction this close to a curated box of its image is the box the user already has:
 # "accept all above s" leaves it alone instead of adding a duplicate.
 COVERED_IOU = 0.5
+# A predicted box this large a share of its image says where nothing is (a flat map from a model that has not
+# learnt yet draws exactly the frame): "accept all above s" leaves it for the user to look at.
+WHOLE_FRAME_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class BulkPlan:
     images: int = 0            # images with at least one item
     decided: int = 0           # above s but already accepted or rejected: left as they are
     covered: int = 0           # above s but over a curated box (IoU >= COVERED_IOU): left pending
+    whole_frame: int = 0       # above s but covering >= WHOLE_FRAME_SHARE of the image: left pending
     below: int = 0             # pending, under the score
 
 
@@ -106,13 +110,14 @@ class PredictedBoxRepo:
         with self.p.read() as s:
             latest = (select(PredictionRow.image_id, func.max(PredictionRow.run_id).label("run_id"))
                       .group_by(PredictionRow.image_id).subquery())
-            q = (select(PredictionRow.id, PredictionRow.image_id, PredictionRow.class_probs, ImageRow.class_id)
+            q = (select(PredictionRow.id, PredictionRow.image_id, PredictionRow.class_probs, ImageRow.class_id,
+                        ImageRow.width, ImageRow.height)
                  .join(latest, and_(PredictionRow.image_id == latest.c.image_id,
                                     PredictionRow.run_id == latest.c.run_id))
                  .join(ImageRow, ImageRow.id == PredictionRow.image_id)
                  .where(ImageRow.missing.is_(False)))
             q = q.where(ImageRow.id == image_id) if image_id is not None else q.where(ImageRow.review == "unreviewed")
-            preds = {pid: (img, probs, cls) for pid, img, probs, cls in s.execute(q).all()}
+            preds = {pid: (img, probs, cls, w * h) for pid, img, probs, cls, w, h in s.execute(q).all()}
             if not preds:
                 return BulkPlan()
             boxes = s.execute(select(PredictedBoxRow.id, PredictedBoxRow.prediction_id, PredictedBoxRow.x0,
@@ -120,7 +125,7 @@ class PredictedBoxRepo:
                                      PredictedBoxRow.score, PredictedBoxRow.status)
                               .where(PredictedBoxRow.prediction_id.in_(list(preds)))
                               .order_by(PredictedBoxRow.score.desc(), PredictedBoxRow.id)).all()
-            images = {img for img, _, _ in preds.values()}
+            images = {img for img, _, _, _ in preds.values()}
             curated: dict[int, list] = {}
             for img, x0, y0, x1, y1 in s.execute(select(BoxRow.image_id, BoxRow.x0, BoxRow.y0, BoxRow.x1, BoxRow.y1)
                                                  .where(BoxRow.image_id.in_(list(images)))).all():
@@ -129,7 +134,7 @@ class PredictedBoxRepo:
         plan = BulkPlan()
         with_items: set[int] = set()
         for pbid, pred_id, x0, y0, x1, y1, score, status in boxes:
-            img, probs, cls = preds[pred_id]
+            img, probs, cls, frame = preds[pred_id]
             if score < min_score:
                 plan.below += status == "pending"
                 continue
@@ -140,6 +145,9 @@ class PredictedBoxRepo:
                 continue
             if any(_iou(c, (x0, y0, x1, y1)) >= COVERED_IOU for c in curated.get(img, ())):
                 plan.covered += 1
+                continue
+            if (x1 - x0) * (y1 - y0) >= WHOLE_FRAME_SHARE * frame:
+                plan.whole_frame += 1
                 continue
             plan.items.append(BulkItem(pbid, img, cls if cls is not None else _likely_class(probs, ordered,
                                                                                             background_class_ids),

@@ -113,3 +113,12 @@ def test_an_old_file_upgrades_with_its_predicted_boxes_pending(tmp_path, image_f
     with sqlite3.connect(path) as con:
         rows = con.execute("SELECT status FROM predicted_boxes ORDER BY id").fetchall()
         assert rows == [("accepted",), ("rejected",)]
+
+
+def test_accept_above_leaves_a_box_covering_the_whole_image_for_the_user(project):
+    """A model that has not learnt yet draws the frame itself (a flat map): never accepted in bulk."""
+    a = project.images.by_path("site/a.jpg")          # 64 x 48
+    _predict(project, a.id, [(0, 0, 64, 48, 0.9), (0, 0, 62, 47, 0.8), (10, 10, 40, 30, 0.7)])
+    plan = project.predicted.plan_accept_above(0.5, a.id)
+    assert plan.whole_frame == 2
+    assert [round(it.score, 3) for it in plan.items] == [0.7]
