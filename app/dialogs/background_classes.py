@@ -49,9 +49,13 @@ class BackgroundClassesDialog(QDialog):
     def _preview(self) -> None:
         change = preview_roles(self.project, self.table.ticked())
         all_bg = len(self.table.ticked()) == len(self.table.boxes) and self.table.boxes
-        self.effect.setText(change.describe() + (" Every class would show no object: there would be nothing to "
-                                                 "learn to find." if all_bg else ""))
-        self.compute.setVisible(bool(change.images_to_propose))
+        if all_bg:   # refused, not just warned: the project would have nothing left to learn to find
+            self.effect.setText("Every class is ticked as showing no object: there would be nothing to learn to "
+                                "find. Untick the class whose images show the object.")
+        else:
+            self.effect.setText(change.describe())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not all_bg)
+        self.compute.setVisible(bool(change.images_to_propose) and not all_bg)
 
     def apply(self) -> RoleChange:
         """Write the ticks to the project (one transaction)."""

@@ -203,3 +203,23 @@ def test_computing_is_paused_for_the_change_and_resumes_after(qtbot, roles_windo
     qtbot.waitUntil(lambda: calls == ["attention", "attention"], timeout=5000)   # and the computing resumed
     release.set()
     qtbot.waitUntil(lambda: not w.runner.active(), timeout=10000)
+
+
+def test_every_class_ticked_is_refused_before_ok(qtbot, tower_field, tmp_path):
+    from app.dialogs.background_classes import BackgroundClassesDialog
+    from core.data.importer import import_images
+    from core.store.project import Project
+
+    p = Project.create(tmp_path / "all.dips", tower_field)
+    import_images(p)
+    d = BackgroundClassesDialog(p)
+    qtbot.addWidget(d)
+    ok = d.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled()
+    for box in d.table.boxes.values():
+        if not box.isChecked():
+            qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+    assert not ok.isEnabled() and "nothing to learn to find" in d.effect.text()
+    qtbot.mouseClick(d.table.boxes["tower"], Qt.MouseButton.LeftButton)     # tower shows the object again
+    assert ok.isEnabled()
+    p.close()
