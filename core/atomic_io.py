@@ -8,6 +8,7 @@ and the target is untouched. ``disk_error_message`` turns the OS errors of such 
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -33,8 +34,15 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     removing the temporary file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:   # a file stands where a folder of the path should be
+        raise NotADirectoryError(errno.ENOTDIR, f"{exc.filename} is a file, not a folder", str(path)) from exc
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        exc.filename = str(path)   # the file the user asked for, not the temporary name never made
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -234,7 +234,8 @@ def run_cli(argv: list[str]) -> int:
         print("\ninterrupted", file=sys.stderr)
         return 130
     except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # an OS error in words ("FILE: No such file or directory"), not Python's "[Errno 2] ..."
+        print(f"error: {user_message(exc) if isinstance(exc, OSError) else exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         message = user_message(exc)

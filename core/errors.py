@@ -65,6 +65,8 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ProjectError, ImportError_, Coco
 
 # OS errors a write meets that the user can act on (free space, permissions); others are bugs, shown as such.
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+# ... and a path that cannot be (a folder that is a file, a name too long): the user's to fix, said in words.
+PATH_ERRNOS = (errno.ENOENT, errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG)
 
 
 def disk_error_message(exc: OSError, path: str | os.PathLike | None = None) -> str:
@@ -82,6 +84,8 @@ def user_message(exc: BaseException) -> str | None:
     """The one line to show for a failure that is the input's or the disk's fault, or None for a bug."""
     if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.errno in DISK_ERRNOS:
         return disk_error_message(exc)
+    if isinstance(exc, OSError) and exc.errno in PATH_ERRNOS and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
     if isinstance(exc, USER_ERRORS):
         text = str(exc).strip()
         return text.splitlines()[0] if text else exc.__class__.__name__

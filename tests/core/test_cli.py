@@ -85,3 +85,16 @@ def test_new_declares_the_classes_that_show_no_object(tmp_path, image_folder, ca
                  "--background-classes", "meadow"]) == 2
     assert "no class named meadow" in capsys.readouterr().err
     assert not (tmp_path / "bad.dips").exists()
+
+
+def test_export_to_a_path_that_cannot_be_says_which_and_why(tmp_path, image_folder, capsys):
+    proj = tmp_path / "p.dips"
+    assert main(["new", str(proj), "--images", str(image_folder)]) == 0
+    capsys.readouterr()
+    (tmp_path / "afile").write_text("")
+    assert main(["export", str(proj), "--out", str(tmp_path / "afile" / "x.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {tmp_path / 'afile' / 'x.json'}: {tmp_path / 'afile'} is a file, not a folder"
+    if Path("/proc/self").exists():   # Linux: /proc takes no new files, even from root
+        assert main(["export", str(proj), "--out", "/proc/dips-x.json"]) == 2
+        assert capsys.readouterr().err.strip() == "error: /proc/dips-x.json: No such file or directory"
