@@ -123,7 +123,8 @@ def cmd_predict(a, progress) -> int:
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
-        print(f"predictions of training run #{trained} stored (prediction run {run})", file=sys.stderr)
+        print(f"predictions of training run #{trained} stored (evaluate --prediction-run {run} picks these)",
+              file=sys.stderr)
     return run
 
 
