@@ -29,7 +29,7 @@ from core.work_order import FocusList
 
 LIVE_REFRESH_S = 1.5
 # What the proposals stage does before its first image, once per project (core/pipeline/scorer.py)
-PREPARING = dict.fromkeys(("scorer", "classifier"), "first the scorer f_x learns from the training images (once)")
+PREPARING = dict.fromkeys(("scorer", "classifier"), "first the box scorer learns from the training images (once)")
 NEIGHBOURS = 3   # images after the one on screen computed before the rest (with it: one attention batch of 4)
 # The queue entry for the background classes' attention maps, computed after the proposals (which need only
 # object images' maps) when the two stages are chained

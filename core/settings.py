@@ -180,8 +180,8 @@ class TrainConfig:
                          gui=True, label="Epochs", low=1, high=1000)
     batch_size: int = option(16, "images per training step", unit="images", cli="batch-size", stages=("train",),
                              low=1)
-    lr: float = option(0.0465, "learning rate of f_l (SGD), e.g. 0.01 or 1e-3; authors' searched value (range "
-                               "1e-6..0.1)", cli="lr", stages=("train",), gui=True, label="learning rate")
+    lr: float = option(0.0465, "learning rate of the localizer (SGD), e.g. 0.01 or 1e-3; authors' searched value "
+                               "(range 1e-6..0.1)", cli="lr", stages=("train",), gui=True, label="learning rate")
     momentum: float = option(0.9, "SGD momentum")
     nesterov: bool = option(True, "Nesterov momentum")
     weight_decay: float = option(1e-4, "SGD weight decay")

@@ -123,5 +123,6 @@ def in_layout(layout, widget) -> bool:
 
 
 def short_name(opt) -> str:
-    """'learning rate of f_l (SGD), e.g. ...' -> 'learning rate of f_l (SGD)': a field's name in a message."""
+    """A field's name in a message: its help text up to the first ':' or ','
+    ('learning rate of the localizer (SGD), e.g. ...' -> 'learning rate of the localizer (SGD)')."""
     return opt.meta["help"].split(":")[0].split(",")[0]

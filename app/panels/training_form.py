@@ -48,7 +48,7 @@ def training_grid(form: SettingsForm, device: QWidget, localizer: QWidget) -> QG
     box.addWidget(labels["decoder_widths"])
     box.addWidget(e["decoder_widths"])
     e["decoder_widths"].setMaximumWidth(110)
-    grid.addWidget(QLabel("Localizer (f_l)"), 1, 0)
+    grid.addWidget(QLabel("Localizer"), 1, 0)
     grid.addLayout(box, 1, 1, 1, 3)
     e["lambda_crf"].setPlaceholderText(f"calibrated {readable_number(LAMBDA_CRF_CALIBRATED)}")
     r = 2
