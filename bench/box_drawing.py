@@ -60,6 +60,14 @@ VARIANTS = {
 }
 
 
+def ground_truth(project) -> dict[int, np.ndarray]:
+    """image id -> its ground-truth boxes ``[M, 4]`` (xyxy, image pixels, float64)."""
+    gt: dict[int, list] = {}
+    for g in project.boxes.gt():
+        gt.setdefault(g.image_id, []).append(g.xyxy)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in gt.items()}
+
+
 def _rgb(cache, content_hash: str, shape) -> np.ndarray:
     import cv2
     rgb = np.ascontiguousarray(np.asarray(cache.get(content_hash).rgb, dtype=np.uint8).transpose(1, 2, 0))
@@ -114,10 +122,7 @@ def main() -> None:
     runs = [int(x) for x in a.run_ids.split(",")] if a.run_ids else list(range(last - a.runs + 1, last + 1))
     records = [r for r in project.images.list(ImageFilter(include_missing=False))
                if not a.splits or r.split in a.splits.split(",")]
-    gt: dict[int, list] = {}
-    for g in project.boxes.gt():
-        gt.setdefault(g.image_id, []).append(g.xyxy)
-    gt = {k: np.asarray(v, dtype=np.float64) for k, v in gt.items()}
+    gt = ground_truth(project)
     cache = feature_cache(project, load_config(project))
     names = a.variants.split(",") if a.variants else list(VARIANTS)
     cols = ("P@.5", "R@.5", "top1@.5", "box/img", "sim top1", "sim top3", "sim gate")

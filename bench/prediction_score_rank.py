@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.box_drawing import ground_truth
 from core.dips.boxes import box_iou
 from core.dips.map_boxes import BoxDrawConfig
 from core.pipeline.config import load_config
@@ -86,10 +87,7 @@ def main() -> None:
         runs = sorted(newest.values())
     records = [r for r in project.images.list(ImageFilter(include_missing=False))
                if not a.splits or r.split in a.splits.split(",")]
-    gt: dict[int, list] = {}
-    for g in project.boxes.gt():
-        gt.setdefault(g.image_id, []).append(g.xyxy)
-    gt = {k: np.asarray(v, dtype=np.float64) for k, v in gt.items()}
+    gt = ground_truth(project)
     print(f"{project.path.name}: {len(records)} images ({a.splits or 'all splits'}), {len(gt)} with ground truth; "
           f"boxes drawn as predict draws them today ({cfg.boxes.score} score, min_rel_area {cfg.boxes.min_rel_area})")
     print(f"{'pred. run (training run)':<26}{'boxes':>7}{'hit@.5 all':>12}{'top half':>10}{'bottom half':>13}"

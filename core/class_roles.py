@@ -25,8 +25,7 @@ from sqlalchemy import delete, select
 from core.settings import BACKGROUND_CLASS_PATTERN, META_KEY, Settings, load_settings
 from core.store.schema import ImageRow, Meta, ProposalRow, utcnow
 
-# The images the next proposals run redoes (the same meta key as core.pipeline.proposal_stage.META_PENDING,
-# which reads it; tests/core/test_class_roles.py checks they agree).
+# The images the next proposals run redoes (core.pipeline.proposal_stage.META_PENDING is this key).
 PROPOSALS_PENDING = "proposals_pending"
 # The last change of roles: {"at": ISO time (UTC), "background": [names], "object": [names], "images": [ids]}.
 ROLES_CHANGED = "background_classes_changed"

@@ -6,6 +6,7 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
+from core.class_roles import PROPOSALS_PENDING
 from core.data.images import ImageReadError
 from core.dips.device import pick_device
 from core.dips.scoring import propose
@@ -20,7 +21,7 @@ from core.work_order import Priority, WorkOrder
 
 # What the stored proposals were made with, and the images still to redo after that changed.
 META_SETTINGS = "proposals_settings"
-META_PENDING = "proposals_pending"
+META_PENDING = PROPOSALS_PENDING   # one key: a change of background classes queues images here too
 _NOT_RANK_CHANGING = ("K", "scoring_precision")   # K only picks the pool; precision moves scores by ~1e-2
 
 
