@@ -25,15 +25,22 @@ def test_an_object_free_image_costs_only_its_rejections():
     assert (out.rejected, out.drawn) == (1, 0) and out.seconds == pytest.approx(1.6)
 
 
-def test_session_with_retraining_writes_curated_boxes_and_predicts_again(tiny_pipeline):
-    from bench.inspector_sim import simulate
-    from core.pipeline import compute_attention, compute_proposals, predict, train
-    project, cfg = tiny_pipeline
+def _two_objects_with_proposals(project, cfg):
+    """Ground truth on the two site images, then maps and proposals: the project a review session starts on."""
+    from core.pipeline import compute_attention, compute_proposals
     a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
     project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
     project.boxes.add_gt(b.id, (20, 5, 40, 25), b.class_id)
     compute_attention(project, cfg)
     compute_proposals(project, cfg)
+    return a, b
+
+
+def test_session_with_retraining_writes_curated_boxes_and_predicts_again(tiny_pipeline):
+    from bench.inspector_sim import simulate
+    from core.pipeline import predict, train
+    project, cfg = tiny_pipeline
+    a, b = _two_objects_with_proposals(project, cfg)
     first = predict(project, train(project, cfg), cfg=cfg)
     s = simulate(project, "file", 1, Costs(), look=1)
     assert s.retrains == 2                                  # after each object image, images remaining
@@ -63,13 +70,9 @@ def test_gated_replay_shows_only_what_has_paid_and_learns_from_hidden_boxes():
 
 def test_session_with_refits_predicts_again_without_training_and_keeps_the_drawing(tiny_pipeline):
     from bench.inspector_sim import simulate
-    from core.pipeline import compute_attention, compute_proposals, predict, train
+    from core.pipeline import predict, train
     project, cfg = tiny_pipeline
-    a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
-    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
-    project.boxes.add_gt(b.id, (20, 5, 40, 25), b.class_id)
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    a, b = _two_objects_with_proposals(project, cfg)
     cfg.boxes.min_rel_area = 0.5                            # not the project's saved setting
     first = predict(project, train(project, cfg), cfg=cfg)
     runs = len(project.runs.list())

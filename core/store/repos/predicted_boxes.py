@@ -8,8 +8,8 @@ from sqlalchemy import and_, func, select
 
 from core.store.records import BoxRecord
 from core.store.repos.boxes import _record as _box_record
-from core.store.repos.proposals import _iou
-from core.store.schema import PROPOSAL_STATES, BoxRow, ClassRow, ImageRow, PredictedBoxRow, PredictionRow
+from core.store.repos.proposals import _iou, set_decision
+from core.store.schema import BoxRow, ClassRow, ImageRow, PredictedBoxRow, PredictionRow
 
 # A pending prediction this close to a curated box of its image is the box the user already has:
 # "accept all above s" leaves it alone instead of adding a duplicate.
@@ -52,14 +52,7 @@ class PredictedBoxRepo:
 
     def set_status(self, predicted_box_id: int, status: str) -> str:
         """Reject (or put back to pending); returns the old status for undo."""
-        if status not in PROPOSAL_STATES:
-            raise ValueError(f"predicted box status must be one of {PROPOSAL_STATES}, not {status!r}")
-        with self.p.transaction() as s:
-            row = s.get(PredictedBoxRow, predicted_box_id)
-            if row is None:
-                raise KeyError(f"no predicted box with id {predicted_box_id}")
-            old, row.status = row.status, status
-            return old
+        return set_decision(self.p, PredictedBoxRow, predicted_box_id, status, "predicted box")
 
     def accept(self, predicted_box_id: int, class_id: int | None) -> tuple[BoxRecord, str]:
         """Mark accepted and add the curated box (source "prediction", its score), in one transaction.

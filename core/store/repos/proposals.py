@@ -24,6 +24,19 @@ def _record(r: ProposalRow) -> ProposalRecord:
                           r.rank, r.status)
 
 
+def set_decision(project, row_type, row_id: int, status: str, noun: str) -> str:
+    """Set the review status (one of PROPOSAL_STATES) of a proposal or predicted box row, in one transaction;
+    returns the old status, for undo. Raises ValueError for an unknown status, KeyError for an unknown id."""
+    if status not in PROPOSAL_STATES:
+        raise ValueError(f"{noun} status must be one of {PROPOSAL_STATES}, not {status!r}")
+    with project.transaction() as s:
+        row = s.get(row_type, row_id)
+        if row is None:
+            raise KeyError(f"no {noun} with id {row_id}")
+        old, row.status = row.status, status
+        return old
+
+
 def _iou(a, b) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -102,14 +115,7 @@ class ProposalRepo:
             return [_record(r) for r in out]
 
     def set_status(self, proposal_id: int, status: str) -> str:
-        if status not in PROPOSAL_STATES:
-            raise ValueError(f"proposal status must be one of {PROPOSAL_STATES}, not {status!r}")
-        with self.p.transaction() as s:
-            row = s.get(ProposalRow, proposal_id)
-            if row is None:
-                raise KeyError(f"no proposal with id {proposal_id}")
-            old, row.status = row.status, status
-            return old
+        return set_decision(self.p, ProposalRow, proposal_id, status, "proposal")
 
     def accept(self, proposal_id: int, class_id: int | None) -> tuple[BoxRecord, str]:
         """Mark accepted and add the curated box, in one transaction. Returns (box, old status)."""
