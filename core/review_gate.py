@@ -21,13 +21,14 @@ measures it on 100,000 images. After that one image is replayed at a time (``les
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select
 
-from core.dips.suggest import ReviewCosts, SuggestionGate, box_outcomes
+from core.dips.suggest import ReviewCosts
 from core.store.schema import BoxRow, ImageRow, PredictedBoxRow, PredictionRow, PredictionRunRow
 
 CHUNK = 20_000   # ids per IN (...) query: under SQLite's limit on bound parameters
@@ -36,95 +37,153 @@ CHUNK = 20_000   # ids per IN (...) query: under SQLite's limit on bound paramet
 @dataclass(frozen=True)
 class Lesson:
     """What one image taught the gate: for each judged predicted box, its rank (0: the image's best-scored box,
-    1: any other), its score and the seconds it gained (negative: lost)."""
-    ranks: np.ndarray    # [N] int
-    scores: np.ndarray   # [N] float
-    gains: np.ndarray    # [N] float, seconds
+    1: any other), its score and the seconds it gained (negative: lost). Plain tuples: an image has a few boxes,
+    and a replay makes 100,000 of these."""
+    ranks: tuple[int, ...]
+    scores: tuple[float, ...]
+    gains: tuple[float, ...]   # seconds
 
 
-def judge(boxes: np.ndarray, scores, statuses: list[str], final: np.ndarray, finished: bool,
-          costs: ReviewCosts | None = None) -> Lesson:
-    """The lesson of one image from its predicted boxes ``[N, 4]`` with ``scores`` ``[N]`` (best first), their
-    review ``statuses`` (pending | accepted | rejected) and its curated boxes ``final`` ``[M, 4]`` (image pixels,
+def _iou(a, b) -> float:
+    """IoU of two continuous ``xyxy`` boxes, 0 where the union is not positive (core/dips/suggest.py's values)."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 and inter > 0 else 0.0
+
+
+def outcomes(boxes, final, accept_iou: float = 0.7, adjust_iou: float = 0.5) -> list[str]:
+    """core/dips/suggest.py ``box_outcomes`` in plain Python: a few boxes per image, where numpy's per-call cost
+    was most of a replay's time (bench/gate_replay.py). ``boxes`` [N][4] best first, ``final`` [M][4]."""
+    free = [True] * len(final)
+    out = []
+    for b in boxes:
+        j, best = -1, -1.0
+        for k, f in enumerate(final):
+            if free[k]:
+                v = _iou(b, f)
+                if v > best:
+                    j, best = k, v
+        if best >= accept_iou:
+            out.append("accept")
+        elif best >= adjust_iou:
+            out.append("adjust")
+        else:
+            out.append("reject")
+            continue
+        free[j] = False
+    return out
+
+
+def judge(boxes, scores, statuses: list[str], final, finished: bool, costs: ReviewCosts | None = None) -> Lesson:
+    """The lesson of one image from its predicted boxes ``[N][4]`` with ``scores`` ``[N]`` (best first), their
+    review ``statuses`` (pending | accepted | rejected) and its curated boxes ``final`` ``[M][4]`` (image pixels,
     as the boxes). ``finished``: the image is marked reviewed (module docstring)."""
-    gate = SuggestionGate(costs or ReviewCosts())
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    c = costs or ReviewCosts()
+    gain = {"accept": c.draw - c.verify, "adjust": c.draw - c.adjust, "reject": -c.verify}   # as SuggestionGate.gain
     kept = [i for i, st in enumerate(statuses) if st != "rejected"]
-    outcomes = {i: "reject" for i, st in enumerate(statuses) if st == "rejected"}
+    judged = {i: "reject" for i, st in enumerate(statuses) if st == "rejected"}
     # a rejected box leaves the curated box it overlaps free for the boxes after it
-    for i, o in zip(kept, box_outcomes(boxes[kept], final), strict=True):
+    for i, o in zip(kept, outcomes([boxes[i] for i in kept], final), strict=True):
         if finished or statuses[i] == "accepted":
-            outcomes[i] = o
-    order = sorted(outcomes)
-    return Lesson(np.minimum(np.asarray(order, dtype=np.int64), 1),
-                  np.asarray(scores, dtype=np.float64)[order].reshape(-1),
-                  np.asarray([gate.gain(outcomes[i]) for i in order], dtype=np.float64))
+            judged[i] = o
+    order = sorted(judged)
+    return Lesson(tuple(min(i, 1) for i in order), tuple(float(scores[i]) for i in order),
+                  tuple(gain[judged[i]] for i in order))
 
 
-@dataclass
 class ReviewGate:
-    """The gate of a project: one ``Lesson`` per image, and the ``SuggestionGate`` they make (built when asked)."""
-    costs: ReviewCosts = field(default_factory=ReviewCosts)
-    min_history: int = 8
-    lessons: dict[int, Lesson] = field(default_factory=dict)
-    _gate: SuggestionGate | None = field(default=None, repr=False)
+    """The gate of a project: one ``Lesson`` per image, and per rank every judged box's score and gain, kept sorted
+    by score so that relearning one image and asking the thresholds again costs a few array copies, not a sort of
+    the whole history (100,000 reviewed images hold half a million boxes). The thresholds are
+    ``SuggestionGate.threshold``'s (tested)."""
+
+    def __init__(self, costs: ReviewCosts | None = None, min_history: int = 8,
+                 lessons: dict[int, Lesson] | None = None):
+        self.costs = costs or ReviewCosts()
+        self.min_history = min_history
+        self.lessons: dict[int, Lesson] = dict(lessons or {})
+        self._thr: list[float | None] = [None, None]
+        ranks = np.fromiter((r for x in self.lessons.values() for r in x.ranks), dtype=np.int64)
+        scores = np.fromiter((s for x in self.lessons.values() for s in x.scores), dtype=np.float64)
+        gains = np.fromiter((g for x in self.lessons.values() for g in x.gains), dtype=np.float64)
+        self._s: list[np.ndarray] = []   # per rank: scores, ascending
+        self._g: list[np.ndarray] = []   # per rank: the gains beside them
+        for r in (0, 1):
+            s, g = scores[ranks == r], gains[ranks == r]
+            order = np.argsort(s, kind="stable")
+            self._s.append(s[order])
+            self._g.append(g[order])
 
     def set_lesson(self, image_id: int, lesson: Lesson | None) -> None:
-        if lesson is None or len(lesson.ranks) == 0:
-            self.lessons.pop(image_id, None)
-        else:
+        """What ``image_id`` teaches now (None or empty: nothing), in place of what it taught before."""
+        old = self.lessons.pop(image_id, None)
+        if old is not None:
+            self._move(old, remove=True)
+        if lesson is not None and lesson.ranks:
             self.lessons[image_id] = lesson
-        self._gate = None
+            self._move(lesson, remove=False)
+        self._thr = [None, None]
 
-    @property
-    def gate(self) -> SuggestionGate:
-        if self._gate is None:
-            g = SuggestionGate(self.costs, self.min_history)
-            if self.lessons:
-                ls = list(self.lessons.values())
-                ranks = np.concatenate([x.ranks for x in ls])
-                scores = np.concatenate([x.scores for x in ls])
-                gains = np.concatenate([x.gains for x in ls])
-                for r in (0, 1):
-                    g.scores[r].extend(scores[ranks == r].tolist())
-                    g.gains[r].extend(gains[ranks == r].tolist())
-            self._gate = g
-            # thresholds computed once per change of the history, not once per image shown
-            self._thresholds = (g.threshold(0), g.threshold(1))
-        return self._gate
+    def _move(self, lesson: Lesson, remove: bool) -> None:
+        for r in (0, 1):
+            # ascending, as the history: values sharing an insertion point go in in the order given
+            pairs = sorted((s, g) for k, s, g in zip(lesson.ranks, lesson.scores, lesson.gains, strict=True) if k == r)
+            if not pairs:
+                continue
+            S, G = self._s[r], self._g[r]
+            if not remove:
+                pos = np.searchsorted(S, [s for s, _ in pairs])
+                self._s[r] = np.insert(S, pos, [s for s, _ in pairs])
+                self._g[r] = np.insert(G, pos, [g for _, g in pairs])
+                continue
+            # boxes of equal score and gain are interchangeable: any one of them may go
+            gone: set[int] = set()
+            for s, g in pairs:
+                lo, hi = np.searchsorted(S, s, "left"), np.searchsorted(S, s, "right")
+                gone.add(next(i for i in range(int(lo), int(hi)) if G[i] == g and i not in gone))
+            self._s[r], self._g[r] = np.delete(S, list(gone)), np.delete(G, list(gone))
 
     def threshold(self, rank: int) -> float:
         """Scores below this are hidden for a box of that rank (0: an image's best, 1: the others); 0 while
         fewer than ``min_history`` boxes of that rank are judged; ``inf`` when no cut has paid."""
-        _ = self.gate
-        return self._thresholds[min(rank, 1)]
+        r = min(rank, 1)
+        if self._thr[r] is None:
+            s, g = self._s[r][::-1], self._g[r][::-1]   # best first
+            if len(s) < self.min_history:
+                self._thr[r] = 0.0
+            else:
+                total = np.cumsum(g)
+                last = np.r_[s[1:] != s[:-1], True]    # a cut falls between distinct scores only
+                best = int(np.argmax(np.where(last, total, -np.inf)))
+                self._thr[r] = float(s[best]) if total[best] > 0 else math.inf
+        return self._thr[r]
 
     def judged(self, rank: int) -> int:
         """How many boxes of that rank the gate has judged so far."""
-        return len(self.gate.scores[min(rank, 1)])
+        return len(self._s[min(rank, 1)])
 
     def hidden(self, scores: Iterable[float]) -> list[int]:
         """Positions (in ``scores``, an image's boxes best first) of the boxes the gate hides."""
         return [i for i, s in enumerate(scores) if s < self.threshold(0 if i == 0 else 1)]
 
 
-def _chosen(s, image_ids: Collection[int] | None) -> dict[int, tuple[int, bool]]:
+def _chosen(c, image_ids: Collection[int] | None) -> dict[int, tuple[int, bool]]:
     """prediction id -> (image id, finished) of every image that teaches something, each judged on one of its
     predictions: the newest made before its first curated box, else its newest (module docstring)."""
     q = (select(PredictionRow.id, PredictionRow.image_id, PredictionRow.run_id, ImageRow.review)
          .join(ImageRow, ImageRow.id == PredictionRow.image_id))
     by_image: dict[int, list[tuple[int, int, str]]] = {}
     for chunk in _chunks(image_ids):
-        for pid, img, run, review in s.execute(q if chunk is None else q.where(PredictionRow.image_id.in_(chunk))):
+        for pid, img, run, review in c.execute(q if chunk is None else q.where(PredictionRow.image_id.in_(chunk))):
             by_image.setdefault(img, []).append((run, pid, review))
     if not by_image:
         return {}
-    has_decision = set(s.scalars(select(PredictedBoxRow.prediction_id)
-                                 .where(PredictedBoxRow.status != "pending").distinct()).all())
-    run_time = dict(s.execute(select(PredictionRunRow.id, PredictionRunRow.created_at)).all())
+    has_decision = set(c.execute(select(PredictedBoxRow.prediction_id)
+                                 .where(PredictedBoxRow.status != "pending").distinct()).scalars().all())
+    run_time = dict(c.execute(select(PredictionRunRow.id, PredictionRunRow.created_at)).all())
     first_box = {}
     for chunk in _chunks(by_image):
-        first_box.update(s.execute(select(BoxRow.image_id, func.min(BoxRow.created_at))
+        first_box.update(c.execute(select(BoxRow.image_id, func.min(BoxRow.created_at))
                                    .where(BoxRow.image_id.in_(chunk)).group_by(BoxRow.image_id)).all())
     chosen: dict[int, tuple[int, bool]] = {}
     for img, runs in by_image.items():
@@ -142,13 +201,14 @@ def _lessons(project, image_ids: Collection[int] | None, costs: ReviewCosts) -> 
     curated: dict[int, list[tuple[float, float, float, float]]] = {}
     rows: dict[int, list[tuple]] = {}
     with project.read() as s:
-        chosen = _chosen(s, image_ids)
+        c = s.connection()   # plain rows: the ORM's loading was a fifth of a replay's time
+        chosen = _chosen(c, image_ids)
         for chunk in _chunks({img for img, _ in chosen.values()}):
-            for img, *xyxy in s.execute(select(BoxRow.image_id, BoxRow.x0, BoxRow.y0, BoxRow.x1, BoxRow.y1)
+            for img, *xyxy in c.execute(select(BoxRow.image_id, BoxRow.x0, BoxRow.y0, BoxRow.x1, BoxRow.y1)
                                         .where(BoxRow.image_id.in_(chunk))):
                 curated.setdefault(img, []).append(tuple(xyxy))
         for chunk in _chunks(chosen):
-            for pid, *box in s.execute(
+            for pid, *box in c.execute(
                     select(PredictedBoxRow.prediction_id, PredictedBoxRow.x0, PredictedBoxRow.y0, PredictedBoxRow.x1,
                            PredictedBoxRow.y1, PredictedBoxRow.score, PredictedBoxRow.status)
                     .where(PredictedBoxRow.prediction_id.in_(chunk))
@@ -157,10 +217,9 @@ def _lessons(project, image_ids: Collection[int] | None, costs: ReviewCosts) -> 
     out: dict[int, Lesson] = {}
     for pid, boxes in rows.items():
         img, finished = chosen[pid]
-        arr = np.asarray([b[:5] for b in boxes], dtype=np.float64)
-        final = np.asarray(curated.get(img, []), dtype=np.float64).reshape(-1, 4)
-        les = judge(arr[:, :4], arr[:, 4], [b[5] for b in boxes], final, finished, costs)
-        if len(les.ranks):
+        les = judge([b[:4] for b in boxes], [b[4] for b in boxes], [b[5] for b in boxes], curated.get(img, []),
+                    finished, costs)
+        if les.ranks:
             out[img] = les
     return out
 
