@@ -16,9 +16,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.probe import ask_in_background
 
-# above this many images with a review to replay, the replay runs on a thread (a replay of 2,000 reviewed images
-# takes well under 100 ms; bench/gate_replay.py)
-REPLAY_ON_THREAD = 2000
+# above this many reviewed images the replay runs on a thread: about 0.1 ms per reviewed image on a 2-core Xeon,
+# 10-30 s for 100,000 (bench/gate_replay.py, docs/BENCHMARKS.md), so up to ~50 ms on the GUI thread below it
+REPLAY_ON_THREAD = 500
 WHY = "boxes scored like these have not been right on this project so far"
 
 
@@ -129,17 +129,20 @@ class SuggestionGateView(QObject):
         from core.review_gate import replay
         self._generation += 1
         gen = self._generation
-        if _images_to_replay(p) <= REPLAY_ON_THREAD:
+        n = _images_to_replay(p)
+        if n <= REPLAY_ON_THREAD:
             self._replayed((gen, replay(p)))
             return
         self._replaying, self._relearnt = True, set()
+        self.s.message.emit(f"Suggestion gate: reading the review of {n:,} images (every predicted box is shown "
+                            f"until it is done)")
         ask_in_background(lambda: (gen, replay(p)), self._replayed, (gen, None), "gate-replay")
 
     def _replayed(self, result) -> None:
         gen, gate = result
         if gen != self._generation:
             return
-        self._replaying = False
+        threaded, self._replaying = self._replaying, False
         if gate is None:     # the replay failed: nothing hidden rather than a wrong gate
             self.s.message.emit("The suggestion gate could not read this project's review: every box is shown")
             return
@@ -148,6 +151,12 @@ class SuggestionGateView(QObject):
             gate.set_lesson(image_id, lesson(self.s.project, image_id, gate.costs))
         self._relearnt = set()
         self.gate = gate
+        if threaded:
+            # as after every background task (app/main_window.py _settle_heap): the gate's history, long-lived
+            # now, leaves the garbage collector's full passes
+            import gc
+            gc.freeze()
+            self.s.message.emit(f"Suggestion gate ready: learned from {len(gate.lessons):,} reviewed images")
         self._refresh()
 
     def relearn(self, image_id: int) -> None:

@@ -14,7 +14,9 @@ times what the window does (app/suggestion_gate_view.py):
 * what showing an image asks of the gate (``hidden`` for its boxes).
 
 The window replays on a thread above app/suggestion_gate_view.py's REPLAY_ON_THREAD reviewed images and on the GUI
-thread below it; the last line prints the replay time per reviewed image that choice rests on.
+thread below it; the last lines print the replay time per reviewed image that choice rests on, and the gaps
+between ticks of a 10 ms timer on a GUI thread (wall clock) idle and while the replay of every image runs on a
+thread as the window runs it (the replay holds Python's GIL in turns with the GUI).
 """
 from __future__ import annotations
 
@@ -84,6 +86,41 @@ def measure(p, boxes: int) -> tuple[int, float, float, float, float, tuple[float
     return reviewed, t_replay, t_lesson, t_relearn, t_hidden, thr
 
 
+def gui_gaps(path: Path) -> tuple[float, float, float, float, float]:
+    """(idle p99, idle max, p99 and max during the threaded replay, replay seconds): wall-clock gaps in ms."""
+    import os
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.probe import ask_in_background
+    from core.review_gate import replay
+    from core.store.project import Project
+    from tests.app.stall import gui_cpu_gaps
+    app = QApplication.instance() or QApplication([])
+    p = Project.open(path)
+    import gc
+    gc.freeze()    # as the window does once started (app/main_window.py _settle_heap): collections see new objects only
+
+    def spin(seconds: float) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+    with gui_cpu_gaps(10, clock=time.perf_counter) as idle:
+        spin(2.0)
+    done: list = []
+    t0 = time.perf_counter()
+    with gui_cpu_gaps(10, clock=time.perf_counter) as busy:
+        ask_in_background(lambda: replay(p), lambda g: done.append(time.perf_counter() - t0), None, "gate-replay")
+        while not done:
+            app.processEvents()
+            spin(0.05)
+    p.close()
+    ms = [np.asarray(g) * 1000 for g in (idle, busy)]
+    return (float(np.percentile(ms[0], 99)), float(ms[0].max()), float(np.percentile(ms[1], 99)),
+            float(ms[1].max()), done[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=100_000)
@@ -118,6 +155,9 @@ def main() -> None:
     for label, reviewed, t_replay, t_lesson, t_relearn, t_hidden in results:
         print(f"{label:<40}{reviewed:>10,}{t_replay:>10.2f}{t_lesson * 1e3:>11.1f}{t_relearn * 1e3:>12.1f}"
               f"{t_hidden * 1e6:>11.1f}")
+    gaps = gui_gaps(path)
+    print(f"\nGUI thread, 10 ms timer: idle p99 {gaps[0]:.0f} ms, max {gaps[1]:.0f} ms; during the replay on a "
+          f"thread ({gaps[4]:.1f} s) p99 {gaps[2]:.0f} ms, max {gaps[3]:.0f} ms")
     per = results[-1][2] / max(results[-1][1], 1)
     from app.suggestion_gate_view import REPLAY_ON_THREAD
     print(f"\nreplay: {per * 1e6:.0f} us per reviewed image; the window replays on its GUI thread up to "

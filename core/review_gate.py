@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import func, select
@@ -34,11 +36,11 @@ from core.store.schema import BoxRow, ImageRow, PredictedBoxRow, PredictionRow, 
 CHUNK = 20_000   # ids per IN (...) query: under SQLite's limit on bound parameters
 
 
-@dataclass(frozen=True)
-class Lesson:
+class Lesson(NamedTuple):
     """What one image taught the gate: for each judged predicted box, its rank (0: the image's best-scored box,
-    1: any other), its score and the seconds it gained (negative: lost). Plain tuples: an image has a few boxes,
-    and a replay makes 100,000 of these."""
+    1: any other), its score and the seconds it gained (negative: lost). The gate keeps each as a plain tuple
+    (``tuple(lesson)``): the garbage collector stops looking at a tuple of numbers, not at a class instance, and
+    a replay of 100,000 images keeps 100,000 of them (bench/gate_replay.py)."""
     ranks: tuple[int, ...]
     scores: tuple[float, ...]
     gains: tuple[float, ...]   # seconds
@@ -79,6 +81,9 @@ def judge(boxes, scores, statuses: list[str], final, finished: bool, costs: Revi
     review ``statuses`` (pending | accepted | rejected) and its curated boxes ``final`` ``[M][4]`` (image pixels,
     as the boxes). ``finished``: the image is marked reviewed (module docstring)."""
     c = costs or ReviewCosts()
+    if finished and len(final) == 0:   # nothing on the image: every box was a rejection
+        return Lesson(tuple(min(i, 1) for i in range(len(statuses))), tuple(float(s) for s in scores),
+                      (-c.verify,) * len(statuses))
     gain = {"accept": c.draw - c.verify, "adjust": c.draw - c.adjust, "reject": -c.verify}   # as SuggestionGate.gain
     kept = [i for i, st in enumerate(statuses) if st != "rejected"]
     judged = {i: "reject" for i, st in enumerate(statuses) if st == "rejected"}
@@ -98,14 +103,15 @@ class ReviewGate:
     ``SuggestionGate.threshold``'s (tested)."""
 
     def __init__(self, costs: ReviewCosts | None = None, min_history: int = 8,
-                 lessons: dict[int, Lesson] | None = None):
+                 lessons: dict[int, tuple] | None = None):
         self.costs = costs or ReviewCosts()
         self.min_history = min_history
-        self.lessons: dict[int, Lesson] = dict(lessons or {})
+        # image id -> (ranks, scores, gains): a Lesson as a plain tuple (see Lesson)
+        self.lessons: dict[int, tuple] = {k: tuple(v) for k, v in (lessons or {}).items()}
         self._thr: list[float | None] = [None, None]
-        ranks = np.fromiter((r for x in self.lessons.values() for r in x.ranks), dtype=np.int64)
-        scores = np.fromiter((s for x in self.lessons.values() for s in x.scores), dtype=np.float64)
-        gains = np.fromiter((g for x in self.lessons.values() for g in x.gains), dtype=np.float64)
+        ranks = np.fromiter((r for x in self.lessons.values() for r in x[0]), dtype=np.int64)
+        scores = np.fromiter((s for x in self.lessons.values() for s in x[1]), dtype=np.float64)
+        gains = np.fromiter((g for x in self.lessons.values() for g in x[2]), dtype=np.float64)
         self._s: list[np.ndarray] = []   # per rank: scores, ascending
         self._g: list[np.ndarray] = []   # per rank: the gains beside them
         for r in (0, 1):
@@ -118,9 +124,9 @@ class ReviewGate:
         """What ``image_id`` teaches now (None or empty: nothing), in place of what it taught before."""
         old = self.lessons.pop(image_id, None)
         if old is not None:
-            self._move(old, remove=True)
+            self._move(Lesson(*old), remove=True)
         if lesson is not None and lesson.ranks:
-            self.lessons[image_id] = lesson
+            self.lessons[image_id] = tuple(lesson)
             self._move(lesson, remove=False)
         self._thr = [None, None]
 
@@ -169,59 +175,84 @@ class ReviewGate:
 
 def _chosen(c, image_ids: Collection[int] | None) -> dict[int, tuple[int, bool]]:
     """prediction id -> (image id, finished) of every image that teaches something, each judged on one of its
-    predictions: the newest made before its first curated box, else its newest (module docstring)."""
-    q = (select(PredictionRow.id, PredictionRow.image_id, PredictionRow.run_id, ImageRow.review)
-         .join(ImageRow, ImageRow.id == PredictionRow.image_id))
-    by_image: dict[int, list[tuple[int, int, str]]] = {}
-    for chunk in _chunks(image_ids):
-        for pid, img, run, review in c.execute(q if chunk is None else q.where(PredictionRow.image_id.in_(chunk))):
-            by_image.setdefault(img, []).append((run, pid, review))
-    if not by_image:
-        return {}
-    has_decision = set(c.execute(select(PredictedBoxRow.prediction_id)
-                                 .where(PredictedBoxRow.status != "pending").distinct()).scalars().all())
+    predictions: the newest made before its first curated box, else its newest (module docstring). Read image by
+    image, keeping no list per image (see ``_lessons``)."""
     run_time = dict(c.execute(select(PredictionRunRow.id, PredictionRunRow.created_at)).all())
-    first_box = {}
-    for chunk in _chunks(by_image):
-        first_box.update(c.execute(select(BoxRow.image_id, func.min(BoxRow.created_at))
-                                   .where(BoxRow.image_id.in_(chunk)).group_by(BoxRow.image_id)).all())
+    decided = (select(PredictedBoxRow.prediction_id).where(PredictedBoxRow.status != "pending").distinct()
+               .join(PredictionRow, PredictionRow.id == PredictedBoxRow.prediction_id))
+    first = select(BoxRow.image_id, func.min(BoxRow.created_at)).group_by(BoxRow.image_id)
+    preds = (select(PredictionRow.image_id, PredictionRow.run_id, PredictionRow.id, ImageRow.review)
+             .join(ImageRow, ImageRow.id == PredictionRow.image_id)
+             .order_by(PredictionRow.image_id, PredictionRow.run_id))
+    has_decision: set[int] = set()
+    first_box: dict = {}
     chosen: dict[int, tuple[int, bool]] = {}
-    for img, runs in by_image.items():
-        runs.sort()
-        t = first_box.get(img)
-        before = [r for r in runs if t is not None and run_time.get(r[0]) is not None and run_time[r[0]] <= t]
-        _run, pid, review = (before or runs)[-1]
-        if review == "verified" or pid in has_decision:
-            chosen[pid] = (img, review == "verified")
+    for chunk in _chunks(image_ids):
+        has_decision.update(c.execute(_only(decided, PredictionRow.image_id, chunk)).scalars().all())
+        first_box.update(_rows(c, _only(first, BoxRow.image_id, chunk)))
+        for img, runs in groupby(_rows(c, _only(preds, PredictionRow.image_id, chunk)), key=itemgetter(0)):
+            t = first_box.get(img)
+            newest = before = None
+            for _img, run, pid, review in runs:     # oldest run first
+                newest = (pid, review)
+                if t is not None and run_time.get(run) is not None and run_time[run] <= t:
+                    before = newest
+            pid, review = before or newest
+            if review == "verified" or pid in has_decision:
+                chosen[pid] = (img, review == "verified")
     return chosen
 
 
-def _lessons(project, image_ids: Collection[int] | None, costs: ReviewCosts) -> dict[int, Lesson]:
-    """image id -> lesson, for every image (None) or ``image_ids``, from the stored review (module docstring)."""
-    curated: dict[int, list[tuple[float, float, float, float]]] = {}
-    rows: dict[int, list[tuple]] = {}
+def _only(query, column, ids: list[int] | None):
+    return query if ids is None else query.where(column.in_(ids))
+
+
+def _lessons(project, image_ids: Collection[int] | None, costs: ReviewCosts) -> dict[int, tuple]:
+    """image id -> lesson (a plain tuple), for every image (None) or ``image_ids``, from the stored review (module
+    docstring).
+
+    Predicted and curated boxes are read side by side, ordered by image, and each image is judged as soon as its
+    rows are in: no list per image is kept. (Half a million such lists made Python's garbage collector stop every
+    thread, the window's too, for 0.1-0.2 s at a time while a replay ran on a thread: bench/gate_replay.py.)"""
+    out: dict[int, Lesson] = {}
     with project.read() as s:
         c = s.connection()   # plain rows: the ORM's loading was a fifth of a replay's time
-        chosen = _chosen(c, image_ids)
-        for chunk in _chunks({img for img, _ in chosen.values()}):
-            for img, *xyxy in c.execute(select(BoxRow.image_id, BoxRow.x0, BoxRow.y0, BoxRow.x1, BoxRow.y1)
-                                        .where(BoxRow.image_id.in_(chunk))):
-                curated.setdefault(img, []).append(tuple(xyxy))
-        for chunk in _chunks(chosen):
-            for pid, *box in c.execute(
-                    select(PredictedBoxRow.prediction_id, PredictedBoxRow.x0, PredictedBoxRow.y0, PredictedBoxRow.x1,
-                           PredictedBoxRow.y1, PredictedBoxRow.score, PredictedBoxRow.status)
-                    .where(PredictedBoxRow.prediction_id.in_(chunk))
-                    .order_by(PredictedBoxRow.prediction_id, PredictedBoxRow.score.desc(), PredictedBoxRow.id)):
-                rows.setdefault(pid, []).append(tuple(box))
-    out: dict[int, Lesson] = {}
-    for pid, boxes in rows.items():
-        img, finished = chosen[pid]
-        les = judge([b[:4] for b in boxes], [b[4] for b in boxes], [b[5] for b in boxes], curated.get(img, []),
-                    finished, costs)
-        if les.ranks:
-            out[img] = les
+        chosen = sorted((img, pid, finished) for pid, (img, finished) in _chosen(c, image_ids).items())
+        for i in range(0, len(chosen), CHUNK):
+            part = chosen[i:i + CHUNK]
+            finished = {img: fin for img, _pid, fin in part}
+            curated = groupby(_rows(c, select(BoxRow.image_id, BoxRow.x0, BoxRow.y0, BoxRow.x1, BoxRow.y1)
+                                    .where(BoxRow.image_id.in_([img for img, _, _ in part]))
+                                    .order_by(BoxRow.image_id)), key=itemgetter(0))
+            predicted = _rows(c, select(PredictionRow.image_id, PredictedBoxRow.x0, PredictedBoxRow.y0,
+                                        PredictedBoxRow.x1, PredictedBoxRow.y1, PredictedBoxRow.score,
+                                        PredictedBoxRow.status)
+                              .join(PredictionRow, PredictionRow.id == PredictedBoxRow.prediction_id)
+                              .where(PredictedBoxRow.prediction_id.in_([pid for _, pid, _ in part]))
+                              .order_by(PredictionRow.image_id, PredictedBoxRow.score.desc(), PredictedBoxRow.id))
+            cur_img, cur_boxes = -1, ()
+            for img, group in groupby(predicted, key=itemgetter(0)):
+                boxes = tuple(group)
+                while cur_img < img:     # the curated boxes of this image, if it has any
+                    nxt = next(curated, None)
+                    if nxt is None:
+                        cur_img, cur_boxes = 1 << 62, ()
+                        break
+                    cur_img, cur_boxes = nxt[0], tuple(r[1:] for r in nxt[1])
+                les = judge([b[1:5] for b in boxes], [b[5] for b in boxes], [b[6] for b in boxes],
+                            cur_boxes if cur_img == img else (), finished[img], costs)
+                if les.ranks:
+                    out[img] = tuple(les)
     return out
+
+
+def _rows(c, query, block: int = 1000):
+    """The query's rows, read ``block`` at a time. One fetchall of 50,000 rows holds Python's lock for ~0.2 s
+    without letting the window's thread in (it gives the lock back only to take it again at once): a replay on a
+    thread then froze the window in 0.2 s steps (bench/gate_replay.py); between blocks the GUI thread gets it."""
+    result = c.execute(query)
+    while rows := result.fetchmany(block):
+        yield from rows
 
 
 def _chunks(ids: Collection[int] | None):
@@ -241,4 +272,5 @@ def replay(project, costs: ReviewCosts | None = None, min_history: int = 8) -> R
 
 def lesson(project, image_id: int, costs: ReviewCosts | None = None) -> Lesson | None:
     """What ``image_id`` teaches the gate now (None: nothing yet), for ``ReviewGate.set_lesson`` after an edit."""
-    return _lessons(project, [image_id], costs or ReviewCosts()).get(image_id)
+    found = _lessons(project, [image_id], costs or ReviewCosts()).get(image_id)
+    return Lesson(*found) if found is not None else None

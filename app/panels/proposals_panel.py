@@ -114,10 +114,10 @@ class ProposalsPanel(QWidget):
         lay.addWidget(self.notice)
         self.gate_note = QLabel(objectName="proposals_gate_note")   # how many suggestions the gate hides, and why
         self.gate_note.setWordWrap(True)
-        self.gate_note.setStyleSheet("color: #6b7280;")
+        self.gate_note.setStyleSheet("color: #4b5563;")
         self.gate_note.hide()
-        lay.addWidget(self.gate_note)
         lay.addWidget(self.summary)
+        lay.addWidget(self.gate_note)
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
 
@@ -259,10 +259,11 @@ class ProposalsPanel(QWidget):
         parts = [f"{len(self._shown)} of {len(self._all)} proposals shown \u00b7 {pending} pending"
                  f" \u00b7 {len(self._all) - pending} decided" if self._all else "no proposals"]
         if preds:
-            n = sum(b.status == "pending" for b in preds)
+            n = sum(b.status == "pending" and not self.is_hidden(b.id) for b in preds)
             run = self.training_run()
-            parts.append(f"{len(preds)} predicted (run #{run}) \u00b7 {n} pending" if run is not None else
-                         f"{len(preds)} predicted \u00b7 {n} pending")
+            held = sum(self.is_hidden(b.id) for b in preds)
+            parts.append((f"{len(preds)} predicted (run #{run}) \u00b7 {n} pending" if run is not None else
+                          f"{len(preds)} predicted \u00b7 {n} pending") + (f" \u00b7 {held} hidden" if held else ""))
         return "; ".join(parts)
 
     def _show_gate_note(self) -> None:

@@ -186,3 +186,27 @@ def test_accept_above_a_score_leaves_hidden_boxes_pending(qtbot, window):
     assert len(everywhere.items) == 3 and everywhere.hidden == 9
     w.actions_by_key["show_hidden_suggestions"].trigger()                   # shown: they are accepted too
     assert len(plan_for(w.session, 0.2, True, w.gate_view.hidden_ids).items) == 4
+
+
+def test_a_long_review_is_replayed_off_the_gui_thread(qtbot, window, gate_project, monkeypatch):
+    import threading
+
+    import app.suggestion_gate_view as view
+    import core.review_gate as core_gate
+    w = window
+    for n in range(3):
+        go(qtbot, w, n)
+        reject_all_and_finish(qtbot, w)
+    threads = []
+    real = core_gate.replay
+
+    def spy(project, *a, **k):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return real(project, *a, **k)
+    monkeypatch.setattr(core_gate, "replay", spy)
+    monkeypatch.setattr(view, "REPLAY_ON_THREAD", 2)      # 3 reviewed images count as a long review here
+    w.set_project(Project.open(gate_project.path))
+    qtbot.waitUntil(lambda: w.gate_view.ready, timeout=10000)
+    assert threads == [False]
+    go(qtbot, w, 3)
+    assert on_canvas(w) == [0.8] and w.proposals.gate_note.isVisible()

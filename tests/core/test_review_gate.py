@@ -52,9 +52,9 @@ def test_replay_judges_every_box_of_finished_images_and_decided_boxes_of_the_oth
     project, (a, b, c) = reviewed
     gate = replay(project, min_history=2)
     assert set(gate.lessons) == {a, b, c}
-    assert gate.lessons[a].gains == pytest.approx([KEPT, REJECTED])
-    assert gate.lessons[b].gains == pytest.approx([ADJUSTED, REJECTED])
-    assert gate.lessons[c].gains == pytest.approx([REJECTED]) and gate.lessons[c].ranks == (0,)
+    assert Lesson(*gate.lessons[a]).gains == pytest.approx([KEPT, REJECTED])
+    assert Lesson(*gate.lessons[b]).gains == pytest.approx([ADJUSTED, REJECTED])
+    assert Lesson(*gate.lessons[c]).gains == pytest.approx([REJECTED]) and Lesson(*gate.lessons[c]).ranks == (0,)
     # best boxes by score: 0.9 (+5.4), 0.6 (+1.9), 0.4 (-1.6); running totals 5.4, 7.3, 5.7 -> show from 0.6
     assert gate.threshold(0) == pytest.approx(0.6)
     # other boxes: 0.5 (-1.6), 0.3 (-1.6): no cut gains anything -> none shown
@@ -75,7 +75,7 @@ def test_finishing_an_image_updates_the_gate_as_a_replay_would(reviewed):
     project.boxes.add(c, (41, 40, 50, 50), None)   # c's second box was right: IoU 0.9 -> kept
     project.images.set_review(c, "verified")
     gate.set_lesson(c, lesson(project, c))
-    assert gate.lessons[c].gains == pytest.approx([REJECTED, KEPT])
+    assert Lesson(*gate.lessons[c]).gains == pytest.approx([REJECTED, KEPT])
     # other boxes now: 0.5 (-1.6), 0.3 (-1.6), 0.2 (+5.4): totals -1.6, -3.2, 2.2 -> show from 0.2
     assert gate.threshold(1) == pytest.approx(0.2)
     again = replay(project, min_history=2)          # the project reopened: the same gate
@@ -152,8 +152,8 @@ def test_relearning_images_gives_the_thresholds_of_a_gate_fed_from_scratch():
     for step in range(120):   # then image by image, as the window relearns them
         gate.set_lesson(int(rng.integers(0, 30)), random_lesson() if step % 7 else None)
         ref = SuggestionGate(costs, min_history=5)
-        for les in gate.lessons.values():
-            for r, s, g in zip(les.ranks, les.scores, les.gains, strict=True):
+        for ranks, scores, gains_ in gate.lessons.values():
+            for r, s, g in zip(ranks, scores, gains_, strict=True):
                 ref.scores[r].append(s)
                 ref.gains[r].append(g)
         assert (gate.threshold(0), gate.threshold(1)) == (ref.threshold(0), ref.threshold(1))
