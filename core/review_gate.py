@@ -28,7 +28,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core.dips.suggest import ReviewCosts
 from core.store.schema import BoxRow, ImageRow, PredictedBoxRow, PredictionRow, PredictionRunRow
@@ -180,10 +180,19 @@ def _chosen(c, image_ids: Collection[int] | None) -> dict[int, tuple[int, bool]]
     run_time = dict(c.execute(select(PredictionRunRow.id, PredictionRunRow.created_at)).all())
     decided = (select(PredictedBoxRow.prediction_id).where(PredictedBoxRow.status != "pending").distinct()
                .join(PredictionRow, PredictionRow.id == PredictedBoxRow.prediction_id))
+    # a replay reads only images that teach: reviewed ones and those with a decided box (a project is mostly
+    # neither); one image relearnt is read whatever it is (the filter would scan every predicted box)
+    teaching = select(ImageRow.id).where(or_(
+        ImageRow.review == "verified",
+        ImageRow.id.in_(select(PredictionRow.image_id)
+                        .join(PredictedBoxRow, PredictedBoxRow.prediction_id == PredictionRow.id)
+                        .where(PredictedBoxRow.status != "pending"))))
     first = select(BoxRow.image_id, func.min(BoxRow.created_at)).group_by(BoxRow.image_id)
     preds = (select(PredictionRow.image_id, PredictionRow.run_id, PredictionRow.id, ImageRow.review)
              .join(ImageRow, ImageRow.id == PredictionRow.image_id)
              .order_by(PredictionRow.image_id, PredictionRow.run_id))
+    if image_ids is None:
+        first, preds = first.where(BoxRow.image_id.in_(teaching)), preds.where(ImageRow.id.in_(teaching))
     has_decision: set[int] = set()
     first_box: dict = {}
     chosen: dict[int, tuple[int, bool]] = {}
