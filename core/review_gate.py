@@ -153,16 +153,19 @@ class ReviewGate:
         """Scores below this are hidden for a box of that rank (0: an image's best, 1: the others); 0 while
         fewer than ``min_history`` boxes of that rank are judged; ``inf`` when no cut has paid."""
         r = min(rank, 1)
-        if self._thr[r] is None:
-            s, g = self._s[r][::-1], self._g[r][::-1]   # best first
-            if len(s) < self.min_history:
-                self._thr[r] = 0.0
-            else:
-                total = np.cumsum(g)
-                last = np.r_[s[1:] != s[:-1], True]    # a cut falls between distinct scores only
-                best = int(np.argmax(np.where(last, total, -np.inf)))
-                self._thr[r] = float(s[best]) if total[best] > 0 else math.inf
-        return self._thr[r]
+        cached = self._thr[r]
+        if cached is None:
+            cached = self._thr[r] = self._cut(r)
+        return cached
+
+    def _cut(self, r: int) -> float:
+        s, g = self._s[r][::-1], self._g[r][::-1]   # best first
+        if len(s) < self.min_history:
+            return 0.0
+        total = np.cumsum(g)
+        last = np.r_[s[1:] != s[:-1], True]    # a cut falls between distinct scores only
+        best = int(np.argmax(np.where(last, total, -np.inf)))
+        return float(s[best]) if total[best] > 0 else math.inf
 
     def judged(self, rank: int) -> int:
         """How many boxes of that rank the gate has judged so far."""
@@ -201,12 +204,13 @@ def _chosen(c, image_ids: Collection[int] | None) -> dict[int, tuple[int, bool]]
         first_box.update(_rows(c, _only(first, BoxRow.image_id, chunk)))
         for img, runs in groupby(_rows(c, _only(preds, PredictionRow.image_id, chunk)), key=itemgetter(0)):
             t = first_box.get(img)
-            newest = before = None
-            for _img, run, pid, review in runs:     # oldest run first
-                newest = (pid, review)
+            newest: tuple[int, str] | None = None
+            before: tuple[int, str] | None = None
+            for _img, run, p, rv in runs:     # oldest run first
+                newest = (p, rv)
                 if t is not None and run_time.get(run) is not None and run_time[run] <= t:
                     before = newest
-            pid, review = before or newest
+            pid, review = before or newest or (-1, "")
             if review == "verified" or pid in has_decision:
                 chosen[pid] = (img, review == "verified")
     return chosen
@@ -223,7 +227,7 @@ def _lessons(project, image_ids: Collection[int] | None, costs: ReviewCosts) -> 
     Predicted and curated boxes are read side by side, ordered by image, and each image is judged as soon as its
     rows are in: no list per image is kept. (Half a million such lists made Python's garbage collector stop every
     thread, the window's too, for 0.1-0.2 s at a time while a replay ran on a thread: bench/gate_replay.py.)"""
-    out: dict[int, Lesson] = {}
+    out: dict[int, tuple] = {}
     with project.read() as s:
         c = s.connection()   # plain rows: the ORM's loading was a fifth of a replay's time
         chosen = sorted((img, pid, finished) for pid, (img, finished) in _chosen(c, image_ids).items())
