@@ -122,6 +122,8 @@ class ReviewGate:
 
     def set_lesson(self, image_id: int, lesson: Lesson | None) -> None:
         """What ``image_id`` teaches now (None or empty: nothing), in place of what it taught before."""
+        if self.lessons.get(image_id) == (tuple(lesson) if lesson is not None and lesson.ranks else None):
+            return    # an edit that taught nothing new (most edits of an image not yet reviewed)
         old = self.lessons.pop(image_id, None)
         if old is not None:
             self._move(Lesson(*old), remove=True)
