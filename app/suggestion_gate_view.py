@@ -31,7 +31,7 @@ class SuggestionGateView(QObject):
         self.gate = None               # core.review_gate.ReviewGate; None: not built yet (nothing hidden)
         self.enabled = True            # the project's setting (core/settings.py TrainConfig.suggestion_gate)
         self._generation = 0           # a replay started for an earlier project (or state) is dropped
-        self._relearnt: set[int] = set()   # images relearnt while a replay runs: applied again on top of it
+        self._dirty: set[int] = set()   # images whose review changed, relearnt together once the edit is done
         self._replaying = False
         self._watched = None
         panel.hide_rule = self.hide_rule
@@ -43,11 +43,16 @@ class SuggestionGateView(QObject):
         # a finished prediction run may change what reviewed images are judged on: replayed whole, once it settles
         self._later = QTimer(self, singleShot=True, interval=300)
         self._later.timeout.connect(self.reload)
+        # edits are relearnt once control returns to the event loop: "accept above a score" says boxes_changed
+        # for each of its images, and they are then read in one go
+        self._soon = QTimer(self, singleShot=True, interval=0)
+        self._soon.timeout.connect(self._flush)
 
     # -- what the window asks -----------------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        return self.gate is not None and not self._replaying
+        """The gate has learnt everything the project holds (nothing being replayed or waiting to be relearnt)."""
+        return self.gate is not None and not self._replaying and not self._dirty
 
     def hide_rule(self, boxes) -> tuple[set[int], str]:
         """(ids of the pending boxes to hold back, why in plain words) for an image's predicted boxes (best first)."""
@@ -113,7 +118,7 @@ class SuggestionGateView(QObject):
 
     # -- learning ------------------------------------------------------------------------------------
     def _project_changed(self, project) -> None:
-        self.gate, self._replaying = None, False
+        self.gate, self._replaying, self._dirty = None, False, set()
         self._generation += 1
         if project is None:
             return
@@ -133,7 +138,7 @@ class SuggestionGateView(QObject):
         if n <= REPLAY_ON_THREAD:
             self._replayed((gen, replay(p)))
             return
-        self._replaying, self._relearnt = True, set()
+        self._replaying = True
         self.s.message.emit(f"Suggestion gate: reading the review of {n:,} images (every predicted box is shown "
                             f"until it is done)")
         ask_in_background(lambda: (gen, replay(p)), self._replayed, (gen, None), "gate-replay")
@@ -146,10 +151,6 @@ class SuggestionGateView(QObject):
         if gate is None:     # the replay failed: nothing hidden rather than a wrong gate
             self.s.message.emit("The suggestion gate could not read this project's review: every box is shown")
             return
-        from core.review_gate import lesson
-        for image_id in self._relearnt:      # edits made while the replay read the file
-            gate.set_lesson(image_id, lesson(self.s.project, image_id, gate.costs))
-        self._relearnt = set()
         self.gate = gate
         if threaded:
             # as after every background task (app/main_window.py _settle_heap): the gate's history, long-lived
@@ -158,18 +159,28 @@ class SuggestionGateView(QObject):
             gc.freeze()
             self.s.message.emit(f"Suggestion gate ready: learned from {len(gate.lessons):,} reviewed images")
         self._refresh()
+        self._flush()     # edits made while the replay read the file
 
     def relearn(self, image_id: int) -> None:
-        """One image's review changed (a box decided or drawn, the image marked reviewed): learn it again."""
+        """An image's review changed (a box decided or drawn, the image marked reviewed): learn it again, together
+        with the other images of the same edit, as soon as the edit is done."""
         if self.s.project is None or image_id is None or image_id < 0:
             return
-        if self._replaying:
-            self._relearnt.add(image_id)
-        if self.gate is None:
+        self._dirty.add(image_id)
+        self._soon.start()
+
+    def _flush(self) -> None:
+        if self.gate is None or self._replaying or not self._dirty or self.s.project is None:
+            return          # a replay under way reads these edits or is followed by a flush
+        ids, self._dirty = self._dirty, set()
+        if len(ids) > REPLAY_ON_THREAD:
+            self.reload()
             return
-        from core.review_gate import lesson
+        from core.review_gate import lessons
         before = (self.gate.threshold(0), self.gate.threshold(1))
-        self.gate.set_lesson(image_id, lesson(self.s.project, image_id, self.gate.costs))
+        found = lessons(self.s.project, ids, self.gate.costs)
+        for image_id in ids:
+            self.gate.set_lesson(image_id, found.get(image_id))
         if (self.gate.threshold(0), self.gate.threshold(1)) != before:
             self._refresh()
 

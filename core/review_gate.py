@@ -287,5 +287,10 @@ def replay(project, costs: ReviewCosts | None = None, min_history: int = 8) -> R
 
 def lesson(project, image_id: int, costs: ReviewCosts | None = None) -> Lesson | None:
     """What ``image_id`` teaches the gate now (None: nothing yet), for ``ReviewGate.set_lesson`` after an edit."""
-    found = _lessons(project, [image_id], costs or ReviewCosts()).get(image_id)
-    return Lesson(*found) if found is not None else None
+    return lessons(project, [image_id], costs).get(image_id)
+
+
+def lessons(project, image_ids: Collection[int], costs: ReviewCosts | None = None) -> dict[int, Lesson]:
+    """``lesson`` for several images in one read (an "accept above a score" touches hundreds); an image that
+    teaches nothing is absent."""
+    return {k: Lesson(*v) for k, v in _lessons(project, list(image_ids), costs or ReviewCosts()).items()}

@@ -146,6 +146,7 @@ def test_boxes_that_pay_open_the_gate_again(qtbot, window):
     for _ in range(3):
         key(qtbot, w, Qt.Key.Key_F)
     key(qtbot, w, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: w.gate_view.ready, timeout=5000)
     w.actions_by_key["show_hidden_suggestions"].trigger()
     # second boxes by score: 0.5 x 4 (3 rejected, 1 kept: -4.8 + 5.4), then 0.4 and 0.3 alike: totals 0.6, 1.2,
     # 1.8 -> shown from 0.3, i.e. all of them
@@ -210,3 +211,23 @@ def test_a_long_review_is_replayed_off_the_gui_thread(qtbot, window, gate_projec
     assert threads == [False]
     go(qtbot, w, 3)
     assert on_canvas(w) == [0.8] and w.proposals.gate_note.isVisible()
+
+
+def test_accepting_on_many_images_at_once_is_learnt_in_one_read(qtbot, window, monkeypatch):
+    """"Accept above a score" on every unreviewed image says boxes_changed once per image: the gate reads them
+    together, once the edit is done, and what they teach counts (accepted boxes that are kept pay)."""
+    import core.review_gate as core_gate
+    from app.bulk_accept import plan_for
+    from app.review_commands import AcceptPredictionsCommand
+    w = window
+    reads = []
+    real = core_gate.lessons
+    monkeypatch.setattr(core_gate, "lessons", lambda p, ids, *a: reads.append(sorted(ids)) or real(p, ids, *a))
+    plan = plan_for(w.session, 0.35, False, w.gate_view.hidden_ids)     # nothing hidden yet: 3 boxes x 6 images
+    assert len(plan.items) == 18
+    AcceptPredictionsCommand(w.session, w.session.image_id, [(it.predicted_box_id, it.class_id, it.image_id)
+                                                             for it in plan.items], "accept").execute()
+    qtbot.waitUntil(lambda: w.gate_view.ready, timeout=5000)
+    assert reads == [sorted(ids(w))]
+    # best boxes: 6 kept (+5.4 each); second boxes 0.5 and 0.4 kept: 12 judged, all paid -> shown from 0.4
+    assert w.gate_view.gate.judged(0) == 6 and w.gate_view.gate.threshold(1) == pytest.approx(0.4)
