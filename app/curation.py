@@ -178,8 +178,10 @@ class CurationController(QObject):
                    f"Ctrl+3; Show predictions, Ctrl+4)"
         if not self.panel.pending(shown):
             hidden = [k for k in SUGGESTIONS if k not in shown and self.panel.pending((k,))]
+            held = self.panel.hidden_count() if "prediction" in shown else 0
             return (f"Nothing to {verb}: this image has no pending proposal or prediction" +
-                    (f" shown ({hidden[0]}s are hidden)" if hidden else ""))
+                    (f" shown ({hidden[0]}s are hidden)" if hidden else "") +
+                    (f"; {held} held back by the suggestion gate (Ctrl+6 shows them)" if held else ""))
         return f"Nothing selected to {verb}: click a proposal or prediction (or press Tab for the next one), then " \
                f"{'F' if verb == 'accept' else 'B'}"
 

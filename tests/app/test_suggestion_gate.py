@@ -102,11 +102,14 @@ def test_rejected_suggestions_close_the_gate_on_scores_like_theirs(qtbot, window
     assert w.canvas.selected() == ("prediction", best)
     key(qtbot, w, Qt.Key.Key_V)
     assert w.canvas.selected() == ("prediction", best) and "#1 of 4" in w.canvas.banner.text()
-    key(qtbot, w, Qt.Key.Key_V)
     messages = []
     w.session.message.connect(messages.append)
     key(qtbot, w, Qt.Key.Key_B)
     assert w.canvas.selected() is None and any("3 hidden by the suggestion gate" in m for m in messages)
+    assert "3 held back by the suggestion gate" in w.canvas.banner.text()
+    key(qtbot, w, Qt.Key.Key_V)
+    key(qtbot, w, Qt.Key.Key_F)
+    assert "3 held back by the suggestion gate (Ctrl+6 shows them)" in messages[-1]
 
     # View > Show hidden suggestions (Ctrl+6) shows them, and they can be reviewed like any other
     key(qtbot, w, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
