@@ -59,7 +59,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
        "dimmed; F / B decide and move on, Tab skips", checkable=True, checked=False, short="Focus"),
     _A("accept_above", "Accept predictions a&bove a score...", "Edit", (),
        "Accept every pending predicted box scoring at least s, on this image or on every unreviewed image; "
-       "boxes you drew, accepted or rejected are left as they are"),
+       "boxes you drew, accepted or rejected are left as they are, and so are suggestions the gate hides"),
     _A("deselect", "Cancel / deselect", "Edit", ("Esc",), "Cancel drawing, clear the selection"),
     *_CLASS_KEYS,
 
@@ -86,6 +86,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("toggle_predictions", "Show p&redictions", "View", ("Ctrl+4",), "Show / hide predicted boxes",
        checkable=True),
     _A("toggle_gt", "Show &ground truth", "View", ("Ctrl+5",), "Show / hide ground-truth boxes", checkable=True),
+    _A("show_hidden_suggestions", "Show &hidden suggestions", "View", ("Ctrl+6",),
+       "Show the predicted boxes the suggestion gate holds back (scored like boxes that have not been right on "
+       "this project so far)", checkable=True, checked=False),
 
     _A("compute_attention", "Compute &attention maps", "Run", ("Ctrl+Shift+A",),
        "Attention maps for images that have none (background)", short="Attention"),

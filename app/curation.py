@@ -178,8 +178,10 @@ class CurationController(QObject):
                    f"Ctrl+3; Show predictions, Ctrl+4)"
         if not self.panel.pending(shown):
             hidden = [k for k in SUGGESTIONS if k not in shown and self.panel.pending((k,))]
+            held = self.panel.hidden_count() if "prediction" in shown else 0
             return (f"Nothing to {verb}: this image has no pending proposal or prediction" +
-                    (f" shown ({hidden[0]}s are hidden)" if hidden else ""))
+                    (f" shown ({hidden[0]}s are hidden)" if hidden else "") +
+                    (f"; {held} held back by the suggestion gate (Ctrl+6 shows them)" if held else ""))
         return f"Nothing selected to {verb}: click a proposal or prediction (or press Tab for the next one), then " \
                f"{'F' if verb == 'accept' else 'B'}"
 
@@ -208,7 +210,9 @@ class CurationController(QObject):
                                     if "proposal" not in kinds and self.panel.pending(("proposal",)) else
                                     "Predictions are hidden (View \u25b8 Show predictions, Ctrl+4)")
             elif self.panel.rows():
-                self.s.message.emit("Every suggestion shown for this image is decided (D: next image)")
+                held = sum(self.panel.is_hidden(it.key) for it in self.panel.rows() if it.kind == "prediction")
+                self.s.message.emit("Every suggestion shown for this image is decided (D: next image)" +
+                                    (f"; {held} hidden by the suggestion gate (Ctrl+6 shows them)" if held else ""))
             return False
         rows = [(self.panel.row_of(it.kind, it.key), it) for it in pending]
         if step > 0:
@@ -269,7 +273,10 @@ class CurationController(QObject):
     def _panel_selection(self, kind: str, key: int) -> None:
         if kind and not self.canvas.select(kind, key):
             self.panel.select_item("", -1)
-            if not self.canvas.layer_visible(kind):
+            if kind == "prediction" and self.panel.is_hidden(key):
+                self.s.message.emit("That prediction is hidden: boxes scored like it have not been right on this "
+                                    "project so far (View \u25b8 Show hidden suggestions, Ctrl+6)")
+            elif not self.canvas.layer_visible(kind):
                 self.s.message.emit("Proposals are hidden (View \u25b8 Show proposals, Ctrl+3)" if kind == "proposal"
                                     else "Predictions are hidden (View \u25b8 Show predictions, Ctrl+4)")
             else:

@@ -28,6 +28,7 @@ from app.probe import ask_in_background
 from app.project_io import ProjectFiles
 from app.project_memory import ProjectMemory
 from app.session import Session
+from app.suggestion_gate_view import SuggestionGateView
 from app.training_gate import TrainingGate
 from app.workers import TaskRunner
 from core.store.repos.maps import MEAN_HEAD
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.presenter = ImagePresenter(self.session, self.canvas, self.browser, self.attention, self.proposals,
                                         self.layers, self.status, self)
         self.curation = CurationController(self.session, self.canvas, self.proposals, self.presenter, self)
+        self.gate_view = SuggestionGateView(self.session, self.proposals, self.presenter, self)
         self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown,
                                          neighbour=self.browser.neighbour)
         self.status.describe_task = self.background.describe
@@ -257,6 +259,7 @@ class MainWindow(QMainWindow):
         self.memory = ProjectMemory(project.path if project is not None else None)
         self.session.set_project(project)
         self._build_pipeline_docks(project)
+        self.gate_view.watch(self.training_panel)
         self._restore_project_view()
         ids = self.browser.model.ids
         last = self.memory.last_image()
@@ -370,7 +373,7 @@ class MainWindow(QMainWindow):
     def on_next_proposal(self): self.curation.select_next_proposal(step=1)
     def on_prev_proposal(self): self.curation.select_next_proposal(step=-1)
     def on_focus_proposals(self, on): self.curation.set_focus_mode(on)
-    def on_accept_above(self): accept_above(self, self.session, self.canvas)
+    def on_accept_above(self): accept_above(self, self.session, self.canvas, hidden=self.gate_view.hidden_ids)
     def on_toggle_reviewed(self): self.curation.toggle_review()
     def on_toggle_flag(self): self.curation.toggle_flag()
     def on_zoom_fit(self): self.canvas.fit()
@@ -417,6 +420,7 @@ class MainWindow(QMainWindow):
     def on_toggle_proposals(self, on): self._toggle_layer("proposal", on)
     def on_toggle_predictions(self, on): self._toggle_layer("prediction", on)
     def on_toggle_gt(self, on): self._toggle_layer("gt", on)
+    def on_show_hidden_suggestions(self, on): self.gate_view.set_show_hidden(on)
 
     def _show_bottom(self, dock: QDockWidget, other: QDockWidget) -> None:
         first = not dock.isVisible() and not other.isVisible()

@@ -90,9 +90,11 @@ class ImagePresenter(QObject):
         """Focus mode: name the proposal or predicted box under review on the canvas and show its map."""
         if rec is None:
             pending = len(self.proposals.visible()) + len(self.proposals.visible_predictions())
+            held = self.proposals.hidden_count() if not self.proposals.show_hidden else 0
             self.canvas.set_banner(None if not self.canvas.focus_mode else
                                    "Reviewing suggestions: none selected (Tab: next)" if pending else
-                                   "Reviewing suggestions: all decided on this image (D: next image, V: leave)")
+                                   "Reviewing suggestions: all decided on this image (D: next image, V: leave)" +
+                                   (f"; {held} held back by the suggestion gate (Ctrl+6)" if held else ""))
             return
         if isinstance(rec, PredictedBox):
             boxes = self.proposals.predictions()

@@ -48,6 +48,8 @@ class AcceptAboveDialog(QDialog):
         self.summary.setWordWrap(True)
         note = QLabel(f"Only pending predicted boxes are accepted. Boxes you drew, accepted or rejected stay as they "
                       f"are, and a prediction over one of your boxes (IoU \u2265 {COVERED_IOU:.1f}) is left pending. "
+                      f"So are the suggestions the gate hides (scored like boxes that have not been right on this "
+                      f"project so far: you have not seen them), unless View \u25b8 Show hidden suggestions is on. "
                       f"One step: Ctrl+Z undoes it all.")
         note.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -84,6 +86,8 @@ def describe(plan: BulkPlan) -> str:
         left.append(f"{plan.decided} already decided")
     if plan.covered:
         left.append(f"{plan.covered} over your own boxes")
+    if getattr(plan, "hidden", 0):    # app/bulk_accept.py's GatedPlan
+        left.append(f"{plan.hidden} hidden by the suggestion gate (Ctrl+6 shows them)")
     if plan.whole_frame:
         left.append(f"{plan.whole_frame} covering nearly the whole image (look at those yourself)")
     if left:

@@ -26,7 +26,8 @@ from app.panels.review_rows import ReviewRow, prediction_rows, proposal_rows
 from core.store.records import PredictedBox, PredictionRecord, ProposalRecord
 
 COLUMNS = ("#", "source", "score", "map", "size px", "status")
-STATUS_COLOUR = {"accepted": "#16a34a", "rejected": "#9ca3af"}
+STATUS_COLOUR = {"accepted": "#16a34a", "rejected": "#9ca3af", "hidden": "#9ca3af"}
+SHOW_HIDDEN = "View \u25b8 Show hidden suggestions, Ctrl+6"
 
 
 class ProposalsPanel(QWidget):
@@ -47,6 +48,11 @@ class ProposalsPanel(QWidget):
         self._prediction: PredictionRecord | None = None
         self._rows: list[ReviewRow] = []   # what the table lists: shown proposals by rank, then predictions
         self._quiet = False
+        # the suggestion gate (app/suggestion_gate_view.py): predicted boxes -> (ids it hides, why, in words)
+        self.hide_rule = None
+        self.show_hidden = False      # View > Show hidden suggestions
+        self._hidden: set[int] = set()
+        self._hide_why = ""
 
         self.top_k = QSpinBox(objectName="proposals_top_k")
         self.top_k.setRange(1, 500)
@@ -106,7 +112,12 @@ class ProposalsPanel(QWidget):
         self.notice.setStyleSheet("color: #b7791f;")
         self.notice.hide()
         lay.addWidget(self.notice)
+        self.gate_note = QLabel(objectName="proposals_gate_note")   # how many suggestions the gate hides, and why
+        self.gate_note.setWordWrap(True)
+        self.gate_note.setStyleSheet("color: #4b5563;")
+        self.gate_note.hide()
         lay.addWidget(self.summary)
+        lay.addWidget(self.gate_note)
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
 
@@ -153,8 +164,16 @@ class ProposalsPanel(QWidget):
         return list(self._prediction.boxes) if self._prediction is not None else []
 
     def visible_predictions(self) -> list[PredictedBox]:
-        """Predicted boxes the canvas draws: those still waiting for a decision."""
-        return [b for b in self.predictions() if b.status == "pending"]
+        """Predicted boxes the canvas draws: those still waiting for a decision, less those the gate hides."""
+        return [b for b in self.predictions() if b.status == "pending" and not self.is_hidden(b.id)]
+
+    def is_hidden(self, box_id: int) -> bool:
+        """Whether the suggestion gate hides this predicted box now (never while hidden ones are shown)."""
+        return not self.show_hidden and box_id in self._hidden
+
+    def hidden_count(self) -> int:
+        """Pending predicted boxes of this image the gate holds back (shown or not)."""
+        return len(self._hidden)
 
     def prediction(self, box_id: int) -> PredictedBox | None:
         return next((b for b in self.predictions() if b.id == box_id), None)
@@ -212,7 +231,10 @@ class ProposalsPanel(QWidget):
     def _rebuild(self, keep: tuple[str, int] | None) -> None:
         k, lo = self.top_k.value(), self.min_score_value()
         self._shown = [p for p in self._all if p.rank <= k and p.score >= lo]
-        self._rows = proposal_rows(self._shown) + prediction_rows(self._prediction)
+        self._hidden, self._hide_why = set(), ""
+        if self.hide_rule is not None and self._prediction is not None:
+            self._hidden, self._hide_why = self.hide_rule(self._prediction.boxes)
+        self._rows = proposal_rows(self._shown) + prediction_rows(self._prediction, self._hidden, self.show_hidden)
         self._quiet = True
         self.table.setRowCount(len(self._rows))
         for r, it in enumerate(self._rows):
@@ -227,6 +249,7 @@ class ProposalsPanel(QWidget):
         self._quiet = False
         self.select_item(*(keep or ("", -1)))
         self.summary.setText(self._summary())
+        self._show_gate_note()
 
     def _summary(self) -> str:
         preds = self.predictions()
@@ -236,11 +259,22 @@ class ProposalsPanel(QWidget):
         parts = [f"{len(self._shown)} of {len(self._all)} proposals shown \u00b7 {pending} pending"
                  f" \u00b7 {len(self._all) - pending} decided" if self._all else "no proposals"]
         if preds:
-            n = sum(b.status == "pending" for b in preds)
+            n = sum(b.status == "pending" and not self.is_hidden(b.id) for b in preds)
             run = self.training_run()
-            parts.append(f"{len(preds)} predicted (run #{run}) \u00b7 {n} pending" if run is not None else
-                         f"{len(preds)} predicted \u00b7 {n} pending")
+            held = sum(self.is_hidden(b.id) for b in preds)
+            parts.append((f"{len(preds)} predicted (run #{run}) \u00b7 {n} pending" if run is not None else
+                          f"{len(preds)} predicted \u00b7 {n} pending") + (f" \u00b7 {held} hidden" if held else ""))
         return "; ".join(parts)
+
+    def _show_gate_note(self) -> None:
+        n = len(self._hidden)
+        boxes = f"{n} suggestion{'s' if n != 1 else ''}"
+        if not n:
+            self.gate_note.hide()
+            return
+        self.gate_note.setText(f"{boxes} the gate would hide {'is' if n == 1 else 'are'} shown ({SHOW_HIDDEN})"
+                               if self.show_hidden else f"{boxes} hidden: {self._hide_why} ({SHOW_HIDDEN})")
+        self.gate_note.show()
 
     def _item_at(self, row: int) -> tuple[str, int]:
         return (self._rows[row].kind, self._rows[row].key) if 0 <= row < len(self._rows) else ("", -1)

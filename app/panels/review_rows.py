@@ -34,16 +34,24 @@ def proposal_rows(proposals: list[ProposalRecord]) -> list[ReviewRow]:
     return out
 
 
-def prediction_rows(prediction: PredictionRecord | None) -> list[ReviewRow]:
+def prediction_rows(prediction: PredictionRecord | None, hidden: set[int] = frozenset(),
+                    show_hidden: bool = False) -> list[ReviewRow]:
+    """``hidden``: ids of pending boxes the suggestion gate holds back; listed greyed with the status "hidden" (out
+    of F / B / Tab's reach) unless ``show_hidden``."""
     if prediction is None:
         return []
     run = run_name(prediction.training_run_id)
     out = []
     for rank, b in enumerate(prediction.boxes, start=1):
         w, h = b.x1 - b.x0, b.y1 - b.y0
-        cells = (str(rank), f"pred. {run}", f"{b.score:.3f}", "predicted", f"{w:.0f}\u00d7{h:.0f}", b.status)
+        gated = b.id in hidden
+        status = "hidden" if gated and not show_hidden else b.status
+        cells = (str(rank), f"pred. {run}", f"{b.score:.3f}", "predicted", f"{w:.0f}\u00d7{h:.0f}", status)
         tip = (f"Predicted box #{rank} of {run}: score {b.score:.3f} (confident foreground it holds x the "
                f"probability that the image shows an object), {w:.0f} x {h:.0f} px at ({b.x0:.0f}, {b.y0:.0f}), "
                f"{b.status}")
-        out.append(ReviewRow("prediction", b.id, rank, b.score, b.status, cells, tip))
+        if gated:
+            tip += (". The suggestion gate holds it back: boxes scored like it have not been right on this project "
+                    "so far" + ("" if show_hidden else " (View \u25b8 Show hidden suggestions, Ctrl+6)"))
+        out.append(ReviewRow("prediction", b.id, rank, b.score, status, cells, tip))
     return out

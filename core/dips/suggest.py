@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.dips.boxes import box_iou
-
 
 @dataclass
 class ReviewCosts:
@@ -35,6 +33,20 @@ class ReviewCosts:
     verify: float = 1.6   # look at a box and accept or reject it: Papadopoulos et al., CVPR 2016
     draw: float = 7.0     # draw a box by extreme clicking: Papadopoulos et al., ICCV 2017
     adjust: float = 5.1   # ASSUMED: verify + re-place two of four extreme points (2 x 7.0 / 4)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU ``[N, M]`` of continuous ``xyxy`` boxes, 0 where the union is not positive: the values of
+    core.dips.boxes.box_iou, in numpy, so the review window can use the gate without loading OpenCV or torch."""
+    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = ix * iy
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = inter / union
+    return np.where((union > 0) & np.isfinite(iou) & (iou > 0), iou, 0.0)
 
 
 def box_outcomes(boxes: np.ndarray, final: np.ndarray, accept_iou: float = 0.7,
@@ -45,7 +57,7 @@ def box_outcomes(boxes: np.ndarray, final: np.ndarray, accept_iou: float = 0.7,
     final = np.asarray(final, dtype=np.float64).reshape(-1, 4)
     if len(final) == 0:
         return ["reject"] * len(boxes)
-    ious = box_iou(boxes, final)
+    ious = _iou(boxes, final)
     free = np.ones(len(final), dtype=bool)
     out = []
     for i in range(len(boxes)):
