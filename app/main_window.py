@@ -307,6 +307,9 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, _run_id: int) -> None:
         self.session.predictions_changed.emit()
+        warning = self.session.project.maps.prediction_warning() if self.session.project is not None else None
+        if warning:   # a model that learned nothing: said where the user looks, not left to the scores
+            self.status.showMessage(warning, 30000)
         if self.eval_panel is not None:
             self.eval_panel.refresh()
 

@@ -125,7 +125,14 @@ def cmd_predict(a, progress) -> int:
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
         print(f"predictions of training run #{trained} stored (evaluate --prediction-run {run} picks these)",
               file=sys.stderr)
+        _warn_degenerate(p, run)
     return run
+
+
+def _warn_degenerate(project: Project, pred_run: int | None) -> None:
+    """A model that learned nothing (flat maps, full-frame boxes) is said in words, not left to the scores."""
+    if pred_run is not None and (warning := project.maps.prediction_warning(pred_run)):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 @_with_events

@@ -332,19 +332,25 @@ class TrainingPanel(QWidget):
             self._on_failed("Training ended without a run id", f"result: {result!r}")
             return
         self.refresh_runs()
+        self.predict(self._run_id)
+
+    def predict(self, run_id: int) -> None:
+        """Predict every image with training run ``run_id``'s model (in the worker); ``run_finished`` then."""
+        self._run_id = run_id
         self.progress.setValue(0)
-        self.status.setText(f"Run #{self._run_id} trained; predicting every image...")
+        self.status.setText(f"Run #{run_id} trained; predicting every image...")
         self._set_phase("predicting")
-        task = self.jobs.start(next_stage("train"), self.project, run_id=self._run_id)
+        task = self.jobs.start(next_stage("train"), self.project, run_id=run_id)
         self._attach(task, self._prediction_done)
 
-    def _prediction_done(self, _result) -> None:
+    def _prediction_done(self, result) -> None:
         if not self._is_current():
             return
         run_id = self._run_id
         self.progress.setValue(1000)
         self.progress.setFormat("done")
-        self.status.setText(f"Run #{run_id} finished; predictions stored.")
+        warning = self.project.maps.prediction_warning(result if isinstance(result, int) else None)
+        self.status.setText(f"Run #{run_id} finished; predictions stored." + (f"\n{warning}" if warning else ""))
         self._set_phase("idle")
         self.refresh_runs(select=run_id)
         if run_id is not None:
@@ -373,7 +379,9 @@ class TrainingPanel(QWidget):
     # -- past runs ----------------------------------------------------------------------------
     def refresh_runs(self, select: int | None = None) -> None:
         self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
-        self.notice.setText(runs_notice(self.project, self._settings) if self.project is not None else "")
+        notes = [runs_notice(self.project, self._settings), self.project.maps.prediction_warning() or ""] \
+            if self.project is not None else []
+        self.notice.setText("\n".join(n for n in notes if n))
         self.notice.setVisible(bool(self.notice.text()))
 
     def reload_background(self) -> None:

@@ -83,11 +83,26 @@ class MapRepo:
                 s.add(PredictedBoxRow(prediction_id=row.id, x0=xyxy[0], y0=xyxy[1], x1=xyxy[2], y1=xyxy[3],
                                       score=float(score), status=_kept_decision(decided, xyxy)))
 
+    def update_prediction_run_config(self, run_id: int, extra: dict) -> None:
+        """Add ``extra`` to what a prediction run records (e.g. the check of its output, once it is stored)."""
+        with self.p.transaction() as s:
+            row = s.get(PredictionRunRow, run_id)
+            if row is not None:
+                row.config = {**(row.config or {}), **extra}   # a new dict: the JSON column sees the change
+
     def prediction_run_config(self, run_id: int) -> dict:
         """What a prediction run was made with (e.g. its operating threshold); {} for an unknown run."""
         with self.p.read() as s:
             row = s.get(PredictionRunRow, run_id)
             return dict(row.config or {}) if row is not None else {}
+
+    def prediction_warning(self, run_id: int | None = None) -> str | None:
+        """The warning the check of a prediction run's output recorded (core/eval/prediction_check.py: a model that
+        learned nothing), for run ``run_id`` or the latest; None when there is none."""
+        with self.p.read() as s:
+            row = (s.get(PredictionRunRow, run_id) if run_id is not None else
+                   s.scalars(select(PredictionRunRow).order_by(PredictionRunRow.id.desc()).limit(1)).first())
+            return ((row.config or {}).get("check") or {}).get("warning") if row is not None else None
 
     def prediction_runs(self) -> list[PredictionRunRecord]:
         """Every prediction run, oldest first, with the training run (the number users see) it predicted with."""
