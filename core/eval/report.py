@@ -237,6 +237,27 @@ def evaluate_boxes(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarr
     )
 
 
+# -- how far the figures can be trusted -------------------------------------------------------------------------
+
+# below this many object images a percentage moves by several points per image: the CLI and the window warn
+MIN_OBJECT_IMAGES = 30
+
+
+def plural(n: int, word: str) -> str:
+    """'1 image', '3 images'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def small_sample_warning(n_images) -> str | None:
+    """The one rule for a split too small to trust its percentages: words for the user, or None from
+    MIN_OBJECT_IMAGES object images on."""
+    if n_images is None or n_images >= MIN_OBJECT_IMAGES:
+        return None
+    n = int(n_images)
+    return (f"only {plural(n, 'object image')}: fewer than {MIN_OBJECT_IMAGES}, each one moves these percentages by "
+            f"{100 / max(n, 1):.0f} points")
+
+
 # -- plain-text table ----------------------------------------------------------------------------
 
 def _pct(v) -> str:
@@ -252,7 +273,8 @@ def format_table(results: dict) -> str:
     if isinstance(results, EvalResult):
         results = results.to_json(include_curves=False)
     size = results.get("eval_size")
-    head = (f"WSOL evaluation: {results.get('n_images', '?')} images, "
+    n = results.get("n_images")
+    head = (f"WSOL evaluation: {plural(int(n), 'image') if isinstance(n, int | float) else '? images'}, "
             f"grid {'original image size' if size is None else f'{size}x{size}'}")
     if results.get("cam_curve_interval") is not None:
         head += f", tau step {results['cam_curve_interval']:g}"
