@@ -135,12 +135,46 @@ def _warn_degenerate(project: Project, pred_run: int | None) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
+def _n(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def describe_prediction_run(project: Project, pred_run: int) -> str:
+    """One line on a prediction run as users name it (the training run's number), with what it holds and how much
+    of it is reviewed, e.g. 'run #3 (evaluate --prediction-run 5): 34 boxes on 20 of 24 images; reviewed 7
+    (5 accepted, 2 rejected), 27 pending'."""
+    trained = {r.id: r.training_run_id for r in project.maps.prediction_runs()}.get(pred_run)
+    c = project.maps.prediction_run_counts(pred_run)
+    return (f"run #{trained if trained is not None else '?'} (evaluate --prediction-run {pred_run}): "
+            f"{_n(c['boxes'], 'box', 'boxes')} on {c['images_with_boxes']} of {_n(c['images'], 'image')}; "
+            f"reviewed {c['accepted'] + c['rejected']} ({c['accepted']} accepted, {c['rejected']} rejected), "
+            f"{c['pending']} pending")
+
+
+def run_summary(project: Project, out: dict) -> str:
+    """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
+    lines = [f"attention maps  {_n(out.get('attention', 0), 'image')} computed",
+             f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
+    if out.get("train_run") is not None:
+        run = project.runs.get(out["train_run"])
+        lines.append(f"training        run #{run.id} {run.status}")
+    if out.get("prediction_run") is not None:
+        lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
+    elif out.get("train_run") is not None:
+        lines.append("prediction      up to date (nothing changed since the last run)")
+    return "\n".join(lines)
+
+
 @_with_events
 def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all
     with open_project(a.project) as p:
         out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a))
-        print(json.dumps(out), file=sys.stderr)
+        if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
+            print(run_summary(p, out), file=sys.stderr)
+        else:                         # --json: for scripts, the stages' counts and run ids
+            print(json.dumps(out) if a.json else run_summary(p, out))
+        _warn_degenerate(p, out.get("prediction_run"))
     return out
 
 
@@ -204,6 +238,8 @@ def register(sub) -> None:
 
     p = _stage(sub, "run", "every stage in order, skipping what is up to date", cmd_run)
     p.add_argument("--retrain", action="store_true", help="train again even if nothing changed")
+    p.add_argument("--json", action="store_true",
+                   help="print what ran as one JSON object on stdout (image counts, run ids) instead of a summary")
     _ray_options(p)   # attention, proposals and prediction on Ray; training here
 
     p = sub.add_parser("evaluate", help="WSOL metrics against imported ground truth")

@@ -157,6 +157,34 @@ class MapRepo:
                 by_prediction[pred_id].append(PredictedBox(x0, y0, x1, y1, score, box_id, status))
             return out
 
+    def prediction_run_counts(self, run_id: int) -> dict:
+        """What prediction run ``run_id`` holds: ``{"images": predicted, "images_with_boxes": n, "boxes": n,
+        "pending" / "accepted" / "rejected": boxes by the inspector's decision}``; one query per figure."""
+        with self.p.read() as s:
+            images = s.scalar(select(func.count()).select_from(PredictionRow).where(PredictionRow.run_id == run_id))
+            boxes = (select(PredictedBoxRow.status, PredictionRow.image_id)
+                     .join(PredictionRow, PredictedBoxRow.prediction_id == PredictionRow.id)
+                     .where(PredictionRow.run_id == run_id).subquery())
+            by_status = dict(s.execute(select(boxes.c.status, func.count()).group_by(boxes.c.status)).all())
+            with_boxes = s.scalar(select(func.count(func.distinct(boxes.c.image_id))))
+        out = {"images": int(images or 0), "images_with_boxes": int(with_boxes or 0),
+               "boxes": int(sum(by_status.values()))}
+        out.update({st: int(by_status.get(st, 0)) for st in ("pending", "accepted", "rejected")})
+        return out
+
+    def latest_boxes_count(self) -> tuple[int, int]:
+        """(boxes, images with boxes) of every image's latest prediction: what an export of predictions writes
+        (core/data/coco_export.py reads ``latest_boxes_by_image``), counted in SQL without reading them."""
+        with self.p.read() as s:
+            latest = (select(PredictionRow.image_id, func.max(PredictionRow.run_id).label("run_id"))
+                      .group_by(PredictionRow.image_id).subquery())
+            chosen = (select(PredictionRow.id, PredictionRow.image_id)
+                      .join(latest, and_(PredictionRow.image_id == latest.c.image_id,
+                                         PredictionRow.run_id == latest.c.run_id)).subquery())
+            n, images = s.execute(select(func.count(PredictedBoxRow.id), func.count(func.distinct(chosen.c.image_id)))
+                                  .join(chosen, PredictedBoxRow.prediction_id == chosen.c.id)).one()
+            return int(n or 0), int(images or 0)
+
     def image_ids_with_prediction(self, run_id: int) -> set[int]:
         with self.p.read() as s:
             return set(s.scalars(select(PredictionRow.image_id).where(PredictionRow.run_id == run_id)).all())
