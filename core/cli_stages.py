@@ -157,7 +157,7 @@ def run_summary(project: Project, out: dict) -> str:
              f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
     if out.get("train_run") is not None:
         run = project.runs.get(out["train_run"])
-        lines.append(f"training        run #{run.id} {run.status}")
+        lines.append(f"training        run #{out['train_run']} {run.status if run is not None else 'gone'}")
     if out.get("prediction_run") is not None:
         lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
     elif out.get("train_run") is not None:
