@@ -185,7 +185,7 @@ def cmd_evaluate(a) -> int:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
-    from core.eval.report import small_sample_warning
+    from core.result_checks import small_sample_warning
     if few := small_sample_warning(result.get("n_images")):    # the evaluation panel's rule
         print(f"warning: {few}")
     from core.pipeline.evaluate_stage import metadata_summary

@@ -18,7 +18,7 @@ from app.canvas.image_loader import ImageLoader
 from app.canvas.items import BoxItem
 from app.canvas.labels import visible_labels
 from app.canvas.view import ZoomPanView
-from core.eval.prediction_check import FULL_FRAME
+from core.result_checks import FULL_FRAME
 
 BOX_KINDS = ("curated", "proposal", "prediction", "gt")
 LAYERS = ("overlay",) + BOX_KINDS
@@ -116,10 +116,9 @@ class ImageCanvas(ZoomPanView):
         self.colour_bar.move(vp.left() + 10, vp.bottom() + 1 + BAR_GAP)
 
     def _reserve_bar_band(self) -> None:
-        """While the overlay layer is on, the viewport stops above a band that holds the colour bar, so the bar
-        never hides image pixels at any zoom (over the image it hid its bottom-left corner). The band follows the
-        layer, not each image's map, so paging between images with and without maps does not move the image."""
-        band = self.colour_bar.sizeHint().height() + 2 * BAR_GAP if self._visible["overlay"] else 0
+        """While the colour bar is shown, the viewport stops above a band that holds it, so the bar never hides
+        image pixels at any zoom (over the image it hid its bottom-left corner); without a map there is no band."""
+        band = self.colour_bar.sizeHint().height() + 2 * BAR_GAP if not self.colour_bar.isHidden() else 0
         if self.viewportMargins().bottom() != band:
             self.setViewportMargins(0, 0, 0, band)
             if self._fitted:
@@ -192,12 +191,14 @@ class ImageCanvas(ZoomPanView):
         if img is None or img.isNull() or self.image_id is None:
             self._overlay.setPixmap(QPixmap())
             self.colour_bar.hide()
+            self._reserve_bar_band()
             return
         if scale is not None:
             self.colour_bar.set_scale(*scale)
             self._place_colour_bar()
         self.colour_bar.setVisible(scale is not None and self._visible["overlay"])
         self.colour_bar.raise_()
+        self._reserve_bar_band()
         w, h = self.image_size
         self._overlay.setPixmap(QPixmap.fromImage(img))
         self._overlay.setTransform(self._overlay.transform().fromScale(w / img.width(), h / img.height()))

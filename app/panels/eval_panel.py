@@ -31,7 +31,7 @@ from app.jobs import evaluate
 from app.panels.eval_report import DELTAS, fmt_pct, headline_figures, number, threshold_curve
 from app.panels.eval_table import fill_image_table
 from core.errors import NoMapsError
-from core.eval.report import MIN_OBJECT_IMAGES, plural, small_sample_warning  # noqa: F401  (tests read the rule here)
+from core.result_checks import MIN_OBJECT_IMAGES, plural, small_sample_warning  # noqa: F401  (tests read the rule here)
 
 MAP_CHOICES = (("predicted", "Predicted maps (trained localizer)"),
                ("attention", "Attention maps (DINO, mean of heads)"),

@@ -34,6 +34,7 @@ from core.eval.loc_errors import ErrorThresholds, localization_errors
 from core.eval.maxboxacc import EvalConfig, check_lengths, class_correct, compute_curves, prepare_image
 from core.eval.operating import box_acc_from_ious, boxes_on_grid, operating_point
 from core.eval.pxap import PxAPAccumulator, mask_to_grid
+from core.result_checks import plural
 
 
 @dataclass
@@ -235,27 +236,6 @@ def evaluate_boxes(pred_boxes: Sequence[np.ndarray], gt_boxes: Sequence[np.ndarr
         cam_curve_interval=None,
         normalised=None,
     )
-
-
-# -- how far the figures can be trusted -------------------------------------------------------------------------
-
-# below this many object images a percentage moves by several points per image: the CLI and the window warn
-MIN_OBJECT_IMAGES = 30
-
-
-def plural(n: int, word: str) -> str:
-    """'1 image', '3 images'."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def small_sample_warning(n_images) -> str | None:
-    """The one rule for a split too small to trust its percentages: words for the user, or None from
-    MIN_OBJECT_IMAGES object images on."""
-    if n_images is None or n_images >= MIN_OBJECT_IMAGES:
-        return None
-    n = int(n_images)
-    return (f"only {plural(n, 'object image')}: fewer than {MIN_OBJECT_IMAGES}, each one moves these percentages by "
-            f"{100 / max(n, 1):.0f} points")
 
 
 # -- plain-text table ----------------------------------------------------------------------------

@@ -8,10 +8,10 @@ import numpy as np
 
 from core.dips.device import pick_device
 from core.dips.map_boxes import BoxDrawConfig, draw_boxes
-from core.eval.prediction_check import PredictionCheck
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.result_checks import PredictionCheck
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.train.feature_cache import FeatureCache

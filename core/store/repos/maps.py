@@ -97,7 +97,7 @@ class MapRepo:
             return dict(row.config or {}) if row is not None else {}
 
     def prediction_warning(self, run_id: int | None = None) -> str | None:
-        """The warning the check of a prediction run's output recorded (core/eval/prediction_check.py: a model that
+        """The warning the check of a prediction run's output recorded (core/result_checks.py: a model that
         learned nothing), for run ``run_id`` or the latest; None when there is none."""
         with self.p.read() as s:
             row = (s.get(PredictionRunRow, run_id) if run_id is not None else

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import torch
 
-from core.eval.prediction_check import PredictionCheck, image_is_degenerate
 from core.pipeline import compute_attention, compute_proposals, train
+from core.result_checks import PredictionCheck, image_is_degenerate
 
 
 def test_flat_maps_and_full_frame_boxes_are_degenerate_a_bright_region_is_not():

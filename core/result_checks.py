@@ -1,14 +1,40 @@
-"""Is a prediction run's output degenerate? A model that learned nothing draws a flat foreground map, or one box
-around the whole frame, on every image; its scores (~0.5) look like any other run's, so the user is told in words.
+"""When a result should not be trusted, in plain rules: a split too small for its percentages, a model that learned
+nothing. numpy only (no torch, no OpenCV), so the window imports them as it opens, and the CLI, the evaluation panel
+and the prediction stage share one rule each.
 
-The check runs on images labelled with an object class only: background images get no boxes by design, and an
-unlabelled image's boxes depend on the classifier.
+A model that learned nothing draws a flat foreground map, or one box around the whole frame, on every image; its
+scores (~0.5) look like any other run's, so the user is told in words. The check runs on images labelled with an
+object class only: background images get no boxes by design, and an unlabelled image's boxes depend on the
+classifier.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+# -- how far the figures can be trusted -------------------------------------------------------------------------
+
+# below this many object images a percentage moves by several points per image: the CLI and the window warn
+MIN_OBJECT_IMAGES = 30
+
+
+def plural(n: int, word: str) -> str:
+    """'1 image', '3 images'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def small_sample_warning(n_images) -> str | None:
+    """The one rule for a split too small to trust its percentages: words for the user, or None from
+    MIN_OBJECT_IMAGES object images on."""
+    if n_images is None or n_images >= MIN_OBJECT_IMAGES:
+        return None
+    n = int(n_images)
+    return (f"only {plural(n, 'object image')}: fewer than {MIN_OBJECT_IMAGES}, each one moves these percentages by "
+            f"{100 / max(n, 1):.0f} points")
+
+
+# -- a model that learned nothing ------------------------------------------------------------------------------
 
 FULL_FRAME = 0.90      # a box covering at least this share of the image's area is "the whole frame"
 FLAT_SPREAD = 0.02     # a map whose 1st-99th percentile spread is below this (probability units) is flat
