@@ -31,6 +31,7 @@ from app.session import Session
 from app.suggestion_gate_view import SuggestionGateView
 from app.training_gate import TrainingGate
 from app.workers import TaskRunner
+from core.class_roles import first_object_image
 from core.store.repos.maps import MEAN_HEAD
 
 LAYER_ACTIONS = {"overlay": "toggle_overlay", "curated": "toggle_boxes", "proposal": "toggle_proposals",
@@ -263,7 +264,8 @@ class MainWindow(QMainWindow):
         self._restore_project_view()
         ids = self.browser.model.ids
         last = self.memory.last_image()
-        self.session.set_image(last if last in ids else ids[0] if ids else None)
+        # a project opened for the first time starts on an image that shows an object (not on no_site_0001)
+        self.session.set_image(last if last in ids else first_object_image(project, ids) if project else None)
         self._update_title()
         if self.auto_compute:
             QTimer.singleShot(0, self.background.auto_start)
@@ -310,6 +312,9 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, _run_id: int) -> None:
         self.session.predictions_changed.emit()
+        warning = self.session.project.maps.prediction_warning() if self.session.project is not None else None
+        if warning:   # a model that learned nothing: said where the user looks, not left to the scores
+            self.status.showMessage(warning, 30000)
         if self.eval_panel is not None:
             self.eval_panel.refresh()
 

@@ -194,3 +194,17 @@ def runs_notice(project, settings: Settings | None = None) -> str:
         return ""
     return (f"Out of date: background classes changed since run #{finished[-1].id} was trained. Train again so "
             "the model learns with the classes as they are now.")
+
+
+def first_object_image(project, ids: list[int]) -> int | None:
+    """The first of ``ids`` (the browser's order) whose class shows an object, so a new project opens on something
+    to look at rather than on e.g. ``no_site_0001``; the first of ``ids`` when none does; None when empty."""
+    if not ids:
+        return None
+    settings = load_settings(project, fallback=True)
+    objects = [c.id for c in project.classes() if not settings.is_background(c.name)]
+    if not objects:
+        return ids[0]
+    with project.read() as s:
+        wanted = set(s.scalars(select(ImageRow.id).where(ImageRow.class_id.in_(objects))).all())
+    return next((i for i in ids if i in wanted), ids[0])

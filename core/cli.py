@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from core.cli_stages import describe_prediction_run
 from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
@@ -137,6 +138,11 @@ def project_info(project: Project) -> str:
     if runs:
         last = runs[-1]
         lines.append(f"training  {len(runs)} run(s); last #{last.id} {last.status}")
+    pred_run = project.maps.latest_run_id()
+    if pred_run is not None:
+        lines.append(f"predicted {describe_prediction_run(project, pred_run)}")
+        if warning := project.maps.prediction_warning(pred_run):
+            lines.append(f"warning   {warning}")
     return "\n".join(lines)
 
 

@@ -125,7 +125,44 @@ def cmd_predict(a, progress) -> int:
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
         print(f"predictions of training run #{trained} stored (evaluate --prediction-run {run} picks these)",
               file=sys.stderr)
+        _warn_degenerate(p, run)
     return run
+
+
+def _warn_degenerate(project: Project, pred_run: int | None) -> None:
+    """A model that learned nothing (flat maps, full-frame boxes) is said in words, not left to the scores."""
+    if pred_run is not None and (warning := project.maps.prediction_warning(pred_run)):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _n(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def describe_prediction_run(project: Project, pred_run: int) -> str:
+    """One line on a prediction run as users name it (the training run's number), with what it holds and how much
+    of it is reviewed, e.g. 'run #3 (evaluate --prediction-run 5): 34 boxes on 20 of 24 images; reviewed 7
+    (5 accepted, 2 rejected), 27 pending'."""
+    trained = {r.id: r.training_run_id for r in project.maps.prediction_runs()}.get(pred_run)
+    c = project.maps.prediction_run_counts(pred_run)
+    return (f"run #{trained if trained is not None else '?'} (evaluate --prediction-run {pred_run}): "
+            f"{_n(c['boxes'], 'box', 'boxes')} on {c['images_with_boxes']} of {_n(c['images'], 'image')}; "
+            f"reviewed {c['accepted'] + c['rejected']} ({c['accepted']} accepted, {c['rejected']} rejected), "
+            f"{c['pending']} pending")
+
+
+def run_summary(project: Project, out: dict) -> str:
+    """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
+    lines = [f"attention maps  {_n(out.get('attention', 0), 'image')} computed",
+             f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
+    if out.get("train_run") is not None:
+        run = project.runs.get(out["train_run"])
+        lines.append(f"training        run #{out['train_run']} {run.status if run is not None else 'gone'}")
+    if out.get("prediction_run") is not None:
+        lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
+    elif out.get("train_run") is not None:
+        lines.append("prediction      up to date (nothing changed since the last run)")
+    return "\n".join(lines)
 
 
 @_with_events
@@ -133,7 +170,11 @@ def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all
     with open_project(a.project) as p:
         out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a))
-        print(json.dumps(out), file=sys.stderr)
+        if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
+            print(run_summary(p, out), file=sys.stderr)
+        else:                         # --json: for scripts, the stages' counts and run ids
+            print(json.dumps(out) if a.json else run_summary(p, out))
+        _warn_degenerate(p, out.get("prediction_run"))
     return out
 
 
@@ -144,6 +185,9 @@ def cmd_evaluate(a) -> int:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
+    from core.result_checks import small_sample_warning
+    if few := small_sample_warning(result.get("n_images")):    # the evaluation panel's rule
+        print(f"warning: {few}")
     from core.pipeline.evaluate_stage import metadata_summary
     if metadata_summary(result):
         print(metadata_summary(result))
@@ -194,6 +238,8 @@ def register(sub) -> None:
 
     p = _stage(sub, "run", "every stage in order, skipping what is up to date", cmd_run)
     p.add_argument("--retrain", action="store_true", help="train again even if nothing changed")
+    p.add_argument("--json", action="store_true",
+                   help="print what ran as one JSON object on stdout (image counts, run ids) instead of a summary")
     _ray_options(p)   # attention, proposals and prediction on Ray; training here
 
     p = sub.add_parser("evaluate", help="WSOL metrics against imported ground truth")

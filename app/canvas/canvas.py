@@ -18,6 +18,7 @@ from app.canvas.image_loader import ImageLoader
 from app.canvas.items import BoxItem
 from app.canvas.labels import visible_labels
 from app.canvas.view import ZoomPanView
+from core.result_checks import FULL_FRAME
 
 BOX_KINDS = ("curated", "proposal", "prediction", "gt")
 LAYERS = ("overlay",) + BOX_KINDS
@@ -25,6 +26,7 @@ HANDLE_HIT_PX = 7      # how near (screen px) a press must be to grab a handle
 EDGE_HIT_PX = 5        # how near (screen px) a press must be to a box's outline to pick that box
 DIMMED_OPACITY = 0.22  # proposals and predictions other than the one under review, in focus mode
 MIN_DRAW_PX = 3        # a drag shorter than this on screen is a click, not a box
+BAR_GAP = 4            # px above and below the colour bar in its band under the image
 _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiagCursor,
             "tr": Qt.CursorShape.SizeBDiagCursor, "bl": Qt.CursorShape.SizeBDiagCursor,
             "t": Qt.CursorShape.SizeVerCursor, "b": Qt.CursorShape.SizeVerCursor,
@@ -87,7 +89,8 @@ class ImageCanvas(ZoomPanView):
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
-        self.colour_bar = ColourBar(self)   # the overlay's colour scale, bottom-left
+        self.colour_bar = ColourBar(self)   # the overlay's colour scale, in a band below the image (never over it)
+        self._reserve_bar_band()
         self.placeholder = QLabel(self, objectName="canvas_placeholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
@@ -108,9 +111,19 @@ class ImageCanvas(ZoomPanView):
         self._place_colour_bar()
 
     def _place_colour_bar(self) -> None:
-        bar = self.colour_bar
-        bottom = self.viewport().geometry().bottom()
-        bar.move(10, max(0, bottom - bar.height() - 10))
+        """In the band below the viewport (see _reserve_bar_band), at its left."""
+        vp = self.viewport().geometry()
+        self.colour_bar.move(vp.left() + 10, vp.bottom() + 1 + BAR_GAP)
+
+    def _reserve_bar_band(self) -> None:
+        """While the colour bar is shown, the viewport stops above a band that holds it, so the bar never hides
+        image pixels at any zoom (over the image it hid its bottom-left corner); without a map there is no band."""
+        band = self.colour_bar.sizeHint().height() + 2 * BAR_GAP if not self.colour_bar.isHidden() else 0
+        if self.viewportMargins().bottom() != band:
+            self.setViewportMargins(0, 0, 0, band)
+            if self._fitted:
+                self.fit()
+        self._place_colour_bar()
 
     def set_banner(self, text: str | None) -> None:
         """A line over the top-left corner of the image (None hides it)."""
@@ -178,12 +191,14 @@ class ImageCanvas(ZoomPanView):
         if img is None or img.isNull() or self.image_id is None:
             self._overlay.setPixmap(QPixmap())
             self.colour_bar.hide()
+            self._reserve_bar_band()
             return
         if scale is not None:
             self.colour_bar.set_scale(*scale)
             self._place_colour_bar()
         self.colour_bar.setVisible(scale is not None and self._visible["overlay"])
         self.colour_bar.raise_()
+        self._reserve_bar_band()
         w, h = self.image_size
         self._overlay.setPixmap(QPixmap.fromImage(img))
         self._overlay.setTransform(self._overlay.transform().fromScale(w / img.width(), h / img.height()))
@@ -202,8 +217,11 @@ class ImageCanvas(ZoomPanView):
             self._drag = None
         self._clear(kind)
         layer = self._items[kind]
+        w, h = self.image_size
         for key, xyxy, label, class_index in boxes:
-            item = BoxItem(kind, key, xyxy, label, class_index)
+            whole = kind in ("proposal", "prediction") and w * h > 0 and \
+                (xyxy[2] - xyxy[0]) * (xyxy[3] - xyxy[1]) >= FULL_FRAME * w * h
+            item = BoxItem(kind, key, xyxy, label, class_index, whole_image=whole)
             item.setVisible(self._visible[kind])
             self.scene().addItem(item)
             layer[key] = item
@@ -271,6 +289,7 @@ class ImageCanvas(ZoomPanView):
         if layer == "overlay":
             self._overlay.setVisible(on)
             self.colour_bar.setVisible(on and not self._overlay.pixmap().isNull())
+            self._reserve_bar_band()
             return
         for item in self._items[layer].values():
             item.setVisible(on)

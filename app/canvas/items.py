@@ -20,6 +20,7 @@ PREDICTION_COLOUR = "#f0f"
 GT_COLOUR = "#22c55e"
 HIGHLIGHT_COLOUR = "#fff200"
 HANDLE_PX = 8  # handle side on screen
+WHOLE_IMAGE_INSET_PX = 6   # a box around the whole image gets a second outline this far inside (screen px)
 
 
 def class_colour(index: int) -> QColor:
@@ -94,10 +95,16 @@ class BoxItem(QGraphicsRectItem):
     """One box of a layer. ``kind``: curated | proposal | prediction | gt; ``key``: its id in the store
     (proposal id, box id, or the index of a predicted / gt box)."""
 
-    def __init__(self, kind: str, key: int, xyxy, label: str = "", class_index: int = -1):
+    def __init__(self, kind: str, key: int, xyxy, label: str = "", class_index: int = -1,
+                 whole_image: bool = False):
         x0, y0, x1, y1 = xyxy
         super().__init__(QRectF(QPointF(x0, y0), QPointF(x1, y1)))
         self.kind, self.key = kind, key
+        # a box around (nearly) the whole image is otherwise only a line on the image's border: it is said on its
+        # tab and drawn a second time inside the image
+        self.whole_image = whole_image
+        if whole_image and label:
+            label = f"{label} \u00b7 whole image"
         self.style = style_for(kind, class_index)
         self.setZValue(self.style.z)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # the canvas does hit testing itself
@@ -130,6 +137,16 @@ class BoxItem(QGraphicsRectItem):
                 self._handles[name].setPos(pt)
 
     # -- look ------------------------------------------------------------------------
+    def paint(self, p: QPainter, option, widget=None) -> None:
+        super().paint(p, option, widget)
+        if self.whole_image:
+            d = WHOLE_IMAGE_INSET_PX / max(1e-6, p.worldTransform().m11())   # screen px -> image px
+            inner = self.rect().normalized().adjusted(d, d, -d, -d)
+            if inner.width() > 0 and inner.height() > 0:
+                p.setPen(self.pen())
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(inner)
+
     @property
     def selected(self) -> bool:
         return self._selected

@@ -212,14 +212,17 @@ class CocoExportDialog(QDialog):
         return {"reviewed_only": self.reviewed_only.isChecked(), "split": None if split == "all" else split,
                 "leave_out_classes": () if self.background.isChecked() else tuple(self.background_names)}
 
-    def _counts(self) -> dict[str, int]:
-        """Boxes of each kind (predictions are counted when the file is written)."""
+    def _counts(self) -> dict[str, int | str]:
+        """Boxes of each kind; predictions as boxes on images (each image's latest prediction, what is written)."""
         try:
             by_source = self.project.boxes.counts_by_source()
             proposals = self.project.proposals.count()
+            predicted, images = self.project.maps.latest_boxes_count()
         except Exception:
             return {}
         return {"curated": sum(by_source.values()), "accepted": by_source.get("prediction", 0),
+                "predictions": f"{predicted} box{'' if predicted == 1 else 'es'} on {images} "
+                               f"image{'' if images == 1 else 's'}",
                 "proposals": proposals}
 
     def _file_changed(self, text: str) -> None:

@@ -31,14 +31,13 @@ from app.jobs import evaluate
 from app.panels.eval_report import DELTAS, fmt_pct, headline_figures, number, threshold_curve
 from app.panels.eval_table import fill_image_table
 from core.errors import NoMapsError
+from core.result_checks import MIN_OBJECT_IMAGES, plural, small_sample_warning  # noqa: F401  (tests read the rule here)
 
 MAP_CHOICES = (("predicted", "Predicted maps (trained localizer)"),
                ("attention", "Attention maps (DINO, mean of heads)"),
                ("proposal", "Top-ranked proposal boxes"))
 SPLIT_CHOICES = ("test", "val", "train", "all")
 CURVE_COLORS = {30: "#5cb85c", 50: "#4c9be8", 70: "#d9534f"}
-# below this many object images a percentage moves by several points per image: the panel warns
-MIN_OBJECT_IMAGES = 30
 
 NO_GT_TEXT = (
     "<h3>No ground truth in this project</h3>"
@@ -322,16 +321,15 @@ class EvaluationPanel(QWidget):
         tau = number(report.get("operating_threshold")) if isinstance(report, dict) else None
         bits = [f"{self.current_maps()} on {self.current_split()}"]
         if n is not None:
-            bits.append(f"{int(n)} images")
-        few = n is not None and n < MIN_OBJECT_IMAGES
+            bits.append(plural(int(n), "image"))
+        few = small_sample_warning(n)
         if tau is not None:
             bits.append(f"operating τ = {tau:.2f}")
         missing = number(report.get("n_without_maps")) if isinstance(report, dict) else None
         if missing:
-            bits.append(f"{int(missing)} image(s) with ground truth but no {self.current_maps()} map left out")
+            bits.append(f"{plural(int(missing), 'image')} with ground truth but no {self.current_maps()} map left out")
         if few:
-            bits.append(f"\u26a0 only {int(n)} object image(s): fewer than {MIN_OBJECT_IMAGES}, each one moves "
-                        f"these percentages by {100 / max(n, 1):.0f} points")
+            bits.append(f"\u26a0 {few}")
         self.status.setText(" · ".join(bits))
         self.status.setStyleSheet("color: #d97706;" if few else "")
 

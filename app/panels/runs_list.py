@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtWidgets import QHeaderView, QStyledItemDelegate, QTreeWidget, QTreeWidgetItem
 
 from app.failure_words import plain_message
 from app.panels.run_summary import duration, run_summary, when
 
 COLUMNS = ["#", "Status", "Started", "Time", "Result"]
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Row heights from the text wrapped at its column's width (QTreeView asks for the unwrapped size)."""
+
+    def sizeHint(self, option, index) -> QSize:
+        base = super().sizeHint(option, index)
+        width = self.parent().header().sectionSize(index.column()) - 8
+        if width <= 0:
+            return base
+        text = str(index.data() or "")
+        used = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, text)
+        return QSize(base.width(), max(base.height(), used.height() + 4))
 
 
 class RunsList(QTreeWidget):
@@ -24,6 +37,10 @@ class RunsList(QTreeWidget):
         for i in range(len(COLUMNS) - 1):
             hdr.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         hdr.setStretchLastSection(True)
+        # a run's result line wraps onto more lines instead of being cut with "..." in a narrow dock
+        self.setWordWrap(True)
+        self.setItemDelegate(_WrappingDelegate(self))
+        hdr.sectionResized.connect(lambda *_: self.scheduleDelayedItemsLayout())   # rows re-fit the new width
 
     def show_runs(self, runs: list, select: int | None = None) -> None:
         """``runs``: the project's training run records, oldest first; ``select``: the id to make current."""

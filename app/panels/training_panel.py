@@ -158,6 +158,7 @@ class TrainingPanel(QWidget):
         if self._phase == "waiting" and self.gate is not None:
             self.gate.abandon()
         self.project = project
+        self.runs.clear()                         # the last project's selection is not this one's
         self._settings = load_settings(project, fallback=True) if project is not None else Settings()
         self.set_options(self._settings)
         self.refresh_runs()
@@ -166,6 +167,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.plot.clear_data()
+        self._show_stored_curve()
 
     def options(self) -> Settings:
         """The project's settings with what the editors show: what `main.py train` will run with."""
@@ -254,6 +256,7 @@ class TrainingPanel(QWidget):
         self._epochs = settings.train.epochs
         self._run_id = None
         self.plot.clear_data()
+        self.plot.setTitle("This run (live)", size="9pt")
         self.runs.setCurrentItem(None)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
@@ -332,19 +335,25 @@ class TrainingPanel(QWidget):
             self._on_failed("Training ended without a run id", f"result: {result!r}")
             return
         self.refresh_runs()
+        self.predict(self._run_id)
+
+    def predict(self, run_id: int) -> None:
+        """Predict every image with training run ``run_id``'s model (in the worker); ``run_finished`` then."""
+        self._run_id = run_id
         self.progress.setValue(0)
-        self.status.setText(f"Run #{self._run_id} trained; predicting every image...")
+        self.status.setText(f"Run #{run_id} trained; predicting every image...")
         self._set_phase("predicting")
-        task = self.jobs.start(next_stage("train"), self.project, run_id=self._run_id)
+        task = self.jobs.start(next_stage("train"), self.project, run_id=run_id)
         self._attach(task, self._prediction_done)
 
-    def _prediction_done(self, _result) -> None:
+    def _prediction_done(self, result) -> None:
         if not self._is_current():
             return
         run_id = self._run_id
         self.progress.setValue(1000)
         self.progress.setFormat("done")
-        self.status.setText(f"Run #{run_id} finished; predictions stored.")
+        warning = self.project.maps.prediction_warning(result if isinstance(result, int) else None)
+        self.status.setText(f"Run #{run_id} finished; predictions stored." + (f"\n{warning}" if warning else ""))
         self._set_phase("idle")
         self.refresh_runs(select=run_id)
         if run_id is not None:
@@ -372,9 +381,26 @@ class TrainingPanel(QWidget):
 
     # -- past runs ----------------------------------------------------------------------------
     def refresh_runs(self, select: int | None = None) -> None:
+        if select is None and self.runs.currentItem() is not None:   # a refresh keeps the run the user picked
+            select = self.runs.currentItem().data(0, Qt.ItemDataRole.UserRole)
         self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
-        self.notice.setText(runs_notice(self.project, self._settings) if self.project is not None else "")
+        notes = [runs_notice(self.project, self._settings), self.project.maps.prediction_warning() or ""] \
+            if self.project is not None else []
+        self.notice.setText("\n".join(n for n in notes if n))
         self.notice.setVisible(bool(self.notice.text()))
+        self._show_stored_curve()
+
+    def _show_stored_curve(self) -> None:
+        """While idle, the plot is never empty when past runs exist: it shows the selected run's stored curve, else
+        the latest run's (selected in the list, so it is clear whose curve it is)."""
+        if self.busy or self.project is None:
+            return
+        item = self.runs.currentItem() or self.runs.topLevelItem(0)   # newest first
+        if item is None:
+            self.plot.setTitle(None)
+            return
+        self.runs.setCurrentItem(item)
+        self._show_selected_run(item)
 
     def reload_background(self) -> None:
         """The project's background classes changed (File > Background classes): train with the new ones."""
@@ -391,5 +417,7 @@ class TrainingPanel(QWidget):
             return
         run = self.project.runs.get(item.data(0, Qt.ItemDataRole.UserRole))
         self.plot.show_history(run.history or [])
+        self.plot.setTitle(f"Run #{run.id} ({run.status})" + ("" if run.history else ": no curve stored"),
+                           size="9pt")
 
 

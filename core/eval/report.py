@@ -34,6 +34,7 @@ from core.eval.loc_errors import ErrorThresholds, localization_errors
 from core.eval.maxboxacc import EvalConfig, check_lengths, class_correct, compute_curves, prepare_image
 from core.eval.operating import box_acc_from_ious, boxes_on_grid, operating_point
 from core.eval.pxap import PxAPAccumulator, mask_to_grid
+from core.result_checks import plural
 
 
 @dataclass
@@ -252,7 +253,8 @@ def format_table(results: dict) -> str:
     if isinstance(results, EvalResult):
         results = results.to_json(include_curves=False)
     size = results.get("eval_size")
-    head = (f"WSOL evaluation: {results.get('n_images', '?')} images, "
+    n = results.get("n_images")
+    head = (f"WSOL evaluation: {plural(int(n), 'image') if isinstance(n, int | float) else '? images'}, "
             f"grid {'original image size' if size is None else f'{size}x{size}'}")
     if results.get("cam_curve_interval") is not None:
         head += f", tau step {results['cam_curve_interval']:g}"

@@ -248,6 +248,7 @@ def predict_on_ray(project: Project, run_id: int | None = None, progress: Progre
     records = {r.id: r for r in job.records if job.cache.has(r.content_hash)}
     progress.start("predict", len(job.records))
     if not records:
+        job.finish()
         return job.pred_run
     ray = connect(opts)
     n_actors, gpus = _actors(ray, opts)
@@ -266,4 +267,5 @@ def predict_on_ray(project: Project, run_id: int | None = None, progress: Progre
             job.store(records[int(image_id)], np.asarray(p), np.asarray(m))
         done += len(batch["image_id"])
         progress.update(done, len(job.records))
+    job.finish()
     return job.pred_run

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from core.dips.map_boxes import BoxDrawConfig, draw_boxes
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.result_checks import PredictionCheck
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.train.feature_cache import FeatureCache
@@ -148,6 +149,7 @@ def predict(project: Project, run_id: int | None = None, progress: Progress = NU
             for rec, p, m in zip(chunk, probs, fg, strict=True):
                 job.store(rec, p, m)
         progress.update(min(i + 16, len(job.records)), len(job.records))
+    job.finish()
     return job.pred_run
 
 
@@ -166,14 +168,24 @@ class PredictionJob:
     pred_run: int
     object_classes: np.ndarray
     names: dict
+    check: PredictionCheck = field(default_factory=PredictionCheck)
 
     def store(self, rec, class_probs: np.ndarray, fg: np.ndarray) -> None:
         """Draw the image's boxes from its map with the project's box settings and store map and boxes."""
         p_object = _object_probability(class_probs, self.object_classes, self.names.get(rec.class_id), self.cfg)
         draw = self.cfg.boxes
         rgb = _rgb_on_map(self.cache, rec.content_hash, fg.shape) if draw.grabcut and p_object >= 0.5 else None
-        self.project.maps.save_prediction(self.pred_run, rec.id, class_probs.tolist(), fg,
-                                          boxes_for_map(fg, rec.width, rec.height, p_object, self.tau, draw, rgb))
+        boxes = boxes_for_map(fg, rec.width, rec.height, p_object, self.tau, draw, rgb)
+        self.project.maps.save_prediction(self.pred_run, rec.id, class_probs.tolist(), fg, boxes)
+        label = self.names.get(rec.class_id)
+        if label is not None and not self.cfg.is_background(label):
+            self.check.add(fg, boxes, rec.width, rec.height)
+
+    def finish(self) -> str | None:
+        """Record the check of the run's output (a model that learned nothing: flat maps, full-frame boxes) with
+        the run; returns its warning in plain words, or None."""
+        self.project.maps.update_prediction_run_config(self.pred_run, {"check": self.check.record()})
+        return self.check.warning()
 
 
 def prepare_prediction(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,

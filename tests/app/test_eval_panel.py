@@ -71,7 +71,7 @@ def test_figures_curve_and_worst_first_rows(qtbot, project, monkeypatch):
     assert w.figure_text("MaxBoxAcc 50") == "75.0" and w.figure_text("MaxBoxAccV2") == "68.3"
     assert w.figure_text("BoxAccV2 @ τ") == "53.3" and w.figure_text("Top-1 loc") == "70.0"
     assert "3 images" in w.status.text() and "0.50" in w.status.text()
-    assert "only 3 object image(s): fewer than 30" in w.status.text()   # a tiny split says so
+    assert "only 3 object images: fewer than 30" in w.status.text()   # a tiny split says so
     xs, ys = w.curves[50].getData()
     assert len(xs) == 100 and ys[0] == pytest.approx(75.0)
     assert w.tau_line.isVisible() and w.tau_line.value() == pytest.approx(0.5)
@@ -197,3 +197,16 @@ def test_no_small_split_warning_from_30_object_images(qtbot, project, monkeypatc
     w.refresh()
     qtbot.waitUntil(lambda: "30 images" in w.status.text())
     assert "fewer than" not in w.status.text()
+
+
+def test_one_image_is_one_image_in_the_status(qtbot, project, monkeypatch):
+    imgs = _gt_and_predictions(project)
+    rows = [{"image_id": imgs[0].id, "rel_path": imgs[0].rel_path, "iou": 0.9}]
+    monkeypatch.setattr(ep, "run_evaluation", lambda p, split, maps, progress=None: _report(rows))
+    w = ep.EvaluationPanel(project)
+    qtbot.addWidget(w)
+    w.show()
+    w.refresh()
+    qtbot.waitUntil(lambda: "fewer than" in w.status.text())
+    assert "1 image ·" in w.status.text() and "1 images" not in w.status.text()
+    assert "only 1 object image: fewer than 30" in w.status.text()

@@ -95,3 +95,20 @@ def test_export_options_on_the_command_line(boxed, tmp_path, capsys):
     coco = json.loads(out.read_text())
     assert [i["file_name"] for i in coco["images"]] == ["site/a.jpg"]
     assert [c["name"] for c in coco["categories"]] == ["site"] and len(coco["annotations"]) == 1
+
+
+def test_the_predictions_choice_says_how_many_boxes_on_how_many_images(qtbot, window, boxed, tmp_path, monkeypatch):
+    import numpy as np
+    a, b = boxed.images.by_path("site/a.jpg"), boxed.images.by_path("site/sub/b.png")
+    old = boxed.maps.new_prediction_run(None, {})
+    boxed.maps.save_prediction(old, a.id, [0.2, 0.8], np.zeros((8, 8), np.float32), [(1, 1, 5, 5, 0.9)] * 4)
+    run = boxed.maps.new_prediction_run(None, {})          # the latest: 3 boxes on a.jpg, 1 on b.png
+    boxed.maps.save_prediction(run, a.id, [0.2, 0.8], np.zeros((8, 8), np.float32),
+                               [(1, 1, 5, 5, 0.9), (6, 6, 9, 9, 0.5), (2, 2, 8, 8, 0.4)])
+    boxed.maps.save_prediction(run, b.id, [0.2, 0.8], np.zeros((8, 8), np.float32), [(1, 1, 5, 5, 0.9)])
+    shown = []
+    coco = export(qtbot, window, monkeypatch, tmp_path / "pred.json",
+                  lambda dlg: (shown.append(dlg.kind_buttons["predictions"].text()), dlg.set_kind("predictions")))
+    assert shown[0].endswith("[4 boxes on 2 images]")
+    assert len(coco["annotations"]) == 4                     # what the choice said
+    assert len({ann["image_id"] for ann in coco["annotations"]}) == 2

@@ -89,7 +89,7 @@ def test_reopening_a_project_restores_image_layers_overlay_and_docks(qtbot, main
 
     other = second_project(tmp_path)
     assert w.files.open_path(other)
-    assert w.session.image_id == w.browser.model.ids[0]
+    assert w.session.image.rel_path == "site/s1.png"        # new here: its first image that shows an object
     key(qtbot, w, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)   # another project, its own layers
     assert w.files.open_path(gui_project.path)
     assert w.session.image_id == ids[2]

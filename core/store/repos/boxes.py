@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import builtins  # the repo's own list() method hides the type in the class body
+import math
 from collections.abc import Collection
 
 from sqlalchemy import delete, func, select
@@ -17,8 +18,11 @@ def _record(r: BoxRow) -> BoxRecord:
 
 
 def normalise_box(xyxy, width: int, height: int) -> tuple[float, float, float, float]:
-    """Order the corners and clamp to the image; a box with no area is an error."""
+    """Order the corners and clamp to the image. Raises ValueError naming the box when a coordinate is NaN or
+    infinite (clamping would turn NaN into the image's edge: a full-width box) or when the box has no area."""
     x0, y0, x1, y1 = (float(v) for v in xyxy)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise ValueError(f"box {tuple(xyxy)} has a coordinate that is not a finite number: not stored")
     x0, x1 = sorted((x0, x1))
     y0, y1 = sorted((y0, y1))
     x0, x1 = max(0.0, x0), min(float(width), x1)

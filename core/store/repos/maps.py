@@ -83,11 +83,26 @@ class MapRepo:
                 s.add(PredictedBoxRow(prediction_id=row.id, x0=xyxy[0], y0=xyxy[1], x1=xyxy[2], y1=xyxy[3],
                                       score=float(score), status=_kept_decision(decided, xyxy)))
 
+    def update_prediction_run_config(self, run_id: int, extra: dict) -> None:
+        """Add ``extra`` to what a prediction run records (e.g. the check of its output, once it is stored)."""
+        with self.p.transaction() as s:
+            row = s.get(PredictionRunRow, run_id)
+            if row is not None:
+                row.config = {**(row.config or {}), **extra}   # a new dict: the JSON column sees the change
+
     def prediction_run_config(self, run_id: int) -> dict:
         """What a prediction run was made with (e.g. its operating threshold); {} for an unknown run."""
         with self.p.read() as s:
             row = s.get(PredictionRunRow, run_id)
             return dict(row.config or {}) if row is not None else {}
+
+    def prediction_warning(self, run_id: int | None = None) -> str | None:
+        """The warning the check of a prediction run's output recorded (core/result_checks.py: a model that
+        learned nothing), for run ``run_id`` or the latest; None when there is none."""
+        with self.p.read() as s:
+            row = (s.get(PredictionRunRow, run_id) if run_id is not None else
+                   s.scalars(select(PredictionRunRow).order_by(PredictionRunRow.id.desc()).limit(1)).first())
+            return ((row.config or {}).get("check") or {}).get("warning") if row is not None else None
 
     def prediction_runs(self) -> list[PredictionRunRecord]:
         """Every prediction run, oldest first, with the training run (the number users see) it predicted with."""
@@ -141,6 +156,34 @@ class MapRepo:
             for pred_id, x0, y0, x1, y1, score, box_id, status in rows:
                 by_prediction[pred_id].append(PredictedBox(x0, y0, x1, y1, score, box_id, status))
             return out
+
+    def prediction_run_counts(self, run_id: int) -> dict:
+        """What prediction run ``run_id`` holds: ``{"images": predicted, "images_with_boxes": n, "boxes": n,
+        "pending" / "accepted" / "rejected": boxes by the inspector's decision}``; one query per figure."""
+        with self.p.read() as s:
+            images = s.scalar(select(func.count()).select_from(PredictionRow).where(PredictionRow.run_id == run_id))
+            boxes = (select(PredictedBoxRow.status, PredictionRow.image_id)
+                     .join(PredictionRow, PredictedBoxRow.prediction_id == PredictionRow.id)
+                     .where(PredictionRow.run_id == run_id).subquery())
+            by_status = dict(s.execute(select(boxes.c.status, func.count()).group_by(boxes.c.status)).all())
+            with_boxes = s.scalar(select(func.count(func.distinct(boxes.c.image_id))))
+        out = {"images": int(images or 0), "images_with_boxes": int(with_boxes or 0),
+               "boxes": int(sum(by_status.values()))}
+        out.update({st: int(by_status.get(st, 0)) for st in ("pending", "accepted", "rejected")})
+        return out
+
+    def latest_boxes_count(self) -> tuple[int, int]:
+        """(boxes, images with boxes) of every image's latest prediction: what an export of predictions writes
+        (core/data/coco_export.py reads ``latest_boxes_by_image``), counted in SQL without reading them."""
+        with self.p.read() as s:
+            latest = (select(PredictionRow.image_id, func.max(PredictionRow.run_id).label("run_id"))
+                      .group_by(PredictionRow.image_id).subquery())
+            chosen = (select(PredictionRow.id, PredictionRow.image_id)
+                      .join(latest, and_(PredictionRow.image_id == latest.c.image_id,
+                                         PredictionRow.run_id == latest.c.run_id)).subquery())
+            n, images = s.execute(select(func.count(PredictedBoxRow.id), func.count(func.distinct(chosen.c.image_id)))
+                                  .join(chosen, PredictedBoxRow.prediction_id == chosen.c.id)).one()
+            return int(n or 0), int(images or 0)
 
     def image_ids_with_prediction(self, run_id: int) -> set[int]:
         with self.p.read() as s:

@@ -67,3 +67,21 @@ def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_pipeline, tmp
     (meta / "localization.txt").write_text("site/sub/b.png,40,30,60,45\n")
     assert main(["evaluate", str(project.path), "--split", "all", "--metadata", str(meta), "--json", str(out)]) == 0
     assert json.loads(out.read_text())["n_images"] == 1 and json.loads(out.read_text())["MaxBoxAccV2"] == 0.0
+
+
+def test_evaluate_command_on_one_image_says_the_split_is_too_small_to_trust(tiny_pipeline, capsys):
+    from core.cli import run_cli
+    project, _ = tiny_pipeline
+    a = project.images.by_path("site/a.jpg")
+    run = project.maps.new_prediction_run(None, {})
+    fg = np.zeros((48, 64), np.float32)
+    fg[10:30, 10:30] = 0.9                                     # exactly the ground truth: 100 %
+    project.maps.save_prediction(run, a.id, [0.2, 0.8], fg, [])
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    capsys.readouterr()
+    assert run_cli(["evaluate", str(project.path), "--split", "all"]) == 0
+    out = capsys.readouterr().out
+    assert "MaxBoxAccV2 (mean)" in out and "100.00" in out
+    assert "WSOL evaluation: 1 image," in out                 # not "1 images"
+    assert ("warning: only 1 object image: fewer than 30, each one moves these percentages by 100 points"
+            in out)

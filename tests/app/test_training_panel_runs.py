@@ -1,0 +1,60 @@
+"""The training panel with past runs: the plot shows the latest run's stored curve (not an empty plot) and the
+selected run's when another is picked, named above it."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("qtbot")
+
+
+def _finished_run(project, losses: list[float]) -> int:
+    rid = project.runs.start({"epochs": len(losses)})
+    project.runs.update(rid, status="finished", history=[{"epoch": e, "loss": v, "loss_seed": v / 2, "loss_crf": 0.1}
+                                                         for e, v in enumerate(losses, start=1)])
+    return rid
+
+
+def test_the_loss_plot_shows_the_latest_runs_curve_on_opening_and_the_selected_one_after(qtbot, main_window,
+                                                                                           gui_project):
+    older = _finished_run(gui_project, [0.9, 0.7])
+    latest = _finished_run(gui_project, [0.8, 0.5, 0.3])
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    panel = w.training_panel
+    panel.refresh_runs()
+    xs, ys = panel.plot.curves["loss"].getData()
+    assert list(xs) == [1.0, 2.0, 3.0] and list(ys) == pytest.approx([0.8, 0.5, 0.3])
+    assert panel.runs.currentItem().data(0, 0x0100) == latest
+    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Run #{latest} (finished)")
+    older_item = next(panel.runs.topLevelItem(i) for i in range(panel.runs.topLevelItemCount())
+                      if panel.runs.topLevelItem(i).data(0, 0x0100) == older)
+    panel.runs.setCurrentItem(older_item)
+    assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
+    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Run #{older}")
+    panel.refresh_runs()                                  # a refresh keeps the user's choice
+    assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
+
+
+def test_a_long_result_line_wraps_in_the_runs_table_instead_of_being_cut(qtbot, main_window, gui_project):
+    from PySide6.QtCore import QRect, Qt
+    rid = _finished_run(gui_project, [0.8, 0.5])
+    gui_project.runs.update(rid, metrics={"final_loss": 0.5, "val_accuracy": 0.75, "n_train": 84,
+                                          "box_accuracy_at_the_operating_threshold_on_train": 0.46,
+                                          "box_accuracy_at_the_operating_threshold_on_val": 0.52,
+                                          "operating_threshold_calibrated_on_training_images": 0.85})
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    w.training_panel.refresh_runs()                                     # the panel was built with the window
+    runs = w.training_panel.runs
+    runs.resize(420, 200)
+    qtbot.wait(50)
+    item = runs.topLevelItem(0)
+    text = item.text(4)
+    assert "operating_threshold_calibrated_on_training_images 0.85" in text
+    fm = runs.fontMetrics()
+    width = runs.header().sectionSize(4) - 8
+    needed = fm.boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap, text).height()
+    assert needed > 2 * fm.height()                                     # too long for one line at this width
+    qtbot.waitUntil(lambda: runs.visualItemRect(item).height() >= needed, timeout=2000)   # the row holds it all

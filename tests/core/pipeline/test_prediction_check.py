@@ -1,0 +1,84 @@
+"""A model that learned nothing (flat map, one full-frame box per image) is said in words by predict."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from core.pipeline import compute_attention, compute_proposals, train
+from core.result_checks import PredictionCheck, image_is_degenerate
+
+
+def test_flat_maps_and_full_frame_boxes_are_degenerate_a_bright_region_is_not():
+    flat = np.full((16, 16), 0.53, dtype=np.float32)
+    spot = np.zeros((16, 16), dtype=np.float32)
+    spot[4:8, 4:8] = 0.9
+    assert image_is_degenerate(flat, [], 100, 80)
+    assert image_is_degenerate(spot, [(0, 0, 100, 80, 0.53)], 100, 80)     # the whole frame
+    assert not image_is_degenerate(spot, [(25, 20, 50, 40, 0.9)], 100, 80)
+    check = PredictionCheck()
+    for _ in range(3):
+        check.add(flat, [(0, 0, 100, 80, 0.53)], 100, 80)
+    check.add(spot, [(25, 20, 50, 40, 0.9)], 100, 80)
+    assert check.record()["degenerate_images"] == 3 and "3 of 4 object images" in check.warning()
+    check.add(spot, [], 100, 80)
+    check.add(spot, [], 100, 80)
+    check.add(spot, [], 100, 80)
+    assert check.warning() is None                                       # 3 of 7: not most
+
+
+def _learned_nothing(run) -> None:
+    """The localizer of ``run`` made to answer 0.53 everywhere, as a model trained one epoch on the demo did."""
+    state = torch.load(run.checkpoint_path, weights_only=True)
+    loc = state["localizer"]
+    loc["head.weight"].zero_()
+    loc["head.bias"].copy_(torch.tensor([0.0, math.log(0.53 / 0.47)]))
+    torch.save(state, run.checkpoint_path)
+
+
+def test_predict_of_a_model_that_learned_nothing_warns_in_the_cli_and_the_run_record(tiny_pipeline, capsys):
+    from core.cli import run_cli
+    project, cfg = tiny_pipeline
+    cfg.boxes.threshold = 0.5
+    from core.pipeline.config import save_config
+    save_config(project, cfg)
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run = project.runs.get(train(project, cfg))
+    _learned_nothing(run)
+    capsys.readouterr()
+    assert run_cli(["predict", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: The model has not learned where the objects are" in err
+    assert "Train longer" in err and "labels" in err
+    pred_run = project.maps.prediction_runs()[-1].id
+    site = project.images.by_path("site/a.jpg")
+    box = project.maps.prediction(site.id, pred_run).boxes[0]
+    assert (box.x1 - box.x0) * (box.y1 - box.y0) >= 0.9 * site.width * site.height   # what the user would see
+    record = project.maps.prediction_run_config(pred_run)["check"]
+    assert record["degenerate_images"] == record["object_images"] > 0
+    assert project.maps.prediction_warning() == record["warning"]
+
+
+def test_a_model_with_a_bright_region_per_image_gets_no_warning(tiny_pipeline, monkeypatch, capsys):
+    from core.cli import run_cli
+    from core.pipeline import predict_stage
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    train(project, cfg)
+    real = predict_stage.run_on_cached
+
+    def localized(model, cache, hashes):
+        probs, fg = real(model, cache, hashes)
+        fg = np.zeros_like(fg)
+        fg[:, 4:10, 4:10] = 1.0
+        return probs, fg
+    monkeypatch.setattr(predict_stage, "run_on_cached", localized)
+    capsys.readouterr()
+    assert run_cli(["predict", str(project.path)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    pred_run = project.maps.prediction_runs()[-1].id
+    assert project.maps.prediction_run_config(pred_run)["check"]["warning"] is None
+    assert project.maps.prediction_warning() is None

@@ -1,0 +1,50 @@
+"""`run` prints what it did in words (JSON only with --json); `info` names the latest prediction run and how much
+of it is reviewed."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from core.cli import run_cli
+
+
+def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_prediction(tiny_pipeline, monkeypatch,
+                                                                                     capsys):
+    from core.pipeline import predict_stage
+    project, _ = tiny_pipeline
+    real = predict_stage.run_on_cached
+
+    def two_spots(model, cache, hashes):   # two separate regions per image: two boxes on every site image
+        probs, fg = real(model, cache, hashes)
+        fg = np.zeros_like(fg)
+        fg[:, 1:5, 1:5] = 1.0
+        fg[:, 10:15, 10:15] = 1.0
+        return probs, fg
+    monkeypatch.setattr(predict_stage, "run_on_cached", two_spots)
+    capsys.readouterr()
+    assert run_cli(["run", str(project.path)]) == 0
+    out = capsys.readouterr().out
+    assert "{" not in out                                   # no raw JSON
+    train_run = project.runs.latest_finished().id
+    pred_run = project.maps.latest_run_id()
+    counts = project.maps.prediction_run_counts(pred_run)
+    n_images = len(project.images.list())
+    sites = [i for i in project.images.list() if i.rel_path.startswith("site/")]
+    assert counts["boxes"] == 2 * len(sites) and counts["images_with_boxes"] == len(sites)
+    assert "attention maps  " in out and f"training        run #{train_run} finished" in out
+    assert (f"prediction      run #{train_run} (evaluate --prediction-run {pred_run}): {2 * len(sites)} boxes on "
+            f"{len(sites)} of {n_images} images; reviewed 0 (0 accepted, 0 rejected), {2 * len(sites)} pending") in out
+
+    assert run_cli(["run", str(project.path), "--json"]) == 0   # up to date: nothing recomputed
+    assert json.loads(capsys.readouterr().out) == {"attention": 0, "proposals": 0, "train_run": train_run}
+
+    boxes = project.maps.prediction(sites[0].id).boxes
+    project.predicted.accept(boxes[0].id, sites[0].class_id)
+    project.predicted.set_status(boxes[1].id, "rejected")
+    assert run_cli(["info", str(project.path)]) == 0
+    info = capsys.readouterr().out
+    assert (f"predicted run #{train_run} (evaluate --prediction-run {pred_run}): {2 * len(sites)} boxes on "
+            f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending"
+            ) in info
+    assert project.maps.latest_boxes_count() == (2 * len(sites), len(sites))
