@@ -201,7 +201,8 @@ def grabcut_at(rgb: np.ndarray, click, prior_wh, region: tuple | None, cfg: Clic
     # the same box whatever ran before (unseeded, the simulated inspector's total moved by ~3 points between runs)
     cv2.setRNGSeed(0)
     try:
-        cv2.grabCut(np.ascontiguousarray(small[:, :, ::-1]), mask, None, bgd, fgd, cfg.iters, cv2.GC_INIT_WITH_MASK)
+        cv2.grabCut(np.ascontiguousarray(small[:, :, ::-1]), mask, (0, 0, 0, 0), bgd, fgd, cfg.iters,
+                    cv2.GC_INIT_WITH_MASK)   # the rectangle is unused when starting from a mask
     except cv2.error:   # a window of one colour: the GMMs cannot be fitted
         return None
     fgm = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
