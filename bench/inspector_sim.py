@@ -195,7 +195,8 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
 def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,  # noqa: C901
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
              train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False,
-             click_cfg=None, click_jitter: float = 0.0, run_id: int | None = None) -> Session:
+             click_cfg=None, click_jitter: float = 0.0, run_id: int | None = None,
+             gate_draw: float | None = None) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining). ``click_cfg``
     (core.dips.click_box.ClickBoxConfig): objects without a box are clicked at (their centre, moved by
     ``click_jitter`` x their side, Gaussian, when > 0) before any is drawn."""
@@ -226,7 +227,8 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     every = retrain_every or refit_every
     s = Session(order, retrain_every, refit_every=0 if retrain_every else refit_every)
     from core.dips.suggest import ReviewCosts, SuggestionGate
-    the_gate = SuggestionGate(ReviewCosts(costs.verify, costs.draw, costs.adjust))
+    # gate_draw: what the gate counts for an object it did not suggest (with the click tool, less than a drawing)
+    the_gate = SuggestionGate(ReviewCosts(costs.verify, gate_draw or costs.draw, costs.adjust))
     since, boxed = 0, 0
 
     def sort_pending() -> None:
@@ -379,6 +381,8 @@ def main() -> None:
     ap.add_argument("--click-jitter", type=float, default=0.0, help="the click misses the centre by this x the "
                     "object's side (Gaussian standard deviation); 0 = on the centre")
     ap.add_argument("--click-set", default="", metavar="KEY=V,...", help="ClickBoxConfig fields, e.g. window=3")
+    ap.add_argument("--gate-draw", type=float, help="seconds the gate counts for boxing an object it did not suggest "
+                    "(default: --draw; with --click-box the click tool's cost is lower)")
     ap.add_argument("--run-id", type=int, help="start from this prediction run (default: the latest)")
     ap.add_argument("--plot", help="write the curves to this PNG")
     ap.add_argument("--name", default="", help="title of the plot")
@@ -398,7 +402,7 @@ def main() -> None:
             splits = tuple(a.splits.split(",")) if a.splits else None
             s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
                          a.train_set, a.gate, a.refit_every, a.fit, click_config(method, a.click_set),
-                         a.click_jitter, a.run_id)
+                         a.click_jitter, a.run_id, a.gate_draw)
             s.order = f"{order}{'+' + method if method else ''}"
             ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
             gt = _gt(project, ids)
