@@ -96,11 +96,11 @@ class MainWindow(QMainWindow):
         self.presenter = ImagePresenter(self.session, self.canvas, self.browser, self.attention, self.proposals,
                                         self.layers, self.status, self)
         self.curation = CurationController(self.session, self.canvas, self.proposals, self.presenter, self)
-        self.click_box = ClickBoxController(self.session, self.canvas, self.curation, self)
         self.background = BackgroundWork(self.session, self.runner, self, self, shown=self._stage_shown,
                                          neighbour=self.browser.neighbour)
         self.status.describe_task = self.background.describe
         self.background.queue_changed.connect(self.status.refresh_task)
+        self.click_box = ClickBoxController(self.session, self.canvas, self.curation, self)
         self.files = ProjectFiles(self, self.session, self.runner, self)
         self.train_gate = TrainingGate(self.runner, self.background, self, self)
         self.class_roles = ClassRolesView(self.session, self.runner, self.background, self.proposals,
