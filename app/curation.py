@@ -64,15 +64,18 @@ class CurationController(QObject):
             self.canvas.start_draw()
             self.s.message.emit("Drag on the image to draw a box (Esc cancels)")
 
-    def add_drawn_box(self, xyxy: tuple) -> None:
+    def add_drawn_box(self, xyxy: tuple, text: str = "Draw box") -> int | None:
+        """A new curated box (one undoable transaction), selected; its id, or None if it was not stored."""
         if self.s.image is None:
-            return
+            return None
         class_id = self.s.default_class_id()
         if not self.confirm_class(class_id):
-            return
-        cmd = AddBoxCommand(self.s, self.s.image.id, xyxy, class_id)
+            return None
+        cmd = AddBoxCommand(self.s, self.s.image.id, xyxy, class_id, text=text)
         if self._run(cmd):
             self.canvas.select("curated", cmd.ref.id)
+            return cmd.ref.id
+        return None
 
     def move_box(self, box_id: int, xyxy: tuple) -> None:
         text = "Move box"

@@ -16,6 +16,7 @@ from app.bulk_accept import accept_above
 from app.canvas.canvas import ImageCanvas
 from app.canvas.colormaps import COLORMAPS
 from app.class_roles_view import ClassRolesView
+from app.click_box import ClickBoxController
 from app.curation import CurationController
 from app.panels.attention_panel import AttentionPanel
 from app.panels.browser import BrowserPanel
@@ -36,7 +37,7 @@ from core.store.repos.maps import MEAN_HEAD
 
 LAYER_ACTIONS = {"overlay": "toggle_overlay", "curated": "toggle_boxes", "proposal": "toggle_proposals",
                  "prediction": "toggle_predictions", "gt": "toggle_gt"}
-TOOLBAR = ("undo", "redo", None, "draw_box", "delete_box", "accept", "reject", "focus_proposals", None,
+TOOLBAR = ("undo", "redo", None, "draw_box", "click_box", "delete_box", "accept", "reject", "focus_proposals", None,
            "prev_image", "next_image", "next_unreviewed", "toggle_reviewed", "toggle_flag", None,
            "zoom_fit", "zoom_actual", None,
            "compute_attention", "compute_proposals", "show_training", "show_evaluation")
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
                                          neighbour=self.browser.neighbour)
         self.status.describe_task = self.background.describe
         self.background.queue_changed.connect(self.status.refresh_task)
+        self.click_box = ClickBoxController(self.session, self.canvas, self.curation, self)
         self.files = ProjectFiles(self, self.session, self.runner, self)
         self.train_gate = TrainingGate(self.runner, self.background, self, self)
         self.class_roles = ClassRolesView(self.session, self.runner, self.background, self.proposals,
@@ -372,6 +374,7 @@ class MainWindow(QMainWindow):
     def on_undo(self): self.session.undo_stack.undo()
     def on_redo(self): self.session.undo_stack.redo()
     def on_draw_box(self): self.curation.start_draw()
+    def on_click_box(self): self.click_box.start()
     def on_delete_box(self): self.curation.delete_selected()
     def on_accept(self): self.curation.accept()
     def on_reject(self): self.curation.reject()

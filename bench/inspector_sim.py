@@ -54,6 +54,7 @@ class Costs:
     draw: float = 7.0          # s per box drawn by extreme clicking: Papadopoulos et al. 2017
     adjust: float = 5.1        # s per box adjusted: ASSUMED verify + 2 of 4 extreme points (2 x 7.0 / 4)
     traditional: float = 34.5  # s per box drawn the traditional way (Papadopoulos et al. 2017)
+    click: float = 1.9         # s per click on an object's centre (--click-box): see the module docstring
 
 
 @dataclass
@@ -63,12 +64,18 @@ class ImageOutcome:
     adjusted: int = 0
     rejected: int = 0
     drawn: int = 0
+    click_kept: int = 0        # --click-box: the box of a click accepted as it is
+    click_adjusted: int = 0    # ... adjusted
+    click_redrawn: int = 0     # ... deleted and drawn by extreme clicking (also counted in drawn)
     curated: list = field(default_factory=list)   # final boxes (image pixels): accepted suggestions and GT
 
 
-def replay_image(shown: np.ndarray, gt: np.ndarray, costs: Costs, look: int) -> ImageOutcome:
+def replay_image(shown: np.ndarray, gt: np.ndarray, costs: Costs, look: int, click=None) -> ImageOutcome:
     """One image: the inspector looks at the top ``look`` suggestions ``shown`` ``[N, 4]`` (best first), then
-    draws every GT box ``[M, 4]`` no accepted or adjusted suggestion covers."""
+    draws every GT box ``[M, 4]`` no accepted or adjusted suggestion covers. With ``click`` (a function of a GT
+    box ``[4]`` and the boxes curated so far on the image, returning the click tool's box ``[4]``) each missing
+    object is first clicked at; its box is verified and kept (IoU >= 0.7), adjusted (>= 0.5) or deleted and drawn.
+    """
     shown = np.asarray(shown, dtype=np.float64).reshape(-1, 4)[:max(look, 0)]
     gt = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
     out = ImageOutcome(0.0)
@@ -92,6 +99,25 @@ def replay_image(shown: np.ndarray, gt: np.ndarray, costs: Costs, look: int) -> 
             out.rejected += 1
             out.seconds += costs.verify
     for j in np.flatnonzero(free):
+        if click is not None:
+            b = np.asarray(click(gt[j], out.curated), dtype=np.float64).reshape(1, 4)
+            iou = float(box_iou(b, gt[j:j + 1])[0, 0])
+            out.seconds += costs.click
+            if iou >= 0.7:
+                out.click_kept += 1
+                out.seconds += costs.verify
+                out.curated.append(b[0])
+            elif iou >= 0.5:
+                out.click_adjusted += 1
+                out.seconds += costs.adjust
+                out.curated.append(gt[j])
+            else:
+                out.click_redrawn += 1
+                out.seconds += costs.verify
+            if hasattr(click, "done"):
+                click.done(out.curated[-1] if iou >= 0.5 else gt[j])
+            if iou >= 0.5:
+                continue
         out.drawn += 1
         out.seconds += costs.draw
         out.curated.append(gt[j])
@@ -103,7 +129,8 @@ class Session:
     order: str
     retrain_every: int
     seconds: float = 0.0
-    counts: dict = field(default_factory=lambda: {"accepted": 0, "adjusted": 0, "rejected": 0, "drawn": 0})
+    counts: dict = field(default_factory=lambda: {"accepted": 0, "adjusted": 0, "rejected": 0, "drawn": 0,
+                                                  "click_kept": 0, "click_adjusted": 0, "click_redrawn": 0})
     curve: list = field(default_factory=lambda: [(0.0, 0)])   # (seconds, object images boxed)
     retrains: int = 0
     refit_every: int = 0        # predictions redone without training (retrains counts them)
@@ -130,11 +157,12 @@ def _shown_scored(project, image_id: int, run_id: int | None) -> tuple[np.ndarra
             np.asarray([b.score for b in p.boxes] if p else [], dtype=np.float64))
 
 
-def replay_gated(shown: np.ndarray, scores: np.ndarray, gt: np.ndarray, costs: Costs, gate) -> ImageOutcome:
+def replay_gated(shown: np.ndarray, scores: np.ndarray, gt: np.ndarray, costs: Costs, gate,
+                 click=None) -> ImageOutcome:
     """One image when the app shows only the boxes ``gate`` (core.dips.suggest.SuggestionGate) lets through;
     then the gate learns from every suggested box against the boxes the image ended with."""
     keep = gate.show(scores)
-    out = replay_image(shown[keep], gt, costs, len(keep))
+    out = replay_image(shown[keep], gt, costs, len(keep), click)
     gate.record(shown, scores, np.asarray(out.curated, dtype=np.float64).reshape(-1, 4))
     return out
 
@@ -166,15 +194,19 @@ def copy_project(src: Path, dst_dir: Path) -> Path:
 # C901 allowed: one review session, replayed step by step in the order an inspector works
 def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, progress=None,  # noqa: C901
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
-             train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False) -> Session:
-    """One review session on ``project`` (a copy: curated boxes are written when retraining)."""
+             train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False,
+             click_cfg=None, click_jitter: float = 0.0, run_id: int | None = None,
+             gate_draw: float | None = None) -> Session:
+    """One review session on ``project`` (a copy: curated boxes are written when retraining). ``click_cfg``
+    (core.dips.click_box.ClickBoxConfig): objects without a box are clicked at (their centre, moved by
+    ``click_jitter`` x their side, Gaussian, when > 0) before any is drawn."""
     from core.pipeline import predict, train
     from core.pipeline.config import load_config
     from core.progress import NULL_PROGRESS
     from core.store.repos.images import ImageFilter
     progress = progress or NULL_PROGRESS
     gt = _gt(project)
-    run_id = project.maps.latest_run_id()
+    run_id = run_id or project.maps.latest_run_id()
     pending = [r for r in project.images.list(ImageFilter(include_missing=False))
                if splits is None or r.split in splits]
     cfg = load_config(project)
@@ -195,7 +227,8 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     every = retrain_every or refit_every
     s = Session(order, retrain_every, refit_every=0 if retrain_every else refit_every)
     from core.dips.suggest import ReviewCosts, SuggestionGate
-    the_gate = SuggestionGate(ReviewCosts(costs.verify, costs.draw, costs.adjust))
+    # gate_draw: what the gate counts for an object it did not suggest (with the click tool, less than a drawing)
+    the_gate = SuggestionGate(ReviewCosts(costs.verify, gate_draw or costs.draw, costs.adjust))
     since, boxed = 0, 0
 
     def sort_pending() -> None:
@@ -206,13 +239,19 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     if order not in ("file", "uncertain", "confident"):
         raise SystemExit(f"unknown order {order!r}")
     sort_pending()
+    curated_all: list = []     # every box curated so far in the session: the click tool's typical size
+    rng = np.random.default_rng(seed)
+    from core.dips.click_box import ClickBoxChooser
+    chooser = ClickBoxChooser() if click_cfg is not None and click_cfg.method == "auto" else None
     while pending:
         rec = pending.pop(0)
+        click = Clicker(project, rec, run_id, curated_all, click_cfg, click_jitter, rng, chooser) if click_cfg else None
         if gate:
             boxes, scores = _shown_scored(project, rec.id, run_id)
-            out = replay_gated(boxes, scores, gt.get(rec.id, np.zeros((0, 4))), costs, the_gate)
+            out = replay_gated(boxes, scores, gt.get(rec.id, np.zeros((0, 4))), costs, the_gate, click)
         else:
-            out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look)
+            out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look, click)
+        curated_all.extend(out.curated)
         s.seconds += out.seconds
         for k in s.counts:
             s.counts[k] += getattr(out, k)
@@ -233,6 +272,45 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     return s
 
 
+class Clicker:
+    """The click tool as the app runs it on one image: the latest prediction map and its operating threshold, the
+    typical size of the boxes curated so far in the session (this image's included), the image's pixels; method
+    ``auto``: the one ``chooser`` (core.dips.click_box.ClickBoxChooser) picks, told each object's final box."""
+
+    def __init__(self, project, rec, run_id, curated_all: list, cfg, jitter: float, rng, chooser=None):
+        self.project, self.rec, self.curated_all, self.cfg, self.jitter, self.rng = (project, rec, curated_all, cfg,
+                                                                                   jitter, rng)
+        self.p = project.maps.prediction(rec.id, run_id)
+        cfg_run = project.maps.prediction_run_config(run_id) if self.p else {}
+        self.tau = float(cfg_run.get("operating_threshold", 0.5))
+        self.suggested = _shown(project, rec.id, run_id)
+        self.chooser, self.rgb, self.last = chooser, None, None
+
+    def __call__(self, g: np.ndarray, on_image: list) -> np.ndarray:
+        from core.data.images import read_image
+        from core.dips.click_box import click_candidates, prior_size
+        if self.rgb is None:
+            self.rgb = read_image(self.project.image_root / self.rec.rel_path)
+        h, w = self.rgb.shape[:2]
+        cx, cy = (g[0] + g[2]) / 2, (g[1] + g[3]) / 2
+        if self.jitter > 0:
+            cx += self.rng.normal(0.0, self.jitter * (g[2] - g[0]))
+            cy += self.rng.normal(0.0, self.jitter * (g[3] - g[1]))
+        cx, cy = float(np.clip(cx, 0, w - 1e-3)), float(np.clip(cy, 0, h - 1e-3))
+        prior = prior_size(np.asarray(self.curated_all + list(on_image), dtype=np.float64).reshape(-1, 4), (w, h),
+                           self.suggested, self.cfg)
+        # method "auto": every method's box is computed (the chooser judges them all), the chosen one shown
+        methods = self.chooser.methods if self.chooser is not None else (self.cfg.method,)
+        self.last = click_candidates(self.rgb, (cx, cy), self.p.fg_map if self.p else None, self.tau, prior,
+                                     self.cfg, methods)
+        return self.last[self.chooser.choose() if self.chooser is not None else self.cfg.method]
+
+    def done(self, final: np.ndarray) -> None:
+        """The object's final box: the chooser learns from it."""
+        if self.chooser is not None and self.last is not None:
+            self.chooser.record(self.last, final)
+
+
 def hand_seconds(gt: dict[int, np.ndarray], per_box: float) -> float:
     return sum(len(v) for v in gt.values()) * per_box
 
@@ -242,6 +320,8 @@ def print_session(s: Session, draw_all: float, traditional_all: float, n_obj: in
     print(f"{s.order:<10} retrain {s.retrain_every or 'off':>4}: {s.seconds / 60:6.1f} min = "
           f"{s.seconds / draw_all:5.2f}x extreme clicking, {s.seconds / traditional_all:5.2f}x traditional; "
           f"accepted {c['accepted']}, adjusted {c['adjusted']}, rejected {c['rejected']}, drawn {c['drawn']}"
+          + (f"; click boxes kept {c['click_kept']}, adjusted {c['click_adjusted']}, redrawn {c['click_redrawn']}"
+             if c['click_kept'] + c['click_adjusted'] + c['click_redrawn'] else "")
           + (f"; {s.retrains} {'re-predictions (no training)' if s.refit_every else 'retrainings'}"
              if s.retrains else ""))
     marks = [0.1, 0.25, 0.5, 0.75, 1.0]
@@ -251,6 +331,21 @@ def print_session(s: Session, draw_all: float, traditional_all: float, n_obj: in
         done = max((b for sec, b in s.curve if sec <= t), default=0)
         cells.append(f"{m:.2f}: {100.0 * done / max(n_obj, 1):5.1f}%")
     print("    object images boxed at a fraction of the hand-drawing time  " + "  ".join(cells))
+
+
+def click_config(method: str, overrides: str):
+    """The ClickBoxConfig of ``method`` with ``overrides`` (``key=value,...``); None for no click tool."""
+    if not method:
+        return None
+    from dataclasses import fields, replace
+
+    from core.dips.click_box import ClickBoxConfig
+    types = {f.name: f.type for f in fields(ClickBoxConfig)}
+    kw: dict = {"method": method}
+    for item in filter(None, overrides.split(",")):
+        k, v = item.split("=")
+        kw[k] = int(v) if types[k] == "int" else float(v)
+    return replace(ClickBoxConfig(), **kw)
 
 
 def main() -> None:
@@ -278,32 +373,46 @@ def main() -> None:
                     "fitted to the curated boxes)")
     ap.add_argument("--fit", action="store_true", help="predictions fit threshold and box drawing to the curated "
                     "boxes (the fit_to_curated setting)")
+    ap.add_argument("--click-box", default="", metavar="METHOD[,METHOD]", help="objects still without a box are "
+                    "clicked at (their ground-truth centre) with the click-box tool, core/dips/click_box.py: region, "
+                    "grabcut, square or auto (the app's choice, learned from the boxes curated so far; one session "
+                    "per method)")
+    ap.add_argument("--click", type=float, default=Costs.click, help="seconds per click on an object's centre")
+    ap.add_argument("--click-jitter", type=float, default=0.0, help="the click misses the centre by this x the "
+                    "object's side (Gaussian standard deviation); 0 = on the centre")
+    ap.add_argument("--click-set", default="", metavar="KEY=V,...", help="ClickBoxConfig fields, e.g. window=3")
+    ap.add_argument("--gate-draw", type=float, help="seconds the gate counts for boxing an object it did not suggest "
+                    "(default: --draw; with --click-box the click tool's cost is lower)")
+    ap.add_argument("--run-id", type=int, help="start from this prediction run (default: the latest)")
     ap.add_argument("--plot", help="write the curves to this PNG")
     ap.add_argument("--name", default="", help="title of the plot")
     a = ap.parse_args()
-    costs = Costs(a.verify, a.draw, a.adjust, a.traditional)
+    costs = Costs(a.verify, a.draw, a.adjust, a.traditional, a.click)
+    methods = a.click_box.split(",") if a.click_box else [""]
     src = Path(a.project).resolve()
     progress = Progress(TextProgressBar())
     sessions = []
     t0 = time.time()
-    for n in [int(x) for x in a.retrain_every.split(",")]:
-        for order in a.orders.split(","):
-            dst = copy_project(src, Path(a.work) / f"{order}_{n}")
-            with Project.open(dst) as project:
-                if project.maps.latest_run_id() is None:
-                    raise SystemExit(f"{src}: no prediction run (run 'main.py run' first)")
-                splits = tuple(a.splits.split(",")) if a.splits else None
-                s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
-                             a.train_set, a.gate, a.refit_every, a.fit)
-                ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
-                gt = _gt(project, ids)
-                draw_all, trad_all = hand_seconds(gt, costs.draw), hand_seconds(gt, costs.traditional)
-                n_obj = len(gt)
-            sessions.append(s)
-            print_session(s, draw_all, trad_all, n_obj)
+    for n, order, method in [(n, o, m) for n in [int(x) for x in a.retrain_every.split(",")]
+                             for o in a.orders.split(",") for m in methods]:
+        dst = copy_project(src, Path(a.work) / f"{order}_{n}_{method or 'draw'}")
+        with Project.open(dst) as project:
+            if project.maps.latest_run_id() is None:
+                raise SystemExit(f"{src}: no prediction run (run 'main.py run' first)")
+            splits = tuple(a.splits.split(",")) if a.splits else None
+            s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
+                         a.train_set, a.gate, a.refit_every, a.fit, click_config(method, a.click_set),
+                         a.click_jitter, a.run_id, a.gate_draw)
+            s.order = f"{order}{'+' + method if method else ''}"
+            ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
+            gt = _gt(project, ids)
+            draw_all, trad_all = hand_seconds(gt, costs.draw), hand_seconds(gt, costs.traditional)
+            n_obj = len(gt)
+        sessions.append(s)
+        print_session(s, draw_all, trad_all, n_obj)
     print(f"\n{src.name}: {n_obj} object images, drawing every box by extreme clicking {draw_all / 60:.1f} min "
           f"(traditional {trad_all / 60:.1f} min); {'gated' if a.gate else f'look at top {a.look}'}; "
-          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s; "
+          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s, click {costs.click} s; "
           f"total bench time {(time.time() - t0) / 60:.1f} min")
     for s in sessions:
         print_session(s, draw_all, trad_all, n_obj)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SPEED = ["bench_feature_cache.py", "bench_proposal_scoring.py", "bench_head_step.py", "bench_crf.py", "gui_stall.py",
-         "reliability.py"]
+         "reliability.py", "click_box_speed.py"]
 AERIAL_WORK = "/tmp/dips_aerial_bench"
 # real imagery (tree crowns, ../shared/data/aerial_trees.py), then the inspector replayed on that project and
 # on the demo (train + val only): small sizes so that `make bench` stays within minutes on a laptop CPU
@@ -30,7 +30,12 @@ AERIAL = [["real_aerial.py", "--per-class", "40", "--seeds", "0,1", "--epochs", 
           ["inspector_sim.py", f"{AERIAL_WORK}/demo_120_0/demo.dips", "--splits", "train,val", "--orders",
            "file,uncertain", "--retrain-every", "0", "--work", f"{AERIAL_WORK}/sim_demo"],
           ["inspector_sim.py", f"{AERIAL_WORK}/demo_120_0/demo.dips", "--splits", "train,val", "--orders", "file",
-           "--gate", "--refit-every", "10", "--fit", "--work", f"{AERIAL_WORK}/sim_demo_fit"]]
+           "--gate", "--refit-every", "10", "--fit", "--work", f"{AERIAL_WORK}/sim_demo_fit"],
+          # one click, one box: every object clicked at (no suggestion looked at), each method and the app's choice
+          ["inspector_sim.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--orders", "file", "--look", "0",
+           "--click-box", "auto,grabcut,square", "--work", f"{AERIAL_WORK}/sim_click"],
+          ["inspector_sim.py", f"{AERIAL_WORK}/demo_120_0/demo.dips", "--splits", "train,val", "--orders", "file",
+           "--look", "0", "--click-box", "auto,grabcut,square", "--work", f"{AERIAL_WORK}/sim_demo_click"]]
 
 
 def main() -> int:

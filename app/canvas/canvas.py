@@ -50,7 +50,8 @@ class ImageCanvas(ZoomPanView):
     accept_requested = Signal(str, int)   # double-click on a proposal / prediction
     image_ready = Signal(int, str)        # image id, "preview" | "full": pixels on screen
     image_failed = Signal(int, str)
-    mode_changed = Signal(str)            # select | draw
+    mode_changed = Signal(str)            # select | draw | click
+    point_clicked = Signal(float, float)  # click-box mode: a click at (x, y) image pixels
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -396,8 +397,14 @@ class ImageCanvas(ZoomPanView):
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
         self.mode_changed.emit("draw")
 
+    def start_click(self) -> None:
+        """Click-box mode: each left click reports its image point (``point_clicked``) until Esc."""
+        self._mode = "click"
+        self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+        self.mode_changed.emit("click")
+
     def cancel_mode(self) -> None:
-        """Esc: abandon a drag in progress (the box goes back), leave draw mode."""
+        """Esc: abandon a drag in progress (the box goes back), leave draw or click-box mode."""
         if self._drag is not None and self._drag.item is not None and self._drag.original is not None:
             self._drag.item.set_xyxy(self._drag.original)
         self._drag = None
@@ -424,6 +431,11 @@ class ImageCanvas(ZoomPanView):
         if ev.button() != Qt.MouseButton.LeftButton or self.image_id is None:
             return
         p = self.mapToScene(ev.position().toPoint())
+        if self._mode == "click":
+            w, h = self.image_size
+            if 0.0 <= p.x() <= w and 0.0 <= p.y() <= h:
+                self.point_clicked.emit(p.x(), p.y())
+            return
         if self._mode == "draw":
             start = self._clamp(p)
             self._drag = _Drag("draw", start, ev.position())

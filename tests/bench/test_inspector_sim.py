@@ -80,3 +80,26 @@ def test_session_with_refits_predicts_again_without_training_and_keeps_the_drawi
     assert s.retrains >= 1 and len(project.runs.list()) == runs   # predicted again, never trained
     last = project.maps.prediction_run_config(project.maps.latest_run_id())
     assert project.maps.latest_run_id() > first and last["boxes"]["min_rel_area"] == 0.5
+
+
+def test_click_box_costs_a_click_and_a_verification_and_its_outcome():
+    costs = Costs(verify=1.6, draw=7.0, adjust=5.1, click=1.9)
+    gt = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]], float)
+    answers = {0: np.array([0, 0, 10, 10], float),     # exact: kept
+               20: np.array([20, 0, 30, 16], float),   # IoU 0.625: adjusted
+               40: np.array([70, 70, 80, 80], float)}  # missed: deleted and drawn
+    finals = []
+
+    class Click:
+        def __call__(self, g, on_image):
+            return answers[int(g[0])]
+
+        def done(self, final):
+            finals.append(tuple(final))
+
+    out = replay_image(np.zeros((0, 4)), gt, costs, look=0, click=Click())
+    assert (out.click_kept, out.click_adjusted, out.click_redrawn, out.drawn) == (1, 1, 1, 1)
+    assert out.seconds == pytest.approx(3 * 1.9 + 1.6 + 5.1 + (1.6 + 7.0))
+    # the curated boxes: the kept click box, the object's box after adjusting and after drawing
+    assert [tuple(b) for b in out.curated] == [(0, 0, 10, 10), (20, 0, 30, 10), (40, 0, 50, 10)]
+    assert finals == [(0, 0, 10, 10), (20, 0, 30, 10), (40, 0, 50, 10)]
