@@ -137,10 +137,6 @@ def project_info(project: Project) -> str:
     if runs:
         last = runs[-1]
         lines.append(f"training  {len(runs)} run(s); last #{last.id} {last.status}")
-        band = (last.metrics or {}).get("proposal_band")
-        if band:   # TrainConfig.curated_size_band: what the images without curated boxes trained on
-            lines.append(f"          images without curated boxes trained on proposals of {100 * band[0]:.1f}-"
-                         f"{100 * band[1]:.1f} % of the image (the curated boxes' sizes)")
     return "\n".join(lines)
 
 

@@ -223,14 +223,6 @@ class TrainConfig:
                                         "W x n+ pixels uniformly inside every curated box are foreground, W x n- "
                                         "outside all of them background", unit="x", cli="curated-weight",
                                    stages=("train",), low=0.0, high=100.0)
-    # the proposal a training image without curated boxes learns from, once the inspector has boxed a few: the best
-    # one whose size is like theirs (on the aerial set the best proposal is a speck, 5 % of a crown's area)
-    curated_size_band: float = option(0.0, "once 5 images carry curated boxes, each other image trains on its best "
-                                           "proposals whose area lies between the P-th and (100-P)-th percentile "
-                                           "of the curated boxes' areas (as fractions of their image), when it has "
-                                           "such proposals; 0 = off (the proposals as ranked)",
-                                      unit="percentile", cli="curated-size-band", stages=("train",), low=0.0,
-                                      high=49.0, metavar="P")
     # -- loss (Eq. 4): lambda_1 * partial CE + lambda_2 * CRF --
     lambda_seed: float = option(1.0, "weight of the loss on the sampled object and background pixels (partial "
                                      "cross-entropy, Eq. 4)", symbol="λ1", cli="lambda-seed", stages=("train",),

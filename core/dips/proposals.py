@@ -251,27 +251,3 @@ def top_k(ranked: list[RankedProposal], cfg: ProposalConfig | None = None) -> li
     """The training pool P = top-K of a ranked list."""
     cfg = cfg or ProposalConfig()
     return sorted(ranked, key=lambda r: r.rank)[: cfg.K]
-
-
-def curated_size_band(rel_areas: np.ndarray, percentile: float) -> tuple[float, float]:
-    """(low, high): the ``percentile``-th and ``(100 - percentile)``-th percentiles (linear interpolation) of
-    ``rel_areas`` [N], the curated boxes' areas as fractions of their image's area. Raises ValueError when
-    ``rel_areas`` is empty or ``percentile`` is outside [0, 50)."""
-    a = np.asarray(rel_areas, dtype=np.float64).reshape(-1)
-    if a.size == 0:
-        raise ValueError("core/dips/proposals.py: a size band needs at least one curated box")
-    if not 0.0 <= percentile < 50.0:
-        raise ValueError(f"core/dips/proposals.py: the band's percentile must be in [0, 50), got {percentile}")
-    lo, hi = np.percentile(a, [percentile, 100.0 - percentile])
-    return float(lo), float(hi)
-
-
-def band_first(rel_areas: np.ndarray, band: tuple[float, float] | None) -> list[int]:
-    """Indices of ranked proposals re-ranked to a size band: those whose area (fraction of the image,
-    ``rel_areas`` [N] in rank order) lies within ``band`` first, then the others, each in their own rank order.
-    ``band`` None: unchanged. An image with no proposal in the band keeps its ranking."""
-    a = np.asarray(rel_areas, dtype=np.float64).reshape(-1)
-    if band is None:
-        return list(range(len(a)))
-    inside = (a >= band[0]) & (a <= band[1])
-    return [int(i) for i in np.flatnonzero(inside)] + [int(i) for i in np.flatnonzero(~inside)]

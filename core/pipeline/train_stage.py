@@ -8,7 +8,6 @@ import torch
 
 from core.class_roles import RUN_KEY, run_record
 from core.dips.device import pick_device
-from core.dips.proposals import band_first, curated_size_band
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.pipeline.scorer import class_index
@@ -28,28 +27,8 @@ def _maps_stack(maps: dict[int, np.ndarray]) -> np.ndarray:
     return np.stack([maps[k] for k in sorted(maps)])
 
 
-# images with curated boxes before their sizes choose the other images' proposals (TrainConfig.curated_size_band)
-BAND_MIN_IMAGES = 5
-
-
-def proposal_band(project, cfg: PipelineConfig, records) -> tuple[float, float] | None:
-    """(low, high) area, as fractions of the image, of the proposals the images without curated boxes train on:
-    the curated_size_band percentiles of the areas of the curated boxes of ``records`` (the images the localizer
-    learns from: never the test split). None when the setting is off or fewer than BAND_MIN_IMAGES of ``records``
-    carry curated boxes."""
-    if cfg.train.curated_size_band <= 0:
-        return None
-    size = {r.id: r.width * r.height for r in records}
-    boxes = [b for b in project.boxes.all() if size.get(b.image_id, 0) > 0]
-    if len({b.image_id for b in boxes}) < BAND_MIN_IMAGES:
-        return None
-    areas = np.array([(b.xyxy[2] - b.xyxy[0]) * (b.xyxy[3] - b.xyxy[1]) / size[b.image_id] for b in boxes])
-    return curated_size_band(areas, cfg.train.curated_size_band)
-
-
-def build_samples(project, cfg: PipelineConfig, records, band: tuple[float, float] | None = None) -> list[TrainSample]:
-    """Curated boxes take precedence over machine proposals; rejected proposals are never used. ``band``
-    (proposal_band): an image without curated boxes takes its best proposals within that size first."""
+def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
+    """Curated boxes take precedence over machine proposals; rejected proposals are never used."""
     names, index = project.class_names(), class_index(project)
     key = cfg.backbone_key   # once: with a user's weight folder it reads and hashes files
     out = []
@@ -66,11 +45,7 @@ def build_samples(project, cfg: PipelineConfig, records, band: tuple[float, floa
             out.append(TrainSample(rec.content_hash, index[rec.class_id], stack[:1], background_only=True))
             continue
         curated = [norm(b.xyxy) for b in project.boxes.list(rec.id)]
-        props = project.proposals.list(rec.id, include_rejected=False)
-        if band is not None and not curated:
-            rel = [(p.x1 - p.x0) * (p.y1 - p.y0) / max(w * h, 1) for p in props]
-            props = [props[i] for i in band_first(np.array(rel), band)]
-        props = props[: cfg.train.K]
+        props = [p for p in project.proposals.list(rec.id, include_rejected=False)][: cfg.train.K]
         pool = [(b, 0) for b in curated] if curated else [(norm(p.xyxy), p.source_map + 1) for p in props]
         if not pool:
             continue
@@ -153,8 +128,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         x, y = cls_of(train_recs)
         xv, yv = cls_of(val_recs) if val_recs else (None, None)
         classifier, val_acc = train_classifier(x, y, xv, yv, len(index), cfg.train, progress, device)
-        band = proposal_band(project, cfg, loc_recs)
-        samples = build_samples(project, cfg, loc_recs, band)
+        samples = build_samples(project, cfg, loc_recs)
         if not any(not s.background_only for s in samples):
             raise ValueError(NO_BOXES)
         embed_dim = x.shape[-1]
@@ -175,7 +149,6 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
                          "classes": [c.name for c in project.classes()]}, model_path)
         metrics = {"val_accuracy": val_acc, "n_train": len(samples),
                    "curated_val_images": sum(r.split == "val" for r in loc_recs),
-                   "proposal_band": list(band) if band else None,
                    "final_loss": history[-1]["loss"] if history else None}
         project.runs.update(run_id, history=history, metrics=metrics, checkpoint_path=str(model_path),
                             status="finished")

@@ -4,9 +4,7 @@ import pytest
 from core.dips.proposals import (
     Candidate,
     ProposalConfig,
-    band_first,
     candidate_boxes,
-    curated_size_band,
     rank_proposals,
     ranking_scores,
     select_maps,
@@ -171,20 +169,3 @@ def test_deletion_probabilities_multiply_the_score():
     assert [r.score for r in ranked] == pytest.approx([0.846 * 0.9, 0.846 * 0.2])
     with pytest.raises(ValueError, match="deletion"):
         rank_proposals(cands(a, b), np.array([0.9, 0.9]), deleted_probs=np.array([0.5]))
-
-
-def test_curated_size_band_is_a_percentile_band_of_the_curated_areas():
-    areas = np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.11])
-    assert curated_size_band(areas, 10.0) == pytest.approx((0.02, 0.10))   # 10th / 90th of 11 values: 2nd, 10th
-    assert curated_size_band(areas, 0.0) == pytest.approx((0.01, 0.11))
-    with pytest.raises(ValueError, match="at least one curated box"):
-        curated_size_band(np.zeros(0), 10.0)
-    with pytest.raises(ValueError, match=r"\[0, 50\)"):
-        curated_size_band(areas, 50.0)
-
-
-def test_band_first_moves_proposals_of_the_curated_size_ahead_and_keeps_their_order():
-    # ranked: a speck, a crown-sized box, a too large box, another crown-sized box
-    assert band_first(np.array([0.004, 0.10, 0.30, 0.08]), (0.05, 0.15)) == [1, 3, 0, 2]
-    assert band_first(np.array([0.004, 0.30]), (0.05, 0.15)) == [0, 1]        # none in the band: as ranked
-    assert band_first(np.array([0.004, 0.10]), None) == [0, 1]

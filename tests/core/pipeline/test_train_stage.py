@@ -102,34 +102,3 @@ def test_curated_boxes_on_validation_images_train_the_localizer_and_test_images_
     # the run's "train images" count (the runs table shows it) takes in the validation image, not the test one
     assert after["n_train"] == before["n_train"] + 1
     assert (before["curated_val_images"], after["curated_val_images"]) == (0, 1)
-
-
-def test_curated_size_band_gives_other_images_their_proposal_of_the_curated_size(tiny_pipeline, monkeypatch):
-    from core.pipeline import train_stage
-    project, cfg = tiny_pipeline
-    cfg.train.epochs = 1
-    compute_attention(project, cfg)
-    monkeypatch.setattr(train_stage, "BAND_MIN_IMAGES", 3)   # the fixture has 4 object images
-    site = [project.images.by_path(p) for p in ("site/a.jpg", "site/sub/b.png", "site/tour_été_📡.jpg")]
-    project.images.set_splits({r.id: "train" for r in project.images.list()})
-    for r in site:   # the inspector boxed three images: boxes of 1/8, 1/6 and 1/4 of a 64 x 48 image
-        project.boxes.add(r.id, (0, 0, 16, 24) if r is site[0] else (0, 0, 16, 32) if r is site[1] else (0, 0, 32, 24),
-                          r.class_id)
-    other = project.images.by_path("site/rotated.jpg")      # 48 x 64 once turned upright
-    speck, crown = NewProposal((0, 0, 6, 8), -1, 0.9, 0.9), NewProposal((8, 8, 32, 36), -1, 0.8, 0.8)  # 1/64, 7/32
-    project.proposals.replace(other.id, [speck, crown])
-
-    cfg.train.curated_size_band = 0.0
-    off = project.runs.get(train(project, cfg)).metrics
-    cfg.train.curated_size_band = 10.0
-    band = train_stage.proposal_band(project, cfg, project.images.list())
-    on = project.runs.get(train(project, cfg)).metrics
-    # percentiles 10 and 90 of (1/8, 1/6, 1/4), linear: 1/8 + 0.2 (1/6 - 1/8), 1/6 + 0.8 (1/4 - 1/6)
-    assert band == pytest.approx((1 / 8 + 0.2 / 24, 1 / 6 + 0.8 / 12))
-    assert off["proposal_band"] is None and on["proposal_band"] == pytest.approx(list(band))
-    from core.cli import project_info
-    assert "trained on proposals of 13.3-23.3 % of the image" in project_info(project)   # `main.py info` says so
-    pool = {s.key: s.pool for s in build_samples(project, cfg, [other], band)}[other.content_hash]
-    assert [box for box, _ in pool] == [(8 / 48, 8 / 64, 32 / 48, 36 / 64)]   # the crown, not the speck
-    pool = {s.key: s.pool for s in build_samples(project, cfg, [other])}[other.content_hash]
-    assert [box for box, _ in pool] == [(0.0, 0.0, 6 / 48, 8 / 64)]
