@@ -1,8 +1,7 @@
 """What training needs that the project does not have yet, in the inspector's words.
 
 Training learns from the training split: the classifier f_c from every labelled image, the localizer f_l from
-object-class images with proposals or curated boxes (core.pipeline.train_stage.build_samples), and from the
-validation images with curated boxes too (core.pipeline.train_stage.localizer_records). Proposals need
+object-class images with proposals or curated boxes (core.pipeline.train_stage.build_samples). Proposals need
 attention maps. :func:`training_readiness` counts what is there, so the window can say what is missing and
 offer to compute it before a run that would otherwise fail after minutes, and ``train`` can refuse at once.
 """

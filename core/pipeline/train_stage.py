@@ -54,25 +54,14 @@ def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
     return out
 
 
-def localizer_records(project, cfg: PipelineConfig, records) -> list:
-    """The images the localizer f_l learns from: the training split, and the validation images of object classes
-    that carry curated boxes (the inspector's own boxes: ground truth for them, so holding them out only wastes
-    them; issue 14). Test images never: evaluation reports on them. The classifier f_c still learns from the
-    training split alone and reports its accuracy on the whole validation split."""
-    names = project.class_names()
-    curated = {b.image_id for b in project.boxes.all()}
-    return [r for r in records if r.split == "train" or (
-        r.split == "val" and r.id in curated and not cfg.is_background(names.get(r.class_id)))]
-
-
-def _ensure_cache(project, cfg, records, progress, backbone, flip_records) -> None:
+def _ensure_cache(project, cfg, records, progress, backbone) -> None:
     cache = feature_cache(project, cfg)
     have_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
     plain = [r for r in records if not cache.has(r.content_hash) or r.id not in have_maps]
     if plain:
         encode_records(project, cfg, plain, progress, stage="features", backbone=backbone)
     if cfg.train.flip:
-        flipped = [r for r in flip_records if not cache.has(r.content_hash, flipped=True)]
+        flipped = [r for r in records if r.split == "train" and not cache.has(r.content_hash, flipped=True)]
         if flipped:
             encode_records(project, cfg, flipped, progress, flipped=True, store_attention=False,
                            stage="features (flipped)", backbone=backbone)
@@ -118,8 +107,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         val_recs = [r for r in records if r.split == "val"]
         if not train_recs:
             raise ValueError("no labelled images in the training split")
-        loc_recs = localizer_records(project, cfg, records)
-        _ensure_cache(project, cfg, records, progress, backbone_loader(cfg, backbone), loc_recs)
+        _ensure_cache(project, cfg, records, progress, backbone_loader(cfg, backbone))
         cache = feature_cache(project, cfg)
 
         def cls_of(recs):
@@ -128,7 +116,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         x, y = cls_of(train_recs)
         xv, yv = cls_of(val_recs) if val_recs else (None, None)
         classifier, val_acc = train_classifier(x, y, xv, yv, len(index), cfg.train, progress, device)
-        samples = build_samples(project, cfg, loc_recs)
+        samples = build_samples(project, cfg, train_recs)
         if not any(not s.background_only for s in samples):
             raise ValueError(NO_BOXES)
         embed_dim = x.shape[-1]
@@ -148,7 +136,6 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
                          "attention": cfg.to_dict()["attention"], "embed_dim": embed_dim, "n_blocks": x.shape[1],
                          "classes": [c.name for c in project.classes()]}, model_path)
         metrics = {"val_accuracy": val_acc, "n_train": len(samples),
-                   "curated_val_images": sum(r.split == "val" for r in loc_recs),
                    "final_loss": history[-1]["loss"] if history else None}
         project.runs.update(run_id, history=history, metrics=metrics, checkpoint_path=str(model_path),
                             status="finished")

@@ -85,20 +85,3 @@ def test_a_head_trained_on_other_weights_is_refused_and_old_runs_still_predict(t
     state["backbone"] = "tiny@32"                        # as written before weight files were fingerprinted
     torch.save(state, run.checkpoint_path)
     assert predict(project, run.id, cfg=cfg)
-
-
-def test_curated_boxes_on_validation_images_train_the_localizer_and_test_images_never(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    cfg.train.epochs = 1
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
-    a = project.images.by_path("site/a.jpg")
-    b = project.images.by_path("site/sub/b.png")
-    project.images.set_splits({**{r.id: "train" for r in project.images.list()}, a.id: "val", b.id: "test"})
-    before = project.runs.get(train(project, cfg)).metrics
-    project.boxes.add(a.id, (10, 10, 30, 30), a.class_id)   # the inspector boxes a validation image ...
-    project.boxes.add(b.id, (20, 5, 40, 25), b.class_id)    # ... and a test image
-    after = project.runs.get(train(project, cfg)).metrics
-    # the run's "train images" count (the runs table shows it) takes in the validation image, not the test one
-    assert after["n_train"] == before["n_train"] + 1
-    assert (before["curated_val_images"], after["curated_val_images"]) == (0, 1)
