@@ -23,7 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("projects", nargs="+")
     a = ap.parse_args()
-    print("copy | run | images | MaxBoxAccV2 | op @30 / @50 / @70 | threshold | train images (val) | band")
+    print("copy | run | images | MaxBoxAccV2 | op @30 / @50 / @70 | threshold | localizer images")
     for path in a.projects:
         with Project.open(path) as project:
             run_id = project.maps.latest_run_id()
@@ -31,11 +31,9 @@ def main() -> None:
             op = r.get("BoxAccV2AtOperatingThreshold", {})
             train_run = project.runs.list()[-1]
             m = train_run.metrics or {}
-            band = m.get("proposal_band")
             print(f"{path} | {run_id} | {r['n_images']} | {r['MaxBoxAccV2']:.1f} | "
                   + " / ".join(f"{op.get(k, float('nan')):.1f}" for k in ("30", "50", "70"))
-                  + f" | {r['operating_threshold']} | {m.get('n_train')} ({m.get('curated_val_images', '-')}) | "
-                  + (f"{100 * band[0]:.1f}-{100 * band[1]:.1f} %" if band else "-"))
+                  + f" | {r['operating_threshold']} | {m.get('n_train')}")
 
 
 if __name__ == "__main__":
