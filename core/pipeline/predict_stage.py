@@ -72,8 +72,8 @@ def _pseudo_boxes(project: Project, rec) -> np.ndarray | None:
 def calibrate_threshold(project: Project, model: LoadedModel, cache, records) -> tuple[float, int]:
     """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
     match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
-    nearest 0.5). Once CALIBRATION_MIN images of any split have curated boxes, those alone choose it: they are
-    the inspector's own boxes, while a proposal may be a speck (issue 14). No ground truth is read."""
+    nearest 0.5). Once CALIBRATION_MIN images of the train and val splits have curated boxes, those alone choose
+    it: they are the inspector's own boxes, while a proposal may be a speck (issue 14). No ground truth is read."""
     picks = _curated_picks(project, records, cache)
     if len(picks) < CALIBRATION_MIN:
         picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
@@ -96,12 +96,13 @@ FIT_VARIANTS: tuple[dict[str, Any], ...] = ({}, {"grabcut": True}, {"split_touch
 
 
 def _curated_picks(project: Project, records, cache) -> list:
-    """(image, its curated boxes [M, 4]) of the images with curated boxes and cached features."""
+    """(image, its curated boxes [M, 4]) of the images with curated boxes and cached features, test split excepted:
+    evaluation reports on it, so nothing fitted (the localizer, the threshold, the drawing) may learn from it."""
     curated: dict[int, list] = {}
     for b in project.boxes.all():
         curated.setdefault(b.image_id, []).append(b.xyxy)
     return [(r, np.array(curated[r.id], dtype=np.float64)) for r in records
-            if r.id in curated and cache.has(r.content_hash)]
+            if r.id in curated and r.split != "test" and cache.has(r.content_hash)]
 
 
 def fit_drawing(project: Project, model: LoadedModel, cache, records,

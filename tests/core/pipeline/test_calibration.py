@@ -72,3 +72,13 @@ def test_drawing_is_fitted_to_what_the_inspector_boxed():
     assert fit_drawing(project, model, cache, recs, draw)[:2] == (0.5, draw)
     project, model, cache, recs = _stub_project(8, {0: [(20.0, 20.0, 80.0, 80.0)]})
     assert fit_drawing(project, model, cache, recs, draw) == (OPERATING_THRESHOLD, draw, 0)   # too few
+
+
+def test_curated_boxes_of_test_images_choose_neither_threshold_nor_drawing():
+    """Evaluation reports on the test split: boxes curated there are held out like its ground truth."""
+    halo = {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)}
+    project, model, cache, recs = _stub_project(8, halo)
+    recs[0].split = "test"
+    # four curated images left: the training images' pseudo boxes choose, the test image's among none of them
+    assert calibrate_threshold(project, model, cache, recs) == (0.6, 7)
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig()) == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
