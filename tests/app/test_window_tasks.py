@@ -66,14 +66,18 @@ def test_gui_never_stalls_while_a_heavy_task_runs(qtbot, main_window):
         for _ in range(3):
             qtbot.keyClick(w.canvas, Qt.Key.Key_D)
             qtbot.wait(30)
-        with qtbot.waitSignal(task.finished, timeout=30000):
+        # a 1.5 s task: the limit only guards against a hang (a machine at load 10 took 2 s)
+        with qtbot.waitSignal(task.finished, timeout=120000):
             pass
     cpu = np.array(cpu_gaps)
     print(f"most GUI-thread CPU between two ticks: {cpu.max() * 1000:.0f} ms over {len(cpu)} ticks")
     assert ran_on and threading.main_thread().ident not in ran_on     # the work ran off the GUI thread
     assert len(cpu) > 5                                                # and the loop kept ticking meanwhile
-    # no handler on the GUI thread took 100 ms of its CPU (bench/gui_stall.py prints the wall-clock gaps)
-    assert cpu.max() < 0.1, f"the GUI thread computed for {cpu.max() * 1000:.0f} ms between two ticks"
+    # no handler on the GUI thread computed for a noticeable time (bench/gui_stall.py prints the wall-clock gaps).
+    # Paging to the next image costs the GUI thread ~65 ms of CPU on an idle machine and up to ~140 ms at load 10
+    # (CPU time stretches when cores are shared, and fewer ticks split the work), so 250 ms: a model forward or a
+    # map computed here would take seconds.
+    assert cpu.max() < 0.25, f"the GUI thread computed for {cpu.max() * 1000:.0f} ms between two ticks"
 
 
 def test_cancelled_function_reports_cancel(qtbot, main_window):
