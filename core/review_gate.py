@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from sqlalchemy import func, or_, select
 
-from core.dips.suggest import ReviewCosts
+from core.dips.suggest import ReviewCosts, box_outcomes
 from core.store.schema import BoxRow, ImageRow, PredictedBoxRow, PredictionRow, PredictionRunRow
 
 CHUNK = 20_000   # ids per IN (...) query: under SQLite's limit on bound parameters
@@ -46,36 +46,6 @@ class Lesson(NamedTuple):
     gains: tuple[float, ...]   # seconds
 
 
-def _iou(a, b) -> float:
-    """IoU of two continuous ``xyxy`` boxes, 0 where the union is not positive (core/dips/suggest.py's values)."""
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 and inter > 0 else 0.0
-
-
-def outcomes(boxes, final, accept_iou: float = 0.7, adjust_iou: float = 0.5) -> list[str]:
-    """core/dips/suggest.py ``box_outcomes`` in plain Python: a few boxes per image, where numpy's per-call cost
-    was most of a replay's time (bench/gate_replay.py). ``boxes`` [N][4] best first, ``final`` [M][4]."""
-    free = [True] * len(final)
-    out = []
-    for b in boxes:
-        j, best = -1, -1.0
-        for k, f in enumerate(final):
-            if free[k]:
-                v = _iou(b, f)
-                if v > best:
-                    j, best = k, v
-        if best >= accept_iou:
-            out.append("accept")
-        elif best >= adjust_iou:
-            out.append("adjust")
-        else:
-            out.append("reject")
-            continue
-        free[j] = False
-    return out
-
-
 def judge(boxes, scores, statuses: list[str], final, finished: bool, costs: ReviewCosts | None = None) -> Lesson:
     """The lesson of one image from its predicted boxes ``[N][4]`` with ``scores`` ``[N]`` (best first), their
     review ``statuses`` (pending | accepted | rejected) and its curated boxes ``final`` ``[M][4]`` (image pixels,
@@ -88,7 +58,7 @@ def judge(boxes, scores, statuses: list[str], final, finished: bool, costs: Revi
     kept = [i for i, st in enumerate(statuses) if st != "rejected"]
     judged = {i: "reject" for i, st in enumerate(statuses) if st == "rejected"}
     # a rejected box leaves the curated box it overlaps free for the boxes after it
-    for i, o in zip(kept, outcomes([boxes[i] for i in kept], final), strict=True):
+    for i, o in zip(kept, box_outcomes([boxes[i] for i in kept], final), strict=True):
         if finished or statuses[i] == "accepted":
             judged[i] = o
     order = sorted(judged)

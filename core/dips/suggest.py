@@ -35,37 +35,33 @@ class ReviewCosts:
     adjust: float = 5.1   # ASSUMED: verify + re-place two of four extreme points (2 x 7.0 / 4)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU ``[N, M]`` of continuous ``xyxy`` boxes, 0 where the union is not positive: the values of
-    core.dips.boxes.box_iou, in numpy, so the review window can use the gate without loading OpenCV or torch."""
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = inter / union
-    return np.where((union > 0) & np.isfinite(iou) & (iou > 0), iou, 0.0)
+def pair_iou(a, b) -> float:
+    """IoU of two continuous ``xyxy`` boxes (any sequences of 4 numbers), 0 where the union is not positive:
+    the values of core.dips.boxes.box_iou, in plain Python, so the review window can use the gate without
+    loading OpenCV or torch."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 and inter > 0 else 0.0
 
 
-def box_outcomes(boxes: np.ndarray, final: np.ndarray, accept_iou: float = 0.7,
-                 adjust_iou: float = 0.5) -> list[str]:
-    """'accept' / 'adjust' / 'reject' for each of ``boxes`` ``[N, 4]`` (best first) against the boxes the image
-    ended with ``final`` ``[M, 4]`` (same pixels), each final box matched at most once, greedily in order."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    final = np.asarray(final, dtype=np.float64).reshape(-1, 4)
-    if len(final) == 0:
-        return ["reject"] * len(boxes)
-    ious = _iou(boxes, final)
-    free = np.ones(len(final), dtype=bool)
+def box_outcomes(boxes, final, accept_iou: float = 0.7, adjust_iou: float = 0.5) -> list[str]:
+    """'accept' / 'adjust' / 'reject' for each of ``boxes`` ``[N][4]`` (best first) against the boxes the image
+    ended with ``final`` ``[M][4]`` (same pixels), each final box matched at most once, greedily in order.
+
+    Plain Python over a few boxes an image: numpy's per-call cost was most of a replay's time over a reviewed
+    project (bench/gate_replay.py). Arrays and lists are both accepted."""
+    free = [True] * len(final)
     out = []
-    for i in range(len(boxes)):
-        cand = np.where(free, ious[i], -1.0)
-        j = int(np.argmax(cand))
-        if cand[j] >= accept_iou:
+    for b in boxes:
+        j, best = -1, -1.0
+        for k, f in enumerate(final):
+            if free[k]:
+                v = pair_iou(b, f)
+                if v > best:
+                    j, best = k, v
+        if best >= accept_iou:
             out.append("accept")
-        elif cand[j] >= adjust_iou:
+        elif best >= adjust_iou:
             out.append("adjust")
         else:
             out.append("reject")
