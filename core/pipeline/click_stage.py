@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from core.data.images import read_image
 from core.dips.click_box import METHODS, ClickBoxConfig, click_candidates, prior_size
+from core.result_checks import FULL_FRAME
 from core.store.schema import BoxRow
 
 RECENT_CURATED = 500     # the typical object size follows what the inspector boxes now
@@ -43,6 +44,13 @@ def recent_curated(project, limit: int = RECENT_CURATED) -> np.ndarray:
     return np.asarray([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 4)
 
 
+def _object_sized(boxes, w: int, h: int) -> np.ndarray:
+    """``boxes`` as ``[N, 4]`` xyxy, less those around (nearly) the whole frame: they tell nothing of an object's
+    size (an untrained model draws one on every image; as the typical size it made every click box the whole image)."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return b[(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) < FULL_FRAME * max(w, 1) * max(h, 1)]
+
+
 def _decoded(path, content_hash: str) -> np.ndarray:
     global _last_decoded
     key = (str(path), content_hash)
@@ -60,13 +68,13 @@ def box_for_click(project, image, click: tuple[float, float], methods: tuple[str
     cfg = cfg or ClickBoxConfig()
     w, h = image.width, image.height
     pred = project.maps.prediction(image.id)
+    threshold = 0.5
+    suggested = np.zeros((0, 4))
     if pred is not None:
         threshold = float(project.maps.prediction_run_config(pred.run_id).get("operating_threshold", 0.5))
-        suggested = np.asarray([(b.x0, b.y0, b.x1, b.y1) for b in pred.boxes], dtype=np.float64).reshape(-1, 4)
-    else:
-        threshold = 0.5
-        suggested = np.asarray([(p.x0, p.y0, p.x1, p.y1) for p in project.proposals.list(image.id, False)],
-                               dtype=np.float64).reshape(-1, 4)
+        suggested = _object_sized([(b.x0, b.y0, b.x1, b.y1) for b in pred.boxes], w, h)
+    if not len(suggested):   # no prediction, or one box around the whole frame (a model that learned nothing)
+        suggested = _object_sized([(p.x0, p.y0, p.x1, p.y1) for p in project.proposals.list(image.id, False)], w, h)
     prior = prior_size(recent_curated(project), (w, h), suggested, cfg)
     rgb = _decoded(project.image_root / image.rel_path, image.content_hash)
     # the decoded copy may be smaller than the image: everything in its pixels, the boxes scaled back

@@ -82,6 +82,7 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
     """
     if maps not in MAP_TYPES:
         raise ValueError(f"maps must be one of {MAP_TYPES}, not {maps!r}")
+    _check_prediction_run(project, prediction_run)
     f = ImageFilter(include_missing=False) if split == "all" else ImageFilter(split=split, include_missing=False)
     records = project.images.list(f)
     gt, coverage = _ground_truth(project, records, metadata, split)
@@ -125,6 +126,16 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
     if details:
         _add_details(out, result, kept)
     return out
+
+
+def _check_prediction_run(project: Project, prediction_run: int | None) -> None:
+    """A run that does not exist is said as such (ValueError), not as 'no maps: run the predict stage first'."""
+    if prediction_run is None:
+        return
+    runs = [r.id for r in project.maps.prediction_runs()]
+    if prediction_run not in runs:
+        raise ValueError(f"{project.path}: no prediction run {prediction_run} (the project has "
+                         f"{', '.join(map(str, runs)) if runs else 'none'}; 'info' names the latest)")
 
 
 def _map_of(project: Project, rec, maps: str, prediction_run: int | None) -> tuple[np.ndarray, Any] | None:

@@ -85,3 +85,16 @@ def test_evaluate_command_on_one_image_says_the_split_is_too_small_to_trust(tiny
     assert "WSOL evaluation: 1 image," in out                 # not "1 images"
     assert ("warning: only 1 object image: fewer than 30, each one moves these percentages by 100 points"
             in out)
+
+
+def test_a_prediction_run_that_does_not_exist_is_named_as_such(tiny_pipeline, capsys):
+    from main import main
+    project, _ = tiny_pipeline
+    a = project.images.by_path("site/a.jpg")
+    run = project.maps.new_prediction_run(None, {})
+    project.maps.save_prediction(run, a.id, [0.2, 0.8], np.zeros((48, 64), np.float32), [])
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    with pytest.raises(ValueError, match=f"no prediction run {run + 7} \\(the project has {run};"):
+        evaluate(project, split="all", prediction_run=run + 7)
+    assert main(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(run + 7)]) == 2
+    assert f"no prediction run {run + 7}" in capsys.readouterr().err
