@@ -269,6 +269,9 @@ class MainWindow(QMainWindow):
         # a project opened for the first time starts on an image that shows an object (not on no_site_0001)
         self.session.set_image(last if last in ids else first_object_image(project, ids) if project else None)
         self._update_title()
+        warning = project.maps.prediction_warning() if project is not None else None
+        if warning:   # a model that learned nothing, trained from the CLI or in an earlier session: said on opening
+            self.status.showMessage(warning, 30000)
         if self.auto_compute:
             QTimer.singleShot(0, self.background.auto_start)
 

@@ -14,6 +14,7 @@ from core.cli_stages import describe_prediction_run
 from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
+from core.result_checks import plural
 from core.store.project import Project
 
 __all__ = ["CliError", "build_parser", "open_project", "run_cli"]
@@ -108,7 +109,8 @@ def cmd_export(a: argparse.Namespace) -> int:
             leave_out = tuple(c.name for c in project.classes() if cfg.is_background(c.name))
         report = export_coco(project, Path(a.out), boxes=a.boxes, reviewed_only=a.reviewed_only,
                              split=None if a.split == "all" else a.split, leave_out_classes=leave_out)
-        print(f"wrote {a.out}: {report.images} images, {report.annotations} annotations ({a.boxes})")
+        print(f"wrote {a.out}: {plural(report.images, 'image')}, {plural(report.annotations, 'annotation')} "
+              f"({a.boxes})")
         for line in report.skipped[:20]:
             print(f"skipped {line}")
     return 0

@@ -153,6 +153,11 @@ class CocoExportDialog(QDialog):
             kinds.addWidget(b)
             b.toggled.connect(self._kind_changed)
             self.kind_buttons[kind] = b
+        if counts:   # counted once over the project: say so, rather than let them pass for what will be written
+            note = QLabel("[counts]: the whole project's, before the filters below")
+            note.setObjectName("export_counts_note")
+            note.setStyleSheet("color: gray")
+            kinds.addWidget(note)
         self.file_edit = QLineEdit()
         browse = QPushButton("Browse...")
         browse.clicked.connect(self._browse)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
 from app.dialogs import coco_dialogs as cd
 
@@ -108,7 +109,10 @@ def test_the_predictions_choice_says_how_many_boxes_on_how_many_images(qtbot, wi
     boxed.maps.save_prediction(run, b.id, [0.2, 0.8], np.zeros((8, 8), np.float32), [(1, 1, 5, 5, 0.9)])
     shown = []
     coco = export(qtbot, window, monkeypatch, tmp_path / "pred.json",
-                  lambda dlg: (shown.append(dlg.kind_buttons["predictions"].text()), dlg.set_kind("predictions")))
+                  lambda dlg: (shown.append(dlg.kind_buttons["predictions"].text()),
+                               shown.append(dlg.findChild(QLabel, "export_counts_note").text()),
+                               dlg.set_kind("predictions")))
     assert shown[0].endswith("[4 boxes on 2 images]")
+    assert "whole project" in shown[1] and "before the filters" in shown[1]   # not what a filtered export writes
     assert len(coco["annotations"]) == 4                     # what the choice said
     assert len({ann["image_id"] for ann in coco["annotations"]}) == 2

@@ -35,3 +35,8 @@ def test_predictions_of_a_model_that_learned_nothing_are_flagged_in_the_window(q
     for text in (panel.status.text(), w.status.currentMessage()):
         assert "has not learned where the objects are" in text and "Train longer" in text, text
     assert panel.notice.isVisible() and "Train longer" in panel.notice.text()
+
+    # opened again (trained from the command line, or in an earlier session): the status bar says it at once
+    w.status.clearMessage()
+    w.set_project(project)
+    assert "has not learned where the objects are" in w.status.currentMessage()

@@ -27,6 +27,7 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     assert "site 4" in info and "no_site 3" in info and "unreviewed 7" in info
     coco = tmp_path / "o.json"
     assert main(["export", str(proj), "--out", str(coco), "--boxes", "all"]) == 0
+    assert "7 images, 0 annotations (all)" in capsys.readouterr().out
     data = json.loads(coco.read_text())
     assert len(data["images"]) == 7
     data["annotations"] = [{"id": 1, "image_id": data["images"][0]["id"], "category_id": data["categories"][0]["id"],
