@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
 
+from core.result_checks import FULL_FRAME
 from core.store.records import BoxRecord
 from core.store.repos.boxes import _record as _box_record
 from core.store.repos.proposals import _iou, set_decision
@@ -14,9 +15,8 @@ from core.store.schema import BoxRow, ClassRow, ImageRow, PredictedBoxRow, Predi
 # A pending prediction this close to a curated box of its image is the box the user already has:
 # "accept all above s" leaves it alone instead of adding a duplicate.
 COVERED_IOU = 0.5
-# A predicted box this large a share of its image says where nothing is (a flat map from a model that has not
+# A predicted box covering FULL_FRAME of its image says where nothing is (a flat map from a model that has not
 # learnt yet draws exactly the frame): "accept all above s" leaves it for the user to look at.
-WHOLE_FRAME_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class BulkPlan:
     images: int = 0            # images with at least one item
     decided: int = 0           # above s but already accepted or rejected: left as they are
     covered: int = 0           # above s but over a curated box (IoU >= COVERED_IOU): left pending
-    whole_frame: int = 0       # above s but covering >= WHOLE_FRAME_SHARE of the image: left pending
+    whole_frame: int = 0       # above s but covering >= FULL_FRAME of the image: left pending
     below: int = 0             # pending, under the score
 
 
@@ -139,7 +139,7 @@ class PredictedBoxRepo:
             if any(_iou(c, (x0, y0, x1, y1)) >= COVERED_IOU for c in curated.get(img, ())):
                 plan.covered += 1
                 continue
-            if (x1 - x0) * (y1 - y0) >= WHOLE_FRAME_SHARE * frame:
+            if (x1 - x0) * (y1 - y0) >= FULL_FRAME * frame:
                 plan.whole_frame += 1
                 continue
             plan.items.append(BulkItem(pbid, img, cls if cls is not None else _likely_class(probs, ordered,
