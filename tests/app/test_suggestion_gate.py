@@ -78,6 +78,13 @@ def reject_all_and_finish(qtbot, w) -> None:
     key(qtbot, w, Qt.Key.Key_Space)
 
 
+def reject_first_images(qtbot, w, n: int) -> None:
+    """The first ``n`` images reviewed with every suggestion rejected: enough history to close the gate."""
+    for k in range(n):
+        go(qtbot, w, k)
+        reject_all_and_finish(qtbot, w)
+
+
 def test_rejected_suggestions_close_the_gate_on_scores_like_theirs(qtbot, window):
     w = window
     for n in range(2):
@@ -123,9 +130,7 @@ def test_rejected_suggestions_close_the_gate_on_scores_like_theirs(qtbot, window
 
 def test_reopening_the_project_gives_the_same_hidden_boxes(qtbot, window, gate_project):
     w = window
-    for n in range(3):
-        go(qtbot, w, n)
-        reject_all_and_finish(qtbot, w)
+    reject_first_images(qtbot, w, 3)
     go(qtbot, w, 4)
     before = sorted(b.id for b in w.proposals.predictions() if w.proposals.is_hidden(b.id))
     assert len(before) == 3
@@ -137,9 +142,7 @@ def test_reopening_the_project_gives_the_same_hidden_boxes(qtbot, window, gate_p
 
 def test_boxes_that_pay_open_the_gate_again(qtbot, window):
     w = window
-    for n in range(3):
-        go(qtbot, w, n)
-        reject_all_and_finish(qtbot, w)
+    reject_first_images(qtbot, w, 3)
     go(qtbot, w, 3)
     assert on_canvas(w) == [0.8]
     # on this image the second boxes are objects: the inspector shows them and keeps all three
@@ -160,9 +163,7 @@ def test_boxes_that_pay_open_the_gate_again(qtbot, window):
 
 def test_the_project_setting_turns_the_gate_off(qtbot, window, gate_project):
     w = window
-    for n in range(3):
-        go(qtbot, w, n)
-        reject_all_and_finish(qtbot, w)
+    reject_first_images(qtbot, w, 3)
     go(qtbot, w, 3)
     assert on_canvas(w) == [0.8]
     switch = w.training_panel.form.editors["suggestion_gate"]   # the training panel's "Hide suggestions..."
@@ -179,9 +180,7 @@ def test_accept_above_a_score_leaves_hidden_boxes_pending(qtbot, window):
     from app.bulk_accept import plan_for
     from app.dialogs.accept_above import describe
     w = window
-    for n in range(3):
-        go(qtbot, w, n)
-        reject_all_and_finish(qtbot, w)
+    reject_first_images(qtbot, w, 3)
     go(qtbot, w, 3)
     plan = plan_for(w.session, 0.2, True, w.gate_view.hidden_ids)
     assert [it.score for it in plan.items] == [pytest.approx(0.8)] and plan.hidden == 3
@@ -198,9 +197,7 @@ def test_a_long_review_is_replayed_off_the_gui_thread(qtbot, window, gate_projec
     import app.suggestion_gate_view as view
     import core.review_gate as core_gate
     w = window
-    for n in range(3):
-        go(qtbot, w, n)
-        reject_all_and_finish(qtbot, w)
+    reject_first_images(qtbot, w, 3)
     threads = []
     real = core_gate.replay
 

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, select
 from core.result_checks import FULL_FRAME
 from core.store.records import BoxRecord
 from core.store.repos.boxes import _record as _box_record
-from core.store.repos.proposals import _iou, set_decision
+from core.store.repos.proposals import _iou, set_decision, undo_accept
 from core.store.schema import BoxRow, ClassRow, ImageRow, PredictedBoxRow, PredictionRow
 
 # A pending prediction this close to a curated box of its image is the box the user already has:
@@ -87,12 +87,7 @@ class PredictedBoxRepo:
         """Undo of accept: ``(predicted box id, curated box id, old status)`` each, in one transaction."""
         with self.p.transaction() as s:
             for pbid, box_id, old in items:
-                box = s.get(BoxRow, box_id)
-                if box is not None:
-                    s.delete(box)
-                row = s.get(PredictedBoxRow, pbid)
-                if row is not None:
-                    row.status = old
+                undo_accept(s, PredictedBoxRow, pbid, box_id, old)
 
     def plan_accept_above(self, min_score: float, image_id: int | None = None,
                           background_class_ids: frozenset[int] | set[int] = frozenset()) -> BulkPlan:

@@ -24,6 +24,17 @@ def _record(r: ProposalRow) -> ProposalRecord:
                           r.rank, r.status)
 
 
+def undo_accept(s, row_type, row_id: int, box_id: int, old_status: str) -> None:
+    """Inside session ``s``: delete the curated box an accept made and give the proposal or predicted box row its
+    status back (rows deleted meanwhile are skipped)."""
+    box = s.get(BoxRow, box_id)
+    if box is not None:
+        s.delete(box)
+    row = s.get(row_type, row_id)
+    if row is not None:
+        row.status = old_status
+
+
 def set_decision(project, row_type, row_id: int, status: str, noun: str) -> str:
     """Set the review status (one of PROPOSAL_STATES) of a proposal or predicted box row, in one transaction;
     returns the old status, for undo. Raises ValueError for an unknown status, KeyError for an unknown id."""
@@ -134,12 +145,7 @@ class ProposalRepo:
     def unaccept(self, proposal_id: int, box_id: int, old_status: str) -> None:
         """Undo of accept: remove the box and restore the status, in one transaction."""
         with self.p.transaction() as s:
-            box = s.get(BoxRow, box_id)
-            if box is not None:
-                s.delete(box)
-            row = s.get(ProposalRow, proposal_id)
-            if row is not None:
-                row.status = old_status
+            undo_accept(s, ProposalRow, proposal_id, box_id, old_status)
 
     def clear(self, image_id: int | None = None) -> None:
         with self.p.transaction() as s:
