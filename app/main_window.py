@@ -8,7 +8,7 @@ import gc
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout, QWidget
 
 from app.actions import ACTIONS, MENUS, make_action
 from app.background import BackgroundWork
@@ -24,6 +24,7 @@ from app.panels.label_list import LabelListPanel
 from app.panels.layers_panel import DEFAULT_OPACITY, LayersPanel
 from app.panels.proposals_panel import ProposalsPanel
 from app.panels.status_bar import StatusBar
+from app.panels.warning_bar import WarningBar, headline
 from app.presenter import ImagePresenter
 from app.probe import ask_in_background
 from app.project_io import ProjectFiles
@@ -80,7 +81,14 @@ class MainWindow(QMainWindow):
         self._shut_down = False  # shutdown() already stopped the work: closing asks nothing more
 
         self.canvas = ImageCanvas(self)
-        self.setCentralWidget(self.canvas)
+        self.warning_bar = WarningBar()   # a warning too long for the status bar, whole, above the image
+        central = QWidget(objectName="central")
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.warning_bar)
+        col.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
         self.browser = BrowserPanel()
         self.proposals = ProposalsPanel()
         self.attention = AttentionPanel()
@@ -269,9 +277,8 @@ class MainWindow(QMainWindow):
         # a project opened for the first time starts on an image that shows an object (not on no_site_0001)
         self.session.set_image(last if last in ids else first_object_image(project, ids) if project else None)
         self._update_title()
-        warning = project.maps.prediction_warning() if project is not None else None
-        if warning:   # a model that learned nothing, trained from the CLI or in an earlier session: said on opening
-            self.status.showMessage(warning, 30000)
+        # a model that learned nothing, trained from the CLI or in an earlier session: said on opening
+        self._say_prediction_warning(project.maps.prediction_warning() if project is not None else None)
         if self.auto_compute:
             QTimer.singleShot(0, self.background.auto_start)
 
@@ -317,11 +324,18 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, _run_id: int) -> None:
         self.session.predictions_changed.emit()
-        warning = self.session.project.maps.prediction_warning() if self.session.project is not None else None
-        if warning:   # a model that learned nothing: said where the user looks, not left to the scores
-            self.status.showMessage(warning, 30000)
+        project = self.session.project
+        # a model that learned nothing: said where the user looks, not left to the scores
+        self._say_prediction_warning(project.maps.prediction_warning() if project is not None else None)
         if self.eval_panel is not None:
             self.eval_panel.refresh()
+
+    def _say_prediction_warning(self, warning: str | None) -> None:
+        """The latest prediction run's warning: whole in the bar above the image, its first clause in the status
+        bar (one line there, cut at the window's width); none hides the bar (a newer run learned)."""
+        self.warning_bar.show_warning(warning)
+        if warning:
+            self.status.showMessage(f"{headline(warning)} (details above the image)", 30000)
 
     def _show_message(self, text: str) -> None:
         self.status.showMessage(text, 5000)
