@@ -80,6 +80,13 @@ class BackgroundWork(QObject):
     def busy(self) -> bool:
         return self._stage_task is not None and self._stage_task.running
 
+    def pending(self, stage: str) -> str | None:
+        """"running" while ``stage`` computes, "queued" while it waits behind the running task, else None."""
+        if not self.busy():
+            return None
+        queued = any(q.split(":")[0] == stage for q in self._queue)   # LATER_ATTENTION is attention too
+        return "running" if self._stage_name == stage else "queued" if queued else None
+
     def compute_attention(self, then_proposals: bool = False) -> Task | None:
         return self._start("attention", chain("attention", "proposals")[1:] if then_proposals else [])
 
@@ -169,6 +176,7 @@ class BackgroundWork(QObject):
         task.cancelled.connect(self._queue.clear)
         self._stage_task, self._stage_name = task, stage
         self._queue = [q for q in then if q != entry] + [q for q in self._queue if q not in then]
+        self.queue_changed.emit()   # what runs and what waits is known only now (the task started above)
         return task
 
     @staticmethod

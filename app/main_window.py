@@ -43,6 +43,14 @@ TOOLBAR = ("undo", "redo", None, "draw_box", "click_box", "delete_box", "accept"
            "zoom_fit", "zoom_actual", None,
            "compute_attention", "compute_proposals", "show_training", "show_evaluation")
 
+PROPOSALS_COMING = {
+    "running": "Proposals are being computed; this image's appear here when ready (the image on screen goes first).",
+    "queued": "Proposals are queued after the running task; this image's appear here once computed."}
+
+MAPS_COMING = {
+    "running": "Attention maps are being computed; this image's appear here when ready.",
+    "queued": "Attention maps are queued after the running task; this image's appear here once computed."}
+
 
 def _settle_heap(*_) -> None:
     """Move everything alive now out of the cyclic GC's reach.
@@ -111,6 +119,9 @@ class MainWindow(QMainWindow):
                                          neighbour=self.browser.neighbour)
         self.status.describe_task = self.background.describe
         self.background.queue_changed.connect(self.status.refresh_task)
+        for sig in (self.runner.task_started, self.runner.task_ended, self.background.queue_changed,
+                    self.session.image_changed):
+            sig.connect(self._say_proposals_coming)
         self.click_box = ClickBoxController(self.session, self.canvas, self.curation, self)
         self.files = ProjectFiles(self, self.session, self.runner, self)
         self.train_gate = TrainingGate(self.runner, self.background, self, self)
@@ -329,6 +340,17 @@ class MainWindow(QMainWindow):
         self._say_prediction_warning(project.maps.prediction_warning() if project is not None else None)
         if self.eval_panel is not None:
             self.eval_panel.refresh()
+
+    def _say_proposals_coming(self, *_) -> None:
+        """An image of an object class without proposals, while the proposals stage runs or is queued: the panel
+        says they are on their way, not "none, compute them"; the same for attention maps."""
+        img = self.session.image
+        state = self.background.pending("proposals")
+        if img is None or img.class_id is None or self.session.is_background(img.class_id):
+            state = None   # the stage computes no proposals for these images
+        self.proposals.set_coming(PROPOSALS_COMING.get(state) if state else None)
+        state = self.background.pending("attention") if img is not None else None
+        self.attention.set_coming(MAPS_COMING.get(state) if state else None)
 
     def _say_prediction_warning(self, warning: str | None) -> None:
         """The latest prediction run's warning: whole in the bar above the image, its first clause in the status

@@ -47,3 +47,54 @@ def test_the_learned_nothing_warning_is_shown_whole_above_the_image(qtbot, main_
     gui_project.maps.new_prediction_run(None, {})
     w._run_finished(1)
     assert not w.warning_bar.isVisible()
+
+
+def test_an_image_without_proposals_says_they_are_coming_while_the_stage_is_queued_or_runs(qtbot, main_window,
+                                                                                          monkeypatch):
+    import threading
+    import types
+
+    import numpy as np
+
+    from core.store.repos.proposals import NewProposal
+    w = main_window
+    go_on = {"attention": threading.Event(), "proposals": threading.Event()}
+
+    def fake_attention(project, progress=None, **kw):
+        progress.start("attention", 1)
+        go_on["attention"].wait(30)
+        for i in project.images.ids():
+            project.maps.save_attention(i, "fake@32", np.random.default_rng(i).random((2, 4, 4)))
+        return 1
+
+    def fake_proposals(project, progress=None, **kw):
+        progress.start("proposals", 1)
+        go_on["proposals"].wait(30)
+        for i in project.images.ids():
+            project.proposals.replace(i, [NewProposal((1, 1, 30, 30), -1, 0.8, 0.9)])
+        return 1
+
+    monkeypatch.setattr("app.jobs._pipeline", lambda: types.SimpleNamespace(compute_attention=fake_attention,
+                                                                            compute_proposals=fake_proposals))
+    summary = w.proposals.summary
+    assert "Compute proposals" in summary.text()   # nothing computing: how to compute them
+    try:
+        w.background.compute_attention(then_proposals=True)
+        qtbot.waitUntil(lambda: "queued" in summary.text(), timeout=5000)
+        assert "being computed" in w.attention.info.text()   # and the maps it waits for are
+        assert "Compute proposals" not in summary.text() and "No proposals" not in summary.text()
+        _shot(w, "proposals_queued")
+        go_on["attention"].set()
+        qtbot.waitUntil(lambda: "being computed" in summary.text(), timeout=10000)
+        assert "No proposals" not in summary.text()
+        w.actions_by_key["next_image"].trigger()   # another image of an object class: the same
+        assert "being computed" in summary.text()
+    finally:
+        go_on["attention"].set()
+        go_on["proposals"].set()
+    qtbot.waitUntil(lambda: not w.runner.active() and len(w.canvas.items_of("proposal")) == 1, timeout=10000)
+    assert summary.text().startswith("1 of 1 proposals shown")
+
+    w.session.project.proposals.replace(w.session.image_id, [])   # none found, nothing running: how to compute
+    w.session.proposals_changed.emit(w.session.image_id)
+    assert "Compute proposals" in summary.text()
