@@ -98,3 +98,26 @@ def test_an_image_without_proposals_says_they_are_coming_while_the_stage_is_queu
     w.session.project.proposals.replace(w.session.image_id, [])   # none found, nothing running: how to compute
     w.session.proposals_changed.emit(w.session.image_id)
     assert "Compute proposals" in summary.text()
+
+
+def test_the_canvas_says_what_the_green_boxes_are_while_ground_truth_is_shown(qtbot, main_window, gui_project):
+    w = main_window
+    legend = w.canvas.legend
+    assert not legend.isVisible()   # no ground truth on this image: nothing to explain
+    first = w.session.image
+    gui_project.boxes.add_gt(first.id, (40, 30, 90, 70), first.class_id)
+    w.actions_by_key["next_image"].trigger()
+    w.actions_by_key["prev_image"].trigger()
+    assert w.session.image_id == first.id and len(w.canvas.items_of("gt")) == 1
+    assert legend.isVisible() and "green" in legend.text() and "ground truth" in legend.text()
+    vp = w.canvas.viewport().geometry()
+    assert vp.contains(legend.geometry())   # whole, on the image area
+    assert not legend.geometry().intersects(w.canvas.banner.geometry()) or not w.canvas.banner.isVisible()
+    _shot(w, "gt_legend")
+
+    w.actions_by_key["toggle_gt"].setChecked(False)   # hidden: no legend for boxes not drawn
+    assert not legend.isVisible()
+    w.actions_by_key["toggle_gt"].setChecked(True)
+    assert legend.isVisible()
+    w.actions_by_key["next_image"].trigger()          # an image without ground truth
+    assert not legend.isVisible()
