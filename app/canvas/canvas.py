@@ -118,13 +118,18 @@ class ImageCanvas(ZoomPanView):
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
         self._place_colour_bar()
+        if not self.banner.isHidden():
+            self._fit_banner()
         self._place_legend()
 
     def _place_legend(self) -> None:
-        """Top right of the image area, clear of the focus banner at its top left."""
+        """Top right of the image area; below the focus banner where that reaches it."""
         self.legend.adjustSize()
         vp = self.viewport().geometry()
-        self.legend.move(vp.right() - self.legend.width() - 10, vp.top() + 10)
+        x, y = vp.right() - self.legend.width() - 10, vp.top() + 10
+        if not self.banner.isHidden() and self.banner.geometry().right() + 6 > x:
+            y = self.banner.geometry().bottom() + 6
+        self.legend.move(x, y)
 
     def _show_legend(self) -> None:
         self.legend.setVisible(self._visible["gt"] and bool(self._items["gt"]))
@@ -148,14 +153,24 @@ class ImageCanvas(ZoomPanView):
         self._place_colour_bar()
 
     def set_banner(self, text: str | None) -> None:
-        """A line over the top-left corner of the image (None hides it)."""
+        """A line over the top-left corner of the image (None hides it); wrapped when wider than the image area."""
         if text:
             self.banner.setText(text)
-            self.banner.adjustSize()
+            self._fit_banner()
             self.banner.show()
             self.banner.raise_()
         else:
             self.banner.hide()
+        self._place_legend()
+
+    def _fit_banner(self) -> None:
+        """One line when it fits the image area, else wrapped to its width (cut at the canvas's edge before)."""
+        self.banner.setWordWrap(False)
+        self.banner.adjustSize()
+        avail = self.viewport().width() - 20
+        if self.banner.width() > avail > 0:
+            self.banner.setWordWrap(True)
+            self.banner.resize(avail, self.banner.heightForWidth(avail))
 
     # -- image -------------------------------------------------------------------------
     def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
