@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 import app.dialogs as pickers
 from core.data.coco import BOX_KINDS
+from core.result_checks import plural
 
 JSON_FILTER = "COCO JSON (*.json);;All files (*)"
 KIND_LABELS = {"curated": "Curated boxes (what inspectors kept: manual, accepted, edited, imported)",
@@ -118,7 +119,7 @@ class CocoImportDialog(QDialog):
 def format_import_report(path: Path, report, as_: str) -> str:
     """The CLI's report under a heading: one count per outcome, then the lines naming each skipped entry."""
     what = "ground-truth" if as_ == "gt" else "curated"
-    lines = [f"{path.name}: {report.added} {what} box(es) added.", ""]
+    lines = [f"{path.name}: {plural(report.added, what + ' box', what + ' boxes')} added.", ""]
     lines += [f"  {reason:<17} {n}" for reason, n in report.counts().items()]
     details = report.summary().splitlines()[1:]
     if details:
@@ -266,9 +267,10 @@ class CocoExportDialog(QDialog):
             self.result_view.setPlainText(f"Cannot export: {exc}")
             return None
         self.report, self.written = report, out
-        lines = [f"Wrote {out}", f"{report.images} image(s), {report.annotations} {kind} annotation(s)."]
+        lines = [f"Wrote {out}",
+                 f"{plural(report.images, 'image')}, {plural(report.annotations, kind + ' annotation')}."]
         if report.skipped:
-            lines.append(f"Left out {len(report.skipped)} box(es):")
+            lines.append(f"Left out {plural(len(report.skipped), 'box', 'boxes')}:")
             lines += [f"  {s}" for s in report.skipped[:50]]
         self.result_view.setPlainText("\n".join(lines))
         return out

@@ -54,7 +54,7 @@ def test_new_project_wizard_folder_per_class(qtbot, image_folder, tmp_path, monk
 
     assert wiz.project_path == tmp_path / "new.dips"
     text = wiz.import_page.report_view.toPlainText()
-    assert "Added 7 image(s)" in text
+    assert "Added 7 images." in text
     for bad in ("no_site/broken.jpg", "no_site/text.png", "site/truncated.jpg", "site/notes.txt"):
         assert bad in text
     assert "empty_class" in text
@@ -132,7 +132,7 @@ def test_export_dialog_writes_the_chosen_boxes(qtbot, project, tmp_path):
     anns = coco.loadAnns(coco.getAnnIds())
     assert len(anns) == 2 and all(a["attributes"]["kind"] == "proposal" for a in anns)
     assert len(coco.getImgIds()) == project.images.count()
-    assert "2 proposals annotation(s)" in dlg.result_view.toPlainText()
+    assert "2 proposals annotations." in dlg.result_view.toPlainText()
     dlg.set_kind("curated")
     dlg.file_edit.setText(str(tmp_path / "mine.json"))
     dlg.do_export()
@@ -178,7 +178,7 @@ def test_import_dialog_as_gt_reports_unknowns(qtbot, project, tmp_path):
     dlg.import_btn.click()
     assert project.boxes.gt_count() == 1 and project.boxes.all() == []      # kept apart from curated
     text = dlg.report_view.toPlainText()
-    assert "1 ground-truth box(es) added" in text and "elsewhere/z.jpg" in text and "helicopter" in text
+    assert "1 ground-truth box added" in text and "elsewhere/z.jpg" in text and "helicopter" in text
     assert dlg.imported()
 
 
