@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from core.result_checks import degenerate_warning
 
 SHOTS = os.environ.get("DIPS_TEST_SHOTS")   # a folder: the tests save what they looked at (for a person to see)
@@ -121,3 +123,50 @@ def test_the_canvas_says_what_the_green_boxes_are_while_ground_truth_is_shown(qt
     assert legend.isVisible()
     w.actions_by_key["next_image"].trigger()          # an image without ground truth
     assert not legend.isVisible()
+
+
+@pytest.mark.parametrize("opened", ["after_show", "with_the_window"])
+def test_the_image_list_shows_the_image_on_screen_when_the_window_opens(qtbot, tmp_path, opened):
+    """Reopened on its 35th of 40 images, the list is scrolled to that row (it stayed near the top: the rows
+    grew when their thumbnails came). As the app starts (window, then project) and with the project given."""
+    from app.launch import preload_heavy_modules
+    from app.main_window import MainWindow
+    from app.project_memory import ProjectMemory
+    from core.data.importer import import_images
+    from core.store.project import Project
+    from tests.conftest import make_image
+
+    root = tmp_path / "imgs"
+    for i in range(40):
+        make_image(root / "cars" / f"c{i:02d}.png", size=(160, 120), color=(60 + 4 * i, 120, 60))
+    path = tmp_path / "many.dips"
+    with Project.create(path, root) as p:
+        import_images(p)
+        target = p.images.list()[34]
+    ProjectMemory(path).set_last_image(target.id)
+
+    preload_heavy_modules()
+    # as the app starts: the window first, the project once torch is in; or (main.py screenshot) given at once
+    w = MainWindow(Project.open(path) if opened == "with_the_window" else None, probe_device=False)
+    try:
+        w.resize(1300, 850)
+        w.show()
+        qtbot.waitExposed(w)
+        if opened == "after_show":
+            assert w.files.open_path(path)
+        assert w.session.image_id == target.id
+        view = w.browser.view
+        row = w.browser.model.index(w.browser.model.row_of(target.id))
+
+        def row_on_screen() -> bool:
+            return view.viewport().rect().contains(view.visualRect(row))
+        qtbot.waitUntil(lambda: not w.browser.thumbs._pending, timeout=10000)   # rows at their final height
+        qtbot.waitUntil(row_on_screen, timeout=3000)
+        _shot(w, "list_at_launch")
+    finally:
+        project = w.session.project
+        w.shutdown()
+        w.close()
+        w.deleteLater()
+        if project is not None:
+            project.close()
