@@ -170,3 +170,33 @@ def test_the_image_list_shows_the_image_on_screen_when_the_window_opens(qtbot, t
         w.deleteLater()
         if project is not None:
             project.close()
+
+
+def test_every_cell_of_the_review_table_is_whole_at_1600_px(qtbot, main_window, gui_project):
+    """The table's text is never cut ("69x1..." in the size column) at the screenshot's window size."""
+    import numpy as np
+
+    from core.store.repos.proposals import NewProposal
+    w = main_window
+    w.resize(1600, 1000)
+    img = w.session.image
+    # more rows than the table shows at once: its scroll bar takes width from the columns
+    gui_project.proposals.replace(img.id, [NewProposal((0, 0, 159 - k, 119 - k), k % 6 - 1, 0.9 - k / 50, 0.9)
+                                           for k in range(14)])
+    run = gui_project.maps.new_prediction_run(None, {})
+    gui_project.maps.save_prediction(run, img.id, [0.2, 0.8], np.zeros((8, 8), np.float32), [(0, 0, 158, 118, 0.71)])
+    w.session.proposals_changed.emit(img.id)
+    w.session.predictions_changed.emit()
+    table = w.proposals.table
+    qtbot.waitUntil(lambda: table.rowCount() == 11, timeout=3000)   # top 10 and the prediction
+    qtbot.wait(50)   # the header's resize to contents
+    fm = table.fontMetrics()
+    assert sum(table.columnWidth(c) for c in range(table.columnCount())) <= table.viewport().width()
+    for r in range(table.rowCount()):
+        for c in range(table.columnCount()):
+            text = table.item(r, c).text()
+            assert fm.horizontalAdvance(text) + 6 <= table.columnWidth(c), (text, table.columnWidth(c))
+    for c in range(table.columnCount()):
+        head = table.horizontalHeaderItem(c).text()
+        assert fm.horizontalAdvance(head) + 6 <= table.columnWidth(c), head
+    _shot(w, "review_table_1600")
