@@ -80,10 +80,13 @@ class BackgroundWork(QObject):
     def busy(self) -> bool:
         return self._stage_task is not None and self._stage_task.running
 
-    def pending(self, stage: str) -> str | None:
-        """"running" while ``stage`` computes, "queued" while it waits behind the running task, else None."""
+    def pending(self, stage: str, background_image: bool = False) -> str | None:
+        """"running" while ``stage`` computes, "queued" while it waits behind the running task, else None.
+        ``background_image``: asked for an image of a background class, whose maps wait for LATER_ATTENTION."""
         if not self.busy():
             return None
+        if stage == "attention" and background_image and LATER_ATTENTION in self._queue:
+            return "queued"
         queued = any(q.split(":")[0] == stage for q in self._queue)   # LATER_ATTENTION is attention too
         return "running" if self._stage_name == stage else "queued" if queued else None
 

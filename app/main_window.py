@@ -349,7 +349,8 @@ class MainWindow(QMainWindow):
         if img is None or img.class_id is None or self.session.is_background(img.class_id):
             state = None   # the stage computes no proposals for these images
         self.proposals.set_coming(PROPOSALS_COMING.get(state) if state else None)
-        state = self.background.pending("attention") if img is not None else None
+        state = self.background.pending("attention", self.session.is_background(img.class_id)) \
+            if img is not None else None
         self.attention.set_coming(MAPS_COMING.get(state) if state else None)
 
     def _say_prediction_warning(self, warning: str | None) -> None:
