@@ -230,7 +230,8 @@ def export_counts(project: Project, *, reviewed_only: bool = False, split: str |
     """The counts the export dialog shows beside each choice, following its image choices: SQL counts over the
     images ``coco_parts`` would list, less boxes of a left-out class or of none (as ``_Annotations.annotation``
     leaves them out). A box with no area inside its image is counted here and left out by the export (its report
-    names it). Four aggregate queries, whatever the size: 0.1-0.3 s at 100,000 images (bench/scale.py)."""
+    names it). Four aggregate queries, whatever the size: 0.7 s at 100,000 images on a busy 2-core machine, where
+    the export itself took 290 s (bench/scale.py, docs/BENCHMARKS.md)."""
     out = ExportCounts()
     with project.read() as s:
         kept = select(ClassRow.id).where(ClassRow.name.not_in(list(leave_out_classes)))
