@@ -123,6 +123,7 @@ def test_export_dialog_writes_the_chosen_boxes(qtbot, project, tmp_path):
     dlg = cd.CocoExportDialog(project)
     qtbot.addWidget(dlg)
     assert dlg.kind() == "curated" and dlg.file_edit.text().endswith("proj_curated.json")
+    qtbot.waitUntil(lambda: dlg.counts is not None, timeout=5000)   # counted on a worker thread
     assert "[2]" in dlg.kind_buttons["curated"].text() and "[2]" in dlg.kind_buttons["proposals"].text()
     dlg.set_kind("proposals")
     assert dlg.file_edit.text().endswith("proj_proposals.json")       # the suggestion follows the choice
