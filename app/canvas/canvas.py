@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QLabel
 
 from app.canvas.colour_bar import ColourBar
 from app.canvas.image_loader import ImageLoader
-from app.canvas.items import BoxItem
+from app.canvas.items import GT_COLOUR, BoxItem
 from app.canvas.labels import visible_labels
 from app.canvas.view import ZoomPanView
 from core.result_checks import FULL_FRAME
@@ -90,6 +90,14 @@ class ImageCanvas(ZoomPanView):
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
+        # what the thin green boxes are: said on the canvas while they are shown, not only in the Layers tab
+        self.legend = QLabel(self, objectName="canvas_legend")
+        self.legend.setStyleSheet("QLabel { background: rgba(20, 20, 20, 200); color: #fff; padding: 4px 8px;"
+                                  " border-radius: 4px; }")
+        self.legend.setText(f"<span style='color:{GT_COLOUR}'>\u25ad green</span>: ground truth")
+        self.legend.setToolTip("Thin green boxes: the ground truth imported with the images (used by Evaluation; "
+                               "never edited). View \u25b8 Show ground truth (Ctrl+5) hides them.")
+        self.legend.hide()
         self.colour_bar = ColourBar(self)   # the overlay's colour scale, in a band below the image (never over it)
         self._reserve_bar_band()
         self.placeholder = QLabel(self, objectName="canvas_placeholder")
@@ -110,6 +118,24 @@ class ImageCanvas(ZoomPanView):
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
         self._place_colour_bar()
+        if not self.banner.isHidden():
+            self._fit_banner()
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """Top right of the image area; below the focus banner where that reaches it."""
+        self.legend.adjustSize()
+        vp = self.viewport().geometry()
+        x, y = vp.right() - self.legend.width() - 10, vp.top() + 10
+        if not self.banner.isHidden() and self.banner.geometry().right() + 6 > x:
+            y = self.banner.geometry().bottom() + 6
+        self.legend.move(x, y)
+
+    def _show_legend(self) -> None:
+        self.legend.setVisible(self._visible["gt"] and bool(self._items["gt"]))
+        if self.legend.isVisible():
+            self._place_legend()
+            self.legend.raise_()
 
     def _place_colour_bar(self) -> None:
         """In the band below the viewport (see _reserve_bar_band), at its left."""
@@ -127,20 +153,31 @@ class ImageCanvas(ZoomPanView):
         self._place_colour_bar()
 
     def set_banner(self, text: str | None) -> None:
-        """A line over the top-left corner of the image (None hides it)."""
+        """A line over the top-left corner of the image (None hides it); wrapped when wider than the image area."""
         if text:
             self.banner.setText(text)
-            self.banner.adjustSize()
+            self._fit_banner()
             self.banner.show()
             self.banner.raise_()
         else:
             self.banner.hide()
+        self._place_legend()
+
+    def _fit_banner(self) -> None:
+        """One line when it fits the image area, else wrapped to its width (cut at the canvas's edge before)."""
+        self.banner.setWordWrap(False)
+        self.banner.adjustSize()
+        avail = self.viewport().width() - 20
+        if self.banner.width() > avail > 0:
+            self.banner.setWordWrap(True)
+            self.banner.resize(avail, self.banner.heightForWidth(avail))
 
     # -- image -------------------------------------------------------------------------
     def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
         self.cancel_mode()
         for kind in BOX_KINDS:
             self._clear(kind)
+        self._show_legend()
         self._selected = self._highlight = None
         self._preview.setPixmap(QPixmap())
         self._full.setPixmap(QPixmap())
@@ -235,6 +272,8 @@ class ImageCanvas(ZoomPanView):
             layer[self._highlight[1]].set_highlighted(True)
         self._apply_focus()
         self._declutter_labels()
+        if kind == "gt":
+            self._show_legend()
 
     # -- focus mode ------------------------------------------------------------------------
     def set_focus_mode(self, on: bool) -> None:
@@ -294,6 +333,8 @@ class ImageCanvas(ZoomPanView):
             return
         for item in self._items[layer].values():
             item.setVisible(on)
+        if layer == "gt":
+            self._show_legend()
         if not on and self._selected and self._selected[0] == layer:
             self.select(None)
         self._declutter_labels()
