@@ -277,6 +277,7 @@ class MainWindow(QMainWindow):
         if self.session.project is not None and self.runner.active():
             self.runner.cancel_all()
             self.runner.wait_idle(5000)
+        self.click_box.finish()   # what the last image's click boxes taught goes with the project closing
         self.memory.set_dock_state(self.saveState())
         self.memory = ProjectMemory(project.path if project is not None else None)
         self.session.set_project(project)
@@ -524,6 +525,7 @@ class MainWindow(QMainWindow):
         """Stop background work before the widgets go (also called by tests). A task still winding down after
         its cancel (a slow image on a busy machine) then no longer asks "Stop the running task?" on close."""
         self._shut_down = True
+        self.click_box.finish()
         self.runner.cancel_all()
         self.runner.wait_idle(5000)
         self.canvas.loader.cancel()

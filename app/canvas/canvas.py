@@ -174,7 +174,10 @@ class ImageCanvas(ZoomPanView):
 
     # -- image -------------------------------------------------------------------------
     def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
-        self.cancel_mode()
+        self._abandon_drag()
+        if self._mode != "click" or image_id is None:
+            # click-box mode stays on from image to image (the inspector boxes object after object, folder-long)
+            self.cancel_mode()
         for kind in BOX_KINDS:
             self._clear(kind)
         self._show_legend()
@@ -439,21 +442,26 @@ class ImageCanvas(ZoomPanView):
         self.mode_changed.emit("draw")
 
     def start_click(self) -> None:
-        """Click-box mode: each left click reports its image point (``point_clicked``) until Esc."""
+        """Click-box mode: each left click reports its image point (``point_clicked``) until Esc or another tool,
+        on this image and the next ones; a press on a handle of the selected curated box still resizes it (the click
+        box just made is selected: adjusting it needs no change of mode)."""
         self._mode = "click"
         self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         self.mode_changed.emit("click")
 
     def cancel_mode(self) -> None:
         """Esc: abandon a drag in progress (the box goes back), leave draw or click-box mode."""
-        if self._drag is not None and self._drag.item is not None and self._drag.original is not None:
-            self._drag.item.set_xyxy(self._drag.original)
-        self._drag = None
-        self._remove_rubber()
+        self._abandon_drag()
         if self._mode != "select":
             self._mode = "select"
             self.viewport().unsetCursor()
             self.mode_changed.emit("select")
+
+    def _abandon_drag(self) -> None:
+        if self._drag is not None and self._drag.item is not None and self._drag.original is not None:
+            self._drag.item.set_xyxy(self._drag.original)
+        self._drag = None
+        self._remove_rubber()
 
     def _remove_rubber(self) -> None:
         if self._rubber is not None:
@@ -472,7 +480,7 @@ class ImageCanvas(ZoomPanView):
         if ev.button() != Qt.MouseButton.LeftButton or self.image_id is None:
             return
         p = self.mapToScene(ev.position().toPoint())
-        if self._mode == "click":
+        if self._mode == "click" and not self._hit_handle(ev.position()):
             w, h = self.image_size
             if 0.0 <= p.x() <= w and 0.0 <= p.y() <= h:
                 self.point_clicked.emit(p.x(), p.y())
@@ -504,7 +512,7 @@ class ImageCanvas(ZoomPanView):
         p = self.mapToScene(ev.position().toPoint())
         d = self._drag
         if d is None:
-            if self._mode == "select":
+            if self._mode in ("select", "click"):
                 self._hover_cursor(ev.position())
             return
         if d.what == "draw":
@@ -523,6 +531,8 @@ class ImageCanvas(ZoomPanView):
         handle = self._hit_handle(pos)
         if handle:
             self.viewport().setCursor(_CURSORS[handle])
+        elif self._mode == "click":
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         else:
             self.viewport().unsetCursor()
 
