@@ -129,10 +129,16 @@ def cmd_predict(a, progress) -> int:
     return run
 
 
-def _warn_degenerate(project: Project, pred_run: int | None) -> None:
-    """A model that learned nothing (flat maps, full-frame boxes) is said in words, not left to the scores."""
+def warning_line(text: str) -> str:
+    """How every stage words a warning on its own line: 'warning: ...'."""
+    return f"warning: {text}"
+
+
+def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
+    """A model that learned nothing (flat maps, full-frame boxes) is said in words, not left to the scores: the
+    warning the prediction run recorded (core/result_checks.py), on stderr unless ``file`` is given."""
     if pred_run is not None and (warning := project.maps.prediction_warning(pred_run)):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(warning_line(warning), file=file or sys.stderr)
 
 
 def _n(n: int, word: str, plural: str | None = None) -> str:
@@ -185,9 +191,11 @@ def cmd_evaluate(a) -> int:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
+    if learned_nothing := result.get("prediction_warning"):  # recorded by predict: the same words it printed
+        print(warning_line(learned_nothing))
     from core.result_checks import small_sample_warning
     if few := small_sample_warning(result.get("n_images")):    # the evaluation panel's rule
-        print(f"warning: {few}")
+        print(warning_line(few))
     from core.pipeline.evaluate_stage import metadata_summary
     if metadata_summary(result):
         print(metadata_summary(result))
