@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -109,8 +110,46 @@ def cmd_train(a, progress) -> int:
     with open_project(a.project) as p:
         run_id = train(p, _cfg(p, a), progress, resume_run=a.resume)
         run = p.runs.get(run_id)
-        print(f"training run {run_id} {run.status}: {json.dumps(run.metrics)}", file=sys.stderr)
+        if a.json:                    # for scripts: the run's number, state and figures
+            print(json.dumps({"train_run": run_id, "status": run.status if run else None,
+                              "metrics": run.metrics if run else {}}), file=sys.stderr if a.events == "json" else None)
+        else:                         # stdout carries only JSON events in events mode: the words go to stderr
+            print(f"training {describe_training_run(run)}\nnext: python main.py predict {a.project}",
+                  file=sys.stderr if a.events == "json" else None)
     return run_id
+
+
+def _figure(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def describe_training_run(run) -> str:
+    """One line on a training run (a core.store.records.TrainingRunRecord) as users name it, with its figures, e.g.
+    'run #3 finished: 12 epochs on 40 training images, final loss 0.4123, classifier right on 87.5 % of the
+    validation images'."""
+    if run is None:
+        return "run gone (deleted meanwhile)"
+    m, cfg = run.metrics or {}, run.config or {}
+    parts = []
+    done, epochs = len(run.history or []), cfg.get("epochs")
+    schedule = (f"{done} of {_n(epochs, 'epoch')}" if done and done != epochs else _n(epochs, "epoch")) if epochs \
+        else ""
+    if m.get("n_train") is not None:
+        schedule = f"{schedule} on {_n(int(m['n_train']), 'training image')}".strip()
+    if schedule:
+        parts.append(schedule)
+    if (loss := _figure(m.get("final_loss"))) is not None:
+        parts.append(f"final loss {loss:.4f}")
+    if (acc := _figure(m.get("val_accuracy"))) is not None:
+        parts.append(f"classifier right on {100 * acc:.1f} % of the validation images")
+    text = f"run #{run.id} {run.status}"
+    if run.status == "failed" and run.error:
+        return f"{text}: {run.error.strip().splitlines()[0]}"
+    return f"{text}: {', '.join(parts)}" if parts else text
 
 
 @_with_events
@@ -163,7 +202,11 @@ def run_summary(project: Project, out: dict) -> str:
              f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
     if out.get("train_run") is not None:
         run = project.runs.get(out["train_run"])
-        lines.append(f"training        run #{out['train_run']} {run.status if run is not None else 'gone'}")
+        if out.get("trained", True):
+            lines.append(f"training        {describe_training_run(run)}")
+        else:                         # nothing new to learn from: the model the project has is kept
+            lines.append(f"training        none: nothing changed since run #{out['train_run']} (--retrain trains "
+                         "again)")
     if out.get("prediction_run") is not None:
         lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
     elif out.get("train_run") is not None:
@@ -239,6 +282,8 @@ def register(sub) -> None:
 
     p = _stage(sub, "train", "train the classification and localization heads", cmd_train)
     p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
+    p.add_argument("--json", action="store_true",
+                   help="print the run as one JSON object on stdout (its number, state, figures) instead of a summary")
 
     p = _stage(sub, "predict", "class probabilities, foreground maps and boxes for every image", cmd_predict)
     p.add_argument("--run", type=int, help="training run to use (default: the latest finished)")

@@ -18,7 +18,8 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
             retrain: bool = False, ray=None) -> dict:
     """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
-    "train_run", "prediction_run"}`` (the last only when a prediction ran). ``ray``: a
+    "trained", "train_run", "prediction_run"}`` (``trained``: whether this call trained ``train_run`` or kept the
+    latest finished one; ``prediction_run`` only when a prediction ran). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
     backbone = BackboneLoader(cfg)   # loaded by the first stage that encodes, then shared by the others
@@ -32,7 +33,8 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
             out[stage] = _INCREMENTAL[stage](project, cfg, progress, backbone=backbone)
         elif stage == "train":
             latest = project.runs.latest_finished()
-            if latest is None or retrain or any(out[s] for s in _INCREMENTAL):
+            out["trained"] = latest is None or retrain or any(out[s] for s in _INCREMENTAL)
+            if out["trained"]:
                 out["train_run"] = train(project, cfg, progress, backbone=backbone)
             else:
                 out["train_run"] = latest.id
