@@ -206,7 +206,8 @@ def _add_foundation(sub) -> None:
     p = sub.add_parser("demo", help="write the built-in synthetic drone demo data set")
     p.add_argument("--out", default="demo_data", help="output folder (default: demo_data)")
     p.add_argument("--n", type=int, default=240, help="number of images (default 240)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the synthetic scenes: the same seed and number write the same images (default 0)")
     p.set_defaults(func=cmd_demo)
 
 

@@ -297,7 +297,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("evaluate", help="WSOL metrics against imported ground truth")
     p.add_argument("project", help="project file (.dips)")
-    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                   help="the images evaluated: one split, or all of them (default: test)")
     p.add_argument("--maps", default="predicted", choices=("predicted", "attention", "proposal"),
                    help="predicted: DiPS maps; attention: raw SST map picked by the classifier (Table 4 "
                         "baseline); proposal: the top-ranked proposal box itself")

@@ -226,10 +226,13 @@ class TrainConfig:
     # the review window hides a predicted box unless boxes scored like it have paid on this project so far (the
     # suggestion gate, core/review_gate.py): simulated review on real aerial frames 1.15x -> 1.03x of drawing every
     # box, demo unchanged (docs/BENCHMARKS.md, issue 14)
+    # it acts on what predict hands the review, not on training: on predict and run ('train --no-suggestion-gate', as
+    # the README had it, still works)
     suggestion_gate: bool = option(True, "the review window hides predicted boxes scored like those that have not "
                                          "been right on this project so far (learned from the images reviewed); "
                                          "off: every predicted box is shown", cli="suggestion-gate",
-                                   stages=("train",), gui=True, label="Hide suggestions that have not paid")
+                                   stages=("predict", "run"), old_stages=("train",), gui=True,
+                                   label="Hide suggestions that have not paid")
     # -- loss (Eq. 4): lambda_1 * partial CE + lambda_2 * CRF --
     lambda_seed: float = option(1.0, "weight of the loss on the sampled object and background pixels (partial "
                                      "cross-entropy, Eq. 4)", symbol="λ1", cli="lambda-seed", stages=("train",),
