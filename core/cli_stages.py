@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
-from core.settings_cli import add_stage_options, apply_cli
+from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
 
@@ -218,7 +218,8 @@ def run_summary(project: Project, out: dict) -> str:
 def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all
     with open_project(a.project) as p:
-        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a))
+        # boxes drawn another way are not up to date: new box-drawing options draw them again from the model
+        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a), redraw=given(a, "boxes"))
         if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
             print(run_summary(p, out), file=sys.stderr)
         else:                         # --json: for scripts, the stages' counts and run ids

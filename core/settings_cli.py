@@ -151,6 +151,11 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
     return given
 
 
+def given(args: argparse.Namespace, section: str | None) -> bool:
+    """Whether any option of ``section`` ("boxes", ...) was given on this command line."""
+    return any(opt.meta["cli"] and getattr(args, opt.dest, None) not in (None, "") for opt in options(section))
+
+
 def share(settings: Settings, section: str) -> None:
     """Copy the values of ``section``'s fields to the fields that share their option (``--K`` sets the
     proposals' K and training's K): an editor bound to one field then sets what the option would."""

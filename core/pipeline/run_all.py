@@ -15,11 +15,12 @@ _INCREMENTAL = {"attention": compute_attention, "proposals": compute_proposals}
 
 
 def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-            retrain: bool = False, ray=None) -> dict:
+            retrain: bool = False, ray=None, redraw: bool = False) -> dict:
     """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
     "trained", "train_run", "prediction_run"}`` (``trained``: whether this call trained ``train_run`` or kept the
-    latest finished one; ``prediction_run`` only when a prediction ran). ``ray``: a
+    latest finished one; ``prediction_run`` only when a prediction ran). ``redraw``: predict again even when nothing
+    was trained (the box-drawing settings changed). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
     backbone = BackboneLoader(cfg)   # loaded by the first stage that encodes, then shared by the others
@@ -38,7 +39,7 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
                 out["train_run"] = train(project, cfg, progress, backbone=backbone)
             else:
                 out["train_run"] = latest.id
-                if project.maps.latest_run_id() is not None:
+                if project.maps.latest_run_id() is not None and not redraw:
                     break          # trained and predicted already: nothing left to do
         elif stage == "predict" and ray is not None:
             from core.pipeline.cluster import predict_on_ray

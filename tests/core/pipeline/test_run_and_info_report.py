@@ -44,6 +44,17 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert f"training        none: nothing changed since run #{train_run} (--retrain trains again)" in again
     assert "prediction      up to date" in again and "finished" not in again
 
+    # box-drawing options on run (as on predict): saved, and the boxes drawn again from the same model
+    assert run_cli(["run", str(project.path), "--min-rel-area", "0.5", "--merge-gap", "0.1"]) == 0
+    redrawn = capsys.readouterr().out
+    new_pred = project.maps.latest_run_id()
+    assert new_pred != pred_run and project.maps.prediction_runs()[-1].training_run_id == train_run
+    drawn = project.maps.prediction_run_config(new_pred)["boxes"]
+    assert drawn["min_rel_area"] == 0.5 and drawn["merge_gap"] == 0.1
+    assert f"prediction      run #{train_run} (evaluate --prediction-run {new_pred})" in redrawn
+    assert "training        none: nothing changed" in redrawn
+    pred_run = new_pred
+
     boxes = project.maps.prediction(sites[0].id).boxes
     project.predicted.accept(boxes[0].id, sites[0].class_id)
     project.predicted.set_status(boxes[1].id, "rejected")
@@ -74,3 +85,17 @@ def test_train_prints_what_it_trained_in_words_json_on_request(tiny_pipeline, ca
     again = project.runs.latest_finished()
     assert json.loads(capsys.readouterr().out) == {"train_run": again.id, "status": "finished",
                                                    "metrics": again.metrics}
+
+
+def test_run_takes_the_same_box_drawing_options_as_predict():
+    import argparse
+
+    from core.cli import build_parser
+    from core.settings_cli import options
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+
+    def flags(stage):
+        return {f for a in sub.choices[stage]._actions for f in a.option_strings}
+    drawing = {f"--{o.meta['cli']}" for o in options("boxes") if o.meta["cli"]}
+    assert {"--min-rel-area", "--grabcut", "--no-grabcut", "--threshold", "--box-score"} <= drawing | {"--no-grabcut"}
+    assert drawing <= flags("predict") and drawing <= flags("run")
