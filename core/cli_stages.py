@@ -63,11 +63,19 @@ def _cfg(project: Project, a: argparse.Namespace):
             cfg.attention.weights = str(Path(cfg.attention.weights).expanduser().resolve())
         if getattr(a, "weights", None) is not None or getattr(a, "backbone", None) is not None:
             # Load the backbone before the settings are saved: a weight file that fails (WeightsError) is
-            # reported and never remembered, so the next plain run does not fail on it again.
-            from core.pipeline.encoding import backbone_for
-            backbone_for(cfg)
+            # reported and never remembered, so the next plain run does not fail on it again. The stage then
+            # encodes with this one (``_loaded``): loaded once per command.
+            from core.pipeline.encoding import BackboneLoader
+            a.loaded_backbone = BackboneLoader(cfg)
+            a.loaded_backbone()
         save_config(project, cfg)
     return cfg
+
+
+def _loaded(a: argparse.Namespace):
+    """The backbone ``_cfg`` loaded to check --backbone / --weights (a BackboneLoader), or None: the stage loads
+    the configured one when it first needs it."""
+    return getattr(a, "loaded_backbone", None)
 
 
 def _ray(a: argparse.Namespace):
@@ -86,7 +94,7 @@ def cmd_attention(a, progress) -> int:
             from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
-            n = compute_attention(p, _cfg(p, a), progress, force=a.force)
+            n = compute_attention(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"attention maps for {n} image(s)", file=sys.stderr)
     return n
 
@@ -99,7 +107,7 @@ def cmd_proposals(a, progress) -> int:
             from core.pipeline.cluster import compute_proposals_on_ray
             n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
-            n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
+            n = compute_proposals(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"proposals for {n} image(s)", file=sys.stderr)
     return n
 
@@ -108,7 +116,7 @@ def cmd_proposals(a, progress) -> int:
 def cmd_train(a, progress) -> int:
     from core.pipeline import train
     with open_project(a.project) as p:
-        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume)
+        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
         if a.json:                    # for scripts: the run's number, state and figures
             print(json.dumps({"train_run": run_id, "status": run.status if run else None,
@@ -160,7 +168,7 @@ def cmd_predict(a, progress) -> int:
             from core.pipeline.cluster import predict_on_ray
             run = predict_on_ray(p, a.run, progress, _ray(a), cfg=_cfg(p, a))
         else:
-            run = predict(p, a.run, progress, cfg=_cfg(p, a))
+            run = predict(p, a.run, progress, cfg=_cfg(p, a), backbone=_loaded(a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
         print(f"predictions of training run #{trained} stored (evaluate --prediction-run {run} picks these)",
               file=sys.stderr)
@@ -219,7 +227,8 @@ def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all
     with open_project(a.project) as p:
         # boxes drawn another way are not up to date: new box-drawing options draw them again from the model
-        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a), redraw=given(a, "boxes"))
+        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a), redraw=given(a, "boxes"),
+                      backbone=_loaded(a))
         if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
             print(run_summary(p, out), file=sys.stderr)
         else:                         # --json: for scripts, the stages' counts and run ids
