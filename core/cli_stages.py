@@ -86,16 +86,37 @@ def _ray(a: argparse.Namespace):
     return RayOptions(address=None if a.ray == "local" else a.ray, batch_size=a.ray_batch_size, actors=a.ray_actors)
 
 
+def unreadable_lines(project: Project, limit: int = 20) -> list[str]:
+    """What the stages skip because it failed to decode before and has not changed since, each file with its
+    reason, and how to have them read again; [] when there is none."""
+    from core.data.unreadable import RETRY_HINT, unreadable_images
+    failures = unreadable_images(project)
+    if not failures:
+        return []
+    lines = [f"unreadable: {_n(len(failures), 'image')} skipped, not decoded again until the file changes:"]
+    lines += [f"  {f.rel_path}: {f.reason}" for f in failures[:limit]]
+    if len(failures) > limit:
+        lines.append(f"  ... and {len(failures) - limit} more")
+    return lines + [f"  to read them again: {RETRY_HINT}"]
+
+
 @_with_events
 def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention
     with open_project(a.project) as p:
+        if a.retry_unreadable:
+            from core.data.unreadable import retry_unreadable, unreadable_images
+            again = len(unreadable_images(p))    # the project's images; the files import refused are read on re-scan
+            retry_unreadable(p)
+            print(f"reading {_n(again, 'image')} that failed to decode before again", file=sys.stderr)
         if _ray(a) is not None:
             from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_attention(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"attention maps for {n} image(s)", file=sys.stderr)
+        for line in unreadable_lines(p):
+            print(line, file=sys.stderr)
     return n
 
 
@@ -208,6 +229,10 @@ def run_summary(project: Project, out: dict) -> str:
     """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
     lines = [f"attention maps  {_n(out.get('attention', 0), 'image')} computed",
              f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
+    from core.data.unreadable import unreadable_images
+    if bad := unreadable_images(project):
+        lines.append(f"unreadable      {_n(len(bad), 'image')} skipped: not decoded again until the file changes "
+                     "('info' names them)")
     if out.get("train_run") is not None:
         run = project.runs.get(out["train_run"])
         if out.get("trained", True):
@@ -284,6 +309,9 @@ def _ray_options(p: argparse.ArgumentParser) -> None:
 def register(sub) -> None:
     p = _stage(sub, "attention", "per-head attention maps of the frozen ViT for every image", cmd_attention)
     p.add_argument("--force", action="store_true", help="recompute maps that exist")
+    p.add_argument("--retry-unreadable", action="store_true",
+                   help="read the images that failed to decode before again, even if their file has not changed "
+                        "(a changed file is read again anyway)")
     _ray_options(p)
 
     p = _stage(sub, "proposals", "ranked discriminative proposals (Alg. 1) from the attention maps", cmd_proposals)

@@ -36,7 +36,7 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
         elif stage == "train":
             latest = project.runs.latest_finished()
             out["trained"] = latest is None or retrain or any(out[s] for s in _INCREMENTAL)
-            if out["trained"]:
+            if latest is None or out["trained"]:
                 out["train_run"] = train(project, cfg, progress, backbone=backbone)
             else:
                 out["train_run"] = latest.id

@@ -155,7 +155,7 @@ def _prepare_scorer(project: Project, cfg: PipelineConfig, progress: Progress,
         model = _efficientnet_fit(project, cfg, train, index, path, progress)
         return ScorerSpec("efficientnet", str(path), n_classes), model
     if len(index) < 2 or not train:   # a single class: every box is 'of the class'; the size prior alone ranks
-        return ScorerSpec("uniform", None, n_classes)
+        return ScorerSpec("uniform", None, n_classes), None
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
     if _cached_state(path, ("head", "dim", "n_classes", "n_blocks")) is None:
         x, kept = _cls_features(project, cfg, train, progress, "scorer", backbone_loader(cfg, backbone)())
