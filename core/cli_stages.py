@@ -238,8 +238,8 @@ def run_summary(project: Project, out: dict) -> str:
         if out.get("trained", True):
             lines.append(f"training        {describe_training_run(run)}")
         else:                         # nothing new to learn from: the model the project has is kept
-            lines.append(f"training        none: nothing changed since run #{out['train_run']} (--retrain trains "
-                         "again)")
+            lines.append(f"training        none: nothing new to learn from since run #{out['train_run']} "
+                         "(--retrain trains again)")
     if out.get("prediction_run") is not None:
         lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
     elif out.get("train_run") is not None:

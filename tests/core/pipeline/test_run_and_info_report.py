@@ -41,7 +41,8 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
                                                    "train_run": train_run}
     assert run_cli(["run", str(project.path)]) == 0              # ... and said so, not "run #1 finished" again
     again = capsys.readouterr().out
-    assert f"training        none: nothing changed since run #{train_run} (--retrain trains again)" in again
+    assert (f"training        none: nothing new to learn from since run #{train_run} (--retrain trains again)"
+            in again)
     assert "prediction      up to date" in again and "finished" not in again
 
     # box-drawing options on run (as on predict): saved, and the boxes drawn again from the same model
@@ -52,7 +53,7 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     drawn = project.maps.prediction_run_config(new_pred)["boxes"]
     assert drawn["min_rel_area"] == 0.5 and drawn["merge_gap"] == 0.1
     assert f"prediction      run #{train_run} (evaluate --prediction-run {new_pred})" in redrawn
-    assert "training        none: nothing changed" in redrawn
+    assert "training        none: nothing new to learn from" in redrawn
     pred_run = new_pred
 
     boxes = project.maps.prediction(sites[0].id).boxes
