@@ -63,3 +63,25 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert reads == ["site/a.jpg"] and "attention maps for 1 image(s)" in err and "unreadable" not in err
     assert run_cli(["info", str(project.path)]) == 0
     assert "unreadable" not in capsys.readouterr().out
+
+
+def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_pipeline, monkeypatch, capsys):
+    from core.pipeline import compute_attention, compute_proposals, proposal_stage
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    reads: list[str] = []
+    real = proposal_stage.load_rgb
+    monkeypatch.setattr(proposal_stage, "load_rgb",
+                        lambda project, rec, max_side: reads.append(rec.rel_path) or real(project, rec, max_side))
+    compute_proposals(project, cfg)
+    assert reads.count("site/a.jpg") == 1
+    site = project.images.by_path("site/a.jpg")
+    assert project.proposals.list(site.id) == []
+    assert unfinished_stages(project, cfg) == []        # reopening the window does not try it again
+    reads.clear()
+    assert compute_proposals(project, cfg) == 0 and reads == []
+    assert run_cli(["info", str(project.path)]) == 0
+    assert "  site/a.jpg: " in capsys.readouterr().out
