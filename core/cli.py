@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from core.cli_stages import describe_prediction_run
+from core.cli_stages import describe_prediction_run, unreadable_lines
 from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
@@ -128,6 +128,8 @@ def project_info(project: Project) -> str:
     lines = [f"project   {project.path}", f"images    {counts['total']} in {project.image_root}"]
     if counts["missing"]:
         lines.append(f"missing   {counts['missing']} file(s) no longer on disk")
+    if bad := unreadable_lines(project):
+        lines += ["unreadable" + bad[0].removeprefix("unreadable:"), *bad[1:]]
     lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
                                          for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0]))))
     lines.append("splits    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
@@ -206,7 +208,8 @@ def _add_foundation(sub) -> None:
     p = sub.add_parser("demo", help="write the built-in synthetic drone demo data set")
     p.add_argument("--out", default="demo_data", help="output folder (default: demo_data)")
     p.add_argument("--n", type=int, default=240, help="number of images (default 240)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the synthetic scenes: the same seed and number write the same images (default 0)")
     p.set_defaults(func=cmd_demo)
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
-from core.settings_cli import add_stage_options, apply_cli
+from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
 
@@ -62,11 +63,19 @@ def _cfg(project: Project, a: argparse.Namespace):
             cfg.attention.weights = str(Path(cfg.attention.weights).expanduser().resolve())
         if getattr(a, "weights", None) is not None or getattr(a, "backbone", None) is not None:
             # Load the backbone before the settings are saved: a weight file that fails (WeightsError) is
-            # reported and never remembered, so the next plain run does not fail on it again.
-            from core.pipeline.encoding import backbone_for
-            backbone_for(cfg)
+            # reported and never remembered, so the next plain run does not fail on it again. The stage then
+            # encodes with this one (``_loaded``): loaded once per command.
+            from core.pipeline.encoding import BackboneLoader
+            a.loaded_backbone = BackboneLoader(cfg)
+            a.loaded_backbone()
         save_config(project, cfg)
     return cfg
+
+
+def _loaded(a: argparse.Namespace):
+    """The backbone ``_cfg`` loaded to check --backbone / --weights (a BackboneLoader), or None: the stage loads
+    the configured one when it first needs it."""
+    return getattr(a, "loaded_backbone", None)
 
 
 def _ray(a: argparse.Namespace):
@@ -77,16 +86,37 @@ def _ray(a: argparse.Namespace):
     return RayOptions(address=None if a.ray == "local" else a.ray, batch_size=a.ray_batch_size, actors=a.ray_actors)
 
 
+def unreadable_lines(project: Project, limit: int = 20) -> list[str]:
+    """What the stages skip because it failed to decode before and has not changed since, each file with its
+    reason, and how to have them read again; [] when there is none."""
+    from core.data.unreadable import RETRY_HINT, unreadable_images
+    failures = unreadable_images(project)
+    if not failures:
+        return []
+    lines = [f"unreadable: {_n(len(failures), 'image')} skipped, not decoded again until the file changes:"]
+    lines += [f"  {f.rel_path}: {f.reason}" for f in failures[:limit]]
+    if len(failures) > limit:
+        lines.append(f"  ... and {len(failures) - limit} more")
+    return lines + [f"  to read them again: {RETRY_HINT}"]
+
+
 @_with_events
 def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention
     with open_project(a.project) as p:
+        if a.retry_unreadable:
+            from core.data.unreadable import retry_unreadable, unreadable_images
+            again = len(unreadable_images(p))    # the project's images; the files import refused are read on re-scan
+            retry_unreadable(p)
+            print(f"reading {_n(again, 'image')} that failed to decode before again", file=sys.stderr)
         if _ray(a) is not None:
             from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
-            n = compute_attention(p, _cfg(p, a), progress, force=a.force)
+            n = compute_attention(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"attention maps for {n} image(s)", file=sys.stderr)
+        for line in unreadable_lines(p):
+            print(line, file=sys.stderr)
     return n
 
 
@@ -98,7 +128,7 @@ def cmd_proposals(a, progress) -> int:
             from core.pipeline.cluster import compute_proposals_on_ray
             n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
-            n = compute_proposals(p, _cfg(p, a), progress, force=a.force)
+            n = compute_proposals(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"proposals for {n} image(s)", file=sys.stderr)
     return n
 
@@ -107,10 +137,48 @@ def cmd_proposals(a, progress) -> int:
 def cmd_train(a, progress) -> int:
     from core.pipeline import train
     with open_project(a.project) as p:
-        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume)
+        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
-        print(f"training run {run_id} {run.status}: {json.dumps(run.metrics)}", file=sys.stderr)
+        if a.json:                    # for scripts: the run's number, state and figures
+            print(json.dumps({"train_run": run_id, "status": run.status if run else None,
+                              "metrics": run.metrics if run else {}}), file=sys.stderr if a.events == "json" else None)
+        else:                         # stdout carries only JSON events in events mode: the words go to stderr
+            print(f"training {describe_training_run(run)}\nnext: python main.py predict {a.project}",
+                  file=sys.stderr if a.events == "json" else None)
     return run_id
+
+
+def _figure(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def describe_training_run(run) -> str:
+    """One line on a training run (a core.store.records.TrainingRunRecord) as users name it, with its figures, e.g.
+    'run #3 finished: 12 epochs on 40 training images, final loss 0.4123, classifier right on 87.5 % of the
+    validation images'."""
+    if run is None:
+        return "run gone (deleted meanwhile)"
+    m, cfg = run.metrics or {}, run.config or {}
+    parts = []
+    done, epochs = len(run.history or []), cfg.get("epochs")
+    schedule = (f"{done} of {_n(epochs, 'epoch')}" if done and done != epochs else _n(epochs, "epoch")) if epochs \
+        else ""
+    if m.get("n_train") is not None:
+        schedule = f"{schedule} on {_n(int(m['n_train']), 'training image')}".strip()
+    if schedule:
+        parts.append(schedule)
+    if (loss := _figure(m.get("final_loss"))) is not None:
+        parts.append(f"final loss {loss:.4f}")
+    if (acc := _figure(m.get("val_accuracy"))) is not None:
+        parts.append(f"classifier right on {100 * acc:.1f} % of the validation images")
+    text = f"run #{run.id} {run.status}"
+    if run.status == "failed" and run.error:
+        return f"{text}: {run.error.strip().splitlines()[0]}"
+    return f"{text}: {', '.join(parts)}" if parts else text
 
 
 @_with_events
@@ -121,7 +189,7 @@ def cmd_predict(a, progress) -> int:
             from core.pipeline.cluster import predict_on_ray
             run = predict_on_ray(p, a.run, progress, _ray(a), cfg=_cfg(p, a))
         else:
-            run = predict(p, a.run, progress, cfg=_cfg(p, a))
+            run = predict(p, a.run, progress, cfg=_cfg(p, a), backbone=_loaded(a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
         print(f"predictions of training run #{trained} stored (evaluate --prediction-run {run} picks these)",
               file=sys.stderr)
@@ -129,10 +197,16 @@ def cmd_predict(a, progress) -> int:
     return run
 
 
-def _warn_degenerate(project: Project, pred_run: int | None) -> None:
-    """A model that learned nothing (flat maps, full-frame boxes) is said in words, not left to the scores."""
+def warning_line(text: str) -> str:
+    """How every stage words a warning on its own line: 'warning: ...'."""
+    return f"warning: {text}"
+
+
+def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
+    """A model that learned nothing (flat maps, full-frame boxes) is said in words, not left to the scores: the
+    warning the prediction run recorded (core/result_checks.py), on stderr unless ``file`` is given."""
     if pred_run is not None and (warning := project.maps.prediction_warning(pred_run)):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(warning_line(warning), file=file or sys.stderr)
 
 
 def _n(n: int, word: str, plural: str | None = None) -> str:
@@ -155,9 +229,17 @@ def run_summary(project: Project, out: dict) -> str:
     """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
     lines = [f"attention maps  {_n(out.get('attention', 0), 'image')} computed",
              f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
+    from core.data.unreadable import unreadable_images
+    if bad := unreadable_images(project):
+        lines.append(f"unreadable      {_n(len(bad), 'image')} skipped: not decoded again until the file changes "
+                     "('info' names them)")
     if out.get("train_run") is not None:
         run = project.runs.get(out["train_run"])
-        lines.append(f"training        run #{out['train_run']} {run.status if run is not None else 'gone'}")
+        if out.get("trained", True):
+            lines.append(f"training        {describe_training_run(run)}")
+        else:                         # nothing new to learn from: the model the project has is kept
+            lines.append(f"training        none: nothing new to learn from since run #{out['train_run']} "
+                         "(--retrain trains again)")
     if out.get("prediction_run") is not None:
         lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
     elif out.get("train_run") is not None:
@@ -169,7 +251,9 @@ def run_summary(project: Project, out: dict) -> str:
 def cmd_run(a, progress) -> dict:
     from core.pipeline import run_all
     with open_project(a.project) as p:
-        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a))
+        # boxes drawn another way are not up to date: new box-drawing options draw them again from the model
+        out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a), redraw=given(a, "boxes"),
+                      backbone=_loaded(a))
         if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
             print(run_summary(p, out), file=sys.stderr)
         else:                         # --json: for scripts, the stages' counts and run ids
@@ -185,9 +269,11 @@ def cmd_evaluate(a) -> int:
         result = evaluate(p, split=a.split, maps=a.maps, metadata=Path(a.metadata) if a.metadata else None,
                           prediction_run=a.prediction_run)
     print(format_table(result))
+    if learned_nothing := result.get("prediction_warning"):  # recorded by predict: the same words it printed
+        print(warning_line(learned_nothing))
     from core.result_checks import small_sample_warning
     if few := small_sample_warning(result.get("n_images")):    # the evaluation panel's rule
-        print(f"warning: {few}")
+        print(warning_line(few))
     from core.pipeline.evaluate_stage import metadata_summary
     if metadata_summary(result):
         print(metadata_summary(result))
@@ -223,6 +309,9 @@ def _ray_options(p: argparse.ArgumentParser) -> None:
 def register(sub) -> None:
     p = _stage(sub, "attention", "per-head attention maps of the frozen ViT for every image", cmd_attention)
     p.add_argument("--force", action="store_true", help="recompute maps that exist")
+    p.add_argument("--retry-unreadable", action="store_true",
+                   help="read the images that failed to decode before again, even if their file has not changed "
+                        "(a changed file is read again anyway)")
     _ray_options(p)
 
     p = _stage(sub, "proposals", "ranked discriminative proposals (Alg. 1) from the attention maps", cmd_proposals)
@@ -231,6 +320,8 @@ def register(sub) -> None:
 
     p = _stage(sub, "train", "train the classification and localization heads", cmd_train)
     p.add_argument("--resume", type=int, help="resume training run N from its last checkpoint")
+    p.add_argument("--json", action="store_true",
+                   help="print the run as one JSON object on stdout (its number, state, figures) instead of a summary")
 
     p = _stage(sub, "predict", "class probabilities, foreground maps and boxes for every image", cmd_predict)
     p.add_argument("--run", type=int, help="training run to use (default: the latest finished)")
@@ -244,7 +335,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("evaluate", help="WSOL metrics against imported ground truth")
     p.add_argument("project", help="project file (.dips)")
-    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                   help="the images evaluated: one split, or all of them (default: test)")
     p.add_argument("--maps", default="predicted", choices=("predicted", "attention", "proposal"),
                    help="predicted: DiPS maps; attention: raw SST map picked by the classifier (Table 4 "
                         "baseline); proposal: the top-ranked proposal box itself")

@@ -226,10 +226,13 @@ class TrainConfig:
     # the review window hides a predicted box unless boxes scored like it have paid on this project so far (the
     # suggestion gate, core/review_gate.py): simulated review on real aerial frames 1.15x -> 1.03x of drawing every
     # box, demo unchanged (docs/BENCHMARKS.md, issue 14)
+    # it acts on what predict hands the review, not on training: on predict and run ('train --no-suggestion-gate', as
+    # the README had it, still works)
     suggestion_gate: bool = option(True, "the review window hides predicted boxes scored like those that have not "
                                          "been right on this project so far (learned from the images reviewed); "
                                          "off: every predicted box is shown", cli="suggestion-gate",
-                                   stages=("train",), gui=True, label="Hide suggestions that have not paid")
+                                   stages=("predict", "run"), old_stages=("train",), gui=True,
+                                   label="Hide suggestions that have not paid")
     # -- loss (Eq. 4): lambda_1 * partial CE + lambda_2 * CRF --
     lambda_seed: float = option(1.0, "weight of the loss on the sampled object and background pixels (partial "
                                      "cross-entropy, Eq. 4)", symbol="λ1", cli="lambda-seed", stages=("train",),
@@ -292,6 +295,8 @@ _BEFORE_FIELD_EXISTED = {"decoder_reduce": None}
 
 
 BOX_SCORES = ("mean", "mass")
+# the commands that draw predicted boxes, so take the box-drawing options: predict, and run (whose last stage it is)
+DRAW_STAGES = ("predict", "run")
 
 
 @dataclass
@@ -307,33 +312,33 @@ class BoxDrawConfig:
                              unit="fraction of the map", low=0.0, high=1.0)
     min_rel_area: float = option(0.25, "drop regions below this fraction of the image's largest one (a speck beside "
                                       "the object is not another object); 0 = off",
-                                 unit="fraction of the largest region", cli="min-rel-area", stages=("predict",),
+                                 unit="fraction of the largest region", cli="min-rel-area", stages=DRAW_STAGES,
                                  low=0.0, high=1.0, metavar="F")
     merge_gap: float = option(0.0, "merge boxes closer than this times the smaller box's side (fragments of one "
-                                   "object); 0 = off", unit="box sides", cli="merge-gap", stages=("predict",),
+                                   "object); 0 = off", unit="box sides", cli="merge-gap", stages=DRAW_STAGES,
                               low=0.0, metavar="G")
     split_touching: float = option(0.0, "one box per object where objects touch: every peak of the map at least "
                                         "this fraction of the image's side from a higher one is an object, and a "
                                         "watershed shares the region among them; 0 = off",
-                                   unit="fraction of the image side", cli="split-touching", stages=("predict",),
+                                   unit="fraction of the image side", cli="split-touching", stages=DRAW_STAGES,
                                    low=0.0, high=1.0, metavar="D")
     nms_cover: float = option(0.0, "drop a box lying this much inside a better one (duplicates); 0 = off",
                               unit="fraction of the box's area", low=0.0, high=1.0)
     score: str = option("mass", "rank boxes by their mean foreground probability, or by mass (mean x sqrt of the "
                                 "box's share of the largest mass: big confident regions first)",
-                        cli="box-score", stages=("predict",), choices=BOX_SCORES)
+                        cli="box-score", stages=DRAW_STAGES, choices=BOX_SCORES)
     grabcut: bool = option(False, "tighten each box to the object's edges with OpenCV's GrabCut seeded by the map",
-                           cli="grabcut", stages=("predict",))
+                           cli="grabcut", stages=DRAW_STAGES)
     max_boxes: int = option(0, "keep at most this many boxes per image; 0 = all", unit="boxes", low=0)
     # on: demo 0.91x -> 0.84x of drawing every box (it picks GrabCut there), aerial 1.03x -> 1.03x (it picks the split;
     # nothing makes the aerial top box right), simulated review with the suggestion gate (docs/BENCHMARKS.md, issue 14)
     fit_to_curated: bool = option(True, "once 5 images carry curated boxes, choose the operating threshold and "
                                          "the drawing (as set, with GrabCut, or splitting touching objects) whose "
                                          "best box the inspector would have kept most often on them",
-                                  cli="fit-to-curated", stages=("predict",))
+                                  cli="fit-to-curated", stages=DRAW_STAGES)
     threshold: float | None = option(None, "operating threshold on the foreground probability; 'default': "
                                            "calibrated per prediction run on the training images' pseudo boxes",
-                                     symbol="tau", unit="probability", cli="threshold", stages=("predict",),
+                                     symbol="tau", unit="probability", cli="threshold", stages=DRAW_STAGES,
                                      low=0.0, high=1.0, metavar="T")
 
     def __post_init__(self) -> None:

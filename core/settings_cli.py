@@ -107,14 +107,17 @@ def _cli_type(opt: Option) -> Callable[[str], object]:
 
 
 def add_stage_options(parser: argparse.ArgumentParser, stage: str) -> None:
-    """The options of one subcommand, from the fields whose ``stages`` name it (one per option name)."""
+    """The options of one subcommand, from the fields whose ``stages`` name it (one per option name), and those whose
+    ``old_stages`` name it (accepted, not listed in ``--help``)."""
     seen = set()
     for opt in options():
-        if stage not in opt.meta["stages"] or opt.dest in seen:
+        if stage not in opt.meta["stages"] + opt.meta["old_stages"] or opt.dest in seen:
             continue
         seen.add(opt.dest)
         flag = f"--{opt.meta['cli']}"
-        kw: dict[str, Any] = {"help": opt.help_text(), "dest": opt.dest}
+        # an option that moved on to where it acts still works where it was, unlisted there
+        shown = stage in opt.meta["stages"]
+        kw: dict[str, Any] = {"help": opt.help_text() if shown else argparse.SUPPRESS, "dest": opt.dest}
         if opt.meta["metavar"]:
             kw["metavar"] = opt.meta["metavar"]
         if opt.base is bool:
@@ -146,6 +149,11 @@ def apply_cli(settings: Settings, args: argparse.Namespace) -> bool:
         if post_init is not None:
             post_init()
     return given
+
+
+def given(args: argparse.Namespace, section: str | None) -> bool:
+    """Whether any option of ``section`` ("boxes", ...) was given on this command line."""
+    return any(opt.meta["cli"] and getattr(args, opt.dest, None) not in (None, "") for opt in options(section))
 
 
 def share(settings: Settings, section: str) -> None:

@@ -6,7 +6,9 @@ Field metadata (see :func:`option`):
 * ``help``: one sentence for ``--help`` and the tooltip; ``symbol``: the paper's symbol (K, n+, lambda_2);
   ``unit``: what the number counts.
 * ``cli``: the option's name (``--n-neg``); the same name on two fields sets both (``--device``
-  sets the stages' and training's device). ``stages``: the subcommands that take it.
+  sets the stages' and training's device). ``stages``: the subcommands that take it. ``old_stages``:
+  subcommands that took it before it moved to where it acts; they still accept it (README documents it there)
+  but their ``--help`` does not list it.
 * ``gui``: the training panel shows it; ``when``: it only applies when this holds for its section
   (the panel hides the widget, the panel's command line leaves it out).
 * ``low``/``high``: the accepted range; ``choices``; ``none_as``: the number that means None on the
@@ -44,14 +46,15 @@ def option(default=MISSING, help: str = "", *, factory: Callable | None = None, 
            unit: str | None = None, cli: str | None = None, stages: tuple[str, ...] = (), gui: bool = False,
            label: str | None = None, choices: tuple | None = None, low: float | None = None,
            high: float | None = None, none_as: int | None = None, parse: Callable[[str], object] | None = None,
-           when: Callable[[Any], bool] | None = None, metavar: str | None = None) -> Any:
+           when: Callable[[Any], bool] | None = None, metavar: str | None = None,
+           old_stages: tuple[str, ...] = ()) -> Any:
     """A dataclass field that carries what the CLI, the saved settings and the panel need to know about it.
 
     Typed ``Any`` as ``dataclasses.field`` is: the type checker then reads the annotation beside it as the
     attribute's type (``n_neg: int = option(48, ...)`` is an int)."""
     meta = {"help": help, "symbol": symbol, "unit": unit, "cli": cli, "stages": tuple(stages), "gui": gui,
             "label": label, "choices": choices, "low": low, "high": high, "none_as": none_as, "parse": parse,
-            "when": when, "metavar": metavar}
+            "when": when, "metavar": metavar, "old_stages": tuple(old_stages)}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.data.images import ImageInfo, ImageReadError, inspect_image
 from core.data.import_scan import Candidate, ImportReport, read_label_csv, scan_class_folders
 from core.data.splits import SplitConfig, assign_splits
+from core.data.unreadable import UnreadableFiles
 from core.errors import ImportError_
 from core.progress import NULL_PROGRESS, Progress
 from core.store.project import Project
@@ -75,18 +76,27 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
         report.unchanged += len(same)
         recheck = [c for c in recheck if c.rel_path not in same]
 
+    unreadable = UnreadableFiles(project, root)
+    added = _NewRows(project, known, vanished, splits, report)
+    if not rehash:      # a file that failed to decode and has not changed since fails again: not read again
+        todo = _skip_known_failures(todo, unreadable, report, added.refused)
+        recheck = _skip_known_failures(recheck, unreadable, report, set())
     total = len(todo) + len(recheck)
     progress.start("import", total, f"{len(cands)} files")
-    added = _NewRows(project, known, vanished, splits, report)
     rechecked = _RecheckedRows(project, known, report)
     done = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for writer, batch in ((added, todo), (rechecked, recheck)):
             for result in pool.map(lambda c: _inspect(root, c), batch):
                 done += 1
+                if result[2] is not None:
+                    unreadable.record(result[0].rel_path, result[2])
+                else:
+                    unreadable.forget(result[0].rel_path)
                 writer.add(result)
                 progress.update(done, total, result[0].rel_path)
             writer.flush()
+    unreadable.save()
     _flag_vanished(project, [p for p in vanished if p not in added.moved_from], report)
     for c in cands:       # what the project holds from this scan: files refused now are not counted
         if c.class_name and c.rel_path not in added.refused:
@@ -95,6 +105,22 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
 
 
 _Inspected = tuple[Candidate, ImageInfo | None, str | None, int]   # what _inspect returns
+
+
+def _skip_known_failures(cands: list[Candidate], unreadable: UnreadableFiles, report: ImportReport,
+                         refused: set[str]) -> list[Candidate]:
+    """``cands`` less the files recorded as undecodable and unchanged since (core/data/unreadable.py): each is
+    reported skipped with its recorded reason and added to ``refused``."""
+    out = []
+    for c in cands:
+        failed = unreadable.still_unreadable(c.rel_path)
+        if failed is None:
+            out.append(c)
+            continue
+        report.skipped.append((c.rel_path, f"{failed.reason} (unchanged since it last failed: not read again; "
+                                           "--rehash reads it)"))
+        refused.add(c.rel_path)
+    return out
 
 
 @dataclass

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from core.data.unreadable import UnreadableFiles
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
@@ -43,8 +44,9 @@ def compute_attention(project: Project, cfg: PipelineConfig | None = None, progr
 def attention_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | None = None,
                    force: bool = False) -> list:
     """The images the attention stage has to encode: those without maps or cached features (every one when
-    ``force``), among ``image_ids`` when given, object classes first (core.work_order.objects_first). Shared by
-    the local stage and the Ray one."""
+    ``force``) less those that failed to decode and have not changed since (``retry_unreadable``), among
+    ``image_ids`` when given, object classes first (core.work_order.objects_first). Shared by the local stage and
+    the Ray one."""
     records = project.images.list(ImageFilter(include_missing=False))
     if image_ids is not None:
         wanted = set(image_ids)
@@ -53,6 +55,8 @@ def attention_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] |
         have = project.maps.image_ids_with_attention(cfg.backbone_key)
         cache = feature_cache(project, cfg)
         records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
+    unreadable = UnreadableFiles(project, project.image_root)   # failed before, unchanged since: would fail again
+    records = [r for r in records if unreadable.still_unreadable(r.rel_path) is None]
     return objects_first(records, background_class_ids(project, cfg))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.images import ImageReadError, read_image
+from core.data.unreadable import UnreadableFiles
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import BackboneLoader, encode_into_cache, feature_cache
 from core.progress import NULL_PROGRESS, Progress
@@ -124,14 +125,19 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
                          num_cpus=1)
     progress.start("attention", len(records), f"on Ray: {n_actors} actor(s), {os.cpu_count()} local CPUs")
     done, problems = 0, []
+    by_id = {r.id: r for r in records}
+    unreadable = UnreadableFiles(project, project.image_root)   # as the local stage: not decoded again while unchanged
     for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
         for image_id, maps, problem in zip(batch["image_id"], batch["maps"], batch["problem"], strict=True):
             if problem:
                 problems.append(str(problem))
+                rec = by_id[int(image_id)]
+                unreadable.record(rec.rel_path, str(problem).removeprefix(f"{project.images.path(rec)}: "))
             else:
                 project.maps.save_attention(int(image_id), key, np.asarray(maps, dtype=np.float32))
         done += len(batch["image_id"])
         progress.update(done, len(records))
+    unreadable.save()
     if problems:
         project.set_meta("last_attention_problems", "\n".join(problems))
     return len(records) - len(problems)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from core.data.images import ImageReadError, read_image
+from core.data.unreadable import UnreadableFiles
 from core.dips.attention import attention_maps, extract_batch
 from core.dips.backbones import load_backbone
 from core.dips.device import inference_autocast, pick_device
@@ -87,13 +88,16 @@ def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRec
     """Encode ``records`` in batches with ``backbone`` (a Backbone, a BackboneLoader, or None: the configured
     one), in their order except for the image ids ``priority`` names before each batch (core.work_order), which
     may also name images of ``on_request`` (done only when named).
-    Returns the list of problems ('path: reason') skipped. Each progress event's extra holds ``done_ids`` (the
-    batch just stored) and ``next_id``, ``next_path``: the image the next batch starts with (None at the end)."""
+    Returns the list of problems ('path: reason') skipped; each is recorded (core/data/unreadable.py), and a file
+    recorded so and unchanged since is not decoded again (training and prediction skip it too). Each progress
+    event's extra holds ``done_ids`` (the batch just stored) and ``next_id``, ``next_path``: the image the next
+    batch starts with (None at the end)."""
     backbone = backbone_loader(cfg, backbone)()
     cache = feature_cache(project, cfg)
     key = cache.key   # the backbone key, computed once (a user's weight folder is read to hash it)
     S = cfg.attention.input_size
     problems: list[str] = []
+    unreadable = UnreadableFiles(project, project.image_root)   # failures kept, so a resume does not decode again
     progress.start(stage, len(records), f"{backbone.key} at {S}px on {next(backbone.parameters()).device}")
     done = 0
     bs = max(1, cfg.attention.batch_size)
@@ -102,11 +106,16 @@ def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRec
         batch = todo.take(bs)
         chunk, images = [], []
         for rec in batch:
+            if (failed := unreadable.still_unreadable(rec.rel_path)) is not None:   # as it was when it failed
+                problems.append(f"{project.images.path(rec)}: {failed.reason}")
+                continue
             try:
                 img = load_rgb(project, rec, max_side=2 * S)
             except ImageReadError as exc:
                 problems.append(str(exc))
+                unreadable.record(rec.rel_path, exc.reason)
                 continue
+            unreadable.forget(rec.rel_path)
             if flipped:
                 img = np.ascontiguousarray(img[:, ::-1])
             chunk.append(rec)
@@ -118,6 +127,7 @@ def encode_records(project: Project, cfg: PipelineConfig, records: list[ImageRec
                     project.maps.save_attention(rec.id, key, maps[j])
         done += len(batch)
         progress.update(done, todo.total, batch[-1].rel_path, done_ids=[r.id for r in batch], **next_up(todo))
+        unreadable.save()      # per batch, as the maps are: a cancelled stage keeps what it learned
     return problems
 
 

@@ -78,7 +78,8 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
     proposal; the paper's Table 4 baseline); ``proposal``: the top-ranked proposal box.
     ``prediction_run`` picks a prediction run (default: each image's latest). With ``metadata`` (a
     wsolevaluation folder) the result has ``metadata``: listed, evaluated, not found, outside the split; a
-    folder none of whose images is in the split raises ``ValueError``.
+    folder none of whose images is in the split raises ``ValueError``. For predicted maps ``prediction_warning``
+    is the evaluated run's recorded warning (a model that learned nothing), or None.
     """
     if maps not in MAP_TYPES:
         raise ValueError(f"maps must be one of {MAP_TYPES}, not {maps!r}")
@@ -92,15 +93,7 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
                          "(import them with: import-coco PROJECT FILE --as gt)")
     index = class_index(project)
     cfg = cfg or EvalConfig()
-    kept, arrays, probs = [], [], []   # probs: each image's class probabilities (predicted maps only)
-    for rec in records:
-        found = _map_of(project, rec, maps, prediction_run)
-        if found is None:
-            continue
-        arrays.append(found[0])
-        if maps == "predicted":
-            probs.append(found[1])
-        kept.append(rec)
+    kept, arrays, probs = _collect_maps(project, records, maps, prediction_run)
     if not kept:
         raise NoMapsError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
                           f"(run the {'predict' if maps == 'predicted' else 'attention/proposals'} stage first)",
@@ -119,6 +112,10 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
                                progress=progress if progress is not NULL_PROGRESS else None)
     out = result.to_json(include_curves=details)
     out.update({"split": split, "maps": maps, "n_without_maps": len(records) - len(kept)})
+    if maps == "predicted":
+        # the run's own check (core/result_checks.py, recorded by predict): a model that learned nothing scores ~0.5
+        # like any other, so its figures go out with the same words predict printed
+        out["prediction_warning"] = project.maps.prediction_warning(prediction_run)
     if coverage is not None:
         kept_ids = {r.id for r in kept}
         out["metadata"] = {**coverage, "evaluated": len(kept),
@@ -126,6 +123,20 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
     if details:
         _add_details(out, result, kept)
     return out
+
+
+def _collect_maps(project: Project, records, maps: str, prediction_run: int | None) -> tuple[list, list, list]:
+    """(the records that have a map, their maps or boxes, their class probabilities: predicted maps only)."""
+    kept, arrays, probs = [], [], []
+    for rec in records:
+        found = _map_of(project, rec, maps, prediction_run)
+        if found is None:
+            continue
+        arrays.append(found[0])
+        if maps == "predicted":
+            probs.append(found[1])
+        kept.append(rec)
+    return kept, arrays, probs
 
 
 def _check_prediction_run(project: Project, prediction_run: int | None) -> None:

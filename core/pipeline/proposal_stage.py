@@ -8,6 +8,7 @@ import torch
 
 from core.class_roles import PROPOSALS_PENDING
 from core.data.images import ImageReadError
+from core.data.unreadable import UnreadableFiles
 from core.dips.device import pick_device
 from core.dips.scoring import propose
 from core.pipeline.config import PipelineConfig, load_config
@@ -72,13 +73,15 @@ def compute_proposals(project: Project, cfg: PipelineConfig | None = None, progr
     s = cfg.proposals.scoring_size
     done = 0
     todo = WorkOrder(records, priority)
+    unreadable = UnreadableFiles(project, project.image_root)   # broken since its maps were made: not read again
     try:
         for rec in todo:
             try:
                 img = load_rgb(project, rec, max_side=2 * s)
-            except ImageReadError:
+            except ImageReadError as exc:
+                unreadable.record(rec.rel_path, exc.reason)
                 done += 1
-                progress.update(done, len(records), f"{rec.rel_path}: unreadable", **next_up(todo))
+                progress.update(done, len(records), f"{rec.rel_path}: {exc.reason}", **next_up(todo))
                 continue
             image01 = torch.from_numpy(img).to(device).permute(2, 0, 1).float().div(255)
             maps = project.maps.attention(rec.id, key)
@@ -87,6 +90,7 @@ def compute_proposals(project: Project, cfg: PipelineConfig | None = None, progr
             store_proposals(project, rec, [(p.box, p.source_map, p.score, p.class_prob) for p in ranked], stale, done)
             progress.update(done, len(records), rec.rel_path, done_ids=[rec.id], **next_up(todo))
     finally:
+        unreadable.save()
         if image_ids is None:   # also on cancel or error: the next run redoes only what is left
             project.set_meta(META_PENDING, json.dumps(sorted(stale)))   # unreadable images stay pending
     return done
@@ -108,7 +112,8 @@ def proposal_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | 
     if not force:
         have = project.proposals.image_ids_with_proposals()
         records = [r for r in records if r.id not in have or r.id in stale]
-    return records, stale
+    unreadable = UnreadableFiles(project, project.image_root)   # failed to decode, unchanged since: would fail again
+    return [r for r in records if unreadable.still_unreadable(r.rel_path) is None], stale
 
 
 def store_proposals(project: Project, rec, ranked: list[tuple], stale: set[int], done: int) -> None:

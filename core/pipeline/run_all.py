@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from core.pipeline.attention_stage import compute_attention
 from core.pipeline.config import PipelineConfig, load_config
-from core.pipeline.encoding import BackboneLoader
+from core.pipeline.encoding import backbone_loader
 from core.pipeline.predict_stage import predict
 from core.pipeline.proposal_stage import compute_proposals
 from core.pipeline.train_stage import train
@@ -15,13 +15,16 @@ _INCREMENTAL = {"attention": compute_attention, "proposals": compute_proposals}
 
 
 def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
-            retrain: bool = False, ray=None) -> dict:
+            retrain: bool = False, ray=None, redraw: bool = False, backbone=None) -> dict:
     """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
-    "train_run", "prediction_run"}`` (the last only when a prediction ran). ``ray``: a
+    "trained", "train_run", "prediction_run"}`` (``trained``: whether this call trained ``train_run`` or kept the
+    latest finished one; ``prediction_run`` only when a prediction ran). ``redraw``: predict again even when nothing
+    was trained (the box-drawing settings changed). ``backbone``: a Backbone or BackboneLoader already loaded for
+    ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
-    backbone = BackboneLoader(cfg)   # loaded by the first stage that encodes, then shared by the others
+    backbone = backbone_loader(cfg, backbone)   # loaded by the first stage that encodes, then shared by the others
     out = {}
     for stage in ORDER:
         if stage in _INCREMENTAL and ray is not None:
@@ -32,11 +35,12 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
             out[stage] = _INCREMENTAL[stage](project, cfg, progress, backbone=backbone)
         elif stage == "train":
             latest = project.runs.latest_finished()
-            if latest is None or retrain or any(out[s] for s in _INCREMENTAL):
+            out["trained"] = latest is None or retrain or any(out[s] for s in _INCREMENTAL)
+            if latest is None or out["trained"]:
                 out["train_run"] = train(project, cfg, progress, backbone=backbone)
             else:
                 out["train_run"] = latest.id
-                if project.maps.latest_run_id() is not None:
+                if project.maps.latest_run_id() is not None and not redraw:
                     break          # trained and predicted already: nothing left to do
         elif stage == "predict" and ray is not None:
             from core.pipeline.cluster import predict_on_ray

@@ -140,15 +140,22 @@ class ScorerSpec:
 
 def prepare_scorer(project: Project, cfg: PipelineConfig, progress: Progress, backbone=None) -> ScorerSpec:
     """Train f_x on the project's training split if no cached copy fits, and say where it is."""
+    return _prepare_scorer(project, cfg, progress, backbone)[0]
+
+
+def _prepare_scorer(project: Project, cfg: PipelineConfig, progress: Progress,
+                    backbone=None) -> tuple[ScorerSpec, torch.nn.Module | None]:
+    """``prepare_scorer``, with the EfficientNet it fitted or read (None for the other kinds): whoever scores in this
+    process uses that one rather than building it again from the file."""
     index = class_index(project)
     train = _train_split(project, index)
     n_classes = max(1, len(index))
     if cfg.proposals.scorer == "efficientnet" and len(index) >= 2 and train:
         path = project.work_dir / f"scorer_{_digest(cfg, train, index, 'efficientnet')}.pt"
-        _efficientnet_fit(project, cfg, train, index, path, progress)
-        return ScorerSpec("efficientnet", str(path), n_classes)
+        model = _efficientnet_fit(project, cfg, train, index, path, progress)
+        return ScorerSpec("efficientnet", str(path), n_classes), model
     if len(index) < 2 or not train:   # a single class: every box is 'of the class'; the size prior alone ranks
-        return ScorerSpec("uniform", None, n_classes)
+        return ScorerSpec("uniform", None, n_classes), None
     path = project.work_dir / f"scorer_{_digest(cfg, train, index, cfg.proposals.scorer)}.pt"
     if _cached_state(path, ("head", "dim", "n_classes", "n_blocks")) is None:
         x, kept = _cls_features(project, cfg, train, progress, "scorer", backbone_loader(cfg, backbone)())
@@ -158,14 +165,28 @@ def prepare_scorer(project: Project, cfg: PipelineConfig, progress: Progress, ba
                                    torch.device("cpu"))
         save_checkpoint({"head": head.state_dict(), "dim": x.shape[-1], "n_blocks": x.shape[1],
                          "n_classes": len(index)}, path)
-    return ScorerSpec("linear", str(path), n_classes)
+    return ScorerSpec("linear", str(path), n_classes), None
 
 
 def get_scorer(project: Project, cfg: PipelineConfig, progress: Progress,
                backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
     """classify(x [N,3,s,s] in [0,1]) -> probabilities [N, n_classes]. ``backbone``: a Backbone or a
-    BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here)."""
-    return scorer_from_spec(prepare_scorer(project, cfg, progress, backbone), cfg, backbone)
+    BackboneLoader for the linear scorer on the SST (None: the configured one, loaded here). The EfficientNet
+    scorer is built once: the model fitted (or read from its cache) is the one that scores."""
+    spec, model = _prepare_scorer(project, cfg, progress, backbone)
+    if model is not None:
+        return _cnn_scorer(model, cfg)
+    return scorer_from_spec(spec, cfg, backbone)
+
+
+def _cnn_scorer(model: torch.nn.Module, cfg: PipelineConfig) -> Callable[[torch.Tensor], torch.Tensor]:
+    """classify(x) with a fine-tuned EfficientNet (on the device it is on)."""
+    device = next(model.parameters()).device
+
+    def classify_cnn(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
+            return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
+    return classify_cnn
 
 
 def scorer_from_spec(spec: ScorerSpec, cfg: PipelineConfig, backbone=None) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -175,15 +196,9 @@ def scorer_from_spec(spec: ScorerSpec, cfg: PipelineConfig, backbone=None) -> Ca
     assert spec.path is not None   # every kind but 'uniform' has its cached weights
     state = load_checkpoint(Path(spec.path))
     if spec.kind == "efficientnet":
-        device = pick_device(cfg.device)
         model = load_efficientnet_lite0(num_classes=spec.n_classes)
         model.load_state_dict(state["model"])
-        model = model.to(device).eval()
-
-        def classify_cnn(x: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode(), inference_autocast(device, cfg.proposals.scoring_precision):
-                return torch.softmax(model(efficientnet_normalize(x.to(device))).float(), -1).cpu()
-        return classify_cnn
+        return _cnn_scorer(model.to(pick_device(cfg.device)).eval(), cfg)
     backbone = backbone_loader(cfg, backbone)()
     device = next(backbone.parameters()).device
     head = ClassificationHead(state["dim"], state["n_classes"], n_blocks=state["n_blocks"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from core.data.unreadable import UnreadableFiles
 from core.pipeline.attention_stage import attention_todo, background_class_ids
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.proposal_stage import META_PENDING
@@ -19,7 +20,13 @@ def proposals_left(project, cfg: PipelineConfig) -> int:
     eligible = {r.id for r in project.images.list(ImageFilter(include_missing=False))
                 if r.class_id in index and r.class_id not in background and r.id in with_maps}
     pending = set(json.loads(project.get_meta(META_PENDING) or "[]"))
-    return len((eligible - project.proposals.image_ids_with_proposals()) | (eligible & pending))
+    left = (eligible - project.proposals.image_ids_with_proposals()) | (eligible & pending)
+    if left:      # images that failed to decode and have not changed since are not work left: they would fail again
+        unreadable = UnreadableFiles(project, project.image_root)
+        bad = {r.id for r in project.images.list(ImageFilter(include_missing=False))
+               if r.id in left and unreadable.still_unreadable(r.rel_path) is not None}
+        left -= bad
+    return len(left)
 
 
 def unfinished_stages(project, cfg: PipelineConfig | None = None) -> list[str]:

@@ -99,3 +99,41 @@ def test_export_to_a_path_that_cannot_be_says_which_and_why(tmp_path, image_fold
     if Path("/proc/self").exists():   # Linux: /proc takes no new files, even from root
         assert main(["export", str(proj), "--out", "/proc/dips-x.json"]) == 2
         assert capsys.readouterr().err.strip() == "error: /proc/dips-x.json: No such file or directory"
+
+
+def _subcommands():
+    import argparse
+
+    from core.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices
+
+
+def test_every_option_of_every_subcommand_says_what_it_does():
+    """`demo --help` once listed `--seed` with no words; every option shown in --help now has some."""
+    import argparse
+    for name, parser in _subcommands().items():
+        for action in parser._actions:
+            if action.option_strings and action.help != argparse.SUPPRESS:
+                assert action.help and action.help.strip(), (name, action.option_strings)
+
+
+def test_demo_help_explains_the_seed(capsys):
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--seed SEED seed of the synthetic scenes" in text
+
+
+def test_the_suggestion_gate_is_an_option_of_predict_where_it_acts_and_trains_old_spelling_still_works(capsys):
+    from core.settings import Settings
+    from core.settings_cli import apply_cli
+    for stage, listed in (("predict", True), ("run", True), ("train", False)):
+        with pytest.raises(SystemExit):
+            main([stage, "--help"])
+        assert ("--suggestion-gate" in capsys.readouterr().out) is listed, stage
+    from core.cli import build_parser
+    for stage in ("predict", "train"):      # README's `--no-suggestion-gate` works on both
+        s = Settings()
+        assert apply_cli(s, build_parser().parse_args([stage, "p.dips", "--no-suggestion-gate"]))
+        assert s.train.suggestion_gate is False

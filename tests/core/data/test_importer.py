@@ -125,23 +125,31 @@ def test_killed_import_leaves_a_consistent_project(tmp_path):
 def test_rescan_reads_only_files_that_changed(tmp_path, image_folder, monkeypatch):
     from core.data import importer
     p = Project.create(tmp_path / "p.dips", image_folder)
-    skipped = {Path(path).name for path, _ in import_images(p).skipped}   # unreadable: tried again each time
+    first = dict(import_images(p).skipped)
     n = p.images.count()
     reads = []
     real = importer.inspect_image
     monkeypatch.setattr(importer, "inspect_image", lambda path: reads.append(Path(path).name) or real(path))
     report = import_images(p)
-    bad = sorted(reads)
-    assert set(bad) <= skipped and report.unchanged == n and report.updated == 0
-    reads.clear()
+    assert reads == [] and report.unchanged == n and report.updated == 0
+    # files that failed to decode are not decoded again while unchanged: skipped with the reason they failed for
+    bad = sorted(Path(path).name for path, why in report.skipped if "unchanged since it last failed" in why)
+    assert bad == ["broken.jpg", "text.png", "truncated.jpg"]
+    assert dict(report.skipped)["site/truncated.jpg"] == (f"{first['site/truncated.jpg']} (unchanged since it last "
+                                                          "failed: not read again; --rehash reads it)")
     changed = image_folder / "site" / "a.jpg"
     old_hash = p.images.by_path("site/a.jpg").content_hash
     make_image(changed, color=(10, 200, 10))
     st = changed.stat()
     os.utime(changed, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))   # a later save
     report = import_images(p)
-    assert sorted(reads) == sorted(bad + ["a.jpg"]) and report.updated == 1 and report.unchanged == n - 1
+    assert reads == ["a.jpg"] and report.updated == 1 and report.unchanged == n - 1
     assert p.images.by_path("site/a.jpg").content_hash != old_hash
     reads.clear()
     assert import_images(p, rehash=True).unchanged == n and len(reads) == n + len(bad)   # --rehash: all
+    reads.clear()
+    good = image_folder / "site" / "truncated.jpg"             # repaired: a new size and time, read at once
+    make_image(good, color=(30, 30, 200))
+    report = import_images(p)
+    assert reads == ["truncated.jpg"] and report.added == 1 and p.images.by_path("site/truncated.jpg") is not None
     p.close()

@@ -36,13 +36,17 @@ def _tiny_project(tmp_path, image_folder, name: str) -> Project:
 
 
 def test_attention_on_ray_matches_the_local_stage(tmp_path, image_folder, local_ray):
+    from core.data.unreadable import unreadable_images
     from core.pipeline.cluster import RayOptions, compute_attention_on_ray
     from core.pipeline.config import load_config
 
     local, remote = _tiny_project(tmp_path, image_folder, "local"), _tiny_project(tmp_path, image_folder, "ray")
+    broken = image_folder / "site" / "a.jpg"            # imported whole, broken on disk since
+    broken.write_bytes(broken.read_bytes()[:200])
     n_local = compute_attention(local)
     n_ray = compute_attention_on_ray(remote, opts=RayOptions(batch_size=2, actors=2))
-    assert n_ray == n_local == 7                       # the 7 readable images of the fixture folder
+    assert n_ray == n_local == 6                       # the 7 readable images of the fixture folder, less a.jpg
+    assert unreadable_images(remote) == unreadable_images(local) and len(unreadable_images(local)) == 1
     key = load_config(remote).backbone_key
     for rec in local.images.list():
         a, b = local.maps.attention(rec.id, key), remote.maps.attention(rec.id, key)

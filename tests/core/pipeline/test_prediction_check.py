@@ -1,6 +1,7 @@
 """A model that learned nothing (flat map, one full-frame box per image) is said in words by predict."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -37,7 +38,8 @@ def _learned_nothing(run) -> None:
     torch.save(state, run.checkpoint_path)
 
 
-def test_predict_of_a_model_that_learned_nothing_warns_in_the_cli_and_the_run_record(tiny_pipeline, capsys):
+def test_predict_and_evaluate_of_a_model_that_learned_nothing_warn_in_the_cli_and_the_run_record(tiny_pipeline,
+                                                                                                 tmp_path, capsys):
     from core.cli import run_cli
     project, cfg = tiny_pipeline
     cfg.boxes.threshold = 0.5
@@ -59,6 +61,17 @@ def test_predict_of_a_model_that_learned_nothing_warns_in_the_cli_and_the_run_re
     record = project.maps.prediction_run_config(pred_run)["check"]
     assert record["degenerate_images"] == record["object_images"] > 0
     assert project.maps.prediction_warning() == record["warning"]
+
+    # evaluate scores the same run: its figures come with the very line predict printed, in text and in the JSON
+    said = next(line for line in err.splitlines() if line.startswith("warning: The model has not learned"))
+    project.boxes.add_gt(site.id, (10, 10, 30, 30), site.class_id)
+    figures = tmp_path / "figures.json"
+    assert run_cli(["evaluate", str(project.path), "--split", "all", "--json", str(figures)]) == 0
+    out = capsys.readouterr().out
+    assert "MaxBoxAccV2" in out and said in out.splitlines()
+    assert json.loads(figures.read_text())["prediction_warning"] == record["warning"]
+    assert run_cli(["evaluate", str(project.path), "--split", "all", "--maps", "attention"]) == 0
+    assert "has not learned" not in capsys.readouterr().out      # the attention maps are not the model's
 
 
 def test_a_model_with_a_bright_region_per_image_gets_no_warning(tiny_pipeline, monkeypatch, capsys):
@@ -82,3 +95,7 @@ def test_a_model_with_a_bright_region_per_image_gets_no_warning(tiny_pipeline, m
     pred_run = project.maps.prediction_runs()[-1].id
     assert project.maps.prediction_run_config(pred_run)["check"]["warning"] is None
     assert project.maps.prediction_warning() is None
+    site = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(site.id, (10, 10, 30, 30), site.class_id)
+    assert run_cli(["evaluate", str(project.path), "--split", "all"]) == 0
+    assert "has not learned" not in capsys.readouterr().out

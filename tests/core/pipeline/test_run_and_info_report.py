@@ -32,12 +32,29 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     n_images = len(project.images.list())
     sites = [i for i in project.images.list() if i.rel_path.startswith("site/")]
     assert counts["boxes"] == 2 * len(sites) and counts["images_with_boxes"] == len(sites)
-    assert "attention maps  " in out and f"training        run #{train_run} finished" in out
+    assert "attention maps  " in out and f"training        run #{train_run} finished: 2 epochs on " in out
     assert (f"prediction      run #{train_run} (evaluate --prediction-run {pred_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 0 (0 accepted, 0 rejected), {2 * len(sites)} pending") in out
 
     assert run_cli(["run", str(project.path), "--json"]) == 0   # up to date: nothing recomputed
-    assert json.loads(capsys.readouterr().out) == {"attention": 0, "proposals": 0, "train_run": train_run}
+    assert json.loads(capsys.readouterr().out) == {"attention": 0, "proposals": 0, "trained": False,
+                                                   "train_run": train_run}
+    assert run_cli(["run", str(project.path)]) == 0              # ... and said so, not "run #1 finished" again
+    again = capsys.readouterr().out
+    assert (f"training        none: nothing new to learn from since run #{train_run} (--retrain trains again)"
+            in again)
+    assert "prediction      up to date" in again and "finished" not in again
+
+    # box-drawing options on run (as on predict): saved, and the boxes drawn again from the same model
+    assert run_cli(["run", str(project.path), "--min-rel-area", "0.5", "--merge-gap", "0.1"]) == 0
+    redrawn = capsys.readouterr().out
+    new_pred = project.maps.latest_run_id()
+    assert new_pred != pred_run and project.maps.prediction_runs()[-1].training_run_id == train_run
+    drawn = project.maps.prediction_run_config(new_pred)["boxes"]
+    assert drawn["min_rel_area"] == 0.5 and drawn["merge_gap"] == 0.1
+    assert f"prediction      run #{train_run} (evaluate --prediction-run {new_pred})" in redrawn
+    assert "training        none: nothing new to learn from" in redrawn
+    pred_run = new_pred
 
     boxes = project.maps.prediction(sites[0].id).boxes
     project.predicted.accept(boxes[0].id, sites[0].class_id)
@@ -48,3 +65,38 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
             f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending"
             ) in info
     assert project.maps.latest_boxes_count() == (2 * len(sites), len(sites))
+
+
+def test_train_prints_what_it_trained_in_words_json_on_request(tiny_pipeline, capsys):
+    from core.pipeline import compute_attention, compute_proposals
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    capsys.readouterr()
+    assert run_cli(["train", str(project.path)]) == 0
+    out = capsys.readouterr().out
+    run = project.runs.latest_finished()
+    n_train = run.metrics["n_train"]
+    assert "{" not in out                                   # no raw JSON
+    assert out.startswith(f"training run #{run.id} finished: 2 epochs on {n_train} training image")
+    assert f"final loss {run.metrics['final_loss']:.4f}" in out
+    assert f"next: python main.py predict {project.path}" in out
+
+    assert run_cli(["train", str(project.path), "--json"]) == 0
+    again = project.runs.latest_finished()
+    assert json.loads(capsys.readouterr().out) == {"train_run": again.id, "status": "finished",
+                                                   "metrics": again.metrics}
+
+
+def test_run_takes_the_same_box_drawing_options_as_predict():
+    import argparse
+
+    from core.cli import build_parser
+    from core.settings_cli import options
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+
+    def flags(stage):
+        return {f for a in sub.choices[stage]._actions for f in a.option_strings}
+    drawing = {f"--{o.meta['cli']}" for o in options("boxes") if o.meta["cli"]}
+    assert {"--min-rel-area", "--grabcut", "--no-grabcut", "--threshold", "--box-score"} <= drawing | {"--no-grabcut"}
+    assert drawing <= flags("predict") and drawing <= flags("run")

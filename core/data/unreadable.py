@@ -1,0 +1,108 @@
+"""Image files that could not be decoded, remembered with the project so that they are not decoded again and again.
+
+Each failure is kept with its reason and the file's size and modification time at that moment (project meta
+``unreadable_files``, JSON: rel_path -> {"reason", "size", "mtime_ns"}). A file whose size and modification time
+are still those is skipped by the importer's re-scan and by the attention stage (and so by the window's resume on
+opening a project) with its recorded reason; saving the file again (a repaired copy, a fresh download) changes
+them, and the next scan or stage reads it again. ``import-images --rehash`` and ``attention --retry-unreadable``
+read every recorded file again, changed or not; a file that decodes is forgotten.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+META_KEY = "unreadable_files"
+RETRY_HINT = "fix or replace the file (a new size or modification time retries it), or: attention --retry-unreadable"
+
+
+class _Meta(Protocol):
+    def get_meta(self, key: str, default: str | None = None) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    """(size in bytes, st_mtime_ns), or None when the file cannot be stat'ed (gone, no permission)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class Failure:
+    rel_path: str
+    reason: str
+
+
+class UnreadableFiles:
+    """The project's record of files that failed to decode. Read once, changed in memory, written by ``save``
+    (one meta row, one transaction; nothing is written when nothing changed)."""
+
+    def __init__(self, project: _Meta, root: Path):
+        self.project, self.root = project, Path(root)
+        try:
+            self._rows: dict[str, dict] = json.loads(project.get_meta(META_KEY) or "{}")
+        except ValueError:         # a damaged record only costs a retry
+            self._rows = {}
+        if not isinstance(self._rows, dict):
+            self._rows = {}
+        self._changed = False
+
+    def still_unreadable(self, rel_path: str) -> Failure | None:
+        """The recorded failure when the file is as it was when it failed (same size and modification time, or
+        still not there), else None: unknown, or changed since, so worth reading again."""
+        row = self._rows.get(rel_path)
+        if row is None:
+            return None
+        now = _stat(self.root / rel_path)
+        then = None if row.get("size") is None else (row["size"], row["mtime_ns"])
+        return Failure(rel_path, str(row.get("reason", "unreadable"))) if now == then else None
+
+    def record(self, rel_path: str, reason: str) -> None:
+        """``rel_path`` (relative to the image folder) failed to decode for ``reason``, as the file is now."""
+        now = _stat(self.root / rel_path)
+        self._rows[rel_path] = {"reason": reason, "size": now[0] if now else None,
+                                "mtime_ns": now[1] if now else None}
+        self._changed = True
+
+    def forget(self, rel_path: str) -> None:
+        """``rel_path`` decoded: nothing to remember."""
+        if self._rows.pop(rel_path, None) is not None:
+            self._changed = True
+
+    def forget_all(self) -> None:
+        if self._rows:
+            self._rows, self._changed = {}, True
+
+    def failures(self) -> list[Failure]:
+        """Every recorded failure, by path."""
+        return [Failure(p, str(r.get("reason", "unreadable"))) for p, r in sorted(self._rows.items())]
+
+    def save(self) -> None:
+        if self._changed:
+            self.project.set_meta(META_KEY, json.dumps(self._rows, sort_keys=True))
+            self._changed = False
+
+
+def unreadable_images(project) -> list[Failure]:
+    """The images of ``project`` (a core.store.project.Project) that failed to decode and have not changed since
+    (the stages leave them alone), each with its reason; files no longer in the project are left out."""
+    from core.store.repos.images import ImageFilter
+    unreadable = UnreadableFiles(project, project.image_root)
+    known = {r.rel_path for r in project.images.list(ImageFilter(include_missing=False))}
+    return [f for f in unreadable.failures() if f.rel_path in known and unreadable.still_unreadable(f.rel_path)]
+
+
+def retry_unreadable(project: _Meta) -> int:
+    """Forget every recorded decoding failure, so that the next scan or stage reads those files again; returns how
+    many were recorded."""
+    unreadable = UnreadableFiles(project, Path("."))
+    n = len(unreadable.failures())
+    unreadable.forget_all()
+    unreadable.save()
+    return n

@@ -1,0 +1,87 @@
+"""An image that fails to decode is recorded with its reason and not decoded again on the next run or reopen, until
+its file changes or the user asks (attention --retry-unreadable)."""
+from __future__ import annotations
+
+import os
+
+from core.cli import run_cli
+from core.pipeline import unfinished_stages
+from tests.conftest import make_image
+
+
+def _count_decodes(monkeypatch) -> list[str]:
+    from core.pipeline import encoding
+    reads: list[str] = []
+    real = encoding.load_rgb
+
+    def counted(project, rec, max_side):
+        reads.append(rec.rel_path)
+        return real(project, rec, max_side)
+    monkeypatch.setattr(encoding, "load_rgb", counted)
+    return reads
+
+
+def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_changes(tiny_pipeline, monkeypatch,
+                                                                                   capsys):
+    project, _ = tiny_pipeline
+    broken = project.image_root / "site" / "a.jpg"     # imported whole, broken on disk since
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    reads = _count_decodes(monkeypatch)
+    assert run_cli(["attention", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert reads.count("site/a.jpg") == 1 and "attention maps for 6 image(s)" in err
+    reason = next(line for line in err.splitlines() if line.startswith("  site/a.jpg: "))
+    assert "unreadable: 1 image skipped, not decoded again until the file changes:" in err
+    assert ("  to read them again: fix or replace the file (a new size or modification time retries it), or: "
+            "attention --retry-unreadable") in err
+
+    # the window's resume on reopening, and the next run, leave it alone; both still say why
+    assert "attention" not in unfinished_stages(project)
+    reads.clear()
+    assert run_cli(["attention", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert reads == [] and "attention maps for 0 image(s)" in err and reason in err.splitlines()
+    assert run_cli(["info", str(project.path)]) == 0
+    info = capsys.readouterr().out
+    assert "unreadable 1 image skipped, not decoded again until the file changes:" in info and reason in info
+
+    # asked for: read again though unchanged (and recorded again, as it still fails)
+    assert run_cli(["attention", str(project.path), "--retry-unreadable"]) == 0
+    err = capsys.readouterr().err
+    assert reads == ["site/a.jpg"] and "reading 1 image that failed to decode before again" in err
+    assert reason in err.splitlines()
+
+    # repaired: a new size and time, so it is read without asking, and forgotten
+    reads.clear()
+    make_image(broken, square=(10, 10, 30, 30, (255, 0, 0)))
+    st = broken.stat()
+    os.utime(broken, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    assert "attention" in unfinished_stages(project)
+    assert run_cli(["attention", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert reads == ["site/a.jpg"] and "attention maps for 1 image(s)" in err and "unreadable" not in err
+    assert run_cli(["info", str(project.path)]) == 0
+    assert "unreadable" not in capsys.readouterr().out
+
+
+def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_pipeline, monkeypatch, capsys):
+    from core.pipeline import compute_attention, compute_proposals, proposal_stage
+    project, cfg = tiny_pipeline
+    compute_attention(project, cfg)
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    reads: list[str] = []
+    real = proposal_stage.load_rgb
+    monkeypatch.setattr(proposal_stage, "load_rgb",
+                        lambda project, rec, max_side: reads.append(rec.rel_path) or real(project, rec, max_side))
+    compute_proposals(project, cfg)
+    assert reads.count("site/a.jpg") == 1
+    site = project.images.by_path("site/a.jpg")
+    assert project.proposals.list(site.id) == []
+    assert unfinished_stages(project, cfg) == []        # reopening the window does not try it again
+    reads.clear()
+    assert compute_proposals(project, cfg) == 0 and reads == []
+    assert run_cli(["info", str(project.path)]) == 0
+    assert "  site/a.jpg: " in capsys.readouterr().out
