@@ -16,30 +16,37 @@ the image blurred outside the box, ``core/dips/scoring.py``) and builds the roun
 It prints, per variant, how often the top-1 / top-3 box of the pool is right (IoU >= 0.5 with a ground-truth
 box) on the object images of the splits that have ground truth, beside round 1's proposals. Ground truth is read
 only for that table. ``--apply VARIANT`` then stores that variant's ranked pools as the images' proposals, so
-that ``bench/real_aerial.py`` (same --work) trains round 2 on them from scratch.
+that ``bench/real_aerial.py`` (same --work) trains round 2 on them from scratch. ``--fine-tune RUN`` (with
+``--apply``) trains round 2 by fine-tuning instead: a new training run starts from RUN's last epoch and trains
+``--more`` epochs at the default schedule's second learning rate (lr x lr_gamma) on the new pools; score it with
+``bench/real_aerial.py --training-run`` (the id is printed).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from core.class_roles import RUN_KEY, run_record
 from core.dips.boxes import box_iou
 from core.dips.map_boxes import draw_boxes
 from core.dips.proposals import Candidate, rank_proposals
 from core.dips.scoring import score_boxes
-from core.pipeline.config import load_config
+from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import load_rgb
 from core.pipeline.scorer import class_index, get_scorer
-from core.progress import NULL_PROGRESS
+from core.pipeline.train_stage import train
+from core.progress import NULL_PROGRESS, Progress, TextProgressBar
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.store.repos.proposals import NewProposal
+from core.train.checkpoint import load_checkpoint, save_checkpoint
 
 VARIANTS = ("map", "map-mass", "merge")
 
@@ -88,6 +95,43 @@ def hit_at(pool: list[tuple], truth: np.ndarray, k: int, rec) -> bool:
     return bool((box_iou(boxes, truth) >= 0.5).any())
 
 
+def store(project, records, new_pools: dict[int, list[tuple]]) -> None:
+    """Each image's new ranked pool becomes its proposals; an image without a map box keeps round 1's."""
+    kept = 0
+    for rec in records:
+        pool = new_pools[rec.id]
+        if not pool:
+            continue
+        scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
+        project.proposals.replace(rec.id, [NewProposal(tuple(float(v) for v in np.asarray(b) * scale), int(src),
+                                                       float(sc), float(q)) for b, src, sc, q in pool])
+        kept += 1
+    print(f"stored the new pools of {kept} images as their proposals ({len(records) - kept} kept round 1's: "
+          "no map box)")
+
+
+def fine_tune(project, run: int, more: int) -> int:
+    """A new training run (the app's default settings, ``run``'s seed) that resumes from ``run``'s last epoch as if
+    it were epoch ``lr_step`` of ``lr_step + more``: ``more`` epochs at lr x lr_gamma on the current pools."""
+    old = project.runs.get(run)
+    cfg = PipelineConfig()
+    cfg.train.seed = int(old.config["seed"])
+    cfg.train.epochs = cfg.train.lr_step + more
+    state = load_checkpoint(Path(old.checkpoint_path).with_name("last.pt"))
+    lr = cfg.train.lr * cfg.train.lr_gamma
+    state["epoch"] = cfg.train.lr_step
+    for g in state["optimizer"]["param_groups"]:
+        g["lr"] = lr
+    state["scheduler"].update(last_epoch=cfg.train.lr_step, _last_lr=[lr])
+    state["history"] = state["history"][:cfg.train.lr_step]
+    new = project.runs.start({**cfg.train.to_dict(), "backbone": cfg.backbone_key, RUN_KEY: run_record(project, cfg)})
+    folder = project.work_dir / "runs" / str(new)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(state, folder / "last.pt")
+    print(f"round 2: training run {new} fine-tunes run {run} for {more} epochs at lr {lr:g}", flush=True)
+    return train(project, cfg, Progress(TextProgressBar()), resume_run=new)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("project")
@@ -95,6 +139,8 @@ def main() -> None:
     ap.add_argument("--splits", default="train,val", help="images whose pools are rebuilt (never test)")
     ap.add_argument("--threshold", type=float, help="draw the map boxes at this threshold (default: the run's)")
     ap.add_argument("--apply", choices=VARIANTS, help="store this variant's pools as the images' proposals")
+    ap.add_argument("--fine-tune", type=int, metavar="RUN", help="then train round 2 by fine-tuning this run")
+    ap.add_argument("--more", type=int, default=2, help="epochs of fine-tuning (default 2)")
     ap.add_argument("--no-scorer", action="store_true", help="only the variants that need no f_x (map-mass): fast")
     a = ap.parse_args()
     splits = a.splits.split(",")
@@ -132,17 +178,9 @@ def main() -> None:
         print(f"{name:<20}{100 * np.mean([h[0] for h in rows]):>13.1f}{100 * np.mean([h[1] for h in rows]):>13.1f}"
               f"{np.nanmedian([h[2] for h in rows]):>26.4f}{np.mean(sizes):>11.2f}")
     if a.apply:
-        kept = 0
-        for rec in records:
-            pool = new_pools[rec.id][a.apply]
-            if not pool:    # no map box on this image: it keeps round 1's proposals
-                continue
-            scale = np.array([rec.width, rec.height, rec.width, rec.height], dtype=np.float64)
-            project.proposals.replace(rec.id, [NewProposal(tuple(float(v) for v in np.asarray(b) * scale), int(src),
-                                                           float(sc), float(q)) for b, src, sc, q in pool])
-            kept += 1
-        print(f"stored the '{a.apply}' pools of {kept} images as their proposals "
-              f"({len(records) - kept} kept round 1's: no map box)")
+        store(project, records, {k: v[a.apply] for k, v in new_pools.items()})
+        if a.fine_tune:
+            print(f"finished training run {fine_tune(project, a.fine_tune, a.more)}")
 
 
 if __name__ == "__main__":
