@@ -16,10 +16,11 @@ the image blurred outside the box, ``core/dips/scoring.py``) and builds the roun
 It prints, per variant, how often the top-1 / top-3 box of the pool is right (IoU >= 0.5 with a ground-truth
 box) on the object images of the splits that have ground truth, beside round 1's proposals. Ground truth is read
 only for that table. ``--apply VARIANT`` then stores that variant's ranked pools as the images' proposals, so
-that ``bench/real_aerial.py`` (same --work) trains round 2 on them from scratch. ``--fine-tune RUN`` (with
-``--apply``) trains round 2 by fine-tuning instead: a new training run starts from RUN's last epoch and trains
-``--more`` epochs at the default schedule's second learning rate (lr x lr_gamma) on the new pools; score it with
-``bench/real_aerial.py --training-run`` (the id is printed).
+that ``bench/real_aerial.py`` (same --work) trains round 2 on them from scratch. ``--fine-tune RUN`` trains
+round 2 by fine-tuning instead: a new training run starts from RUN's last epoch and trains ``--more`` epochs at
+the default schedule's second learning rate (lr x lr_gamma) on the new pools; score it with
+``bench/real_aerial.py --training-run`` (the id is printed). Without ``--apply`` it fine-tunes on round 1's
+proposals: the control for the extra epochs.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.store.repos.proposals import NewProposal
 from core.train.checkpoint import load_checkpoint, save_checkpoint
+from core.train.config import TrainConfig
 
 VARIANTS = ("map", "map-mass", "merge")
 
@@ -111,11 +113,12 @@ def store(project, records, new_pools: dict[int, list[tuple]]) -> None:
 
 
 def fine_tune(project, run: int, more: int) -> int:
-    """A new training run (the app's default settings, ``run``'s seed) that resumes from ``run``'s last epoch as if
+    """A new training run (``run``'s settings and seed) that resumes from ``run``'s last epoch as if
     it were epoch ``lr_step`` of ``lr_step + more``: ``more`` epochs at lr x lr_gamma on the current pools."""
     old = project.runs.get(run)
     cfg = PipelineConfig()
-    cfg.train.seed = int(old.config["seed"])
+    # round 1's own settings; hard negatives on object-free images (bg_hard_frac) postdate some runs: off for those
+    cfg.train = TrainConfig.from_checkpoint({"bg_hard_frac": 0.0, **old.config})
     cfg.train.epochs = cfg.train.lr_step + more
     state = load_checkpoint(Path(old.checkpoint_path).with_name("last.pt"))
     lr = cfg.train.lr * cfg.train.lr_gamma
@@ -179,8 +182,8 @@ def main() -> None:
               f"{np.nanmedian([h[2] for h in rows]):>26.4f}{np.mean(sizes):>11.2f}")
     if a.apply:
         store(project, records, {k: v[a.apply] for k, v in new_pools.items()})
-        if a.fine_tune:
-            print(f"finished training run {fine_tune(project, a.fine_tune, a.more)}")
+    if a.fine_tune:   # without --apply: on round 1's pools, the control for the extra epochs
+        print(f"finished training run {fine_tune(project, a.fine_tune, a.more)}")
 
 
 if __name__ == "__main__":
