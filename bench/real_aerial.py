@@ -191,6 +191,8 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
     ap.add_argument("--K", type=int, help="top-K pool of the pseudo-label boxes (default: the app's)")
     ap.add_argument("--reuse", action="store_true", help="predict again with a finished training run of the same "
                     "seed and settings where there is one (to judge a change of box drawing without retraining)")
+    ap.add_argument("--training-run", type=int, help="predict with this finished training run instead of training (its "
+                    "seed as recorded; --seeds is ignored): to score round 1 again after bench/self_training.py")
     ap.add_argument("--background", help="declare these classes (comma-separated) object-free in the project "
                     "settings: no boxes, hard negatives in training (default: the app's rule by name)")
     ap.add_argument("--train-set", default="", metavar="KEY=V,...", help="training settings to change, e.g. "
@@ -246,9 +248,11 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
     for name, maps in (("raw attention", "attention"), ("top-1 proposal", "proposal")):
         rows[name] = [figures(evaluate_all(maps), box_figures(shown_boxes(project, records, maps), gt, records))]
     rows["DiPS"] = []
-    for seed in [int(s) for s in a.seeds.split(",")]:
+    seeds = ([int(project.runs.get(a.training_run).config["seed"])] if a.training_run
+             else [int(s) for s in a.seeds.split(",")])
+    for seed in seeds:
         cfg.train.seed = seed
-        run = reusable_run(project, cfg) if a.reuse and not a.background else None
+        run = a.training_run or (reusable_run(project, cfg) if a.reuse and not a.background else None)
         run = run or train(project, cfg, progress)
         pred = predict(project, run, progress, cfg=cfg)
         f = figures(evaluate_all("predicted", pred), box_figures(shown_boxes(project, records, "predicted", pred),
@@ -260,7 +264,7 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in the order the d
     crowns = [float((b[2] - b[0]) * (b[3] - b[1])) for r in records if r.id in gt for b in gt[r.id]]
     print(f"\n{'demo' if a.demo else 'aerial development'} set ({folder}), split {a.split}: {n_obj} object images, "
           f"{len(records) - n_obj} open_ground; crowns median area {np.median(crowns):.0f} px2; training seeds "
-          f"{a.seeds}, epochs {cfg.train.epochs}; percent, DiPS: mean [min-max] over seeds; "
+          f"{','.join(map(str, seeds))}, epochs {cfg.train.epochs}; percent, DiPS: mean [min-max] over seeds; "
           f"thresholds {[round(r['threshold'], 2) for r in rows['DiPS'] if r.get('threshold')]}")
     print_table(rows)
     print(f"(total time {(time.time() - t0) / 60:.1f} min)")
