@@ -359,7 +359,8 @@ class ClickBoxChooser:
     verification and a drawing (``ReviewCosts``, the cited figures of core/dips/suggest.py). :meth:`choose` returns
     the method with the least cost so far; ``default`` until ``min_records`` clicks are recorded. A project whose
     objects stand out in colour (GrabCut finds their edges) and one where they do not (crowns among crowns: the
-    typical size is the better guess) thus each get their method within a few clicks (docs/BENCHMARKS.md).
+    typical size is the better guess, centred on the click or pulled toward the crown by ``contrast``) thus each get
+    their method within a few clicks (docs/BENCHMARKS.md).
     ``region`` is not among the default methods: it never won on the development sets (its map region seeds
     GrabCut instead).
     """

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from core.dips.boxes import box_iou
 from core.dips.click_box import (
     ClickBoxChooser,
     ClickBoxConfig,
@@ -10,7 +11,6 @@ from core.dips.click_box import (
     prior_size,
     square_at,
 )
-from core.dips.boxes import box_iou
 
 
 def _blank(h=40, w=40):
