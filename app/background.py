@@ -80,6 +80,16 @@ class BackgroundWork(QObject):
     def busy(self) -> bool:
         return self._stage_task is not None and self._stage_task.running
 
+    def pending(self, stage: str, background_image: bool = False) -> str | None:
+        """"running" while ``stage`` computes, "queued" while it waits behind the running task, else None.
+        ``background_image``: asked for an image of a background class, whose maps wait for LATER_ATTENTION."""
+        if not self.busy():
+            return None
+        if stage == "attention" and background_image and LATER_ATTENTION in self._queue:
+            return "queued"
+        queued = any(q.split(":")[0] == stage for q in self._queue)   # LATER_ATTENTION is attention too
+        return "running" if self._stage_name == stage else "queued" if queued else None
+
     def compute_attention(self, then_proposals: bool = False) -> Task | None:
         return self._start("attention", chain("attention", "proposals")[1:] if then_proposals else [])
 
@@ -169,6 +179,7 @@ class BackgroundWork(QObject):
         task.cancelled.connect(self._queue.clear)
         self._stage_task, self._stage_name = task, stage
         self._queue = [q for q in then if q != entry] + [q for q in self._queue if q not in then]
+        self.queue_changed.emit()   # what runs and what waits is known only now (the task started above)
         return task
 
     @staticmethod

@@ -4,8 +4,11 @@ The canvas reports the click (``point_clicked``); the box is computed off the GU
 core.pipeline.click_stage (GrabCut on a window can take ~0.1 s, decoding a large frame longer) and stored exactly
 like a drawn box: one undoable transaction (Ctrl+Z removes it), selected, editable by its handles. The method is the
 one that would have cost the inspector least so far on this project (core.dips.click_box.ClickBoxChooser): when the
-inspector leaves an image, each click box of it is judged by what became of it (kept, moved, or deleted and drawn
-again). A result that arrives after the inspector moved to another image is dropped and said so.
+inspector leaves an image (or the project closes), each click box of it is judged by what became of it (kept, moved,
+or deleted and drawn again), and the chooser's tallies are saved in the project (core.pipeline.click_stage
+.save_chooser): a reopened project goes on with the method it had learned. A result that arrives after the inspector
+moved to another image is dropped and said so. Click-box mode stays on from image to image until Esc or another tool
+(the canvas keeps it): boxing the objects of a whole folder is one key press, then clicks.
 """
 from __future__ import annotations
 
@@ -61,6 +64,12 @@ class ClickBoxController(QObject):
         if self._chooser is None:
             from core.dips.click_box import ClickBoxChooser
             self._chooser = ClickBoxChooser()
+            if self.s.project is not None:
+                from core.pipeline.click_stage import load_chooser
+                try:
+                    load_chooser(self.s.project, self._chooser)
+                except ValueError as exc:   # a damaged tally: the click box still works, learning again
+                    self.s.message.emit(f"Click box: starting again from {self._chooser.default} ({exc})")
         return self._chooser
 
     @chooser.setter
@@ -116,6 +125,7 @@ class ClickBoxController(QObject):
         for c in self._clicks:
             by_image.setdefault(c[0], []).append(c)
         self._clicks = []
+        learned = False
         for image_id, clicks in by_image.items():
             boxes = {b.id: b for b in self.s.project.boxes.list(image_id)}
             for _, ref, (x, y), candidates in clicks:
@@ -125,6 +135,20 @@ class ClickBoxController(QObject):
                     final = min(around, key=lambda b: (b.x1 - b.x0) * (b.y1 - b.y0)) if around else None
                 if final is not None and self._chooser is not None:
                     self._chooser.record(candidates, np.array([final.x0, final.y0, final.x1, final.y1]))
+                    learned = True
+        if learned:
+            from core.errors import ProjectError
+            from core.pipeline.click_stage import save_chooser
+            try:
+                save_chooser(self.s.project, self._chooser)
+            except ProjectError as exc:   # read-only file, full disk: the boxes are saved, what was learned is not
+                self.s.message.emit(f"Click box: the method choice was not saved ({exc})")
+
+    def finish(self) -> None:
+        """The project is about to close (another opens, or the window): wait for the clicks being boxed and judge
+        those of the image shown, so what they taught is saved with the project."""
+        self.wait(5000)
+        self._judge_clicks()
 
     def _new_project(self, _project) -> None:
         self._clicks, self._pending = [], {}

@@ -8,7 +8,7 @@ import gc
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QToolBar, QVBoxLayout, QWidget
 
 from app.actions import ACTIONS, MENUS, make_action
 from app.background import BackgroundWork
@@ -24,6 +24,7 @@ from app.panels.label_list import LabelListPanel
 from app.panels.layers_panel import DEFAULT_OPACITY, LayersPanel
 from app.panels.proposals_panel import ProposalsPanel
 from app.panels.status_bar import StatusBar
+from app.panels.warning_bar import WarningBar, headline
 from app.presenter import ImagePresenter
 from app.probe import ask_in_background
 from app.project_io import ProjectFiles
@@ -41,6 +42,14 @@ TOOLBAR = ("undo", "redo", None, "draw_box", "click_box", "delete_box", "accept"
            "prev_image", "next_image", "next_unreviewed", "toggle_reviewed", "toggle_flag", None,
            "zoom_fit", "zoom_actual", None,
            "compute_attention", "compute_proposals", "show_training", "show_evaluation")
+
+PROPOSALS_COMING = {
+    "running": "Proposals are being computed; this image's appear here when ready (the image on screen goes first).",
+    "queued": "Proposals are queued after the running task; this image's appear here once computed."}
+
+MAPS_COMING = {
+    "running": "Attention maps are being computed; this image's appear here when ready.",
+    "queued": "Attention maps are queued after the running task; this image's appear here once computed."}
 
 
 def _settle_heap(*_) -> None:
@@ -80,7 +89,14 @@ class MainWindow(QMainWindow):
         self._shut_down = False  # shutdown() already stopped the work: closing asks nothing more
 
         self.canvas = ImageCanvas(self)
-        self.setCentralWidget(self.canvas)
+        self.warning_bar = WarningBar()   # a warning too long for the status bar, whole, above the image
+        central = QWidget(objectName="central")
+        col = QVBoxLayout(central)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(0)
+        col.addWidget(self.warning_bar)
+        col.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
         self.browser = BrowserPanel()
         self.proposals = ProposalsPanel()
         self.attention = AttentionPanel()
@@ -103,6 +119,9 @@ class MainWindow(QMainWindow):
                                          neighbour=self.browser.neighbour)
         self.status.describe_task = self.background.describe
         self.background.queue_changed.connect(self.status.refresh_task)
+        for sig in (self.runner.task_started, self.runner.task_ended, self.background.queue_changed,
+                    self.session.image_changed):
+            sig.connect(self._say_proposals_coming)
         self.click_box = ClickBoxController(self.session, self.canvas, self.curation, self)
         self.files = ProjectFiles(self, self.session, self.runner, self)
         self.train_gate = TrainingGate(self.runner, self.background, self, self)
@@ -258,6 +277,7 @@ class MainWindow(QMainWindow):
         if self.session.project is not None and self.runner.active():
             self.runner.cancel_all()
             self.runner.wait_idle(5000)
+        self.click_box.finish()   # what the last image's click boxes taught goes with the project closing
         self.memory.set_dock_state(self.saveState())
         self.memory = ProjectMemory(project.path if project is not None else None)
         self.session.set_project(project)
@@ -269,9 +289,8 @@ class MainWindow(QMainWindow):
         # a project opened for the first time starts on an image that shows an object (not on no_site_0001)
         self.session.set_image(last if last in ids else first_object_image(project, ids) if project else None)
         self._update_title()
-        warning = project.maps.prediction_warning() if project is not None else None
-        if warning:   # a model that learned nothing, trained from the CLI or in an earlier session: said on opening
-            self.status.showMessage(warning, 30000)
+        # a model that learned nothing, trained from the CLI or in an earlier session: said on opening
+        self._say_prediction_warning(project.maps.prediction_warning() if project is not None else None)
         if self.auto_compute:
             QTimer.singleShot(0, self.background.auto_start)
 
@@ -317,11 +336,30 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, _run_id: int) -> None:
         self.session.predictions_changed.emit()
-        warning = self.session.project.maps.prediction_warning() if self.session.project is not None else None
-        if warning:   # a model that learned nothing: said where the user looks, not left to the scores
-            self.status.showMessage(warning, 30000)
+        project = self.session.project
+        # a model that learned nothing: said where the user looks, not left to the scores
+        self._say_prediction_warning(project.maps.prediction_warning() if project is not None else None)
         if self.eval_panel is not None:
             self.eval_panel.refresh()
+
+    def _say_proposals_coming(self, *_) -> None:
+        """An image of an object class without proposals, while the proposals stage runs or is queued: the panel
+        says they are on their way, not "none, compute them"; the same for attention maps."""
+        img = self.session.image
+        state = self.background.pending("proposals")
+        if img is None or img.class_id is None or self.session.is_background(img.class_id):
+            state = None   # the stage computes no proposals for these images
+        self.proposals.set_coming(PROPOSALS_COMING.get(state) if state else None)
+        state = self.background.pending("attention", self.session.is_background(img.class_id)) \
+            if img is not None else None
+        self.attention.set_coming(MAPS_COMING.get(state) if state else None)
+
+    def _say_prediction_warning(self, warning: str | None) -> None:
+        """The latest prediction run's warning: whole in the bar above the image, its first clause in the status
+        bar (one line there, cut at the window's width); none hides the bar (a newer run learned)."""
+        self.warning_bar.show_warning(warning)
+        if warning:
+            self.status.showMessage(f"{headline(warning)} (details above the image)", 30000)
 
     def _show_message(self, text: str) -> None:
         self.status.showMessage(text, 5000)
@@ -487,6 +525,7 @@ class MainWindow(QMainWindow):
         """Stop background work before the widgets go (also called by tests). A task still winding down after
         its cancel (a slow image on a busy machine) then no longer asks "Stop the running task?" on close."""
         self._shut_down = True
+        self.click_box.finish()
         self.runner.cancel_all()
         self.runner.wait_idle(5000)
         self.canvas.loader.cancel()

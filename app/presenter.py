@@ -88,18 +88,22 @@ class ImagePresenter(QObject):
 
     def show_focus(self, rec) -> None:
         """Focus mode: name the proposal or predicted box under review on the canvas and show its map."""
+        held = self.proposals.hidden_count() if not self.proposals.show_hidden else 0
+        gated = f"{held} held back by the suggestion gate (Ctrl+6)" if held else ""
         if rec is None:
             pending = len(self.proposals.visible()) + len(self.proposals.visible_predictions())
-            held = self.proposals.hidden_count() if not self.proposals.show_hidden else 0
             self.canvas.set_banner(None if not self.canvas.focus_mode else
-                                   "Reviewing suggestions: none selected (Tab: next)" if pending else
+                                   "Reviewing suggestions: none selected (Tab: next)" + (f"; {gated}" if held else "")
+                                   if pending else
                                    "Reviewing suggestions: all decided on this image (D: next image, V: leave)" +
-                                   (f"; {held} held back by the suggestion gate (Ctrl+6)" if held else ""))
+                                   (f"; {gated}" if held else ""))
             return
         if isinstance(rec, PredictedBox):
-            boxes = self.proposals.predictions()
-            rank = next((i for i, b in enumerate(boxes, start=1) if b.id == rec.id), 0)
-            self.canvas.set_banner(f"Prediction #{rank} of {len(boxes)} \u00b7 score {rec.score:.3f} \u00b7 "
+            # the number is the box's row in the table (over every predicted box); the count is what is on screen
+            rank = next((i for i, b in enumerate(self.proposals.predictions(), start=1) if b.id == rec.id), 0)
+            shown = len(self.proposals.visible_predictions())
+            self.canvas.set_banner(f"Prediction #{rank} \u00b7 {shown} shown" + (f", {gated}" if held else "") +
+                                   f" \u00b7 score {rec.score:.3f} \u00b7 "
                                    f"{run_name(self.proposals.training_run())}  \u2014  F accept \u00b7 B reject "
                                    f"\u00b7 Tab next \u00b7 V leave")
             if not self.layers.choose(PREDICTED_FG):

@@ -69,13 +69,15 @@ class SuggestionGateView(QObject):
         if g is None:
             return "The suggestion gate is still reading this project's review."
 
-        def cut(rank: int) -> str:
+        def rule(rank: int, boxes: str, verb: str) -> str:
             t = g.threshold(rank)
-            return "never (none has paid yet)" if math.isinf(t) else "always" if t <= 0 else f"from score {t:.2f}"
+            return (f"{boxes} {verb} not shown: none has paid yet" if math.isinf(t) else
+                    f"{boxes} {verb} always shown" if t <= 0 else f"{boxes} {verb} shown from score {t:.2f} up")
+        best = rule(0, "An image's best box", "is")
         return (f"Learned from {len(g.lessons)} reviewed images ({g.judged(0) + g.judged(1)} predicted boxes judged "
-                f"against the boxes they ended with). An image's best box is shown {cut(0)}, its other boxes "
-                f"{cut(1)}. A shown box costs a look (about {g.costs.verify:g} s) and saves drawing one (about "
-                f"{g.costs.draw:g} s) only when it is right.")
+                f"against the boxes they ended with). {best}; "
+                f"{rule(1, 'its other boxes', 'are')}. A shown box costs a look (about {g.costs.verify:g} s) and "
+                f"saves drawing one (about {g.costs.draw:g} s) only when it is right.")
 
     def hidden_ids(self, image_ids) -> set[int]:
         """Ids of the pending predicted boxes the gate hides on these images (their latest predictions), for

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.dialogs.error_dialog import show_error
 from app.failure_words import plain_message
 from app.jobs import training_readiness
+from core.result_checks import plural
 from core.stages import TITLES
 
 WATCHED = {TITLES["attention"], TITLES["proposals"]}
@@ -67,7 +68,8 @@ class TrainingGate(QObject):
         first.setObjectName("train_after")
         now = None
         if ready.trainable:
-            now = box.addButton(f"Train now ({ready.trainable} image(s) ready)", QMessageBox.ButtonRole.ActionRole)
+            now = box.addButton(f"Train now ({plural(ready.trainable, 'image')} ready)",
+                                QMessageBox.ButtonRole.ActionRole)
             now.setObjectName("train_now")
         box.addButton(QMessageBox.StandardButton.Cancel).setObjectName("train_cancel")
         box.setDefaultButton(first)

@@ -24,7 +24,12 @@ Costs per action (seconds; all options):
 * draw a box by extreme clicking: 7.0 s, Papadopoulos et al., "Extreme clicking for efficient object
   annotation", ICCV 2017; the traditional way: 34.5 s, the figure that paper gives for ILSVRC-style drawing;
 * adjust a box: ASSUMED 1.6 s to verify it plus re-placing two of its four extreme points at 7.0 / 4 s
-  each = 5.1 s (no study measures it; the issue's replay used 4 s).
+  each = 5.1 s (no study measures it; the issue's replay used 4 s);
+* start click-box mode (key C, ``--click-box``): ASSUMED 0.5 s per key press (``--mode-key``; no study measures
+  it: about one keystroke plus moving a hand to the key, 0.28 + 0.4 s in the keystroke-level model of Card, Moran and
+  Newell, CACM 1980, rounded down as the hand rests on the keys while reviewing). The app keeps the mode from image to
+  image until Esc or another tool, so it is charged once per session; ``--mode-per-image`` charges it on every image
+  with a click (the app before issue 19 ended the mode when the image changed).
 
 Prints, per order and retraining setting: total time, its ratio to drawing every box by extreme clicking
 (and by the traditional way), the counts of actions, and the curve of correctly boxed object images
@@ -55,6 +60,7 @@ class Costs:
     adjust: float = 5.1        # s per box adjusted: ASSUMED verify + 2 of 4 extreme points (2 x 7.0 / 4)
     traditional: float = 34.5  # s per box drawn the traditional way (Papadopoulos et al. 2017)
     click: float = 1.9         # s per click on an object's centre (--click-box): see the module docstring
+    mode_key: float = 0.5      # s per key press starting click-box mode: ASSUMED (module docstring)
 
 
 @dataclass
@@ -134,6 +140,16 @@ class Session:
     curve: list = field(default_factory=lambda: [(0.0, 0)])   # (seconds, object images boxed)
     retrains: int = 0
     refit_every: int = 0        # predictions redone without training (retrains counts them)
+    mode_keys: int = 0          # key presses that started click-box mode (charged in seconds)
+
+
+def charge_mode_key(s: Session, out: ImageOutcome, costs: Costs, per_image: bool = False) -> None:
+    """Charge ``s`` the key press (C) that starts click-box mode before ``out``'s first click, if the mode is not on:
+    once per session (the app keeps the mode from image to image), or on every image with a click (``per_image``:
+    the app before issue 19)."""
+    if out.click_kept + out.click_adjusted + out.click_redrawn and (per_image or s.mode_keys == 0):
+        s.mode_keys += 1
+        s.seconds += costs.mode_key
 
 
 def _gt(project, ids: set[int] | None = None) -> dict[int, np.ndarray]:
@@ -196,7 +212,8 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
              train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False,
              click_cfg=None, click_jitter: float = 0.0, run_id: int | None = None,
-             gate_draw: float | None = None, click_choose: tuple[str, ...] | None = None) -> Session:
+             gate_draw: float | None = None, mode_per_image: bool = False,
+             click_choose: tuple[str, ...] | None = None) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining). ``click_cfg``
     (core.dips.click_box.ClickBoxConfig): objects without a box are clicked at (their centre, moved by
     ``click_jitter`` x their side, Gaussian, when > 0) before any is drawn; method ``auto`` chooses among
@@ -256,6 +273,7 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
             out = replay_image(_shown(project, rec.id, run_id), gt.get(rec.id, np.zeros((0, 4))), costs, look, click)
         curated_all.extend(out.curated)
         s.seconds += out.seconds
+        charge_mode_key(s, out, costs, mode_per_image)
         for k in s.counts:
             s.counts[k] += getattr(out, k)
         if rec.id in gt:
@@ -326,7 +344,8 @@ def print_session(s: Session, draw_all: float, traditional_all: float, n_obj: in
           + (f"; click boxes kept {c['click_kept']}, adjusted {c['click_adjusted']}, redrawn {c['click_redrawn']}"
              if c['click_kept'] + c['click_adjusted'] + c['click_redrawn'] else "")
           + (f"; {s.retrains} {'re-predictions (no training)' if s.refit_every else 'retrainings'}"
-             if s.retrains else ""))
+             if s.retrains else "")
+          + (f"; click-box mode started {s.mode_keys}x" if s.mode_keys else ""))
     marks = [0.1, 0.25, 0.5, 0.75, 1.0]
     cells = []
     for m in marks:
@@ -384,13 +403,17 @@ def main() -> None:
     ap.add_argument("--click-jitter", type=float, default=0.0, help="the click misses the centre by this x the "
                     "object's side (Gaussian standard deviation); 0 = on the centre")
     ap.add_argument("--click-set", default="", metavar="KEY=V,...", help="ClickBoxConfig fields, e.g. window=3")
+    ap.add_argument("--mode-key", type=float, default=Costs.mode_key, help="seconds per key press starting click-box "
+                    "mode (ASSUMED, module docstring); charged once per session")
+    ap.add_argument("--mode-per-image", action="store_true", help="charge --mode-key on every image with a click (as "
+                    "if the mode ended when the image changed)")
     ap.add_argument("--gate-draw", type=float, help="seconds the gate counts for boxing an object it did not suggest "
                     "(default: --draw; with --click-box the click tool's cost is lower)")
     ap.add_argument("--run-id", type=int, help="start from this prediction run (default: the latest)")
     ap.add_argument("--plot", help="write the curves to this PNG")
     ap.add_argument("--name", default="", help="title of the plot")
     a = ap.parse_args()
-    costs = Costs(a.verify, a.draw, a.adjust, a.traditional, a.click)
+    costs = Costs(a.verify, a.draw, a.adjust, a.traditional, a.click, a.mode_key)
     methods = a.click_box.split(",") if a.click_box else [""]
     src = Path(a.project).resolve()
     progress = Progress(TextProgressBar())
@@ -406,7 +429,8 @@ def main() -> None:
             splits = tuple(a.splits.split(",")) if a.splits else None
             s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
                          a.train_set, a.gate, a.refit_every, a.fit, click_config(method, a.click_set),
-                         a.click_jitter, a.run_id, a.gate_draw, tuple(choose.split("+")) if choose else None)
+                         a.click_jitter, a.run_id, a.gate_draw, a.mode_per_image,
+                         tuple(choose.split("+")) if choose else None)
             s.order = f"{order}{'+' + method if method else ''}{':' + choose if choose else ''}"
             ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
             gt = _gt(project, ids)
@@ -416,7 +440,9 @@ def main() -> None:
         print_session(s, draw_all, trad_all, n_obj)
     print(f"\n{src.name}: {n_obj} object images, drawing every box by extreme clicking {draw_all / 60:.1f} min "
           f"(traditional {trad_all / 60:.1f} min); {'gated' if a.gate else f'look at top {a.look}'}; "
-          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s, click {costs.click} s; "
+          f"costs verify {costs.verify} s, adjust {costs.adjust} s, draw {costs.draw} s, click {costs.click} s"
+          + (f", click-box mode key {costs.mode_key} s {'per image' if a.mode_per_image else 'once'}"
+             if a.click_box else "") + "; "
           f"total bench time {(time.time() - t0) / 60:.1f} min")
     for s in sessions:
         print_session(s, draw_all, trad_all, n_obj)

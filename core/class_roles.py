@@ -22,6 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from core.result_checks import plural
 from core.settings import BACKGROUND_CLASS_PATTERN, META_KEY, Settings, load_settings
 from core.store.schema import ImageRow, Meta, ProposalRow, utcnow
 
@@ -71,11 +72,11 @@ class RoleChange:
             out.append(f"{_names(self.became_background)} will count as showing no object: no proposals for "
                        "their images, and training learns all their pixels as background.")
             if self.proposals_removed:
-                out.append(f"{self.proposals_removed} proposal(s) on {self.images_removed} of their images will "
-                           "be removed; curated boxes stay.")
+                out.append(f"{plural(self.proposals_removed, 'proposal')} on {self.images_removed} of their "
+                           f"images will be removed; curated boxes stay.")
         if self.became_object:
             out.append(f"{_names(self.became_object)} will count as showing the object: proposals are computed "
-                       f"for their {len(self.images_to_propose)} image(s) by the next proposals run.")
+                       f"for their {plural(len(self.images_to_propose), 'image')} by the next proposals run.")
         out.append("Trained models become out of date: train again to use the new classes.")
         return " ".join(out)
 
@@ -84,11 +85,17 @@ class RoleChange:
         """The change once made, one line for the status bar."""
         out = []
         if self.became_background:
-            out.append(f"{_names(self.became_background)} now show(s) no object"
-                       + (f" ({self.proposals_removed} proposal(s) removed)" if self.proposals_removed else ""))
+            out.append(f"{_names(self.became_background)} now {_show(self.became_background)} no object"
+                       + (f" ({plural(self.proposals_removed, 'proposal')} removed)" if self.proposals_removed else ""))
         if self.became_object:
-            out.append(f"{_names(self.became_object)} now show(s) the object (proposals by the next proposals run)")
+            out.append(f"{_names(self.became_object)} now {_show(self.became_object)} the object (proposals by the "
+                       f"next proposals run)")
         return "; ".join(out) + ". Trained models are out of date." if out else "Nothing changed."
+
+
+def _show(names: list[str]) -> str:
+    """The verb after the class names: "'field' shows", "'field', 'road' show"."""
+    return "shows" if len(names) == 1 else "show"
 
 
 def _names(names: list[str]) -> str:

@@ -19,9 +19,9 @@ import numpy as np
 MIN_OBJECT_IMAGES = 30
 
 
-def plural(n: int, word: str) -> str:
-    """'1 image', '3 images'."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 image', '3 images'; ``many`` for words that take more than an s ('1 box', '2 boxes')."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def small_sample_warning(n_images) -> str | None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QLabel
 
 from app.canvas.colour_bar import ColourBar
 from app.canvas.image_loader import ImageLoader
-from app.canvas.items import BoxItem
+from app.canvas.items import GT_COLOUR, BoxItem
 from app.canvas.labels import visible_labels
 from app.canvas.view import ZoomPanView
 from core.result_checks import FULL_FRAME
@@ -90,6 +90,14 @@ class ImageCanvas(ZoomPanView):
                                   " border-radius: 4px; }")
         self.banner.move(10, 10)
         self.banner.hide()
+        # what the thin green boxes are: said on the canvas while they are shown, not only in the Layers tab
+        self.legend = QLabel(self, objectName="canvas_legend")
+        self.legend.setStyleSheet("QLabel { background: rgba(20, 20, 20, 200); color: #fff; padding: 4px 8px;"
+                                  " border-radius: 4px; }")
+        self.legend.setText(f"<span style='color:{GT_COLOUR}'>\u25ad green</span>: ground truth")
+        self.legend.setToolTip("Thin green boxes: the ground truth imported with the images (used by Evaluation; "
+                               "never edited). View \u25b8 Show ground truth (Ctrl+5) hides them.")
+        self.legend.hide()
         self.colour_bar = ColourBar(self)   # the overlay's colour scale, in a band below the image (never over it)
         self._reserve_bar_band()
         self.placeholder = QLabel(self, objectName="canvas_placeholder")
@@ -110,6 +118,24 @@ class ImageCanvas(ZoomPanView):
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
         self._place_colour_bar()
+        if not self.banner.isHidden():
+            self._fit_banner()
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """Top right of the image area; below the focus banner where that reaches it."""
+        self.legend.adjustSize()
+        vp = self.viewport().geometry()
+        x, y = vp.right() - self.legend.width() - 10, vp.top() + 10
+        if not self.banner.isHidden() and self.banner.geometry().right() + 6 > x:
+            y = self.banner.geometry().bottom() + 6
+        self.legend.move(x, y)
+
+    def _show_legend(self) -> None:
+        self.legend.setVisible(self._visible["gt"] and bool(self._items["gt"]))
+        if self.legend.isVisible():
+            self._place_legend()
+            self.legend.raise_()
 
     def _place_colour_bar(self) -> None:
         """In the band below the viewport (see _reserve_bar_band), at its left."""
@@ -127,20 +153,34 @@ class ImageCanvas(ZoomPanView):
         self._place_colour_bar()
 
     def set_banner(self, text: str | None) -> None:
-        """A line over the top-left corner of the image (None hides it)."""
+        """A line over the top-left corner of the image (None hides it); wrapped when wider than the image area."""
         if text:
             self.banner.setText(text)
-            self.banner.adjustSize()
+            self._fit_banner()
             self.banner.show()
             self.banner.raise_()
         else:
             self.banner.hide()
+        self._place_legend()
+
+    def _fit_banner(self) -> None:
+        """One line when it fits the image area, else wrapped to its width (cut at the canvas's edge before)."""
+        self.banner.setWordWrap(False)
+        self.banner.adjustSize()
+        avail = self.viewport().width() - 20
+        if self.banner.width() > avail > 0:
+            self.banner.setWordWrap(True)
+            self.banner.resize(avail, self.banner.heightForWidth(avail))
 
     # -- image -------------------------------------------------------------------------
     def set_image(self, image_id: int | None, path: Path | None = None, size: tuple[int, int] = (0, 0)) -> None:
-        self.cancel_mode()
+        self._abandon_drag()
+        if self._mode != "click" or image_id is None:
+            # click-box mode stays on from image to image (the inspector boxes object after object, folder-long)
+            self.cancel_mode()
         for kind in BOX_KINDS:
             self._clear(kind)
+        self._show_legend()
         self._selected = self._highlight = None
         self._preview.setPixmap(QPixmap())
         self._full.setPixmap(QPixmap())
@@ -235,6 +275,8 @@ class ImageCanvas(ZoomPanView):
             layer[self._highlight[1]].set_highlighted(True)
         self._apply_focus()
         self._declutter_labels()
+        if kind == "gt":
+            self._show_legend()
 
     # -- focus mode ------------------------------------------------------------------------
     def set_focus_mode(self, on: bool) -> None:
@@ -294,6 +336,8 @@ class ImageCanvas(ZoomPanView):
             return
         for item in self._items[layer].values():
             item.setVisible(on)
+        if layer == "gt":
+            self._show_legend()
         if not on and self._selected and self._selected[0] == layer:
             self.select(None)
         self._declutter_labels()
@@ -398,21 +442,26 @@ class ImageCanvas(ZoomPanView):
         self.mode_changed.emit("draw")
 
     def start_click(self) -> None:
-        """Click-box mode: each left click reports its image point (``point_clicked``) until Esc."""
+        """Click-box mode: each left click reports its image point (``point_clicked``) until Esc or another tool,
+        on this image and the next ones; a press on a handle of the selected curated box still resizes it (the click
+        box just made is selected: adjusting it needs no change of mode)."""
         self._mode = "click"
         self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         self.mode_changed.emit("click")
 
     def cancel_mode(self) -> None:
         """Esc: abandon a drag in progress (the box goes back), leave draw or click-box mode."""
-        if self._drag is not None and self._drag.item is not None and self._drag.original is not None:
-            self._drag.item.set_xyxy(self._drag.original)
-        self._drag = None
-        self._remove_rubber()
+        self._abandon_drag()
         if self._mode != "select":
             self._mode = "select"
             self.viewport().unsetCursor()
             self.mode_changed.emit("select")
+
+    def _abandon_drag(self) -> None:
+        if self._drag is not None and self._drag.item is not None and self._drag.original is not None:
+            self._drag.item.set_xyxy(self._drag.original)
+        self._drag = None
+        self._remove_rubber()
 
     def _remove_rubber(self) -> None:
         if self._rubber is not None:
@@ -431,7 +480,7 @@ class ImageCanvas(ZoomPanView):
         if ev.button() != Qt.MouseButton.LeftButton or self.image_id is None:
             return
         p = self.mapToScene(ev.position().toPoint())
-        if self._mode == "click":
+        if self._mode == "click" and not self._hit_handle(ev.position()):
             w, h = self.image_size
             if 0.0 <= p.x() <= w and 0.0 <= p.y() <= h:
                 self.point_clicked.emit(p.x(), p.y())
@@ -463,7 +512,7 @@ class ImageCanvas(ZoomPanView):
         p = self.mapToScene(ev.position().toPoint())
         d = self._drag
         if d is None:
-            if self._mode == "select":
+            if self._mode in ("select", "click"):
                 self._hover_cursor(ev.position())
             return
         if d.what == "draw":
@@ -482,6 +531,8 @@ class ImageCanvas(ZoomPanView):
         handle = self._hit_handle(pos)
         if handle:
             self.viewport().setCursor(_CURSORS[handle])
+        elif self._mode == "click":
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         else:
             self.viewport().unsetCursor()
 

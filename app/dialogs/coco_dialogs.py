@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 import app.dialogs as pickers
-from core.data.coco import BOX_KINDS
+from app.probe import ask_in_background
+from core.data.coco import BOX_KINDS, export_counts
+from core.result_checks import plural
 
 JSON_FILTER = "COCO JSON (*.json);;All files (*)"
 KIND_LABELS = {"curated": "Curated boxes (what inspectors kept: manual, accepted, edited, imported)",
@@ -118,7 +120,7 @@ class CocoImportDialog(QDialog):
 def format_import_report(path: Path, report, as_: str) -> str:
     """The CLI's report under a heading: one count per outcome, then the lines naming each skipped entry."""
     what = "ground-truth" if as_ == "gt" else "curated"
-    lines = [f"{path.name}: {report.added} {what} box(es) added.", ""]
+    lines = [f"{path.name}: {plural(report.added, what + ' box', what + ' boxes')} added.", ""]
     lines += [f"  {reason:<17} {n}" for reason, n in report.counts().items()]
     details = report.summary().splitlines()[1:]
     if details:
@@ -144,20 +146,20 @@ class CocoExportDialog(QDialog):
         self.setWindowTitle("Export COCO")
         self.kind_buttons: dict[str, QRadioButton] = {}
         group = QButtonGroup(self)
-        counts = self._counts()
         kinds = QVBoxLayout()
         for kind in BOX_KINDS:
-            n = counts.get(kind)
-            b = QRadioButton(KIND_LABELS[kind] + (f"  [{n}]" if n is not None else ""))
+            b = QRadioButton(KIND_LABELS[kind])
             group.addButton(b)
             kinds.addWidget(b)
             b.toggled.connect(self._kind_changed)
             self.kind_buttons[kind] = b
-        if counts:   # counted once over the project: say so, rather than let them pass for what will be written
-            note = QLabel("[counts]: the whole project's, before the filters below")
-            note.setObjectName("export_counts_note")
-            note.setStyleSheet("color: gray")
-            kinds.addWidget(note)
+        # the counts follow the image choices below; counted off the GUI thread (a large project takes a moment)
+        self.counts_note = QLabel("[counts]: what the export writes with the image choices below",
+                                  objectName="export_counts_note")
+        self.counts_note.setStyleSheet("color: gray")
+        kinds.addWidget(self.counts_note)
+        self.counts: dict[str, str] | None = None   # kind -> the count shown; None while counting
+        self._count_round = 0
         self.file_edit = QLineEdit()
         browse = QPushButton("Browse...")
         browse.clicked.connect(self._browse)
@@ -201,6 +203,10 @@ class CocoExportDialog(QDialog):
         layout.addWidget(self.result_view, 1)
         layout.addWidget(self.buttons)
         self.kind_buttons["curated"].setChecked(True)
+        self.reviewed_only.toggled.connect(self.recount)
+        self.split.currentIndexChanged.connect(self.recount)
+        self.background.toggled.connect(self.recount)
+        self.recount()
         self.resize(600, 380)
 
     def _background_names(self) -> list[str]:
@@ -217,18 +223,32 @@ class CocoExportDialog(QDialog):
         return {"reviewed_only": self.reviewed_only.isChecked(), "split": None if split == "all" else split,
                 "leave_out_classes": () if self.background.isChecked() else tuple(self.background_names)}
 
-    def _counts(self) -> dict[str, int | str]:
-        """Boxes of each kind; predictions as boxes on images (each image's latest prediction, what is written)."""
-        try:
-            by_source = self.project.boxes.counts_by_source()
-            proposals = self.project.proposals.count()
-            predicted, images = self.project.maps.latest_boxes_count()
-        except Exception:
-            return {}
-        return {"curated": sum(by_source.values()), "accepted": by_source.get("prediction", 0),
-                "predictions": f"{predicted} box{'' if predicted == 1 else 'es'} on {images} "
-                               f"image{'' if images == 1 else 's'}",
-                "proposals": proposals}
+    def recount(self, *_) -> None:
+        """Count what the export would write with the current image choices, on a worker thread; the choices'
+        labels say "counting" until the answer comes (an answer to older choices is dropped)."""
+        self._count_round += 1
+        self.counts = None
+        self._label_counts({k: "counting\u2026" for k in BOX_KINDS})
+        project, options, round_ = self.project, self.options(), self._count_round
+        ask_in_background(lambda: (round_, export_counts(project, **options)), self._counted, (round_, None),
+                          "export-counts")
+
+    def _counted(self, answer) -> None:
+        round_, c = answer
+        if round_ != self._count_round:
+            return   # the choices changed since: a newer count is on its way
+        if c is None:   # the count failed: the choices without figures (the export itself says what it wrote)
+            self.counts = {}
+        else:
+            self.counts = {"curated": f"{c.curated:,}", "accepted": f"{c.accepted:,}",
+                           "predictions": f"{plural(c.predictions, 'box', 'boxes')} on "
+                                          f"{plural(c.predicted_images, 'image')}",
+                           "proposals": f"{c.proposals:,}", "all": f"{c.curated + c.predictions + c.proposals:,}"}
+        self._label_counts(self.counts)
+
+    def _label_counts(self, counts: dict[str, str]) -> None:
+        for kind, b in self.kind_buttons.items():
+            b.setText(KIND_LABELS[kind] + (f"  [{counts[kind]}]" if kind in counts else ""))
 
     def _file_changed(self, text: str) -> None:
         self.export_btn.setEnabled(bool(text.strip()))
@@ -266,9 +286,10 @@ class CocoExportDialog(QDialog):
             self.result_view.setPlainText(f"Cannot export: {exc}")
             return None
         self.report, self.written = report, out
-        lines = [f"Wrote {out}", f"{report.images} image(s), {report.annotations} {kind} annotation(s)."]
+        lines = [f"Wrote {out}",
+                 f"{plural(report.images, 'image')}, {plural(report.annotations, kind + ' annotation')}."]
         if report.skipped:
-            lines.append(f"Left out {len(report.skipped)} box(es):")
+            lines.append(f"Left out {plural(len(report.skipped), 'box', 'boxes')}:")
             lines += [f"  {s}" for s in report.skipped[:50]]
         self.result_view.setPlainText("\n".join(lines))
         return out

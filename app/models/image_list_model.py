@@ -33,7 +33,7 @@ class ImageListModel(QAbstractListModel):
         self._image_root = None
         self.total = 0
         self.thumbs = thumbs
-        self._placeholder = QPixmap()
+        self._blank: QIcon | None = None   # the tile shown until a thumbnail is made (_placeholder)
         if thumbs is not None:
             thumbs.ready.connect(self._thumb_ready)
 
@@ -127,12 +127,21 @@ class ImageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole and self.thumbs is not None:
             pix = None if rec.missing else self.thumbs.get(rec.id, self._image_root / rec.rel_path,
                                                             rec.content_hash)
-            return QIcon(pix) if pix is not None else None
+            return QIcon(pix) if pix is not None else self._placeholder()
         if role == Qt.ItemDataRole.ForegroundRole and (rec.flagged or rec.review in REVIEW_COLOUR):
             return QColor(REVIEW_COLOUR["flagged" if rec.flagged else rec.review])
         if role == RecordRole:
             return rec
         return None
+
+    def _placeholder(self) -> QIcon:
+        """A blank tile of the thumbnail's size until the thumbnail is made: rows have their final height from the
+        start, so a row scrolled to (the image on screen, at launch) stays in view when the thumbnails arrive."""
+        if self._blank is None:
+            pix = QPixmap(thumb_size(self.thumbs))
+            pix.fill(QColor(128, 128, 128, 50))
+            self._blank = QIcon(pix)
+        return self._blank
 
     def _thumb_ready(self, image_id: int) -> None:
         row = self._row_of.get(image_id)

@@ -27,6 +27,7 @@ class AttentionPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("attention_panel")
+        self._coming: str | None = None   # while the attention stage runs or waits: said instead of "none yet"
         self.info = QLabel("No attention maps for this image yet.", objectName="attention_info")
         self.info.setWordWrap(True)
         self._grid_host = QWidget()
@@ -66,6 +67,13 @@ class AttentionPanel(QWidget):
         self._cmap = cmap
         self._rebuild(self.checked_head())
 
+    def set_coming(self, text: str | None) -> None:
+        """What to say of an image without maps while they are being computed or queued (None: not coming)."""
+        if text != self._coming:
+            self._coming = text
+            if not self._maps:
+                self._rebuild(None)
+
     def checked_head(self) -> int | None:
         b = self._group.checkedButton()
         return self._group.id(b) - _ID0 if b is not None else None
@@ -82,7 +90,8 @@ class AttentionPanel(QWidget):
             t.deleteLater()
         self.tiles = {}
         if not self._maps:
-            self.info.setText("No attention maps for this image yet (Run \u25b8 Compute attention maps).")
+            self.info.setText(self._coming or
+                              "No attention maps for this image yet (Run \u25b8 Compute attention maps).")
             return
         n_heads = len([h for h in self._maps if h != MEAN_HEAD])
         self.info.setText(f"{n_heads} heads + mean, {self._grid_shape()} grid. Click one to overlay it.")

@@ -51,6 +51,7 @@ class ProposalsPanel(QWidget):
         # the suggestion gate (app/suggestion_gate_view.py): predicted boxes -> (ids it hides, why, in words)
         self.hide_rule = None
         self.show_hidden = False      # View > Show hidden suggestions
+        self._coming: str | None = None   # while the proposals stage runs or waits: said instead of "none"
         self._hidden: set[int] = set()
         self._hide_why = ""
 
@@ -77,7 +78,9 @@ class ProposalsPanel(QWidget):
         self.table.setMouseTracking(True)
         # every column shares the width: the dock stays narrow and no horizontal scroll bar appears
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        for col in (0, 1, 5):   # "#", the source ("pred. run #3") and the status stay whole; the rest share
+        # "#", the source ("pred. run #3"), the size ("177x156") and the status stay whole; score and map share the
+        # rest (the size was cut to "69x1..." beside a scroll bar at 1600 px)
+        for col in (0, 1, 3, 4, 5):
             self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(30)
         self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (of the "
@@ -139,6 +142,13 @@ class ProposalsPanel(QWidget):
         self._rebuild(keep)
         if new_image:
             self.table.scrollToTop()
+
+    def set_coming(self, text: str | None) -> None:
+        """What to say of an image without proposals while they are being computed or queued (None: they are
+        not coming; the empty state then says how to compute them)."""
+        if text != self._coming:
+            self._coming = text
+            self.summary.setText(self._summary())
 
     def set_prediction(self, prediction: PredictionRecord | None, new_image: bool = False) -> None:
         """The latest prediction of the image (its boxes best score first), listed after the proposals."""
@@ -253,6 +263,8 @@ class ProposalsPanel(QWidget):
 
     def _summary(self) -> str:
         preds = self.predictions()
+        if not self._all and not preds and self._coming:
+            return self._coming
         if not self._all and not preds:
             return "No proposals for this image (Run \u25b8 Compute proposals, after the attention maps)."
         pending = sum(p.status == "pending" for p in self._all)

@@ -394,3 +394,27 @@ class ClickBoxChooser:
         if self.records < self.min_records:
             return self.default
         return min(self.methods, key=lambda m: (self.spent[m], self.methods.index(m)))
+
+    # -- kept in the project (core/pipeline/click_stage.py: load_chooser / save_chooser) ---------------------
+    def state(self) -> dict:
+        """What the chooser has learned as plain JSON data: ``{"spent": {method: seconds}, "records": clicks}``."""
+        return {"spent": {m: float(self.spent[m]) for m in self.methods}, "records": int(self.records)}
+
+    def restore(self, state: dict) -> bool:
+        """Take up what ``state`` (from :meth:`state`, maybe another version's) learned. A tally learned without one
+        of this chooser's methods cannot rank it (its cost is unknown, not zero): then nothing changes and False is
+        returned; a method it holds that this chooser lacks is ignored. Raises ValueError for a malformed state."""
+        if not isinstance(state, dict) or not isinstance(state.get("spent"), dict):
+            raise ValueError("expected {'spent': {method: seconds}, 'records': clicks}")
+        spent, records = state["spent"], state.get("records")
+        if isinstance(records, bool) or not isinstance(records, int) or records < 0:
+            raise ValueError(f"records must be a whole number >= 0, got {records!r}")
+        if any(m not in spent for m in self.methods):
+            return False
+        bad = [m for m in self.methods if isinstance(spent[m], bool) or not isinstance(spent[m], int | float)
+               or not np.isfinite(spent[m]) or spent[m] < 0]
+        if bad:
+            raise ValueError(f"seconds spent by {bad[0]!r} must be a number >= 0, got {spent[bad[0]]!r}")
+        self.spent = {m: float(spent[m]) for m in self.methods}
+        self.records = records
+        return True

@@ -80,7 +80,7 @@ def grabcut_box(rgb: np.ndarray, fg: np.ndarray, box: np.ndarray, threshold: flo
     """Box ``xyxy`` (map pixels) tightened to the object's edges by GrabCut on ``rgb`` ``[H, W, 3]`` uint8 (same
     grid as ``fg``), seeded by the map: outside the box enlarged by half its size is background, pixels above
     ``threshold`` inside the box probably foreground, the rest probably background. Falls back to ``box`` when
-    GrabCut keeps nothing."""
+    GrabCut keeps nothing. Deterministic: OpenCV's generator is seeded before each call."""
     h, w = fg.shape
     x0, y0, x1, y1 = box
     bw, bh = x1 - x0, y1 - y0
@@ -94,6 +94,9 @@ def grabcut_box(rgb: np.ndarray, fg: np.ndarray, box: np.ndarray, threshold: flo
     if not (mask == cv2.GC_PR_FGD).any():
         return np.asarray(box, dtype=np.float64)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut's k-means start draws from OpenCV's per-thread generator: seeded, a prediction run draws the same
+    # boxes whatever ran before it on that thread (as the click box does)
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(np.ascontiguousarray(rgb[:, :, ::-1]), mask, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
     except cv2.error:

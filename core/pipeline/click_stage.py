@@ -6,21 +6,26 @@ proposals (their sizes only); the sizes of the last ``RECENT_CURATED`` boxes cur
 pixels, decoded with their longer side at most ``MAX_SIDE`` (a 100-megapixel frame is not decoded at full size to
 box one object: the box is computed on the smaller copy and scaled back). Reads only; the caller stores the box (in
 the window: the same undoable command as a drawn box). Safe to run on a worker thread (store reads are snapshots).
+
+Which method boxes a click (core.dips.click_box.ClickBoxChooser) is learned from the inspector's work and kept in the
+project's meta table (``CHOOSER_META``, JSON): a reopened project goes on with the method it had chosen.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
 
 from core.data.images import read_image
-from core.dips.click_box import METHODS, ClickBoxConfig, click_candidates, prior_size
+from core.dips.click_box import METHODS, ClickBoxChooser, ClickBoxConfig, click_candidates, prior_size
 from core.result_checks import FULL_FRAME
 from core.store.schema import BoxRow
 
 RECENT_CURATED = 500     # the typical object size follows what the inspector boxes now
 MAX_SIDE = 2048          # image pixels decoded per click, longer side
+CHOOSER_META = "click_box_chooser"   # meta key of the chooser's tallies
 
 # The last image decoded: the inspector clicks object after object on one image, and decoding a 24-megapixel JPEG
 # takes ~1 s on a laptop CPU (bench/click_box_speed.py) against ~0.1 s for the box itself.
@@ -86,3 +91,22 @@ def box_for_click(project, image, click: tuple[float, float], methods: tuple[str
     back = np.array([1 / sx, 1 / sy, 1 / sx, 1 / sy])
     scaled = {m: np.clip(b * back, 0.0, [w, h, w, h]) for m, b in boxes.items()}
     return ClickResult(image.id, (x, y), scaled, prior, pred is not None)
+
+
+def load_chooser(project, chooser: ClickBoxChooser | None = None) -> ClickBoxChooser:
+    """``chooser`` (default: a new ``ClickBoxChooser()``) with the tallies ``project`` keeps (none kept, or kept for
+    other methods: as it was). Raises ValueError naming the project file when the kept tallies are unreadable."""
+    chooser = chooser or ClickBoxChooser()
+    text = project.get_meta(CHOOSER_META)
+    if text:
+        try:
+            chooser.restore(json.loads(text))
+        except (ValueError, TypeError) as exc:   # json's errors are ValueErrors
+            raise ValueError(f"{project.path}: the click box's method choice ({CHOOSER_META}) is unreadable: "
+                             f"{exc}") from exc
+    return chooser
+
+
+def save_chooser(project, chooser: ClickBoxChooser) -> None:
+    """Keep ``chooser``'s tallies in ``project`` (one transaction)."""
+    project.set_meta(CHOOSER_META, json.dumps(chooser.state()))

@@ -131,7 +131,7 @@ def test_a_class_declared_background_loses_its_proposals_and_marks_the_model_out
     w.session.set_image(_image(p, "field/field0.png").id)
     assert not w.proposals.notice.isVisibleTo(w.proposals)
     said = _edit_roles(qtbot, w, ["field"])
-    assert "'field' will count as showing no object" in said["effect"] and "2 proposal(s) on 2" in said["effect"]
+    assert "'field' will count as showing no object" in said["effect"] and "2 proposals on 2" in said["effect"]
     assert not said["compute_shown"]
     # the store: saved, the field's proposals gone, the others kept
     saved = json.loads(con.execute("SELECT value FROM meta WHERE key='pipeline_config'").fetchone()[0])
@@ -144,7 +144,7 @@ def test_a_class_declared_background_loses_its_proposals_and_marks_the_model_out
     assert "'field' is a background class" in w.proposals.notice.text() and w.proposals.notice.isVisibleTo(w.proposals)
     assert "Out of date: background classes changed since run #1" in w.training_panel.notice.text()
     assert w.training_panel.options().background_classes == ["field", "no_site"]   # what the next run trains with
-    assert "'field' now show(s) no object (2 proposal(s) removed)" in w.status.currentMessage()
+    assert "'field' now shows no object (2 proposals removed)" in w.status.currentMessage()
     con.close()
 
 

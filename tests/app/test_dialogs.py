@@ -54,7 +54,7 @@ def test_new_project_wizard_folder_per_class(qtbot, image_folder, tmp_path, monk
 
     assert wiz.project_path == tmp_path / "new.dips"
     text = wiz.import_page.report_view.toPlainText()
-    assert "Added 7 image(s)" in text
+    assert "Added 7 images." in text
     for bad in ("no_site/broken.jpg", "no_site/text.png", "site/truncated.jpg", "site/notes.txt"):
         assert bad in text
     assert "empty_class" in text
@@ -123,6 +123,7 @@ def test_export_dialog_writes_the_chosen_boxes(qtbot, project, tmp_path):
     dlg = cd.CocoExportDialog(project)
     qtbot.addWidget(dlg)
     assert dlg.kind() == "curated" and dlg.file_edit.text().endswith("proj_curated.json")
+    qtbot.waitUntil(lambda: dlg.counts is not None, timeout=5000)   # counted on a worker thread
     assert "[2]" in dlg.kind_buttons["curated"].text() and "[2]" in dlg.kind_buttons["proposals"].text()
     dlg.set_kind("proposals")
     assert dlg.file_edit.text().endswith("proj_proposals.json")       # the suggestion follows the choice
@@ -132,7 +133,7 @@ def test_export_dialog_writes_the_chosen_boxes(qtbot, project, tmp_path):
     anns = coco.loadAnns(coco.getAnnIds())
     assert len(anns) == 2 and all(a["attributes"]["kind"] == "proposal" for a in anns)
     assert len(coco.getImgIds()) == project.images.count()
-    assert "2 proposals annotation(s)" in dlg.result_view.toPlainText()
+    assert "2 proposals annotations." in dlg.result_view.toPlainText()
     dlg.set_kind("curated")
     dlg.file_edit.setText(str(tmp_path / "mine.json"))
     dlg.do_export()
@@ -178,7 +179,7 @@ def test_import_dialog_as_gt_reports_unknowns(qtbot, project, tmp_path):
     dlg.import_btn.click()
     assert project.boxes.gt_count() == 1 and project.boxes.all() == []      # kept apart from curated
     text = dlg.report_view.toPlainText()
-    assert "1 ground-truth box(es) added" in text and "elsewhere/z.jpg" in text and "helicopter" in text
+    assert "1 ground-truth box added" in text and "elsewhere/z.jpg" in text and "helicopter" in text
     assert dlg.imported()
 
 

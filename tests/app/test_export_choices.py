@@ -108,11 +108,54 @@ def test_the_predictions_choice_says_how_many_boxes_on_how_many_images(qtbot, wi
                                [(1, 1, 5, 5, 0.9), (6, 6, 9, 9, 0.5), (2, 2, 8, 8, 0.4)])
     boxed.maps.save_prediction(run, b.id, [0.2, 0.8], np.zeros((8, 8), np.float32), [(1, 1, 5, 5, 0.9)])
     shown = []
-    coco = export(qtbot, window, monkeypatch, tmp_path / "pred.json",
-                  lambda dlg: (shown.append(dlg.kind_buttons["predictions"].text()),
-                               shown.append(dlg.findChild(QLabel, "export_counts_note").text()),
-                               dlg.set_kind("predictions")))
+
+    def choose(dlg):
+        qtbot.waitUntil(lambda: dlg.counts is not None, timeout=5000)   # counted off the GUI thread
+        shown.append(dlg.kind_buttons["predictions"].text())
+        shown.append(dlg.findChild(QLabel, "export_counts_note").text())
+        dlg.set_kind("predictions")
+    coco = export(qtbot, window, monkeypatch, tmp_path / "pred.json", choose)
     assert shown[0].endswith("[4 boxes on 2 images]")
-    assert "whole project" in shown[1] and "before the filters" in shown[1]   # not what a filtered export writes
+    assert "with the image choices below" in shown[1]
     assert len(coco["annotations"]) == 4                     # what the choice said
     assert len({ann["image_id"] for ann in coco["annotations"]}) == 2
+
+
+def test_the_counts_beside_each_choice_follow_the_image_choices_and_match_the_file(qtbot, window, boxed, tmp_path,
+                                                                                    monkeypatch):
+    """site/a.jpg (reviewed, train): 2 curated boxes, one an accepted prediction, 1 proposal, 2 predicted boxes;
+    no_site/n0.png (test, a background class): 1 curated box, 1 proposal."""
+    import numpy as np
+
+    from core.store.repos.proposals import NewProposal
+    a, n0 = boxed.images.by_path("site/a.jpg"), boxed.images.by_path("no_site/n0.png")
+    boxed.proposals.replace(a.id, [NewProposal((1, 1, 9, 9), -1, 0.8, 0.9)])
+    boxed.proposals.replace(n0.id, [NewProposal((1, 1, 9, 9), -1, 0.8, 0.9)])
+    run = boxed.maps.new_prediction_run(None, {})
+    boxed.maps.save_prediction(run, a.id, [0.2, 0.8], np.zeros((8, 8), np.float32),
+                               [(1, 1, 5, 5, 0.9), (6, 6, 9, 9, 0.5)])
+    seen: dict[str, dict] = {}
+
+    def counts_after(name, change):
+        def choose(dlg):
+            change(dlg)
+            qtbot.waitUntil(lambda: dlg.counts is not None, timeout=5000)
+            seen[name] = dict(dlg.counts)
+            assert all(f"[{dlg.counts[k]}]" in b.text() for k, b in dlg.kind_buttons.items())   # on the choices
+            dlg.set_kind("all")
+        coco = export(qtbot, window, monkeypatch, tmp_path / f"{name}.json", choose)
+        by_kind = [ann["attributes"]["kind"] for ann in coco["annotations"]]
+        assert seen[name]["all"] == str(len(by_kind))                      # the figure is what the file holds
+        assert seen[name]["curated"] == str(by_kind.count("curated"))
+        assert seen[name]["proposals"] == str(by_kind.count("proposal"))
+        return seen[name]
+
+    every = counts_after("every", lambda dlg: None)
+    assert every["curated"] == "3" and every["accepted"] == "1" and every["proposals"] == "2"
+    assert every["predictions"] == "2 boxes on 1 image"
+    reviewed = counts_after("reviewed", lambda dlg: dlg.reviewed_only.setChecked(True))
+    assert reviewed["curated"] == "2" and reviewed["proposals"] == "1"        # n0.png is not reviewed
+    test = counts_after("test", lambda dlg: dlg.split.setCurrentIndex(dlg.split.findData("test")))
+    assert test["curated"] == "1" and test["accepted"] == "0" and test["predictions"] == "0 boxes on 0 images"
+    objects = counts_after("objects", lambda dlg: dlg.background.setChecked(False))   # no_site is no category
+    assert objects["curated"] == "2" and objects["proposals"] == "1" and objects["all"] == "5"

@@ -38,7 +38,7 @@ def test_coco_import_dialog_reports_counts_per_reason(qtbot, tmp_path):
     dlg.file_edit.setText(str(f))
     dlg.import_btn.click()
     text = dlg.report_view.toPlainText()
-    assert "cvat.json: 1 curated box(es) added." in text
+    assert "cvat.json: 1 curated box added." in text
     for line in ("added             1", "invalid           1", "ambiguous         1", "duplicate id      1",
                  "image not found   0"):
         assert line in text

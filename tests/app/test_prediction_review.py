@@ -129,7 +129,7 @@ def test_tab_and_focus_mode_go_through_proposals_then_predictions(qtbot, main_wi
         key(qtbot, w, Qt.Key.Key_Tab)
     assert w.canvas.selected() == ("prediction", pid)
     banner = w.canvas.banner.text()
-    assert "Prediction #1 of 1" in banner and "0.710" in banner and f"run #{run}" in banner
+    assert "Prediction #1 \u00b7 1 shown \u00b7" in banner and "0.710" in banner and f"run #{run}" in banner
     assert w.layers.wanted_source() == "fg"                # its map: the predicted foreground
     assert not w.canvas.dimmed("prediction", pid)
     assert all(w.canvas.dimmed("proposal", k) for k in w.canvas.items_of("proposal"))

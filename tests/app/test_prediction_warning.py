@@ -32,11 +32,14 @@ def test_predictions_of_a_model_that_learned_nothing_are_flagged_in_the_window(q
         panel.predict(run.id)
     shown = project.maps.prediction(w.session.image.id)
     assert shown.boxes and shown.boxes[0].x0 == 0 and shown.boxes[0].x1 == w.session.image.width   # full frame
-    for text in (panel.status.text(), w.status.currentMessage()):
+    for text in (panel.status.text(), w.warning_bar.text.text()):   # whole, in the bar above the image
         assert "has not learned where the objects are" in text and "Train longer" in text, text
+    assert w.warning_bar.isVisible() and "has not learned" in w.status.currentMessage()
     assert panel.notice.isVisible() and "Train longer" in panel.notice.text()
 
     # opened again (trained from the command line, or in an earlier session): the status bar says it at once
     w.status.clearMessage()
+    w.warning_bar.hide()
     w.set_project(project)
     assert "has not learned where the objects are" in w.status.currentMessage()
+    assert "Train longer" in w.warning_bar.text.text() and w.warning_bar.isVisible()

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 
 from core.store.project import Project
 from tests.app.test_curation import key
+from tests.app.test_window_notices import _shot
 from tests.conftest import make_image
 
 pytestmark = pytest.mark.usefixtures("qtbot")
@@ -99,7 +100,8 @@ def test_rejected_suggestions_close_the_gate_on_scores_like_theirs(qtbot, window
     assert on_canvas(w) == [0.8]                          # the image's best box is still shown (3 judged < 8)
     note = w.proposals.gate_note
     assert note.isVisible() and note.text().startswith(f"3 suggestions hidden: {WHY}")
-    assert "Ctrl+6" in note.text() and "never" in note.toolTip()
+    assert "Ctrl+6" in note.text()
+    assert "An image's best box is always shown; its other boxes are not shown: none has paid yet." in note.toolTip()
     assert statuses(w) == ["pending", "hidden", "hidden", "hidden"]   # greyed in the table, with their scores
     # keyboard review skips hidden boxes: Tab, V and F / B only reach the shown one
     key(qtbot, w, Qt.Key.Key_Tab)
@@ -108,7 +110,13 @@ def test_rejected_suggestions_close_the_gate_on_scores_like_theirs(qtbot, window
     key(qtbot, w, Qt.Key.Key_Tab)
     assert w.canvas.selected() == ("prediction", best)
     key(qtbot, w, Qt.Key.Key_V)
-    assert w.canvas.selected() == ("prediction", best) and "#1 of 4" in w.canvas.banner.text()
+    # the banner counts the boxes on screen and says how many the gate holds back (not "#1 of 4")
+    assert w.canvas.selected() == ("prediction", best)
+    assert "Prediction #1 \u00b7 1 shown, 3 held back by the suggestion gate (Ctrl+6) \u00b7" in w.canvas.banner.text()
+    _shot(w, "focus_banner_gated")
+    banner = w.canvas.banner   # whole on the image area: wrapped, not cut at the canvas's edge
+    assert w.canvas.viewport().geometry().contains(banner.geometry())
+    assert banner.height() >= banner.heightForWidth(banner.width()) and banner.text().endswith("V leave")
     messages = []
     w.session.message.connect(messages.append)
     key(qtbot, w, Qt.Key.Key_B)

@@ -103,3 +103,16 @@ def test_click_box_costs_a_click_and_a_verification_and_its_outcome():
     # the curated boxes: the kept click box, the object's box after adjusting and after drawing
     assert [tuple(b) for b in out.curated] == [(0, 0, 10, 10), (20, 0, 30, 10), (40, 0, 50, 10)]
     assert finals == [(0, 0, 10, 10), (20, 0, 30, 10), (40, 0, 50, 10)]
+
+
+def test_the_key_starting_click_box_mode_is_charged_once_per_session_or_per_image_with_clicks():
+    from bench.inspector_sim import ImageOutcome, Session, charge_mode_key
+    costs = Costs(mode_key=0.5)
+    images = [ImageOutcome(10.0, click_kept=2), ImageOutcome(1.6, rejected=1),       # no click: no key
+              ImageOutcome(8.6, click_redrawn=1, drawn=1), ImageOutcome(5.1, click_adjusted=1)]
+    once, each = Session("file", 0), Session("file", 0)
+    for out in images:
+        charge_mode_key(once, out, costs)                  # the app keeps the mode from image to image
+        charge_mode_key(each, out, costs, per_image=True)  # the mode ending with each image
+    assert (once.mode_keys, once.seconds) == (1, pytest.approx(0.5))
+    assert (each.mode_keys, each.seconds) == (3, pytest.approx(1.5))

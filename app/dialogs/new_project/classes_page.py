@@ -9,6 +9,7 @@ from app.dialogs.class_roles_table import ClassRolesTable
 from app.dialogs.new_project.common import UNLABELLED, error_label
 from core.class_roles import by_name_rule
 from core.data.importer import ImportReport, read_label_csv, scan_class_folders
+from core.result_checks import plural
 
 
 class ClassesPage(QWizardPage):
@@ -65,7 +66,7 @@ class ClassesPage(QWizardPage):
 
     def _show_summary(self) -> None:
         names, total = self.class_names(), sum(self.counts.values())
-        text = f"{total} image file(s) in {len(names)} class(es)."
+        text = f"{plural(total, 'image file')} in {plural(len(names), 'class', 'classes')}."
         if self.counts.get(UNLABELLED):
             text += f" {self.counts[UNLABELLED]} without a class (imported unlabelled)."
         if len(names) < 2 and total:

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QProgressBar, QPushButton,
 from app.failure_words import plain_message
 from core.data.importer import ImportReport
 from core.progress import format_eta
+from core.result_checks import plural
 
 
 class ImportPage(QWizardPage):
@@ -48,7 +49,7 @@ class ImportPage(QWizardPage):
         self.done = True
         self.setTitle("Import finished")
         self.bar.setValue(1000)
-        self.status.setText(f"Added {report.added} image(s); skipped {len(report.skipped)}.")
+        self.status.setText(f"Added {plural(report.added, 'image')}; skipped {len(report.skipped)}.")
         self.report_view.setPlainText(format_report(report))
         self.completeChanged.emit()
 
@@ -66,9 +67,9 @@ class ImportPage(QWizardPage):
 
 
 def format_report(report: ImportReport) -> str:
-    lines = [f"Added {report.added} image(s)."]
+    lines = [f"Added {plural(report.added, 'image')}."]
     if report.moved:
-        lines.append(f"Moved {report.moved} image(s): their boxes and review state followed them.")
+        lines.append(f"Moved {plural(report.moved, 'image')}: their boxes and review state followed them.")
     if report.classes:
         lines.append("Classes: " + ", ".join(f"{k} ({v})" for k, v in sorted(report.classes.items())))
     if report.unreadable:
@@ -76,7 +77,7 @@ def format_report(report: ImportReport) -> str:
         lines += [f"Cannot read folder {d}: its images are left as they were." for d in report.unreadable]
     if report.skipped:
         lines.append("")
-        lines.append(f"Skipped {len(report.skipped)} file(s):")
+        lines.append(f"Skipped {plural(len(report.skipped), 'file')}:")
         lines += [f"  {p}: {r}" for p, r in report.skipped]
     if report.warnings:
         lines.append("")
