@@ -212,10 +212,12 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
              epochs: int | None = None, seed: int = 0, splits: tuple[str, ...] | None = None,
              train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False,
              click_cfg=None, click_jitter: float = 0.0, run_id: int | None = None,
-             gate_draw: float | None = None, mode_per_image: bool = False) -> Session:
+             gate_draw: float | None = None, mode_per_image: bool = False,
+             click_choose: tuple[str, ...] | None = None) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining). ``click_cfg``
     (core.dips.click_box.ClickBoxConfig): objects without a box are clicked at (their centre, moved by
-    ``click_jitter`` x their side, Gaussian, when > 0) before any is drawn."""
+    ``click_jitter`` x their side, Gaussian, when > 0) before any is drawn; method ``auto`` chooses among
+    ``click_choose`` (None: the chooser's default methods, as the app)."""
     from core.pipeline import predict, train
     from core.pipeline.config import load_config
     from core.progress import NULL_PROGRESS
@@ -258,7 +260,9 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     curated_all: list = []     # every box curated so far in the session: the click tool's typical size
     rng = np.random.default_rng(seed)
     from core.dips.click_box import ClickBoxChooser
-    chooser = ClickBoxChooser() if click_cfg is not None and click_cfg.method == "auto" else None
+    chooser = None
+    if click_cfg is not None and click_cfg.method == "auto":
+        chooser = ClickBoxChooser(click_choose) if click_choose else ClickBoxChooser()
     while pending:
         rec = pending.pop(0)
         click = Clicker(project, rec, run_id, curated_all, click_cfg, click_jitter, rng, chooser) if click_cfg else None
@@ -393,8 +397,8 @@ def main() -> None:
                     "boxes (the fit_to_curated setting)")
     ap.add_argument("--click-box", default="", metavar="METHOD[,METHOD]", help="objects still without a box are "
                     "clicked at (their ground-truth centre) with the click-box tool, core/dips/click_box.py: region, "
-                    "grabcut, square or auto (the app's choice, learned from the boxes curated so far; one session "
-                    "per method)")
+                    "grabcut, square, contrast or auto (the app's choice, learned from the boxes curated so far; one "
+                    "session per method); auto:M1+M2 chooses among M1 and M2 only")
     ap.add_argument("--click", type=float, default=Costs.click, help="seconds per click on an object's centre")
     ap.add_argument("--click-jitter", type=float, default=0.0, help="the click misses the centre by this x the "
                     "object's side (Gaussian standard deviation); 0 = on the centre")
@@ -417,6 +421,7 @@ def main() -> None:
     t0 = time.time()
     for n, order, method in [(n, o, m) for n in [int(x) for x in a.retrain_every.split(",")]
                              for o in a.orders.split(",") for m in methods]:
+        method, _, choose = method.partition(":")   # auto:grabcut+square: the chooser among those only
         dst = copy_project(src, Path(a.work) / f"{order}_{n}_{method or 'draw'}")
         with Project.open(dst) as project:
             if project.maps.latest_run_id() is None:
@@ -424,8 +429,9 @@ def main() -> None:
             splits = tuple(a.splits.split(",")) if a.splits else None
             s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
                          a.train_set, a.gate, a.refit_every, a.fit, click_config(method, a.click_set),
-                         a.click_jitter, a.run_id, a.gate_draw, a.mode_per_image)
-            s.order = f"{order}{'+' + method if method else ''}"
+                         a.click_jitter, a.run_id, a.gate_draw, a.mode_per_image,
+                         tuple(choose.split("+")) if choose else None)
+            s.order = f"{order}{'+' + method if method else ''}{':' + choose if choose else ''}"
             ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
             gt = _gt(project, ids)
             draw_all, trad_all = hand_seconds(gt, costs.draw), hand_seconds(gt, costs.traditional)

@@ -22,6 +22,12 @@ Methods (``ClickBoxConfig.method``), measured with ``bench/inspector_sim.py --cl
   window's edge inside the image sure background. The part of GrabCut's foreground holding the click is the
   object.
 * ``square``: a box of the typical size centred on the click (the fallback of the others).
+* ``contrast``: the square moved toward, and sized toward, the box near the click that stands out most from its
+  surroundings: over a few sizes around the typical one and every centre within ``contrast_reach`` of the click, the
+  mean luminance inside the box minus that of a ring around it (in units of the window's spread), less a penalty for
+  moving away from the click and for sizes far from the typical one. Made for bright objects among darker gaps
+  (sunlit tree crowns between their shadows): a click off the crown's centre is pulled back toward it. Runs on a
+  copy of the window with the typical side at ``contrast_work`` px, so its time does not grow with the image.
 
 Coordinates are continuous image pixels: ``x0, y0, x1, y1`` floats with ``x1``/``y1`` exclusive (a box covering
 columns 3..5 has ``x0 = 3, x1 = 6``), clipped to the image (core/dips/boxes.py's convention).
@@ -35,12 +41,12 @@ import numpy as np
 
 from core.dips.boxes import binarize, box_iou
 
-METHODS = ("region", "grabcut", "square")
+METHODS = ("region", "grabcut", "square", "contrast")
 
 
 @dataclass(frozen=True)
 class ClickBoxConfig:
-    method: str = "grabcut"                 # region | grabcut | square (module docstring)
+    method: str = "grabcut"                 # region | grabcut | square | contrast (module docstring)
     threshold_steps: tuple[float, ...] = (1.0, 0.75, 0.5)   # x the operating threshold, tried in order
     near_frac: float = 0.5                  # a region this close to the click (x typical side) counts
     max_region_ratio: float = 2.0           # a region wider or taller than this x the typical size is not one object
@@ -51,6 +57,16 @@ class ClickBoxConfig:
     iters: int = 4                          # GrabCut iterations
     min_curated: int = 3                    # curated boxes needed before their median is the typical size
     default_frac: float = 0.2               # typical side / the image's shorter side when nothing else is known
+    # contrast: the values measured best on the aerial development set (docs/BENCHMARKS.md, "Pulled to the object")
+    contrast_sizes: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.12, 1.25, 1.4)   # box sides tried, x the typical size
+    contrast_ring: float = 0.25             # width of the surround compared with the box, x the box's side
+    contrast_reach: float = 0.45            # the box's centre at most this x the typical side from the click
+    contrast_pull: float = 0.3              # the click is believed near the centre: Gaussian of this x the typical side
+    contrast_size_penalty: float = 2.0      # x log(size ratio)^2: sizes vary little among look-alike objects
+    contrast_shift: float = 0.6             # the box moves this share of the way from the click to the found centre:
+                                            # the image's evidence is noisy too (full shift lost at exact clicks)
+    contrast_size_power: float = 0.5        # and takes the found size ratio to this power (1: as found)
+    contrast_work: float = 24.0             # px of the typical side in the copy searched (bounds the time)
 
 
 def _check_click(click, w: int, h: int) -> tuple[float, float]:
@@ -215,6 +231,54 @@ def grabcut_at(rgb: np.ndarray, click, prior_wh, region: tuple | None, cfg: Clic
                     dtype=np.float64)
 
 
+def contrast_at(rgb: np.ndarray, click, prior_wh, cfg: ClickBoxConfig) -> np.ndarray:
+    """The ``contrast`` box (module docstring) ``[4]`` image pixels for ``click`` on ``rgb`` ``[H, W, 3]`` uint8, the
+    typical size ``prior_wh`` ``(w, h)`` image pixels. Centre-surround box search on the luminance of a window
+    around the click (the box-shaped analogue of a scale-normalised blob detector, e.g. Lindeberg, IJCV 1998)."""
+    h_img, w_img = rgb.shape[:2]
+    cx, cy = float(click[0]), float(click[1])
+    pw, ph = float(prior_wh[0]), float(prior_wh[1])
+    side = float(np.sqrt(pw * ph))
+    # the window holds every box tried with its ring, wherever within reach its centre lies
+    half = side * (cfg.contrast_reach + max(cfg.contrast_sizes) * (0.5 + cfg.contrast_ring))
+    ix0, iy0 = int(max(0, np.floor(cx - half))), int(max(0, np.floor(cy - half)))
+    ix1, iy1 = int(min(w_img, np.ceil(cx + half))), int(min(h_img, np.ceil(cy + half)))
+    if ix1 - ix0 < 2 or iy1 - iy0 < 2:
+        return square_at(click, prior_wh, (w_img, h_img))
+    crop = rgb[iy0:iy1, ix0:ix1]
+    f = cfg.contrast_work / side
+    cw, ch = max(2, round(crop.shape[1] * f)), max(2, round(crop.shape[0] * f))
+    small = cv2.resize(crop, (cw, ch), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    lum = small.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    fx, fy = cw / (ix1 - ix0), ch / (iy1 - iy0)
+    spread = float(lum.std()) + 1e-6   # scores in the window's own units: the same settings for dim and bright images
+    ys, xs = np.mgrid[0:ch, 0:cw]
+    # squared distance of each candidate centre from the click, in typical sides
+    d2 = ((xs + 0.5) / fx + ix0 - cx) ** 2 / pw ** 2 + ((ys + 0.5) / fy + iy0 - cy) ** 2 / ph ** 2
+    prior_pen = d2 / (2 * cfg.contrast_pull ** 2)
+    best, best_at, best_contrast = -np.inf, (cx, cy, 1.0), 0.0
+    for s in cfg.contrast_sizes:
+        bw, bh = max(1, round(s * pw * fx)), max(1, round(s * ph * fy))
+        rw, rh = max(1, round(cfg.contrast_ring * bw)), max(1, round(cfg.contrast_ring * bh))
+        inner = cv2.boxFilter(lum, -1, (bw, bh), borderType=cv2.BORDER_REFLECT)
+        outer = cv2.boxFilter(lum, -1, (bw + 2 * rw, bh + 2 * rh), borderType=cv2.BORDER_REFLECT)
+        a_in, a_out = bw * bh, (bw + 2 * rw) * (bh + 2 * rh)
+        ring = (outer * a_out - inner * a_in) / (a_out - a_in)
+        contrast = (inner - ring) / spread
+        score = contrast - prior_pen - cfg.contrast_size_penalty * float(np.log(s)) ** 2
+        score[d2 > cfg.contrast_reach ** 2] = -np.inf
+        i = int(np.argmax(score))
+        if score.flat[i] > best:
+            # boxFilter's anchor is the kernel's centre: the box centred on that pixel
+            best, best_at = float(score.flat[i]), ((i % cw + 0.5) / fx + ix0, (i // cw + 0.5) / fy + iy0, s)
+            best_contrast = float(contrast.flat[i])
+    if best_contrast <= 0:   # nothing near the click stands out from its surroundings: the click is all there is
+        return square_at(click, prior_wh, (w_img, h_img))
+    bx, by, s = best_at
+    a, k = cfg.contrast_shift, s ** cfg.contrast_size_power
+    return square_at((cx + a * (bx - cx), cy + a * (by - cy)), (pw * k, ph * k), (w_img, h_img))
+
+
 def _checked_inputs(rgb, click, fg, prior_wh, cfg: ClickBoxConfig):
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or min(rgb.shape[:2]) < 1:
@@ -245,13 +309,13 @@ def click_candidates(rgb: np.ndarray, click, fg: np.ndarray | None = None, thres
                      methods: tuple[str, ...] = METHODS) -> dict[str, np.ndarray]:
     """The box of the object under ``click`` by each of ``methods`` (module docstring): ``{method: [4]}``.
 
-    ``rgb``: the image ``[H, W, 3]`` uint8 (only ``grabcut`` reads its pixels; the others its size). ``click``:
-    ``(x, y)`` image pixels, inside the image. ``fg``: the predicted foreground map ``[h, w]`` in [0, 1] (any grid,
-    stretched over the image) or None; ``threshold``: the operating threshold of the run that drew it. ``prior_wh``:
-    the typical object size ``(w, h)`` in image pixels (:func:`prior_size`; None: ``cfg.default_frac`` of the
-    shorter side). Each box is ``[4]`` float64 ``x0, y0, x1, y1`` image pixels (x1, y1 exclusive), inside the image,
-    of positive size; a method that finds nothing gives the square. Raises ValueError for a malformed image or map,
-    a click outside the image or an unknown method.
+    ``rgb``: the image ``[H, W, 3]`` uint8 (``grabcut`` and ``contrast`` read its pixels; the others its size).
+    ``click``: ``(x, y)`` image pixels, inside the image. ``fg``: the predicted foreground map ``[h, w]`` in [0, 1]
+    (any grid, stretched over the image) or None; ``threshold``: the operating threshold of the run that drew it.
+    ``prior_wh``: the typical object size ``(w, h)`` in image pixels (:func:`prior_size`; None: ``cfg.default_frac``
+    of the shorter side). Each box is ``[4]`` float64 ``x0, y0, x1, y1`` image pixels (x1, y1 exclusive), inside the
+    image, of positive size; a method that finds nothing gives the square. Raises ValueError for a malformed image or
+    map, a click outside the image or an unknown method.
     """
     cfg = cfg or ClickBoxConfig()
     unknown = [m for m in methods if m not in METHODS]
@@ -273,6 +337,8 @@ def click_candidates(rgb: np.ndarray, click, fg: np.ndarray | None = None, thres
             if box is not None and (_too_big(box, prior_wh, cfg) or
                                     min(box[2] - box[0], box[3] - box[1]) < cfg.min_growth * seed):
                 box = None
+        elif m == "contrast":
+            box = contrast_at(rgb, click, prior_wh, cfg)
         out[m] = _finish(box, click, prior_wh, image_wh)
     return out
 
@@ -293,12 +359,13 @@ class ClickBoxChooser:
     verification and a drawing (``ReviewCosts``, the cited figures of core/dips/suggest.py). :meth:`choose` returns
     the method with the least cost so far; ``default`` until ``min_records`` clicks are recorded. A project whose
     objects stand out in colour (GrabCut finds their edges) and one where they do not (crowns among crowns: the
-    typical size is the better guess) thus each get their method within a few clicks (docs/BENCHMARKS.md).
+    typical size is the better guess, centred on the click or pulled toward the crown by ``contrast``) thus each get
+    their method within a few clicks (docs/BENCHMARKS.md).
     ``region`` is not among the default methods: it never won on the development sets (its map region seeds
     GrabCut instead).
     """
 
-    def __init__(self, methods: tuple[str, ...] = ("grabcut", "square"), default: str = "grabcut",
+    def __init__(self, methods: tuple[str, ...] = ("grabcut", "square", "contrast"), default: str = "grabcut",
                  min_records: int = 3, costs=None):
         from core.dips.suggest import ReviewCosts
         if default not in methods:

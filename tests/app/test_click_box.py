@@ -139,10 +139,11 @@ def test_the_method_learned_is_saved_with_the_project_and_chosen_again_after_reo
     _show_c1(qtbot, w)
     path = w.session.project.path
     assert w.click_box.chooser.choose() == "grabcut"        # a new project: the default
-    # three earlier clicks where the typical-size square was kept and GrabCut missed
+    # three earlier clicks where the typical-size square was kept, GrabCut and the contrast box missed
     final = np.array([10, 10, 20, 20], float)
     for _ in range(3):
-        w.click_box.chooser.record({"grabcut": np.array([30, 30, 35, 35], float), "square": final.copy()}, final)
+        w.click_box.chooser.record({"grabcut": np.array([30, 30, 35, 35], float), "square": final.copy(),
+                                    "contrast": np.array([30, 30, 35, 35], float)}, final)
     assert w.click_box.chooser.choose() == "square"
     qtbot.keyClick(w.canvas, Qt.Key.Key_C)
     with qtbot.waitSignal(w.click_box.box_added, timeout=10000):

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from core.dips.boxes import box_iou
 from core.dips.click_box import (
     ClickBoxChooser,
     ClickBoxConfig,
@@ -73,9 +74,60 @@ def test_every_method_at_once_and_the_typical_size_from_the_curated_boxes():
     assert prior_size(curated[:2], (100, 80), np.array([[0, 0, 8, 4]], float)) == (8.0, 4.0)
     assert prior_size(curated[:2], (100, 80)) == (16.0, 16.0)
     boxes = click_candidates(_blank(), (6, 10), _map_with_block(), 0.5, (8, 8))
-    assert set(boxes) == {"region", "grabcut", "square"}
+    assert set(boxes) == {"region", "grabcut", "square", "contrast"}
     assert boxes["region"].tolist() == [4.0, 8.0, 12.0, 16.0]
     assert boxes["square"].tolist() == [2.0, 6.0, 10.0, 14.0]
+
+
+def _iou(a, b) -> float:
+    return float(box_iou(np.asarray(a, float).reshape(1, 4), np.asarray(b, float).reshape(1, 4))[0, 0])
+
+
+def _crowns(centres, side=24, size=(96, 128), seed=0):
+    """Bright textured squares (sunlit crowns) of ``side`` px centred at ``centres`` on dark noise (shadows)."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(20, 60, (*size, 3)).astype(np.uint8)
+    for cx, cy in centres:
+        y0, x0 = cy - side // 2, cx - side // 2
+        img[y0:y0 + side, x0:x0 + side] = rng.integers(150, 210, (side, side, 3))
+    return img
+
+
+def test_contrast_pulls_a_click_off_the_centre_back_onto_the_object():
+    obj = [28, 28, 52, 52]                                   # a 24 px crown centred at (40, 40)
+    img = _crowns([(40, 40)])
+    click = (40 + 0.2 * 24, 40 + 0.2 * 24)                   # 20 % of its side off the centre, in x and in y
+    cfg = ClickBoxConfig(method="contrast")
+    box = click_box(img, click, None, 0.5, (24, 24), cfg)
+    square = click_box(img, click, None, 0.5, (24, 24), ClickBoxConfig(method="square"))
+    assert _iou(square, obj) < 0.5                            # the square follows the click: an adjustment at best
+    assert _iou(box, obj) >= 0.7                              # the contrast box is kept
+    # it moves only part of the way (contrast_shift): the image's evidence is not trusted over the click entirely
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    assert 40 < centre[0] < click[0] and 40 < centre[1] < click[1]
+
+
+def test_contrast_keeps_touching_crowns_apart_and_grows_toward_a_larger_one():
+    # two crowns side by side with no gap between them, the second brighter: a click on the first, 20 % of its side
+    # toward the second, still boxes the first
+    rng = np.random.default_rng(1)
+    img = _crowns([(40, 48)], seed=1)
+    img[36:60, 52:76] = rng.integers(215, 250, (24, 24, 3))   # x 52..76: touches the first crown's right edge
+    box = click_box(img, (40 + 0.2 * 24, 48), None, 0.5, (24, 24), ClickBoxConfig(method="contrast"))
+    assert _iou(box, [28, 36, 52, 60]) >= 0.7
+    assert _iou(box, [52, 36, 76, 60]) < 0.1
+    # a crown 1.4 x the typical size: the box grows toward it (only part of the way: sizes vary little)
+    big = _crowns([(60, 48)], side=34, seed=2)
+    box = click_box(big, (60, 48), None, 0.5, (24, 24), ClickBoxConfig(method="contrast"))
+    assert 24 < box[2] - box[0] <= 34 and 24 < box[3] - box[1] <= 34
+
+
+def test_contrast_without_any_object_in_sight_is_the_square_at_the_click():
+    cfg = ClickBoxConfig(method="contrast")
+    assert click_box(_blank(), (20, 20), None, 0.5, (8, 8), cfg).tolist() == [16.0, 16.0, 24.0, 24.0]
+    # at the image's corner, and on an image smaller than the window searched: inside the image
+    box = click_box(_crowns([(14, 14)], size=(30, 30)), (2, 2), None, 0.5, (24, 24), cfg)
+    assert 0 <= box[0] < box[2] <= 30 and 0 <= box[1] < box[3] <= 30
 
 
 def test_the_chooser_picks_the_method_whose_boxes_the_inspector_kept():

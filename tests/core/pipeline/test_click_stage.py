@@ -46,10 +46,11 @@ def test_behind_a_whole_frame_prediction_the_proposals_give_the_typical_size(one
 
 
 def _taught_square(chooser) -> None:
-    """Three clicks where the typical-size square was kept and GrabCut missed."""
-    final = np.array([10, 10, 20, 20], float)
+    """Three clicks where the typical-size square was kept and GrabCut and the contrast box missed (every method is
+    judged at each click, as the window does)."""
+    final, miss = np.array([10, 10, 20, 20], float), np.array([30, 30, 35, 35], float)
     for _ in range(3):
-        chooser.record({"grabcut": np.array([30, 30, 35, 35], float), "square": final.copy()}, final)
+        chooser.record({"grabcut": miss, "square": final.copy(), "contrast": miss}, final)
 
 
 def test_the_chosen_method_is_kept_in_the_project_and_chosen_again_after_reopening(one_image):
@@ -69,7 +70,7 @@ def test_the_chosen_method_is_kept_in_the_project_and_chosen_again_after_reopeni
     assert back.choose() == "square"
     assert back.records == 3
     # as the hand-computed costs: GrabCut missed three times (3 x 8.6 s), the square was kept (3 x 1.6 s)
-    assert back.spent == {"grabcut": pytest.approx(25.8), "square": pytest.approx(4.8)}
+    assert back.spent == {"grabcut": pytest.approx(25.8), "square": pytest.approx(4.8), "contrast": pytest.approx(25.8)}
 
 
 def test_a_project_from_an_older_schema_opens_and_keeps_the_choice_from_then_on(tmp_path, image_folder):
@@ -95,7 +96,7 @@ def test_kept_tallies_that_cannot_be_read_are_refused_with_the_file_named(one_im
     p.set_meta(CHOOSER_META, "{not json")
     with pytest.raises(ValueError, match=r"c\.dips.*click box"):
         load_chooser(p)
-    p.set_meta(CHOOSER_META, '{"spent": {"grabcut": -1, "square": 0}, "records": 3}')
+    p.set_meta(CHOOSER_META, '{"spent": {"grabcut": -1, "square": 0, "contrast": 0}, "records": 3}')
     with pytest.raises(ValueError, match="grabcut"):
         load_chooser(p)
     # tallies learned before a method existed cannot rank it: the chooser starts again rather than favour it
