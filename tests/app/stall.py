@@ -34,18 +34,25 @@ def cpu_bound_task(seconds: float, steps: int, size: int, seed: int, message: st
     return heavy
 
 
+class CpuGaps(list):
+    """The gaps (a list of seconds, filled when the block ends) and, meanwhile, ``stamps``: the clock at each tick
+    so far, so a test can wait for the loop to tick between two user actions."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamps: list[float] = []
+
+
 @contextmanager
 def gui_cpu_gaps(interval_ms: int = 10, clock=time.thread_time):
-    """Yields a list that holds, once the block ends, the GUI thread's CPU seconds spent between consecutive
-    ticks of a timer on it (``clock=time.perf_counter`` gives wall-clock gaps instead, for bench/)."""
-    stamps: list[float] = []
-    gaps: list[float] = []
+    """Yields a :class:`CpuGaps` that holds, once the block ends, the GUI thread's CPU seconds spent between
+    consecutive ticks of a timer on it (``clock=time.perf_counter`` gives wall-clock gaps instead, for bench/)."""
+    gaps = CpuGaps()
     timer = QTimer()
     timer.setInterval(interval_ms)
-    timer.timeout.connect(lambda: stamps.append(clock()))
+    timer.timeout.connect(lambda: gaps.stamps.append(clock()))
     timer.start()
     try:
         yield gaps
     finally:
         timer.stop()
-        gaps.extend(np.diff(stamps).tolist())
+        gaps.extend(np.diff(gaps.stamps).tolist())

@@ -62,10 +62,12 @@ def test_gui_never_stalls_while_a_heavy_task_runs(qtbot, main_window):
     heavy = cpu_bound_task(1.5, 150, 300, seed=1, message="crunching", threads=ran_on)
     with gui_cpu_gaps() as cpu_gaps:
         task = w.background.run(heavy, "Heavy")
-        # meanwhile the user pages through images
+        # meanwhile the user pages through images; the next page waits for the loop to tick twice (the page's
+        # deferred work done), so one gap holds one page's work, not three pages' on a busy machine
         for _ in range(3):
+            ticks = len(cpu_gaps.stamps)
             qtbot.keyClick(w.canvas, Qt.Key.Key_D)
-            qtbot.wait(30)
+            qtbot.waitUntil(lambda n=ticks: len(cpu_gaps.stamps) >= n + 2, timeout=60000)
         # a 1.5 s task: the limit only guards against a hang (a machine at load 10 took 2 s)
         with qtbot.waitSignal(task.finished, timeout=120000):
             pass
@@ -74,10 +76,10 @@ def test_gui_never_stalls_while_a_heavy_task_runs(qtbot, main_window):
     assert ran_on and threading.main_thread().ident not in ran_on     # the work ran off the GUI thread
     assert len(cpu) > 5                                                # and the loop kept ticking meanwhile
     # no handler on the GUI thread computed for a noticeable time (bench/gui_stall.py prints the wall-clock gaps).
-    # Paging to the next image costs the GUI thread ~65 ms of CPU on an idle machine and up to ~140 ms at load 10
-    # (CPU time stretches when cores are shared, and fewer ticks split the work), so 250 ms: a model forward or a
-    # map computed here would take seconds.
-    assert cpu.max() < 0.25, f"the GUI thread computed for {cpu.max() * 1000:.0f} ms between two ticks"
+    # Paging to the next image costs the GUI thread ~80-170 ms of CPU on this 2-core machine (Qt's painting most of
+    # it), and CPU time stretches when cores are shared, so 500 ms: a model forward or a map computed here would
+    # take seconds.
+    assert cpu.max() < 0.5, f"the GUI thread computed for {cpu.max() * 1000:.0f} ms between two ticks"
 
 
 def test_cancelled_function_reports_cancel(qtbot, main_window):
