@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import traceback
 from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
+from core.result_checks import finite
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
@@ -148,14 +148,6 @@ def cmd_train(a, progress) -> int:
     return run_id
 
 
-def _figure(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def describe_training_run(run) -> str:
     """One line on a training run (a core.store.records.TrainingRunRecord) as users name it, with its figures, e.g.
     'run #3 finished: 12 epochs on 40 training images, final loss 0.4123, classifier right on 87.5 % of the
@@ -171,9 +163,9 @@ def describe_training_run(run) -> str:
         schedule = f"{schedule} on {_n(int(m['n_train']), 'training image')}".strip()
     if schedule:
         parts.append(schedule)
-    if (loss := _figure(m.get("final_loss"))) is not None:
+    if (loss := finite(m.get("final_loss"))) is not None:
         parts.append(f"final loss {loss:.4f}")
-    if (acc := _figure(m.get("val_accuracy"))) is not None:
+    if (acc := finite(m.get("val_accuracy"))) is not None:
         parts.append(f"classifier right on {100 * acc:.1f} % of the validation images")
     text = f"run #{run.id} {run.status}"
     if run.status == "failed" and run.error:

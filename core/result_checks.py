@@ -24,6 +24,15 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
 
 
+def finite(v) -> float | None:
+    """``v`` as a float when it is a finite number (a stored figure may be None, text, NaN or inf), else None."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
 def small_sample_warning(n_images) -> str | None:
     """The one rule for a split too small to trust its percentages: words for the user, or None from
     MIN_OBJECT_IMAGES object images on."""

@@ -1,18 +1,10 @@
 """One-line summaries of training runs for the runs list: figures, start time, duration. No Qt."""
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 from core.progress import format_eta
-
-
-def finite(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+from core.result_checks import finite
 
 
 def fmt_float(v) -> str:
