@@ -127,7 +127,7 @@ def project_info(project: Project) -> str:
     names = project.class_names()
     lines = [f"project   {project.path}", f"images    {counts['total']} in {project.image_root}"]
     if counts["missing"]:
-        lines.append(f"missing   {counts['missing']} file(s) no longer on disk")
+        lines.append(f"missing   {plural(counts['missing'], 'file')} no longer on disk")
     if bad := unreadable_lines(project):
         lines += ["unreadable" + bad[0].removeprefix("unreadable:"), *bad[1:]]
     lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
@@ -141,7 +141,7 @@ def project_info(project: Project) -> str:
     runs = project.runs.list()
     if runs:
         last = runs[-1]
-        lines.append(f"training  {len(runs)} run(s); last #{last.id} {last.status}")
+        lines.append(f"training  {plural(len(runs), 'run')}; last #{last.id} {last.status}")
     pred_run = project.maps.latest_run_id()
     if pred_run is not None:
         lines.append(f"predicted {describe_prediction_run(project, pred_run)}")

@@ -36,6 +36,11 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     assert main(["import-coco", str(proj), str(coco), "--as", "gt"]) == 0
     assert main(["info", str(proj)]) == 0
     assert "gt boxes  1" in capsys.readouterr().out
+    (image_folder / "no_site" / "n0.png").unlink()           # a file gone: counted in words, "1 file", not "file(s)"
+    assert main(["import-images", str(proj)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(proj)]) == 0
+    assert "missing   1 file no longer on disk" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, reason", [
