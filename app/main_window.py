@@ -209,8 +209,9 @@ class MainWindow(QMainWindow):
         self.training_panel = self.eval_panel = None
 
     def _default_dock_sizes(self) -> None:
-        # the canvas gets what the side panels do not need
-        self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 360], Qt.Orientation.Horizontal)
+        # the canvas gets what the side panels do not need; 380 px: every column of the review table whole beside
+        # "pred. run #1" and "predicted" (at 360 the score was cut to "0....")
+        self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.browser_dock, self.labels_dock], [700, 170], Qt.Orientation.Vertical)
         self.resizeDocks([self.proposals_dock, self.layers_dock], [330, 420], Qt.Orientation.Vertical)
 
