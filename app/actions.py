@@ -46,7 +46,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("click_box", "&Click box", "Edit", ("C",),
        "Then click on an object: a box around it is drawn for you (from the predicted map, its colours or the size of "
        "your boxes so far) and saved like a drawn box; click the next object, here or on the next images; Esc leaves",
-       short="Click box"),
+       checkable=True, checked=False, short="Click box"),
     _A("delete_box", "De&lete box", "Edit", ("Delete", "Backspace"), "Delete the selected curated box",
        short="Delete"),
     _A("accept", "&Accept suggestion", "Edit", ("F",),
