@@ -142,3 +142,12 @@ def test_the_suggestion_gate_is_an_option_of_predict_where_it_acts_and_trains_ol
         s = Settings()
         assert apply_cli(s, build_parser().parse_args([stage, "p.dips", "--no-suggestion-gate"]))
         assert s.train.suggestion_gate is False
+
+
+def test_threshold_help_says_when_the_curated_boxes_alone_choose_it(capsys):
+    """What README says: once 5 images carry curated boxes, those alone choose the operating threshold."""
+    from core.pipeline.predict_stage import CALIBRATION_MIN
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"on their curated boxes alone once {CALIBRATION_MIN} images have some" in shown
