@@ -130,6 +130,13 @@ def project_info(project: Project) -> str:
         lines.append(f"missing   {plural(counts['missing'], 'file')} no longer on disk")
     if bad := unreadable_lines(project):
         lines += ["unreadable" + bad[0].removeprefix("unreadable:"), *bad[1:]]
+    from core.data.unreadable import refused_files
+    if refused := refused_files(project):
+        lines.append(f"refused   {plural(len(refused), 'file')} that failed to decode at import, skipped by re-scans "
+                     "until the file changes (import-images --rehash reads them again):")
+        lines += [f"  {f.rel_path}: {f.reason}" for f in refused[:20]]
+        if len(refused) > 20:
+            lines.append(f"  ... and {len(refused) - 20} more")
     lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
                                          for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0]))))
     lines.append("splits    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
