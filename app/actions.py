@@ -64,7 +64,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("accept_above", "Accept predictions a&bove a score...", "Edit", (),
        "Accept every pending predicted box scoring at least s, on this image or on every unreviewed image; "
        "boxes you drew, accepted or rejected are left as they are, and so are suggestions the gate hides"),
-    _A("deselect", "Cancel / deselect", "Edit", ("Esc",), "Cancel drawing, clear the selection"),
+    _A("deselect", "Cancel / deselect", "Edit", ("Esc",), "Cancel drawing, leave click-box mode, clear the selection"),
     *_CLASS_KEYS,
 
     _A("next_image", "&Next image", "Image", ("D",), "Next image in the browser's list", short="Next \u25b6"),

@@ -85,6 +85,7 @@ def test_click_box_is_in_the_toolbar_menu_and_shortcuts(main_window):
     assert "click on an object" in act.toolTip()
     assert act in main_window.findChild(QToolBar, "toolbar").actions()
     assert any(keys == "C" and "Click box" in what for _, keys, what in shortcut_rows())
+    assert any(keys == "Esc" and "leave click-box mode" in what for _, keys, what in shortcut_rows())   # F1 says so
 
 
 def test_click_box_mode_stays_on_from_image_to_image_until_esc_or_another_tool(qtbot, main_window, db):
