@@ -46,7 +46,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("click_box", "&Click box", "Edit", ("C",),
        "Then click on an object: a box around it is drawn for you (from the predicted map, its colours or the size of "
        "your boxes so far) and saved like a drawn box; click the next object, here or on the next images; Esc leaves",
-       short="Click box"),
+       checkable=True, checked=False, short="Click box"),
     _A("delete_box", "De&lete box", "Edit", ("Delete", "Backspace"), "Delete the selected curated box",
        short="Delete"),
     _A("accept", "&Accept suggestion", "Edit", ("F",),
@@ -64,7 +64,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("accept_above", "Accept predictions a&bove a score...", "Edit", (),
        "Accept every pending predicted box scoring at least s, on this image or on every unreviewed image; "
        "boxes you drew, accepted or rejected are left as they are, and so are suggestions the gate hides"),
-    _A("deselect", "Cancel / deselect", "Edit", ("Esc",), "Cancel drawing, clear the selection"),
+    _A("deselect", "Cancel / deselect", "Edit", ("Esc",), "Cancel drawing, leave click-box mode, clear the selection"),
     *_CLASS_KEYS,
 
     _A("next_image", "&Next image", "Image", ("D",), "Next image in the browser's list", short="Next \u25b6"),

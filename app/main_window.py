@@ -168,6 +168,9 @@ class MainWindow(QMainWindow):
                 act.toggled.connect(getattr(self, f"on_{spec.key}"))
             else:
                 act.triggered.connect(lambda _=False, k=spec.key: getattr(self, f"on_{k}")())
+        # the Click box button stays pressed while the mode is on, from image to image (the status bar's hint is gone
+        # by the next image)
+        self.canvas.mode_changed.connect(self._show_click_mode)
         stack = self.session.undo_stack
         stack.canUndoChanged.connect(self.actions_by_key["undo"].setEnabled)
         stack.canRedoChanged.connect(self.actions_by_key["redo"].setEnabled)
@@ -209,8 +212,9 @@ class MainWindow(QMainWindow):
         self.training_panel = self.eval_panel = None
 
     def _default_dock_sizes(self) -> None:
-        # the canvas gets what the side panels do not need
-        self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 360], Qt.Orientation.Horizontal)
+        # the canvas gets what the side panels do not need; 380 px: every column of the review table whole beside
+        # "pred. run #1" and "predicted" (at 360 the score was cut to "0....")
+        self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.browser_dock, self.labels_dock], [700, 170], Qt.Orientation.Vertical)
         self.resizeDocks([self.proposals_dock, self.layers_dock], [330, 420], Qt.Orientation.Vertical)
 
@@ -415,7 +419,24 @@ class MainWindow(QMainWindow):
     def on_undo(self): self.session.undo_stack.undo()
     def on_redo(self): self.session.undo_stack.redo()
     def on_draw_box(self): self.curation.start_draw()
-    def on_click_box(self): self.click_box.start()
+    def on_click_box(self, _on: bool = True) -> None:
+        # C (or the pressed button) again keeps the mode on: only Esc or another tool leaves it
+        if self._syncing_click_mode:
+            return
+        if self.canvas.mode != "click":
+            self.click_box.start()
+        self._show_click_mode(self.canvas.mode)
+
+    _syncing_click_mode = False
+
+    def _show_click_mode(self, mode: str) -> None:
+        act = self.actions_by_key["click_box"]
+        self._syncing_click_mode = True
+        try:
+            act.setChecked(mode == "click")
+        finally:
+            self._syncing_click_mode = False
+
     def on_delete_box(self): self.curation.delete_selected()
     def on_accept(self): self.curation.accept()
     def on_reject(self): self.curation.reject()

@@ -92,11 +92,14 @@ class ImagePresenter(QObject):
         gated = f"{held} held back by the suggestion gate (Ctrl+6)" if held else ""
         if rec is None:
             pending = len(self.proposals.visible()) + len(self.proposals.visible_predictions())
+            # "all decided" only where something was listed: an image without suggestions (a background class's,
+            # or one not yet computed) has none, not all decided
+            listed = bool(self.proposals.shown() or self.proposals.predictions())
             self.canvas.set_banner(None if not self.canvas.focus_mode else
                                    "Reviewing suggestions: none selected (Tab: next)" + (f"; {gated}" if held else "")
                                    if pending else
-                                   "Reviewing suggestions: all decided on this image (D: next image, V: leave)" +
-                                   (f"; {gated}" if held else ""))
+                                   f"Reviewing suggestions: {'all decided' if listed else 'none'} on this image "
+                                   "(D: next image, V: leave)" + (f"; {gated}" if held else ""))
             return
         if isinstance(rec, PredictedBox):
             # the number is the box's row in the table (over every predicted box); the count is what is on screen

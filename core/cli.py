@@ -127,9 +127,16 @@ def project_info(project: Project) -> str:
     names = project.class_names()
     lines = [f"project   {project.path}", f"images    {counts['total']} in {project.image_root}"]
     if counts["missing"]:
-        lines.append(f"missing   {counts['missing']} file(s) no longer on disk")
+        lines.append(f"missing   {plural(counts['missing'], 'file')} no longer on disk")
     if bad := unreadable_lines(project):
         lines += ["unreadable" + bad[0].removeprefix("unreadable:"), *bad[1:]]
+    from core.data.unreadable import refused_files
+    if refused := refused_files(project):
+        lines.append(f"refused   {plural(len(refused), 'file')} that failed to decode at import, skipped by re-scans "
+                     "until the file changes (import-images --rehash reads them again):")
+        lines += [f"  {f.rel_path}: {f.reason}" for f in refused[:20]]
+        if len(refused) > 20:
+            lines.append(f"  ... and {len(refused) - 20} more")
     lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
                                          for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0]))))
     lines.append("splits    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
@@ -141,7 +148,7 @@ def project_info(project: Project) -> str:
     runs = project.runs.list()
     if runs:
         last = runs[-1]
-        lines.append(f"training  {len(runs)} run(s); last #{last.id} {last.status}")
+        lines.append(f"training  {plural(len(runs), 'run')}; last #{last.id} {last.status}")
     pred_run = project.maps.latest_run_id()
     if pred_run is not None:
         lines.append(f"predicted {describe_prediction_run(project, pred_run)}")

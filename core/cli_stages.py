@@ -114,7 +114,7 @@ def cmd_attention(a, progress) -> int:
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_attention(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
-        print(f"attention maps for {n} image(s)", file=sys.stderr)
+        print(f"attention maps for {_n(n, 'image')}", file=sys.stderr)
         for line in unreadable_lines(p):
             print(line, file=sys.stderr)
     return n
@@ -129,7 +129,7 @@ def cmd_proposals(a, progress) -> int:
             n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_proposals(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
-        print(f"proposals for {n} image(s)", file=sys.stderr)
+        print(f"proposals for {_n(n, 'image')}", file=sys.stderr)
     return n
 
 

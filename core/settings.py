@@ -337,7 +337,8 @@ class BoxDrawConfig:
                                          "best box the inspector would have kept most often on them",
                                   cli="fit-to-curated", stages=DRAW_STAGES)
     threshold: float | None = option(None, "operating threshold on the foreground probability; 'default': "
-                                           "calibrated per prediction run on the training images' pseudo boxes",
+                                           "chosen per prediction run on the training images' pseudo boxes (on their "
+                                           "curated boxes alone once 5 images have some)",
                                      symbol="tau", unit="probability", cli="threshold", stages=DRAW_STAGES,
                                      low=0.0, high=1.0, metavar="T")
 

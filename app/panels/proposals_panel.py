@@ -78,9 +78,10 @@ class ProposalsPanel(QWidget):
         self.table.setMouseTracking(True)
         # every column shares the width: the dock stays narrow and no horizontal scroll bar appears
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        # "#", the source ("pred. run #3"), the size ("177x156") and the status stay whole; score and map share the
-        # rest (the size was cut to "69x1..." beside a scroll bar at 1600 px)
-        for col in (0, 1, 3, 4, 5):
+        # "#", the source ("pred. run #3"), the score, the size ("177x156") and the status stay whole; the map takes
+        # the rest (the size was cut to "69x1..." beside a scroll bar, then the score to "0...." beside
+        # "pred. run #1", at 1600 px)
+        for col in (0, 1, 2, 4, 5):
             self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(30)
         self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (of the "

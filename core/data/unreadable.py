@@ -98,6 +98,16 @@ def unreadable_images(project) -> list[Failure]:
     return [f for f in unreadable.failures() if f.rel_path in known and unreadable.still_unreadable(f.rel_path)]
 
 
+def refused_files(project) -> list[Failure]:
+    """The files of ``project``'s image folder that the importer refused because they failed to decode and that have
+    not changed since (re-scans skip them), each with its reason: the recorded failures that are not images of the
+    project."""
+    from core.store.repos.images import ImageFilter
+    unreadable = UnreadableFiles(project, project.image_root)
+    known = {r.rel_path for r in project.images.list(ImageFilter(include_missing=True))}
+    return [f for f in unreadable.failures() if f.rel_path not in known and unreadable.still_unreadable(f.rel_path)]
+
+
 def retry_unreadable(project: _Meta) -> int:
     """Forget every recorded decoding failure, so that the next scan or stage reads those files again; returns how
     many were recorded."""

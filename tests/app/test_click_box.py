@@ -85,6 +85,7 @@ def test_click_box_is_in_the_toolbar_menu_and_shortcuts(main_window):
     assert "click on an object" in act.toolTip()
     assert act in main_window.findChild(QToolBar, "toolbar").actions()
     assert any(keys == "C" and "Click box" in what for _, keys, what in shortcut_rows())
+    assert any(keys == "Esc" and "leave click-box mode" in what for _, keys, what in shortcut_rows())   # F1 says so
 
 
 def test_click_box_mode_stays_on_from_image_to_image_until_esc_or_another_tool(qtbot, main_window, db):
@@ -101,14 +102,20 @@ def test_click_box_mode_stays_on_from_image_to_image_until_esc_or_another_tool(q
     with qtbot.waitSignal(w.click_box.box_added, timeout=10000):
         click(w, 30, 30)                                      # no C pressed again
     assert [(r[1], r[7]) for r in boxes(db)] == [(rec.id, "manual"), (nxt, "manual")]
+    button = w.actions_by_key["click_box"]
+    assert button.isChecked()                                # the tool button shows the mode is still on
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)                   # C again (old habit, one C per image): still on
+    assert w.canvas.mode == "click" and button.isChecked()
     qtbot.keyClick(w.canvas, Qt.Key.Key_R)                   # another tool takes over
-    assert w.canvas.mode == "draw"
+    assert w.canvas.mode == "draw" and not button.isChecked()
     qtbot.keyClick(w.canvas, Qt.Key.Key_Escape)
     qtbot.keyClick(w.canvas, Qt.Key.Key_C)
+    assert button.isChecked()
     qtbot.keyClick(w.canvas, Qt.Key.Key_Escape)              # Esc leaves it, and it stays left on the next image
+    assert not button.isChecked()
     qtbot.keyClick(w.canvas, Qt.Key.Key_A)
     qtbot.waitUntil(lambda: w.session.image.id == rec.id, timeout=5000)
-    assert w.canvas.mode == "select"
+    assert w.canvas.mode == "select" and not button.isChecked()
 
 
 def test_in_click_box_mode_the_box_just_made_is_adjusted_by_its_handle_without_leaving_the_mode(qtbot, main_window,

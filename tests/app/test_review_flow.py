@@ -161,3 +161,11 @@ def test_proposal_table_starts_at_rank_one_on_every_image(qtbot, main_window, db
     first = ids_by_rank(db, ids[0])[1]
     assert w.canvas.selected() == ("proposal", first) and w.proposals.current_id() == first
     assert bar.value() == 0
+
+
+def test_focus_mode_on_an_image_without_suggestions_says_none_not_all_decided(qtbot, main_window):
+    w = main_window
+    assert w.proposals.shown() == [] and w.proposals.predictions() == []   # nothing computed for it
+    key(qtbot, w, Qt.Key.Key_V)
+    text = w.canvas.banner.text()
+    assert w.canvas.banner.isVisible() and "none on this image" in text and "decided" not in text

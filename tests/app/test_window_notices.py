@@ -183,7 +183,8 @@ def test_every_cell_of_the_review_table_is_whole_at_1600_px(qtbot, main_window, 
     # more rows than the table shows at once: its scroll bar takes width from the columns
     gui_project.proposals.replace(img.id, [NewProposal((0, 0, 159 - k, 119 - k), k % 6 - 1, 0.9 - k / 50, 0.9)
                                            for k in range(14)])
-    run = gui_project.maps.new_prediction_run(None, {})
+    trained = gui_project.runs.start({"epochs": 1})   # the source column then reads "pred. run #1", as after training
+    run = gui_project.maps.new_prediction_run(trained, {})
     gui_project.maps.save_prediction(run, img.id, [0.2, 0.8], np.zeros((8, 8), np.float32), [(0, 0, 158, 118, 0.71)])
     w.session.proposals_changed.emit(img.id)
     w.session.predictions_changed.emit()

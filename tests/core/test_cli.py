@@ -25,6 +25,10 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     assert main(["info", str(proj)]) == 0
     info = capsys.readouterr().out
     assert "site 4" in info and "no_site 3" in info and "unreviewed 7" in info
+    # the files the importer refused are named with their reason, and how to have them read again
+    assert "that failed to decode at import, skipped by re-scans until the file changes" in info
+    assert "import-images --rehash" in info
+    assert any(line.startswith("  site/truncated.jpg: ") for line in info.splitlines())
     coco = tmp_path / "o.json"
     assert main(["export", str(proj), "--out", str(coco), "--boxes", "all"]) == 0
     assert "7 images, 0 annotations (all)" in capsys.readouterr().out
@@ -36,6 +40,11 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     assert main(["import-coco", str(proj), str(coco), "--as", "gt"]) == 0
     assert main(["info", str(proj)]) == 0
     assert "gt boxes  1" in capsys.readouterr().out
+    (image_folder / "no_site" / "n0.png").unlink()           # a file gone: counted in words, "1 file", not "file(s)"
+    assert main(["import-images", str(proj)]) == 0
+    capsys.readouterr()
+    assert main(["info", str(proj)]) == 0
+    assert "missing   1 file no longer on disk" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, reason", [
@@ -137,3 +146,12 @@ def test_the_suggestion_gate_is_an_option_of_predict_where_it_acts_and_trains_ol
         s = Settings()
         assert apply_cli(s, build_parser().parse_args([stage, "p.dips", "--no-suggestion-gate"]))
         assert s.train.suggestion_gate is False
+
+
+def test_threshold_help_says_when_the_curated_boxes_alone_choose_it(capsys):
+    """What README says: once 5 images carry curated boxes, those alone choose the operating threshold."""
+    from core.pipeline.predict_stage import CALIBRATION_MIN
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"on their curated boxes alone once {CALIBRATION_MIN} images have some" in shown

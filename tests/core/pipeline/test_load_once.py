@@ -23,7 +23,7 @@ def test_a_backbone_given_on_the_command_line_is_loaded_once(tiny_pipeline, monk
     loads = _count_backbone_loads(monkeypatch)
     assert run_cli(["attention", str(project.path), "--backbone", "tiny"]) == 0
     assert loads == ["tiny"]
-    assert "attention maps for 7 image(s)" in capsys.readouterr().err
+    assert "attention maps for 7 images" in capsys.readouterr().err
     loads.clear()
     assert run_cli(["run", str(project.path), "--backbone", "tiny"]) == 0      # proposals, training, prediction
     assert loads == ["tiny"]

@@ -64,6 +64,7 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert (f"predicted run #{train_run} (evaluate --prediction-run {pred_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending"
             ) in info
+    assert len(project.runs.list()) == 1 and f"training  1 run; last #{train_run} finished" in info   # not "1 run(s)"
     assert project.maps.latest_boxes_count() == (2 * len(sites), len(sites))
 
 

@@ -30,7 +30,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     reads = _count_decodes(monkeypatch)
     assert run_cli(["attention", str(project.path)]) == 0
     err = capsys.readouterr().err
-    assert reads.count("site/a.jpg") == 1 and "attention maps for 6 image(s)" in err
+    assert reads.count("site/a.jpg") == 1 and "attention maps for 6 images" in err
     reason = next(line for line in err.splitlines() if line.startswith("  site/a.jpg: "))
     assert "unreadable: 1 image skipped, not decoded again until the file changes:" in err
     assert ("  to read them again: fix or replace the file (a new size or modification time retries it), or: "
@@ -41,7 +41,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     reads.clear()
     assert run_cli(["attention", str(project.path)]) == 0
     err = capsys.readouterr().err
-    assert reads == [] and "attention maps for 0 image(s)" in err and reason in err.splitlines()
+    assert reads == [] and "attention maps for 0 images" in err and reason in err.splitlines()
     assert run_cli(["info", str(project.path)]) == 0
     info = capsys.readouterr().out
     assert "unreadable 1 image skipped, not decoded again until the file changes:" in info and reason in info
@@ -60,7 +60,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert "attention" in unfinished_stages(project)
     assert run_cli(["attention", str(project.path)]) == 0
     err = capsys.readouterr().err
-    assert reads == ["site/a.jpg"] and "attention maps for 1 image(s)" in err and "unreadable" not in err
+    assert reads == ["site/a.jpg"] and "attention maps for 1 image\n" in err and "unreadable" not in err
     assert run_cli(["info", str(project.path)]) == 0
     assert "unreadable" not in capsys.readouterr().out
 
