@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.data.file_stamp import unchanged_since
 from core.data.images import ImageInfo, ImageReadError, inspect_image
 from core.data.import_scan import Candidate, ImportReport, read_label_csv, scan_class_folders
 from core.data.splits import SplitConfig, assign_splits
@@ -39,17 +40,6 @@ def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, 
         return cand, inspect_image(path), None, mtime_ns
     except ImageReadError as exc:
         return cand, None, exc.reason, mtime_ns
-
-
-def _unchanged_on_disk(root: Path, rel_path: str, size: int, mtime_ns: int) -> bool:
-    """Same size and modification time as when the file was last hashed (never true for an unknown time)."""
-    if not mtime_ns:
-        return False
-    try:
-        st = (root / rel_path).stat()
-    except OSError:
-        return False
-    return st.st_size == size and st.st_mtime_ns == mtime_ns
 
 
 def import_images(project: Project, csv_path: Path | None = None, splits: SplitConfig | None = None,
@@ -142,7 +132,8 @@ class _KnownRows:
                        [(r.rel_path, r.class_id, r.split) for r in rows])
 
     def unchanged_on_disk(self, root: Path, rel_path: str) -> bool:
-        return rel_path in self.stats and _unchanged_on_disk(root, rel_path, *self.stats[rel_path])
+        """Same size and modification time as when the file was last hashed (core/data/file_stamp.py)."""
+        return rel_path in self.stats and unchanged_since(root / rel_path, self.stats[rel_path])
 
 
 class _NewRows:

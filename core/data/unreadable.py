@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.data.file_stamp import file_stamp, unchanged_since
+
 META_KEY = "unreadable_files"
 RETRY_HINT = "fix or replace the file (a new size or modification time retries it), or: attention --retry-unreadable"
 
@@ -22,15 +24,6 @@ class _Meta(Protocol):
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    """(size in bytes, st_mtime_ns), or None when the file cannot be stat'ed (gone, no permission)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -59,13 +52,14 @@ class UnreadableFiles:
         row = self._rows.get(rel_path)
         if row is None:
             return None
-        now = _stat(self.root / rel_path)
         then = None if row.get("size") is None else (row["size"], row["mtime_ns"])
-        return Failure(rel_path, str(row.get("reason", "unreadable"))) if now == then else None
+        if not unchanged_since(self.root / rel_path, then):
+            return None
+        return Failure(rel_path, str(row.get("reason", "unreadable")))
 
     def record(self, rel_path: str, reason: str) -> None:
         """``rel_path`` (relative to the image folder) failed to decode for ``reason``, as the file is now."""
-        now = _stat(self.root / rel_path)
+        now = file_stamp(self.root / rel_path)
         self._rows[rel_path] = {"reason": reason, "size": now[0] if now else None,
                                 "mtime_ns": now[1] if now else None}
         self._changed = True
