@@ -105,10 +105,12 @@ def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention
     with open_project(a.project) as p:
         if a.retry_unreadable:
-            from core.data.unreadable import retry_unreadable, unreadable_images
-            again = len(unreadable_images(p))    # the project's images; the files import refused are read on re-scan
-            retry_unreadable(p)
+            from core.data.unreadable import refused_files, retry_unreadable_images
+            again = retry_unreadable_images(p)     # the project's images; the files the importer refused stay
             print(f"reading {_n(again, 'image')} that failed to decode before again", file=sys.stderr)
+            if refused := refused_files(p):
+                print(f"  {_n(len(refused), 'file')} the importer refused: not images of the project yet; "
+                      "import-images --retry-unreadable reads them", file=sys.stderr)
         if _ray(a) is not None:
             from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
@@ -302,8 +304,9 @@ def register(sub) -> None:
     p = _stage(sub, "attention", "per-head attention maps of the frozen ViT for every image", cmd_attention)
     p.add_argument("--force", action="store_true", help="recompute maps that exist")
     p.add_argument("--retry-unreadable", action="store_true",
-                   help="read the images that failed to decode before again, even if their file has not changed "
-                        "(a changed file is read again anyway)")
+                   help="read the project's images that failed to decode before again (in attention, and in the "
+                        "next proposals run), even if their file has not changed (a changed file is read anyway); "
+                        "files the importer refused: import-images --retry-unreadable")
     _ray_options(p)
 
     p = _stage(sub, "proposals", "ranked discriminative proposals (Alg. 1) from the attention maps", cmd_proposals)

@@ -43,9 +43,11 @@ def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, 
 
 
 def import_images(project: Project, csv_path: Path | None = None, splits: SplitConfig | None = None,
-                  progress: Progress = NULL_PROGRESS, workers: int = 4, rehash: bool = False) -> ImportReport:
+                  progress: Progress = NULL_PROGRESS, workers: int = 4, rehash: bool = False,
+                  retry_unreadable: bool = False) -> ImportReport:
     """Add new files, re-check known ones, flag vanished ones. A known file whose size and modification time
-    are as recorded is not read again unless ``rehash``."""
+    are as recorded is not read again unless ``rehash``. A file that failed to decode and has not changed since
+    (core/data/unreadable.py) is not read again unless ``rehash`` or ``retry_unreadable``."""
     root = project.image_root
     report = ImportReport()
     if not root.is_dir():
@@ -68,7 +70,7 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
 
     unreadable = UnreadableFiles(project, root)
     added = _NewRows(project, known, vanished, splits, report)
-    if not rehash:      # a file that failed to decode and has not changed since fails again: not read again
+    if not (rehash or retry_unreadable):   # a file that failed to decode, unchanged since, fails again: not read
         todo = _skip_known_failures(todo, unreadable, report, added.refused)
         recheck = _skip_known_failures(recheck, unreadable, report, set())
     total = len(todo) + len(recheck)
@@ -108,7 +110,7 @@ def _skip_known_failures(cands: list[Candidate], unreadable: UnreadableFiles, re
             out.append(c)
             continue
         report.skipped.append((c.rel_path, f"{failed.reason} (unchanged since it last failed: not read again; "
-                                           "--rehash reads it)"))
+                                           "--retry-unreadable reads it)"))
         refused.add(c.rel_path)
     return out
 
