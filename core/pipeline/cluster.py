@@ -102,8 +102,8 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
                              force: bool = False) -> int:
     """``core.pipeline.compute_attention`` with the encoding done by Ray actors; the same maps and cache entries.
 
-    Returns the number of images encoded; unreadable images are skipped and listed in the project's
-    ``last_attention_problems`` as the local stage does.
+    Returns the number of images encoded; unreadable images are skipped and recorded with their reason
+    (core/data/unreadable.py) as the local stage does.
     """
     from core.pipeline.attention_stage import attention_todo
 
@@ -138,8 +138,6 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
         done += len(batch["image_id"])
         progress.update(done, len(records))
     unreadable.save()
-    if problems:
-        project.set_meta("last_attention_problems", "\n".join(problems))
     return len(records) - len(problems)
 
 

@@ -53,7 +53,6 @@ def test_attention_on_ray_matches_the_local_stage(tmp_path, image_folder, local_
         assert sorted(a) == sorted(b)
         for head in a:
             np.testing.assert_allclose(a[head], b[head], atol=1e-3)
-    assert remote.get_meta("last_attention_problems") == local.get_meta("last_attention_problems")
     cached = sorted(p.name for p in (remote.work_dir / "features").rglob("*.npy"))
     assert cached == sorted(p.name for p in (local.work_dir / "features").rglob("*.npy"))
     # resumable: a second run finds nothing missing
