@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
-from core.result_checks import finite
+from core.result_checks import finite, plural
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
@@ -203,8 +203,7 @@ def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
         print(warning_line(warning), file=file or sys.stderr)
 
 
-def _n(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
+_n = plural     # '1 image', '3 images' (core/result_checks.py)
 
 
 def describe_prediction_run(project: Project, pred_run: int) -> str:

@@ -24,6 +24,7 @@ from core.data.unreadable import UnreadableFiles
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import BackboneLoader, encode_into_cache, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.result_checks import plural
 from core.store.project import Project
 from core.train.feature_cache import FeatureCache
 
@@ -123,7 +124,8 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
                          batch_size=opts.batch_size, batch_format="numpy",
                          compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
-    progress.start("attention", len(records), f"on Ray: {n_actors} actor(s), {os.cpu_count()} local CPUs")
+    progress.start("attention", len(records),
+                   f"on Ray: {plural(n_actors, 'actor')}, {plural(os.cpu_count() or 1, 'local CPU')}")
     done, problems = 0, []
     by_id = {r.id: r for r in records}
     unreadable = UnreadableFiles(project, project.image_root)   # as the local stage: not decoded again while unchanged
@@ -212,7 +214,7 @@ def compute_proposals_on_ray(project: Project, cfg: PipelineConfig | None = None
                          batch_size=opts.batch_size, batch_format="numpy",
                          compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
-    progress.start("proposals", len(records), f"on Ray: {n_actors} actor(s)")
+    progress.start("proposals", len(records), f"on Ray: {plural(n_actors, 'actor')}")
     done = 0
     unreadable = UnreadableFiles(project, project.image_root)   # as the local stage: not read again while unchanged
     try:

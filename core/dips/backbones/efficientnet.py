@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.result_checks import plural
+
 from .weight_files import WeightsError, _first, read_state_dict
 
 EFFICIENTNET_MEAN = (0.5, 0.5, 0.5)
@@ -66,7 +68,7 @@ def map_positional(src: Mapping[str, torch.Tensor], model: nn.Module, source: st
         if tuple(sv.shape) != tuple(tv.shape) or _kind(sk) != _kind(tk)
     ]
     if bad:
-        problems.append(f"{len(bad)} tensor(s) do not line up: {_first(bad)}")
+        problems.append(f"{plural(len(bad), 'tensor')} {'does' if len(bad) == 1 else 'do'} not line up: {_first(bad)}")
     if problems:
         raise WeightsError(f"{source}: not an EfficientNet-Lite0 state dict ({'; '.join(problems)})")
     return {tk: sv.to(tv.dtype) for (_, sv), (tk, tv) in zip(s_items, t_items, strict=True)}

@@ -124,6 +124,7 @@ def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ra
     assert f"site/a.jpg: {failed.reason}" in seen["local"] and f"site/a.jpg: {failed.reason}" in seen["ray"]
     assert remote.proposals.list(remote.images.by_path("site/a.jpg").id) == []
     assert compute_proposals_on_ray(remote, opts=RayOptions(actors=1)) == 0     # not read again
+    assert "on Ray: 2 actors" in seen["ray"]                                      # counted in words
     for rec in local.images.list():
         a = [(p.rank, p.source_map) + tuple(round(v, 3) for v in p.xyxy) for p in local.proposals.list(rec.id)]
         b = [(p.rank, p.source_map) + tuple(round(v, 3) for v in p.xyxy) for p in remote.proposals.list(rec.id)]
