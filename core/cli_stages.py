@@ -264,8 +264,7 @@ def cmd_evaluate(a) -> int:
     print(format_table(result))
     if learned_nothing := result.get("prediction_warning"):  # recorded by predict: the same words it printed
         print(warning_line(learned_nothing))
-    from core.result_checks import small_sample_warning
-    if few := small_sample_warning(result.get("n_images")):    # the evaluation panel's rule
+    if few := result.get("small_sample_warning"):     # the evaluation panel's rule (core/result_checks.py)
         print(warning_line(few))
     from core.pipeline.evaluate_stage import metadata_summary
     if metadata_summary(result):
