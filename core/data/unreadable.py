@@ -74,10 +74,6 @@ class UnreadableFiles:
         if self._rows.pop(rel_path, None) is not None:
             self._changed = True
 
-    def forget_all(self) -> None:
-        if self._rows:
-            self._rows, self._changed = {}, True
-
     def failures(self) -> list[Failure]:
         """Every recorded failure, by path."""
         return [Failure(p, str(r.get("reason", "unreadable"))) for p, r in sorted(self._rows.items())]
