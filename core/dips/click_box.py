@@ -362,8 +362,9 @@ class ClickBoxChooser:
     or the least ``spent`` (``judge="seconds"``, the rule before issue 27), ``default`` until ``min_records``
     clicks are recorded. Judged by fit, two methods of nearly equal worth do not trade places on every click (a
     box at IoU 0.69 costs 5.1 s and one at 0.71 costs 1.6 s, yet they fit alike), and one recorded click is enough to
-    leave GrabCut where it misses: on the aerial development set this lost 0-1 points to the better crown method
-    against 1-3 points for the seconds after three clicks (docs/BENCHMARKS.md, "The chooser judged by fit").
+    leave GrabCut where it misses: on the aerial development set this comes within 0.4 points of the better crown
+    method, against 0.7-3.4 points for the seconds after three clicks (docs/BENCHMARKS.md, "The chooser judged by
+    fit").
     A project whose objects stand out in colour (GrabCut finds their edges) and one where they do not (crowns among
     crowns: the typical size is the better guess, centred on the click or pulled toward the crown by ``contrast``)
     thus each get their method within a few clicks.
