@@ -3,12 +3,12 @@
 The canvas reports the click (``point_clicked``); the box is computed off the GUI thread by
 core.pipeline.click_stage (GrabCut on a window can take ~0.1 s, decoding a large frame longer) and stored exactly
 like a drawn box: one undoable transaction (Ctrl+Z removes it), selected, editable by its handles. The method is the
-one that would have cost the inspector least so far on this project (core.dips.click_box.ClickBoxChooser): when the
-inspector leaves an image (or the project closes), each click box of it is judged by what became of it (kept, moved,
-or deleted and drawn again), and the chooser's tallies are saved in the project (core.pipeline.click_stage
-.save_chooser): a reopened project goes on with the method it had learned. A result that arrives after the inspector
-moved to another image is dropped and said so. Click-box mode stays on from image to image until Esc or another tool
-(the canvas keeps it): boxing the objects of a whole folder is one key press, then clicks.
+one whose boxes fitted best so far on this project (core.dips.click_box.ClickBoxChooser): when the inspector leaves
+an image (or the project closes), every method's box for each click on it is judged against what became of the click
+box (kept, moved, or deleted and drawn again), and the chooser's tallies are saved in the project
+(core.pipeline.click_stage.save_chooser): a reopened project goes on with the method it had learned. A result that
+arrives after the inspector moved to another image is dropped and said so. Click-box mode stays on from image to image
+until Esc or another tool (the canvas keeps it): boxing the objects of a whole folder is one key press, then clicks.
 """
 from __future__ import annotations
 

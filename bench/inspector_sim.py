@@ -213,11 +213,12 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
              train_set: str = "", gate: bool = False, refit_every: int = 0, fit: bool = False,
              click_cfg=None, click_jitter: float = 0.0, run_id: int | None = None,
              gate_draw: float | None = None, mode_per_image: bool = False,
-             click_choose: tuple[str, ...] | None = None) -> Session:
+             click_choose: tuple[str, ...] | None = None, chooser_set: dict | None = None) -> Session:
     """One review session on ``project`` (a copy: curated boxes are written when retraining). ``click_cfg``
     (core.dips.click_box.ClickBoxConfig): objects without a box are clicked at (their centre, moved by
     ``click_jitter`` x their side, Gaussian, when > 0) before any is drawn; method ``auto`` chooses among
-    ``click_choose`` (None: the chooser's default methods, as the app)."""
+    ``click_choose`` (None: the chooser's default methods, as the app), ``chooser_set``: ClickBoxChooser arguments
+    (e.g. ``{"judge": "seconds", "min_records": 3}``: the chooser before issue 27)."""
     from core.pipeline import predict, train
     from core.pipeline.config import load_config
     from core.progress import NULL_PROGRESS
@@ -262,7 +263,7 @@ def simulate(project, order: str, retrain_every: int, costs: Costs, look: int, p
     from core.dips.click_box import ClickBoxChooser
     chooser = None
     if click_cfg is not None and click_cfg.method == "auto":
-        chooser = ClickBoxChooser(click_choose) if click_choose else ClickBoxChooser()
+        chooser = ClickBoxChooser(**({"methods": click_choose} if click_choose else {}), **(chooser_set or {}))
     while pending:
         rec = pending.pop(0)
         click = Clicker(project, rec, run_id, curated_all, click_cfg, click_jitter, rng, chooser) if click_cfg else None
@@ -370,6 +371,17 @@ def click_config(method: str, overrides: str):
     return replace(ClickBoxConfig(), **kw)
 
 
+def chooser_args(text: str) -> dict:
+    """``judge=seconds,min_records=3`` -> ClickBoxChooser keyword arguments."""
+    out: dict = {}
+    for item in filter(None, text.split(",")):
+        k, _, v = item.partition("=")
+        if k not in ("judge", "min_records", "default"):
+            raise SystemExit(f"--chooser: unknown setting {k!r} (judge, min_records, default)")
+        out[k] = int(v) if k == "min_records" else v
+    return out
+
+
 def main() -> None:
     from core.progress import Progress, TextProgressBar
     from core.store.project import Project
@@ -403,6 +415,8 @@ def main() -> None:
     ap.add_argument("--click-jitter", type=float, default=0.0, help="the click misses the centre by this x the "
                     "object's side (Gaussian standard deviation); 0 = on the centre")
     ap.add_argument("--click-set", default="", metavar="KEY=V,...", help="ClickBoxConfig fields, e.g. window=3")
+    ap.add_argument("--chooser", default="", metavar="KEY=V,...", help="ClickBoxChooser arguments of method auto, "
+                    "e.g. judge=seconds,min_records=3 (the chooser before issue 27)")
     ap.add_argument("--mode-key", type=float, default=Costs.mode_key, help="seconds per key press starting click-box "
                     "mode (ASSUMED, module docstring); charged once per session")
     ap.add_argument("--mode-per-image", action="store_true", help="charge --mode-key on every image with a click (as "
@@ -430,7 +444,7 @@ def main() -> None:
             s = simulate(project, order, n, costs, a.look, progress if n else None, a.epochs, a.seed, splits,
                          a.train_set, a.gate, a.refit_every, a.fit, click_config(method, a.click_set),
                          a.click_jitter, a.run_id, a.gate_draw, a.mode_per_image,
-                         tuple(choose.split("+")) if choose else None)
+                         tuple(choose.split("+")) if choose else None, chooser_args(a.chooser))
             s.order = f"{order}{'+' + method if method else ''}{':' + choose if choose else ''}"
             ids = {r.id for r in project.images.list() if splits is None or r.split in splits}
             gt = _gt(project, ids)

@@ -116,3 +116,16 @@ def test_the_key_starting_click_box_mode_is_charged_once_per_session_or_per_imag
         charge_mode_key(each, out, costs, per_image=True)  # the mode ending with each image
     assert (once.mode_keys, once.seconds) == (1, pytest.approx(0.5))
     assert (each.mode_keys, each.seconds) == (3, pytest.approx(1.5))
+
+
+def test_the_chooser_option_sets_up_the_chooser_before_issue_27_and_refuses_unknown_settings():
+    from bench.inspector_sim import chooser_args
+    from core.dips.click_box import ClickBoxChooser
+    kw = chooser_args("judge=seconds,min_records=3")
+    assert kw == {"judge": "seconds", "min_records": 3}
+    old = ClickBoxChooser(**kw)
+    final = np.array([0, 0, 10, 10], float)
+    old.record({"grabcut": final + 20, "square": final.copy(), "contrast": final.copy()}, final)
+    assert old.choose() == "grabcut"                      # three clicks before it judges, as before issue 27
+    with pytest.raises(SystemExit, match="margin"):
+        chooser_args("margin=2")

@@ -142,6 +142,70 @@ def test_the_chooser_picks_the_method_whose_boxes_the_inspector_kept():
     assert chooser.spent == {"grabcut": pytest.approx(17.2), "square": pytest.approx(3.2)}
 
 
+def test_the_chooser_judges_by_fit_where_the_seconds_would_flip_on_a_hair():
+    """Final box 10 x 10: a box 10 x 7 inside it has IoU 0.70 (kept: 1.6 s), one 10 x 6.9 has IoU 0.69 (adjusted:
+    5.1 s); they fit alike. GrabCut: 0.69, then exact; the square: 0.70 twice."""
+    final = np.array([0, 0, 10, 10], float)
+    at_070, at_069 = np.array([0, 0, 10, 7], float), np.array([0, 0, 10, 6.9], float)
+    by_fit, by_seconds = ClickBoxChooser(), ClickBoxChooser(judge="seconds", min_records=1)
+    for chooser in (by_fit, by_seconds):
+        assert chooser.choose() == "grabcut"                  # nothing recorded: the default
+        chooser.record({"grabcut": at_069, "square": at_070, "contrast": np.array([20, 20, 30, 30], float)}, final)
+        chooser.record({"grabcut": final.copy(), "square": at_070, "contrast": np.array([20, 20, 30, 30], float)},
+                       final)
+    # misfit (sum of 1 - IoU): GrabCut 0.31 + 0, the square 0.3 + 0.3, the contrast box 1 + 1
+    assert by_fit.misfit == {"grabcut": pytest.approx(0.31), "square": pytest.approx(0.6),
+                             "contrast": pytest.approx(2.0)}
+    assert by_fit.choose() == "grabcut"
+    # seconds: GrabCut 5.1 + 1.6, the square 1.6 + 1.6: the seconds rule takes the square
+    assert by_seconds.spent == {"grabcut": pytest.approx(6.7), "square": pytest.approx(3.2),
+                                "contrast": pytest.approx(17.2)}
+    assert by_seconds.choose() == "square"
+
+
+def test_the_chooser_leaves_the_default_after_one_click():
+    chooser = ClickBoxChooser()
+    final = np.array([10, 10, 20, 20], float)
+    chooser.record({"grabcut": np.array([30, 30, 35, 35], float), "square": np.array([10, 10, 20, 18], float),
+                    "contrast": final.copy()}, final)
+    assert chooser.misfit == {"grabcut": pytest.approx(1.0), "square": pytest.approx(0.2), "contrast": 0.0}
+    assert chooser.choose() == "contrast"
+
+
+def test_tallies_kept_by_older_versions_keep_what_they_learned():
+    # before issue 27: seconds only, judged after three clicks; all three methods
+    chooser = ClickBoxChooser()
+    assert chooser.restore({"spent": {"grabcut": 25.8, "square": 4.8, "contrast": 8.3}, "records": 3})
+    # each tally over the cost of a miss (1.6 + 7.0 s): the ranking learned is kept
+    assert chooser.misfit == {"grabcut": pytest.approx(3.0), "square": pytest.approx(4.8 / 8.6),
+                              "contrast": pytest.approx(8.3 / 8.6)}
+    assert (chooser.records, chooser.choose()) == (3, "square")
+    # before issue 18: GrabCut and the square only; the contrast box joins at the square's level, the choice stays
+    chooser = ClickBoxChooser()
+    assert chooser.restore({"spent": {"grabcut": 25.8, "square": 4.8}, "records": 3})
+    assert chooser.spent == {"grabcut": 25.8, "square": 4.8, "contrast": 4.8}
+    assert chooser.choose() == "square"
+    final = np.array([10, 10, 20, 20], float)
+    chooser.record({"grabcut": final + 20, "square": np.array([10, 10, 20, 15], float), "contrast": final.copy()},
+                   final)
+    assert chooser.choose() == "contrast"                     # it fitted better on the next click: 0 vs 0.5
+    # a tally of methods none of which this chooser has: nothing taken up
+    assert not ClickBoxChooser().restore({"spent": {"sam": 1.6}, "records": 1})
+
+
+def test_the_tallies_round_trip_and_bad_ones_are_refused():
+    chooser = ClickBoxChooser()
+    final = np.array([0, 0, 10, 10], float)
+    chooser.record({"grabcut": final.copy(), "square": np.array([0, 0, 10, 5], float), "contrast": final + 20}, final)
+    back = ClickBoxChooser()
+    assert back.restore(chooser.state())
+    assert (back.spent, back.misfit, back.records) == (chooser.spent, chooser.misfit, 1)
+    with pytest.raises(ValueError, match="misfit of 'square'"):
+        back.restore({"spent": {"square": 1.6}, "misfit": {"square": -0.5}, "records": 1})
+    with pytest.raises(ValueError, match="judge"):
+        ClickBoxChooser(judge="votes")
+
+
 def test_bad_input_says_what_is_wrong():
     with pytest.raises(ValueError, match="outside the 40x40 image"):
         click_box(_blank(), (41, 3))
