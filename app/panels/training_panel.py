@@ -280,9 +280,9 @@ class TrainingPanel(QWidget):
 
     def cancel(self) -> None:
         if self._phase == "waiting":
-            if self.gate is not None:
-                self.gate.abandon()
-            self.not_started("Training not started (cancelled); the computing goes on.")
+            computing = self.gate.abandon() if self.gate is not None else False
+            self.not_started("Training not started (cancelled); the computing goes on." if computing else
+                             "Training not started (cancelled).")
             return
         if self._task is not None:
             self.status.setText("Cancelling...")
