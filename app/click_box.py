@@ -54,6 +54,7 @@ class ClickBoxController(QObject):
         self._pending: dict[int, tuple] = {}   # request number -> (image id, chosen method, class id of the box)
         self._clicks: list[tuple[int, object, tuple, dict]] = []   # (image id, BoxRef, click, every method's box)
         self._chooser = None   # made at the first click: opening a project loads no OpenCV or torch
+        self._to_ask: list[tuple[float, float]] | None = None   # clicks waiting for the background-class question
         canvas.point_clicked.connect(self.click_at)
         session.image_changed.connect(lambda _rec: self._judge_clicks())
         session.project_changed.connect(self._new_project)
@@ -96,16 +97,23 @@ class ClickBoxController(QObject):
             return
         class_id = self.s.default_class_id()
         if self.s.is_background(class_id) and class_id not in self.s.background_box_ok:
+            if self._to_ask is not None:    # a second click before the question showed: one question for both
+                self._to_ask.append((x, y))
+                return
             # asked once the press is handled (a modal box inside the canvas's mouse press leaves it half-pressed)
+            self._to_ask = [(x, y)]
             image_id = self.s.image.id
-            QTimer.singleShot(0, lambda: self._ask_then_box(image_id, class_id, x, y))
+            QTimer.singleShot(0, lambda: self._ask_then_box(image_id, class_id))
             return
         self._box(class_id, x, y)
 
-    def _ask_then_box(self, image_id: int, class_id, x: float, y: float) -> None:
-        if self.s.image is None or self.s.image.id != image_id:
+    def _ask_then_box(self, image_id: int, class_id) -> None:
+        if self._to_ask is None or self.s.image is None or self.s.image.id != image_id:
+            self._to_ask = None
             return
-        if self.curation.confirm_class(class_id):
+        yes = self.curation.confirm_class(class_id)
+        clicks, self._to_ask = self._to_ask or [], None
+        for x, y in clicks if yes else ():
             self._box(class_id, x, y)
 
     def _box(self, class_id, x: float, y: float) -> None:
@@ -175,5 +183,5 @@ class ClickBoxController(QObject):
         self._judge_clicks()
 
     def _new_project(self, _project) -> None:
-        self._clicks, self._pending = [], {}
+        self._clicks, self._pending, self._to_ask = [], {}, None
         self._chooser = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -275,3 +275,40 @@ def test_click_box_mode_carried_onto_a_background_image_asks_at_the_first_click_
         click(w, 30, 30)
     assert not quiet.asked and len(project.boxes.all()) == 3
     quiet.yes = None
+
+
+class _AnswerEvery(Answer):
+    """Answers every modal question until ``stop``, counting them."""
+
+    def __init__(self, yes: bool):
+        self.count = 0
+        super().__init__(yes)
+
+    def _answer(self) -> None:
+        if self.yes is None:
+            return
+        if isinstance(QApplication.activeModalWidget(), QMessageBox):
+            self.count += 1
+        super()._answer()
+        if self.asked:
+            self.asked = False
+            QTimer.singleShot(10, self._answer)
+
+
+def test_two_quick_clicks_on_a_background_image_get_one_question_and_two_boxes(qtbot, bg_window):
+    w = bg_window
+    project = w.session.project
+    w.click_box.chooser = ClickBoxChooser(methods=("square",), default="square")
+    go_to(qtbot, w, "tower/t1.png")
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)
+    go_to(qtbot, w, "no_site/n1.png")
+    answers = _AnswerEvery(yes=True)
+    added: list[int] = []
+    w.click_box.box_added.connect(added.append)
+    click(w, 40, 40)
+    click(w, 110, 80)                          # before the question about the first click is on screen
+    qtbot.waitUntil(lambda: len(added) == 2, timeout=10000)
+    answers.yes = None
+    assert answers.count == 1
+    centres = sorted(((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in project.boxes.all())
+    assert centres == [pytest.approx((40, 40), abs=1.0), pytest.approx((110, 80), abs=1.0)]
