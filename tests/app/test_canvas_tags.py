@@ -25,7 +25,7 @@ def box_rect(w, kind: str, key: int) -> QRectF:
 
 def test_a_tag_at_the_images_top_edge_on_a_short_canvas_is_drawn_inside_the_box_not_cut_off(qtbot, main_window):
     w = main_window
-    w.resize(1300, 400)          # as short as the window goes: the 160x120 image fills the canvas's height
+    w.resize(1900, 400)          # wide and as short as the window goes: the 160x120 image fills the canvas's height
     qtbot.waitUntil(lambda: w.canvas.mapFromScene(0, 0).y() < 10, timeout=5000)
     image_id = w.session.image.id
     w.session.project.proposals.replace(image_id, [NewProposal((10, 0, 70, 50), -1, 0.9, 0.8),
@@ -45,8 +45,8 @@ def test_a_tag_at_the_images_top_edge_on_a_short_canvas_is_drawn_inside_the_box_
     rect = tag_rect(w, "proposal", low)
     assert viewport.contains(rect) and rect.bottom() <= box_rect(w, "proposal", low).top() + 0.5
 
-    # the room comes back: on a tall canvas the top box's tag goes above it again
-    w.resize(1300, 850)
-    qtbot.waitUntil(lambda: w.canvas.mapFromScene(0, 0).y() > 40, timeout=5000)
+    # the room comes back (zoomed out, the image no longer reaches the canvas's top): the tag goes above the box again
+    w.canvas.zoom_by(0.5)
+    assert w.canvas.mapFromScene(0, 0).y() > 40
     rect = tag_rect(w, "proposal", top)
     assert viewport.contains(rect) and rect.bottom() <= box_rect(w, "proposal", top).top() + 0.5
