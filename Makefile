@@ -3,12 +3,15 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The install depends on pyproject.toml alone (dependencies and the package list; no setup.py): its checksum names the
+# stamp, so an edited pyproject installs again and an unchanged one never does. No file-date prerequisite: a fresh
+# checkout or git worktree gives pyproject.toml a new date, which would reinstall into a shared venv (VENV=...).
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
 .PHONY: run test install demo bench lint typecheck clean screenshot
 
 # No pip cache: torch's CUDA build and its libraries are ~3.5 GB of wheels that would otherwise sit on disk twice.
-$(STAMP): pyproject.toml
+$(STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --no-cache-dir --upgrade pip
 	$(BIN)/python -m pip install --no-cache-dir -e ".[test]"

@@ -86,7 +86,7 @@ def cmd_import_images(a: argparse.Namespace) -> int:
     from core.data.importer import import_images
     with open_project(a.project) as project:
         report = import_images(project, csv_path=Path(a.labels) if a.labels else None, progress=_progress(),
-                               rehash=a.rehash)
+                               rehash=a.rehash, retry_unreadable=a.retry_unreadable)
         print(report.summary())
     return 0
 
@@ -130,13 +130,14 @@ def project_info(project: Project) -> str:
         lines.append(f"missing   {plural(counts['missing'], 'file')} no longer on disk")
     if bad := unreadable_lines(project):
         lines += ["unreadable" + bad[0].removeprefix("unreadable:"), *bad[1:]]
-    from core.data.unreadable import refused_files
+    from core.data.unreadable import REFUSED_HINT, refused_files
     if refused := refused_files(project):
         lines.append(f"refused   {plural(len(refused), 'file')} that failed to decode at import, skipped by re-scans "
-                     "until the file changes (import-images --rehash reads them again):")
+                     "until the file changes:")
         lines += [f"  {f.rel_path}: {f.reason}" for f in refused[:20]]
         if len(refused) > 20:
             lines.append(f"  ... and {len(refused) - 20} more")
+        lines.append(f"  to read them again: {REFUSED_HINT}")
     lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
                                          for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0]))))
     lines.append("splits    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
@@ -185,7 +186,12 @@ def _add_foundation(sub) -> None:
     p.add_argument("project")
     p.add_argument("--labels", help="CSV with rows 'path,class' for a flat folder")
     p.add_argument("--rehash", action="store_true",
-                   help="read every known file again, even if its size and modification time are unchanged")
+                   help="read every known file again, even if its size and modification time are unchanged "
+                        "(and the files that failed to decode before)")
+    p.add_argument("--retry-unreadable", action="store_true",
+                   help="read the files that failed to decode at an earlier import again, even if unchanged (a "
+                        "changed file is read anyway); the project's images that failed in a stage: attention "
+                        "--retry-unreadable")
     p.set_defaults(func=cmd_import_images)
 
     p = sub.add_parser("import-coco", help="import boxes from a COCO JSON file")

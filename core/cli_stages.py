@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
+from core.result_checks import plural
 from core.run_figures import describe_training_run
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
@@ -105,10 +106,12 @@ def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention
     with open_project(a.project) as p:
         if a.retry_unreadable:
-            from core.data.unreadable import retry_unreadable, unreadable_images
-            again = len(unreadable_images(p))    # the project's images; the files import refused are read on re-scan
-            retry_unreadable(p)
+            from core.data.unreadable import refused_files, retry_unreadable_images
+            again = retry_unreadable_images(p)     # the project's images; the files the importer refused stay
             print(f"reading {_n(again, 'image')} that failed to decode before again", file=sys.stderr)
+            if refused := refused_files(p):
+                print(f"  {_n(len(refused), 'file')} the importer refused: not images of the project yet; "
+                      "import-images --retry-unreadable reads them", file=sys.stderr)
         if _ray(a) is not None:
             from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
@@ -176,8 +179,7 @@ def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
         print(warning_line(warning), file=file or sys.stderr)
 
 
-def _n(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else plural or word + 's'}"
+_n = plural     # '1 image', '3 images' (core/result_checks.py)
 
 
 def describe_prediction_run(project: Project, pred_run: int) -> str:
@@ -238,8 +240,7 @@ def cmd_evaluate(a) -> int:
     print(format_table(result))
     if learned_nothing := result.get("prediction_warning"):  # recorded by predict: the same words it printed
         print(warning_line(learned_nothing))
-    from core.result_checks import small_sample_warning
-    if few := small_sample_warning(result.get("n_images")):    # the evaluation panel's rule
+    if few := result.get("small_sample_warning"):     # the evaluation panel's rule (core/result_checks.py)
         print(warning_line(few))
     from core.pipeline.evaluate_stage import metadata_summary
     if metadata_summary(result):
@@ -277,8 +278,9 @@ def register(sub) -> None:
     p = _stage(sub, "attention", "per-head attention maps of the frozen ViT for every image", cmd_attention)
     p.add_argument("--force", action="store_true", help="recompute maps that exist")
     p.add_argument("--retry-unreadable", action="store_true",
-                   help="read the images that failed to decode before again, even if their file has not changed "
-                        "(a changed file is read again anyway)")
+                   help="read the project's images that failed to decode before again (in attention, and in the "
+                        "next proposals run), even if their file has not changed (a changed file is read anyway); "
+                        "files the importer refused: import-images --retry-unreadable")
     _ray_options(p)
 
     p = _stage(sub, "proposals", "ranked discriminative proposals (Alg. 1) from the attention maps", cmd_proposals)

@@ -40,7 +40,8 @@ def small_sample_warning(n_images) -> str | None:
         return None
     n = int(n_images)
     return (f"only {plural(n, 'object image')}: fewer than {MIN_OBJECT_IMAGES}, each one moves these percentages by "
-            f"{100 / max(n, 1):.0f} points")
+            f"{100 / max(n, 1):.0f} points; on so few, a box around the whole image (a model that learned nothing) "
+            "can score 100 where the objects are large")
 
 
 # -- a model that learned nothing ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.data.paths import ImageMatcher
 from core.errors import CocoError
+from core.result_checks import plural
 from core.store.project import Project
 from core.store.repos.boxes import normalise_box
 
@@ -45,7 +46,9 @@ class CocoImportReport:
         if skipped:
             lines.append("annotations skipped: " + ", ".join(skipped))
         if self.unknown_images:
-            lines.append(f"image not found: {len(self.unknown_images)} file name(s) match no image of the project: "
+            n = len(self.unknown_images)
+            lines.append(f"image not found: {plural(n, 'file name')} {'matches' if n == 1 else 'match'} no image of "
+                         "the project: "
                          + ", ".join(self.unknown_images[:10]) + (" ..." if len(self.unknown_images) > 10 else ""))
         lines += [f"ambiguous: {m}: skipped" for m in self.ambiguous[:20]]
         if self.unknown_categories:

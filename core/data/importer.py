@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.data.file_stamp import unchanged_since
 from core.data.images import ImageInfo, ImageReadError, inspect_image
 from core.data.import_scan import Candidate, ImportReport, read_label_csv, scan_class_folders
 from core.data.splits import SplitConfig, assign_splits
@@ -41,21 +42,12 @@ def _inspect(root: Path, cand: Candidate) -> tuple[Candidate, ImageInfo | None, 
         return cand, None, exc.reason, mtime_ns
 
 
-def _unchanged_on_disk(root: Path, rel_path: str, size: int, mtime_ns: int) -> bool:
-    """Same size and modification time as when the file was last hashed (never true for an unknown time)."""
-    if not mtime_ns:
-        return False
-    try:
-        st = (root / rel_path).stat()
-    except OSError:
-        return False
-    return st.st_size == size and st.st_mtime_ns == mtime_ns
-
-
 def import_images(project: Project, csv_path: Path | None = None, splits: SplitConfig | None = None,
-                  progress: Progress = NULL_PROGRESS, workers: int = 4, rehash: bool = False) -> ImportReport:
+                  progress: Progress = NULL_PROGRESS, workers: int = 4, rehash: bool = False,
+                  retry_unreadable: bool = False) -> ImportReport:
     """Add new files, re-check known ones, flag vanished ones. A known file whose size and modification time
-    are as recorded is not read again unless ``rehash``."""
+    are as recorded is not read again unless ``rehash``. A file that failed to decode and has not changed since
+    (core/data/unreadable.py) is not read again unless ``rehash`` or ``retry_unreadable``."""
     root = project.image_root
     report = ImportReport()
     if not root.is_dir():
@@ -78,7 +70,7 @@ def import_images(project: Project, csv_path: Path | None = None, splits: SplitC
 
     unreadable = UnreadableFiles(project, root)
     added = _NewRows(project, known, vanished, splits, report)
-    if not rehash:      # a file that failed to decode and has not changed since fails again: not read again
+    if not (rehash or retry_unreadable):   # a file that failed to decode, unchanged since, fails again: not read
         todo = _skip_known_failures(todo, unreadable, report, added.refused)
         recheck = _skip_known_failures(recheck, unreadable, report, set())
     total = len(todo) + len(recheck)
@@ -118,7 +110,7 @@ def _skip_known_failures(cands: list[Candidate], unreadable: UnreadableFiles, re
             out.append(c)
             continue
         report.skipped.append((c.rel_path, f"{failed.reason} (unchanged since it last failed: not read again; "
-                                           "--rehash reads it)"))
+                                           "--retry-unreadable reads it)"))
         refused.add(c.rel_path)
     return out
 
@@ -142,7 +134,8 @@ class _KnownRows:
                        [(r.rel_path, r.class_id, r.split) for r in rows])
 
     def unchanged_on_disk(self, root: Path, rel_path: str) -> bool:
-        return rel_path in self.stats and _unchanged_on_disk(root, rel_path, *self.stats[rel_path])
+        """Same size and modification time as when the file was last hashed (core/data/file_stamp.py)."""
+        return rel_path in self.stats and unchanged_since(root / rel_path, self.stats[rel_path])
 
 
 class _NewRows:

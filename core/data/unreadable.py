@@ -4,8 +4,10 @@ Each failure is kept with its reason and the file's size and modification time a
 ``unreadable_files``, JSON: rel_path -> {"reason", "size", "mtime_ns"}). A file whose size and modification time
 are still those is skipped by the importer's re-scan and by the attention stage (and so by the window's resume on
 opening a project) with its recorded reason; saving the file again (a repaired copy, a fresh download) changes
-them, and the next scan or stage reads it again. ``import-images --rehash`` and ``attention --retry-unreadable``
-read every recorded file again, changed or not; a file that decodes is forgotten.
+them, and the next scan or stage reads it again. Asked for, unchanged files are read again: ``attention
+--retry-unreadable`` forgets the failures of the project's images (the attention stage and the next proposals run
+read them), ``import-images --retry-unreadable`` (or ``--rehash``) reads the files the importer refused; a file
+that decodes is forgotten.
 """
 from __future__ import annotations
 
@@ -14,23 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from core.data.file_stamp import file_stamp, unchanged_since
+
 META_KEY = "unreadable_files"
-RETRY_HINT = "fix or replace the file (a new size or modification time retries it), or: attention --retry-unreadable"
+RETRY_HINT = ("fix or replace the file (a new size or modification time retries it), or: attention --retry-unreadable "
+              "(reads these images again)")
+REFUSED_HINT = ("fix or replace the file (a new size or modification time retries it), or: import-images "
+                "--retry-unreadable (reads these files again; --rehash also reads every other file)")
 
 
 class _Meta(Protocol):
     def get_meta(self, key: str, default: str | None = None) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    """(size in bytes, st_mtime_ns), or None when the file cannot be stat'ed (gone, no permission)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -59,13 +57,14 @@ class UnreadableFiles:
         row = self._rows.get(rel_path)
         if row is None:
             return None
-        now = _stat(self.root / rel_path)
         then = None if row.get("size") is None else (row["size"], row["mtime_ns"])
-        return Failure(rel_path, str(row.get("reason", "unreadable"))) if now == then else None
+        if not unchanged_since(self.root / rel_path, then):
+            return None
+        return Failure(rel_path, str(row.get("reason", "unreadable")))
 
     def record(self, rel_path: str, reason: str) -> None:
         """``rel_path`` (relative to the image folder) failed to decode for ``reason``, as the file is now."""
-        now = _stat(self.root / rel_path)
+        now = file_stamp(self.root / rel_path)
         self._rows[rel_path] = {"reason": reason, "size": now[0] if now else None,
                                 "mtime_ns": now[1] if now else None}
         self._changed = True
@@ -74,10 +73,6 @@ class UnreadableFiles:
         """``rel_path`` decoded: nothing to remember."""
         if self._rows.pop(rel_path, None) is not None:
             self._changed = True
-
-    def forget_all(self) -> None:
-        if self._rows:
-            self._rows, self._changed = {}, True
 
     def failures(self) -> list[Failure]:
         """Every recorded failure, by path."""
@@ -108,11 +103,14 @@ def refused_files(project) -> list[Failure]:
     return [f for f in unreadable.failures() if f.rel_path not in known and unreadable.still_unreadable(f.rel_path)]
 
 
-def retry_unreadable(project: _Meta) -> int:
-    """Forget every recorded decoding failure, so that the next scan or stage reads those files again; returns how
-    many were recorded."""
-    unreadable = UnreadableFiles(project, Path("."))
-    n = len(unreadable.failures())
-    unreadable.forget_all()
+def retry_unreadable_images(project) -> int:
+    """Forget the recorded decoding failures of ``project``'s images (a core.store.project.Project), so that the
+    stages read them again (attention, proposals), changed or not; the files the importer refused stay recorded
+    (``import_images(retry_unreadable=True)`` reads those). Returns how many images the stages were skipping."""
+    from core.store.repos.images import ImageFilter
+    again = len(unreadable_images(project))
+    unreadable = UnreadableFiles(project, project.image_root)
+    for r in project.images.list(ImageFilter(include_missing=True)):
+        unreadable.forget(r.rel_path)
     unreadable.save()
-    return n
+    return again

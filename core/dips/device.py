@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import torch
 
+from core.result_checks import plural
 from core.settings import check_precision
 
 
@@ -22,8 +23,9 @@ def pick_device(spec: str = "auto") -> torch.device:
     dev = torch.device(spec)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {spec!r} asked for, but no CUDA device is available")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device {spec!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= (n := torch.cuda.device_count()):
+        raise ValueError(f"device {spec!r} asked for, but only {plural(n, 'CUDA device')} "
+                         f"{'exists' if n == 1 else 'exist'}")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError("device 'mps' asked for, but MPS is not available")
     return dev

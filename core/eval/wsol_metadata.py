@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.result_checks import plural
+
 
 class MetadataError(ValueError):
     """A metadata file is missing or has a malformed line."""
@@ -37,7 +39,7 @@ class WSOLMetadata:
         ids = self.image_ids if ids is None else ids
         missing = [i for i in ids if i not in self.boxes]
         if missing:
-            raise MetadataError(f"{self.root / 'localization.txt'}: no box for {len(missing)} image(s), "
+            raise MetadataError(f"{self.root / 'localization.txt'}: no box for {plural(len(missing), 'image')}, "
                                 f"first {missing[0]!r}")
         return [np.asarray(self.boxes[i], dtype=np.float64).reshape(-1, 4) for i in ids]
 
@@ -145,6 +147,6 @@ def read_wsol_metadata(folder: str | Path) -> WSOLMetadata:
     for what, table, name in (("class label", labels, "class_labels.txt"), ("box", boxes, "localization.txt")):
         missing = [i for i in ids if i not in table]
         if missing:
-            raise MetadataError(f"{root / name}: no {what} for {len(missing)} image(s) of image_ids.txt, "
+            raise MetadataError(f"{root / name}: no {what} for {plural(len(missing), 'image')} of image_ids.txt, "
                                 f"first {missing[0]!r}")
     return WSOLMetadata(root=root, image_ids=ids, class_labels=labels, boxes=boxes, image_sizes=sizes)

@@ -31,10 +31,10 @@ def compute_attention(project: Project, cfg: PipelineConfig | None = None, progr
         records = [r for r in records if r.class_id not in background]
     if not records:
         return 0
+    # each image that fails to decode is recorded with its reason (core/data/unreadable.py): `info` and the
+    # `attention` command list them from there, as long as the file is unchanged
     problems = encode_records(project, cfg, records, progress, backbone=backbone_loader(cfg, backbone),
                               priority=priority, on_request=later)
-    if problems:
-        project.set_meta("last_attention_problems", "\n".join(problems))
     if later:   # the background images the user looked at meanwhile were encoded too (with force: all that have maps)
         have = project.maps.image_ids_with_attention(cfg.backbone_key)
         records += [r for r in later if r.id in have]

@@ -24,6 +24,7 @@ from core.data.unreadable import UnreadableFiles
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import BackboneLoader, encode_into_cache, feature_cache
 from core.progress import NULL_PROGRESS, Progress
+from core.result_checks import plural
 from core.store.project import Project
 from core.train.feature_cache import FeatureCache
 
@@ -102,8 +103,8 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
                              force: bool = False) -> int:
     """``core.pipeline.compute_attention`` with the encoding done by Ray actors; the same maps and cache entries.
 
-    Returns the number of images encoded; unreadable images are skipped and listed in the project's
-    ``last_attention_problems`` as the local stage does.
+    Returns the number of images encoded; unreadable images are skipped and recorded with their reason
+    (core/data/unreadable.py) as the local stage does.
     """
     from core.pipeline.attention_stage import attention_todo
 
@@ -123,7 +124,8 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
                          batch_size=opts.batch_size, batch_format="numpy",
                          compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
-    progress.start("attention", len(records), f"on Ray: {n_actors} actor(s), {os.cpu_count()} local CPUs")
+    progress.start("attention", len(records),
+                   f"on Ray: {plural(n_actors, 'actor')}, {plural(os.cpu_count() or 1, 'local CPU')}")
     done, problems = 0, []
     by_id = {r.id: r for r in records}
     unreadable = UnreadableFiles(project, project.image_root)   # as the local stage: not decoded again while unchanged
@@ -138,8 +140,6 @@ def compute_attention_on_ray(project: Project, cfg: PipelineConfig | None = None
         done += len(batch["image_id"])
         progress.update(done, len(records))
     unreadable.save()
-    if problems:
-        project.set_meta("last_attention_problems", "\n".join(problems))
     return len(records) - len(problems)
 
 
@@ -159,29 +159,34 @@ class _Proposer:
         self.device = pick_device(self.cfg.device)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """-> {image_id, ranked: (P, 7) rows [x0, y0, x1, y1, source map, score, class prob] or None where the
+        image failed to decode, problem: that failure's reason ('' where it decoded)}."""
         from core.dips.scoring import propose
         s = self.cfg.proposals.scoring_size
         ranked_all = np.empty(len(batch["image_id"]), dtype=object)
+        problems = [""] * len(batch["image_id"])
         for i, (path, cls, heads, maps) in enumerate(zip(batch["path"], batch["class_index"], batch["heads"],
                                                          batch["maps"], strict=True)):
             try:
                 img = read_image(Path(str(path)), max_side=2 * s)
-            except ImageReadError:
-                ranked_all[i] = None
+            except ImageReadError as exc:
+                ranked_all[i], problems[i] = None, exc.reason
                 continue
             image01 = self.torch.from_numpy(img).to(self.device).permute(2, 0, 1).float().div(255)
             by_head = {int(h): np.asarray(m, dtype=np.float32) for h, m in zip(heads, maps, strict=True)}
             ranked = propose(image01, by_head, int(cls), self.classify, self.cfg.proposals)
             ranked_all[i] = np.array([[*p.box, p.source_map, p.score, p.class_prob] for p in ranked],
                                      dtype=np.float64).reshape(-1, 7)
-        return {"image_id": batch["image_id"], "ranked": ranked_all}
+        return {"image_id": batch["image_id"], "ranked": ranked_all, "problem": np.array(problems, dtype=object)}
 
 
 def compute_proposals_on_ray(project: Project, cfg: PipelineConfig | None = None, progress: Progress = NULL_PROGRESS,
                              opts: RayOptions | None = None, image_ids: list[int] | None = None,
                              force: bool = False) -> int:
     """``core.pipeline.compute_proposals`` with the ranking done by Ray actors; f_x is trained (or found in
-    the cache) here first, the proposals stored here. Returns the number of images processed."""
+    the cache) here first, the proposals stored here. An image that fails to decode is recorded as the local stage
+    records it (core/data/unreadable.py: not read again while unchanged) and named in the progress message.
+    Returns the number of images processed."""
     import json
     from dataclasses import asdict
 
@@ -209,17 +214,24 @@ def compute_proposals_on_ray(project: Project, cfg: PipelineConfig | None = None
                          batch_size=opts.batch_size, batch_format="numpy",
                          compute=ray.data.ActorPoolStrategy(size=n_actors), num_gpus=gpus,
                          num_cpus=1)
-    progress.start("proposals", len(records), f"on Ray: {n_actors} actor(s)")
+    progress.start("proposals", len(records), f"on Ray: {plural(n_actors, 'actor')}")
     done = 0
+    unreadable = UnreadableFiles(project, project.image_root)   # as the local stage: not read again while unchanged
     try:
         for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
-            for image_id, ranked in zip(batch["image_id"], batch["ranked"], strict=True):
+            message = ""
+            for image_id, ranked, problem in zip(batch["image_id"], batch["ranked"], batch["problem"], strict=True):
                 done += 1
-                if ranked is not None:
-                    store_proposals(project, by_id[int(image_id)], [(row[:4], row[4], row[5], row[6])
-                                                                    for row in np.asarray(ranked)], stale, done)
-            progress.update(done, len(records))
+                rec = by_id[int(image_id)]
+                if problem:
+                    unreadable.record(rec.rel_path, str(problem))
+                    message = f"{rec.rel_path}: {problem}"
+                elif ranked is not None:
+                    store_proposals(project, rec, [(row[:4], row[4], row[5], row[6]) for row in np.asarray(ranked)],
+                                    stale, done)
+            progress.update(done, len(records), message)
     finally:
+        unreadable.save()
         if image_ids is None:   # as the local stage: the next run redoes only what is left
             project.set_meta(META_PENDING, json.dumps(sorted(stale)))
     return done

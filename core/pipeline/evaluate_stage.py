@@ -10,6 +10,7 @@ from core.errors import NoMapsError
 from core.eval import EvalConfig, evaluate_boxes, evaluate_maps, read_wsol_metadata
 from core.pipeline.scorer import class_index
 from core.progress import NULL_PROGRESS, Progress
+from core.result_checks import small_sample_warning
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
@@ -79,7 +80,8 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
     ``prediction_run`` picks a prediction run (default: each image's latest). With ``metadata`` (a
     wsolevaluation folder) the result has ``metadata``: listed, evaluated, not found, outside the split; a
     folder none of whose images is in the split raises ``ValueError``. For predicted maps ``prediction_warning``
-    is the evaluated run's recorded warning (a model that learned nothing), or None.
+    is the evaluated run's recorded warning (a model that learned nothing), or None. ``small_sample_warning``:
+    words saying the split has too few object images with ground truth to trust its percentages (how many), or None.
     """
     if maps not in MAP_TYPES:
         raise ValueError(f"maps must be one of {MAP_TYPES}, not {maps!r}")
@@ -112,6 +114,9 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
                                progress=progress if progress is not NULL_PROGRESS else None)
     out = result.to_json(include_curves=details)
     out.update({"split": split, "maps": maps, "n_without_maps": len(records) - len(kept)})
+    # too few object images with ground truth for the percentages to mean much (core/result_checks.py): the same
+    # words in the JSON as on screen, null from MIN_OBJECT_IMAGES on
+    out["small_sample_warning"] = small_sample_warning(out["n_images"])
     if maps == "predicted":
         # the run's own check (core/result_checks.py, recorded by predict): a model that learned nothing scores ~0.5
         # like any other, so its figures go out with the same words predict printed

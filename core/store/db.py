@@ -152,5 +152,5 @@ def check_schema(engine: Engine, path: Path) -> None:
         have = {c["name"] for c in insp.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
-            raise SchemaError(f"{path}: damaged project file: table '{table.name}' lacks column(s) "
-                              f"{', '.join(missing)}")
+            raise SchemaError(f"{path}: damaged project file: table '{table.name}' lacks "
+                              f"{'column' if len(missing) == 1 else 'columns'} {', '.join(missing)}")

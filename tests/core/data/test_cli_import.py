@@ -58,3 +58,35 @@ def test_project_whose_creation_fails_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         Project.create(tmp_path / "p.dips", tmp_path / "images")
     assert _files(tmp_path) == ["images"]
+
+
+def test_a_file_the_importer_refused_is_read_again_by_import_images_retry_unreadable(tmp_path, capsys):
+    """A file refused at import stays refused while unchanged; import-images --retry-unreadable reads it again (here:
+    repaired without a new size or time, so a plain re-scan would not)."""
+    root = tmp_path / "images"
+    make_image(root / "tower" / "a.png")
+    good = root / "tower" / "a.png"
+    fixed = good.read_bytes()
+    bad = root / "tower" / "b.png"
+    bad.write_bytes(b"x" * len(fixed))                       # same size as the repaired copy will be
+    proj = tmp_path / "p.dips"
+    assert main(["new", str(proj), "--images", str(root)]) == 0
+    assert "skipped tower/b.png" in capsys.readouterr().out
+    assert main(["info", str(proj)]) == 0
+    info = capsys.readouterr().out
+    assert "refused   1 file that failed to decode at import" in info
+    assert "  to read them again: fix or replace the file (a new size or modification time retries it), or: " \
+           "import-images --retry-unreadable" in info
+
+    st = bad.stat()
+    bad.write_bytes(fixed)                                     # repaired in place, same size, time put back
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert main(["import-images", str(proj)]) == 0
+    out = capsys.readouterr().out
+    assert "not read again; --retry-unreadable reads it" in out
+    assert main(["import-images", str(proj), "--retry-unreadable"]) == 0
+    capsys.readouterr()
+    with Project.open(proj) as p:
+        assert p.images.by_path("tower/b.png") is not None
+    assert main(["info", str(proj)]) == 0
+    assert "refused" not in capsys.readouterr().out

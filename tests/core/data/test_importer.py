@@ -136,7 +136,7 @@ def test_rescan_reads_only_files_that_changed(tmp_path, image_folder, monkeypatc
     bad = sorted(Path(path).name for path, why in report.skipped if "unchanged since it last failed" in why)
     assert bad == ["broken.jpg", "text.png", "truncated.jpg"]
     assert dict(report.skipped)["site/truncated.jpg"] == (f"{first['site/truncated.jpg']} (unchanged since it last "
-                                                          "failed: not read again; --rehash reads it)")
+                                                          "failed: not read again; --retry-unreadable reads it)")
     changed = image_folder / "site" / "a.jpg"
     old_hash = p.images.by_path("site/a.jpg").content_hash
     make_image(changed, color=(10, 200, 10))
@@ -147,6 +147,9 @@ def test_rescan_reads_only_files_that_changed(tmp_path, image_folder, monkeypatc
     assert p.images.by_path("site/a.jpg").content_hash != old_hash
     reads.clear()
     assert import_images(p, rehash=True).unchanged == n and len(reads) == n + len(bad)   # --rehash: all
+    reads.clear()
+    import_images(p, retry_unreadable=True)                                # --retry-unreadable: the failed ones
+    assert sorted(reads) == bad
     reads.clear()
     good = image_folder / "site" / "truncated.jpg"             # repaired: a new size and time, read at once
     make_image(good, color=(30, 30, 200))

@@ -17,12 +17,18 @@ def test_attention_stage_stores_maps_and_skips_what_is_done(tiny_pipeline):
     assert compute_attention(project, cfg, force=True) == 7
 
 
-def test_unreadable_image_is_reported_and_the_stage_goes_on(tiny_pipeline):
+def test_unreadable_image_is_reported_and_the_stage_goes_on(tiny_pipeline, capsys):
+    from core.cli import run_cli
+    from core.data.unreadable import unreadable_images
     project, cfg = tiny_pipeline
     victim = project.images.by_path("no_site/n1.png")
     os.remove(project.images.path(victim))
     assert compute_attention(project, cfg) == 6
-    assert "no_site/n1.png" in project.get_meta("last_attention_problems")
+    # named with its reason where `info` and the `attention` command look (core/data/unreadable.py)
+    [failed] = unreadable_images(project)
+    assert failed.rel_path == "no_site/n1.png" and "No such file" in failed.reason
+    assert run_cli(["info", str(project.path)]) == 0
+    assert f"  no_site/n1.png: {failed.reason}" in capsys.readouterr().out.splitlines()
 
 
 def test_bf16_encoding_gives_nearly_the_float32_attention_maps(tiny_pipeline):

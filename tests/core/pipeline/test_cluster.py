@@ -53,7 +53,6 @@ def test_attention_on_ray_matches_the_local_stage(tmp_path, image_folder, local_
         assert sorted(a) == sorted(b)
         for head in a:
             np.testing.assert_allclose(a[head], b[head], atol=1e-3)
-    assert remote.get_meta("last_attention_problems") == local.get_meta("last_attention_problems")
     cached = sorted(p.name for p in (remote.work_dir / "features").rglob("*.npy"))
     assert cached == sorted(p.name for p in (local.work_dir / "features").rglob("*.npy"))
     # resumable: a second run finds nothing missing
@@ -96,9 +95,11 @@ def test_run_with_ray_from_the_command_line(tmp_path, image_folder, local_ray, c
 
 
 def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ray):
+    from core.data.unreadable import unreadable_images
     from core.pipeline import compute_proposals
     from core.pipeline.cluster import RayOptions, compute_attention_on_ray, compute_proposals_on_ray
     from core.pipeline.config import load_config
+    from core.progress import Progress
 
     projects = []
     for name in ("local", "ray"):
@@ -109,9 +110,21 @@ def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ra
         compute_attention_on_ray(p, opts=RayOptions(actors=1))
         projects.append(p)
     local, remote = projects
-    n_local = compute_proposals(local)
-    n_ray = compute_proposals_on_ray(remote, opts=RayOptions(batch_size=2, actors=2))
+    broken = image_folder / "site" / "a.jpg"            # broken on disk after its maps were made
+    broken.write_bytes(broken.read_bytes()[:200])
+    seen: dict[str, list[str]] = {"local": [], "ray": []}
+    n_local = compute_proposals(local, progress=Progress(lambda e: seen["local"].append(e.message)))
+    n_ray = compute_proposals_on_ray(remote, progress=Progress(lambda e: seen["ray"].append(e.message)),
+                                     opts=RayOptions(batch_size=2, actors=2))
     assert n_ray == n_local > 0
+    # the broken image is recorded alike (not read again while unchanged) and named with its reason alike
+    assert unreadable_images(remote) == unreadable_images(local) and len(unreadable_images(local)) == 1
+    failed = unreadable_images(local)[0]
+    assert failed.rel_path == "site/a.jpg"
+    assert f"site/a.jpg: {failed.reason}" in seen["local"] and f"site/a.jpg: {failed.reason}" in seen["ray"]
+    assert remote.proposals.list(remote.images.by_path("site/a.jpg").id) == []
+    assert compute_proposals_on_ray(remote, opts=RayOptions(actors=1)) == 0     # not read again
+    assert "on Ray: 2 actors" in seen["ray"]                                      # counted in words
     for rec in local.images.list():
         a = [(p.rank, p.source_map) + tuple(round(v, 3) for v in p.xyxy) for p in local.proposals.list(rec.id)]
         b = [(p.rank, p.source_map) + tuple(round(v, 3) for v in p.xyxy) for p in remote.proposals.list(rec.id)]

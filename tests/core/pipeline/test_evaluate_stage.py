@@ -79,12 +79,27 @@ def test_evaluate_command_on_one_image_says_the_split_is_too_small_to_trust(tiny
     project.maps.save_prediction(run, a.id, [0.2, 0.8], fg, [])
     project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
     capsys.readouterr()
-    assert run_cli(["evaluate", str(project.path), "--split", "all"]) == 0
+    report = project.path.parent / "eval.json"
+    assert run_cli(["evaluate", str(project.path), "--split", "all", "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "MaxBoxAccV2 (mean)" in out and "100.00" in out
     assert "WSOL evaluation: 1 image," in out                 # not "1 images"
-    assert ("warning: only 1 object image: fewer than 30, each one moves these percentages by 100 points"
-            in out)
+    caveat = ("only 1 object image: fewer than 30, each one moves these percentages by 100 points; on so few, a box "
+              "around the whole image (a model that learned nothing) can score 100 where the objects are large")
+    assert f"warning: {caveat}" in out.splitlines()
+    assert json.loads(report.read_text())["small_sample_warning"] == caveat       # the same words for scripts
+
+
+def test_the_small_split_caveat_is_in_the_result_below_30_object_images(tiny_pipeline):
+    from core.result_checks import MIN_OBJECT_IMAGES, small_sample_warning
+    project, _ = tiny_pipeline
+    a = project.images.by_path("site/a.jpg")
+    run = project.maps.new_prediction_run(None, {})
+    project.maps.save_prediction(run, a.id, [0.2, 0.8], np.zeros((48, 64), np.float32), [])
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    assert "only 1 object image" in evaluate(project, split="all")["small_sample_warning"]
+    assert small_sample_warning(MIN_OBJECT_IMAGES - 1).startswith(f"only {MIN_OBJECT_IMAGES - 1} object images")
+    assert small_sample_warning(MIN_OBJECT_IMAGES) is None
 
 
 def test_a_prediction_run_that_does_not_exist_is_named_as_such(tiny_pipeline, capsys):

