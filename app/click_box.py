@@ -13,7 +13,7 @@ until Esc or another tool (the canvas keeps it): boxing the objects of a whole f
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 
 class _Signals(QObject):
@@ -51,9 +51,10 @@ class ClickBoxController(QObject):
         self._signals.done.connect(self._done)
         self._signals.failed.connect(self._failed)
         self._number = 0
-        self._pending: dict[int, tuple[int, str]] = {}   # request number -> (image id, chosen method)
+        self._pending: dict[int, tuple] = {}   # request number -> (image id, chosen method, class id of the box)
         self._clicks: list[tuple[int, object, tuple, dict]] = []   # (image id, BoxRef, click, every method's box)
         self._chooser = None   # made at the first click: opening a project loads no OpenCV or torch
+        self._to_ask: list[tuple[float, float]] | None = None   # clicks waiting for the background-class question
         canvas.point_clicked.connect(self.click_at)
         session.image_changed.connect(lambda _rec: self._judge_clicks())
         session.project_changed.connect(self._new_project)
@@ -77,17 +78,48 @@ class ClickBoxController(QObject):
         self._chooser = value
 
     def start(self) -> None:
+        """C: enter click-box mode. On an image whose new boxes get a background class (its images show no object)
+        the once-per-class question comes now, before any click; No leaves the mode off."""
         if self.s.image is None:
+            return
+        if not self.curation.confirm_class(self.s.default_class_id()):
+            self.s.message.emit(f"Click box not started: new boxes here would be of the background class "
+                                f"'{self.s.class_name(self.s.default_class_id())}' (keys 1-9 pick another class)")
             return
         self.canvas.start_click()
         self.s.message.emit("Click on an object: its box is drawn for you (Esc leaves click-box mode)")
 
     def click_at(self, x: float, y: float) -> None:
+        """A click in click-box mode. The box's class is fixed now; if it is a background class not agreed to yet
+        (the mode came along from an object image, or 1-9 picked it), the question comes at the click, before the
+        box is computed, never when the box arrives, and Yes boxes this very click."""
         if self.s.project is None or self.s.image is None:
             return
+        class_id = self.s.default_class_id()
+        if self.s.is_background(class_id) and class_id not in self.s.background_box_ok:
+            if self._to_ask is not None:    # a second click before the question showed: one question for both
+                self._to_ask.append((x, y))
+                return
+            # asked once the press is handled (a modal box inside the canvas's mouse press leaves it half-pressed)
+            self._to_ask = [(x, y)]
+            image_id = self.s.image.id
+            QTimer.singleShot(0, lambda: self._ask_then_box(image_id, class_id))
+            return
+        self._box(class_id, x, y)
+
+    def _ask_then_box(self, image_id: int, class_id) -> None:
+        if self._to_ask is None or self.s.image is None or self.s.image.id != image_id:
+            self._to_ask = None
+            return
+        yes = self.curation.confirm_class(class_id)
+        clicks, self._to_ask = self._to_ask or [], None
+        for x, y in clicks if yes else ():
+            self._box(class_id, x, y)
+
+    def _box(self, class_id, x: float, y: float) -> None:
         self._number += 1
         method = self.chooser.choose()
-        self._pending[self._number] = (self.s.image.id, method)
+        self._pending[self._number] = (self.s.image.id, method, class_id)
         self.s.message.emit("Click box: finding the object...")
         self.pool.start(_Compute(self._signals, self._number, self.s.project, self.s.image, (x, y),
                                  self.chooser.methods))
@@ -98,12 +130,12 @@ class ClickBoxController(QObject):
 
     # -- results (GUI thread) ---------------------------------------------------------------------
     def _done(self, number: int, result) -> None:
-        image_id, method = self._pending.pop(number, (None, ""))
+        image_id, method, class_id = self._pending.pop(number, (None, "", None))
         if image_id is None or self.s.image is None or self.s.image.id != image_id:
             self.s.message.emit("Click box: not added (the image changed before its box was found)")
             return
         box = tuple(round(float(v), 2) for v in result.boxes[method])
-        box_id = self.curation.add_drawn_box(box, text="Click box")
+        box_id = self.curation.add_drawn_box(box, text="Click box", class_id=class_id)
         if box_id is not None:
             # the box's ref follows it through undo / redo (app.commands.BoxRefs)
             self._clicks.append((image_id, self.s.box_refs.get(box_id), result.click, result.boxes))
@@ -151,5 +183,5 @@ class ClickBoxController(QObject):
         self._judge_clicks()
 
     def _new_project(self, _project) -> None:
-        self._clicks, self._pending = [], {}
+        self._clicks, self._pending, self._to_ask = [], {}, None
         self._chooser = None

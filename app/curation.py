@@ -64,11 +64,14 @@ class CurationController(QObject):
             self.canvas.start_draw()
             self.s.message.emit("Drag on the image to draw a box (Esc cancels)")
 
-    def add_drawn_box(self, xyxy: tuple, text: str = "Draw box") -> int | None:
-        """A new curated box (one undoable transaction), selected; its id, or None if it was not stored."""
+    def add_drawn_box(self, xyxy: tuple, text: str = "Draw box", class_id: int | None = None) -> int | None:
+        """A new curated box (one undoable transaction), selected; its id, or None if it was not stored.
+
+        ``class_id``: the class fixed when the box was asked for (a click box); default: the one new boxes get now."""
         if self.s.image is None:
             return None
-        class_id = self.s.default_class_id()
+        if class_id is None:
+            class_id = self.s.default_class_id()
         if not self.confirm_class(class_id):
             return None
         cmd = AddBoxCommand(self.s, self.s.image.id, xyxy, class_id, text=text)

@@ -109,7 +109,8 @@ def close_killed_runs(project, runs_before: set[int]) -> None:
 
 def training_readiness(project, settings: Settings | None = None):
     """What training would find (core.pipeline.readiness.TrainingReadiness) with ``settings`` (default: the
-    project's saved ones). Reads the store only; quick enough for the GUI thread."""
+    project's saved ones). Reads every image record of the training split (and the backbone key may hash a weight
+    file): run it on a thread, as app.training_gate does."""
     from core.pipeline.config import PipelineConfig
     from core.pipeline.readiness import training_readiness as readiness
     cfg = PipelineConfig.from_dict(settings.to_dict()) if settings is not None else None

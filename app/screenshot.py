@@ -4,7 +4,9 @@ Renders the real main window to a PNG without a display (Qt's offscreen platform
 project (default: the built-in demo) is opened, one image selected with its layers shown,
 thumbnails and pixels awaited, then the window is grabbed at exactly the requested size.
 No background computation is started; ``--compute`` first runs the attention and proposal
-stages (skipping what is up to date) so the picture shows proposals.
+stages (skipping what is up to date) so the picture shows proposals, and ``--predict`` also trains
+with the project's settings and predicts (core.pipeline.run_all: nothing again that is up to date,
+no training when the project has a finished run and a prediction) so it shows predicted boxes.
 
 The window's settings (dock layout, recent files) go to a throw-away folder, so a screenshot
 neither depends on nor changes the user's own layout.
@@ -35,6 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="dock tab to bring to the front on the right (default: as the window opens)")
     p.add_argument("--compute", action="store_true",
                    help="compute attention maps and proposals first (slow on CPU for a big project)")
+    p.add_argument("--predict", action="store_true",
+                   help="also train (the project's settings) and predict first, unless the project has a prediction "
+                        "(implies --compute; on the demo about a minute of training on a CPU)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for pixels and thumbnails")
     a = p.parse_args(argv)
     try:
@@ -105,11 +110,14 @@ def _centre_in_browser(window, image_id: int) -> None:
         pass
 
 
-def _compute(project_path: Path) -> None:
-    from core.pipeline import compute_attention, compute_proposals
+def _compute(project_path: Path, predict: bool = False) -> None:
+    from core.pipeline import compute_attention, compute_proposals, run_all
     from core.progress import Progress, TextProgressBar
     from core.store.project import Project
     with Project.open(project_path) as project:
+        if predict:   # attention -> proposals -> train -> predict, each skipping what is up to date
+            run_all(project, progress=Progress(TextProgressBar()))
+            return
         compute_attention(project, progress=Progress(TextProgressBar()))
         compute_proposals(project, progress=Progress(TextProgressBar()))
 
@@ -123,8 +131,8 @@ def _project_path(a, demo_folder) -> Path:
         from core.pipeline import ensure_demo_project
         path = ensure_demo_project(demo_folder())
     Project.open(path).close()   # checked here: the window would ask with a modal box nobody sees
-    if a.compute:
-        _compute(path)
+    if a.compute or a.predict:
+        _compute(path, predict=a.predict)
     return path
 
 

@@ -8,6 +8,7 @@ slots may touch widgets. Cancellation is cooperative for threads (the stage sees
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
 from app.failure_words import last_meaningful_line, plain_message
 from core.errors import user_message
@@ -28,7 +29,8 @@ from core.progress import Cancelled, Progress, ProgressEvent
 
 MAIN_PY = Path(__file__).resolve().parents[1] / "main.py"
 # Progress events closer together than this are coalesced: a stage calling update() in a tight
-# loop must not flood the GUI event queue (the last event of a stage always gets through).
+# loop must not flood the GUI event queue. An event held back is not lost: the latest one held (carrying the
+# done_ids of those it replaced) is delivered when the interval is over, or before the task's end.
 PROGRESS_MIN_INTERVAL_S = 0.05
 STDERR_TAIL_CHARS = 4000
 
@@ -100,6 +102,16 @@ class _Relay(QObject):
     """Lives on the GUI thread; the worker emits these, Qt queues them across threads."""
     progress = Signal(object)
     done = Signal(str, object)
+    held = Signal(int)          # an event was held back: deliver it in this many ms unless a newer one goes first
+
+
+def _with_done_ids(ev: ProgressEvent, earlier: ProgressEvent | None) -> ProgressEvent:
+    """``ev`` carrying also the ``done_ids`` of ``earlier``, an event of the same stage it replaces (the window shows
+    an image the moment it is computed)."""
+    ids = list((earlier.extra if earlier is not None else {}).get("done_ids", ()))
+    if not ids:
+        return ev
+    return dataclasses.replace(ev, extra={**ev.extra, "done_ids": ids + list(ev.extra.get("done_ids", ()))})
 
 
 class _Runnable(QRunnable):
@@ -129,10 +141,13 @@ class ThreadTask(Task):
         self._relay = _Relay()
         self._relay.progress.connect(self._emit_progress, Qt.ConnectionType.QueuedConnection)
         self._relay.done.connect(self._end, Qt.ConnectionType.QueuedConnection)
+        self._relay.held.connect(self._deliver_later, Qt.ConnectionType.QueuedConnection)
         self._cancel_flag = threading.Event()
         self._lock = threading.Lock()
         self._last_sent = 0.0
         self._last_key: tuple | None = None
+        self._held: ProgressEvent | None = None   # the latest event held back, not yet delivered
+        self._delivery_due = False                # a delivery of the held event is scheduled on the GUI thread
         self.progress_obj = Progress(self._on_event, self._cancel_flag)
         self.runnable = _Runnable(fn, self.progress_obj, self._relay)
 
@@ -140,11 +155,39 @@ class ThreadTask(Task):
         now = time.monotonic()
         key = (ev.stage, ev.total)
         final = ev.total > 0 and ev.done >= ev.total
+        send: list[ProgressEvent] = []
+        wait_ms = None
         with self._lock:
+            held, self._held = self._held, None
             if key == self._last_key and not final and now - self._last_sent < PROGRESS_MIN_INTERVAL_S:
-                return
-            self._last_key, self._last_sent = key, now
-        self._relay.progress.emit(ev)
+                self._held = _with_done_ids(ev, held)
+                if not self._delivery_due:
+                    self._delivery_due = True
+                    wait_ms = max(1, int((PROGRESS_MIN_INTERVAL_S - (now - self._last_sent)) * 1000) + 1)
+            else:
+                if held is not None and (held.stage, held.total) != key:
+                    send.append(held)          # the last word of the step before: delivered first, as it was
+                    held = None
+                send.append(_with_done_ids(ev, held))
+                self._last_key, self._last_sent = key, now
+        for e in send:
+            self._relay.progress.emit(e)
+        if wait_ms is not None:
+            self._relay.held.emit(wait_ms)
+
+    @Slot(int)
+    def _deliver_later(self, ms: int) -> None:
+        QTimer.singleShot(ms, self._deliver_held)
+
+    def _deliver_held(self) -> None:
+        """The held event, if no newer one went out meanwhile (GUI thread)."""
+        with self._lock:
+            ev, self._held = self._held, None
+            self._delivery_due = False
+            if ev is not None:
+                self._last_key, self._last_sent = (ev.stage, ev.total), time.monotonic()
+        if ev is not None:
+            self._emit_progress(ev)
 
     def cancel(self) -> None:
         super().cancel()
@@ -152,6 +195,7 @@ class ThreadTask(Task):
 
     @Slot(str, object)
     def _end(self, state: str, payload: Any = None) -> None:
+        self._deliver_held()   # the stage's last event always reaches the window, before its end
         super()._end(state, payload)
 
     @Slot(object)

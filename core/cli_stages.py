@@ -13,7 +13,8 @@ from pathlib import Path
 
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
-from core.result_checks import finite, plural
+from core.result_checks import plural
+from core.run_figures import describe_training_run
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
@@ -148,31 +149,6 @@ def cmd_train(a, progress) -> int:
             print(f"training {describe_training_run(run)}\nnext: python main.py predict {a.project}",
                   file=sys.stderr if a.events == "json" else None)
     return run_id
-
-
-def describe_training_run(run) -> str:
-    """One line on a training run (a core.store.records.TrainingRunRecord) as users name it, with its figures, e.g.
-    'run #3 finished: 12 epochs on 40 training images, final loss 0.4123, classifier right on 87.5 % of the
-    validation images'."""
-    if run is None:
-        return "run gone (deleted meanwhile)"
-    m, cfg = run.metrics or {}, run.config or {}
-    parts = []
-    done, epochs = len(run.history or []), cfg.get("epochs")
-    schedule = (f"{done} of {_n(epochs, 'epoch')}" if done and done != epochs else _n(epochs, "epoch")) if epochs \
-        else ""
-    if m.get("n_train") is not None:
-        schedule = f"{schedule} on {_n(int(m['n_train']), 'training image')}".strip()
-    if schedule:
-        parts.append(schedule)
-    if (loss := finite(m.get("final_loss"))) is not None:
-        parts.append(f"final loss {loss:.4f}")
-    if (acc := finite(m.get("val_accuracy"))) is not None:
-        parts.append(f"classifier right on {100 * acc:.1f} % of the validation images")
-    text = f"run #{run.id} {run.status}"
-    if run.status == "failed" and run.error:
-        return f"{text}: {run.error.strip().splitlines()[0]}"
-    return f"{text}: {', '.join(parts)}" if parts else text
 
 
 @_with_events

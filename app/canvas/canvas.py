@@ -84,6 +84,7 @@ class ImageCanvas(ZoomPanView):
         self.levels_shown: set[str] = set()
         self.zoom_changed.connect(self._update_level)
         self.zoom_changed.connect(self._declutter_labels)
+        self.verticalScrollBar().valueChanged.connect(self._declutter_labels)   # panning moves the room above a box
         # children of the view, not of its viewport: the viewport's children would scroll with the image
         self.banner = QLabel(self, objectName="canvas_banner")  # focus mode: what is under review
         self.banner.setStyleSheet("QLabel { background: rgba(20, 20, 20, 200); color: #fff; padding: 5px 9px;"
@@ -301,8 +302,9 @@ class ImageCanvas(ZoomPanView):
                 item.setOpacity(DIMMED_OPACITY if self._focus_mode and (kind, key) != focused else 1.0)
 
     def _declutter_labels(self, *_) -> None:
-        """Hide labels that would cover a more important one: curated boxes first, then proposals in rank
-        order, predictions, ground truth. The selected or highlighted box always shows its label."""
+        """Place each tab (above its box, or inside it where the view has no room above) and hide labels that
+        would cover a more important one: curated boxes first, then proposals in rank order, predictions, ground
+        truth. The selected or highlighted box always shows its label."""
         items = [it for kind in ("curated", "proposal", "prediction", "gt") for it in self._items[kind].values()
                  if it.label is not None and it.isVisible()]
         for it in [it for it in items if it.opacity() < 1.0]:  # dimmed in focus mode: no label at all
@@ -311,6 +313,9 @@ class ImageCanvas(ZoomPanView):
         rects = []
         for it in items:
             corner = self.mapFromScene(it.mapToScene(it.label.pos()))
+            # no room above the box in the view (a box at the image's top edge on a short canvas): the tab would be
+            # cut off, so it hangs inside the box instead
+            it.label.set_inside(corner.y() - it.label.boundingRect().height() < 0)
             rects.append(it.label.boundingRect().translated(corner.x(), corner.y()))
         for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items]), strict=True):
             it.label.setVisible(show)

@@ -46,7 +46,8 @@ def style_for(kind: str, class_index: int = -1) -> BoxStyle:
 
 
 class LabelItem(QGraphicsItem):
-    """Text on a filled tab, fixed size on screen, anchored at its parent box's top-left."""
+    """Text on a filled tab, fixed size on screen, anchored at its parent box's top-left: above the box's top edge,
+    or just below it (inside the box) where the view has no room above (``set_inside``)."""
 
     def __init__(self, text: str, colour: QColor, parent: QGraphicsItem):
         super().__init__(parent)
@@ -61,6 +62,16 @@ class LabelItem(QGraphicsItem):
     @property
     def text(self) -> str:
         return self._text
+
+    @property
+    def inside(self) -> bool:
+        """Whether the tab hangs below the box's top edge instead of sitting above it."""
+        return self._rect.top() >= 0
+
+    def set_inside(self, on: bool) -> None:
+        if on != self.inside:
+            self.prepareGeometryChange()
+            self._rect.moveTop(0.0 if on else -self._rect.height())
 
     def boundingRect(self) -> QRectF:
         return self._rect

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtGui import QPalette
 
-from app.panels.run_summary import finite
+from core.result_checks import finite
 
 
 class LossPlot(pg.PlotWidget):

@@ -1,44 +1,24 @@
-"""One-line summaries of training runs for the runs list: figures, start time, duration. No Qt."""
+"""The runs list's cells for a training run: its figures, start time, duration. No Qt.
+
+The figures' words are core.run_figures's, the same the command line prints (``train``, ``run``, ``info``): this
+module only lays its phrases out on one line.
+"""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from core.progress import format_eta
 from core.result_checks import finite
+from core.run_figures import training_run_figures
 
-
-def fmt_float(v) -> str:
-    f = finite(v)
-    if f is None:
-        return str(v)
-    return f"{f:.3g}" if abs(f) < 1000 else f"{f:.0f}"
+SEPARATOR = " \u00b7 "   # between a run's figures on its row
 
 
 def run_summary(r) -> str:
-    """One line of a run's final figures (metrics of core.pipeline.train: final_loss, val_accuracy, n_train)."""
+    """One line of a run's figures (core.run_figures.training_run_figures); a failed run: its error's first line."""
     if r.status == "failed" and r.error:
         return r.error.strip().splitlines()[0][:120]
-    m = dict(r.metrics or {})
-    last = r.history[-1] if r.history and isinstance(r.history[-1], dict) else {}
-    parts = []
-    epochs = (r.config or {}).get("epochs")
-    if epochs:
-        done = last.get("epoch")
-        parts.append(f"{done}/{epochs} ep" if done and done != epochs else f"{epochs} ep")
-    loss = m.pop("final_loss", None)
-    loss = loss if loss is not None else last.get("loss")
-    if finite(loss) is not None:
-        parts.append(f"loss {float(loss):.4f}")
-    acc = m.pop("val_accuracy", m.pop("val_acc", None))
-    if finite(acc) is not None:
-        parts.append(f"class val acc {float(acc) * 100 if float(acc) <= 1 else float(acc):.1f}%")
-    n = m.pop("n_train", None)
-    if n is not None:
-        parts.append(f"{n} train images")
-    for k, v in list(m.items())[:3]:
-        if finite(v) is not None:
-            parts.append(f"{k} {fmt_float(v)}")
-    return " · ".join(parts)
+    return SEPARATOR.join(training_run_figures(r))
 
 
 def when(t: datetime | None) -> str:

@@ -63,16 +63,27 @@ class StatusBar(QStatusBar):
         """Word the running task's line again (what is queued after it changed)."""
         if self._current is not None and self._current.last_event is not None:
             self._progress(self._current, self._current.last_event)
+        elif self._current is not None:
+            self.task_label.setText(self._titled(self._current))
+
+    def _titled(self, task: Task) -> str:
+        """The task's title and how many other tasks wait or run beside it, e.g. "Proposals (+1 queued)"."""
+        more = len(self.runner.active()) - 1
+        return task.title + (f" (+{more} queued)" if more > 0 else "")
 
     def _task_started(self, task: Task) -> None:
         task.progress.connect(lambda ev, t=task: self._progress(t, ev))
         if self._current is None:
             self._show_task(task)
+        else:
+            self.refresh_task()   # "(+N queued)" counts it now, not from the running task's next event on
 
     def _task_ended(self, task: Task) -> None:
         if task is self._current:
             rest = self.runner.active()
             self._show_task(rest[0] if rest else None)
+        else:
+            self.refresh_task()
         if task.state == "finished" and not getattr(task, "quiet", False):
             self.showMessage(f"{task.title}: done", 5000)
         elif task.state == "cancelled":
@@ -83,7 +94,7 @@ class StatusBar(QStatusBar):
         for w in (self.task_label, self.bar, self.eta, self.cancel_btn):
             w.setVisible(task is not None)
         if task is not None:
-            self.task_label.setText(task.title)
+            self.task_label.setText(self._titled(task))
             self.bar.setRange(0, 0)  # busy until the first event says how much there is
             self.eta.setText("")
             if task.last_event is not None:
@@ -92,8 +103,7 @@ class StatusBar(QStatusBar):
     def _progress(self, task: Task, ev: ProgressEvent) -> None:
         if task is not self._current:
             return
-        more = len(self.runner.active()) - 1
-        title = task.title + (f" (+{more} queued)" if more > 0 else "")
+        title = self._titled(task)
         detail = self.describe_task(task, ev)
         if detail is None:
             detail = ev.message

@@ -26,7 +26,7 @@ from app.dialogs import error_dialog
 from app.failure_words import plain_message
 from app.jobs import Jobs, torch_devices
 from app.panels.loss_plot import LossPlot
-from app.panels.run_summary import finite, progress_text
+from app.panels.run_summary import progress_text
 from app.panels.runs_list import RunsList
 from app.panels.settings_form import SettingsForm, short_name
 from app.panels.training_form import LIGHT_REDUCE, LOCALIZERS, localizer_key, training_grid
@@ -34,6 +34,7 @@ from app.probe import ask_in_background
 from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
+from core.result_checks import finite
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
 from core.stages import next_stage
@@ -279,9 +280,9 @@ class TrainingPanel(QWidget):
 
     def cancel(self) -> None:
         if self._phase == "waiting":
-            if self.gate is not None:
-                self.gate.abandon()
-            self.not_started("Training not started (cancelled); the computing goes on.")
+            computing = self.gate.abandon() if self.gate is not None else False
+            self.not_started("Training not started (cancelled); the computing goes on." if computing else
+                             "Training not started (cancelled).")
             return
         if self._task is not None:
             self.status.setText("Cancelling...")

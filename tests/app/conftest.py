@@ -64,3 +64,29 @@ def db(gui_project):
     con = sqlite3.connect(gui_project.path)
     yield con
     con.close()
+
+
+@pytest.fixture
+def bg_window(qtbot, tmp_path: Path):
+    """A window on tower (2 images), no_site (1 image: a background class by its name)."""
+    from app.launch import preload_heavy_modules
+    from app.main_window import MainWindow
+    from core.data.importer import import_images
+    from core.store.project import Project
+
+    root = tmp_path / "imgs"
+    make_image(root / "tower" / "t1.png", size=(160, 120))
+    make_image(root / "tower" / "t2.png", size=(160, 120))
+    make_image(root / "no_site" / "n1.png", size=(160, 120))
+    p = Project.create(tmp_path / "bg.dips", root)
+    import_images(p)
+    preload_heavy_modules()
+    w = MainWindow(p, probe_device=False)
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    w.canvas.setFocus()
+    yield w
+    w.shutdown()
+    p.close()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.dips.click_box import ClickBoxChooser
+from tests.app.test_label_list import Answer, go_to
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -164,3 +166,149 @@ def test_the_method_learned_is_saved_with_the_project_and_chosen_again_after_reo
     # no curated boxes: the square is 24 x 24 at the click and was kept (1.6 s); GrabCut's box differs from it
     assert chooser.spent["square"] == pytest.approx(spent["square"] + 1.6)
     assert chooser.spent["grabcut"] > spent["grabcut"]
+
+
+def _back(qtbot, w) -> None:
+    """Back from a modal question (offscreen, no window manager activates the window again)."""
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    w.canvas.setFocus()
+
+
+class _AnswerAndLook(Answer):
+    """Answers the next modal question and notes how many boxes the window had stored and computed by then: the
+    question must come before the click's box is computed, never when it arrives."""
+
+    def __init__(self, w, computed: list, yes: bool):
+        self.w, self.computed, self.boxes_then, self.computed_then = w, computed, None, None
+        super().__init__(yes)
+
+    def _answer(self) -> None:
+        if self.yes is not None and isinstance(QApplication.activeModalWidget(), QMessageBox):
+            self.boxes_then, self.computed_then = len(self.w.session.project.boxes.all()), len(self.computed)
+        super()._answer()
+
+
+@pytest.fixture
+def computed(monkeypatch) -> list:
+    """Every box computed for a click (core.pipeline.click_stage.box_for_click, on the worker thread)."""
+    from core.pipeline import click_stage
+    calls: list = []
+    real = click_stage.box_for_click
+
+    def counting(*args):
+        calls.append(args[2])
+        return real(*args)
+    monkeypatch.setattr(click_stage, "box_for_click", counting)
+    return calls
+
+
+def test_click_box_on_a_background_image_asks_when_the_mode_starts_or_at_the_click_never_when_the_box_arrives(
+        qtbot, bg_window):
+    w = bg_window
+    project = w.session.project
+    button = w.actions_by_key["click_box"]
+    w.click_box.chooser = ClickBoxChooser(methods=("square",), default="square")
+    no_site = w.session.class_at(1).id
+    assert w.session.class_name(no_site) == "no_site"
+
+    # C on the no_site image: asked at once, before any click; No leaves the mode off and says why
+    go_to(qtbot, w, "no_site/n1.png")
+    answer = Answer(yes=False)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)
+    assert answer.asked and "background class" in answer.text
+    assert w.canvas.mode == "select" and not button.isChecked()
+    assert "Click box not started" in w.statusBar().currentMessage()
+
+    # C again, Yes: the mode is on, and the clicks that follow box without a question
+    _back(qtbot, w)
+    answer = Answer(yes=True)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)
+    assert answer.asked and w.canvas.mode == "click" and button.isChecked()
+    answer.yes = None   # nothing more to answer
+    _back(qtbot, w)
+    quiet = Answer(yes=False)
+    with qtbot.waitSignal(w.click_box.box_added, timeout=10000):
+        click(w, 60, 50)
+    assert not quiet.asked
+    quiet.yes = None
+    (box,) = project.boxes.all()
+    assert box.class_id == no_site
+    assert ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2) == pytest.approx((60, 50), abs=1.0)
+
+
+def test_click_box_mode_carried_onto_a_background_image_asks_at_the_first_click_and_keeps_that_click(
+        qtbot, bg_window, computed):
+    w = bg_window
+    project = w.session.project
+    w.click_box.chooser = ClickBoxChooser(methods=("square",), default="square")
+    go_to(qtbot, w, "tower/t1.png")
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)                   # no question on an object image
+    with qtbot.waitSignal(w.click_box.box_added, timeout=10000):
+        click(w, 40, 40)
+    assert len(project.boxes.all()) == 1
+
+    # the mode comes along to the no_site image; the first click there asks, No keeps nothing, the mode stays on
+    go_to(qtbot, w, "no_site/n1.png")
+    assert w.canvas.mode == "click"
+    answer = _AnswerAndLook(w, computed, yes=False)
+    click(w, 70, 60)
+    qtbot.waitUntil(lambda: answer.asked, timeout=5000)
+    assert (answer.boxes_then, answer.computed_then) == (1, 1)   # asked before this click's box was computed
+    assert len(project.boxes.all()) == 1 and len(computed) == 1 and "Not done" in w.statusBar().currentMessage()
+    assert w.canvas.mode == "click"
+
+    # the next click asks again; Yes boxes that very click (nothing to click twice), and no question follows
+    _back(qtbot, w)
+    answer = _AnswerAndLook(w, computed, yes=True)
+    with qtbot.waitSignal(w.click_box.box_added, timeout=10000):
+        click(w, 100, 70)
+    assert answer.asked and (answer.boxes_then, answer.computed_then) == (1, 1)
+    assert computed[-1] == pytest.approx((100, 70), abs=1.0)     # the click that asked is the one boxed
+    answer.yes = None
+    box = max(project.boxes.all(), key=lambda b: b.id)
+    assert len(project.boxes.all()) == 2 and box.class_id == w.session.class_at(1).id
+    assert ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2) == pytest.approx((100, 70), abs=1.0)
+    _back(qtbot, w)
+    quiet = Answer(yes=False)
+    with qtbot.waitSignal(w.click_box.box_added, timeout=10000):
+        click(w, 30, 30)
+    assert not quiet.asked and len(project.boxes.all()) == 3
+    quiet.yes = None
+
+
+class _AnswerEvery(Answer):
+    """Answers every modal question until ``stop``, counting them."""
+
+    def __init__(self, yes: bool):
+        self.count = 0
+        super().__init__(yes)
+
+    def _answer(self) -> None:
+        if self.yes is None:
+            return
+        if isinstance(QApplication.activeModalWidget(), QMessageBox):
+            self.count += 1
+        super()._answer()
+        if self.asked:
+            self.asked = False
+            QTimer.singleShot(10, self._answer)
+
+
+def test_two_quick_clicks_on_a_background_image_get_one_question_and_two_boxes(qtbot, bg_window):
+    w = bg_window
+    project = w.session.project
+    w.click_box.chooser = ClickBoxChooser(methods=("square",), default="square")
+    go_to(qtbot, w, "tower/t1.png")
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)
+    go_to(qtbot, w, "no_site/n1.png")
+    answers = _AnswerEvery(yes=True)
+    added: list[int] = []
+    w.click_box.box_added.connect(added.append)
+    click(w, 40, 40)
+    click(w, 110, 80)                          # before the question about the first click is on screen
+    qtbot.waitUntil(lambda: len(added) == 2, timeout=10000)
+    answers.yes = None
+    assert answers.count == 1
+    centres = sorted(((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2) for b in project.boxes.all())
+    assert centres == [pytest.approx((40, 40), abs=1.0), pytest.approx((110, 80), abs=1.0)]

@@ -2,42 +2,13 @@
 background class. Driven in the real window; checked against the database."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.app.test_curation import boxes, drag, key
-from tests.conftest import make_image
 
 pytestmark = pytest.mark.usefixtures("qtbot")
-
-
-@pytest.fixture
-def bg_window(qtbot, tmp_path: Path):
-    """tower (2 images), no_site (1 image: a background class by its name)."""
-    from app.launch import preload_heavy_modules
-    from app.main_window import MainWindow
-    from core.data.importer import import_images
-    from core.store.project import Project
-
-    root = tmp_path / "imgs"
-    make_image(root / "tower" / "t1.png", size=(160, 120))
-    make_image(root / "tower" / "t2.png", size=(160, 120))
-    make_image(root / "no_site" / "n1.png", size=(160, 120))
-    p = Project.create(tmp_path / "bg.dips", root)
-    import_images(p)
-    preload_heavy_modules()
-    w = MainWindow(p, probe_device=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.canvas.setFocus()
-    yield w
-    w.shutdown()
-    p.close()
 
 
 class Answer:

@@ -40,3 +40,13 @@ def test_screenshot_rejects_bad_arguments(qapp, project, tmp_path, capsys):
     assert "missing.dips" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         screenshot.main(["--out", str(tmp_path / "x.png"), "--size", "big"])
+
+
+def test_predict_runs_every_stage_up_to_the_prediction_before_the_picture(qapp, project, with_proposals, tmp_path,
+                                                                           monkeypatch):
+    import core.pipeline as pipeline
+    calls = []
+    monkeypatch.setattr(pipeline, "run_all", lambda p, progress=None, **kw: calls.append(p.path) or {})
+    out = tmp_path / "p.png"
+    assert screenshot.main(["--out", str(out), str(project.path), "--predict", "--size", "900x600"]) == 0
+    assert calls == [project.path] and Image.open(out).size == (900, 600)

@@ -98,6 +98,7 @@ def test_missing_maps_and_proposals_are_computed_first_then_training_starts(qtbo
     panel = _panel(qtbot, w)
     answer = Answer("train_after")
     panel.start_btn.click()
+    qtbot.waitUntil(lambda: bool(answer.text), timeout=60_000)   # asked once the check (on a thread) is done
     assert "have no attention maps yet" in answer.text and "proposals" in answer.text
     assert any("Compute attention maps and proposals first" in b for b in answer.buttons)
     assert not any(b.startswith("Train now") for b in answer.buttons)     # nothing is ready to train on
@@ -119,6 +120,7 @@ def test_training_waits_for_attention_that_is_still_computing(qtbot, main_window
     qtbot.waitUntil(lambda: calls == ["attention"], timeout=5000)
     answer = Answer("train_after")
     panel.start_btn.click()
+    qtbot.waitUntil(lambda: bool(answer.text), timeout=60_000)
     assert "still being computed" in answer.text
     assert not trains and "Waiting" in panel.status.text()
     gate.set()
@@ -132,8 +134,9 @@ def test_cancel_while_waiting_starts_nothing(qtbot, main_window, fake_stages, tr
     w, (calls, gate) = main_window, fake_stages
     panel = _panel(qtbot, w)
     gate.clear()
-    Answer("train_after")
+    answer = Answer("train_after")
     panel.start_btn.click()
+    qtbot.waitUntil(lambda: bool(answer.text), timeout=60_000)
     assert panel.cancel_btn.isEnabled()
     panel.cancel_btn.click()
     assert not panel.busy and "not started" in panel.status.text()
@@ -150,13 +153,14 @@ def test_ready_project_trains_at_once_and_nothing_fixable_is_said_plainly(qtbot,
         gui_project.maps.save_attention(i, KEY, np.ones((2, 4, 4)))
         gui_project.proposals.replace(i, [NewProposal((1, 1, 30, 30), -1, 0.8, 0.9)])
     panel.start_btn.click()                      # nothing missing: no question
-    assert len(trains) == 1
+    qtbot.waitUntil(lambda: len(trains) == 1, timeout=60_000)
     trains[0]._end("cancelled")
     from core.class_roles import apply_roles
     apply_roles(gui_project, ["cars", "people", "trees"])
     panel.set_project(gui_project)
     answer = Answer(None)
     panel.start_btn.click()
+    qtbot.waitUntil(lambda: bool(answer.text), timeout=60_000)
     assert "Every class is marked as showing no object" in answer.text
     assert len(trains) == 1 and not panel.busy and "not started" in panel.status.text()
 
@@ -184,3 +188,49 @@ def test_a_failed_training_shows_one_plain_line_and_clears_on_another_project(qt
     import_images(other)
     w.set_project(other)
     assert panel.status.text() == "Idle" and panel.progress.format() != "failed"
+
+
+def test_the_check_before_training_reads_the_store_on_a_worker_thread_and_cancel_stops_it(qtbot, main_window,
+                                                                                          gui_project, trains,
+                                                                                          monkeypatch):
+    from core.pipeline import readiness
+    w = main_window
+    panel = _panel(qtbot, w)
+    for i in gui_project.images.ids():
+        gui_project.maps.save_attention(i, KEY, np.ones((2, 4, 4)))
+        gui_project.proposals.replace(i, [NewProposal((1, 1, 30, 30), -1, 0.8, 0.9)])
+    real_check, real_list = readiness.training_readiness, gui_project.images.list
+    on_gui: list[bool] = []                      # per check: did it run on the window's thread?
+    reads: list[bool] = []                       # per read of the image records: on the window's thread?
+    release = threading.Event()
+
+    def check(*args, **kw):
+        on_gui.append(threading.current_thread() is threading.main_thread())
+        release.wait(30)
+        return real_check(*args, **kw)
+
+    def list_images(*args, **kw):
+        reads.append(threading.current_thread() is threading.main_thread())
+        return real_list(*args, **kw)
+    monkeypatch.setattr(readiness, "training_readiness", check)
+    monkeypatch.setattr(gui_project.images, "list", list_images)
+
+    panel.start_btn.click()                      # returns while the check is still held on its thread
+    qtbot.waitUntil(lambda: on_gui == [False], timeout=60_000)
+    assert "Checking what training needs" in panel.status.text() and panel.busy and not trains
+    release.set()
+    qtbot.waitUntil(lambda: len(trains) == 1, timeout=60_000)   # the answer came back through the task's signal
+    assert reads and True not in reads           # every image record was read off the window's thread
+    trains[0]._end("cancelled")
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
+
+    # Cancel while the check runs: nothing starts when its answer comes, and no computing is said to go on
+    release.clear()
+    panel.start_btn.click()
+    qtbot.waitUntil(lambda: len(on_gui) == 2, timeout=60_000)
+    panel.cancel_btn.click()
+    assert not panel.busy and panel.status.text() == "Training not started (cancelled)."
+    release.set()
+    qtbot.waitUntil(lambda: not w.runner.active(), timeout=60_000)
+    qtbot.wait(50)
+    assert len(trains) == 1 and panel.status.text() == "Training not started (cancelled)."

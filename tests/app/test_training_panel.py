@@ -11,6 +11,7 @@ from app import workers
 from app.panels import training_panel as tp
 from core.cli import build_parser
 from core.progress import ProgressEvent
+from core.run_figures import describe_training_run
 from core.settings_cli import stage_argv
 
 
@@ -121,7 +122,12 @@ def test_training_progress_curves_then_prediction_and_run_list(panel, project, q
     assert not w.busy and w.start_btn.isEnabled() and not w.cancel_btn.isEnabled()
     assert w.run_ids()[0] == run_id
     row = w.runs.topLevelItem(0)
-    assert row.text(1) == "finished" and "loss 0.2500" in row.text(4) and "87.5%" in row.text(4)
+    assert row.text(1) == "finished"
+    # the command line's words for the same run, laid out with dots (core.run_figures words both)
+    figures = ("2 epochs on 6 training images", "final loss 0.2500",
+               "classifier right on 87.5 % of the validation images")
+    assert row.text(4) == " \u00b7 ".join(figures)
+    assert describe_training_run(project.runs.get(run_id)) == f"run #{run_id} finished: {', '.join(figures)}"
 
 
 def test_cancel_returns_to_idle_and_closes_the_run(panel, project):

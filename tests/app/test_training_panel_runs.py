@@ -39,10 +39,7 @@ def test_the_loss_plot_shows_the_latest_runs_curve_on_opening_and_the_selected_o
 def test_a_long_result_line_wraps_in_the_runs_table_instead_of_being_cut(qtbot, main_window, gui_project):
     from PySide6.QtCore import QRect, Qt
     rid = _finished_run(gui_project, [0.8, 0.5])
-    gui_project.runs.update(rid, metrics={"final_loss": 0.5, "val_accuracy": 0.75, "n_train": 84,
-                                          "box_accuracy_at_the_operating_threshold_on_train": 0.46,
-                                          "box_accuracy_at_the_operating_threshold_on_val": 0.52,
-                                          "operating_threshold_calibrated_on_training_images": 0.85})
+    gui_project.runs.update(rid, metrics={"final_loss": 0.5, "val_accuracy": 0.75, "n_train": 84})
     w = main_window
     w.actions_by_key["show_training"].trigger()
     qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
@@ -52,9 +49,9 @@ def test_a_long_result_line_wraps_in_the_runs_table_instead_of_being_cut(qtbot, 
     qtbot.wait(50)
     item = runs.topLevelItem(0)
     text = item.text(4)
-    assert "operating_threshold_calibrated_on_training_images 0.85" in text
+    assert text.endswith("final loss 0.5000 \u00b7 classifier right on 75.0 % of the validation images")
     fm = runs.fontMetrics()
     width = runs.header().sectionSize(4) - 8
     needed = fm.boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap, text).height()
-    assert needed > 2 * fm.height()                                     # too long for one line at this width
+    assert needed >= 2 * fm.height()                                    # too long for one line at this width
     qtbot.waitUntil(lambda: runs.visualItemRect(item).height() >= needed, timeout=2000)   # the row holds it all

@@ -169,3 +169,31 @@ def test_run_subprocess_runs_main_py(qtbot, runner):
     with qtbot.waitSignal(task.finished, timeout=30000):
         pass
     assert task.state == "finished"
+
+
+def test_progress_held_back_in_a_burst_still_arrives_and_the_last_event_always_comes_before_the_end(qtbot, runner):
+    import threading
+    slow_image = threading.Event()
+    seen: list = []
+
+    def work(progress):
+        progress.start("count", 10)
+        progress.update(1, 10, done_ids=[1])
+        progress.update(2, 10, done_ids=[2])   # within the interval of the one before: held back ...
+        progress.update(3, 10, done_ids=[3])   # ... and replaced by this one, which carries both ids
+        slow_image.wait(30)                    # the next image takes long: what was held must not wait for it
+        for i in range(4, 8):
+            progress.update(i, 10, done_ids=[i])
+        return "stopped at 7 of 10"            # the stage's last event is not a done == total one
+
+    task = runner.run_in_thread(work, "count")
+    task.progress.connect(lambda ev: seen.append(("progress", ev.done, list(ev.extra.get("done_ids", ())))))
+    task.finished.connect(lambda result: seen.append(("finished", result)))
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][:2] == ("progress", 3), timeout=10_000)
+    assert not slow_image.is_set()             # arrived while the stage was still busy with its next image
+    assert sorted(i for s in seen for i in s[2]) == [1, 2, 3]   # no image done was lost with a held event
+    slow_image.set()
+    qtbot.waitUntil(lambda: seen[-1][0] == "finished", timeout=10_000)
+    assert seen[-2][:2] == ("progress", 7)     # the last word of the stage, before its end
+    assert sorted(i for s in seen if s[0] == "progress" for i in s[2]) == list(range(1, 8))
+    assert task.last_event.done == 7
