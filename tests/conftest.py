@@ -32,7 +32,11 @@ def make_image(path: Path, size=(64, 48), color=(120, 160, 90), square=None, fmt
 @pytest.fixture
 def image_folder(tmp_path: Path) -> Path:
     """root/site (3 images, one EXIF-rotated, one unicode name), root/no_site (3), plus bad files."""
-    root = tmp_path / "images"
+    return make_image_folder(tmp_path / "images")
+
+
+def make_image_folder(root: Path) -> Path:
+    """The ``image_folder`` fixture's files, written under ``root``."""
     make_image(root / "site" / "a.jpg", square=(10, 10, 30, 30, (255, 0, 0)))
     make_image(root / "site" / "sub" / "b.png", square=(20, 5, 40, 25, (255, 0, 0)))
     # stored 64x48 landscape, EXIF 6 = rotate 90 degrees clockwise for display -> 48x64

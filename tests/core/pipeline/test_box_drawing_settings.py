@@ -32,12 +32,10 @@ def test_proposal_minimum_size_is_a_project_setting(tiny_pipeline):
     assert load_config(project).proposals.min_area_frac == 0.06
 
 
-def test_prediction_run_records_how_its_boxes_were_drawn(tiny_pipeline):
-    from core.pipeline import compute_attention, compute_proposals, predict, train
-    project, cfg = tiny_pipeline
+def test_prediction_run_records_how_its_boxes_were_drawn(tiny_prepared):
+    from core.pipeline import predict, train
+    project, cfg = tiny_prepared
     cfg.boxes.merge_gap = 0.25
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
     trained = train(project, cfg)
     run = predict(project, trained, cfg=cfg)
     assert project.maps.prediction_run_config(run)["boxes"]["merge_gap"] == 0.25
@@ -67,13 +65,11 @@ def test_issue_14_settings_are_project_settings(tiny_pipeline):
     assert (load_config(project).train.curated_weight, load_config(project).train.bg_hard_frac) == (4.0, 0.0)
 
 
-def test_by_default_runs_fit_their_drawing_to_curated_boxes_once_there_are_enough(tiny_pipeline):
-    from core.pipeline import compute_attention, compute_proposals, predict, train
+def test_by_default_runs_fit_their_drawing_to_curated_boxes_once_there_are_enough(tiny_prepared):
+    from core.pipeline import predict, train
     from core.settings import BoxDrawConfig
     assert BoxDrawConfig().fit_to_curated is True
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = tiny_prepared
     rec = project.images.list()[0]
     project.boxes.add(rec.id, (2.0, 2.0, 20.0, 20.0), rec.class_id)   # one curated image: too few to fit on
     run = project.maps.prediction_run_config(predict(project, train(project, cfg), cfg=cfg))

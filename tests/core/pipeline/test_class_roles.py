@@ -65,10 +65,8 @@ def test_changing_roles_removes_and_queues_proposals_in_one_step(project):
     assert load_settings(project).background_classes is None
 
 
-def test_the_declaration_decides_where_proposals_are_computed(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_the_declaration_decides_where_proposals_are_computed(tiny_prepared):
+    project, cfg = tiny_prepared
     with_props = project.proposals.image_ids_with_proposals()
     assert with_props and not with_props & set(_ids(project, "no_site"))     # by name: no_site has none
     apply_roles(project, [])                                                  # no class is background now
@@ -78,10 +76,8 @@ def test_the_declaration_decides_where_proposals_are_computed(tiny_pipeline):
     assert not proposals_out_of_date(project, _ids(project, "no_site")[0])
 
 
-def test_runs_record_their_background_classes_and_go_out_of_date(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_runs_record_their_background_classes_and_go_out_of_date(tiny_prepared):
+    project, cfg = tiny_prepared
     run = project.runs.get(train(project, cfg))
     assert run.config["background_classes"] == ["no_site"]
     assert not run_is_out_of_date(project, run)

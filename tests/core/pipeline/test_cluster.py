@@ -1,6 +1,8 @@
 """The attention stage on Ray (local mode) writes what the local stage writes: the same maps, the same cache."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -59,15 +61,13 @@ def test_attention_on_ray_matches_the_local_stage(tmp_path, image_folder, local_
     assert compute_attention_on_ray(remote, opts=RayOptions(batch_size=2, actors=1)) == 0
 
 
-def test_predict_on_ray_matches_the_local_stage(tiny_pipeline, local_ray):
+def test_predict_on_ray_matches_the_local_stage(tiny_prepared, local_ray):
     """Prediction reads only cached encoder outputs and a checkpoint, so the tiny in-process backbone can make
     them; the Ray actors then load the heads from the checkpoint file."""
-    from core.pipeline import compute_proposals, predict, train
+    from core.pipeline import predict, train
     from core.pipeline.cluster import RayOptions, predict_on_ray
 
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = tiny_prepared
     run_id = train(project, cfg)
     local = predict(project, run_id, cfg=cfg)
     remote = predict_on_ray(project, run_id, opts=RayOptions(batch_size=2, actors=2), cfg=cfg)
@@ -101,15 +101,15 @@ def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ra
     from core.pipeline.config import load_config
     from core.progress import Progress
 
-    projects = []
-    for name in ("local", "ray"):
-        p = _tiny_project(tmp_path, image_folder, name)
-        cfg = load_config(p)
-        cfg.proposals.scoring_size, cfg.proposals.map_size, cfg.train.cls_epochs = 32, 32, 3
-        save_config(p, cfg)
-        compute_attention_on_ray(p, opts=RayOptions(actors=1))
-        projects.append(p)
-    local, remote = projects
+    local = _tiny_project(tmp_path, image_folder, "local")
+    cfg = load_config(local)
+    cfg.proposals.scoring_size, cfg.proposals.map_size, cfg.train.cls_epochs = 32, 32, 3
+    save_config(local, cfg)
+    compute_attention_on_ray(local, opts=RayOptions(actors=1))
+    local.close()                                       # both projects start from the same maps: copied, not redone
+    shutil.copy(local.path, tmp_path / "ray.dips")
+    shutil.copytree(local.work_dir, tmp_path / "ray_work")
+    local, remote = Project.open(local.path), Project.open(tmp_path / "ray.dips")
     broken = image_folder / "site" / "a.jpg"            # broken on disk after its maps were made
     broken.write_bytes(broken.read_bytes()[:200])
     seen: dict[str, list[str]] = {"local": [], "ray": []}
@@ -133,15 +133,13 @@ def test_proposals_on_ray_match_the_local_stage(tmp_path, image_folder, local_ra
                                    [p.score for p in remote.proposals.list(rec.id)], atol=1e-4)
 
 
-def test_predict_on_ray_draws_boxes_with_the_project_box_settings(tiny_pipeline, local_ray):
+def test_predict_on_ray_draws_boxes_with_the_project_box_settings(tiny_prepared, local_ray):
     """The box settings (merging, score, fixed threshold, GrabCut) reach the Ray path: its boxes are the local
     stage's and its run records the same settings."""
-    from core.pipeline import compute_proposals, predict, train
+    from core.pipeline import predict, train
     from core.pipeline.cluster import RayOptions, predict_on_ray
 
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = tiny_prepared
     run_id = train(project, cfg)
     cfg.boxes.merge_gap, cfg.boxes.score, cfg.boxes.threshold = 0.5, "mass", 0.4
     local = predict(project, run_id, cfg=cfg)

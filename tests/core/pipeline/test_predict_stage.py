@@ -41,10 +41,8 @@ def test_predicted_boxes_follow_the_image_label_and_f_c_only_where_there_is_none
     assert all(b.score == pytest.approx(1.0) for b in boxes["site/a.jpg"])   # the label is sure: score = mean fg
 
 
-def test_checkpoint_from_before_the_token_projection_still_predicts(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_checkpoint_from_before_the_token_projection_still_predicts(tiny_prepared):
+    project, cfg = tiny_prepared
     cfg.train.decoder_reduce = None
     run = project.runs.get(train(project, cfg))
     state = torch.load(run.checkpoint_path, weights_only=False)
@@ -62,11 +60,9 @@ def test_predict_with_an_unknown_run_says_so(tiny_pipeline):
         predict(project, 99, cfg=cfg)
 
 
-def test_prediction_run_records_its_threshold_and_evaluation_uses_it(tiny_pipeline):
+def test_prediction_run_records_its_threshold_and_evaluation_uses_it(tiny_prepared):
     from core.pipeline.predict_stage import THRESHOLD_GRID
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = tiny_prepared
     pred_run = predict(project, train(project, cfg), cfg=cfg)
     tau = project.maps.prediction_run_config(pred_run)["operating_threshold"]
     assert tau in THRESHOLD_GRID or tau == 0.5

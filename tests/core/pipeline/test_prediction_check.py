@@ -74,12 +74,10 @@ def test_predict_and_evaluate_of_a_model_that_learned_nothing_warn_in_the_cli_an
     assert "has not learned" not in capsys.readouterr().out      # the attention maps are not the model's
 
 
-def test_a_model_with_a_bright_region_per_image_gets_no_warning(tiny_pipeline, monkeypatch, capsys):
+def test_a_model_with_a_bright_region_per_image_gets_no_warning(tiny_prepared, monkeypatch, capsys):
     from core.cli import run_cli
     from core.pipeline import predict_stage
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = tiny_prepared
     train(project, cfg)
     real = predict_stage.run_on_cached
 

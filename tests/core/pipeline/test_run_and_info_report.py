@@ -68,11 +68,8 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert project.maps.latest_boxes_count() == (2 * len(sites), len(sites))
 
 
-def test_train_prints_what_it_trained_in_words_json_on_request(tiny_pipeline, capsys):
-    from core.pipeline import compute_attention, compute_proposals
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_train_prints_what_it_trained_in_words_json_on_request(tiny_prepared, capsys):
+    project, cfg = tiny_prepared
     capsys.readouterr()
     assert run_cli(["train", str(project.path)]) == 0
     out = capsys.readouterr().out

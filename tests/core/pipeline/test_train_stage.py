@@ -24,10 +24,8 @@ def test_curated_boxes_take_precedence_and_rejected_are_never_used(tiny_pipeline
     assert [box for box, _ in samples[b.content_hash].pool] == [(1 / 64, 1 / 48, 9 / 64, 9 / 48)]
 
 
-def test_cancelled_training_is_marked_and_leaves_the_project_usable(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_cancelled_training_is_marked_and_leaves_the_project_usable(tiny_prepared):
+    project, cfg = tiny_prepared
 
     def stop(ev):
         if ev.stage == "train" and ev.done >= 1:
@@ -38,12 +36,10 @@ def test_cancelled_training_is_marked_and_leaves_the_project_usable(tiny_pipelin
     assert project.images.count() == 7
 
 
-def test_workshop_unet_trains_with_the_classifier_term(tiny_pipeline):
-    project, cfg = tiny_pipeline
+def test_workshop_unet_trains_with_the_classifier_term(tiny_prepared):
+    project, cfg = tiny_prepared
     # the EfficientNet encoder divides by 32: 64 px labels keep its deepest map at 2x2
     cfg.train.decoder, cfg.train.epochs, cfg.train.lambda_cls, cfg.train.train_res = "unet", 1, 0.669, 64
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
     run_id = train(project, cfg)
     run = project.runs.get(run_id)
     assert run.status == "finished" and run.history[0]["loss_cls"] > 0
@@ -51,10 +47,8 @@ def test_workshop_unet_trains_with_the_classifier_term(tiny_pipeline):
     assert project.maps.prediction(project.images.ids()[0], pred_run).fg_map.shape == (64, 64)
 
 
-def test_resumed_run_keeps_its_own_head_when_the_defaults_changed(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def test_resumed_run_keeps_its_own_head_when_the_defaults_changed(tiny_prepared):
+    project, cfg = tiny_prepared
     cfg.train.decoder_reduce = None
 
     def stop(ev):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.pipeline import compute_attention, compute_proposals, predict, train
+from core.pipeline import compute_proposals, predict, train
 from core.train.checkpoint import CheckpointError
 
 
@@ -35,10 +35,8 @@ def plant_npy(path: Path, marker: Path) -> None:
 
 
 @pytest.fixture
-def trained(tiny_pipeline):
-    project, cfg = tiny_pipeline
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+def trained(tiny_prepared):
+    project, cfg = tiny_prepared
     run_id = train(project, cfg)
     return project, cfg, run_id
 
