@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app.window_helpers import open_window
 from tests.conftest import make_image
 
 
@@ -39,23 +40,9 @@ def gui_project(tmp_path: Path):
 
 @pytest.fixture
 def main_window(qtbot, gui_project):
-    from app.launch import preload_heavy_modules
-    from app.main_window import MainWindow
-
-    preload_heavy_modules()  # as run_gui does before the window opens
-    w = MainWindow(gui_project, probe_device=False)
-    # not qtbot.addWidget: pytest-qt would close the window before this fixture's teardown, and a task still
-    # running on a busy machine then makes close ask "Stop the running task?" in a modal box nobody answers
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    w.canvas.setFocus()
-    qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
-    yield w
-    w.shutdown()
-    w.close()
-    w.deleteLater()
+    with open_window(qtbot, gui_project) as w:
+        qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
+        yield w
 
 
 @pytest.fixture
@@ -69,8 +56,6 @@ def db(gui_project):
 @pytest.fixture
 def bg_window(qtbot, tmp_path: Path):
     """A window on tower (2 images), no_site (1 image: a background class by its name)."""
-    from app.launch import preload_heavy_modules
-    from app.main_window import MainWindow
     from core.data.importer import import_images
     from core.store.project import Project
 
@@ -80,13 +65,6 @@ def bg_window(qtbot, tmp_path: Path):
     make_image(root / "no_site" / "n1.png", size=(160, 120))
     p = Project.create(tmp_path / "bg.dips", root)
     import_images(p)
-    preload_heavy_modules()
-    w = MainWindow(p, probe_device=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.canvas.setFocus()
-    yield w
-    w.shutdown()
+    with open_window(qtbot, p) as w:
+        yield w
     p.close()

@@ -16,6 +16,7 @@ from app import dialogs as pickers
 from app.dialogs import new_project as np_dlg
 from app.workers import TaskRunner
 from core.store.repos.proposals import NewProposal
+from tests.app.window_helpers import open_window
 from tests.conftest import make_image
 
 
@@ -58,8 +59,6 @@ def test_the_wizard_ticks_classes_by_name_and_saves_what_the_user_ticks(qtbot, t
 def roles_window(qtbot, tower_field, tmp_path, monkeypatch):
     """The window on tower/field/no_site with maps and proposals everywhere the name rule allows, and a run
     trained while 'field' counted as an object class."""
-    from app.launch import preload_heavy_modules
-    from app.main_window import MainWindow
     from core.data.importer import import_images
     from core.store.project import Project
 
@@ -82,16 +81,10 @@ def roles_window(qtbot, tower_field, tmp_path, monkeypatch):
         project.set_meta("proposals_pending", json.dumps(sorted(stale)))
         return len(records)
     monkeypatch.setattr("app.jobs._pipeline", lambda: types.SimpleNamespace(compute_proposals=proposals))
-    preload_heavy_modules()
-    w = MainWindow(p, probe_device=False)
-    qtbot.addWidget(w)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    yield w, p, field
-    w.shutdown()
+    with open_window(qtbot, p) as w:
+        w.actions_by_key["show_training"].trigger()
+        qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+        yield w, p, field
     p.close()
 
 

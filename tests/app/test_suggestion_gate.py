@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from core.store.project import Project
 from tests.app.test_curation import key
 from tests.app.test_window_notices import _shot
+from tests.app.window_helpers import open_window
 from tests.conftest import make_image
 
 pytestmark = pytest.mark.usefixtures("qtbot")
@@ -39,18 +40,8 @@ def gate_project(tmp_path: Path):
 
 @pytest.fixture
 def window(qtbot, gate_project):
-    from app.launch import preload_heavy_modules
-    from app.main_window import MainWindow
-    preload_heavy_modules()
-    w = MainWindow(gate_project, probe_device=False)
-    w.resize(1300, 850)
-    w.show()
-    qtbot.waitExposed(w)
-    w.canvas.setFocus()
-    yield w
-    w.shutdown()
-    w.close()
-    w.deleteLater()
+    with open_window(qtbot, gate_project) as w:
+        yield w
 
 
 def ids(w) -> list[int]:
