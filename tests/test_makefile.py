@@ -14,8 +14,11 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def _dry_install(folder: Path, venv: Path) -> str:
-    return subprocess.run(["make", "-n", "install", f"VENV={venv}"], cwd=folder, capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    # run under `make test` the suite inherits MAKELEVEL / MAKEFLAGS, and a nested make then prints "Entering
+    # directory" lines into its output: start it as a user's make, top level
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    return subprocess.run(["make", "-n", "--no-print-directory", "install", f"VENV={venv}"], cwd=folder, env=env,
+                          capture_output=True, text=True, check=True, timeout=60).stdout
 
 
 def test_an_unchanged_pyproject_never_reinstalls_a_changed_one_does(tmp_path):
@@ -24,7 +27,7 @@ def test_an_unchanged_pyproject_never_reinstalls_a_changed_one_does(tmp_path):
     venv = tmp_path / "venv"
     first = _dry_install(tmp_path, venv)
     assert "pip install" in first                               # no venv yet: installs
-    stamp = Path(first.strip().splitlines()[-1].removeprefix("touch "))
+    stamp = Path(next(line for line in first.splitlines() if line.startswith("touch ")).removeprefix("touch "))
     venv.mkdir()
     stamp.touch()                                               # as the install leaves it
     pyproject = tmp_path / "pyproject.toml"
