@@ -90,3 +90,20 @@ def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_
     assert compute_proposals(project, cfg) == 0 and reads == []
     assert run_cli(["info", str(project.path)]) == 0
     assert "  site/a.jpg: " in capsys.readouterr().out
+
+
+def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, capsys):
+    """`run` stopped with 'damaged cached features ... run the stage again' on an image attention had recorded as
+    unreadable: it has no features, and running again could never make them."""
+    from core.pipeline import compute_attention, compute_proposals, train
+    project, cfg = tiny_pipeline
+    for rec in project.images.list():
+        project.images.set_split(rec.id, "train")
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and run.metrics["final_loss"] is not None
