@@ -107,3 +107,22 @@ def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, 
     run_id = train(project, cfg)
     run = project.runs.get(run_id)
     assert run.status == "finished" and run.metrics["final_loss"] is not None
+
+
+def test_the_training_check_does_not_offer_to_compute_maps_for_an_image_that_failed_to_decode(tiny_pipeline):
+    """Start training offered 'Compute attention maps and proposals first' for an image attention had recorded as
+    unreadable: computing again skips it, so the offer could never be kept."""
+    from core.pipeline import compute_attention, compute_proposals
+    from core.pipeline.readiness import training_readiness
+    project, cfg = tiny_pipeline
+    for rec in project.images.list():
+        project.images.set_split(rec.id, "train")
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    ready = training_readiness(project, cfg)
+    assert ready.unreadable == 1 and ready.without_maps == 0
+    assert "attention" not in ready.to_compute()      # no maps offered for the broken image
+    assert ready.trainable == ready.object_images - ready.without_boxes - 1
