@@ -56,6 +56,8 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert run_cli(["info", str(project.path)]) == 0
     assert "refused   3 files that failed to decode at import" in capsys.readouterr().out
     assert reason in err.splitlines()
+    assert "  read again just now and still failing: fix or replace the file" in err   # not: run what you just ran
+    assert "or: attention --retry-unreadable" not in err
 
     # repaired: a new size and time, so it is read without asking, and forgotten
     reads.clear()
