@@ -1,4 +1,6 @@
-"""Ceilings of issue 14: how far this method can get on its targets, whatever the head learns.
+"""Ceilings: how far this method can get at best on a project with ground truth (issue 14's targets), whatever
+the head learns: perfect maps drawn from the ground truth, scored and boxed as the product does, and the
+inspector's floor.
 
 Run from the repository root (nice it on a shared machine):
     .venv/bin/python bench/ceilings.py PROJECT [--splits train,val] [--split-touching 0.15]
@@ -269,7 +271,7 @@ def main() -> None:
                     "(default 0.15, the value the prediction run's fit tries)")
     ap.add_argument("--oracle", metavar="OUT", help="also train and score the fully supervised localizer (copies "
                     "under OUT; minutes a seed)")
-    ap.add_argument("--seeds", default="0", help="training seeds of --oracle, comma-separated")
+    ap.add_argument("--seeds", default="0", help="training seeds of --oracle, comma-separated (default 0)")
     a = ap.parse_args()
     with Project.open(a.project) as project:
         map_ceiling(project, tuple(a.splits.split(",")), a.split_touching)

@@ -87,9 +87,10 @@ def _ray(a: argparse.Namespace):
     return RayOptions(address=None if a.ray == "local" else a.ray, batch_size=a.ray_batch_size, actors=a.ray_actors)
 
 
-def unreadable_lines(project: Project, limit: int = 20) -> list[str]:
+def unreadable_lines(project: Project, limit: int = 20, retried: bool = False) -> list[str]:
     """What the stages skip because it failed to decode before and has not changed since, each file with its
-    reason, and how to have them read again; [] when there is none."""
+    reason, and how to have them read again; [] when there is none. ``retried``: they were just read again (attention
+    --retry-unreadable), so the hint does not offer that once more."""
     from core.data.unreadable import RETRY_HINT, unreadable_images
     failures = unreadable_images(project)
     if not failures:
@@ -98,6 +99,9 @@ def unreadable_lines(project: Project, limit: int = 20) -> list[str]:
     lines += [f"  {f.rel_path}: {f.reason}" for f in failures[:limit]]
     if len(failures) > limit:
         lines.append(f"  ... and {len(failures) - limit} more")
+    if retried:
+        return lines + ["  read again just now and still failing: fix or replace the file (a new size or modification "
+                        "time retries it)"]
     return lines + [f"  to read them again: {RETRY_HINT}"]
 
 
@@ -118,7 +122,7 @@ def cmd_attention(a, progress) -> int:
         else:
             n = compute_attention(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"attention maps for {_n(n, 'image')}", file=sys.stderr)
-        for line in unreadable_lines(p):
+        for line in unreadable_lines(p, retried=a.retry_unreadable):
             print(line, file=sys.stderr)
     return n
 

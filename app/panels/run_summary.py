@@ -12,12 +12,15 @@ from core.result_checks import finite
 from core.run_figures import training_run_figures
 
 SEPARATOR = " \u00b7 "   # between a run's figures on its row
+MAX_ERROR = 300          # characters of a failed run's error shown on its row (the full text: its tooltip)
 
 
 def run_summary(r) -> str:
     """One line of a run's figures (core.run_figures.training_run_figures); a failed run: its error's first line."""
     if r.status == "failed" and r.error:
-        return r.error.strip().splitlines()[0][:120]
+        first = r.error.strip().splitlines()[0]
+        # the row wraps, so a long first line fits; a very long one is cut visibly, never mid-word without a mark
+        return first if len(first) <= MAX_ERROR else first[: MAX_ERROR - 1].rstrip() + "\u2026"
     return SEPARATOR.join(training_run_figures(r))
 
 

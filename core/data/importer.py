@@ -236,7 +236,8 @@ class _RecheckedRows:
                     row.missing = False
                     report.restored += 1
                 if err is not None or info is None:     # _inspect gives either the info or the reason
-                    report.skipped.append((cand.rel_path, (err or "unreadable") + " (kept its earlier record)"))
+                    report.skipped.append((cand.rel_path, (err or "unreadable")
+                                           + " (changed since it was imported: the project keeps the image as it was)"))
                 elif info.content_hash != old_hash:
                     row.width, row.height, row.orientation = info.width, info.height, info.orientation
                     row.content_hash, row.file_size = info.content_hash, info.file_size

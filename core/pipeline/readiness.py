@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.data.unreadable import UnreadableFiles
 from core.pipeline.config import PipelineConfig, load_config
 from core.store.repos.images import ImageFilter
 
@@ -22,11 +23,12 @@ class TrainingReadiness:
     object_images: int = 0             # labelled images of object classes
     without_maps: int = 0              # ... without attention maps (so without proposals too, unless curated)
     without_boxes: int = 0             # ... with neither proposals nor curated boxes
+    unreadable: int = 0                # ... that failed to decode (not counted above: computing cannot fix them)
 
     @property
     def trainable(self) -> int:
         """Object images training can learn boxes from."""
-        return self.object_images - self.without_boxes
+        return self.object_images - self.without_boxes - self.unreadable
 
     def blocking(self) -> str | None:
         """Why training cannot run however long one waits, or None."""
@@ -76,8 +78,15 @@ def training_readiness(project, cfg: PipelineConfig | None = None) -> TrainingRe
         return out
     with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
     with_props = project.proposals.image_ids_with_proposals()
+    unreadable = None
     for r in objects:
         if r.n_boxes == 0 and r.id not in with_props:
+            # a file recorded as undecodable, unchanged since, gets no maps from any stage: offering to compute
+            # them would promise what cannot come (training goes on without it, as attention and info say)
+            unreadable = unreadable or UnreadableFiles(project, project.image_root)
+            if unreadable.still_unreadable(r.rel_path) is not None:
+                out.unreadable += 1
+                continue
             out.without_boxes += 1
             if r.id not in with_maps:
                 out.without_maps += 1

@@ -109,6 +109,14 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
             raise ValueError("no labelled images in the training split")
         _ensure_cache(project, cfg, records, progress, backbone_loader(cfg, backbone))
         cache = feature_cache(project, cfg)
+        # an image that fails to decode has no features: it is recorded and named by attention and info
+        # (core/data/unreadable.py), and trains nothing, instead of stopping the run on its missing cache files
+        flip = cfg.train.flip
+        train_recs = [r for r in train_recs
+                      if cache.has(r.content_hash) and (not flip or cache.has(r.content_hash, flipped=True))]
+        val_recs = [r for r in val_recs if cache.has(r.content_hash)]
+        if not train_recs:
+            raise ValueError("no image of the training split could be decoded (info lists the unreadable ones)")
 
         def cls_of(recs):
             x = np.stack([np.asarray(cache.get(r.content_hash).cls, dtype=np.float32) for r in recs])

@@ -156,3 +156,14 @@ def test_rescan_reads_only_files_that_changed(tmp_path, image_folder, monkeypatc
     report = import_images(p)
     assert reads == ["truncated.jpg"] and report.added == 1 and p.images.by_path("site/truncated.jpg") is not None
     p.close()
+
+
+def test_a_known_image_broken_since_its_import_is_kept_and_the_report_says_so(project):
+    from core.data.importer import import_images
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    report = import_images(project)
+    (reason,) = [why for path, why in report.skipped if path == "site/a.jpg"]
+    assert reason.endswith("(changed since it was imported: the project keeps the image as it was)")
+    assert project.images.by_path("site/a.jpg") is not None

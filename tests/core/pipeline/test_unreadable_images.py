@@ -56,6 +56,8 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert run_cli(["info", str(project.path)]) == 0
     assert "refused   3 files that failed to decode at import" in capsys.readouterr().out
     assert reason in err.splitlines()
+    assert "  read again just now and still failing: fix or replace the file" in err   # not: run what you just ran
+    assert "or: attention --retry-unreadable" not in err
 
     # repaired: a new size and time, so it is read without asking, and forgotten
     reads.clear()
@@ -90,3 +92,39 @@ def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_
     assert compute_proposals(project, cfg) == 0 and reads == []
     assert run_cli(["info", str(project.path)]) == 0
     assert "  site/a.jpg: " in capsys.readouterr().out
+
+
+def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, capsys):
+    """`run` stopped with 'damaged cached features ... run the stage again' on an image attention had recorded as
+    unreadable: it has no features, and running again could never make them."""
+    from core.pipeline import compute_attention, compute_proposals, train
+    project, cfg = tiny_pipeline
+    for rec in project.images.list():
+        project.images.set_split(rec.id, "train")
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    run_id = train(project, cfg)
+    run = project.runs.get(run_id)
+    assert run.status == "finished" and run.metrics["final_loss"] is not None
+
+
+def test_the_training_check_does_not_offer_to_compute_maps_for_an_image_that_failed_to_decode(tiny_pipeline):
+    """Start training offered 'Compute attention maps and proposals first' for an image attention had recorded as
+    unreadable: computing again skips it, so the offer could never be kept."""
+    from core.pipeline import compute_attention, compute_proposals
+    from core.pipeline.readiness import training_readiness
+    project, cfg = tiny_pipeline
+    for rec in project.images.list():
+        project.images.set_split(rec.id, "train")
+    broken = project.image_root / "site" / "a.jpg"
+    data = broken.read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    compute_attention(project, cfg)
+    compute_proposals(project, cfg)
+    ready = training_readiness(project, cfg)
+    assert ready.unreadable == 1 and ready.without_maps == 0
+    assert "attention" not in ready.to_compute()      # no maps offered for the broken image
+    assert ready.trainable == ready.object_images - ready.without_boxes - 1
