@@ -94,10 +94,9 @@ def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_
     assert "  site/a.jpg: " in capsys.readouterr().out
 
 
-def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, capsys):
-    """`run` stopped with 'damaged cached features ... run the stage again' on an image attention had recorded as
-    unreadable: it has no features, and running again could never make them."""
-    from core.pipeline import compute_attention, compute_proposals, train
+def _all_train_with_a_broken_image(tiny_pipeline):
+    """Every image in the training split; site/a.jpg truncated before attention and proposals ran (recorded)."""
+    from core.pipeline import compute_attention, compute_proposals
     project, cfg = tiny_pipeline
     for rec in project.images.list():
         project.images.set_split(rec.id, "train")
@@ -106,6 +105,14 @@ def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, 
     broken.write_bytes(data[: len(data) // 3])
     compute_attention(project, cfg)
     compute_proposals(project, cfg)
+    return project, cfg
+
+
+def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, capsys):
+    """`run` stopped with 'damaged cached features ... run the stage again' on an image attention had recorded as
+    unreadable: it has no features, and running again could never make them."""
+    from core.pipeline import train
+    project, cfg = _all_train_with_a_broken_image(tiny_pipeline)
     run_id = train(project, cfg)
     run = project.runs.get(run_id)
     assert run.status == "finished" and run.metrics["final_loss"] is not None
@@ -114,16 +121,8 @@ def test_training_goes_on_without_an_image_that_failed_to_decode(tiny_pipeline, 
 def test_the_training_check_does_not_offer_to_compute_maps_for_an_image_that_failed_to_decode(tiny_pipeline):
     """Start training offered 'Compute attention maps and proposals first' for an image attention had recorded as
     unreadable: computing again skips it, so the offer could never be kept."""
-    from core.pipeline import compute_attention, compute_proposals
     from core.pipeline.readiness import training_readiness
-    project, cfg = tiny_pipeline
-    for rec in project.images.list():
-        project.images.set_split(rec.id, "train")
-    broken = project.image_root / "site" / "a.jpg"
-    data = broken.read_bytes()
-    broken.write_bytes(data[: len(data) // 3])
-    compute_attention(project, cfg)
-    compute_proposals(project, cfg)
+    project, cfg = _all_train_with_a_broken_image(tiny_pipeline)
     ready = training_readiness(project, cfg)
     assert ready.unreadable == 1 and ready.without_maps == 0
     assert "attention" not in ready.to_compute()      # no maps offered for the broken image
