@@ -392,7 +392,9 @@ class ClickBoxChooser:
 
     def cost(self, box: np.ndarray, final: np.ndarray) -> float:
         """Seconds the inspector spends on ``box`` when the object's box ends as ``final`` (both ``[4]``)."""
-        iou = self._iou(box, final)
+        return self._seconds(self._iou(box, final))
+
+    def _seconds(self, iou: float) -> float:
         c = self.costs
         return c.verify if iou >= 0.7 else c.adjust if iou >= 0.5 else c.verify + c.draw
 
@@ -401,8 +403,9 @@ class ClickBoxChooser:
         object ended with (same pixels)."""
         for m in self.methods:
             if m in candidates:
-                self.spent[m] += self.cost(candidates[m], final)
-                self.misfit[m] += 1.0 - self._iou(candidates[m], final)
+                iou = self._iou(candidates[m], final)      # once per method: both tallies judge the same fit
+                self.spent[m] += self._seconds(iou)
+                self.misfit[m] += 1.0 - iou
         self.records += 1
 
     def choose(self) -> str:
