@@ -95,7 +95,7 @@ def unreadable_lines(project: Project, limit: int = 20, retried: bool = False) -
     failures = unreadable_images(project)
     if not failures:
         return []
-    lines = [f"unreadable: {_n(len(failures), 'image')} skipped, not decoded again until the file changes:"]
+    lines = [f"unreadable: {plural(len(failures), 'image')} skipped, not decoded again until the file changes:"]
     lines += [f"  {f.rel_path}: {f.reason}" for f in failures[:limit]]
     if len(failures) > limit:
         lines.append(f"  ... and {len(failures) - limit} more")
@@ -112,16 +112,16 @@ def cmd_attention(a, progress) -> int:
         if a.retry_unreadable:
             from core.data.unreadable import refused_files, retry_unreadable_images
             again = retry_unreadable_images(p)     # the project's images; the files the importer refused stay
-            print(f"reading {_n(again, 'image')} that failed to decode before again", file=sys.stderr)
+            print(f"reading {plural(again, 'image')} that failed to decode before again", file=sys.stderr)
             if refused := refused_files(p):
-                print(f"  {_n(len(refused), 'file')} the importer refused: not images of the project yet; "
+                print(f"  {plural(len(refused), 'file')} the importer refused: not images of the project yet; "
                       "import-images --retry-unreadable reads them", file=sys.stderr)
         if _ray(a) is not None:
             from core.pipeline.cluster import compute_attention_on_ray
             n = compute_attention_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_attention(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
-        print(f"attention maps for {_n(n, 'image')}", file=sys.stderr)
+        print(f"attention maps for {plural(n, 'image')}", file=sys.stderr)
         for line in unreadable_lines(p, retried=a.retry_unreadable):
             print(line, file=sys.stderr)
     return n
@@ -136,7 +136,7 @@ def cmd_proposals(a, progress) -> int:
             n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
         else:
             n = compute_proposals(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
-        print(f"proposals for {_n(n, 'image')}", file=sys.stderr)
+        print(f"proposals for {plural(n, 'image')}", file=sys.stderr)
     return n
 
 
@@ -183,9 +183,6 @@ def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
         print(warning_line(warning), file=file or sys.stderr)
 
 
-_n = plural     # '1 image', '3 images' (core/result_checks.py)
-
-
 def describe_prediction_run(project: Project, pred_run: int) -> str:
     """One line on a prediction run as users name it (the training run's number), with what it holds and how much
     of it is reviewed, e.g. 'run #3 (evaluate --prediction-run 5): 34 boxes on 20 of 24 images; reviewed 7
@@ -193,18 +190,18 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
     trained = {r.id: r.training_run_id for r in project.maps.prediction_runs()}.get(pred_run)
     c = project.maps.prediction_run_counts(pred_run)
     return (f"run #{trained if trained is not None else '?'} (evaluate --prediction-run {pred_run}): "
-            f"{_n(c['boxes'], 'box', 'boxes')} on {c['images_with_boxes']} of {_n(c['images'], 'image')}; "
+            f"{plural(c['boxes'], 'box', 'boxes')} on {c['images_with_boxes']} of {plural(c['images'], 'image')}; "
             f"reviewed {c['accepted'] + c['rejected']} ({c['accepted']} accepted, {c['rejected']} rejected), "
             f"{c['pending']} pending")
 
 
 def run_summary(project: Project, out: dict) -> str:
     """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
-    lines = [f"attention maps  {_n(out.get('attention', 0), 'image')} computed",
-             f"proposals       {_n(out.get('proposals', 0), 'image')} computed"]
+    lines = [f"attention maps  {plural(out.get('attention', 0), 'image')} computed",
+             f"proposals       {plural(out.get('proposals', 0), 'image')} computed"]
     from core.data.unreadable import unreadable_images
     if bad := unreadable_images(project):
-        lines.append(f"unreadable      {_n(len(bad), 'image')} skipped: not decoded again until the file changes "
+        lines.append(f"unreadable      {plural(len(bad), 'image')} skipped: not decoded again until the file changes "
                      "('info' names them)")
     if out.get("train_run") is not None:
         run = project.runs.get(out["train_run"])
