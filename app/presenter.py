@@ -105,9 +105,9 @@ class ImagePresenter(QObject):
             # the number is the box's row in the table (over every predicted box); the count is what is on screen
             rank = next((i for i, b in enumerate(self.proposals.predictions(), start=1) if b.id == rec.id), 0)
             shown = len(self.proposals.visible_predictions())
-            self.canvas.set_banner(f"Prediction #{rank} \u00b7 {shown} shown" + (f", {gated}" if held else "") +
+            self.canvas.set_banner(f"Predicted box #{rank} \u00b7 {shown} shown" + (f", {gated}" if held else "") +
                                    f" \u00b7 score {rec.score:.3f} \u00b7 "
-                                   f"{run_name(self.proposals.training_run())}  \u2014  F accept \u00b7 B reject "
+                                   f"{run_name(self.prediction)}  \u2014  F accept \u00b7 B reject "
                                    f"\u00b7 Tab next \u00b7 V leave")
             if not self.layers.choose(PREDICTED_FG):
                 self.layers.choose(NO_OVERLAY)
@@ -132,8 +132,7 @@ class ImagePresenter(QObject):
                                              for b in self.proposals.visible_predictions()])
         run = self.prediction.run_id if self.prediction is not None else None
         tau = self.project.maps.prediction_run_config(run).get("operating_threshold") if run is not None else None
-        self.layers.set_prediction_run(self.prediction.training_run_id if self.prediction is not None else None,
-                                       tau, has_run=run is not None)
+        self.layers.set_prediction_run(self.prediction, tau)
         self._offer_sources()
 
     # -- maps -------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ class ImagePresenter(QObject):
             # scale reads as a uniform wash; the bar gives the probabilities at both ends
             lo, hi = value_range(self.prediction.fg_map)
             img = colorize(self.prediction.fg_map, cmap, scale=True, fade=True)
-            scale = (cmap, lo, hi, f"foreground probability ({run_name(self.prediction.training_run_id)}): "
+            scale = (cmap, lo, hi, f"foreground probability, {run_name(self.prediction)}: "
                                    f"stretched per image")
         self.canvas.set_overlay(img, scale)
         self.canvas.set_overlay_opacity(self.layers.opacity_value())

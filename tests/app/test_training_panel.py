@@ -117,8 +117,10 @@ def test_training_progress_curves_then_prediction_and_run_list(panel, project, q
     assert predict.argv == ["predict", str(project.path), "--run", str(run_id), "--events", "json"]
     predict.step(3, 6, stage="predict")
     with qtbot.waitSignal(w.run_finished, timeout=1000) as sig:
-        predict._end("finished", 1)
+        predict._end("finished", run_id + 3)          # predict's result: the new prediction run's own number
     assert sig.args == [run_id]
+    assert (f"Training run #{run_id} finished; predictions stored as prediction run #{run_id + 3} (from training "
+            f"run #{run_id})") in w.status.text()
     assert not w.busy and w.start_btn.isEnabled() and not w.cancel_btn.isEnabled()
     assert w.run_ids()[0] == run_id
     row = w.runs.topLevelItem(0)
