@@ -92,11 +92,11 @@ def unreadable_lines(project: Project, limit: int = 20, retried: bool = False) -
     """What the stages skip because it failed to decode before and has not changed since, each file with its
     reason, and how to have them read again; [] when there is none. ``retried``: they were just read again (attention
     --retry-unreadable), so the hint does not offer that once more."""
-    from core.data.unreadable import RETRY_HINT, unreadable_images
+    from core.data.unreadable import RETRY_HINT, SKIPPED, unreadable_images
     failures = unreadable_images(project)
     if not failures:
         return []
-    lines = [f"unreadable: {plural(len(failures), 'image')} skipped, not decoded again until the file changes:"]
+    lines = [f"unreadable: {plural(len(failures), 'image')} {SKIPPED}:"]
     lines += [f"  {f.rel_path}: {f.reason}" for f in failures[:limit]]
     if len(failures) > limit:
         lines.append(f"  ... and {len(failures) - limit} more")
