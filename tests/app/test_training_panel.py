@@ -280,3 +280,20 @@ def test_a_setting_marked_for_the_gui_gets_an_editor_and_reaches_the_train_comma
     seed.setValue(7)
     args = build_parser().parse_args(stage_argv(w.options(), "train", project.path))
     assert args.seed == 7
+
+
+def test_validation_accuracy_is_worded_as_in_the_runs_list_while_training(panel, qtbot):
+    """The live status line says the figure in the runs list's words; the plot's legend and right axis name it
+    short, never 'val acc'."""
+    w, runner = panel
+    w.epochs.setValue(2)
+    w.start_btn.click()
+    train = runner.tasks[-1]
+    train.step(4, 8, epoch=1, step=4, loss=0.5)
+    train.step(4, 8, epoch=1, step=4, loss=0.5, val_acc=0.75)
+    assert "classifier right on 75.0 % of the validation images" in w.status.text()
+    assert "val acc" not in w.status.text()
+    w.plot.redraw()
+    legend = [label.text for _sample, label in w.plot.legend.items]
+    assert "validation accuracy (%)" in legend and not any("val acc" in t for t in legend)
+    assert w.plot.getPlotItem().getAxis("right").labelText == "validation accuracy"
