@@ -43,6 +43,10 @@ class ClassRolesView(QObject):
         if change is not None and change.changed:
             self.refresh()
             self.s.message.emit("Background classes changed: " + change.done_text())
+        elif accepted and dialog.answers_changed:
+            words = {None: "asked first", True: "kept", False: "refused"}
+            said = ", ".join(f"'{n}': {words[a]}" for n, a in dialog.answers_changed.items())
+            self.s.message.emit(f"Boxes of {said}")
         if "attention" in resume:
             self.background.compute_attention(then_proposals=True)
         elif "proposals" in resume or compute:

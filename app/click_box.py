@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from app.curation import CHANGE_ANSWER
+
 
 class _Signals(QObject):
     done = Signal(int, object)      # request number, ClickResult
@@ -83,8 +85,10 @@ class ClickBoxController(QObject):
         if self.s.image is None:
             return
         if not self.curation.confirm_class(self.s.default_class_id()):
-            self.s.message.emit(f"Click box not started: new boxes here would be of the background class "
-                                f"'{self.s.class_name(self.s.default_class_id())}' (keys 1-9 pick another class)")
+            name = self.s.class_name(self.s.default_class_id())
+            self.s.message.emit(f"Click box not started: new boxes here would be of the background class '{name}', "
+                                f"and you chose no boxes of it (keys 1-9 pick another class; {CHANGE_ANSWER} "
+                                "changes the answer)")
             return
         self.canvas.start_click()
         self.s.message.emit("Click on an object: its box is drawn for you (Esc leaves click-box mode)")
@@ -96,7 +100,7 @@ class ClickBoxController(QObject):
         if self.s.project is None or self.s.image is None:
             return
         class_id = self.s.default_class_id()
-        if self.s.is_background(class_id) and class_id not in self.s.background_box_ok:
+        if self.s.is_background(class_id) and self.s.background_box_answer(class_id) is not True:
             if self._to_ask is not None:    # a second click before the question showed: one question for both
                 self._to_ask.append((x, y))
                 return

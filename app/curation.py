@@ -23,6 +23,8 @@ from app.commands import (
 from app.review_commands import AcceptPredictionCommand, SetPredictionStatusCommand
 from core.store.project import ChangedMeanwhile, ProjectWriteError
 
+# where the kept answer to "keep boxes of this background class?" is changed
+CHANGE_ANSWER = "File \u25b8 Background classes..."
 SUGGESTIONS = ("proposal", "prediction")   # the kinds F / B / Tab / focus mode work on, in table order
 
 
@@ -112,23 +114,43 @@ class CurationController(QObject):
 
     def confirm_class(self, class_id: int | None) -> bool:
         """A box of a background class (its images show no object) is asked about once per class and
-        project, with the reason; False if the user declines (then nothing is done)."""
-        if not self.s.is_background(class_id) or class_id in self.s.background_box_ok:
+        project, with the reason; the answer is kept in the project (core.class_roles.set_box_answer), so neither
+        Yes nor No brings the question back (File > Background classes... changes it). False if declined now or
+        before (then nothing is done)."""
+        if not self.s.is_background(class_id):
             return True
         name = self.s.class_name(class_id)
+        answer = self.s.background_box_answer(class_id)
+        if answer is not None:
+            if not answer:
+                self.s.message.emit(f"Not done: you chose no boxes of the background class '{name}' "
+                                    f"({CHANGE_ANSWER} changes it)")
+            return answer
         box = QMessageBox(QMessageBox.Icon.Question, "Box of a background class",
                           f"'{name}' is a background class: its images show no object. DiPS computes no "
                           f"proposals on them and training learns every pixel of them as background.\n\n"
                           f"A box of class '{name}' marks nothing to find. If the image does show an object, "
                           f"give the box an object class (keys 1-9) instead.\n\n"
-                          f"Keep boxes of class '{name}' in this project? (You will not be asked again.)",
+                          f"Keep boxes of class '{name}' in this project? Your answer is kept with the project "
+                          f"and not asked again; {CHANGE_ANSWER} changes it.",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.canvas.window())
         box.setObjectName("background_class_question")
         box.setDefaultButton(QMessageBox.StandardButton.No)
-        if box.exec() != QMessageBox.StandardButton.Yes:
-            self.s.message.emit(f"Not done: no box of the background class '{name}'")
+        yes = box.exec() == QMessageBox.StandardButton.Yes
+        if not self._keep_answer(name, yes):
             return False
-        self.s.background_box_ok.add(class_id)
+        if not yes:
+            self.s.message.emit(f"Not done: no boxes of the background class '{name}' ({CHANGE_ANSWER} changes it)")
+        return yes
+
+    def _keep_answer(self, name: str, yes: bool) -> bool:
+        """The answer on disk before anything follows from it; False (and said) when the project cannot be written."""
+        from core.class_roles import set_box_answer
+        try:
+            set_box_answer(self.s.project, name, yes)
+        except (ProjectWriteError, ChangedMeanwhile) as exc:   # a read-only or locked file: said, nothing done
+            self.s.message.emit(f"Not done: the answer could not be saved ({exc})")
+            return False
         return True
 
     # -- suggestions ------------------------------------------------------------------------------

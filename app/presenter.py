@@ -11,6 +11,7 @@ from app.canvas.colormaps import colorize, value_range
 from app.panels.attention_panel import head_name
 from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
 from app.panels.review_rows import run_name
+from core.data.unreadable import unreadable_words
 from core.store.records import PredictedBox, PredictionRecord
 
 
@@ -32,6 +33,7 @@ class ImagePresenter(QObject):
         proposals.filter_changed.connect(self.show_proposals)
         layers.overlay_changed.connect(self.show_overlay)
         attention.head_chosen.connect(self._head_chosen)
+        canvas.image_failed.connect(self._image_failed)
 
     @property
     def project(self):
@@ -53,11 +55,32 @@ class ImagePresenter(QObject):
             self.layers.set_sources([], False)
             return
         self.canvas.set_image(rec.id, self.project.image_root / rec.rel_path, (rec.width, rec.height))
+        if (recorded := self.browser.model.unreadable_reason(rec)) is not None:
+            self._say_unreadable(recorded)       # at once: the decode the canvas tries will fail again
         self._load_maps()
         self.show_curated()
         self._load_proposals(new_image=True)
         self.show_predictions(new_image=True)
         self.canvas.set_boxes("gt", [(b.id, b.xyxy, "", -1) for b in self.project.boxes.gt(rec.id)])
+
+    def _image_failed(self, image_id: int, reason: str) -> None:
+        """The canvas could not decode the image on screen: say why and what to do where the image would be (the
+        recorded reason, info's words, when a stage recorded it), not a blank canvas."""
+        rec = self.s.image
+        if rec is None or rec.id != image_id:
+            return
+        recorded = self.browser.model.unreadable_reason(rec)
+        if recorded is None:       # not (yet) recorded by a stage: no promise that the stages skip it
+            self.canvas.set_failure(f"This image could not be decoded.\n\nunreadable: {reason}\n"
+                                    "fix or replace the file")
+            self.s.message.emit(f"{rec.name}: could not be decoded ({reason})")
+            return
+        self._say_unreadable(recorded)
+
+    def _say_unreadable(self, reason: str) -> None:
+        """A recorded failure: its reason, that the stages skip it, how to have it read again (info's words)."""
+        self.canvas.set_failure(f"This image could not be decoded.\n\n{unreadable_words(reason)}")
+        self.s.message.emit(f"{self.s.image.name}: could not be decoded ({reason})" if self.s.image else reason)
 
     # -- layers ---------------------------------------------------------------------------
     def show_curated(self) -> None:
@@ -105,9 +128,9 @@ class ImagePresenter(QObject):
             # the number is the box's row in the table (over every predicted box); the count is what is on screen
             rank = next((i for i, b in enumerate(self.proposals.predictions(), start=1) if b.id == rec.id), 0)
             shown = len(self.proposals.visible_predictions())
-            self.canvas.set_banner(f"Prediction #{rank} \u00b7 {shown} shown" + (f", {gated}" if held else "") +
+            self.canvas.set_banner(f"Predicted box #{rank} \u00b7 {shown} shown" + (f", {gated}" if held else "") +
                                    f" \u00b7 score {rec.score:.3f} \u00b7 "
-                                   f"{run_name(self.proposals.training_run())}  \u2014  F accept \u00b7 B reject "
+                                   f"{run_name(self.prediction)}  \u2014  F accept \u00b7 B reject "
                                    f"\u00b7 Tab next \u00b7 V leave")
             if not self.layers.choose(PREDICTED_FG):
                 self.layers.choose(NO_OVERLAY)
@@ -132,8 +155,7 @@ class ImagePresenter(QObject):
                                              for b in self.proposals.visible_predictions()])
         run = self.prediction.run_id if self.prediction is not None else None
         tau = self.project.maps.prediction_run_config(run).get("operating_threshold") if run is not None else None
-        self.layers.set_prediction_run(self.prediction.training_run_id if self.prediction is not None else None,
-                                       tau, has_run=run is not None)
+        self.layers.set_prediction_run(self.prediction, tau)
         self._offer_sources()
 
     # -- maps -------------------------------------------------------------------------------
@@ -163,7 +185,7 @@ class ImagePresenter(QObject):
             # scale reads as a uniform wash; the bar gives the probabilities at both ends
             lo, hi = value_range(self.prediction.fg_map)
             img = colorize(self.prediction.fg_map, cmap, scale=True, fade=True)
-            scale = (cmap, lo, hi, f"foreground probability ({run_name(self.prediction.training_run_id)}): "
+            scale = (cmap, lo, hi, f"foreground probability, {run_name(self.prediction)}: "
                                    f"stretched per image")
         self.canvas.set_overlay(img, scale)
         self.canvas.set_overlay_opacity(self.layers.opacity_value())
@@ -193,6 +215,8 @@ class ImagePresenter(QObject):
         self.update_counts()
 
     def _maps_changed(self, image_id: int) -> None:
+        if image_id == -1:      # the attention stage ran: it may have recorded images that fail to decode
+            self.browser.model.reload_unreadable()
         if self.s.image is not None and image_id in (-1, self.s.image_id):
             self._load_maps()
 

@@ -33,7 +33,6 @@ class Session(QObject):
         self._classes: list[ClassRecord] = []
         self.active_class: ClassRecord | None = None  # chosen with 1-9 while no box is selected
         self._background_ids: set[int] = set()
-        self.background_box_ok: set[int] = set()   # background classes the user agreed to box anyway
 
     # -- project --------------------------------------------------------------------
     def set_project(self, project) -> None:
@@ -43,7 +42,6 @@ class Session(QObject):
         self.project = project
         self.image = None
         self.active_class = None
-        self.background_box_ok = set()
         self.reload_classes()
         self.project_changed.emit(project)
         if old is not None and old is not project:
@@ -61,6 +59,14 @@ class Session(QObject):
     def is_background(self, class_id: int | None) -> bool:
         """Whether images of this class show no object (the project's background classes)."""
         return class_id in self._background_ids
+
+    def background_box_answer(self, class_id: int | None) -> bool | None:
+        """The answer kept with the project to "keep boxes of this background class?" (core.class_roles): True
+        kept, False refused, None not asked yet. Read from the project each time: the database is the truth."""
+        if self.project is None or class_id is None:
+            return None
+        from core.class_roles import box_answer
+        return box_answer(self.project, self.class_name(class_id))
 
     @property
     def classes(self) -> list[ClassRecord]:

@@ -12,6 +12,10 @@ class are queued for the next proposals run, and the change is recorded so the w
 out of date: those proposals, and the trained heads (a run records the background classes it was trained
 with, :func:`run_is_out_of_date`).
 
+A box of a background class is asked about once per class: the answer (keep such boxes, or refuse them) is kept
+in the project (:func:`set_box_answer`, meta ``BOX_ANSWERS``), so neither answer brings the question back, and the
+background-classes dialog shows and changes it (:func:`apply_roles` writes it with the roles, one transaction).
+
 Torch-free and Qt-free: the wizard and the window call it on the GUI thread.
 """
 from __future__ import annotations
@@ -31,6 +35,45 @@ PROPOSALS_PENDING = "proposals_pending"
 # The last change of roles: {"at": ISO time (UTC), "background": [names], "object": [names], "images": [ids]}.
 ROLES_CHANGED = "background_classes_changed"
 RUN_KEY = "background_classes"    # what a training run records in its config
+# The answers to "keep boxes of background class X?": {class name: true (boxes kept) | false (refused)}; a class
+# without an answer is asked at its first box.
+BOX_ANSWERS = "background_box_answers"
+
+
+def box_answers(project) -> dict[str, bool]:
+    """Every recorded answer to "keep boxes of this background class?", by class name (a damaged record: none)."""
+    try:
+        rows = json.loads(project.get_meta(BOX_ANSWERS) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): bool(v) for k, v in rows.items()} if isinstance(rows, dict) else {}
+
+
+def box_answer(project, name: str) -> bool | None:
+    """True: boxes of background class ``name`` are kept without asking; False: refused without asking; None: ask."""
+    return box_answers(project).get(name)
+
+
+def _merge_answers(s, answers: dict[str, bool | None]) -> None:
+    """Write ``answers`` (None forgets one: ask again) into the open transaction ``s``."""
+    row = s.get(Meta, BOX_ANSWERS)
+    try:
+        kept = json.loads(row.value) if row is not None and row.value else {}
+    except ValueError:
+        kept = {}
+    kept = kept if isinstance(kept, dict) else {}
+    for name, answer in answers.items():
+        if answer is None:
+            kept.pop(name, None)
+        else:
+            kept[name] = bool(answer)
+    s.merge(Meta(key=BOX_ANSWERS, value=json.dumps(kept, sort_keys=True)))
+
+
+def set_box_answer(project, name: str, answer: bool | None) -> None:
+    """Keep the user's answer for background class ``name`` (None: ask again next time), in one transaction."""
+    with project.transaction() as s:
+        _merge_answers(s, {name: answer})
 
 
 def by_name_rule(names: list[str]) -> list[str]:
@@ -127,14 +170,17 @@ def preview_roles(project, ticked: list[str]) -> RoleChange:
     return change
 
 
-def apply_roles(project, ticked: list[str]) -> RoleChange:
-    """Make ``ticked`` the project's background classes, in one transaction (see the module doc)."""
+def apply_roles(project, ticked: list[str], answers: dict[str, bool | None] | None = None) -> RoleChange:
+    """Make ``ticked`` the project's background classes, in one transaction (see the module doc). ``answers``:
+    the answers to "keep boxes of this background class?" to keep with them (None forgets one), same transaction."""
     change = preview_roles(project, ticked)
     names = [c.name for c in project.classes()]
     settings = load_settings(project, fallback=True)
     settings.background_classes = setting_for(names, ticked)
     with project.transaction() as s:
         s.merge(Meta(key=META_KEY, value=json.dumps(settings.to_dict())))
+        if answers:
+            _merge_answers(s, answers)
         if not change.changed:
             return change
         bg_ids = _class_ids(project, change.became_background)

@@ -15,6 +15,7 @@ from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.result_checks import plural
 from core.run_figures import describe_training_run
+from core.run_names import prediction_run_name
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
@@ -91,11 +92,11 @@ def unreadable_lines(project: Project, limit: int = 20, retried: bool = False) -
     """What the stages skip because it failed to decode before and has not changed since, each file with its
     reason, and how to have them read again; [] when there is none. ``retried``: they were just read again (attention
     --retry-unreadable), so the hint does not offer that once more."""
-    from core.data.unreadable import RETRY_HINT, unreadable_images
+    from core.data.unreadable import RETRY_HINT, SKIPPED, unreadable_images
     failures = unreadable_images(project)
     if not failures:
         return []
-    lines = [f"unreadable: {plural(len(failures), 'image')} skipped, not decoded again until the file changes:"]
+    lines = [f"unreadable: {plural(len(failures), 'image')} {SKIPPED}:"]
     lines += [f"  {f.rel_path}: {f.reason}" for f in failures[:limit]]
     if len(failures) > limit:
         lines.append(f"  ... and {len(failures) - limit} more")
@@ -165,7 +166,7 @@ def cmd_predict(a, progress) -> int:
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a), backbone=_loaded(a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
-        print(f"predictions of training run #{trained} stored (evaluate --prediction-run {run} picks these)",
+        print(f"{prediction_run_name(run, trained)} stored (evaluate --prediction-run {run} scores it)",
               file=sys.stderr)
         _warn_degenerate(p, run)
     return run
@@ -184,12 +185,13 @@ def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
 
 
 def describe_prediction_run(project: Project, pred_run: int) -> str:
-    """One line on a prediction run as users name it (the training run's number), with what it holds and how much
-    of it is reviewed, e.g. 'run #3 (evaluate --prediction-run 5): 34 boxes on 20 of 24 images; reviewed 7
+    """One line on a prediction run as every place names it (core/run_names.py: its own number, the one
+    ``evaluate --prediction-run`` takes, then the training run it came from), with what it holds and how much of it
+    is reviewed, e.g. 'prediction run #5 (from training run #3): 34 boxes on 20 of 24 images; reviewed 7
     (5 accepted, 2 rejected), 27 pending'."""
     trained = {r.id: r.training_run_id for r in project.maps.prediction_runs()}.get(pred_run)
     c = project.maps.prediction_run_counts(pred_run)
-    return (f"run #{trained if trained is not None else '?'} (evaluate --prediction-run {pred_run}): "
+    return (f"{prediction_run_name(pred_run, trained)}: "
             f"{plural(c['boxes'], 'box', 'boxes')} on {c['images_with_boxes']} of {plural(c['images'], 'image')}; "
             f"reviewed {c['accepted'] + c['rejected']} ({c['accepted']} accepted, {c['rejected']} rejected), "
             f"{c['pending']} pending")
@@ -312,6 +314,7 @@ def register(sub) -> None:
                         "baseline); proposal: the top-ranked proposal box itself")
     p.add_argument("--metadata", help="wsolevaluation metadata folder (image_ids.txt, class_labels.txt, "
                                       "localization.txt) instead of the project's ground truth")
-    p.add_argument("--prediction-run", type=int, help="prediction run to evaluate (default: the latest)")
+    p.add_argument("--prediction-run", type=int, help="prediction run N to evaluate, as predict and info name it: "
+                   "'prediction run #N (from training run #M)' (default: each image's latest)")
     p.add_argument("--json", help="also write the figures as JSON to this file")
     p.set_defaults(func=cmd_evaluate)

@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from core.result_checks import finite, plural
 
+# the short name of the same figure, where a phrase does not fit (the loss plot's legend and right axis)
+ACCURACY_SHORT = "validation accuracy"
+
+
+def accuracy_words(acc: float) -> str:
+    """The classifier's validation accuracy as every place words it: 'classifier right on 87.5 % of the validation
+    images'. ``acc``: a fraction (0.875), or a percentage above 1 (87.5) as some progress events carry it."""
+    return f"classifier right on {100 * acc if acc <= 1 else acc:.1f} % of the validation images"
+
 
 def training_run_figures(run) -> list[str]:
     """The figures of a training run (a core.store.records.TrainingRunRecord), one phrase each, in this order:
@@ -31,7 +40,7 @@ def training_run_figures(run) -> list[str]:
     elif history and (loss := finite(history[-1].get("loss"))) is not None:
         parts.append(f"last epoch's loss {loss:.4f}")
     if (acc := finite(m.get("val_accuracy"))) is not None:
-        parts.append(f"classifier right on {100 * acc:.1f} % of the validation images")
+        parts.append(accuracy_words(acc))
     return parts
 
 

@@ -105,6 +105,23 @@ class ImageCanvas(ZoomPanView):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
         self.placeholder.hide()
+        # why the image cannot be shown (it failed to decode): wrapped in the middle of the empty canvas
+        self.failure = QLabel(self, objectName="canvas_failure")
+        self.failure.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.failure.setWordWrap(True)
+        self.failure.setStyleSheet("QLabel { color: #dc2626; font-size: 12pt; background: transparent; "
+                                   "padding: 24px; }")
+        self.failure.hide()
+
+    def set_failure(self, text: str | None) -> None:
+        """Say on the empty canvas why this image is not shown (None removes it; a new image removes it too)."""
+        if text is None:
+            self.failure.hide()
+            return
+        self.failure.setText(text)
+        self.failure.resize(self.size())
+        self.failure.show()
+        self.failure.raise_()
 
     def set_placeholder(self, text: str | None) -> None:
         """Large text in the middle of the empty canvas (e.g. while the models load); None removes it."""
@@ -118,6 +135,7 @@ class ImageCanvas(ZoomPanView):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
+        self.failure.resize(self.size())
         self._place_colour_bar()
         if not self.banner.isHidden():
             self._fit_banner()
@@ -183,6 +201,7 @@ class ImageCanvas(ZoomPanView):
             self._clear(kind)
         self._show_legend()
         self._selected = self._highlight = None
+        self.failure.hide()
         self._preview.setPixmap(QPixmap())
         self._full.setPixmap(QPixmap())
         self._overlay.setPixmap(QPixmap())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from app.dialogs.class_roles_table import ClassRolesTable
-from core.class_roles import RoleChange, apply_roles, background_names, preview_roles
+from core.class_roles import RoleChange, apply_roles, background_names, box_answers, preview_roles
 from core.settings import load_settings
 
 
@@ -20,7 +20,8 @@ class BackgroundClassesDialog(QDialog):
         self.setWindowTitle("Background classes")
         self.project = project
         intro = QLabel("Tick the classes whose images show no object. No proposals are computed for their "
-                       "images, and training learns all their pixels as background.")
+                       "images, and training learns all their pixels as background. 'Boxes of it': what a box of "
+                       "such a class gets (asked once, then kept as you answered).")
         intro.setWordWrap(True)
         self.table = ClassRolesTable()
         classes = project.classes()
@@ -28,6 +29,8 @@ class BackgroundClassesDialog(QDialog):
         names = [c.name for c in classes]
         self.table.show_classes([(c.name, counts.get(c.id, 0)) for c in classes],
                                 set(background_names(load_settings(project, fallback=True), names)))
+        self._answers = box_answers(project)
+        self.table.show_box_answers(self._answers)
         self.effect = QLabel(objectName="background_effect")
         self.effect.setWordWrap(True)
         self.compute = QCheckBox("Compute proposals for the images that now show the object", objectName="compute_now")
@@ -43,6 +46,7 @@ class BackgroundClassesDialog(QDialog):
         lay.addWidget(self.buttons)
         self.table.changed.connect(self._preview)
         self.change: RoleChange | None = None
+        self.answers_changed: dict[str, bool | None] = {}   # what apply() changed in the boxes column
         self._preview()
         self.resize(520, 420)
 
@@ -58,6 +62,7 @@ class BackgroundClassesDialog(QDialog):
         self.compute.setVisible(bool(change.images_to_propose) and not all_bg)
 
     def apply(self) -> RoleChange:
-        """Write the ticks to the project (one transaction)."""
-        self.change = apply_roles(self.project, self.table.ticked())
+        """Write the ticks and the answers about boxes to the project (one transaction)."""
+        self.answers_changed = {n: a for n, a in self.table.box_answers().items() if a != self._answers.get(n)}
+        self.change = apply_roles(self.project, self.table.ticked(), self.answers_changed)
         return self.change

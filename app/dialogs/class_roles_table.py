@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QTableWidget,
@@ -21,6 +22,11 @@ NO_OBJECT = "Shows no object"
 TICK_TIP = ("Tick a class whose images show no object (e.g. 'field', 'no_site'): no proposals are computed for "
             "its images and training learns all their pixels as background. Pre-filled from the names (no_*, "
             "background, empty, ...).")
+BOXES = "Boxes of it"
+# the answer to "keep boxes of this background class?" (core.class_roles.BOX_ANSWERS): None asks at the first box
+BOX_CHOICES = (("ask first", None), ("kept", True), ("refused", False))
+BOXES_TIP = ("A box drawn, clicked or accepted with a background class: 'ask first' asks once (your answer is then "
+             "kept here), 'kept' keeps such boxes without asking, 'refused' refuses them without asking.")
 
 
 class ClassRolesTable(QTableWidget):
@@ -39,6 +45,7 @@ class ClassRolesTable(QTableWidget):
         head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.boxes: dict[str, QCheckBox] = {}
+        self.answers: dict[str, QComboBox] = {}    # the boxes column (show_box_answers), when shown
 
     def show_classes(self, rows: list[tuple[str, int]], ticked: set[str], tickable: set[str] | None = None) -> None:
         """``rows``: (class name, images); ``ticked``: names shown as showing no object; ``tickable``: names that
@@ -63,6 +70,33 @@ class ClassRolesTable(QTableWidget):
             lay.addWidget(box, alignment=Qt.AlignmentFlag.AlignCenter)
             self.setCellWidget(r, 2, cell)
             self.boxes[name] = box
+
+    def show_box_answers(self, answers: dict[str, bool]) -> None:
+        """A column with the kept answer to "keep boxes of this background class?" per ticked class (the
+        background-classes dialog; the wizard's new project has none yet). Call after ``show_classes``."""
+        self.setColumnCount(4)
+        self.setHorizontalHeaderItem(3, QTableWidgetItem(BOXES))
+        self.horizontalHeaderItem(3).setToolTip(BOXES_TIP)
+        self.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
+        self.answers = {}
+        for r in range(self.rowCount()):
+            name = self.item(r, 0).text()
+            tick = self.boxes.get(name)
+            if tick is None:
+                continue
+            combo = QComboBox(objectName=f"boxes_{name}")
+            for text, value in BOX_CHOICES:
+                combo.addItem(text, value)
+            combo.setCurrentIndex(max(0, combo.findData(answers.get(name))))
+            combo.setToolTip(BOXES_TIP)
+            combo.setEnabled(tick.isChecked())      # an object class's boxes are never asked about
+            tick.toggled.connect(combo.setEnabled)
+            self.setCellWidget(r, 3, combo)
+            self.answers[name] = combo
+
+    def box_answers(self) -> dict[str, bool | None]:
+        """The answer chosen per class in the boxes column (None: ask first); {} without that column."""
+        return {name: combo.currentData() for name, combo in self.answers.items()}
 
     def ticked(self) -> list[str]:
         """The names ticked as showing no object, in table order."""

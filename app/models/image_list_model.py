@@ -7,9 +7,10 @@ scrolling touches only the rows on screen.
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 
 from app.models.thumbnails import ThumbnailCache
+from core.data.unreadable import unreadable_reasons, unreadable_words
 from core.store.records import ImageRecord
 from core.store.repos.images import ImageFilter
 
@@ -19,6 +20,8 @@ RecordRole = Qt.ItemDataRole.UserRole + 1
 ImageIdRole = Qt.ItemDataRole.UserRole + 2
 REVIEW_MARK = {"verified": "\u2713", "flagged": "\u2691", "unreviewed": ""}
 REVIEW_COLOUR = {"verified": "#16a34a", "flagged": "#d97706"}
+UNREADABLE_MARK = "\u26a0"          # before the name of an image that could not be decoded
+UNREADABLE_COLOUR = "#dc2626"
 
 
 class ImageListModel(QAbstractListModel):
@@ -34,6 +37,8 @@ class ImageListModel(QAbstractListModel):
         self.total = 0
         self.thumbs = thumbs
         self._blank: QIcon | None = None   # the tile shown until a thumbnail is made (_placeholder)
+        self._broken: QIcon | None = None  # the tile of an image that could not be decoded (_broken_tile)
+        self._unreadable: dict[str, str] = {}   # rel_path -> reason (core/data/unreadable.py)
         if thumbs is not None:
             thumbs.ready.connect(self._thumb_ready)
 
@@ -51,11 +56,12 @@ class ImageListModel(QAbstractListModel):
         self.filter = f
         self._pages.clear()
         if self.project is None:
-            self._ids, self.total, self._class_names = [], 0, {}
+            self._ids, self.total, self._class_names, self._unreadable = [], 0, {}, {}
         else:
             self._ids = self.project.images.ids(f)
             self.total = self.project.images.count()
             self._class_names = self.project.class_names()
+            self._unreadable = unreadable_reasons(self.project)
         self._row_of = {i: r for r, i in enumerate(self._ids)}
         self.endResetModel()
 
@@ -71,6 +77,21 @@ class ImageListModel(QAbstractListModel):
         self._pages.pop(row // PAGE, None)
         idx = self.index(row)
         self.dataChanged.emit(idx, idx)
+
+    def reload_unreadable(self) -> None:
+        """Read the record of images that failed to decode again (a stage just recorded some, or forgot them) and
+        repaint the rows whose mark changed."""
+        if self.project is None:
+            return
+        before, self._unreadable = self._unreadable, unreadable_reasons(self.project)
+        changed = set(before.items()) ^ set(self._unreadable.items())
+        if changed and self._ids:
+            self._pages.clear()
+            self.dataChanged.emit(self.index(0), self.index(len(self._ids) - 1))
+
+    def unreadable_reason(self, rec: ImageRecord | None) -> str | None:
+        """Why ``rec``'s file could not be decoded, when it is recorded so and unchanged since; else None."""
+        return self._unreadable.get(rec.rel_path) if rec is not None else None
 
     # -- lookup ------------------------------------------------------------------------
     @property
@@ -114,24 +135,46 @@ class ImageListModel(QAbstractListModel):
         rec = self.record(row)
         if rec is None:
             return None
+        broken = None if rec.missing else self._unreadable.get(rec.rel_path)
         if role == Qt.ItemDataRole.DisplayRole:
-            mark = REVIEW_MARK.get(rec.review, "") + (REVIEW_MARK["flagged"] if rec.flagged else "")
-            boxes = f"{rec.n_boxes} box" + ("" if rec.n_boxes == 1 else "es")
-            cls = self._class_names.get(rec.class_id, "-")
-            missing = "  [missing]" if rec.missing else ""
-            return f"{mark + ' ' if mark else ''}{rec.name}{missing}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
+            return self._text(rec, broken)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"{rec.rel_path}\n{rec.width} x {rec.height} px\nclass: {self._class_names.get(rec.class_id, '-')}"
-                    f"\nsplit: {rec.split}\nreview: {rec.review}{', flagged' if rec.flagged else ''}"
-                    f"\nboxes: {rec.n_boxes}")
+            return self._tip(rec, broken)
         if role == Qt.ItemDataRole.DecorationRole and self.thumbs is not None:
-            pix = None if rec.missing else self.thumbs.get(rec.id, self._image_root / rec.rel_path,
-                                                            rec.content_hash)
-            return QIcon(pix) if pix is not None else self._placeholder()
-        if role == Qt.ItemDataRole.ForegroundRole and (rec.flagged or rec.review in REVIEW_COLOUR):
-            return QColor(REVIEW_COLOUR["flagged" if rec.flagged else rec.review])
+            return self._icon(rec, broken)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._colour(rec, broken)
         if role == RecordRole:
             return rec
+        return None
+
+    def _text(self, rec: ImageRecord, broken: str | None) -> str:
+        mark = ((UNREADABLE_MARK if broken is not None else "") + REVIEW_MARK.get(rec.review, "")
+                + (REVIEW_MARK["flagged"] if rec.flagged else ""))
+        boxes = f"{rec.n_boxes} box" + ("" if rec.n_boxes == 1 else "es")
+        cls = self._class_names.get(rec.class_id, "-")
+        state = "  [missing]" if rec.missing else "  [unreadable]" if broken is not None else ""
+        return f"{mark + ' ' if mark else ''}{rec.name}{state}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
+
+    def _tip(self, rec: ImageRecord, broken: str | None) -> str:
+        # an unreadable image leads with why and what to do, in info's words (core/data/unreadable.py)
+        why = f"{unreadable_words(broken)}\n\n" if broken is not None else ""
+        return (f"{why}{rec.rel_path}\n{rec.width} x {rec.height} px\nclass: {self._class_names.get(rec.class_id, '-')}"
+                f"\nsplit: {rec.split}\nreview: {rec.review}{', flagged' if rec.flagged else ''}"
+                f"\nboxes: {rec.n_boxes}")
+
+    def _icon(self, rec: ImageRecord, broken: str | None) -> QIcon:
+        if broken is not None:       # never decoded again for a thumbnail: it fails, and a blank tile says nothing
+            return self._broken_tile()
+        pix = None if rec.missing else self.thumbs.get(rec.id, self._image_root / rec.rel_path, rec.content_hash)
+        return QIcon(pix) if pix is not None else self._placeholder()
+
+    @staticmethod
+    def _colour(rec: ImageRecord, broken: str | None) -> QColor | None:
+        if broken is not None:
+            return QColor(UNREADABLE_COLOUR)
+        if rec.flagged or rec.review in REVIEW_COLOUR:
+            return QColor(REVIEW_COLOUR["flagged" if rec.flagged else rec.review])
         return None
 
     def _placeholder(self) -> QIcon:
@@ -142,6 +185,23 @@ class ImageListModel(QAbstractListModel):
             pix.fill(QColor(128, 128, 128, 50))
             self._blank = QIcon(pix)
         return self._blank
+
+    def _broken_tile(self) -> QIcon:
+        """The tile of an image that could not be decoded: the thumbnail's size, tinted red, a warning sign across."""
+        if self._broken is None:
+            size = thumb_size(self.thumbs)
+            pix = QPixmap(size)
+            pix.fill(QColor(220, 38, 38, 40))
+            p = QPainter(pix)
+            p.setPen(QPen(QColor(UNREADABLE_COLOUR), 2))
+            p.drawRect(1, 1, size.width() - 2, size.height() - 2)
+            font = QFont()
+            font.setPixelSize(max(10, size.height() // 2))
+            p.setFont(font)
+            p.drawText(pix.rect(), Qt.AlignmentFlag.AlignCenter, UNREADABLE_MARK)
+            p.end()
+            self._broken = QIcon(pix)
+        return self._broken
 
     def _thumb_ready(self, image_id: int) -> None:
         row = self._row_of.get(image_id)

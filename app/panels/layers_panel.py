@@ -9,6 +9,8 @@ from app.canvas.colormaps import COLORMAPS
 from app.canvas.items import GT_COLOUR, PREDICTION_COLOUR, PROPOSAL_COLOUR
 from app.panels.attention_panel import head_name
 from app.panels.review_rows import run_name
+from core.run_names import prediction_run_short
+from core.store.records import PredictionRecord
 from core.store.repos.maps import MEAN_HEAD
 
 PREDICTED_FG = "fg"   # overlay source key of the predicted foreground map
@@ -90,20 +92,19 @@ class LayersPanel(QWidget):
         self.source.setCurrentIndex(i if i >= 0 else 0)
         self.source.blockSignals(False)
 
-    def set_prediction_run(self, training_run_id: int | None, tau: float | None, has_run: bool | None = None) -> None:
-        """Say which run the magenta boxes come from (numbered as the training panel numbers runs: the
-        training run the model came from) and the threshold they were drawn at."""
+    def set_prediction_run(self, prediction: PredictionRecord | None, tau: float | None) -> None:
+        """Say which prediction run the magenta boxes come from (its own number, the one evaluate --prediction-run
+        takes, and the training run it came from: core/run_names.py) and the threshold they were drawn at."""
         hint = self.legends.get("prediction")
         if hint is None:
             return
         text = LAYER_LEGEND["prediction"][1]
-        has_run = training_run_id is not None if has_run is None else has_run
-        name = run_name(training_run_id)
-        if has_run:
-            text += f" · {name}" + (f", τ {tau:.2f}" if tau is not None else "")
+        name = run_name(prediction)
+        if prediction is not None:
+            text += f" · {prediction_run_short(prediction.run_id)}" + (f", τ {tau:.2f}" if tau is not None else "")
         hint.setText(text)
-        hint.setToolTip("" if tau is None else
-                        f"Boxes of {name} (numbered as in the training panel) enclose the regions whose foreground "
+        hint.setToolTip("" if prediction is None else f"Boxes of {name}." if tau is None else
+                        f"Boxes of {name} enclose the regions whose foreground "
                         f"probability passes τ = {tau:.2f}, the threshold the run picked on its training images "
                         f"(where its boxes agree best with curated boxes or top proposals). Box label: how much "
                         f"confident foreground the box holds (mean foreground probability inside x sqrt of its "

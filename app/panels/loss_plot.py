@@ -5,13 +5,14 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPalette
 
 from core.result_checks import finite
+from core.run_figures import ACCURACY_SHORT
 
 
 class LossPlot(pg.PlotWidget):
     """Losses (left axis) over training progress in epochs, validation accuracy (right axis, %)."""
 
     COLORS = {"loss": "#4c9be8", "loss_seed": "#f0a030", "loss_crf": "#5cb85c", "val_acc": "#d9534f"}
-    NAMES = {"loss": "total loss", "loss_seed": "seed CE", "loss_crf": "CRF", "val_acc": "val acc (%)"}
+    NAMES = {"loss": "total loss", "loss_seed": "seed CE", "loss_crf": "CRF", "val_acc": f"{ACCURACY_SHORT} (%)"}
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -23,11 +24,13 @@ class LossPlot(pg.PlotWidget):
         item.setLabel("bottom", "epoch")
         item.setLabel("left", "loss")
         item.showAxis("right")
-        item.setLabel("right", "val acc", units="%")
+        item.setLabel("right", ACCURACY_SHORT, units="%")
         for name in ("left", "bottom", "right"):
             ax = item.getAxis(name)
             ax.setPen(fg)
             ax.setTextPen(fg)
+        self.setToolTip(f"Losses over the epochs (left axis); {ACCURACY_SHORT} (right axis, red): the share of the "
+                        "validation images the classifier names the right class of")
         self.legend = item.addLegend(offset=(-10, 10), labelTextColor=fg)
         self.curves = {k: item.plot([], [], pen=pg.mkPen(self.COLORS[k], width=2), name=self.NAMES[k])
                        for k in ("loss", "loss_seed", "loss_crf")}

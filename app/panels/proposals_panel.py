@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.review_rows import ReviewRow, prediction_rows, proposal_rows
+from core.run_names import prediction_run_short
 from core.store.records import PredictedBox, PredictionRecord, ProposalRecord
 
 COLUMNS = ("#", "source", "score", "map", "size px", "status")
@@ -84,8 +85,9 @@ class ProposalsPanel(QWidget):
         for col in (0, 1, 2, 4, 5):
             self.table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(30)
-        self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (of the "
-                                                      "training run #N, as numbered in the training panel)")
+        self.table.horizontalHeaderItem(1).setToolTip("proposal (from the attention maps) or prediction (pred. run #N: "
+                                                      "prediction run N, the number evaluate --prediction-run takes; "
+                                                      "its row's tooltip names the training run it came from)")
         self.table.horizontalHeaderItem(2).setToolTip(
             "proposal: the classifier's true-class probability with the box's size prior (ranked by it); "
             "prediction: how much confident foreground the box holds (mean foreground probability x sqrt of its "
@@ -189,8 +191,9 @@ class ProposalsPanel(QWidget):
     def prediction(self, box_id: int) -> PredictedBox | None:
         return next((b for b in self.predictions() if b.id == box_id), None)
 
-    def training_run(self) -> int | None:
-        return self._prediction.training_run_id if self._prediction is not None else None
+    def prediction_run(self) -> int | None:
+        """The prediction run's own number (the one evaluate --prediction-run takes)."""
+        return self._prediction.run_id if self._prediction is not None else None
 
     def rows(self) -> list[ReviewRow]:
         return list(self._rows)
@@ -273,10 +276,11 @@ class ProposalsPanel(QWidget):
                  f" \u00b7 {len(self._all) - pending} decided" if self._all else "no proposals"]
         if preds:
             n = sum(b.status == "pending" and not self.is_hidden(b.id) for b in preds)
-            run = self.training_run()
+            run = self.prediction_run()
             held = sum(self.is_hidden(b.id) for b in preds)
-            parts.append((f"{len(preds)} predicted (run #{run}) \u00b7 {n} pending" if run is not None else
-                          f"{len(preds)} predicted \u00b7 {n} pending") + (f" \u00b7 {held} hidden" if held else ""))
+            source = f" ({prediction_run_short(run)})" if run is not None else ""
+            hidden = f" \u00b7 {held} hidden" if held else ""
+            parts.append(f"{len(preds)} predicted{source} \u00b7 {n} pending{hidden}")
         return "; ".join(parts)
 
     def _show_gate_note(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.panels.attention_panel import head_name
+from core.run_names import prediction_run_name, prediction_run_short
 from core.store.records import PredictionRecord, ProposalRecord
 
 
@@ -18,9 +19,11 @@ class ReviewRow:
     tip: str
 
 
-def run_name(training_run_id: int | None) -> str:
-    """A prediction's run as users see it everywhere: the training run's number (the training panel's "Run #N")."""
-    return f"run #{training_run_id}" if training_run_id is not None else "run ?"
+def run_name(prediction: PredictionRecord | None) -> str:
+    """A prediction's run as every place names it (core/run_names.py): 'prediction run #5 (from training run #3)'."""
+    if prediction is None:
+        return prediction_run_name(None, None)
+    return prediction_run_name(prediction.run_id, prediction.training_run_id)
 
 
 def proposal_rows(proposals: list[ProposalRecord]) -> list[ReviewRow]:
@@ -40,13 +43,14 @@ def prediction_rows(prediction: PredictionRecord | None, hidden: set[int] = froz
     of F / B / Tab's reach) unless ``show_hidden``."""
     if prediction is None:
         return []
-    run = run_name(prediction.training_run_id)
+    run = run_name(prediction)
     out = []
     for rank, b in enumerate(prediction.boxes, start=1):
         w, h = b.x1 - b.x0, b.y1 - b.y0
         gated = b.id in hidden
         status = "hidden" if gated and not show_hidden else b.status
-        cells = (str(rank), f"pred. {run}", f"{b.score:.3f}", "predicted", f"{w:.0f}\u00d7{h:.0f}", status)
+        cells = (str(rank), prediction_run_short(prediction.run_id), f"{b.score:.3f}", "predicted",
+                 f"{w:.0f}\u00d7{h:.0f}", status)
         tip = (f"Predicted box #{rank} of {run}: score {b.score:.3f} (confident foreground it holds x the "
                f"probability that the image shows an object), {w:.0f} x {h:.0f} px at ({b.x0:.0f}, {b.y0:.0f}), "
                f"{b.status}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from core.progress import format_eta
 from core.result_checks import finite
-from core.run_figures import training_run_figures
+from core.run_figures import accuracy_words, training_run_figures
 
 SEPARATOR = " \u00b7 "   # between a run's figures on its row
 MAX_ERROR = 300          # characters of a failed run's error shown on its row (the full text: its tooltip)
@@ -49,7 +49,6 @@ def progress_text(ev, phase: str, epochs: int) -> str:
         parts.append(f"{ev.done}/{ev.total}")
     if finite(ex.get("loss")) is not None:
         parts.append(f"loss {float(ex['loss']):.4f}")
-    if finite(ex.get("val_acc")) is not None:
-        acc = float(ex["val_acc"])
-        parts.append(f"val acc {acc * 100 if acc <= 1 else acc:.1f}%")
+    if finite(ex.get("val_acc")) is not None:      # the runs list's words for the same figure (core.run_figures)
+        parts.append(accuracy_words(float(ex["val_acc"])))
     return " · ".join(parts) + (f"\n{ev.message}" if ev.message else "")

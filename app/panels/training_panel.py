@@ -35,6 +35,7 @@ from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
 from core.result_checks import finite
+from core.run_names import prediction_run_name
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
 from core.stages import next_stage
@@ -342,7 +343,7 @@ class TrainingPanel(QWidget):
         """Predict every image with training run ``run_id``'s model (in the worker); ``run_finished`` then."""
         self._run_id = run_id
         self.progress.setValue(0)
-        self.status.setText(f"Run #{run_id} trained; predicting every image...")
+        self.status.setText(f"Training run #{run_id} trained; predicting every image...")
         self._set_phase("predicting")
         task = self.jobs.start(next_stage("train"), self.project, run_id=run_id)
         self._attach(task, self._prediction_done)
@@ -353,8 +354,11 @@ class TrainingPanel(QWidget):
         run_id = self._run_id
         self.progress.setValue(1000)
         self.progress.setFormat("done")
-        warning = self.project.maps.prediction_warning(result if isinstance(result, int) else None)
-        self.status.setText(f"Run #{run_id} finished; predictions stored." + (f"\n{warning}" if warning else ""))
+        pred_run = result if isinstance(result, int) else None
+        warning = self.project.maps.prediction_warning(pred_run)
+        stored = f"stored as {prediction_run_name(pred_run, run_id)}" if pred_run is not None else "stored"
+        self.status.setText(f"Training run #{run_id} finished; predictions {stored}."
+                            + (f"\n{warning}" if warning else ""))
         self._set_phase("idle")
         self.refresh_runs(select=run_id)
         if run_id is not None:

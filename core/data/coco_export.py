@@ -100,7 +100,8 @@ class _Annotations:
         self.curated: dict[int, list] = {}
         self.proposals: dict[int, list] = {}
         self.predicted: dict[int, tuple] = {}
-        # runs are numbered as users see them in the training panel: the training run the model came from
+        # "run": the training run the model came from (the training panel's number); "prediction_run": the
+        # prediction run's own number, the one evaluate --prediction-run takes (core/run_names.py)
         self.training_run = ({r.id: r.training_run_id for r in project.maps.prediction_runs()}
                              if boxes in ("predictions", "all") else {})
 
@@ -140,7 +141,8 @@ class _Annotations:
             for b in pred_boxes:
                 yield self.annotation(img, img.class_id, b.xyxy,
                                       {"kind": "prediction", "source": "prediction",
-                                       "run": self.training_run.get(run_id), "status": b.status}, b.score)
+                                       "run": self.training_run.get(run_id), "prediction_run": run_id,
+                                       "status": b.status}, b.score)
         if self.boxes in ("proposals", "all"):
             for p in self.proposals.get(img.id, ()):
                 yield self.annotation(img, img.class_id, p.xyxy, {"kind": "proposal", "source": "proposal",

@@ -21,6 +21,8 @@ from core.data.file_stamp import file_stamp, unchanged_since
 META_KEY = "unreadable_files"
 RETRY_HINT = ("fix or replace the file (a new size or modification time retries it), or: attention --retry-unreadable "
               "(reads these images again)")
+# what info, the stages and the window's image list say of such an image (one wording, so they read alike)
+SKIPPED = "skipped, not decoded again until the file changes"
 REFUSED_HINT = ("fix or replace the file (a new size or modification time retries it), or: import-images "
                 "--retry-unreadable (reads these files again; --rehash also reads every other file)")
 
@@ -91,6 +93,20 @@ def unreadable_images(project) -> list[Failure]:
     unreadable = UnreadableFiles(project, project.image_root)
     known = {r.rel_path for r in project.images.list(ImageFilter(include_missing=False))}
     return [f for f in unreadable.failures() if f.rel_path in known and unreadable.still_unreadable(f.rel_path)]
+
+
+def unreadable_reasons(project) -> dict[str, str]:
+    """``{rel_path: reason}`` of the files of ``project``'s image folder recorded as failing to decode and unchanged
+    since: what the window's image list marks. One meta read and one stat per recorded failure, never a read of
+    every image row (the list calls it on each refresh of a 100,000-image project)."""
+    unreadable = UnreadableFiles(project, project.image_root)
+    return {f.rel_path: f.reason for f in unreadable.failures() if unreadable.still_unreadable(f.rel_path)}
+
+
+def unreadable_words(reason: str) -> str:
+    """An unreadable image said alone (the window's tooltip, its message on the canvas), in ``info``'s words:
+    the reason, that the stages skip it until the file changes, and how to have it read again."""
+    return f"unreadable: {reason}\n{SKIPPED}\nto read it again: {RETRY_HINT}"
 
 
 def refused_files(project) -> list[Failure]:

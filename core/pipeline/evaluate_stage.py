@@ -150,8 +150,8 @@ def _check_prediction_run(project: Project, prediction_run: int | None) -> None:
         return
     runs = [r.id for r in project.maps.prediction_runs()]
     if prediction_run not in runs:
-        raise ValueError(f"{project.path}: no prediction run {prediction_run} (the project has "
-                         f"{', '.join(map(str, runs)) if runs else 'none'}; 'info' names the latest)")
+        raise ValueError(f"{project.path}: no prediction run #{prediction_run} (the project's prediction runs: "
+                         f"{', '.join(f'#{r}' for r in runs) if runs else 'none'}; 'info' names the latest)")
 
 
 def _map_of(project: Project, rec, maps: str, prediction_run: int | None) -> tuple[np.ndarray, Any] | None:

@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.dips.click_box import ClickBoxChooser
-from tests.app.test_label_list import Answer, go_to
+from tests.app.test_label_list import Answer, choose_boxes_answer, go_to
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 
@@ -220,8 +220,16 @@ def test_click_box_on_a_background_image_asks_when_the_mode_starts_or_at_the_cli
     assert w.canvas.mode == "select" and not button.isChecked()
     assert "Click box not started" in w.statusBar().currentMessage()
 
-    # C again, Yes: the mode is on, and the clicks that follow box without a question
+    # C again: the No is kept with the project, so no question and still no mode
     _back(qtbot, w)
+    answer = Answer(yes=True)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_C)
+    assert not answer.asked and w.canvas.mode == "select"
+    assert "you chose no boxes" in w.statusBar().currentMessage()
+    answer.yes = None
+
+    # asked again once the dialog says so; Yes: the mode is on, and the clicks that follow box without a question
+    choose_boxes_answer(qtbot, w, "no_site", "ask first")
     answer = Answer(yes=True)
     qtbot.keyClick(w.canvas, Qt.Key.Key_C)
     assert answer.asked and w.canvas.mode == "click" and button.isChecked()
@@ -258,8 +266,18 @@ def test_click_box_mode_carried_onto_a_background_image_asks_at_the_first_click_
     assert len(project.boxes.all()) == 1 and len(computed) == 1 and "Not done" in w.statusBar().currentMessage()
     assert w.canvas.mode == "click"
 
-    # the next click asks again; Yes boxes that very click (nothing to click twice), and no question follows
+    # the No is kept: the next click is not asked about and not boxed
     _back(qtbot, w)
+    answer = Answer(yes=True)
+    click(w, 90, 60)
+    qtbot.wait(50)
+    assert not answer.asked and len(project.boxes.all()) == 1 and len(computed) == 1
+    assert "you chose no boxes" in w.statusBar().currentMessage()
+    answer.yes = None
+
+    # asked again once the dialog says so; Yes boxes that very click (nothing to click twice), no question follows
+    choose_boxes_answer(qtbot, w, "no_site", "ask first")
+    assert w.canvas.mode == "click"
     answer = _AnswerAndLook(w, computed, yes=True)
     with qtbot.waitSignal(w.click_box.box_added, timeout=10000):
         click(w, 100, 70)

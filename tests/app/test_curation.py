@@ -217,7 +217,8 @@ def test_accept_prediction_as_curated_box(qtbot, main_window, db):
     maps.save_prediction(run, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [(30, 30, 90, 80, 0.77)])
     w.session.predictions_changed.emit()
     assert len(w.canvas.items_of("prediction")) == 1
-    assert legend.text().endswith("· run ?, τ 0.85") and "0.85" in legend.toolTip()   # no training run
+    assert legend.text().endswith(f"· pred. run #{run}, τ 0.85") and "0.85" in legend.toolTip()
+    assert f"prediction run #{run} (from training run ?)" in legend.toolTip()        # no training run
     QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vp(w, 60, 50))
     pred = db.execute("SELECT id FROM predicted_boxes").fetchone()[0]
     assert w.canvas.selected() == ("prediction", pred)

@@ -2,9 +2,11 @@
 background class. Driven in the real window; checked against the database."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from tests.app.test_curation import boxes, drag, key
 
@@ -27,6 +29,44 @@ class Answer:
             return
         self.asked, self.text = True, box.text()
         box.button(QMessageBox.StandardButton.Yes if self.yes else QMessageBox.StandardButton.No).click()
+
+
+def choose_boxes_answer(qtbot, w, name: str, choice: str) -> list[str]:
+    """File > Background classes...: pick ``choice`` ('ask first' / 'kept' / 'refused') in the 'Boxes of it'
+    column of class ``name``, then OK; returns the choices the column offered and showed before."""
+    seen: list[str] = []
+
+    def fill():
+        d = w.class_roles.dialog
+        if d is None or not d.isVisible():
+            QTimer.singleShot(10, fill)
+            return
+        combo = d.table.answers[name]
+        seen.extend([combo.itemText(i) for i in range(combo.count())] + [combo.currentText()])
+        combo.setCurrentIndex(combo.findText(choice))
+        d.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    QTimer.singleShot(0, fill)
+    w.actions_by_key["background_classes"].trigger()
+    go_back(qtbot, w)
+    return seen
+
+
+def kept_answers(project) -> dict:
+    """The answers kept in the project file, read as another program would."""
+    import sqlite3
+    con = sqlite3.connect(project.path)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key='background_box_answers'").fetchone()
+    finally:
+        con.close()
+    return json.loads(row[0]) if row else {}
+
+
+def go_back(qtbot, w) -> None:
+    """Back from a modal box (offscreen, no window manager activates the window again)."""
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    w.canvas.setFocus()
 
 
 def go_to(qtbot, w, rel_path: str) -> None:
@@ -57,7 +97,7 @@ def test_label_list_names_colours_counts_and_keys(qtbot, main_window, db):
     assert w.labels.row_texts()[2][3] == "1" and w.labels.row_texts()[1][3] == "0"
 
 
-def test_a_box_of_a_background_class_is_asked_about_once(qtbot, bg_window):
+def test_a_box_of_a_background_class_is_asked_about_once_and_the_answer_is_kept_in_the_project(qtbot, bg_window):
     w = bg_window
     project = w.session.project
     names = [r[1] for r in w.labels.row_texts()]
@@ -74,9 +114,24 @@ def test_a_box_of_a_background_class_is_asked_about_once(qtbot, bg_window):
     answer = Answer(yes=False)
     drag(w, (10, 10), (50, 40))
     assert answer.asked and "background class" in answer.text and "no object" in answer.text
+    assert "File \u25b8 Background classes..." in answer.text
     assert n_boxes() == 0 and "Not done" in w.statusBar().currentMessage()
+    assert kept_answers(project) == {"no_site": False}          # on disk at once
 
-    # on a tower image, key 1 (no_site) on the selected box asks too; Yes re-classes it
+    # No is remembered: the next box of that class is refused without the question, saying where to change it
+    go_to(qtbot, w, "no_site/n1.png")
+    answer = Answer(yes=True)
+    key(qtbot, w, Qt.Key.Key_R)
+    drag(w, (12, 12), (52, 42))
+    assert not answer.asked and n_boxes() == 0
+    said = w.statusBar().currentMessage()
+    assert "you chose no boxes of the background class 'no_site'" in said and "Background classes" in said
+    answer.yes = None
+
+    # changed in the background-classes dialog, where class roles are set: asked again
+    assert choose_boxes_answer(qtbot, w, "no_site", "ask first") == ["ask first", "kept", "refused", "refused"]
+    assert kept_answers(project) == {}
+    # on a tower image, key 1 (no_site) on the selected box asks; Yes re-classes it
     go_to(qtbot, w, "tower/t1.png")
     key(qtbot, w, Qt.Key.Key_R)
     drag(w, (10, 10), (50, 40))
@@ -86,6 +141,7 @@ def test_a_box_of_a_background_class_is_asked_about_once(qtbot, bg_window):
     key(qtbot, w, Qt.Key.Key_1)
     assert answer.asked
     assert project.boxes.get(box.id).class_id == w.session.class_at(1).id
+    assert kept_answers(project) == {"no_site": True}
     # asked once: drawing on the no_site image now just works
     go_to(qtbot, w, "no_site/n1.png")
     answer = Answer(yes=False)
@@ -93,3 +149,34 @@ def test_a_box_of_a_background_class_is_asked_about_once(qtbot, bg_window):
     drag(w, (60, 60), (100, 100))
     assert not answer.asked and n_boxes() == 2
     answer.yes = None   # nothing more to answer
+
+
+def test_the_answer_about_boxes_of_a_background_class_survives_reopening_the_project(qtbot, tmp_path):
+    from core.data.importer import import_images
+    from core.store.project import Project
+    from tests.app.window_helpers import open_window
+    from tests.conftest import make_image
+
+    root = tmp_path / "imgs"
+    make_image(root / "tower" / "t1.png", size=(160, 120))
+    make_image(root / "no_site" / "n1.png", size=(160, 120))
+    p = Project.create(tmp_path / "bg.dips", root)
+    import_images(p)
+    with open_window(qtbot, p) as w:
+        go_to(qtbot, w, "no_site/n1.png")
+        key(qtbot, w, Qt.Key.Key_R)
+        answer = Answer(yes=False)
+        drag(w, (10, 10), (50, 40))
+        assert answer.asked
+    p.close()
+
+    p = Project.open(tmp_path / "bg.dips")
+    with open_window(qtbot, p) as w:
+        go_to(qtbot, w, "no_site/n1.png")
+        key(qtbot, w, Qt.Key.Key_R)
+        answer = Answer(yes=True)
+        drag(w, (10, 10), (50, 40))
+        assert not answer.asked and p.boxes.all() == []      # refused as answered, not asked again
+        assert "you chose no boxes" in w.statusBar().currentMessage()
+        answer.yes = None
+    p.close()

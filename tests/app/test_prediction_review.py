@@ -21,12 +21,13 @@ FG = np.linspace(0.45, 0.58, 8 * 10, dtype=np.float32).reshape(8, 10)   # a cali
 
 def predict(w, boxes_by_image: dict[int, list], training_runs: int = 2) -> int:
     """Training runs 1..N (the last finished), then one prediction run of the last; returns its training run id.
-    Prediction run ids are made to differ from training run ids, as after a re-prediction."""
+    Prediction run ids are made to differ from training run ids, as after a re-prediction (``pred_run``: its own)."""
     p = w.session.project
     trained = [p.runs.start({"epochs": 1}) for _ in range(training_runs)]
     for t in trained:
         p.runs.update(t, status="finished")
-    p.maps.new_prediction_run(trained[0], {})               # an earlier prediction run: ids now differ
+    for _ in range(training_runs):                           # earlier prediction runs: ids now differ
+        p.maps.new_prediction_run(trained[0], {})
     run = p.maps.new_prediction_run(trained[-1], {"operating_threshold": 0.5})
     for image_id, boxes in boxes_by_image.items():
         p.maps.save_prediction(run, image_id, [0.9, 0.05, 0.05], FG, boxes)
@@ -34,6 +35,11 @@ def predict(w, boxes_by_image: dict[int, list], training_runs: int = 2) -> int:
     if w.training_panel is not None:
         w.training_panel.refresh_runs()
     return trained[-1]
+
+
+def pred_run(w) -> int:
+    """The latest prediction run's own number (the one evaluate --prediction-run takes)."""
+    return w.session.project.maps.latest_run_id()
 
 
 def pred_ids(db, image_id: int) -> list[int]:
@@ -63,10 +69,16 @@ def test_predictions_share_the_table_and_are_accepted_and_rejected_like_proposal
     best, worst = pred_ids(db, img.id)
     table = w.proposals.table
     sources = [table.item(r, 1).text() for r in range(table.rowCount())]
-    assert sources == ["proposal"] * 3 + [f"pred. run #{run}"] * 2
+    # one number per prediction run, the one evaluate --prediction-run takes, in the table, the Layers legend and
+    # the row's tooltip; the training run it came from is named as such, and is the training panel's number
+    pred = pred_run(w)
+    assert pred != run
+    assert sources == ["proposal"] * 3 + [f"pred. run #{pred}"] * 2
     assert [table.item(r, 2).text() for r in (3, 4)] == ["0.710", "0.330"]
-    # the same run number in the Layers legend, the table and the training panel's runs list
-    assert f"run #{run}" in w.layers.legends["prediction"].text()
+    assert f"pred. run #{pred}" in w.layers.legends["prediction"].text()
+    full = f"prediction run #{pred} (from training run #{run})"
+    assert full in w.layers.legends["prediction"].toolTip() and full in table.item(3, 1).toolTip()
+    assert f"{2} predicted (pred. run #{pred})" in w.proposals.summary.text()
     assert w.training_panel.runs.topLevelItem(0).text(0) == str(run)
     assert w.canvas.items_of("prediction")[best].label.text == "pred #1 0.71"
 
@@ -129,7 +141,8 @@ def test_tab_and_focus_mode_go_through_proposals_then_predictions(qtbot, main_wi
         key(qtbot, w, Qt.Key.Key_Tab)
     assert w.canvas.selected() == ("prediction", pid)
     banner = w.canvas.banner.text()
-    assert "Prediction #1 \u00b7 1 shown \u00b7" in banner and "0.710" in banner and f"run #{run}" in banner
+    assert "Predicted box #1 \u00b7 1 shown \u00b7" in banner and "0.710" in banner
+    assert f"prediction run #{pred_run(w)} (from training run #{run})" in banner
     assert w.layers.wanted_source() == "fg"                # its map: the predicted foreground
     assert not w.canvas.dimmed("prediction", pid)
     assert all(w.canvas.dimmed("proposal", k) for k in w.canvas.items_of("proposal"))
@@ -214,7 +227,8 @@ def test_every_map_overlay_has_a_colour_bar_with_its_range(qtbot, main_window):
     run = predict(w, {img.id: [(100, 90, 150, 115, 0.71)]})
     w.layers.choose("fg")
     lo, hi = value_range(w.session.project.maps.prediction(img.id).fg_map)
-    assert bar.isVisible() and "stretched per image" in bar.title and f"run #{run}" in bar.title
+    assert bar.isVisible() and "stretched per image" in bar.title
+    assert f"prediction run #{pred_run(w)} (from training run #{run})" in bar.title
     assert (bar.low_text(), bar.high_text()) == (f"{lo:.3g}", f"{hi:.3g}") == ("0.45", "0.579")
     # stretched: the overlay spans the whole colour map instead of a uniform wash
     ov = w.canvas._overlay.pixmap().toImage()

@@ -103,7 +103,8 @@ def test_rejected_suggestions_close_the_gate_on_scores_like_theirs(qtbot, window
     key(qtbot, w, Qt.Key.Key_V)
     # the banner counts the boxes on screen and says how many the gate holds back (not "#1 of 4")
     assert w.canvas.selected() == ("prediction", best)
-    assert "Prediction #1 \u00b7 1 shown, 3 held back by the suggestion gate (Ctrl+6) \u00b7" in w.canvas.banner.text()
+    said = w.canvas.banner.text()
+    assert "Predicted box #1 \u00b7 1 shown, 3 held back by the suggestion gate (Ctrl+6) \u00b7" in said
     _shot(w, "focus_banner_gated")
     banner = w.canvas.banner   # whole on the image area: wrapped, not cut at the canvas's edge
     assert w.canvas.viewport().geometry().contains(banner.geometry())

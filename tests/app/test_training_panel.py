@@ -117,8 +117,10 @@ def test_training_progress_curves_then_prediction_and_run_list(panel, project, q
     assert predict.argv == ["predict", str(project.path), "--run", str(run_id), "--events", "json"]
     predict.step(3, 6, stage="predict")
     with qtbot.waitSignal(w.run_finished, timeout=1000) as sig:
-        predict._end("finished", 1)
+        predict._end("finished", run_id + 3)          # predict's result: the new prediction run's own number
     assert sig.args == [run_id]
+    assert (f"Training run #{run_id} finished; predictions stored as prediction run #{run_id + 3} (from training "
+            f"run #{run_id})") in w.status.text()
     assert not w.busy and w.start_btn.isEnabled() and not w.cancel_btn.isEnabled()
     assert w.run_ids()[0] == run_id
     row = w.runs.topLevelItem(0)
@@ -278,3 +280,20 @@ def test_a_setting_marked_for_the_gui_gets_an_editor_and_reaches_the_train_comma
     seed.setValue(7)
     args = build_parser().parse_args(stage_argv(w.options(), "train", project.path))
     assert args.seed == 7
+
+
+def test_validation_accuracy_is_worded_as_in_the_runs_list_while_training(panel, qtbot):
+    """The live status line says the figure in the runs list's words; the plot's legend and right axis name it
+    short, never 'val acc'."""
+    w, runner = panel
+    w.epochs.setValue(2)
+    w.start_btn.click()
+    train = runner.tasks[-1]
+    train.step(4, 8, epoch=1, step=4, loss=0.5)
+    train.step(4, 8, epoch=1, step=4, loss=0.5, val_acc=0.75)
+    assert "classifier right on 75.0 % of the validation images" in w.status.text()
+    assert "val acc" not in w.status.text()
+    w.plot.redraw()
+    legend = [label.text for _sample, label in w.plot.legend.items]
+    assert "validation accuracy (%)" in legend and not any("val acc" in t for t in legend)
+    assert w.plot.getPlotItem().getAxis("right").labelText == "validation accuracy"

@@ -12,17 +12,18 @@ def test_predictions_export_each_images_latest_run(project):
     a = project.images.by_path("site/a.jpg")
     b = project.images.by_path("site/sub/b.png")
     trained = [project.runs.start({}) for _ in range(3)]
-    # the export numbers runs as the training panel does (the training run), not by prediction run
+    # "run": the training run (the training panel's number); "prediction_run": the prediction run's own number
     first = project.maps.new_prediction_run(trained[2], {})
     project.maps.save_prediction(first, a.id, [0.5, 0.5], np.zeros((4, 4)), [(1, 1, 5, 5, 0.4)])
     project.maps.save_prediction(first, b.id, [0.5, 0.5], np.zeros((4, 4)), [(2, 2, 6, 6, 0.3)])
     second = project.maps.new_prediction_run(trained[1], {})   # predicts only a again
     project.maps.save_prediction(second, a.id, [0.5, 0.5], np.zeros((4, 4)), [(3, 3, 9, 9, 0.9), (1, 2, 4, 5, 0.7)])
     coco, _ = build_coco(project, "predictions")
-    got = {(ann["image_id"], ann["attributes"]["run"], tuple(ann["bbox"]), ann["score"]) for ann in coco["annotations"]}
+    got = {(ann["image_id"], ann["attributes"]["run"], ann["attributes"]["prediction_run"], tuple(ann["bbox"]),
+            ann["score"]) for ann in coco["annotations"]}
     assert (first, second) != (trained[2], trained[1])
-    assert got == {(a.id, trained[1], (3, 3, 6, 6), 0.9), (a.id, trained[1], (1, 2, 3, 3), 0.7),
-                   (b.id, trained[2], (2, 2, 4, 4), 0.3)}
+    assert got == {(a.id, trained[1], second, (3, 3, 6, 6), 0.9), (a.id, trained[1], second, (1, 2, 3, 3), 0.7),
+                   (b.id, trained[2], first, (2, 2, 4, 4), 0.3)}
 
 
 def _statements_of_an_export(project) -> int:

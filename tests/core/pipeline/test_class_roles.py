@@ -123,3 +123,16 @@ def test_a_stage_given_other_background_classes_applies_them_as_the_window_does(
     assert main(["train", path, "--background-classes", "site"]) == 2
     assert project.proposals.count() == 0 and load_settings(project).background_classes == ["site"]
     assert last_change(project)["background"] == ["site"]
+
+
+def test_the_answer_about_boxes_of_a_background_class_is_kept_with_the_roles(project):
+    from core.class_roles import BOX_ANSWERS, box_answer, box_answers, set_box_answer
+    assert box_answer(project, "no_site") is None                       # never asked: ask
+    set_box_answer(project, "no_site", False)
+    assert box_answer(project, "no_site") is False and json.loads(project.get_meta(BOX_ANSWERS)) == {"no_site": False}
+    # the dialog writes the answers with the roles, in the same transaction; None forgets one (ask again)
+    names = [c.name for c in project.classes()]
+    apply_roles(project, by_name_rule(names), {"no_site": None, "field": True})
+    assert box_answers(project) == {"field": True}
+    project.set_meta(BOX_ANSWERS, "not json")                             # a damaged record only asks again
+    assert box_answers(project) == {}

@@ -105,7 +105,7 @@ def test_a_prediction_run_that_does_not_exist_is_named_as_such(tiny_pipeline, ca
     run = project.maps.new_prediction_run(None, {})
     project.maps.save_prediction(run, a.id, [0.2, 0.8], np.zeros((48, 64), np.float32), [])
     project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
-    with pytest.raises(ValueError, match=f"no prediction run {run + 7} \\(the project has {run};"):
+    with pytest.raises(ValueError, match=f"no prediction run #{run + 7} \\(the project's prediction runs: #{run};"):
         evaluate(project, split="all", prediction_run=run + 7)
     assert main(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(run + 7)]) == 2
-    assert f"no prediction run {run + 7}" in capsys.readouterr().err
+    assert f"no prediction run #{run + 7}" in capsys.readouterr().err

@@ -28,7 +28,7 @@ def test_a_backbone_given_on_the_command_line_is_loaded_once(tiny_pipeline, monk
     loads.clear()
     assert run_cli(["run", str(project.path), "--backbone", "tiny"]) == 0      # proposals, training, prediction
     assert loads == ["tiny"]
-    assert "prediction      run #" in capsys.readouterr().out
+    assert "prediction      prediction run #" in capsys.readouterr().out
 
 
 def test_the_efficientnet_scorer_is_built_once_per_proposals_stage(tiny_pipeline, monkeypatch):

@@ -89,8 +89,13 @@ def test_a_model_with_a_bright_region_per_image_gets_no_warning(tiny_prepared, m
     monkeypatch.setattr(predict_stage, "run_on_cached", localized)
     capsys.readouterr()
     assert run_cli(["predict", str(project.path)]) == 0
-    assert "warning" not in capsys.readouterr().err
-    pred_run = project.maps.prediction_runs()[-1].id
+    err = capsys.readouterr().err
+    assert "warning" not in err
+    last = project.maps.prediction_runs()[-1]
+    pred_run = last.id
+    # one number per prediction run: its own, which evaluate --prediction-run takes, then the training run's
+    assert (f"prediction run #{pred_run} (from training run #{last.training_run_id}) stored "
+            f"(evaluate --prediction-run {pred_run} scores it)") in err
     assert project.maps.prediction_run_config(pred_run)["check"]["warning"] is None
     assert project.maps.prediction_warning() is None
     site = project.images.by_path("site/a.jpg")

@@ -33,7 +33,7 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     sites = [i for i in project.images.list() if i.rel_path.startswith("site/")]
     assert counts["boxes"] == 2 * len(sites) and counts["images_with_boxes"] == len(sites)
     assert "attention maps  " in out and f"training        run #{train_run} finished: 2 epochs on " in out
-    assert (f"prediction      run #{train_run} (evaluate --prediction-run {pred_run}): {2 * len(sites)} boxes on "
+    assert (f"prediction      prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 0 (0 accepted, 0 rejected), {2 * len(sites)} pending") in out
 
     assert run_cli(["run", str(project.path), "--json"]) == 0   # up to date: nothing recomputed
@@ -52,7 +52,7 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert new_pred != pred_run and project.maps.prediction_runs()[-1].training_run_id == train_run
     drawn = project.maps.prediction_run_config(new_pred)["boxes"]
     assert drawn["min_rel_area"] == 0.5 and drawn["merge_gap"] == 0.1
-    assert f"prediction      run #{train_run} (evaluate --prediction-run {new_pred})" in redrawn
+    assert f"prediction      prediction run #{new_pred} (from training run #{train_run}): " in redrawn
     assert "training        none: nothing new to learn from" in redrawn
     pred_run = new_pred
 
@@ -61,10 +61,16 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     project.predicted.set_status(boxes[1].id, "rejected")
     assert run_cli(["info", str(project.path)]) == 0
     info = capsys.readouterr().out
-    assert (f"predicted run #{train_run} (evaluate --prediction-run {pred_run}): {2 * len(sites)} boxes on "
+    assert (f"predicted prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending"
             ) in info
     assert len(project.runs.list()) == 1 and f"training  1 run; last #{train_run} finished" in info   # not "1 run(s)"
+    assert pred_run != train_run       # the number info names is the one evaluate takes, not the training run's
+    project.boxes.add_gt(sites[0].id, (10, 10, 30, 30), sites[0].class_id)
+    assert run_cli(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(pred_run)]) == 0
+    assert run_cli(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(pred_run + 5)]) == 2
+    assert (f"no prediction run #{pred_run + 5} (the project's prediction runs: #1, #{pred_run}; 'info' names "
+            "the latest)") in capsys.readouterr().err
     assert project.maps.latest_boxes_count() == (2 * len(sites), len(sites))
 
 

@@ -1,0 +1,93 @@
+"""An image that failed to decode (core/data/unreadable.py) is marked in the window's image list, in info's words,
+and selecting it says why on the canvas instead of a blank (or the previous image)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from core.cli import run_cli
+from core.data.unreadable import RETRY_HINT, SKIPPED, UnreadableFiles
+from tests.app.window_helpers import open_window
+
+REASON = "cannot identify image file (truncated)"
+
+
+@pytest.fixture
+def broken_project(gui_project):
+    """gui_project with cars/c2.png cut short on disk and recorded as failing to decode, as the attention stage
+    records it."""
+    path = gui_project.image_root / "cars" / "c2.png"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    record = UnreadableFiles(gui_project, gui_project.image_root)
+    record.record("cars/c2.png", REASON)
+    record.save()
+    return gui_project
+
+
+def _row(w, rel_path: str) -> int:
+    rec = w.session.project.images.by_path(rel_path)
+    return w.browser.model.row_of(rec.id)
+
+
+def _click_row(qtbot, w, row: int) -> None:
+    view = w.browser.view
+    rect = view.visualRect(w.browser.model.index(row))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center())
+
+
+def test_an_unreadable_image_is_marked_in_the_list_and_says_why_when_selected(qtbot, broken_project, capsys):
+    assert run_cli(["info", str(broken_project.path)]) == 0
+    info = capsys.readouterr().out
+    assert f"  cars/c2.png: {REASON}" in info and SKIPPED in info and RETRY_HINT in info
+
+    with open_window(qtbot, broken_project) as w:
+        model = w.browser.model
+        bad, good = _row(w, "cars/c2.png"), _row(w, "cars/c1.png")
+        text = model.data(model.index(bad), Qt.ItemDataRole.DisplayRole)
+        assert text.startswith("\u26a0 c2.png  [unreadable]")
+        assert "\u26a0" not in model.data(model.index(good), Qt.ItemDataRole.DisplayRole)
+        tip = model.data(model.index(bad), Qt.ItemDataRole.ToolTipRole)
+        # the reason and what to do, in the words info uses
+        assert tip.startswith(f"unreadable: {REASON}\n{SKIPPED}\nto read it again: {RETRY_HINT}")
+        assert model.data(model.index(bad), Qt.ItemDataRole.ForegroundRole).name() == "#dc2626"
+        # a visible mark on the tile, not the blank grey one: red border, sign in the middle
+        tile = model.data(model.index(bad), Qt.ItemDataRole.DecorationRole).pixmap(model.thumbs.size).toImage()
+        edge = tile.pixelColor(1, tile.height() // 2)
+        assert edge.red() > 150 and edge.green() < 100
+        blank = model._placeholder().pixmap(model.thumbs.size).toImage()
+        assert blank.pixelColor(1, blank.height() // 2) != edge
+
+        # the good image first, on screen; then the unreadable one clicked in the list
+        _click_row(qtbot, w, good)
+        qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
+        with qtbot.waitSignal(w.canvas.image_failed, timeout=5000):   # the canvas's own decode fails too
+            _click_row(qtbot, w, bad)
+            assert w.session.image.rel_path == "cars/c2.png"
+            # said at once, from the record
+            assert w.canvas.failure.isVisible()
+            assert w.canvas.failure.text().startswith("This image could not be decoded.")
+            assert REASON in w.canvas.failure.text() and RETRY_HINT in w.canvas.failure.text()
+        # still the recorded reason, and nothing of the previous image shown
+        assert REASON in w.canvas.failure.text()
+        assert w.canvas.levels_shown == set() and w.canvas._preview.pixmap().isNull()
+        assert w.canvas._full.pixmap().isNull()
+        assert "could not be decoded" in w.status.currentMessage()
+
+        # back to a good image: the message goes, its pixels come
+        _click_row(qtbot, w, good)
+        assert not w.canvas.failure.isVisible()
+        qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
+
+
+def test_the_list_marks_images_a_stage_records_while_the_window_is_open(qtbot, gui_project):
+    with open_window(qtbot, gui_project) as w:
+        model = w.browser.model
+        row = _row(w, "people/p1.png")
+        assert "[unreadable]" not in model.data(model.index(row), Qt.ItemDataRole.DisplayRole)
+        record = UnreadableFiles(gui_project, gui_project.image_root)   # what the attention stage does
+        record.record("people/p1.png", REASON)
+        record.save()
+        w.session.maps_changed.emit(-1)                                  # as when the attention stage is done
+        assert "[unreadable]" in model.data(model.index(row), Qt.ItemDataRole.DisplayRole)
