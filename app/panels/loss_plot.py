@@ -23,6 +23,8 @@ class LossPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setLabel("bottom", "epoch")
         item.setLabel("left", "loss")
+        # losses below 1 otherwise read "loss (x0.001)" with ticks in the hundreds
+        item.getAxis("left").enableAutoSIPrefix(False)
         item.showAxis("right")
         item.setLabel("right", ACCURACY_SHORT, units="%")
         for name in ("left", "bottom", "right"):

@@ -36,6 +36,18 @@ def test_the_loss_plot_shows_the_latest_runs_curve_on_opening_and_the_selected_o
     assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
 
 
+def test_the_loss_axis_reads_losses_as_they_are_not_scaled_by_a_prefix(qtbot, main_window, gui_project):
+    _finished_run(gui_project, [0.009, 0.004])
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    w.training_panel.refresh_runs()
+    axis = w.training_panel.plot.getPlotItem().getAxis("left")
+    qtbot.wait(50)
+    assert "x0.001" not in axis.labelString()
+    assert axis.scale == 1.0 and "loss" in axis.labelString()
+
+
 def test_a_long_result_line_wraps_in_the_runs_table_instead_of_being_cut(qtbot, main_window, gui_project):
     from PySide6.QtCore import QRect, Qt
     rid = _finished_run(gui_project, [0.8, 0.5])
