@@ -7,9 +7,9 @@ filled by one training run):
 
 The app trains f_l for a fixed number of epochs on pseudo labels and judges it once. This bench trains the same
 head (``core.dips.heads.build_localizer`` with the project's settings; or ``linear``, one 1x1 conv on the tokens,
-the probe of what the frozen tokens separate) with the app's optimiser, schedule (SGD, the lr decayed by
-``lr_gamma`` half-way) and loss (``core.dips.losses.dips_loss``, with or without the CRF term), on the train split
-with horizontal flips, and every ``--eval-every`` steps scores its maps:
+the probe of what the frozen tokens separate) with the app's optimiser and schedule (SGD, the lr decayed by
+``lr_gamma`` half-way; or ``--optimizer adamw``) and loss (``core.dips.losses.dips_loss``, with or without the
+CRF term), on the train split with horizontal flips, and every ``--eval-every`` steps scores its maps:
 
 * ``--labels gt``: the ground-truth boxes as the app teaches curated boxes (``curated_pixel_labels``:
   ``n+ x curated_weight`` pixels inside, ``n- x curated_weight`` outside every box; object-free images
@@ -126,6 +126,8 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in order
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--eval-every", type=int, default=80)
     ap.add_argument("--crf", type=int, choices=(0, 1), default=1, help="train with the CRF term (the app: 1)")
+    ap.add_argument("--optimizer", choices=("app", "adamw"), default="app",
+                    help="app: the app's SGD and step decay; adamw: AdamW, lr 1e-3, cosine decay (linear probe)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gt-train", type=Path, help="COCO boxes to train on with --labels gt (default: the project's GT)")
     ap.add_argument("--gt-eval", type=Path, help="COCO boxes to score against as well")
@@ -152,9 +154,15 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in order
     embed_dim = int(np.asarray(cache.get(train[0].content_hash).tokens).shape[0])
     model = (LinearProbe(embed_dim, res) if a.head == "linear"
              else build_localizer(head_config(cfg.train), embed_dim))
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.train.lr, momentum=cfg.train.momentum,
-                          nesterov=cfg.train.nesterov, weight_decay=cfg.train.weight_decay)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, a.steps // 2), gamma=cfg.train.lr_gamma)
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    if a.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.train.lr, momentum=cfg.train.momentum,
+                              nesterov=cfg.train.nesterov, weight_decay=cfg.train.weight_decay)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, a.steps // 2), gamma=cfg.train.lr_gamma)
     lcfg = replace(loss_config(cfg.train), use_crf=bool(a.crf))
     scfg = sampling_config(cfg.train)
     n_pos, n_neg = (int(round(n * cfg.train.curated_weight)) for n in (cfg.train.n_pos, cfg.train.n_neg))
