@@ -90,9 +90,11 @@ class LayersPanel(QWidget):
         self.source.setCurrentIndex(i if i >= 0 else 0)
         self.source.blockSignals(False)
 
-    def set_prediction_run(self, training_run_id: int | None, tau: float | None, has_run: bool | None = None) -> None:
+    def set_prediction_run(self, training_run_id: int | None, tau: float | None, has_run: bool | None = None,
+                           chosen: str | None = None) -> None:
         """Say which run the magenta boxes come from (numbered as the training panel numbers runs: the
-        training run the model came from) and the threshold they were drawn at."""
+        training run the model came from), the threshold they were drawn at, and ``chosen``: how the run chose it
+        (core.run_figures.threshold_words, the command line's words)."""
         hint = self.legends.get("prediction")
         if hint is None:
             return
@@ -104,8 +106,8 @@ class LayersPanel(QWidget):
         hint.setText(text)
         hint.setToolTip("" if tau is None else
                         f"Boxes of {name} (numbered as in the training panel) enclose the regions whose foreground "
-                        f"probability passes τ = {tau:.2f}, the threshold the run picked on its training images "
-                        f"(where its boxes agree best with curated boxes or top proposals). Box label: how much "
+                        f"probability passes τ = {tau:.2f}"
+                        + (f" ({chosen})" if chosen else "") + ". Box label: how much "
                         f"confident foreground the box holds (mean foreground probability inside x sqrt of its "
                         f"share of the image's largest foreground mass); on an unlabelled image, times the "
                         f"classifier's probability that it shows an object. Higher-scored boxes hit an object more "
