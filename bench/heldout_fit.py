@@ -10,7 +10,8 @@ object image):
   ``all``       the fit on every curated image of train + val (the rule before this pass)
   ``product``   what the product does now (``core.pipeline.predict_stage.choose_operating_point``: the fit on the
                 curated images held out for the run, its fallback when fewer than 5 are)
-  ``pseudo``    the threshold on the train split's pseudo boxes (curated where there, else top-1 proposal), drawing as set
+  ``pseudo``    the threshold on the train split's pseudo boxes (curated where there, else top-1 proposal), drawing
+                as set
   ``proposals`` the threshold on the train split's top-1 proposals alone, curated boxes ignored, drawing as set
   ``trained``   the threshold on the curated images the run trained on, drawing as set
   ``half``      tau 0.5, drawing as set
@@ -33,8 +34,15 @@ from core.dips.device import pick_device
 from core.pipeline import evaluate, predict
 from core.pipeline.config import load_config
 from core.pipeline.encoding import feature_cache
-from core.pipeline.predict_stage import (CALIBRATION_MIN, OPERATING_THRESHOLD, choose_operating_point, curated_picks,
-                                         fit_on, pseudo_picks, threshold_on)
+from core.pipeline.predict_stage import (
+    CALIBRATION_MIN,
+    OPERATING_THRESHOLD,
+    choose_operating_point,
+    curated_picks,
+    fit_on,
+    pseudo_picks,
+    threshold_on,
+)
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.train.predictor import LoadedModel

@@ -108,10 +108,10 @@ class LayersPanel(QWidget):
                         f"Boxes of {name} (numbered as in the training panel) enclose the regions whose foreground "
                         f"probability passes τ = {tau:.2f}"
                         + (f" ({chosen})" if chosen else "") + ". Box label: how much "
-                        f"confident foreground the box holds (mean foreground probability inside x sqrt of its "
-                        f"share of the image's largest foreground mass); on an unlabelled image, times the "
-                        f"classifier's probability that it shows an object. Higher-scored boxes hit an object more "
-                        f"often (docs/BENCHMARKS.md).")
+                        "confident foreground the box holds (mean foreground probability inside x sqrt of its "
+                        "share of the image's largest foreground mass); on an unlabelled image, times the "
+                        "classifier's probability that it shows an object. Higher-scored boxes hit an object more "
+                        "often (docs/BENCHMARKS.md).")
 
     @property
     def preferred_source(self):

@@ -146,7 +146,8 @@ def curated_picks(project: Project, records, cache, run_started: datetime | None
     curated: dict[int, list] = {}
     for b in project.boxes.all():
         curated.setdefault(b.image_id, []).append(b)
-    held, trained = [], []
+    held: list = []
+    trained: list = []
     for r in records:
         if r.id in curated and r.split != "test" and cache.has(r.content_hash):
             pick = (r, np.array([b.xyxy for b in curated[r.id]], dtype=np.float64))

@@ -90,7 +90,8 @@ def test_curated_boxes_of_test_images_choose_neither_threshold_nor_drawing():
     recs[0].split = "test"
     # four curated images left: the training images' pseudo boxes choose, the test image's among none of them
     assert calibrate_threshold(project, model, cache, recs, BEFORE) == (0.6, 7)
-    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), BEFORE) == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
+    fitted = fit_drawing(project, model, cache, recs, BoxDrawConfig(), BEFORE)
+    assert fitted == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
 
 
 def test_curated_images_the_run_trained_on_are_left_out_once_enough_are_held_out():
