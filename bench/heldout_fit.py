@@ -3,6 +3,11 @@ images with ground truth (issue 14, sixth pass): does fitting on curated images 
 
 Run from the repository root (nice it on a shared machine; no training, a few minutes a rule):
     .venv/bin/python bench/heldout_fit.py PROJECT --training-run N [--split valtest] [--rules all,...]
+    .venv/bin/python bench/heldout_fit.py PROJECT --training-run N --split test --curate-val   # held-out fit
+
+``--curate-val`` first imports the val split's ground truth as curated boxes (once; ``main.py import-coco --as
+curated``, as ``bench/ceilings.py`` does for the train split), so that the fit has held-out curated images; then
+score ``--split test`` only.
 
 Rules (each gives a threshold tau and a drawing; then the scored images are predicted with them and scored as
 ``bench/real_aerial.py`` scores a prediction run: MaxBoxAccV2, box accuracy at tau, P / R at IoU 0.5, boxes per
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +53,7 @@ from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.train.predictor import LoadedModel
 
+REPO = Path(__file__).resolve().parents[1]
 RULES = ("all", "product", "pseudo", "proposals", "trained", "half")
 
 
@@ -78,6 +85,29 @@ def choose(rule: str, project, model, cache, every, cfg, started):
     return OPERATING_THRESHOLD, cfg.boxes, "fixed"
 
 
+def curate_val(path: Path) -> None:
+    """Import the val split's ground truth of the project at ``path`` as its curated boxes, through the app's CLI."""
+    with Project.open(path) as p:
+        val = {r.id for r in records_of(p, "val")}
+        if any(p.boxes.list(i) for i in val):
+            return
+        gt = [(g.image_id, g.xyxy) for g in p.boxes.gt() if g.image_id in val]
+        names = p.class_names()
+        images = {r.id: (r.rel_path, r.width, r.height, names.get(r.class_id, "object")) for r in p.images.list()}
+    ids = sorted({i for i, _ in gt})
+    cats = sorted({images[i][3] for i in ids})
+    coco = {"images": [{"id": i, "file_name": images[i][0], "width": images[i][1], "height": images[i][2]}
+                       for i in ids],
+            "annotations": [{"id": k + 1, "image_id": i, "category_id": cats.index(images[i][3]) + 1,
+                             "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "area": (b[2] - b[0]) * (b[3] - b[1]),
+                             "iscrowd": 0} for k, (i, b) in enumerate(gt)],
+            "categories": [{"id": k + 1, "name": c} for k, c in enumerate(cats)]}
+    out = path.parent / "val_gt_curated.json"
+    out.write_text(json.dumps(coco))
+    subprocess.run([sys.executable, str(REPO / "main.py"), "import-coco", str(path), str(out), "--as", "curated"],
+                   check=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("project")
@@ -85,7 +115,11 @@ def main() -> None:
     ap.add_argument("--split", default="valtest", choices=("val", "test", "valtest", "trainval"))
     ap.add_argument("--rules", default=",".join(RULES))
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--curate-val", action="store_true", help="first import the val split's ground truth as curated "
+                    "boxes (skipped when a val image already has curated boxes)")
     a = ap.parse_args()
+    if a.curate_val:
+        curate_val(Path(a.project))
     project = Project.open(Path(a.project))
     cfg = load_config(project)
     run = project.runs.get(a.training_run)
