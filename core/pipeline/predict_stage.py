@@ -22,7 +22,8 @@ from core.train.predictor import LoadedModel, best_threshold, run_on_cached
 # once per prediction run WITHOUT ground truth: the threshold at which the boxes of the training images
 # agree best with their pseudo boxes (curated boxes, else the top-1 proposal). 0.5 (the softmax's natural
 # cut) is the fallback when fewer than CALIBRATION_MIN images have pseudo boxes. On the demo data the
-# calibrated threshold was 0.85, and box accuracy at it rose from 33-35 % to 46-52 % on train and val.
+# calibrated threshold was 0.85, and box accuracy at it rose from 33-35 % to 46-52 % on train and val. Curated
+# boxes choose it (and the drawing) only on images the training run did not learn them from (issue 14, sixth pass).
 OPERATING_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
 CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
