@@ -12,6 +12,7 @@ from app.panels.attention_panel import head_name
 from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
 from app.panels.review_rows import run_name
 from core.data.unreadable import unreadable_words
+from core.run_figures import threshold_words
 from core.store.records import PredictedBox, PredictionRecord
 
 
@@ -154,8 +155,9 @@ class ImagePresenter(QObject):
         self.canvas.set_boxes("prediction", [(b.id, b.xyxy, f"pred #{ranks[b.id]} {b.score:.2f}", -1)
                                              for b in self.proposals.visible_predictions()])
         run = self.prediction.run_id if self.prediction is not None else None
-        tau = self.project.maps.prediction_run_config(run).get("operating_threshold") if run is not None else None
-        self.layers.set_prediction_run(self.prediction, tau)
+        config = self.project.maps.prediction_run_config(run) if run is not None else {}
+        self.layers.set_prediction_run(self.prediction, config.get("operating_threshold"),
+                                       chosen=threshold_words(config) if run is not None else None)
         self._offer_sources()
 
     # -- maps -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.result_checks import plural
-from core.run_figures import describe_training_run
+from core.run_figures import describe_training_run, threshold_words
 from core.run_names import prediction_run_name
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
@@ -166,8 +166,8 @@ def cmd_predict(a, progress) -> int:
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a), backbone=_loaded(a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
-        print(f"{prediction_run_name(run, trained)} stored (evaluate --prediction-run {run} scores it)",
-              file=sys.stderr)
+        print(f"{prediction_run_name(run, trained)} stored (evaluate --prediction-run {run} scores it); "
+              f"{threshold_words(p.maps.prediction_run_config(run))}", file=sys.stderr)
         _warn_degenerate(p, run)
     return run
 
@@ -186,15 +186,16 @@ def _warn_degenerate(project: Project, pred_run: int | None, file=None) -> None:
 
 def describe_prediction_run(project: Project, pred_run: int) -> str:
     """One line on a prediction run as every place names it (core/run_names.py: its own number, the one
-    ``evaluate --prediction-run`` takes, then the training run it came from), with what it holds and how much of it
-    is reviewed, e.g. 'prediction run #5 (from training run #3): 34 boxes on 20 of 24 images; reviewed 7
-    (5 accepted, 2 rejected), 27 pending'."""
+    ``evaluate --prediction-run`` takes, then the training run it came from), with what it holds, how much of it
+    is reviewed and how it chose its threshold, e.g. 'prediction run #5 (from training run #3): 34 boxes on 20 of
+    24 images; reviewed 7 (5 accepted, 2 rejected), 27 pending; τ 0.80 and drawing (as set) fitted to 7 curated
+    images the run did not train on' (core.run_figures.threshold_words)."""
     trained = {r.id: r.training_run_id for r in project.maps.prediction_runs()}.get(pred_run)
     c = project.maps.prediction_run_counts(pred_run)
     return (f"{prediction_run_name(pred_run, trained)}: "
             f"{plural(c['boxes'], 'box', 'boxes')} on {c['images_with_boxes']} of {plural(c['images'], 'image')}; "
             f"reviewed {c['accepted'] + c['rejected']} ({c['accepted']} accepted, {c['rejected']} rejected), "
-            f"{c['pending']} pending")
+            f"{c['pending']} pending; {threshold_words(project.maps.prediction_run_config(pred_run))}")
 
 
 def run_summary(project: Project, out: dict) -> str:

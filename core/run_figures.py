@@ -55,3 +55,41 @@ def describe_training_run(run) -> str:
         return f"{text}: {run.error.strip().splitlines()[0]}"
     parts = training_run_figures(run)
     return f"{text}: {', '.join(parts)}" if parts else text
+
+
+def _drawing_words(boxes: dict) -> str:
+    if boxes.get("grabcut"):
+        return "drawing (GrabCut)"
+    if boxes.get("split_touching"):
+        return f"drawing (touching objects split, {boxes['split_touching']:g})"
+    return "drawing (as set)"
+
+
+def threshold_words(config: dict) -> str:
+    """How a prediction run chose its operating threshold tau and box drawing, in words, from the record
+    core.pipeline.predict_stage.choose_operating_point keeps in its config, e.g. 'τ 0.80 and drawing (GrabCut)
+    fitted to 7 curated images the run did not train on' or 'τ 0.70 chosen on 60 training images' pseudo boxes;
+    not fitted to curated boxes: 2 curated images the run did not train on, 5 needed (54 it trained on left out)'.
+    Runs stored before the record was kept are worded from ``calibrated_on`` / ``fitted_to_curated``."""
+    tau = finite(config.get("operating_threshold"))
+    head = f"τ {tau:.2f}" if tau is not None else "τ ?"
+    source = config.get("threshold_source")
+    fitted, n_cal = int(config.get("fitted_to_curated") or 0), int(config.get("calibrated_on") or 0)
+    if source is None:   # an older run
+        if fitted:
+            return f"{head} and {_drawing_words(config.get('boxes') or {})} fitted to {plural(fitted, 'curated image')}"
+        return f"{head} chosen on {plural(n_cal, 'image')}" if n_cal else head
+    if source == "project":
+        return f"{head} set in the project"
+    if source == "fit":
+        return (f"{head} and {_drawing_words(config.get('boxes') or {})} fitted to "
+                f"{plural(fitted, 'curated image')} the run did not train on")
+    if source == "curated":
+        return f"{head} chosen on {plural(n_cal, 'curated image')} the run did not train on"
+    text = (f"{head} chosen on {plural(n_cal, 'training image')}' pseudo boxes" if source == "pseudo"
+            else f"{head}: too few images to choose it on")
+    held, trained = int(config.get("curated_held_out") or 0), int(config.get("curated_trained_on") or 0)
+    if (held or trained) and (config.get("boxes") or {}).get("fit_to_curated", True):
+        text += (f"; not fitted to curated boxes: {plural(held, 'curated image')} the run did not train on, 5 needed"
+                 + (f" ({trained} it trained on left out)" if trained else ""))
+    return text

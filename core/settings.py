@@ -332,13 +332,17 @@ class BoxDrawConfig:
     max_boxes: int = option(0, "keep at most this many boxes per image; 0 = all", unit="boxes", low=0)
     # on: demo 0.91x -> 0.84x of drawing every box (it picks GrabCut there), aerial 1.03x -> 1.03x (it picks the split;
     # nothing makes the aerial top box right), simulated review with the suggestion gate (docs/BENCHMARKS.md, issue 14)
-    fit_to_curated: bool = option(True, "once 5 images carry curated boxes, choose the operating threshold and "
-                                         "the drawing (as set, with GrabCut, or splitting touching objects) whose "
-                                         "best box the inspector would have kept most often on them",
+    # judged only on curated images the run did not train on (val split, or curated after the run started): on its own
+    # training images the head is over-confident and the fit left most new images without a box (issue 14, sixth pass)
+    fit_to_curated: bool = option(True, "once 5 images carry curated boxes the training run did not learn from "
+                                         "(validation images, or curated after the run started), choose the "
+                                         "operating threshold and the drawing (as set, with GrabCut, or splitting "
+                                         "touching objects) whose best box the inspector would have kept most often "
+                                         "on them",
                                   cli="fit-to-curated", stages=DRAW_STAGES)
     threshold: float | None = option(None, "operating threshold on the foreground probability; 'default': "
-                                           "chosen per prediction run on the training images' pseudo boxes (on their "
-                                           "curated boxes alone once 5 images have some)",
+                                           "chosen per prediction run on the training images' pseudo boxes (on "
+                                           "curated boxes alone once 5 images the run did not train on have some)",
                                      symbol="tau", unit="probability", cli="threshold", stages=DRAW_STAGES,
                                      low=0.0, high=1.0, metavar="T")
 

@@ -92,9 +92,11 @@ class LayersPanel(QWidget):
         self.source.setCurrentIndex(i if i >= 0 else 0)
         self.source.blockSignals(False)
 
-    def set_prediction_run(self, prediction: PredictionRecord | None, tau: float | None) -> None:
+    def set_prediction_run(self, prediction: PredictionRecord | None, tau: float | None,
+                           chosen: str | None = None) -> None:
         """Say which prediction run the magenta boxes come from (its own number, the one evaluate --prediction-run
-        takes, and the training run it came from: core/run_names.py) and the threshold they were drawn at."""
+        takes, and the training run it came from: core/run_names.py), the threshold they were drawn at, and
+        ``chosen``: how the run chose it (core.run_figures.threshold_words, the command line's words)."""
         hint = self.legends.get("prediction")
         if hint is None:
             return
@@ -104,13 +106,12 @@ class LayersPanel(QWidget):
             text += f" · {prediction_run_short(prediction.run_id)}" + (f", τ {tau:.2f}" if tau is not None else "")
         hint.setText(text)
         hint.setToolTip("" if prediction is None else f"Boxes of {name}." if tau is None else
-                        f"Boxes of {name} enclose the regions whose foreground "
-                        f"probability passes τ = {tau:.2f}, the threshold the run picked on its training images "
-                        f"(where its boxes agree best with curated boxes or top proposals). Box label: how much "
-                        f"confident foreground the box holds (mean foreground probability inside x sqrt of its "
-                        f"share of the image's largest foreground mass); on an unlabelled image, times the "
-                        f"classifier's probability that it shows an object. Higher-scored boxes hit an object more "
-                        f"often (docs/BENCHMARKS.md).")
+                        f"Boxes of {name} enclose the regions whose foreground probability passes τ = {tau:.2f}"
+                        + (f" ({chosen})" if chosen else "") + ". Box label: how much "
+                        "confident foreground the box holds (mean foreground probability inside x sqrt of its "
+                        "share of the image's largest foreground mass); on an unlabelled image, times the "
+                        "classifier's probability that it shows an object. Higher-scored boxes hit an object more "
+                        "often (docs/BENCHMARKS.md).")
 
     @property
     def preferred_source(self):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from core.train.predictor import LoadedModel, best_threshold, run_on_cached
 # once per prediction run WITHOUT ground truth: the threshold at which the boxes of the training images
 # agree best with their pseudo boxes (curated boxes, else the top-1 proposal). 0.5 (the softmax's natural
 # cut) is the fallback when fewer than CALIBRATION_MIN images have pseudo boxes. On the demo data the
-# calibrated threshold was 0.85, and box accuracy at it rose from 33-35 % to 46-52 % on train and val.
+# calibrated threshold was 0.85, and box accuracy at it rose from 33-35 % to 46-52 % on train and val. Curated
+# boxes choose it (and the drawing) only on images the training run did not learn them from (issue 14, sixth pass).
 OPERATING_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
 CALIBRATION_IMAGES = 200   # at most this many training images (evenly spread) choose the threshold
@@ -69,57 +71,98 @@ def _pseudo_boxes(project: Project, rec) -> np.ndarray | None:
     return np.array([props[0].xyxy], dtype=np.float64) if props else None
 
 
-def calibrate_threshold(project: Project, model: LoadedModel, cache, records) -> tuple[float, int]:
-    """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
-    match the pseudo boxes of the training images (mean BoxAccV2 at IoU 30/50/70; ties go to the one
-    nearest 0.5). Once CALIBRATION_MIN images of the train and val splits have curated boxes, those alone choose
-    it: they are the inspector's own boxes, while a proposal may be a speck (issue 14). No ground truth is read."""
-    picks = _curated_picks(project, records, cache)
-    if len(picks) < CALIBRATION_MIN:
-        picks = [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
-                 for b in [_pseudo_boxes(project, r)] if b is not None]
-    if len(picks) > CALIBRATION_IMAGES:
-        picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
-    if len(picks) < CALIBRATION_MIN:
-        return OPERATING_THRESHOLD, 0
+def _maps_of(model: LoadedModel, cache, picks) -> list[np.ndarray]:
+    """The model's foreground maps [h, w] of the picked images, 16 at a time."""
     maps: list[np.ndarray] = []
     for i in range(0, len(picks), 16):
-        _, fg = run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])
-        maps.extend(fg)
-    tau = best_threshold(maps, [b for _, b in picks], [(r.width, r.height) for r, _ in picks], THRESHOLD_GRID,
-                         prefer=OPERATING_THRESHOLD)
-    return tau, len(picks)
+        maps.extend(run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])[1])
+    return maps
+
+
+def _spread(picks: list) -> list:
+    """At most CALIBRATION_IMAGES of ``picks``, evenly spread."""
+    if len(picks) > CALIBRATION_IMAGES:
+        return [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
+    return picks
+
+
+def threshold_on(model: LoadedModel, cache, picks) -> float:
+    """The threshold in THRESHOLD_GRID whose boxes best match the picks' boxes (mean BoxAccV2 at IoU 30/50/70;
+    ties go to the one nearest 0.5). ``picks``: (image, boxes [M, 4] in image pixels), at least one."""
+    picks = _spread(picks)
+    return best_threshold(_maps_of(model, cache, picks), [b for _, b in picks], [(r.width, r.height) for r, _ in picks],
+                          THRESHOLD_GRID, prefer=OPERATING_THRESHOLD)
+
+
+def pseudo_picks(project: Project, records, cache) -> list:
+    """(image, what training believed about it [M, 4]) of the train split's images with cached features."""
+    return [(r, b) for r in records if r.split == "train" and cache.has(r.content_hash)
+            for b in [_pseudo_boxes(project, r)] if b is not None]
+
+
+def calibrate_threshold(project: Project, model: LoadedModel, cache, records,
+                        run_started: datetime | None = None) -> tuple[float, int]:
+    """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
+    match the pseudo boxes of the training images (``threshold_on``). Once CALIBRATION_MIN curated images are held
+    out for the run (``curated_picks``: the run's localizer did not learn from their boxes; ``run_started`` is the
+    training run's start, naive UTC) those alone choose it: they are the inspector's own boxes, while a proposal may
+    be a speck (issue 14), and on images it trained on the head is more confident than on new ones. Fewer: the
+    training images' pseudo boxes as before. (0.5, 0) when fewer than CALIBRATION_MIN images have either. No ground
+    truth is read."""
+    picks = curated_picks(project, records, cache, run_started).held_out
+    if len(picks) < CALIBRATION_MIN:
+        picks = pseudo_picks(project, records, cache)
+    if len(picks) < CALIBRATION_MIN:
+        return OPERATING_THRESHOLD, 0
+    return threshold_on(model, cache, picks), len(_spread(picks))
 
 
 # what fit_to_curated may change in the project's box drawing (each judged at every threshold of the grid)
 FIT_VARIANTS: tuple[dict[str, Any], ...] = ({}, {"grabcut": True}, {"split_touching": 0.15})
 
 
-def _curated_picks(project: Project, records, cache) -> list:
-    """(image, its curated boxes [M, 4]) of the images with curated boxes and cached features, test split excepted:
-    evaluation reports on it, so nothing fitted (the localizer, the threshold, the drawing) may learn from it."""
+@dataclass(frozen=True)
+class CuratedPicks:
+    """Curated images (image, its curated boxes [M, 4] image pixels) split by what a training run learned."""
+    held_out: list   # the run's localizer could not have learned from their boxes: the fit is judged on these
+    trained: list    # train-split images whose curated boxes (some of them) were there when the run started
+
+
+def trained_on(rec, boxes, run_started: datetime | None) -> bool:
+    """Whether a training run that started at ``run_started`` (naive UTC, as stored) could have learned the image's
+    curated ``boxes`` (core/pipeline/train_stage.py build_samples: the localizer trains on the train split only, on
+    an image's curated boxes where it has some). A box is new to the run when it was created or last moved after
+    the run started; a box with no time, or an unknown run, counts as learned."""
+    if rec.split != "train":
+        return False
+    if run_started is None:
+        return True
+    return any((b.updated_at or b.created_at or datetime.min) <= run_started for b in boxes)
+
+
+def curated_picks(project: Project, records, cache, run_started: datetime | None = None) -> CuratedPicks:
+    """The images with curated boxes and cached features, test split excepted (evaluation reports on it, so nothing
+    fitted, the localizer, the threshold, the drawing, may learn from it), split into held out / trained on for the
+    run that started at ``run_started`` (``trained_on``)."""
     curated: dict[int, list] = {}
     for b in project.boxes.all():
-        curated.setdefault(b.image_id, []).append(b.xyxy)
-    return [(r, np.array(curated[r.id], dtype=np.float64)) for r in records
-            if r.id in curated and r.split != "test" and cache.has(r.content_hash)]
+        curated.setdefault(b.image_id, []).append(b)
+    held: list = []
+    trained: list = []
+    for r in records:
+        if r.id in curated and r.split != "test" and cache.has(r.content_hash):
+            pick = (r, np.array([b.xyxy for b in curated[r.id]], dtype=np.float64))
+            (trained if trained_on(r, curated[r.id], run_started) else held).append(pick)
+    return CuratedPicks(held, trained)
 
 
-def fit_drawing(project: Project, model: LoadedModel, cache, records,
-                draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig, int]:
-    """(threshold, box drawing, images fitted on) whose best box the inspector would have kept most often on the
-    images with curated boxes: per image the review's gain of that box (core/dips/suggest.py: kept as is, adjusted,
-    or rejected), summed; ties go to the threshold nearest 0.5, then to ``draw`` as set. (OPERATING_THRESHOLD,
-    ``draw``, 0) when fewer than CALIBRATION_MIN images are curated."""
+def fit_on(model: LoadedModel, cache, picks, draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig]:
+    """(threshold, box drawing) whose best box the inspector would have kept most often on ``picks`` ((image, its
+    curated boxes [M, 4]), at least one): per image the review's gain of that box (core/dips/suggest.py: kept as is,
+    adjusted, or rejected), summed; ties go to the threshold nearest 0.5, then to ``draw`` as set."""
     from core.dips.suggest import SuggestionGate, box_outcomes
-    picks = _curated_picks(project, records, cache)
-    if len(picks) > CALIBRATION_IMAGES:
-        picks = [picks[int(i)] for i in np.linspace(0, len(picks) - 1, CALIBRATION_IMAGES)]
-    if len(picks) < CALIBRATION_MIN:
-        return OPERATING_THRESHOLD, draw, 0
-    maps: list[np.ndarray] = []
-    for i in range(0, len(picks), 16):
-        maps.extend(run_on_cached(model, cache, [r.content_hash for r, _ in picks[i:i + 16]])[1])
+    picks = _spread(picks)
+    maps = _maps_of(model, cache, picks)
     gain = SuggestionGate().gain
     best: tuple[tuple[float, float, int], float, BoxDrawConfig] | None = None
     for k, change in enumerate(FIT_VARIANTS):
@@ -135,7 +178,45 @@ def fit_drawing(project: Project, model: LoadedModel, cache, records,
             if best is None or key > best[0]:
                 best = (key, t, d)
     assert best is not None   # FIT_VARIANTS and THRESHOLD_GRID are not empty
-    return float(best[1]), best[2], len(picks)
+    return float(best[1]), best[2]
+
+
+def fit_drawing(project: Project, model: LoadedModel, cache, records, draw: BoxDrawConfig,
+                run_started: datetime | None = None) -> tuple[float, BoxDrawConfig, int]:
+    """(threshold, box drawing, images fitted on): ``fit_on`` the curated images held out for the run that started at
+    ``run_started`` (``curated_picks``). (OPERATING_THRESHOLD, ``draw``, 0) when fewer than CALIBRATION_MIN are:
+    fitted on the images the run trained on, the head's maps are over-confident and the fit picks a threshold and
+    drawing that leave most new images without a box (docs/BENCHMARKS.md, issue 14 sixth pass)."""
+    picks = curated_picks(project, records, cache, run_started).held_out
+    if len(picks) < CALIBRATION_MIN:
+        return OPERATING_THRESHOLD, draw, 0
+    tau, chosen = fit_on(model, cache, picks, draw)
+    return tau, chosen, len(_spread(picks))
+
+
+def choose_operating_point(project: Project, model: LoadedModel, cache, records, cfg: PipelineConfig,
+                           run_started: datetime | None) -> tuple[float, PipelineConfig, dict[str, Any]]:
+    """(operating threshold, ``cfg`` with the drawing to use, how they were chosen) for a prediction run of the
+    training run that started at ``run_started`` (naive UTC). The project's own threshold is used as is; else the
+    drawing and threshold are fitted to the curated images held out for the run (``fit_drawing``) when the project
+    fits to curated boxes and CALIBRATION_MIN are, else the threshold is calibrated (``calibrate_threshold``) and the
+    drawing is the project's. The record (stored in the run's config, worded by core.run_figures.threshold_words):
+    ``threshold_source`` ("project", "fit", "curated", "pseudo" or "default"), ``calibrated_on`` / ``fitted_to_curated``
+    (images chosen on; 0 when not), ``curated_held_out`` / ``curated_trained_on`` (curated images of the train and val
+    splits the run did not / did learn from)."""
+    picks = curated_picks(project, records, cache, run_started)
+    record: dict[str, Any] = {"calibrated_on": 0, "fitted_to_curated": 0, "curated_held_out": len(picks.held_out),
+                              "curated_trained_on": len(picks.trained)}
+    if cfg.boxes.threshold is not None:   # the project's own choice
+        return float(cfg.boxes.threshold), cfg, {**record, "threshold_source": "project"}
+    if cfg.boxes.fit_to_curated:
+        tau, draw, fitted = fit_drawing(project, model, cache, records, cfg.boxes, run_started)
+        if fitted:
+            return tau, replace(cfg, boxes=draw), {**record, "threshold_source": "fit", "calibrated_on": fitted,
+                                                   "fitted_to_curated": fitted}
+    tau, n_cal = calibrate_threshold(project, model, cache, records, run_started)
+    source = "default" if not n_cal else "curated" if len(picks.held_out) >= CALIBRATION_MIN else "pseudo"
+    return tau, cfg, {**record, "threshold_source": source, "calibrated_on": n_cal}
 
 
 def predict(project: Project, run_id: int | None = None, progress: Progress = NULL_PROGRESS,
@@ -212,18 +293,9 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
-    fitted = 0
-    if cfg.boxes.threshold is not None:   # the project's own choice
-        tau, n_cal = float(cfg.boxes.threshold), 0
-    else:                                 # calibrated on the training images, whatever is predicted
-        tau, n_cal = calibrate_threshold(project, model, cache, every)
-        if cfg.boxes.fit_to_curated:
-            t, draw, fitted = fit_drawing(project, model, cache, every, cfg.boxes)
-            if fitted:
-                tau, n_cal = t, fitted
-                cfg = replace(cfg, boxes=draw)
-    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "calibrated_on": n_cal,
-                                                        "boxes": asdict(cfg.boxes), "fitted_to_curated": fitted})
+    tau, cfg, chosen = choose_operating_point(project, model, cache, every, cfg, run.started_at)
+    pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "boxes": asdict(cfg.boxes),
+                                                        **chosen})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
                          object_classes, project.class_names())

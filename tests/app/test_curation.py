@@ -206,6 +206,21 @@ def test_top_k_and_min_score_filter_the_canvas(qtbot, main_window):
     assert w.canvas.items_of("proposal")[pid].zValue() > 100
 
 
+def test_prediction_legend_says_what_the_threshold_was_fitted_on(main_window):
+    """The legend's tooltip words how the run chose τ and the drawing, as the command line does."""
+    import numpy as np
+    w = main_window
+    maps = w.session.project.maps
+    run = maps.new_prediction_run(None, {"operating_threshold": 0.8, "threshold_source": "fit", "calibrated_on": 7,
+                                         "fitted_to_curated": 7, "curated_held_out": 7, "curated_trained_on": 40,
+                                         "boxes": {"grabcut": True}})
+    maps.save_prediction(run, w.session.image.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32),
+                         [(30, 30, 90, 80, 0.77)])
+    w.session.predictions_changed.emit()
+    assert "τ 0.80 and drawing (GrabCut) fitted to 7 curated images the run did not train on" in \
+        w.layers.legends["prediction"].toolTip()
+
+
 def test_accept_prediction_as_curated_box(qtbot, main_window, db):
     import numpy as np
     w = main_window

@@ -149,9 +149,10 @@ def test_the_suggestion_gate_is_an_option_of_predict_where_it_acts_and_trains_ol
 
 
 def test_threshold_help_says_when_the_curated_boxes_alone_choose_it(capsys):
-    """What README says: once 5 images carry curated boxes, those alone choose the operating threshold."""
+    """What README says: once 5 images carry curated boxes the run did not train on, those alone choose the operating
+    threshold."""
     from core.pipeline.predict_stage import CALIBRATION_MIN
     with pytest.raises(SystemExit):
         main(["predict", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
-    assert f"on their curated boxes alone once {CALIBRATION_MIN} images have some" in shown
+    assert f"curated boxes alone once {CALIBRATION_MIN} images the run did not train on have some" in shown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from core.run_figures import describe_training_run, training_run_figures
+from core.run_figures import describe_training_run, threshold_words, training_run_figures
 
 
 def run(**kw):
@@ -39,3 +39,18 @@ def test_a_failed_run_gives_its_errors_first_line():
     r = run(status="failed", error="CUDA out of memory\nTraceback ...")
     assert describe_training_run(r) == "run #3 failed: CUDA out of memory"
     assert describe_training_run(None) == "run gone (deleted meanwhile)"
+
+
+def test_a_prediction_run_says_how_it_chose_its_threshold_and_on_how_many_held_out_curated_images():
+    fit = {"operating_threshold": 0.8, "threshold_source": "fit", "calibrated_on": 7, "fitted_to_curated": 7,
+           "curated_held_out": 7, "curated_trained_on": 40, "boxes": {"split_touching": 0.15}}
+    assert threshold_words(fit) == ("τ 0.80 and drawing (touching objects split, 0.15) fitted to 7 curated images "
+                                    "the run did not train on")
+    few = {"operating_threshold": 0.85, "threshold_source": "pseudo", "calibrated_on": 118, "fitted_to_curated": 0,
+           "curated_held_out": 2, "curated_trained_on": 59, "boxes": {"fit_to_curated": True}}
+    assert threshold_words(few) == ("τ 0.85 chosen on 118 training images' pseudo boxes; not fitted to curated "
+                                    "boxes: 2 curated images the run did not train on, 5 needed (59 it trained on "
+                                    "left out)")
+    assert threshold_words({**few, "boxes": {"fit_to_curated": False}}).endswith("pseudo boxes")   # not asked to fit
+    assert threshold_words({"operating_threshold": 0.65, "threshold_source": "project"}) == "τ 0.65 set in the project"
+    assert threshold_words({"operating_threshold": 0.7, "calibrated_on": 60}) == "τ 0.70 chosen on 60 images"  # older

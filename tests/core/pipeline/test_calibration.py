@@ -2,6 +2,7 @@
 ground truth, and it is the threshold the boxes are drawn and evaluated at."""
 from __future__ import annotations
 
+from datetime import datetime
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,6 +10,10 @@ import torch
 
 from core.pipeline.predict_stage import OPERATING_THRESHOLD, calibrate_threshold, fit_drawing
 from core.settings import BoxDrawConfig
+
+CURATED_AT = datetime(2026, 5, 1, 12, 0)       # when the stub's boxes were drawn (naive UTC, as stored)
+BEFORE = datetime(2026, 5, 1, 11, 0)           # a run that started before them could not learn them
+AFTER = datetime(2026, 5, 1, 13, 0)            # one that started after them trained on those of the train split
 
 
 def _halo_map() -> np.ndarray:
@@ -18,11 +23,15 @@ def _halo_map() -> np.ndarray:
     return m
 
 
-def _stub_project(n_images: int, curated: dict | None = None):
+def _stub_project(n_images: int, curated: dict | None = None, at: dict | None = None):
+    """Stub project of ``n_images`` train images whose proposal is the object; ``curated`` {image: boxes}, drawn at
+    CURATED_AT unless ``at`` {image: time} says otherwise."""
     recs = [SimpleNamespace(id=i, split="train", content_hash=f"h{i}", width=100, height=100) for i in range(n_images)]
     prop = SimpleNamespace(xyxy=(40.0, 40.0, 60.0, 60.0))
     curated = curated or {}
-    mine = [SimpleNamespace(image_id=i, xyxy=b) for i, bs in curated.items() for b in bs]
+    at = at or {}
+    mine = [SimpleNamespace(image_id=i, xyxy=b, created_at=at.get(i, CURATED_AT), updated_at=at.get(i, CURATED_AT))
+            for i, bs in curated.items() for b in bs]
     project = SimpleNamespace(boxes=SimpleNamespace(list=lambda i: [b for b in mine if b.image_id == i],
                                                     all=lambda: mine),
                               proposals=SimpleNamespace(list=lambda _id, include_rejected=False: [prop]))
@@ -52,11 +61,11 @@ def test_once_enough_images_are_curated_their_boxes_alone_choose_the_threshold()
     """The proposals are specks inside the object; the inspector boxed the whole halo on 5 images (any split)."""
     project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)})
     recs[0].split = "val"
-    tau, n = calibrate_threshold(project, model, cache, recs)
+    tau, n = calibrate_threshold(project, model, cache, recs, BEFORE)
     assert n == 5 and tau == 0.5          # 0.3 .. 0.55 all draw the halo box; 0.5 is nearest the fallback
     # four curated images are too few: the training images' pseudo boxes choose as before
     project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(4)})
-    assert calibrate_threshold(project, model, cache, recs)[1] == 8   # curated where there, proposals elsewhere
+    assert calibrate_threshold(project, model, cache, recs, BEFORE)[1] == 8   # curated where there, proposals elsewhere
 
 
 def test_drawing_is_fitted_to_what_the_inspector_boxed():
@@ -65,13 +74,13 @@ def test_drawing_is_fitted_to_what_the_inspector_boxed():
     draw = BoxDrawConfig()
     core = {i: [(40.0, 40.0, 60.0, 60.0)] for i in range(5)}
     project, model, cache, recs = _stub_project(8, core)
-    tau, chosen, n = fit_drawing(project, model, cache, recs, draw)
+    tau, chosen, n = fit_drawing(project, model, cache, recs, draw, BEFORE)
     assert (tau, n) == (0.6, 5) and chosen == draw
     halo = {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)}
     project, model, cache, recs = _stub_project(8, halo)
-    assert fit_drawing(project, model, cache, recs, draw)[:2] == (0.5, draw)
+    assert fit_drawing(project, model, cache, recs, draw, BEFORE)[:2] == (0.5, draw)
     project, model, cache, recs = _stub_project(8, {0: [(20.0, 20.0, 80.0, 80.0)]})
-    assert fit_drawing(project, model, cache, recs, draw) == (OPERATING_THRESHOLD, draw, 0)   # too few
+    assert fit_drawing(project, model, cache, recs, draw, BEFORE) == (OPERATING_THRESHOLD, draw, 0)   # too few
 
 
 def test_curated_boxes_of_test_images_choose_neither_threshold_nor_drawing():
@@ -80,5 +89,39 @@ def test_curated_boxes_of_test_images_choose_neither_threshold_nor_drawing():
     project, model, cache, recs = _stub_project(8, halo)
     recs[0].split = "test"
     # four curated images left: the training images' pseudo boxes choose, the test image's among none of them
-    assert calibrate_threshold(project, model, cache, recs) == (0.6, 7)
-    assert fit_drawing(project, model, cache, recs, BoxDrawConfig()) == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
+    assert calibrate_threshold(project, model, cache, recs, BEFORE) == (0.6, 7)
+    fitted = fit_drawing(project, model, cache, recs, BoxDrawConfig(), BEFORE)
+    assert fitted == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
+
+
+def test_curated_images_the_run_trained_on_are_left_out_once_enough_are_held_out():
+    """Five images curated after the run started (the halo) and three it trained on (the core, curated before): the
+    held-out five alone choose; the core boxes would have pulled the threshold to 0.6."""
+    halo, core = (20.0, 20.0, 80.0, 80.0), (40.0, 40.0, 60.0, 60.0)
+    curated = {**{i: [halo] for i in range(5)}, **{i: [core] for i in range(5, 8)}}
+    project, model, cache, recs = _stub_project(8, curated, at={i: BEFORE for i in range(5, 8)})
+    run_started = datetime(2026, 5, 1, 11, 30)       # between the two
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_started)[::2] == (0.5, 5)
+    assert calibrate_threshold(project, model, cache, recs, run_started) == (0.5, 5)
+
+
+def test_validation_images_are_held_out_whenever_they_were_curated():
+    """The localizer trains on the train split only: a val image's curated boxes are held out even when they were
+    there before the run started; the same boxes on train images are not."""
+    core = {i: [(40.0, 40.0, 60.0, 60.0)] for i in range(5)}
+    project, model, cache, recs = _stub_project(8, core)
+    for r in recs[:5]:
+        r.split = "val"
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), AFTER)[::2] == (0.6, 5)
+    project, model, cache, recs = _stub_project(8, core)
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), AFTER)[2] == 0
+
+
+def test_with_too_few_held_out_images_the_drawing_is_not_fitted_and_pseudo_boxes_choose_the_threshold():
+    """All 8 images curated (the halo) before the run started: it trained on them. Nothing is fitted; the threshold
+    comes from the training images' pseudo boxes, as a run without curated boxes chooses it (curated where there)."""
+    project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(8)})
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), AFTER) == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
+    assert calibrate_threshold(project, model, cache, recs, AFTER) == (0.5, 8)
+    # the same with an unknown run: nothing of the train split counts as held out
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), None)[2] == 0

@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from core.cli import run_cli
+from core.run_figures import threshold_words
 
 
 def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_prediction(tiny_pipeline, monkeypatch,
@@ -34,7 +35,9 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert counts["boxes"] == 2 * len(sites) and counts["images_with_boxes"] == len(sites)
     assert "attention maps  " in out and f"training        run #{train_run} finished: 2 epochs on " in out
     assert (f"prediction      prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
-            f"{len(sites)} of {n_images} images; reviewed 0 (0 accepted, 0 rejected), {2 * len(sites)} pending") in out
+            f"{len(sites)} of {n_images} images; reviewed 0 (0 accepted, 0 rejected), {2 * len(sites)} pending; "
+            f"{threshold_words(project.maps.prediction_run_config(pred_run))}") in out
+    assert "; τ 0." in out                                  # how the run chose its threshold, in words
 
     assert run_cli(["run", str(project.path), "--json"]) == 0   # up to date: nothing recomputed
     assert json.loads(capsys.readouterr().out) == {"attention": 0, "proposals": 0, "trained": False,
@@ -62,8 +65,8 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert run_cli(["info", str(project.path)]) == 0
     info = capsys.readouterr().out
     assert (f"predicted prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
-            f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending"
-            ) in info
+            f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending; "
+            f"{threshold_words(project.maps.prediction_run_config(pred_run))}") in info
     assert len(project.runs.list()) == 1 and f"training  1 run; last #{train_run} finished" in info   # not "1 run(s)"
     assert pred_run != train_run       # the number info names is the one evaluate takes, not the training run's
     project.boxes.add_gt(sites[0].id, (10, 10, 30, 30), sites[0].class_id)
