@@ -332,10 +332,11 @@ class BoxDrawConfig:
     max_boxes: int = option(0, "keep at most this many boxes per image; 0 = all", unit="boxes", low=0)
     # on: demo 0.91x -> 0.84x of drawing every box (it picks GrabCut there), aerial 1.03x -> 1.03x (it picks the split;
     # nothing makes the aerial top box right), simulated review with the suggestion gate (docs/BENCHMARKS.md, issue 14)
-    # judged only on curated images the run did not train on (val split, or curated after the run started): on its own
+    # judged only on curated images the run did not train on (val split, or not among the curated images the run
+    # recorded when it drew its samples; older runs: curated after the run started): on its own
     # training images the head is over-confident and the fit left most new images without a box (issue 14, sixth pass)
     fit_to_curated: bool = option(True, "once 5 images carry curated boxes the training run did not learn from "
-                                         "(validation images, or curated after the run started), choose the "
+                                         "(validation images, or curated after it drew its samples), choose the "
                                          "operating threshold and the drawing (as set, with GrabCut, or splitting "
                                          "touching objects) whose best box the inspector would have kept most often "
                                          "on them",

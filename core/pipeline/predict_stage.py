@@ -101,15 +101,15 @@ def pseudo_picks(project: Project, records, cache) -> list:
 
 
 def calibrate_threshold(project: Project, model: LoadedModel, cache, records,
-                        run_started: datetime | None = None) -> tuple[float, int]:
+                        learned: RunLearned | None = None) -> tuple[float, int]:
     """(operating threshold, images it was chosen on): the threshold in THRESHOLD_GRID whose boxes best
     match the pseudo boxes of the training images (``threshold_on``). Once CALIBRATION_MIN curated images are held
-    out for the run (``curated_picks``: the run's localizer did not learn from their boxes; ``run_started`` is the
-    training run's start, naive UTC) those alone choose it: they are the inspector's own boxes, while a proposal may
-    be a speck (issue 14), and on images it trained on the head is more confident than on new ones. Fewer: the
-    training images' pseudo boxes as before. (0.5, 0) when fewer than CALIBRATION_MIN images have either. No ground
-    truth is read."""
-    picks = curated_picks(project, records, cache, run_started).held_out
+    out for the run (``curated_picks``: the run's localizer did not learn from their boxes; ``learned``: what the
+    training run learned from, ``RunLearned``) those alone choose it: they are the inspector's own boxes, while a
+    proposal may be a speck (issue 14), and on images it trained on the head is more confident than on new ones.
+    Fewer: the training images' pseudo boxes as before. (0.5, 0) when fewer than CALIBRATION_MIN images have
+    either. No ground truth is read."""
+    picks = curated_picks(project, records, cache, learned).held_out
     if len(picks) < CALIBRATION_MIN:
         picks = pseudo_picks(project, records, cache)
     if len(picks) < CALIBRATION_MIN:
@@ -128,22 +128,39 @@ class CuratedPicks:
     trained: list    # train-split images whose curated boxes (some of them) were there when the run started
 
 
-def trained_on(rec, boxes, run_started: datetime | None) -> bool:
-    """Whether a training run that started at ``run_started`` (naive UTC, as stored) could have learned the image's
-    curated ``boxes`` (core/pipeline/train_stage.py build_samples: the localizer trains on the train split only, on
-    an image's curated boxes where it has some). A box is new to the run when it was created or last moved after
-    the run started; a box with no time, or an unknown run, counts as learned."""
+@dataclass(frozen=True)
+class RunLearned:
+    """What a training run's localizer learned curated boxes from: the curated images it trained on, as the run
+    recorded them when it drew its samples (``curated_images`` in its metrics, runs since issue 14's sixth pass),
+    else the time it started (older runs: an image whose box was created or last moved before then counts)."""
+    started: datetime | None = None          # naive UTC, as stored
+    curated_images: frozenset[int] | None = None
+
+    @classmethod
+    def of(cls, run) -> RunLearned:
+        ids = (run.metrics or {}).get("curated_images")
+        return cls(run.started_at, frozenset(int(i) for i in ids) if isinstance(ids, list) else None)
+
+
+def trained_on(rec, boxes, learned: RunLearned | None) -> bool:
+    """Whether the training run described by ``learned`` could have learned the image's curated ``boxes``
+    (core/pipeline/train_stage.py build_samples: the localizer trains on the train split only, on an image's curated
+    boxes where it has some). With the run's own list, exactly the images on it; else a box is new to the run when it
+    was created or last moved after the run started, and a box with no time, or an unknown run, counts as learned."""
     if rec.split != "train":
         return False
-    if run_started is None:
+    if learned is not None and learned.curated_images is not None:
+        return rec.id in learned.curated_images
+    if learned is None or learned.started is None:
         return True
-    return any((b.updated_at or b.created_at or datetime.min) <= run_started for b in boxes)
+    started = learned.started
+    return any((b.updated_at or b.created_at or datetime.min) <= started for b in boxes)
 
 
-def curated_picks(project: Project, records, cache, run_started: datetime | None = None) -> CuratedPicks:
+def curated_picks(project: Project, records, cache, learned: RunLearned | None = None) -> CuratedPicks:
     """The images with curated boxes and cached features, test split excepted (evaluation reports on it, so nothing
     fitted, the localizer, the threshold, the drawing, may learn from it), split into held out / trained on for the
-    run that started at ``run_started`` (``trained_on``)."""
+    training run described by ``learned`` (``trained_on``)."""
     curated: dict[int, list] = {}
     for b in project.boxes.all():
         curated.setdefault(b.image_id, []).append(b)
@@ -152,7 +169,7 @@ def curated_picks(project: Project, records, cache, run_started: datetime | None
     for r in records:
         if r.id in curated and r.split != "test" and cache.has(r.content_hash):
             pick = (r, np.array([b.xyxy for b in curated[r.id]], dtype=np.float64))
-            (trained if trained_on(r, curated[r.id], run_started) else held).append(pick)
+            (trained if trained_on(r, curated[r.id], learned) else held).append(pick)
     return CuratedPicks(held, trained)
 
 
@@ -182,12 +199,12 @@ def fit_on(model: LoadedModel, cache, picks, draw: BoxDrawConfig) -> tuple[float
 
 
 def fit_drawing(project: Project, model: LoadedModel, cache, records, draw: BoxDrawConfig,
-                run_started: datetime | None = None) -> tuple[float, BoxDrawConfig, int]:
-    """(threshold, box drawing, images fitted on): ``fit_on`` the curated images held out for the run that started at
-    ``run_started`` (``curated_picks``). (OPERATING_THRESHOLD, ``draw``, 0) when fewer than CALIBRATION_MIN are:
-    fitted on the images the run trained on, the head's maps are over-confident and the fit picks a threshold and
-    drawing that leave most new images without a box (docs/BENCHMARKS.md, issue 14 sixth pass)."""
-    picks = curated_picks(project, records, cache, run_started).held_out
+                learned: RunLearned | None = None) -> tuple[float, BoxDrawConfig, int]:
+    """(threshold, box drawing, images fitted on): ``fit_on`` the curated images held out for the training run
+    described by ``learned`` (``curated_picks``). (OPERATING_THRESHOLD, ``draw``, 0) when fewer than
+    CALIBRATION_MIN are: fitted on the images the run trained on, the head's maps are over-confident and the fit
+    picks a threshold and drawing that leave most new images without a box (docs/BENCHMARKS.md, issue 14 sixth pass)."""
+    picks = curated_picks(project, records, cache, learned).held_out
     if len(picks) < CALIBRATION_MIN:
         return OPERATING_THRESHOLD, draw, 0
     tau, chosen = fit_on(model, cache, picks, draw)
@@ -195,26 +212,26 @@ def fit_drawing(project: Project, model: LoadedModel, cache, records, draw: BoxD
 
 
 def choose_operating_point(project: Project, model: LoadedModel, cache, records, cfg: PipelineConfig,
-                           run_started: datetime | None) -> tuple[float, PipelineConfig, dict[str, Any]]:
+                           learned: RunLearned | None) -> tuple[float, PipelineConfig, dict[str, Any]]:
     """(operating threshold, ``cfg`` with the drawing to use, how they were chosen) for a prediction run of the
-    training run that started at ``run_started`` (naive UTC). The project's own threshold is used as is; else the
+    training run described by ``learned`` (``RunLearned``). The project's own threshold is used as is; else the
     drawing and threshold are fitted to the curated images held out for the run (``fit_drawing``) when the project
     fits to curated boxes and CALIBRATION_MIN are, else the threshold is calibrated (``calibrate_threshold``) and the
     drawing is the project's. The record (stored in the run's config, worded by core.run_figures.threshold_words):
     ``threshold_source`` ("project", "fit", "curated", "pseudo" or "default"), ``calibrated_on`` / ``fitted_to_curated``
     (images chosen on; 0 when not), ``curated_held_out`` / ``curated_trained_on`` (curated images of the train and val
     splits the run did not / did learn from)."""
-    picks = curated_picks(project, records, cache, run_started)
+    picks = curated_picks(project, records, cache, learned)
     record: dict[str, Any] = {"calibrated_on": 0, "fitted_to_curated": 0, "curated_held_out": len(picks.held_out),
                               "curated_trained_on": len(picks.trained)}
     if cfg.boxes.threshold is not None:   # the project's own choice
         return float(cfg.boxes.threshold), cfg, {**record, "threshold_source": "project"}
     if cfg.boxes.fit_to_curated:
-        tau, draw, fitted = fit_drawing(project, model, cache, records, cfg.boxes, run_started)
+        tau, draw, fitted = fit_drawing(project, model, cache, records, cfg.boxes, learned)
         if fitted:
             return tau, replace(cfg, boxes=draw), {**record, "threshold_source": "fit", "calibrated_on": fitted,
                                                    "fitted_to_curated": fitted}
-    tau, n_cal = calibrate_threshold(project, model, cache, records, run_started)
+    tau, n_cal = calibrate_threshold(project, model, cache, records, learned)
     source = "default" if not n_cal else "curated" if len(picks.held_out) >= CALIBRATION_MIN else "pseudo"
     return tau, cfg, {**record, "threshold_source": source, "calibrated_on": n_cal}
 
@@ -293,7 +310,7 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     missing = [r for r in records if not cache.has(r.content_hash)]
     if missing:
         encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
-    tau, cfg, chosen = choose_operating_point(project, model, cache, every, cfg, run.started_at)
+    tau, cfg, chosen = choose_operating_point(project, model, cache, every, cfg, RunLearned.of(run))
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "boxes": asdict(cfg.boxes),
                                                         **chosen})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])

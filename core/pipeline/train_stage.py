@@ -54,6 +54,18 @@ def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
     return out
 
 
+def _curated_images(project, run_id: int, records, samples: list[TrainSample]) -> list[int]:
+    """Ids of the images with curated boxes that the run's localizer trains on (as objects, or as all background for
+    a background class), recorded with the run when its samples are drawn, so that the prediction stage fits its
+    threshold only on curated images the run did not learn from (core/pipeline/predict_stage.py RunLearned). A
+    resumed run keeps the ids it recorded before: its checkpoint learned from those too."""
+    sampled = {s.key for s in samples}
+    ids = [r.id for r in records if r.content_hash in sampled]
+    boxed = {b.image_id for b in project.boxes.all(image_ids=ids)}
+    earlier = (project.runs.get(run_id).metrics or {}).get("curated_images") or []
+    return sorted(boxed | {int(i) for i in earlier})
+
+
 def _ensure_cache(project, cfg, records, progress, backbone) -> None:
     cache = feature_cache(project, cfg)
     have_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
@@ -127,6 +139,8 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         samples = build_samples(project, cfg, train_recs)
         if not any(not s.background_only for s in samples):
             raise ValueError(NO_BOXES)
+        curated_ids = _curated_images(project, run_id, train_recs, samples)
+        project.runs.update(run_id, metrics={"curated_images": curated_ids})
         embed_dim = x.shape[-1]
 
         def on_epoch(entry, history):
@@ -144,7 +158,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
                          "attention": cfg.to_dict()["attention"], "embed_dim": embed_dim, "n_blocks": x.shape[1],
                          "classes": [c.name for c in project.classes()]}, model_path)
         metrics = {"val_accuracy": val_acc, "n_train": len(samples),
-                   "final_loss": history[-1]["loss"] if history else None}
+                   "final_loss": history[-1]["loss"] if history else None, "curated_images": curated_ids}
         project.runs.update(run_id, history=history, metrics=metrics, checkpoint_path=str(model_path),
                             status="finished")
         return run_id

@@ -77,24 +77,28 @@ def test_by_default_runs_fit_their_drawing_to_curated_boxes_once_there_are_enoug
 
 
 def test_prediction_run_records_the_curated_images_held_out_for_its_training_run(tiny_prepared):
-    """Boxes curated before training, on train images, trained the run: it is not fitted to them and says so; boxes
-    curated after the run started are held out, and once 5 images have some the run is fitted to them alone."""
+    """Boxes curated before training, on train images, trained the run (it records those images): it is not fitted
+    to them and says so, even after a box of one of them is moved; images curated after it drew its samples are held
+    out, and once 5 have boxes the run is fitted to them alone."""
     from core.pipeline import predict, train
     from core.run_figures import threshold_words
     project, cfg = tiny_prepared
-    recs = [r for r in project.images.list() if r.class_id is not None][:6]
+    recs = [r for r in project.images.list() if r.class_id is not None][:7]
+    assert len(recs) == 7
     project.images.set_splits({r.id: "train" for r in recs})
-    for r in recs:
+    for r in recs[:2]:
         project.boxes.add(r.id, (2.0, 2.0, 20.0, 20.0), r.class_id)
     trained = train(project, cfg)
+    assert project.runs.get(trained).metrics["curated_images"] == sorted(r.id for r in recs[:2])
     before = project.maps.prediction_run_config(predict(project, trained, cfg=cfg))
-    assert (before["curated_trained_on"], before["curated_held_out"], before["fitted_to_curated"]) == (6, 0, 0)
+    assert (before["curated_trained_on"], before["curated_held_out"], before["fitted_to_curated"]) == (2, 0, 0)
     assert before["threshold_source"] in ("pseudo", "default")
     assert "not fitted to curated boxes" in threshold_words(before)
-    for r in recs[:5]:                     # the inspector moves five boxes after the run started
-        [box] = project.boxes.list(r.id)
-        project.boxes.update(box.id, (3.0, 3.0, 22.0, 22.0))
+    [box] = project.boxes.list(recs[0].id)               # moving a box the run learned does not make it new to it
+    project.boxes.update(box.id, (3.0, 3.0, 22.0, 22.0))
+    for r in recs[2:]:                                   # the inspector boxes five more images after the run
+        project.boxes.add(r.id, (3.0, 3.0, 22.0, 22.0), r.class_id)
     after = project.maps.prediction_run_config(predict(project, trained, cfg=cfg))
-    assert (after["curated_trained_on"], after["curated_held_out"], after["fitted_to_curated"]) == (1, 5, 5)
+    assert (after["curated_trained_on"], after["curated_held_out"], after["fitted_to_curated"]) == (2, 5, 5)
     assert after["threshold_source"] == "fit" and after["calibrated_on"] == 5
     assert "fitted to 5 curated images the run did not train on" in threshold_words(after)

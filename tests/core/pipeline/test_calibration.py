@@ -8,12 +8,17 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from core.pipeline.predict_stage import OPERATING_THRESHOLD, calibrate_threshold, fit_drawing
+from core.pipeline.predict_stage import OPERATING_THRESHOLD, RunLearned, calibrate_threshold, fit_drawing
 from core.settings import BoxDrawConfig
 
 CURATED_AT = datetime(2026, 5, 1, 12, 0)       # when the stub's boxes were drawn (naive UTC, as stored)
 BEFORE = datetime(2026, 5, 1, 11, 0)           # a run that started before them could not learn them
 AFTER = datetime(2026, 5, 1, 13, 0)            # one that started after them trained on those of the train split
+
+
+def run_at(started: datetime) -> RunLearned:
+    """A run from before runs recorded their curated images: only its start says what it learned from."""
+    return RunLearned(started=started)
 
 
 def _halo_map() -> np.ndarray:
@@ -61,11 +66,12 @@ def test_once_enough_images_are_curated_their_boxes_alone_choose_the_threshold()
     """The proposals are specks inside the object; the inspector boxed the whole halo on 5 images (any split)."""
     project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)})
     recs[0].split = "val"
-    tau, n = calibrate_threshold(project, model, cache, recs, BEFORE)
+    tau, n = calibrate_threshold(project, model, cache, recs, run_at(BEFORE))
     assert n == 5 and tau == 0.5          # 0.3 .. 0.55 all draw the halo box; 0.5 is nearest the fallback
     # four curated images are too few: the training images' pseudo boxes choose as before
     project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(4)})
-    assert calibrate_threshold(project, model, cache, recs, BEFORE)[1] == 8   # curated where there, proposals elsewhere
+    # curated where there, proposals elsewhere
+    assert calibrate_threshold(project, model, cache, recs, run_at(BEFORE))[1] == 8
 
 
 def test_drawing_is_fitted_to_what_the_inspector_boxed():
@@ -74,13 +80,13 @@ def test_drawing_is_fitted_to_what_the_inspector_boxed():
     draw = BoxDrawConfig()
     core = {i: [(40.0, 40.0, 60.0, 60.0)] for i in range(5)}
     project, model, cache, recs = _stub_project(8, core)
-    tau, chosen, n = fit_drawing(project, model, cache, recs, draw, BEFORE)
+    tau, chosen, n = fit_drawing(project, model, cache, recs, draw, run_at(BEFORE))
     assert (tau, n) == (0.6, 5) and chosen == draw
     halo = {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(5)}
     project, model, cache, recs = _stub_project(8, halo)
-    assert fit_drawing(project, model, cache, recs, draw, BEFORE)[:2] == (0.5, draw)
+    assert fit_drawing(project, model, cache, recs, draw, run_at(BEFORE))[:2] == (0.5, draw)
     project, model, cache, recs = _stub_project(8, {0: [(20.0, 20.0, 80.0, 80.0)]})
-    assert fit_drawing(project, model, cache, recs, draw, BEFORE) == (OPERATING_THRESHOLD, draw, 0)   # too few
+    assert fit_drawing(project, model, cache, recs, draw, run_at(BEFORE)) == (OPERATING_THRESHOLD, draw, 0)   # too few
 
 
 def test_curated_boxes_of_test_images_choose_neither_threshold_nor_drawing():
@@ -89,8 +95,8 @@ def test_curated_boxes_of_test_images_choose_neither_threshold_nor_drawing():
     project, model, cache, recs = _stub_project(8, halo)
     recs[0].split = "test"
     # four curated images left: the training images' pseudo boxes choose, the test image's among none of them
-    assert calibrate_threshold(project, model, cache, recs, BEFORE) == (0.6, 7)
-    fitted = fit_drawing(project, model, cache, recs, BoxDrawConfig(), BEFORE)
+    assert calibrate_threshold(project, model, cache, recs, run_at(BEFORE)) == (0.6, 7)
+    fitted = fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_at(BEFORE))
     assert fitted == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
 
 
@@ -101,8 +107,8 @@ def test_curated_images_the_run_trained_on_are_left_out_once_enough_are_held_out
     curated = {**{i: [halo] for i in range(5)}, **{i: [core] for i in range(5, 8)}}
     project, model, cache, recs = _stub_project(8, curated, at={i: BEFORE for i in range(5, 8)})
     run_started = datetime(2026, 5, 1, 11, 30)       # between the two
-    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_started)[::2] == (0.5, 5)
-    assert calibrate_threshold(project, model, cache, recs, run_started) == (0.5, 5)
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_at(run_started))[::2] == (0.5, 5)
+    assert calibrate_threshold(project, model, cache, recs, run_at(run_started)) == (0.5, 5)
 
 
 def test_validation_images_are_held_out_whenever_they_were_curated():
@@ -112,16 +118,37 @@ def test_validation_images_are_held_out_whenever_they_were_curated():
     project, model, cache, recs = _stub_project(8, core)
     for r in recs[:5]:
         r.split = "val"
-    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), AFTER)[::2] == (0.6, 5)
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_at(AFTER))[::2] == (0.6, 5)
     project, model, cache, recs = _stub_project(8, core)
-    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), AFTER)[2] == 0
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_at(AFTER))[2] == 0
 
 
 def test_with_too_few_held_out_images_the_drawing_is_not_fitted_and_pseudo_boxes_choose_the_threshold():
     """All 8 images curated (the halo) before the run started: it trained on them. Nothing is fitted; the threshold
     comes from the training images' pseudo boxes, as a run without curated boxes chooses it (curated where there)."""
     project, model, cache, recs = _stub_project(8, {i: [(20.0, 20.0, 80.0, 80.0)] for i in range(8)})
-    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), AFTER) == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
-    assert calibrate_threshold(project, model, cache, recs, AFTER) == (0.5, 8)
+    fitted = fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_at(AFTER))
+    assert fitted == (OPERATING_THRESHOLD, BoxDrawConfig(), 0)
+    assert calibrate_threshold(project, model, cache, recs, run_at(AFTER)) == (0.5, 8)
     # the same with an unknown run: nothing of the train split counts as held out
     assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), None)[2] == 0
+
+
+def test_a_run_that_recorded_its_curated_images_is_judged_by_them_not_by_box_times():
+    """The run's own list decides, whatever the box times say: images 0-4 (the halo) it trained on, although their
+    boxes are newer than its start (drawn before it drew its samples); images 5-9 (the core) are not on the list,
+    so they are held out even with older boxes. By time alone the halo would be chosen instead."""
+    halo, core = (20.0, 20.0, 80.0, 80.0), (40.0, 40.0, 60.0, 60.0)
+    curated = {**{i: [halo] for i in range(5)}, **{i: [core] for i in range(5, 10)}}
+    project, model, cache, recs = _stub_project(10, curated, at={**{i: AFTER for i in range(5)},
+                                                                 **{i: BEFORE for i in range(5, 10)}})
+    learned = RunLearned(started=datetime(2026, 5, 1, 12, 30), curated_images=frozenset(range(5)))
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), learned)[::2] == (0.6, 5)   # the core's
+    assert fit_drawing(project, model, cache, recs, BoxDrawConfig(), run_at(learned.started))[::2] == (0.5, 5)
+
+
+def test_run_learned_reads_the_runs_recorded_images_and_start():
+    started = datetime(2026, 5, 1, 9, 0)
+    run = SimpleNamespace(started_at=started, metrics={"curated_images": [3, 1]})
+    assert RunLearned.of(run) == RunLearned(started, frozenset({1, 3}))
+    assert RunLearned.of(SimpleNamespace(started_at=started, metrics={})) == RunLearned(started, None)
