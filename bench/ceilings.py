@@ -198,14 +198,15 @@ def _run(cmd: list[str], log: Path) -> None:
         subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT, check=True)
 
 
-def import_train_gt(oracle_project: Path, out: Path) -> None:
-    """Import the train split's ground truth of ``oracle_project`` as its curated boxes (once: skipped when it has
-    curated boxes), through the app's CLI (``import-coco --as curated``)."""
-    with Project.open(oracle_project) as p:
-        if any(p.boxes.list(r.id) for r in p.images.list()):
+def import_split_gt(project_path: Path, split: str, out_json: Path) -> None:
+    """Import the ground truth of ``split``'s images of the project at ``project_path`` as its curated boxes (once:
+    skipped when an image of the split has curated boxes), through the app's CLI (``import-coco --as curated``),
+    writing the COCO file it imports to ``out_json``."""
+    with Project.open(project_path) as p:
+        ids_of_split = {r.id for r in records_of(p, split)}
+        if any(p.boxes.list(i) for i in ids_of_split):
             return
-        train = {r.id for r in records_of(p, "train")}
-        gt = [(g.image_id, g.xyxy) for g in p.boxes.gt() if g.image_id in train]
+        gt = [(g.image_id, g.xyxy) for g in p.boxes.gt() if g.image_id in ids_of_split]
         classes = p.class_names()
         images = {r.id: (r.rel_path, r.width, r.height, classes.get(r.class_id, "object")) for r in p.images.list()}
     ids = sorted({i for i, _ in gt})
@@ -216,9 +217,15 @@ def import_train_gt(oracle_project: Path, out: Path) -> None:
                              "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "area": (b[2] - b[0]) * (b[3] - b[1]),
                              "iscrowd": 0} for k, (i, b) in enumerate(gt)],
             "categories": [{"id": k + 1, "name": c} for k, c in enumerate(cats)]}
-    (out / "train_gt.json").write_text(json.dumps(coco))
-    subprocess.run([sys.executable, str(REPO / "main.py"), "import-coco", str(oracle_project),
-                    str(out / "train_gt.json"), "--as", "curated"], check=True)
+    out_json.write_text(json.dumps(coco))
+    subprocess.run([sys.executable, str(REPO / "main.py"), "import-coco", str(project_path), str(out_json),
+                    "--as", "curated"], check=True)
+
+
+def import_train_gt(oracle_project: Path, out: Path) -> None:
+    """The oracle's curated boxes: the train split's ground truth (``import_split_gt``, written to
+    ``out/train_gt.json``)."""
+    import_split_gt(oracle_project, "train", out / "train_gt.json")
 
 
 def print_oracle_table(out: Path, seeds: list[int]) -> None:

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.gt_completeness import covered as box_mask
 from bench.real_aerial import ground_truth
 from core.dips.heads import build_localizer
 from core.dips.losses import dips_loss
@@ -71,15 +72,6 @@ def coco_boxes(path: Path, records) -> dict[int, np.ndarray]:
         x, y, w, h = ann["bbox"]
         out.setdefault(ids[ann["image_id"]], []).append([x, y, x + w, y + h])
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
-
-
-def box_mask(boxes: np.ndarray, res: int) -> np.ndarray:
-    """``[res, res]`` bool: pixel centres inside any of ``boxes`` (xyxy, already in pixels of the ``res`` grid)."""
-    c = np.arange(res) + 0.5
-    out = np.zeros((res, res), dtype=bool)
-    for x0, y0, x1, y1 in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
-        out |= ((c[:, None] >= y0) & (c[:, None] < y1)) & ((c[None, :] >= x0) & (c[None, :] < x1))
-    return out
 
 
 def pixel_iou(fg: np.ndarray, mask: np.ndarray, tau: float = 0.5) -> float:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ceilings import import_split_gt
 from bench.real_aerial import box_figures, figures, ground_truth, records_of, shown_boxes
 from core.dips.device import pick_device
 from core.pipeline import evaluate, predict
@@ -43,6 +43,7 @@ from core.pipeline.encoding import feature_cache
 from core.pipeline.predict_stage import (
     CALIBRATION_MIN,
     OPERATING_THRESHOLD,
+    RunLearned,
     choose_operating_point,
     curated_picks,
     fit_on,
@@ -61,11 +62,11 @@ def drawing_name(d) -> str:
     return "GrabCut" if d.grabcut else f"split {d.split_touching:g}" if d.split_touching else "as set"
 
 
-def choose(rule: str, project, model, cache, every, cfg, started):
+def choose(rule: str, project, model, cache, every, cfg, learned: RunLearned):
     """(tau, drawing, what it was chosen on) of one rule."""
-    picks = curated_picks(project, every, cache, started)
+    picks = curated_picks(project, every, cache, learned)
     if rule == "product":
-        tau, c, rec = choose_operating_point(project, model, cache, every, cfg, started)
+        tau, c, rec = choose_operating_point(project, model, cache, every, cfg, learned)
         return tau, c.boxes, f"{rec['threshold_source']} on {rec['calibrated_on']}"
     if rule == "all":
         both = picks.held_out + picks.trained
@@ -86,26 +87,8 @@ def choose(rule: str, project, model, cache, every, cfg, started):
 
 
 def curate_val(path: Path) -> None:
-    """Import the val split's ground truth of the project at ``path`` as its curated boxes, through the app's CLI."""
-    with Project.open(path) as p:
-        val = {r.id for r in records_of(p, "val")}
-        if any(p.boxes.list(i) for i in val):
-            return
-        gt = [(g.image_id, g.xyxy) for g in p.boxes.gt() if g.image_id in val]
-        names = p.class_names()
-        images = {r.id: (r.rel_path, r.width, r.height, names.get(r.class_id, "object")) for r in p.images.list()}
-    ids = sorted({i for i, _ in gt})
-    cats = sorted({images[i][3] for i in ids})
-    coco = {"images": [{"id": i, "file_name": images[i][0], "width": images[i][1], "height": images[i][2]}
-                       for i in ids],
-            "annotations": [{"id": k + 1, "image_id": i, "category_id": cats.index(images[i][3]) + 1,
-                             "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "area": (b[2] - b[0]) * (b[3] - b[1]),
-                             "iscrowd": 0} for k, (i, b) in enumerate(gt)],
-            "categories": [{"id": k + 1, "name": c} for k, c in enumerate(cats)]}
-    out = path.parent / "val_gt_curated.json"
-    out.write_text(json.dumps(coco))
-    subprocess.run([sys.executable, str(REPO / "main.py"), "import-coco", str(path), str(out), "--as", "curated"],
-                   check=True)
+    """Import the val split's ground truth of the project at ``path`` as its curated boxes (``import_split_gt``)."""
+    import_split_gt(path, "val", path.parent / "val_gt_curated.json")
 
 
 def main() -> None:
@@ -126,7 +109,7 @@ def main() -> None:
     model = LoadedModel(Path(run.checkpoint_path), pick_device(cfg.device))
     every = project.images.list(ImageFilter(include_missing=False))
     cache = feature_cache(project, cfg)
-    picks = curated_picks(project, every, cache, run.started_at)
+    picks = curated_picks(project, every, cache, RunLearned.of(run))
     print(f"training run {run.id} (seed {run.config.get('seed')}, started {run.started_at}): curated images held out "
           f"{len(picks.held_out)}, trained on {len(picks.trained)}", flush=True)
     splits = {"trainval": ("train", "val"), "valtest": ("val", "test")}.get(a.split, (a.split,))
@@ -134,7 +117,7 @@ def main() -> None:
     gt = ground_truth(project)
     out = {}
     for rule in a.rules.split(","):
-        tau, draw, on = choose(rule, project, model, cache, every, cfg, run.started_at)
+        tau, draw, on = choose(rule, project, model, cache, every, cfg, RunLearned.of(run))
         fixed = replace(cfg, boxes=replace(draw, threshold=tau, fit_to_curated=False))
         pred = predict(project, run.id, image_ids=[r.id for r in records], cfg=fixed)
         reps = [evaluate(project, s, "predicted", prediction_run=pred) for s in splits]

@@ -115,22 +115,20 @@ class ImageCanvas(ZoomPanView):
 
     def set_failure(self, text: str | None) -> None:
         """Say on the empty canvas why this image is not shown (None removes it; a new image removes it too)."""
-        if text is None:
-            self.failure.hide()
-            return
-        self.failure.setText(text)
-        self.failure.resize(self.size())
-        self.failure.show()
-        self.failure.raise_()
+        self._show_over(self.failure, text)
 
     def set_placeholder(self, text: str | None) -> None:
         """Large text in the middle of the empty canvas (e.g. while the models load); None removes it."""
+        self._show_over(self.placeholder, text)
+
+    def _show_over(self, label, text: str | None) -> None:
         if text is None:
-            self.placeholder.hide()
+            label.hide()
             return
-        self.placeholder.setText(text)
-        self.placeholder.resize(self.size())
-        self.placeholder.show()
+        label.setText(text)
+        label.resize(self.size())
+        label.show()
+        label.raise_()
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)

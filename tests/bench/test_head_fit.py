@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.head_fit import LinearProbe, box_mask, coco_boxes, gt_labels, on_grid, pixel_iou
+from bench.gt_completeness import covered as box_mask
+from bench.head_fit import LinearProbe, coco_boxes, gt_labels, on_grid, pixel_iou
 from core.dips.sampling import IGNORE
 
 
