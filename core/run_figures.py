@@ -90,6 +90,8 @@ def threshold_words(config: dict) -> str:
             else f"{head}: too few images to choose it on")
     held, trained = int(config.get("curated_held_out") or 0), int(config.get("curated_trained_on") or 0)
     if (held or trained) and (config.get("boxes") or {}).get("fit_to_curated", True):
-        text += (f"; not fitted to curated boxes: {plural(held, 'curated image')} the run did not train on, 5 needed"
+        needed = int(config.get("curated_needed") or 5)   # runs recorded before it was stored needed 5
+        text += (f"; not fitted to curated boxes: {plural(held, 'curated image')} the run did not train on, "
+                 f"{needed} needed"
                  + (f" ({trained} it trained on left out)" if trained else ""))
     return text

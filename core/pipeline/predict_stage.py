@@ -220,10 +220,10 @@ def choose_operating_point(project: Project, model: LoadedModel, cache, records,
     drawing is the project's. The record (stored in the run's config, worded by core.run_figures.threshold_words):
     ``threshold_source`` ("project", "fit", "curated", "pseudo" or "default"), ``calibrated_on`` / ``fitted_to_curated``
     (images chosen on; 0 when not), ``curated_held_out`` / ``curated_trained_on`` (curated images of the train and val
-    splits the run did not / did learn from)."""
+    splits the run did not / did learn from), ``curated_needed`` (CALIBRATION_MIN)."""
     picks = curated_picks(project, records, cache, learned)
     record: dict[str, Any] = {"calibrated_on": 0, "fitted_to_curated": 0, "curated_held_out": len(picks.held_out),
-                              "curated_trained_on": len(picks.trained)}
+                              "curated_trained_on": len(picks.trained), "curated_needed": CALIBRATION_MIN}
     if cfg.boxes.threshold is not None:   # the project's own choice
         return float(cfg.boxes.threshold), cfg, {**record, "threshold_source": "project"}
     if cfg.boxes.fit_to_curated:

@@ -52,5 +52,6 @@ def test_a_prediction_run_says_how_it_chose_its_threshold_and_on_how_many_held_o
                                     "boxes: 2 curated images the run did not train on, 5 needed (59 it trained on "
                                     "left out)")
     assert threshold_words({**few, "boxes": {"fit_to_curated": False}}).endswith("pseudo boxes")   # not asked to fit
+    assert "did not train on, 8 needed" in threshold_words({**few, "curated_needed": 8})   # as the run recorded it
     assert threshold_words({"operating_threshold": 0.65, "threshold_source": "project"}) == "τ 0.65 set in the project"
     assert threshold_words({"operating_threshold": 0.7, "calibrated_on": 60}) == "τ 0.70 chosen on 60 images"  # older
