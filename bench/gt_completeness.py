@@ -161,7 +161,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("set_dir", type=Path, help="a set built by aerial_trees.py (images/ and gt.json)")
     ap.add_argument("--min-visible", type=float, default=0.2,
-                    help="share of a cut crown's area that must lie inside the window for --out to box it")
+                    help="share of a cut crown's area that must lie inside the window for --out to box it "
+                         "(default: %(default)s)")
     ap.add_argument("--out", type=Path, help="write the every-visible-crown ground truth here (COCO)")
     ap.add_argument("--data-script", type=Path, default=DATA_SCRIPT, help="the set's builder, aerial_trees.py")
     a = ap.parse_args()

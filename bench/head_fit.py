@@ -49,7 +49,7 @@ from core.eval import EvalConfig, evaluate_maps
 from core.pipeline.config import load_config
 from core.pipeline.encoding import feature_cache
 from core.pipeline.train_stage import build_samples
-from core.store.project import Project
+from core.store.project import Project, ProjectError
 from core.train.config import head_config
 from core.train.data import make_batch
 from core.train.loop import loss_config, sampling_config
@@ -99,6 +99,18 @@ def on_grid(boxes: np.ndarray, rec, res: int, flip: bool) -> np.ndarray:
     return b * res
 
 
+def trainable(project_path: Path, records, cache) -> list:
+    """The train split's images whose tokens the feature cache holds in both orientations (the bench flips them).
+    Raises SystemExit saying what to run when there are none (a project never trained: the cache is filled by
+    training)."""
+    train = [r for r in records if r.split == "train" and cache.has(r.content_hash)
+             and cache.has(r.content_hash, flipped=True)]
+    if not train:
+        raise SystemExit(f"{project_path}: no training image has cached features (as is and flipped), which this "
+                         f"bench trains on: run 'main.py train {project_path}' once to fill the cache")
+    return train
+
+
 class LinearProbe(nn.Module):
     """One 1x1 conv from the tokens to two logits, upsampled bilinearly: what the frozen tokens separate alone."""
 
@@ -110,23 +122,43 @@ class LinearProbe(nn.Module):
         return F.interpolate(self.conv(tokens), size=(self.res, self.res), mode="bilinear", align_corners=False)
 
 
-def main() -> None:  # noqa: C901 - one experiment, its steps in order
+def parser() -> argparse.ArgumentParser:
+    """The bench's options, each with what it does and its default (``--help``)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("project", type=Path)
-    ap.add_argument("--labels", choices=("gt", "weak"), default="gt")
-    ap.add_argument("--head", choices=("decoder", "linear"), default="decoder")
-    ap.add_argument("--steps", type=int, default=400)
-    ap.add_argument("--eval-every", type=int, default=80)
-    ap.add_argument("--crf", type=int, choices=(0, 1), default=1, help="train with the CRF term (the app: 1)")
+    ap.add_argument("project", type=Path, help="project file (.dips) with attention computed and the feature cache "
+                                               "filled by one training run")
+    ap.add_argument("--labels", choices=("gt", "weak"), default="gt",
+                    help="gt: teach the project's ground-truth boxes (or --gt-train) as curated boxes are taught; "
+                         "weak: the app's own pseudo labels from the project's proposals (default: %(default)s)")
+    ap.add_argument("--head", choices=("decoder", "linear"), default="decoder",
+                    help="decoder: the app's localization head with the project's settings; linear: one 1x1 conv "
+                         "on the tokens (what the frozen tokens separate alone; default: %(default)s)")
+    ap.add_argument("--steps", type=int, default=400,
+                    help="training steps, batches of the project's batch size (default: %(default)s)")
+    ap.add_argument("--eval-every", type=int, default=80,
+                    help="score the maps every N steps (and after the last); one JSON line per score "
+                         "(default: %(default)s)")
+    ap.add_argument("--crf", type=int, choices=(0, 1), default=1,
+                    help="1: train with the CRF term, as the app does; 0: without (default: %(default)s)")
     ap.add_argument("--optimizer", choices=("app", "adamw"), default="app",
-                    help="app: the app's SGD and step decay; adamw: AdamW, lr 1e-3, cosine decay (linear probe)")
-    ap.add_argument("--seed", type=int, default=0)
+                    help="app: the app's SGD and step decay; adamw: AdamW, lr 1e-3, cosine decay, for the linear "
+                         "probe (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the model's start, the batches and the flips (default: %(default)s)")
     ap.add_argument("--gt-train", type=Path, help="COCO boxes to train on with --labels gt (default: the project's GT)")
     ap.add_argument("--gt-eval", type=Path, help="COCO boxes to score against as well")
     ap.add_argument("--json", type=Path, help="append the curve as one JSON line to this file")
+    return ap
+
+
+def main() -> None:  # noqa: C901 - one experiment, its steps in order
+    ap = parser()
     a = ap.parse_args()
     torch.manual_seed(a.seed)
-    project = Project.open(a.project)
+    try:
+        project = Project.open(a.project)
+    except ProjectError as exc:
+        raise SystemExit(f"error: {exc}") from None
     cfg = load_config(project)
     cache = feature_cache(project, cfg)
     records = project.images.list()
@@ -135,12 +167,14 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in order
     if a.gt_eval:
         truths[a.gt_eval.stem] = coco_boxes(a.gt_eval, records)
     teach = coco_boxes(a.gt_train, records) if a.gt_train else truths["gt"]
-    train = [r for r in records if r.split == "train" and cache.has(r.content_hash)
-             and cache.has(r.content_hash, flipped=True)]
+    train = trainable(a.project, records, cache)
     samples = build_samples(project, cfg, train) if a.labels == "weak" else []
     if a.labels == "weak":
         keys = {s.key for s in samples}
         train = [r for r in train if r.content_hash in keys]
+        if not train:
+            raise SystemExit(f"{a.project}: no training image has proposals to draw pseudo labels from "
+                             "(--labels weak): run 'main.py proposals' first, or use --labels gt")
     sets = {name: [r for r in records if r.split in splits and r.id in truths["gt"] and cache.has(r.content_hash)]
             for name, splits in SETS.items()}
     embed_dim = int(np.asarray(cache.get(train[0].content_hash).tokens).shape[0])

@@ -207,9 +207,14 @@ def run_summary(project: Project, out: dict) -> str:
         lines.append(f"unreadable      {plural(len(bad), 'image')} skipped: not decoded again until the file changes "
                      "('info' names them)")
     if out.get("train_run") is not None:
+        from core.pipeline.train_stage import curated_since
         run = project.runs.get(out["train_run"])
         if out.get("trained", True):
             lines.append(f"training        {describe_training_run(run)}")
+        elif n_new := curated_since(project, run):   # run retrains on new maps or proposals only, not on new boxes
+            lines.append(f"training        none: no new maps or proposals since run #{out['train_run']}; "
+                         f"{plural(n_new, 'training image')} curated since it trained, which only a new training run "
+                         "learns (--retrain)")
         else:                         # nothing new to learn from: the model the project has is kept
             lines.append(f"training        none: nothing new to learn from since run #{out['train_run']} "
                          "(--retrain trains again)")

@@ -69,7 +69,8 @@ def threshold_words(config: dict) -> str:
     """How a prediction run chose its operating threshold tau and box drawing, in words, from the record
     core.pipeline.predict_stage.choose_operating_point keeps in its config, e.g. 'τ 0.80 and drawing (GrabCut)
     fitted to 7 curated images the run did not train on' or 'τ 0.70 chosen on 60 training images' pseudo boxes;
-    not fitted to curated boxes: 2 curated images the run did not train on, 5 needed (54 it trained on left out)'.
+    not fitted to curated boxes: 2 curated images the run did not train on, 5 needed (the 54 it trained on do not
+    count)'; a fit whose boxes were wrong on every one of its images says so (``fit_kept`` 0) with what to do.
     Runs stored before the record was kept are worded from ``calibrated_on`` / ``fitted_to_curated``."""
     tau = finite(config.get("operating_threshold"))
     head = f"τ {tau:.2f}" if tau is not None else "τ ?"
@@ -82,8 +83,12 @@ def threshold_words(config: dict) -> str:
     if source == "project":
         return f"{head} set in the project"
     if source == "fit":
-        return (f"{head} and {_drawing_words(config.get('boxes') or {})} fitted to "
+        text = (f"{head} and {_drawing_words(config.get('boxes') or {})} fitted to "
                 f"{plural(fitted, 'curated image')} the run did not train on")
+        if config.get("fit_kept") == 0:   # no threshold drew a box there that the inspector would keep
+            text += ("; on none of them did its best box overlap a curated box (IoU >= 0.5), so it draws few boxes "
+                     "or none: train longer, or check the labels")
+        return text
     if source == "curated":
         return f"{head} chosen on {plural(n_cal, 'curated image')} the run did not train on"
     text = (f"{head} chosen on {plural(n_cal, 'training image')}' pseudo boxes" if source == "pseudo"
@@ -92,6 +97,5 @@ def threshold_words(config: dict) -> str:
     if (held or trained) and (config.get("boxes") or {}).get("fit_to_curated", True):
         needed = int(config.get("curated_needed") or 5)   # runs recorded before it was stored needed 5
         text += (f"; not fitted to curated boxes: {plural(held, 'curated image')} the run did not train on, "
-                 f"{needed} needed"
-                 + (f" ({trained} it trained on left out)" if trained else ""))
+                 f"{needed} needed" + (f" (the {trained} it trained on do not count)" if trained else ""))
     return text

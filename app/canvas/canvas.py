@@ -105,35 +105,47 @@ class ImageCanvas(ZoomPanView):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
         self.placeholder.hide()
-        # why the image cannot be shown (it failed to decode): wrapped in the middle of the empty canvas
+        # why the image cannot be shown (it failed to decode): an opaque card in the middle of the canvas, so it reads
+        # over the image's earlier maps and boxes (kept in the project and still drawn) instead of mixing with them
         self.failure = QLabel(self, objectName="canvas_failure")
         self.failure.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.failure.setWordWrap(True)
-        self.failure.setStyleSheet("QLabel { color: #dc2626; font-size: 12pt; background: transparent; "
-                                   "padding: 24px; }")
+        self.failure.setStyleSheet("QLabel { color: #b91c1c; font-size: 12pt; background: #fff7f7; "
+                                   "border: 2px solid #dc2626; border-radius: 6px; padding: 16px; }")
         self.failure.hide()
 
     def set_failure(self, text: str | None) -> None:
         """Say on the empty canvas why this image is not shown (None removes it; a new image removes it too)."""
-        self._show_over(self.failure, text)
+        if text is None:
+            self.failure.hide()
+            return
+        self.failure.setText(text)
+        self.failure.show()
+        self._place_failure()
+        self.failure.raise_()
+
+    def _place_failure(self) -> None:
+        """The failure card at its text's size (wrapped to the image area, less a margin), centred on the area."""
+        vp = self.viewport().geometry()
+        width = max(1, min(vp.width() - 40, 640))
+        self.failure.setFixedWidth(width)
+        self.failure.setFixedHeight(min(self.failure.heightForWidth(width), max(1, vp.height() - 20)))
+        self.failure.move(vp.center().x() - width // 2, vp.center().y() - self.failure.height() // 2)
 
     def set_placeholder(self, text: str | None) -> None:
         """Large text in the middle of the empty canvas (e.g. while the models load); None removes it."""
-        self._show_over(self.placeholder, text)
-
-    def _show_over(self, label, text: str | None) -> None:
         if text is None:
-            label.hide()
+            self.placeholder.hide()
             return
-        label.setText(text)
-        label.resize(self.size())
-        label.show()
-        label.raise_()
+        self.placeholder.setText(text)
+        self.placeholder.resize(self.size())
+        self.placeholder.show()
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self.placeholder.resize(self.size())
-        self.failure.resize(self.size())
+        if not self.failure.isHidden():
+            self._place_failure()
         self._place_colour_bar()
         if not self.banner.isHidden():
             self._fit_banner()

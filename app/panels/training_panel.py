@@ -35,6 +35,7 @@ from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
 from core.result_checks import finite
+from core.run_figures import threshold_words
 from core.run_names import prediction_run_name
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
@@ -357,6 +358,10 @@ class TrainingPanel(QWidget):
         pred_run = result if isinstance(result, int) else None
         warning = self.project.maps.prediction_warning(pred_run)
         stored = f"stored as {prediction_run_name(pred_run, run_id)}" if pred_run is not None else "stored"
+        # how the run chose its threshold, in predict's words: a fit that draws next to nothing says so here too
+        chosen = self.project.maps.prediction_run_config(pred_run) if pred_run is not None else {}
+        if chosen:
+            stored += f"; {threshold_words(chosen)}"
         self.status.setText(f"Training run #{run_id} finished; predictions {stored}."
                             + (f"\n{warning}" if warning else ""))
         self._set_phase("idle")

@@ -198,6 +198,20 @@ def fit_on(model: LoadedModel, cache, picks, draw: BoxDrawConfig) -> tuple[float
     return float(best[1]), best[2]
 
 
+def fit_kept(model: LoadedModel, cache, picks, tau: float, draw: BoxDrawConfig) -> int:
+    """On how many of ``picks`` ((image, its curated boxes [M, 4]), spread as ``fit_on`` spreads them) the best box
+    drawn at ``tau`` with ``draw`` would have been kept (accepted or adjusted: IoU >= 0.5 with a curated box). 0 after
+    a fit: no threshold drew a box the inspector keeps there, so the fit chose one that draws few boxes or none."""
+    from core.dips.suggest import box_outcomes
+    picks = _spread(picks)
+    kept = 0
+    for (r, truth), m in zip(picks, _maps_of(model, cache, picks), strict=True):
+        rgb = _rgb_on_map(cache, r.content_hash, m.shape) if draw.grabcut else None
+        top = boxes_for_map(m, r.width, r.height, 1.0, tau, replace(draw, max_boxes=1), rgb)
+        kept += bool(top) and box_outcomes(np.array([b[:4] for b in top]), truth)[0] != "reject"
+    return kept
+
+
 def fit_drawing(project: Project, model: LoadedModel, cache, records, draw: BoxDrawConfig,
                 learned: RunLearned | None = None) -> tuple[float, BoxDrawConfig, int]:
     """(threshold, box drawing, images fitted on): ``fit_on`` the curated images held out for the training run
@@ -220,7 +234,8 @@ def choose_operating_point(project: Project, model: LoadedModel, cache, records,
     drawing is the project's. The record (stored in the run's config, worded by core.run_figures.threshold_words):
     ``threshold_source`` ("project", "fit", "curated", "pseudo" or "default"), ``calibrated_on`` / ``fitted_to_curated``
     (images chosen on; 0 when not), ``curated_held_out`` / ``curated_trained_on`` (curated images of the train and val
-    splits the run did not / did learn from), ``curated_needed`` (CALIBRATION_MIN)."""
+    splits the run did not / did learn from), ``curated_needed`` (CALIBRATION_MIN), and after a fit ``fit_kept``
+    (0 says the run's boxes were wrong on all of them)."""
     picks = curated_picks(project, records, cache, learned)
     record: dict[str, Any] = {"calibrated_on": 0, "fitted_to_curated": 0, "curated_held_out": len(picks.held_out),
                               "curated_trained_on": len(picks.trained), "curated_needed": CALIBRATION_MIN}
@@ -230,7 +245,8 @@ def choose_operating_point(project: Project, model: LoadedModel, cache, records,
         tau, draw, fitted = fit_drawing(project, model, cache, records, cfg.boxes, learned)
         if fitted:
             return tau, replace(cfg, boxes=draw), {**record, "threshold_source": "fit", "calibrated_on": fitted,
-                                                   "fitted_to_curated": fitted}
+                                                   "fitted_to_curated": fitted,
+                                                   "fit_kept": fit_kept(model, cache, picks.held_out, tau, draw)}
     tau, n_cal = calibrate_threshold(project, model, cache, records, learned)
     source = "default" if not n_cal else "curated" if len(picks.held_out) >= CALIBRATION_MIN else "pseudo"
     return tau, cfg, {**record, "threshold_source": source, "calibrated_on": n_cal}

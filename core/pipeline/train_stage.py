@@ -54,6 +54,17 @@ def build_samples(project, cfg: PipelineConfig, records) -> list[TrainSample]:
     return out
 
 
+def curated_since(project, run) -> int:
+    """How many train-split images carry curated boxes that training run ``run`` did not train on (not among the
+    ``curated_images`` it recorded): boxes curated since, which only a new training run learns. 0 for a run that
+    did not record its images (runs before issue 14's sixth pass) or for None."""
+    ids = ((run.metrics or {}) if run is not None else {}).get("curated_images")
+    if not isinstance(ids, list):
+        return 0
+    train = {r.id for r in project.images.list(ImageFilter(include_missing=False)) if r.split == "train"}
+    return len(({b.image_id for b in project.boxes.all()} & train) - {int(i) for i in ids})
+
+
 def _curated_images(project, run_id: int, records, samples: list[TrainSample]) -> list[int]:
     """Ids of the images with curated boxes that the run's localizer trains on (as objects, or as all background for
     a background class), recorded with the run when its samples are drawn, so that the prediction stage fits its

@@ -297,3 +297,22 @@ def test_validation_accuracy_is_worded_as_in_the_runs_list_while_training(panel,
     legend = [label.text for _sample, label in w.plot.legend.items]
     assert "validation accuracy (%)" in legend and not any("val acc" in t for t in legend)
     assert w.plot.getPlotItem().getAxis("right").labelText == "validation accuracy"
+
+
+def test_the_status_after_prediction_says_how_the_run_chose_its_threshold(panel, project, qtbot):
+    """As predict prints it: a fit whose boxes missed every curated box says why the images show next to none."""
+    w, runner = panel
+    w.start_btn.click()
+    run_id = project.runs.start({"epochs": 1})
+    project.runs.update(run_id, history=[{"epoch": 1, "loss": 0.5}], metrics={"final_loss": 0.5, "n_train": 6},
+                        status="finished")
+    runner.tasks[-1]._end("finished", run_id)
+    pred_run = project.maps.new_prediction_run(run_id, {
+        "operating_threshold": 0.6, "threshold_source": "fit", "calibrated_on": 10, "fitted_to_curated": 10,
+        "curated_held_out": 10, "curated_trained_on": 0, "fit_kept": 0, "boxes": {}})
+    with qtbot.waitSignal(w.run_finished, timeout=1000):
+        runner.tasks[-1]._end("finished", pred_run)
+    assert (f"predictions stored as prediction run #{pred_run} (from training run #{run_id}); τ 0.60 and drawing "
+            "(as set) fitted to 10 curated images the run did not train on; on none of them did its best box overlap "
+            "a curated box (IoU >= 0.5), so it draws few boxes or none: train longer, or check the labels"
+            ) in w.status.text()

@@ -74,6 +74,13 @@ def test_an_unreadable_image_is_marked_in_the_list_and_says_why_when_selected(qt
         assert w.canvas.levels_shown == set() and w.canvas._preview.pixmap().isNull()
         assert w.canvas._full.pixmap().isNull()
         assert "could not be decoded" in w.status.currentMessage()
+        # the words sit on an opaque card inside the image area, not in see-through red over the image's earlier
+        # maps and boxes (still drawn: they are kept in the project)
+        card = w.canvas.failure.geometry()
+        assert w.canvas.viewport().geometry().contains(card)
+        shot = w.canvas.grab().toImage()
+        inside = shot.pixelColor(card.left() + 6, card.center().y())
+        assert (inside.red(), inside.green(), inside.blue()) == (0xff, 0xf7, 0xf7)
 
         # back to a good image: the message goes, its pixels come
         _click_row(qtbot, w, good)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bench.gt_completeness import covered as box_mask
-from bench.head_fit import LinearProbe, coco_boxes, gt_labels, on_grid, pixel_iou
+from bench.head_fit import LinearProbe, coco_boxes, gt_labels, on_grid, parser, pixel_iou, trainable
 from core.dips.sampling import IGNORE
 
 
@@ -53,3 +53,24 @@ def test_coco_boxes_are_read_by_the_images_path_in_the_project(tmp_path):
 def test_the_linear_probe_maps_tokens_to_two_logits_at_the_label_resolution():
     out = LinearProbe(6, 16)(torch.zeros(2, 6, 4, 4))
     assert out.shape == (2, 2, 16, 16)
+
+
+def test_every_option_of_the_help_says_what_it_does_and_its_default():
+    helps = {a.dest: a.help for a in parser()._actions if a.dest != "help"}
+    assert all(helps.values()), [d for d, h in helps.items() if not h]
+    text = parser().format_help()
+    for default in ("(default: gt)", "default: decoder", "(default: 400)", "(default: 80)", "(default: 1)",
+                    "(default: app)", "(default: 0)"):
+        assert default in " ".join(text.split()), default
+
+
+def test_a_project_without_cached_features_is_told_to_train_once_not_an_index_error():
+    recs = [SimpleNamespace(split="train", content_hash="a"), SimpleNamespace(split="val", content_hash="b")]
+    empty = SimpleNamespace(has=lambda h, flipped=False: False)
+    with pytest.raises(SystemExit, match="run 'main.py train p.dips' once"):
+        trainable("p.dips", recs, empty)
+    unflipped = SimpleNamespace(has=lambda h, flipped=False: not flipped)     # the flipped copies are missing
+    with pytest.raises(SystemExit):
+        trainable("p.dips", recs, unflipped)
+    full = SimpleNamespace(has=lambda h, flipped=False: True)
+    assert trainable("p.dips", recs, full) == recs[:1]                         # the train split only

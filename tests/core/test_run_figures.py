@@ -49,9 +49,21 @@ def test_a_prediction_run_says_how_it_chose_its_threshold_and_on_how_many_held_o
     few = {"operating_threshold": 0.85, "threshold_source": "pseudo", "calibrated_on": 118, "fitted_to_curated": 0,
            "curated_held_out": 2, "curated_trained_on": 59, "boxes": {"fit_to_curated": True}}
     assert threshold_words(few) == ("τ 0.85 chosen on 118 training images' pseudo boxes; not fitted to curated "
-                                    "boxes: 2 curated images the run did not train on, 5 needed (59 it trained on "
-                                    "left out)")
+                                    "boxes: 2 curated images the run did not train on, 5 needed (the 59 it trained "
+                                    "on do not count)")
     assert threshold_words({**few, "boxes": {"fit_to_curated": False}}).endswith("pseudo boxes")   # not asked to fit
     assert "did not train on, 8 needed" in threshold_words({**few, "curated_needed": 8})   # as the run recorded it
     assert threshold_words({"operating_threshold": 0.65, "threshold_source": "project"}) == "τ 0.65 set in the project"
     assert threshold_words({"operating_threshold": 0.7, "calibrated_on": 60}) == "τ 0.70 chosen on 60 images"  # older
+
+
+def test_a_fit_whose_boxes_were_wrong_on_every_image_says_so_and_what_to_do():
+    """A model that learned little: at every threshold its best box missed the curated ones, so the fit chose one
+    that draws next to nothing; without a word the user sees 'fitted to 10 curated images' and then 0 boxes."""
+    fit = {"operating_threshold": 0.6, "threshold_source": "fit", "calibrated_on": 10, "fitted_to_curated": 10,
+           "curated_held_out": 10, "curated_trained_on": 0, "boxes": {}}
+    assert threshold_words({**fit, "fit_kept": 0}) == (
+        "τ 0.60 and drawing (as set) fitted to 10 curated images the run did not train on; on none of them did its "
+        "best box overlap a curated box (IoU >= 0.5), so it draws few boxes or none: train longer, or check the labels")
+    assert threshold_words({**fit, "fit_kept": 4}).endswith("the run did not train on")
+    assert threshold_words(fit).endswith("the run did not train on")   # a run recorded before fit_kept was

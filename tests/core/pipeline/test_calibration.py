@@ -8,7 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from core.pipeline.predict_stage import OPERATING_THRESHOLD, RunLearned, calibrate_threshold, fit_drawing
+from core.pipeline.config import PipelineConfig
+from core.pipeline.predict_stage import (
+    OPERATING_THRESHOLD,
+    RunLearned,
+    calibrate_threshold,
+    choose_operating_point,
+    fit_drawing,
+)
 from core.settings import BoxDrawConfig
 
 CURATED_AT = datetime(2026, 5, 1, 12, 0)       # when the stub's boxes were drawn (naive UTC, as stored)
@@ -152,3 +159,15 @@ def test_run_learned_reads_the_runs_recorded_images_and_start():
     run = SimpleNamespace(started_at=started, metrics={"curated_images": [3, 1]})
     assert RunLearned.of(run) == RunLearned(started, frozenset({1, 3}))
     assert RunLearned.of(SimpleNamespace(started_at=started, metrics={})) == RunLearned(started, None)
+
+
+def test_a_fit_records_on_how_many_images_its_best_box_would_have_been_kept():
+    """The core boxed on 5 held-out images: at the fitted threshold the best box is the core on all 5. Boxes in a
+    corner the map never lights: no threshold draws a box kept there, and the record says 0 (run_figures words it)."""
+    cfg = PipelineConfig()
+    project, model, cache, recs = _stub_project(8, {i: [(40.0, 40.0, 60.0, 60.0)] for i in range(5)})
+    tau, _, chosen = choose_operating_point(project, model, cache, recs, cfg, run_at(BEFORE))
+    assert (tau, chosen["threshold_source"], chosen["fitted_to_curated"], chosen["fit_kept"]) == (0.6, "fit", 5, 5)
+    project, model, cache, recs = _stub_project(8, {i: [(85.0, 85.0, 99.0, 99.0)] for i in range(5)})
+    _, _, chosen = choose_operating_point(project, model, cache, recs, cfg, run_at(BEFORE))
+    assert (chosen["threshold_source"], chosen["fitted_to_curated"], chosen["fit_kept"]) == ("fit", 5, 0)

@@ -47,6 +47,14 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert (f"training        none: nothing new to learn from since run #{train_run} (--retrain trains again)"
             in again)
     assert "prediction      up to date" in again and "finished" not in again
+    # a box curated since on a training image: run does not retrain on it, and says so rather than "nothing new"
+    trained_on = set(project.runs.get(train_run).metrics["curated_images"])
+    fresh = next(r for r in project.images.list() if r.split == "train" and r.id not in trained_on)
+    box = project.boxes.add(fresh.id, (2.0, 2.0, 20.0, 20.0), fresh.class_id)
+    assert run_cli(["run", str(project.path)]) == 0
+    assert (f"training        none: no new maps or proposals since run #{train_run}; 1 training image curated since "
+            "it trained, which only a new training run learns (--retrain)") in capsys.readouterr().out
+    project.boxes.delete(box.id)
 
     # box-drawing options on run (as on predict): saved, and the boxes drawn again from the same model
     assert run_cli(["run", str(project.path), "--min-rel-area", "0.5", "--merge-gap", "0.1"]) == 0
