@@ -71,7 +71,7 @@ def choose(rule: str, project, model, cache, every, cfg, learned: RunLearned):
     if rule == "all":
         both = picks.held_out + picks.trained
         if len(both) >= CALIBRATION_MIN:
-            tau, d = fit_on(model, cache, sorted(both, key=lambda p: p[0].id), cfg.boxes)
+            tau, d, _ = fit_on(model, cache, sorted(both, key=lambda p: p[0].id), cfg.boxes)
             return tau, d, f"fit on {len(both)}"
         return threshold_on(model, cache, pseudo_picks(project, every, cache)), cfg.boxes, "pseudo"
     if rule == "pseudo":

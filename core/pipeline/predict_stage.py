@@ -173,43 +173,34 @@ def curated_picks(project: Project, records, cache, learned: RunLearned | None =
     return CuratedPicks(held, trained)
 
 
-def fit_on(model: LoadedModel, cache, picks, draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig]:
-    """(threshold, box drawing) whose best box the inspector would have kept most often on ``picks`` ((image, its
-    curated boxes [M, 4]), at least one): per image the review's gain of that box (core/dips/suggest.py: kept as is,
-    adjusted, or rejected), summed; ties go to the threshold nearest 0.5, then to ``draw`` as set."""
+def fit_on(model: LoadedModel, cache, picks, draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig, int]:
+    """(threshold, box drawing, kept) whose best box the inspector would have kept most often on ``picks`` ((image,
+    its curated boxes [M, 4]), at least one): per image the review's gain of that box (core/dips/suggest.py: kept as
+    is, adjusted, or rejected), summed; ties go to the threshold nearest 0.5, then to ``draw`` as set. ``kept``: on
+    how many of the picks (spread as ``_spread`` does) that box would have been kept (IoU >= 0.5 with a curated box);
+    0 says no threshold drew a box the inspector keeps there, so the one chosen draws few boxes or none."""
     from core.dips.suggest import SuggestionGate, box_outcomes
     picks = _spread(picks)
     maps = _maps_of(model, cache, picks)
     gain = SuggestionGate().gain
-    best: tuple[tuple[float, float, int], float, BoxDrawConfig] | None = None
+    best: tuple[tuple[float, float, int], float, BoxDrawConfig, int] | None = None
     for k, change in enumerate(FIT_VARIANTS):
         d = replace(draw, **change)
         rgbs = [_rgb_on_map(cache, r.content_hash, m.shape) if d.grabcut else None
                 for (r, _), m in zip(picks, maps, strict=True)]
         for t in THRESHOLD_GRID:
-            total = 0.0
+            total, kept = 0.0, 0
             for (r, truth), m, rgb in zip(picks, maps, rgbs, strict=True):
                 top = boxes_for_map(m, r.width, r.height, 1.0, t, replace(d, max_boxes=1), rgb)
-                total += gain(box_outcomes(np.array([b[:4] for b in top]), truth)[0]) if top else 0.0
+                if top:
+                    outcome = box_outcomes(np.array([b[:4] for b in top]), truth)[0]
+                    total += gain(outcome)
+                    kept += outcome != "reject"
             key = (total, -abs(t - OPERATING_THRESHOLD), -k)
             if best is None or key > best[0]:
-                best = (key, t, d)
+                best = (key, t, d, kept)
     assert best is not None   # FIT_VARIANTS and THRESHOLD_GRID are not empty
-    return float(best[1]), best[2]
-
-
-def fit_kept(model: LoadedModel, cache, picks, tau: float, draw: BoxDrawConfig) -> int:
-    """On how many of ``picks`` ((image, its curated boxes [M, 4]), spread as ``fit_on`` spreads them) the best box
-    drawn at ``tau`` with ``draw`` would have been kept (accepted or adjusted: IoU >= 0.5 with a curated box). 0 after
-    a fit: no threshold drew a box the inspector keeps there, so the fit chose one that draws few boxes or none."""
-    from core.dips.suggest import box_outcomes
-    picks = _spread(picks)
-    kept = 0
-    for (r, truth), m in zip(picks, _maps_of(model, cache, picks), strict=True):
-        rgb = _rgb_on_map(cache, r.content_hash, m.shape) if draw.grabcut else None
-        top = boxes_for_map(m, r.width, r.height, 1.0, tau, replace(draw, max_boxes=1), rgb)
-        kept += bool(top) and box_outcomes(np.array([b[:4] for b in top]), truth)[0] != "reject"
-    return kept
+    return float(best[1]), best[2], best[3]
 
 
 def fit_drawing(project: Project, model: LoadedModel, cache, records, draw: BoxDrawConfig,
@@ -221,7 +212,7 @@ def fit_drawing(project: Project, model: LoadedModel, cache, records, draw: BoxD
     picks = curated_picks(project, records, cache, learned).held_out
     if len(picks) < CALIBRATION_MIN:
         return OPERATING_THRESHOLD, draw, 0
-    tau, chosen = fit_on(model, cache, picks, draw)
+    tau, chosen, _ = fit_on(model, cache, picks, draw)
     return tau, chosen, len(_spread(picks))
 
 
@@ -241,12 +232,11 @@ def choose_operating_point(project: Project, model: LoadedModel, cache, records,
                               "curated_trained_on": len(picks.trained), "curated_needed": CALIBRATION_MIN}
     if cfg.boxes.threshold is not None:   # the project's own choice
         return float(cfg.boxes.threshold), cfg, {**record, "threshold_source": "project"}
-    if cfg.boxes.fit_to_curated:
-        tau, draw, fitted = fit_drawing(project, model, cache, records, cfg.boxes, learned)
-        if fitted:
-            return tau, replace(cfg, boxes=draw), {**record, "threshold_source": "fit", "calibrated_on": fitted,
-                                                   "fitted_to_curated": fitted,
-                                                   "fit_kept": fit_kept(model, cache, picks.held_out, tau, draw)}
+    if cfg.boxes.fit_to_curated and len(picks.held_out) >= CALIBRATION_MIN:   # as fit_drawing, keeping ``kept``
+        tau, draw, kept = fit_on(model, cache, picks.held_out, cfg.boxes)
+        fitted = len(_spread(picks.held_out))
+        return tau, replace(cfg, boxes=draw), {**record, "threshold_source": "fit", "calibrated_on": fitted,
+                                               "fitted_to_curated": fitted, "fit_kept": kept}
     tau, n_cal = calibrate_threshold(project, model, cache, records, learned)
     source = "default" if not n_cal else "curated" if len(picks.held_out) >= CALIBRATION_MIN else "pseudo"
     return tau, cfg, {**record, "threshold_source": source, "calibrated_on": n_cal}
