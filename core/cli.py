@@ -6,6 +6,7 @@ with a one-line reason on bad input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -243,6 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_to_devnull() -> None:
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+    except (OSError, ValueError):   # no real file descriptor (stdout captured in-process): nothing to redirect
+        pass
+
+
 def run_cli(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -250,7 +259,14 @@ def run_cli(argv: list[str]) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()   # here, not at exit: a reader that stopped early is then caught below
+        return code
+    except BrokenPipeError:
+        # the reader stopped early (`info | head`): nothing is wrong, and nothing more is said; stdout goes to
+        # devnull so that the interpreter's last flush does not fail again
+        _stdout_to_devnull()
+        return 141   # 128 + SIGPIPE, as a shell reports a command whose reader went away
     except Cancelled:
         print("\ncancelled", file=sys.stderr)
         return 130

@@ -47,6 +47,20 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     assert "missing   1 file no longer on disk" in capsys.readouterr().out
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, image_folder):
+    """`info PROJECT | head -1`: the reader goes away before info has written; info stops quietly, as a shell
+    command does (exit status 128 + SIGPIPE), with no traceback."""
+    proj = tmp_path / "p.dips"
+    assert main(["new", str(proj), "--images", str(image_folder)]) == 0
+    child = subprocess.Popen([sys.executable, str(REPO / "main.py"), "info", str(proj)], cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()                                   # no reader left: info's first write finds the pipe closed
+    err = child.stderr.read().decode()
+    child.stderr.close()
+    assert child.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
 @pytest.mark.parametrize("args, reason", [
     (["info", "nowhere.dips"], "no such project file"),
     (["new", "x.dips", "--images", "/no/such/folder"], "image folder does not exist"),
