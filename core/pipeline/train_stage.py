@@ -61,8 +61,8 @@ def curated_since(project, run) -> int:
     ids = ((run.metrics or {}) if run is not None else {}).get("curated_images")
     if not isinstance(ids, list):
         return 0
-    train = {r.id for r in project.images.list(ImageFilter(include_missing=False)) if r.split == "train"}
-    return len(({b.image_id for b in project.boxes.all()} & train) - {int(i) for i in ids})
+    train = project.images.ids(ImageFilter(split="train", include_missing=False))
+    return len({b.image_id for b in project.boxes.all(image_ids=train)} - {int(i) for i in ids})
 
 
 def _curated_images(project, run_id: int, records, samples: list[TrainSample]) -> list[int]:
