@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
@@ -27,6 +28,10 @@ BOXES = "Boxes of it"
 BOX_CHOICES = (("ask first", None), ("kept", True), ("refused", False))
 BOXES_TIP = ("A box drawn, clicked or accepted with a background class: 'ask first' asks once (your answer is then "
              "kept here), 'kept' keeps such boxes without asking, 'refused' refuses them without asking.")
+# what the boxes column shows for a class whose images show the object: there is nothing to choose there
+OBJECT_BOXES = "kept (object class)"
+OBJECT_BOXES_TIP = ("Boxes of a class whose images show the object are always kept: nothing is asked. Tick "
+                    "'Shows no object' to choose what boxes of a background class get.")
 
 
 class ClassRolesTable(QTableWidget):
@@ -46,6 +51,7 @@ class ClassRolesTable(QTableWidget):
         head.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.boxes: dict[str, QCheckBox] = {}
         self.answers: dict[str, QComboBox] = {}    # the boxes column (show_box_answers), when shown
+        self.object_notes: dict[str, QLabel] = {}  # ... and its words for an object class, shown instead
 
     def show_classes(self, rows: list[tuple[str, int]], ticked: set[str], tickable: set[str] | None = None) -> None:
         """``rows``: (class name, images); ``ticked``: names shown as showing no object; ``tickable``: names that
@@ -78,7 +84,7 @@ class ClassRolesTable(QTableWidget):
         self.setHorizontalHeaderItem(3, QTableWidgetItem(BOXES))
         self.horizontalHeaderItem(3).setToolTip(BOXES_TIP)
         self.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.answers = {}
+        self.answers, self.object_notes = {}, {}
         for r in range(self.rowCount()):
             name = self.item(r, 0).text()
             tick = self.boxes.get(name)
@@ -89,10 +95,27 @@ class ClassRolesTable(QTableWidget):
                 combo.addItem(text, value)
             combo.setCurrentIndex(max(0, combo.findData(answers.get(name))))
             combo.setToolTip(BOXES_TIP)
-            combo.setEnabled(tick.isChecked())      # an object class's boxes are never asked about
-            tick.toggled.connect(combo.setEnabled)
-            self.setCellWidget(r, 3, combo)
+            # an object class's boxes are never asked about: it shows that they are kept, not a choice
+            note = QLabel(OBJECT_BOXES, objectName=f"boxes_kept_{name}")
+            note.setToolTip(OBJECT_BOXES_TIP)
+            note.setEnabled(False)              # greyed: a fact, not a setting
+            cell = QWidget()
+            lay = QHBoxLayout(cell)
+            lay.setContentsMargins(4, 0, 4, 0)
+            lay.addWidget(combo)
+            lay.addWidget(note)
+            combo.setVisible(tick.isChecked())
+            note.setVisible(not tick.isChecked())
+            tick.toggled.connect(combo.setVisible)
+            tick.toggled.connect(lambda on, n=note: n.setVisible(not on))
+            self.setCellWidget(r, 3, cell)
             self.answers[name] = combo
+            self.object_notes[name] = note
+
+    def boxes_cell_text(self, name: str) -> str:
+        """What the boxes column shows for class ``name`` (the choice, or the object class's words)."""
+        combo = self.answers[name]
+        return combo.currentText() if combo.isVisibleTo(self) else self.object_notes[name].text()
 
     def box_answers(self) -> dict[str, bool | None]:
         """The answer chosen per class in the boxes column (None: ask first); {} without that column."""

@@ -216,3 +216,31 @@ def test_every_class_ticked_is_refused_before_ok(qtbot, tower_field, tmp_path):
     qtbot.mouseClick(d.table.boxes["tower"], Qt.MouseButton.LeftButton)     # tower shows the object again
     assert ok.isEnabled()
     p.close()
+
+
+def test_the_boxes_column_says_an_object_class_keeps_its_boxes_instead_of_offering_a_choice(qtbot, tower_field,
+                                                                                             tmp_path):
+    from app.dialogs.background_classes import BackgroundClassesDialog
+    from core.data.importer import import_images
+    from core.store.project import Project
+
+    p = Project.create(tmp_path / "boxes.dips", tower_field)
+    import_images(p)
+    d = BackgroundClassesDialog(p)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    t = d.table
+    # an object class: its boxes are kept, said in words with the reason in the tooltip; no greyed "ask first"
+    assert t.boxes_cell_text("tower") == "kept (object class)"
+    assert t.object_notes["tower"].isVisible() and not t.answers["tower"].isVisible()
+    assert "always kept" in t.object_notes["tower"].toolTip()
+    # a background class: the choice
+    assert t.boxes_cell_text("no_site") == "ask first" and t.answers["no_site"].isVisible()
+    assert not t.object_notes["no_site"].isVisible()
+    # ticking a class as showing no object turns its cell into the choice, unticking back into the words
+    qtbot.mouseClick(t.boxes["field"], Qt.MouseButton.LeftButton)
+    assert t.answers["field"].isVisible() and t.boxes_cell_text("field") == "ask first"
+    qtbot.mouseClick(t.boxes["field"], Qt.MouseButton.LeftButton)
+    assert t.boxes_cell_text("field") == "kept (object class)" and not t.answers["field"].isVisible()
+    p.close()
