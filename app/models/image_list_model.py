@@ -22,6 +22,7 @@ REVIEW_MARK = {"verified": "\u2713", "flagged": "\u2691", "unreviewed": ""}
 REVIEW_COLOUR = {"verified": "#16a34a", "flagged": "#d97706"}
 UNREADABLE_MARK = "\u26a0"          # before the name of an image that could not be decoded
 UNREADABLE_COLOUR = "#dc2626"
+MISSING_TAG, UNREADABLE_TAG = "  [missing]", "  [unreadable]"   # after the name; the list never elides them
 
 
 class ImageListModel(QAbstractListModel):
@@ -153,7 +154,7 @@ class ImageListModel(QAbstractListModel):
                 + (REVIEW_MARK["flagged"] if rec.flagged else ""))
         boxes = f"{rec.n_boxes} box" + ("" if rec.n_boxes == 1 else "es")
         cls = self._class_names.get(rec.class_id, "-")
-        state = "  [missing]" if rec.missing else "  [unreadable]" if broken is not None else ""
+        state = MISSING_TAG if rec.missing else UNREADABLE_TAG if broken is not None else ""
         return f"{mark + ' ' if mark else ''}{rec.name}{state}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
 
     def _tip(self, rec: ImageRecord, broken: str | None) -> str:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from app.models.image_list_model import ImageIdRole, ImageListModel, thumb_size
 from app.models.thumbnails import ThumbnailCache
+from app.panels.image_list_delegate import ImageListDelegate
 from core.store.repos.images import ImageFilter
 from core.store.schema import REVIEW_STATES, SPLITS
 
@@ -63,6 +64,7 @@ class BrowserPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.view.setItemDelegate(ImageListDelegate(self.view))   # "[unreadable]" stays whole at any width
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # arrow keys stay with the canvas unless clicked
         self.view.selectionModel().currentChanged.connect(self._current_changed)
 

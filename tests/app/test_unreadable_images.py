@@ -98,3 +98,44 @@ def test_the_list_marks_images_a_stage_records_while_the_window_is_open(qtbot, g
         record.save()
         w.session.maps_changed.emit(-1)                                  # as when the attention stage is done
         assert "[unreadable]" in model.data(model.index(row), Qt.ItemDataRole.DisplayRole)
+
+
+LONG = "DJI_20240612_143055_0042_survey_north_ridge_tower_site_b.png"
+
+
+@pytest.mark.parametrize("name", [LONG, "c2.png"])
+def test_the_unreadable_mark_is_visible_at_the_default_width_whatever_the_name(qtbot, gui_project, name):
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    from tests.conftest import make_image
+
+    make_image(gui_project.image_root / "cars" / name, size=(160, 120))
+    for k in range(16):     # a list longer than the dock, as any real project's: its scroll bar takes width too
+        make_image(gui_project.image_root / "trees" / f"t{k + 2}.png", size=(160, 120))
+    from core.data.importer import import_images
+    import_images(gui_project)
+    record = UnreadableFiles(gui_project, gui_project.image_root)
+    record.record(f"cars/{name}", REASON)
+    record.save()
+    with open_window(qtbot, gui_project, size=None) as w:   # the window and the image dock as they first open
+        view, model = w.browser.view, w.browser.model
+        index = model.index(_row(w, f"cars/{name}"))
+        assert view.verticalScrollBar().isVisible()
+        opt = QStyleOptionViewItem()
+        view.initViewItemOption(opt)
+        opt.rect = view.visualRect(index)
+        delegate = view.itemDelegate()
+        delegate.initStyleOption(opt, index)
+        width = delegate._text_width(opt)
+        fm = QFontMetrics(opt.font)
+        given = model.data(index, Qt.ItemDataRole.DisplayRole).split("\n")[0]
+        if name == LONG:   # Qt alone cut the mark off at this width: the case the user met
+            assert "[unreadable]" not in fm.elidedText(given, Qt.TextElideMode.ElideMiddle, width)
+        shown = delegate.shown_text(opt, index).split("\u2028")[0]
+        # the line as drawn: the mark whole, the name's start (and its warning sign) kept, and it fits, so Qt
+        # draws it as is
+        assert shown.endswith("  [unreadable]") and shown.startswith("\u26a0 ")
+        assert fm.horizontalAdvance(shown) <= width
+        assert shown == given if name == "c2.png" else ("\u2026" in shown and shown.startswith("\u26a0 DJI"))
+        w.browser.view.viewport().grab()     # and it paints

@@ -6,8 +6,9 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def open_window(qtbot, project, size: tuple[int, int] = (1300, 850)) -> Iterator:
-    """The ``MainWindow`` on ``project`` (a ``Project``), ``size`` px, its canvas focused; closed on exit."""
+def open_window(qtbot, project, size: tuple[int, int] | None = (1300, 850)) -> Iterator:
+    """The ``MainWindow`` on ``project`` (a ``Project``), ``size`` px (None: the size the window opens at by
+    itself), its canvas focused; closed on exit."""
     from app.launch import preload_heavy_modules
     from app.main_window import MainWindow
 
@@ -15,7 +16,8 @@ def open_window(qtbot, project, size: tuple[int, int] = (1300, 850)) -> Iterator
     w = MainWindow(project, probe_device=False)
     # not qtbot.addWidget: pytest-qt would close the window before this teardown, and a task still running on a
     # busy machine then makes close ask "Stop the running task?" in a modal box nobody answers
-    w.resize(*size)
+    if size is not None:
+        w.resize(*size)
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()
