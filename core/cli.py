@@ -123,39 +123,47 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
+INFO_LABEL_WIDTH = 10   # the longest label, "unreadable"; every value starts one column after it
+
+
+def _field(label: str, value: str) -> str:
+    """One line of ``info``: the label padded so that every value starts in the same column."""
+    return f"{label:<{INFO_LABEL_WIDTH}} {value}"
+
+
 def project_info(project: Project) -> str:
     counts = project.images.counts()
     names = project.class_names()
-    lines = [f"project   {project.path}", f"images    {counts['total']} in {project.image_root}"]
+    lines = [_field("project", str(project.path)), _field("images", f"{counts['total']} in {project.image_root}")]
     if counts["missing"]:
-        lines.append(f"missing   {plural(counts['missing'], 'file')} no longer on disk")
+        lines.append(_field("missing", f"{plural(counts['missing'], 'file')} no longer on disk"))
     if bad := unreadable_lines(project):
-        lines += ["unreadable" + bad[0].removeprefix("unreadable:"), *bad[1:]]
+        lines += [_field("unreadable", bad[0].removeprefix("unreadable:").lstrip()), *bad[1:]]
     from core.data.unreadable import REFUSED_HINT, refused_files
     if refused := refused_files(project):
-        lines.append(f"refused   {plural(len(refused), 'file')} that failed to decode at import, skipped by re-scans "
-                     "until the file changes:")
+        lines.append(_field("refused", f"{plural(len(refused), 'file')} that failed to decode at import, skipped by "
+                                       "re-scans until the file changes:"))
         lines += [f"  {f.rel_path}: {f.reason}" for f in refused[:20]]
         if len(refused) > 20:
             lines.append(f"  ... and {len(refused) - 20} more")
         lines.append(f"  to read them again: {REFUSED_HINT}")
-    lines.append("classes   " + ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
-                                         for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0]))))
-    lines.append("splits    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items())))
-    lines.append("review    " + ", ".join(f"{k} {v}" for k, v in sorted(counts["review"].items())))
+    lines.append(_field("classes", ", ".join(f"{names.get(k, 'unlabelled') if k is not None else 'unlabelled'} {v}"
+                                             for k, v in sorted(counts["class"].items(), key=lambda kv: str(kv[0])))))
+    lines.append(_field("splits", ", ".join(f"{k} {v}" for k, v in sorted(counts["split"].items()))))
+    lines.append(_field("review", ", ".join(f"{k} {v}" for k, v in sorted(counts["review"].items()))))
     by_source = project.boxes.counts_by_source()
-    lines.append("boxes     " + (", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) or "none"))
-    lines.append(f"gt boxes  {project.boxes.gt_count()}")
-    lines.append(f"proposals {project.proposals.count()}")
+    lines.append(_field("boxes", ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) or "none"))
+    lines.append(_field("gt boxes", str(project.boxes.gt_count())))
+    lines.append(_field("proposals", str(project.proposals.count())))
     runs = project.runs.list()
     if runs:
         last = runs[-1]
-        lines.append(f"training  {plural(len(runs), 'run')}; last #{last.id} {last.status}")
+        lines.append(_field("training", f"{plural(len(runs), 'run')}; last #{last.id} {last.status}"))
     pred_run = project.maps.latest_run_id()
     if pred_run is not None:
-        lines.append(f"predicted {describe_prediction_run(project, pred_run)}")
+        lines.append(_field("predicted", describe_prediction_run(project, pred_run)))
         if warning := project.maps.prediction_warning(pred_run):
-            lines.append(f"warning   {warning}")
+            lines.append(_field("warning", warning))
     return "\n".join(lines)
 
 

@@ -39,12 +39,12 @@ def test_new_info_export_import(tmp_path, image_folder, capsys):
     coco.write_text(json.dumps(data))
     assert main(["import-coco", str(proj), str(coco), "--as", "gt"]) == 0
     assert main(["info", str(proj)]) == 0
-    assert "gt boxes  1" in capsys.readouterr().out
+    assert "gt boxes   1" in capsys.readouterr().out
     (image_folder / "no_site" / "n0.png").unlink()           # a file gone: counted in words, "1 file", not "file(s)"
     assert main(["import-images", str(proj)]) == 0
     capsys.readouterr()
     assert main(["info", str(proj)]) == 0
-    assert "missing   1 file no longer on disk" in capsys.readouterr().out
+    assert "missing    1 file no longer on disk" in capsys.readouterr().out
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, image_folder):

@@ -74,7 +74,7 @@ def test_a_file_the_importer_refused_is_read_again_by_import_images_retry_unread
     assert "skipped tower/b.png" in capsys.readouterr().out
     assert main(["info", str(proj)]) == 0
     info = capsys.readouterr().out
-    assert "refused   1 file that failed to decode at import" in info
+    assert "refused    1 file that failed to decode at import" in info
     assert "  to read them again: fix or replace the file (a new size or modification time retries it), or: " \
            "import-images --retry-unreadable" in info
 

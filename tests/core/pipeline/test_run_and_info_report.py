@@ -72,10 +72,10 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     project.predicted.set_status(boxes[1].id, "rejected")
     assert run_cli(["info", str(project.path)]) == 0
     info = capsys.readouterr().out
-    assert (f"predicted prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
+    assert (f"predicted  prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending; "
             f"{threshold_words(project.maps.prediction_run_config(pred_run))}") in info
-    assert len(project.runs.list()) == 1 and f"training  1 run; last #{train_run} finished" in info   # not "1 run(s)"
+    assert len(project.runs.list()) == 1 and f"training   1 run; last #{train_run} finished" in info   # not "1 run(s)"
     assert pred_run != train_run       # the number info names is the one evaluate takes, not the training run's
     project.boxes.add_gt(sites[0].id, (10, 10, 30, 30), sites[0].class_id)
     assert run_cli(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(pred_run)]) == 0

@@ -8,6 +8,20 @@ from core.cli import run_cli
 from core.pipeline import unfinished_stages
 from tests.conftest import make_image
 
+INFO_LABELS = {"project", "images", "missing", "unreadable", "refused", "classes", "splits", "review", "boxes",
+               "gt boxes", "proposals", "training", "predicted", "warning"}
+
+
+def assert_info_columns_line_up(info: str) -> None:
+    """Every labelled line of ``info`` (the others are indented details) has its value in the same column."""
+    labelled = [line for line in info.splitlines() if not line.startswith(" ")]
+    assert len(labelled) >= 9
+    columns = set()
+    for line in labelled:
+        label = next(name for name in sorted(INFO_LABELS, key=len, reverse=True) if line.startswith(name + " "))
+        columns.add(len(line) - len(line[len(label):].lstrip(" ")))     # where the value starts
+    assert columns == {11}, info
+
 
 def _count_decodes(monkeypatch) -> list[str]:
     from core.pipeline import encoding
@@ -45,6 +59,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert run_cli(["info", str(project.path)]) == 0
     info = capsys.readouterr().out
     assert "unreadable 1 image skipped, not decoded again until the file changes:" in info and reason in info
+    assert_info_columns_line_up(info)
 
     # asked for: read again though unchanged (and recorded again, as it still fails)
     assert run_cli(["attention", str(project.path), "--retry-unreadable"]) == 0
@@ -54,7 +69,7 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert ("  3 files the importer refused: not images of the project yet; import-images --retry-unreadable reads "
             "them") in err
     assert run_cli(["info", str(project.path)]) == 0
-    assert "refused   3 files that failed to decode at import" in capsys.readouterr().out
+    assert "refused    3 files that failed to decode at import" in capsys.readouterr().out
     assert reason in err.splitlines()
     assert "  read again just now and still failing: fix or replace the file" in err   # not: run what you just ran
     assert "or: attention --retry-unreadable" not in err
