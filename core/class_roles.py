@@ -27,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from core.result_checks import plural
+from core.run_names import training_run_name
 from core.settings import BACKGROUND_CLASS_PATTERN, META_KEY, Settings, load_settings
 from core.store.schema import ImageRow, Meta, ProposalRow, utcnow
 
@@ -245,8 +246,8 @@ def runs_notice(project, settings: Settings | None = None) -> str:
     finished = [r for r in project.runs.list() if r.status == "finished"]
     if not finished or not run_is_out_of_date(project, finished[-1], settings):
         return ""
-    return (f"Out of date: background classes changed since run #{finished[-1].id} was trained. Train again so "
-            "the model learns with the classes as they are now.")
+    return (f"Out of date: background classes changed since {training_run_name(finished[-1].id)} was trained. "
+            "Train again so the model learns with the classes as they are now.")
 
 
 def first_object_image(project, ids: list[int]) -> int | None:

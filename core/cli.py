@@ -16,6 +16,7 @@ from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.result_checks import plural
+from core.run_names import training_run_name
 from core.store.project import Project
 
 __all__ = ["CliError", "build_parser", "open_project", "run_cli"]
@@ -158,7 +159,7 @@ def project_info(project: Project) -> str:
     runs = project.runs.list()
     if runs:
         last = runs[-1]
-        lines.append(_field("training", f"{plural(len(runs), 'run')}; last #{last.id} {last.status}"))
+        lines.append(_field("training", f"{plural(len(runs), 'run')}; last {training_run_name(last.id)} {last.status}"))
     pred_run = project.maps.latest_run_id()
     if pred_run is not None:
         lines.append(_field("predicted", describe_prediction_run(project, pred_run)))

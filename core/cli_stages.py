@@ -15,7 +15,7 @@ from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.result_checks import plural
 from core.run_figures import describe_training_run, threshold_words
-from core.run_names import prediction_run_name
+from core.run_names import prediction_run_name, training_run_name
 from core.settings_cli import add_stage_options, apply_cli, given
 from core.store.project import Project
 
@@ -151,7 +151,7 @@ def cmd_train(a, progress) -> int:
             print(json.dumps({"train_run": run_id, "status": run.status if run else None,
                               "metrics": run.metrics if run else {}}), file=sys.stderr if a.events == "json" else None)
         else:                         # stdout carries only JSON events in events mode: the words go to stderr
-            print(f"training {describe_training_run(run)}\nnext: python main.py predict {a.project}",
+            print(f"{describe_training_run(run)}\nnext: python main.py predict {a.project}",
                   file=sys.stderr if a.events == "json" else None)
     return run_id
 
@@ -212,11 +212,13 @@ def run_summary(project: Project, out: dict) -> str:
         if out.get("trained", True):
             lines.append(f"training        {describe_training_run(run)}")
         elif n_new := curated_since(project, run):   # run retrains on new maps or proposals only, not on new boxes
-            lines.append(f"training        none: no new maps or proposals since run #{out['train_run']}; "
+            lines.append(f"training        none: no new maps or proposals since "
+                         f"{training_run_name(out['train_run'])}; "
                          f"{plural(n_new, 'training image')} curated since it trained, which only a new training run "
                          "learns (--retrain)")
         else:                         # nothing new to learn from: the model the project has is kept
-            lines.append(f"training        none: nothing new to learn from since run #{out['train_run']} "
+            lines.append(f"training        none: nothing new to learn from since "
+                         f"{training_run_name(out['train_run'])} "
                          "(--retrain trains again)")
     if out.get("prediction_run") is not None:
         lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")

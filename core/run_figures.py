@@ -6,6 +6,7 @@ it as it opens.
 from __future__ import annotations
 
 from core.result_checks import finite, plural
+from core.run_names import training_run_name
 
 # the short name of the same figure, where a phrase does not fit (the loss plot's legend and right axis)
 ACCURACY_SHORT = "validation accuracy"
@@ -45,12 +46,12 @@ def training_run_figures(run) -> list[str]:
 
 
 def describe_training_run(run) -> str:
-    """One line on a training run as users name it, with its figures, e.g. 'run #3 finished: 12 epochs on 40
+    """One line on a training run as users name it, with its figures, e.g. 'training run #3 finished: 12 epochs on 40
     training images, final loss 0.4123, classifier right on 87.5 % of the validation images'; a failed run gives
     its error's first line instead."""
     if run is None:
-        return "run gone (deleted meanwhile)"
-    text = f"run #{run.id} {run.status}"
+        return f"{training_run_name(None)} gone (deleted meanwhile)"
+    text = f"{training_run_name(run.id)} {run.status}"
     if run.status == "failed" and run.error:
         return f"{text}: {run.error.strip().splitlines()[0]}"
     parts = training_run_figures(run)

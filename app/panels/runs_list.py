@@ -7,8 +7,9 @@ from PySide6.QtWidgets import QHeaderView, QStyledItemDelegate, QTreeWidget, QTr
 
 from app.failure_words import plain_message
 from app.panels.run_summary import duration, run_summary, when
+from core.run_names import training_run_name
 
-COLUMNS = ["#", "Status", "Started", "Time", "Result"]
+COLUMNS = ["Training run", "Status", "Started", "Time", "Result"]   # a row's first cell: "#3"
 
 
 class _WrappingDelegate(QStyledItemDelegate):
@@ -46,11 +47,12 @@ class RunsList(QTreeWidget):
         """``runs``: the project's training run records, oldest first; ``select``: the id to make current."""
         self.clear()
         for r in reversed(runs):      # newest first
-            item = QTreeWidgetItem([str(r.id), r.status, when(r.started_at), duration(r.started_at, r.finished_at),
+            item = QTreeWidgetItem([f"#{r.id}", r.status, when(r.started_at), duration(r.started_at, r.finished_at),
                                     run_summary(r)])
             item.setData(0, Qt.ItemDataRole.UserRole, r.id)
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            tip = plain_message(r.error) if r.error else run_summary(r).strip()[:2000]
+            tip = f"{training_run_name(r.id, capital=True)} {r.status}: " + (
+                plain_message(r.error) if r.error else run_summary(r).strip()[:2000])
             for c in range(len(COLUMNS)):
                 item.setToolTip(c, tip)
             if r.status == "failed":

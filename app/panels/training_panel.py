@@ -36,7 +36,7 @@ from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
 from core.result_checks import finite
 from core.run_figures import threshold_words
-from core.run_names import prediction_run_name
+from core.run_names import prediction_run_name, training_run_name
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
 from core.stages import next_stage
@@ -344,7 +344,7 @@ class TrainingPanel(QWidget):
         """Predict every image with training run ``run_id``'s model (in the worker); ``run_finished`` then."""
         self._run_id = run_id
         self.progress.setValue(0)
-        self.status.setText(f"Training run #{run_id} trained; predicting every image...")
+        self.status.setText(f"{training_run_name(run_id, capital=True)} trained; predicting every image...")
         self._set_phase("predicting")
         task = self.jobs.start(next_stage("train"), self.project, run_id=run_id)
         self._attach(task, self._prediction_done)
@@ -362,7 +362,7 @@ class TrainingPanel(QWidget):
         chosen = self.project.maps.prediction_run_config(pred_run) if pred_run is not None else {}
         if chosen:
             stored += f"; {threshold_words(chosen)}"
-        self.status.setText(f"Training run #{run_id} finished; predictions {stored}."
+        self.status.setText(f"{training_run_name(run_id, capital=True)} finished; predictions {stored}."
                             + (f"\n{warning}" if warning else ""))
         self._set_phase("idle")
         self.refresh_runs(select=run_id)
@@ -427,7 +427,7 @@ class TrainingPanel(QWidget):
             return
         run = self.project.runs.get(item.data(0, Qt.ItemDataRole.UserRole))
         self.plot.show_history(run.history or [])
-        self.plot.setTitle(f"Run #{run.id} ({run.status})" + ("" if run.history else ": no curve stored"),
-                           size="9pt")
+        self.plot.setTitle(f"{training_run_name(run.id, capital=True)} ({run.status})"
+                           + ("" if run.history else ": no curve stored"), size="9pt")
 
 

@@ -13,6 +13,7 @@ from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
 from core.result_checks import PredictionCheck
+from core.run_names import training_run_name
 from core.store.project import Project
 from core.store.repos.images import ImageFilter
 from core.train.feature_cache import FeatureCache
@@ -308,7 +309,8 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     # runs trained before weight files were hashed into the key carry the plain "name@size": they were
     # trained on the same name with whatever weights were configured, as today
     if model.backbone not in (cfg.backbone_key, cfg.unhashed_backbone_key):
-        raise ValueError(f"run {run.id} was trained on {model.backbone}, the project now uses {cfg.backbone_key}")
+        raise ValueError(f"{training_run_name(run.id, capital=True)} was trained on {model.backbone}, the project now "
+                         f"uses {cfg.backbone_key}")
     every = project.images.list(ImageFilter(include_missing=False))
     wanted = None if image_ids is None else set(image_ids)
     records = every if wanted is None else [r for r in every if r.id in wanted]

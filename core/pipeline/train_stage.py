@@ -12,6 +12,7 @@ from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.pipeline.scorer import class_index
 from core.progress import NULL_PROGRESS, Cancelled, Progress
+from core.run_names import training_run_name
 from core.store.repos.images import ImageFilter
 from core.store.run_lock import holding_run_lock
 from core.train.checkpoint import save_checkpoint
@@ -107,7 +108,7 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
         # only the device follows today's choice
         run = project.runs.get(resume_run)
         if run is None:
-            raise ValueError(f"{project.path}: there is no training run {resume_run} to resume")
+            raise ValueError(f"{project.path}: there is no {training_run_name(resume_run)} to resume")
         cfg = replace(cfg, train=replace(TrainConfig.from_checkpoint(run.config), device=cfg.train.device))
     index = class_index(project)
     if not index:

@@ -110,7 +110,7 @@ class PredictedBox(_HasBox):
 @dataclass(frozen=True)
 class PredictionRunRecord:
     id: int
-    training_run_id: int | None   # the number users see ("run #N"): the training run the model came from
+    training_run_id: int | None   # the number users see ("training run #N"): the training run the model came from
     config: dict
 
 

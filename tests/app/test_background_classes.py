@@ -135,7 +135,7 @@ def test_a_class_declared_background_loses_its_proposals_and_marks_the_model_out
     assert w.session.is_background(field)
     assert "field" in w.actions_by_key["class_2"].text() or "field" in w.actions_by_key["class_1"].text()
     assert "'field' is a background class" in w.proposals.notice.text() and w.proposals.notice.isVisibleTo(w.proposals)
-    assert "Out of date: background classes changed since run #1" in w.training_panel.notice.text()
+    assert "Out of date: background classes changed since training run #1" in w.training_panel.notice.text()
     assert w.training_panel.options().background_classes == ["field", "no_site"]   # what the next run trains with
     assert "'field' now shows no object (2 proposals removed)" in w.status.currentMessage()
     con.close()

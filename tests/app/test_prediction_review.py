@@ -79,7 +79,8 @@ def test_predictions_share_the_table_and_are_accepted_and_rejected_like_proposal
     full = f"prediction run #{pred} (from training run #{run})"
     assert full in w.layers.legends["prediction"].toolTip() and full in table.item(3, 1).toolTip()
     assert f"{2} predicted (pred. run #{pred})" in w.proposals.summary.text()
-    assert w.training_panel.runs.topLevelItem(0).text(0) == str(run)
+    assert w.training_panel.runs.topLevelItem(0).text(0) == f"#{run}"
+    assert w.training_panel.runs.headerItem().text(0) == "Training run"
     assert w.canvas.items_of("prediction")[best].label.text == "pred #1 0.71"
 
     click_row(w, 3)                      # a prediction picked in the table is selected on the canvas

@@ -129,7 +129,7 @@ def test_training_progress_curves_then_prediction_and_run_list(panel, project, q
     figures = ("2 epochs on 6 training images", "final loss 0.2500",
                "classifier right on 87.5 % of the validation images")
     assert row.text(4) == " \u00b7 ".join(figures)
-    assert describe_training_run(project.runs.get(run_id)) == f"run #{run_id} finished: {', '.join(figures)}"
+    assert describe_training_run(project.runs.get(run_id)) == f"training run #{run_id} finished: {', '.join(figures)}"
 
 
 def test_cancel_returns_to_idle_and_closes_the_run(panel, project):

@@ -26,12 +26,12 @@ def test_the_loss_plot_shows_the_latest_runs_curve_on_opening_and_the_selected_o
     xs, ys = panel.plot.curves["loss"].getData()
     assert list(xs) == [1.0, 2.0, 3.0] and list(ys) == pytest.approx([0.8, 0.5, 0.3])
     assert panel.runs.currentItem().data(0, 0x0100) == latest
-    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Run #{latest} (finished)")
+    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Training run #{latest} (finished)")
     older_item = next(panel.runs.topLevelItem(i) for i in range(panel.runs.topLevelItemCount())
                       if panel.runs.topLevelItem(i).data(0, 0x0100) == older)
     panel.runs.setCurrentItem(older_item)
     assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
-    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Run #{older}")
+    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Training run #{older}")
     panel.refresh_runs()                                  # a refresh keeps the user's choice
     assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
 
@@ -67,3 +67,20 @@ def test_a_long_result_line_wraps_in_the_runs_table_instead_of_being_cut(qtbot, 
     needed = fm.boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap, text).height()
     assert needed >= 2 * fm.height()                                    # too long for one line at this width
     qtbot.waitUntil(lambda: runs.visualItemRect(item).height() >= needed, timeout=2000)   # the row holds it all
+
+
+def test_the_runs_table_and_the_plot_name_each_run_a_training_run(qtbot, main_window, gui_project):
+    older = _finished_run(gui_project, [0.9, 0.7])
+    latest = _finished_run(gui_project, [0.8, 0.5])
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    panel = w.training_panel
+    panel.refresh_runs()
+    runs = panel.runs
+    assert runs.headerItem().text(0) == "Training run"
+    rows = [runs.topLevelItem(i) for i in range(runs.topLevelItemCount())]
+    assert [r.text(0) for r in rows] == [f"#{latest}", f"#{older}"]
+    assert rows[0].toolTip(0).startswith(f"Training run #{latest} finished: ")
+    assert rows[1].toolTip(4).startswith(f"Training run #{older} finished: ")
+    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Training run #{latest} (finished)")

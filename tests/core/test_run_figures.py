@@ -17,14 +17,14 @@ def test_a_finished_run_says_its_schedule_final_loss_and_validation_accuracy():
             metrics={"final_loss": 0.41234, "val_accuracy": 0.875, "n_train": 40})
     assert training_run_figures(r) == ["12 epochs on 40 training images", "final loss 0.4123",
                                        "classifier right on 87.5 % of the validation images"]
-    assert describe_training_run(r) == ("run #3 finished: 12 epochs on 40 training images, final loss 0.4123, "
+    assert describe_training_run(r) == ("training run #3 finished: 12 epochs on 40 training images, final loss 0.4123, "
                                         "classifier right on 87.5 % of the validation images")
 
 
 def test_a_run_that_stopped_early_says_how_far_it_got_and_its_last_epochs_loss():
     r = run(status="cancelled", history=[{"epoch": 1, "loss": 0.9}, {"epoch": 2, "loss": 0.51}])
     assert training_run_figures(r) == ["2 of 12 epochs", "last epoch's loss 0.5100"]
-    assert describe_training_run(r) == "run #3 cancelled: 2 of 12 epochs, last epoch's loss 0.5100"
+    assert describe_training_run(r) == "training run #3 cancelled: 2 of 12 epochs, last epoch's loss 0.5100"
 
 
 def test_one_epoch_and_one_image_are_singular_and_figures_it_lacks_are_left_out():
@@ -32,13 +32,13 @@ def test_one_epoch_and_one_image_are_singular_and_figures_it_lacks_are_left_out(
             history=[{"epoch": 1, "loss": float("nan")}])
     assert training_run_figures(r) == ["1 epoch on 1 training image"]
     assert training_run_figures(run(config={}, status="running")) == []
-    assert describe_training_run(run(config={}, status="running")) == "run #3 running"
+    assert describe_training_run(run(config={}, status="running")) == "training run #3 running"
 
 
 def test_a_failed_run_gives_its_errors_first_line():
     r = run(status="failed", error="CUDA out of memory\nTraceback ...")
-    assert describe_training_run(r) == "run #3 failed: CUDA out of memory"
-    assert describe_training_run(None) == "run gone (deleted meanwhile)"
+    assert describe_training_run(r) == "training run #3 failed: CUDA out of memory"
+    assert describe_training_run(None) == "training run ? gone (deleted meanwhile)"
 
 
 def test_a_prediction_run_says_how_it_chose_its_threshold_and_on_how_many_held_out_curated_images():

@@ -3,11 +3,18 @@ of it is reviewed."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
 from core.cli import run_cli
 from core.run_figures import threshold_words
+
+
+def assert_runs_named(text: str) -> None:
+    """Every run in ``text`` is named as a training run or a prediction run: 'run #N' alone is never printed."""
+    named = re.findall(r"(\w+ )?run #\d+", text)
+    assert named and set(named) <= {"training ", "prediction "}, text
 
 
 def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_prediction(tiny_pipeline, monkeypatch,
@@ -33,7 +40,7 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     n_images = len(project.images.list())
     sites = [i for i in project.images.list() if i.rel_path.startswith("site/")]
     assert counts["boxes"] == 2 * len(sites) and counts["images_with_boxes"] == len(sites)
-    assert "attention maps  " in out and f"training        run #{train_run} finished: 2 epochs on " in out
+    assert "attention maps  " in out and f"training        training run #{train_run} finished: 2 epochs on " in out
     assert (f"prediction      prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 0 (0 accepted, 0 rejected), {2 * len(sites)} pending; "
             f"{threshold_words(project.maps.prediction_run_config(pred_run))}") in out
@@ -44,7 +51,7 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
                                                    "train_run": train_run}
     assert run_cli(["run", str(project.path)]) == 0              # ... and said so, not "run #1 finished" again
     again = capsys.readouterr().out
-    assert (f"training        none: nothing new to learn from since run #{train_run} (--retrain trains again)"
+    assert (f"training        none: nothing new to learn from since training run #{train_run} (--retrain trains again)"
             in again)
     assert "prediction      up to date" in again and "finished" not in again
     # a box curated since on a training image: run does not retrain on it, and says so rather than "nothing new"
@@ -52,8 +59,9 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     fresh = next(r for r in project.images.list() if r.split == "train" and r.id not in trained_on)
     box = project.boxes.add(fresh.id, (2.0, 2.0, 20.0, 20.0), fresh.class_id)
     assert run_cli(["run", str(project.path)]) == 0
-    assert (f"training        none: no new maps or proposals since run #{train_run}; 1 training image curated since "
-            "it trained, which only a new training run learns (--retrain)") in capsys.readouterr().out
+    curated = capsys.readouterr().out
+    assert (f"training        none: no new maps or proposals since training run #{train_run}; 1 training image curated "
+            "since it trained, which only a new training run learns (--retrain)") in curated
     project.boxes.delete(box.id)
 
     # box-drawing options on run (as on predict): saved, and the boxes drawn again from the same model
@@ -75,7 +83,10 @@ def test_run_prints_a_summary_json_on_request_and_info_reports_the_latest_predic
     assert (f"predicted  prediction run #{pred_run} (from training run #{train_run}): {2 * len(sites)} boxes on "
             f"{len(sites)} of {n_images} images; reviewed 2 (1 accepted, 1 rejected), {2 * len(sites) - 2} pending; "
             f"{threshold_words(project.maps.prediction_run_config(pred_run))}") in info
-    assert len(project.runs.list()) == 1 and f"training   1 run; last #{train_run} finished" in info   # not "1 run(s)"
+    assert len(project.runs.list()) == 1 and f"training   1 run; last training run #{train_run} finished" in info
+    assert "1 run(s)" not in info
+    for said in (out, again, curated, redrawn, info):   # a training run is never a bare "run #N" beside the other
+        assert_runs_named(said)
     assert pred_run != train_run       # the number info names is the one evaluate takes, not the training run's
     project.boxes.add_gt(sites[0].id, (10, 10, 30, 30), sites[0].class_id)
     assert run_cli(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(pred_run)]) == 0
@@ -96,6 +107,7 @@ def test_train_prints_what_it_trained_in_words_json_on_request(tiny_prepared, ca
     assert out.startswith(f"training run #{run.id} finished: 2 epochs on {n_train} training image")
     assert f"final loss {run.metrics['final_loss']:.4f}" in out
     assert f"next: python main.py predict {project.path}" in out
+    assert_runs_named(out)
 
     assert run_cli(["train", str(project.path), "--json"]) == 0
     again = project.runs.latest_finished()

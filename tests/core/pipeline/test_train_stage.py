@@ -73,7 +73,7 @@ def test_a_head_trained_on_other_weights_is_refused_and_old_runs_still_predict(t
     compute_proposals(project, cfg)
     run = project.runs.get(train(project, cfg))
     cfg.attention.weights = str(tmp_path / "b.pth")
-    with pytest.raises(ValueError, match=f"run {run.id} was trained on tiny#"):
+    with pytest.raises(ValueError, match=f"Training run #{run.id} was trained on tiny#"):
         predict(project, run.id, cfg=cfg)
     state = torch.load(run.checkpoint_path, weights_only=False)
     state["backbone"] = "tiny@32"                        # as written before weight files were fingerprinted
