@@ -220,6 +220,9 @@ def run_summary(project: Project, out: dict) -> str:
             lines.append(f"training        none: nothing new to learn from since "
                          f"{training_run_name(out['train_run'])} "
                          "(--retrain trains again)")
+    if refit := out.get("refit"):   # predicted again without training: say why, before what it made
+        lines.append(f"prediction      {plural(refit['curated_images'], 'curated image')} changed since prediction "
+                     f"run #{refit['since_prediction_run']}: predicting again to refit the threshold")
     if out.get("prediction_run") is not None:
         lines.append(f"prediction      {describe_prediction_run(project, out['prediction_run'])}")
     elif out.get("train_run") is not None:

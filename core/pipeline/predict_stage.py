@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -174,6 +175,19 @@ def curated_picks(project: Project, records, cache, learned: RunLearned | None =
     return CuratedPicks(held, trained)
 
 
+def curated_digests(picks) -> dict[str, str]:
+    """Per image of ``picks`` ((image, its curated boxes [M, 4] image pixels)), a short digest of its boxes (their
+    corners to 0.01 px, in any order): what a prediction run records of the held-out boxes it was fitted on, so that
+    ``run`` can tell later which of them were added, moved or deleted since (core/pipeline/refit.py). Keys are image
+    ids as strings (JSON)."""
+    out = {}
+    for rec, boxes in picks:
+        corners = np.round(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), 2)
+        corners = corners[np.lexsort(corners.T[::-1])]
+        out[str(rec.id)] = hashlib.sha1(corners.tobytes()).hexdigest()[:12]
+    return out
+
+
 def fit_on(model: LoadedModel, cache, picks, draw: BoxDrawConfig) -> tuple[float, BoxDrawConfig, int]:
     """(threshold, box drawing, kept) whose best box the inspector would have kept most often on ``picks`` ((image,
     its curated boxes [M, 4]), at least one): per image the review's gain of that box (core/dips/suggest.py: kept as
@@ -226,11 +240,13 @@ def choose_operating_point(project: Project, model: LoadedModel, cache, records,
     drawing is the project's. The record (stored in the run's config, worded by core.run_figures.threshold_words):
     ``threshold_source`` ("project", "fit", "curated", "pseudo" or "default"), ``calibrated_on`` / ``fitted_to_curated``
     (images chosen on; 0 when not), ``curated_held_out`` / ``curated_trained_on`` (curated images of the train and val
-    splits the run did not / did learn from), ``curated_needed`` (CALIBRATION_MIN), and after a fit ``fit_kept``
-    (0 says the run's boxes were wrong on all of them)."""
+    splits the run did not / did learn from), ``curated_held_out_boxes`` (``curated_digests`` of the held-out ones),
+    ``curated_needed`` (CALIBRATION_MIN), and after a fit ``fit_kept`` (0 says the run's boxes were wrong on all of
+    them)."""
     picks = curated_picks(project, records, cache, learned)
     record: dict[str, Any] = {"calibrated_on": 0, "fitted_to_curated": 0, "curated_held_out": len(picks.held_out),
-                              "curated_trained_on": len(picks.trained), "curated_needed": CALIBRATION_MIN}
+                              "curated_trained_on": len(picks.trained), "curated_needed": CALIBRATION_MIN,
+                              "curated_held_out_boxes": curated_digests(picks.held_out)}
     if cfg.boxes.threshold is not None:   # the project's own choice
         return float(cfg.boxes.threshold), cfg, {**record, "threshold_source": "project"}
     if cfg.boxes.fit_to_curated and len(picks.held_out) >= CALIBRATION_MIN:   # as fit_drawing, keeping ``kept``

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from core.pipeline.attention_stage import compute_attention
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader
 from core.pipeline.predict_stage import predict
 from core.pipeline.proposal_stage import compute_proposals
+from core.pipeline.refit import curated_change
 from core.pipeline.train_stage import train
 from core.progress import NULL_PROGRESS, Progress
 from core.stages import ORDER
@@ -19,13 +22,15 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
     """Every stage in core.stages.ORDER (attention -> proposals -> train -> predict), each skipping what is
     already up to date. Returns the counts of images done and the run ids: ``{"attention", "proposals",
     "trained", "train_run", "prediction_run"}`` (``trained``: whether this call trained ``train_run`` or kept the
-    latest finished one; ``prediction_run`` only when a prediction ran). ``redraw``: predict again even when nothing
+    latest finished one; ``prediction_run`` only when a prediction ran; ``refit``: ``{"curated_images",
+    "since_prediction_run"}`` when it predicted again, without training, because curated boxes held out for the
+    threshold changed since that prediction run, core.pipeline.refit). ``redraw``: predict again even when nothing
     was trained (the box-drawing settings changed). ``backbone``: a Backbone or BackboneLoader already loaded for
     ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
     backbone = backbone_loader(cfg, backbone)   # loaded by the first stage that encodes, then shared by the others
-    out = {}
+    out: dict[str, Any] = {}
     for stage in ORDER:
         if stage in _INCREMENTAL and ray is not None:
             from core.pipeline import cluster
@@ -41,7 +46,12 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
             else:
                 out["train_run"] = latest.id
                 if project.maps.latest_run_id() is not None and not redraw:
-                    break          # trained and predicted already: nothing left to do
+                    # trained and predicted already: nothing left to do, unless curated boxes the threshold is
+                    # fitted on changed since the prediction (they choose another threshold: predict again)
+                    change = curated_change(project, cfg)
+                    if change is None:
+                        break
+                    out["refit"] = {"curated_images": change.images, "since_prediction_run": change.prediction_run}
         elif stage == "predict" and ray is not None:
             from core.pipeline.cluster import predict_on_ray
             out["prediction_run"] = predict_on_ray(project, out["train_run"], progress, ray, cfg=cfg)
