@@ -12,10 +12,14 @@ from core.run_names import training_run_name
 ACCURACY_SHORT = "validation accuracy"
 
 
-def accuracy_words(acc: float) -> str:
+def accuracy_words(*, fraction: float) -> str:
     """The classifier's validation accuracy as every place words it: 'classifier right on 87.5 % of the validation
-    images'. ``acc``: a fraction (0.875), or a percentage above 1 (87.5) as some progress events carry it."""
-    return f"classifier right on {100 * acc if acc <= 1 else acc:.1f} % of the validation images"
+    images'. ``fraction``: of the validation images, 0-1 (0.875), the unit the training stage records and its
+    progress events carry; named at every call, as guessing the unit from the value read 1 % (1.0) as 100 %.
+    Raises ValueError for a value outside 0-1 (a percentage passed by mistake)."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"accuracy {fraction!r} is not a fraction between 0 and 1")
+    return f"classifier right on {100 * fraction:.1f} % of the validation images"
 
 
 def training_run_figures(run) -> list[str]:
@@ -41,7 +45,7 @@ def training_run_figures(run) -> list[str]:
     elif history and (loss := finite(history[-1].get("loss"))) is not None:
         parts.append(f"last epoch's loss {loss:.4f}")
     if (acc := finite(m.get("val_accuracy"))) is not None:
-        parts.append(accuracy_words(acc))
+        parts.append(accuracy_words(fraction=acc))
     return parts
 
 

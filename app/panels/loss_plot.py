@@ -64,7 +64,7 @@ class LossPlot(pg.PlotWidget):
             return
         xs, ys = self.data[key]
         if key == "val_acc":
-            y = y * 100.0 if y <= 1.0 else y  # accept fractions and percents
+            y = y * 100.0                     # a fraction, as accuracy_words takes it; the axis reads percent
             if xs and xs[-1] == x:            # the same epoch reported twice: keep the latest
                 ys[-1] = y
                 return

@@ -50,5 +50,5 @@ def progress_text(ev, phase: str, epochs: int) -> str:
     if finite(ex.get("loss")) is not None:
         parts.append(f"loss {float(ex['loss']):.4f}")
     if finite(ex.get("val_acc")) is not None:      # the runs list's words for the same figure (core.run_figures)
-        parts.append(accuracy_words(float(ex["val_acc"])))
+        parts.append(accuracy_words(fraction=float(ex["val_acc"])))
     return " · ".join(parts) + (f"\n{ev.message}" if ev.message else "")

@@ -297,6 +297,11 @@ def test_validation_accuracy_is_worded_as_in_the_runs_list_while_training(panel,
     legend = [label.text for _sample, label in w.plot.legend.items]
     assert "validation accuracy (%)" in legend and not any("val acc" in t for t in legend)
     assert w.plot.getPlotItem().getAxis("right").labelText == "validation accuracy"
+    # a fraction whatever its value: 1 % of the images is 1 %, not 100 %, in the words and on the plot
+    train.step(6, 8, epoch=2, step=6, loss=0.4, val_acc=0.01)
+    assert "classifier right on 1.0 % of the validation images" in w.status.text()
+    w.plot.redraw()
+    assert list(w.plot.acc_curve.getData()[1]) == pytest.approx([75.0, 1.0])
 
 
 def test_the_status_after_prediction_says_how_the_run_chose_its_threshold(panel, project, qtbot):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from core.run_figures import describe_training_run, threshold_words, training_run_figures
+import pytest
+
+from core.run_figures import accuracy_words, describe_training_run, threshold_words, training_run_figures
 
 
 def run(**kw):
@@ -19,6 +21,18 @@ def test_a_finished_run_says_its_schedule_final_loss_and_validation_accuracy():
                                        "classifier right on 87.5 % of the validation images"]
     assert describe_training_run(r) == ("training run #3 finished: 12 epochs on 40 training images, final loss 0.4123, "
                                         "classifier right on 87.5 % of the validation images")
+
+
+def test_the_accuracy_is_a_fraction_whatever_its_value_so_one_percent_is_not_read_as_a_hundred():
+    assert accuracy_words(fraction=0.01) == "classifier right on 1.0 % of the validation images"
+    assert accuracy_words(fraction=1.0) == "classifier right on 100.0 % of the validation images"
+    assert accuracy_words(fraction=0.0) == "classifier right on 0.0 % of the validation images"
+    with pytest.raises(TypeError):
+        accuracy_words(0.5)               # the unit is named at every call
+    with pytest.raises(ValueError, match="not a fraction"):
+        accuracy_words(fraction=87.5)     # a percentage passed by mistake is refused, not shown as 8750 %
+    low = run(metrics={"val_accuracy": 0.01, "n_train": 40, "final_loss": 0.5})
+    assert "classifier right on 1.0 % of the validation images" in describe_training_run(low)
 
 
 def test_a_run_that_stopped_early_says_how_far_it_got_and_its_last_epochs_loss():
