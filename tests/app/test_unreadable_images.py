@@ -105,20 +105,39 @@ LONG = "DJI_20240612_143055_0042_survey_north_ridge_tower_site_b.png"
 
 @pytest.mark.parametrize("name", [LONG, "c2.png"])
 def test_the_unreadable_mark_is_visible_at_the_default_width_whatever_the_name(qtbot, gui_project, name):
-    from PySide6.QtGui import QFontMetrics
-    from PySide6.QtWidgets import QStyleOptionViewItem
+    from PySide6.QtCore import QSettings
 
+    from core.data.importer import import_images
     from tests.conftest import make_image
 
     make_image(gui_project.image_root / "cars" / name, size=(160, 120))
     for k in range(16):     # a list longer than the dock, as any real project's: its scroll bar takes width too
         make_image(gui_project.image_root / "trees" / f"t{k + 2}.png", size=(160, 120))
-    from core.data.importer import import_images
     import_images(gui_project)
     record = UnreadableFiles(gui_project, gui_project.image_root)
     record.record(f"cars/{name}", REASON)
     record.save()
-    with open_window(qtbot, gui_project, size=None) as w:   # the window and the image dock as they first open
+    settings = QSettings()
+    kept = {k: settings.value(k) for k in LAYOUT_KEYS}
+    for k in LAYOUT_KEYS:          # the window and the image dock as they first open, not as an earlier test left them
+        settings.remove(k)
+    try:
+        _check_the_mark_at_the_default_width(qtbot, gui_project, name)
+    finally:                       # and the layout the other tests open with, as it was
+        for k, v in kept.items():
+            settings.remove(k) if v is None else settings.setValue(k, v)
+
+
+LAYOUT_KEYS = ("main_window/geometry", "main_window/state")
+
+
+def _check_the_mark_at_the_default_width(qtbot, gui_project, name: str) -> None:
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    with open_window(qtbot, gui_project, size=None) as w:
+        assert (w.width(), w.height()) == (1480, 920)        # the size the window gives itself
+        qtbot.wait(50)                                        # its docks are sized once laid out
         view, model = w.browser.view, w.browser.model
         index = model.index(_row(w, f"cars/{name}"))
         assert view.verticalScrollBar().isVisible()
