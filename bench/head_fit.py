@@ -2,14 +2,16 @@
 
 Run from the repository root (nice it on a shared machine; a project with attention computed and the feature cache
 filled by one training run):
-    .venv/bin/python bench/head_fit.py PROJECT [--labels gt|weak] [--head decoder|linear] [--steps 400]
+    .venv/bin/python bench/head_fit.py PROJECT [--labels gt|weak] [--head decoder|linear|unet] [--steps 400]
                                        [--eval-every 80] [--crf 1] [--seed 0] [--gt-train FILE] [--gt-eval FILE]
 
 The app trains f_l for a fixed number of epochs on pseudo labels and judges it once. This bench trains the same
 head (``core.dips.heads.build_localizer`` with the project's settings; or ``linear``, one 1x1 conv on the tokens,
-the probe of what the frozen tokens separate) with the app's optimiser and schedule (SGD, the lr decayed by
-``lr_gamma`` half-way; or ``--optimizer adamw``) and loss (``core.dips.losses.dips_loss``, with or without the
-CRF term), on the train split with horizontal flips, and every ``--eval-every`` steps scores its maps:
+the probe of what the frozen tokens separate; or ``unet``, the workshop paper's U-Net on the cached RGB copy, its
+encoder started from the shipped ImageNet EfficientNet-Lite0, without the workshop's L_CLS term) with the app's
+optimiser and schedule (SGD, the lr decayed by ``lr_gamma`` half-way; or ``--optimizer adamw``) and loss
+(``core.dips.losses.dips_loss``, with or without the CRF term), on the train split with horizontal flips, and
+every ``--eval-every`` steps scores its maps:
 
 * ``--labels gt``: the ground-truth boxes as the app teaches curated boxes (``curated_pixel_labels``:
   ``n+ x curated_weight`` pixels inside, ``n- x curated_weight`` outside every box; object-free images
@@ -52,7 +54,8 @@ from core.pipeline.train_stage import build_samples
 from core.store.project import Project, ProjectError
 from core.train.config import head_config
 from core.train.data import make_batch
-from core.train.loop import loss_config, sampling_config
+from core.train.loop import init_unet_encoder, loss_config, sampling_config
+from core.train.step import localizer_inputs
 
 SETS = {"train": ("train",), "trainval": ("train", "val"), "valtest": ("val", "test")}
 
@@ -130,9 +133,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--labels", choices=("gt", "weak"), default="gt",
                     help="gt: teach the project's ground-truth boxes (or --gt-train) as curated boxes are taught; "
                          "weak: the app's own pseudo labels from the project's proposals (default: %(default)s)")
-    ap.add_argument("--head", choices=("decoder", "linear"), default="decoder",
+    ap.add_argument("--head", choices=("decoder", "linear", "unet"), default="decoder",
                     help="decoder: the app's localization head with the project's settings; linear: one 1x1 conv "
-                         "on the tokens (what the frozen tokens separate alone; default: %(default)s)")
+                         "on the tokens (what the frozen tokens separate alone); unet: the workshop U-Net on the "
+                         "image's RGB, ImageNet encoder, no L_CLS term (default: %(default)s)")
     ap.add_argument("--steps", type=int, default=400,
                     help="training steps, batches of the project's batch size (default: %(default)s)")
     ap.add_argument("--eval-every", type=int, default=80,
@@ -179,7 +183,10 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in order
             for name, splits in SETS.items()}
     embed_dim = int(np.asarray(cache.get(train[0].content_hash).tokens).shape[0])
     model = (LinearProbe(embed_dim, res) if a.head == "linear"
-             else build_localizer(head_config(cfg.train), embed_dim))
+             else build_localizer(replace(head_config(cfg.train), decoder="unet") if a.head == "unet"
+                                  else head_config(cfg.train), embed_dim))
+    if a.head == "unet":
+        init_unet_encoder(model)
     opt: torch.optim.Optimizer
     sched: torch.optim.lr_scheduler.LRScheduler
     if a.optimizer == "adamw":
@@ -207,8 +214,9 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in order
         for name, recs in sets.items():
             maps: list[np.ndarray] = []
             for i in range(0, len(recs), 16):
-                toks = torch.stack([tokens_rgb(r, False)[0] for r in recs[i:i + 16]])
-                logits = model(toks).float()
+                pairs = [tokens_rgb(r, False) for r in recs[i:i + 16]]
+                toks, rgb = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+                logits = model(localizer_inputs(model, toks, rgb)).float()
                 if logits.shape[-1] != res:
                     logits = F.interpolate(logits, size=(res, res), mode="bilinear", align_corners=False)
                 maps.extend(torch.softmax(logits, 1)[:, 1].numpy())
@@ -243,7 +251,7 @@ def main() -> None:  # noqa: C901 - one experiment, its steps in order
                 toks, rgb = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
                 labels = torch.stack([gt_labels(on_grid(teach.get(train[j].id, np.zeros((0, 4))), train[j], res, fl),
                                                 res, n_pos, n_neg, gen) for j, fl in zip(idx, flips, strict=True)])
-            logits = model(toks).float()
+            logits = model(localizer_inputs(model, toks, rgb)).float()
             if logits.shape[-1] != res:
                 logits = F.interpolate(logits, size=(res, res), mode="bilinear", align_corners=False)
             loss, _ = dips_loss(logits, labels, rgb, lcfg)

@@ -74,3 +74,20 @@ def test_a_project_without_cached_features_is_told_to_train_once_not_an_index_er
         trainable("p.dips", recs, unflipped)
     full = SimpleNamespace(has=lambda h, flipped=False: True)
     assert trainable("p.dips", recs, full) == recs[:1]                         # the train split only
+
+
+def test_the_unet_head_is_built_on_the_images_rgb_with_the_shipped_imagenet_encoder():
+    """--head unet: the workshop U-Net reads the RGB copy the cache holds, not the ViT tokens."""
+    from dataclasses import replace
+
+    from core.dips.heads import HeadConfig, build_localizer
+    from core.train.loop import init_unet_encoder
+    from core.train.step import localizer_inputs
+    assert parser().parse_args(["p.dips", "--head", "unet"]).head == "unet"
+    model = build_localizer(replace(HeadConfig(), decoder="unet"), 6)
+    before = next(iter(model.encoder.state_dict().values())).clone()
+    init_unet_encoder(model)
+    assert not torch.equal(before, next(iter(model.encoder.state_dict().values())))   # ImageNet weights loaded
+    x = localizer_inputs(model, torch.zeros(1, 6, 4, 4), torch.full((1, 3, 32, 32), 128.0))
+    assert x.shape == (1, 3, 32, 32)
+    assert model.eval()(x).shape == (1, 2, 32, 32)
