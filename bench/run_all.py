@@ -33,6 +33,8 @@ AERIAL = [["real_aerial.py", "--per-class", "40", "--seeds", "0,1", "--epochs", 
           ["gt_completeness.py", TREES_SET],
           ["head_fit.py", TREES_PROJECT, "--steps", "160", "--eval-every", "80"],
           ["head_fit.py", TREES_PROJECT, "--labels", "weak", "--steps", "160", "--eval-every", "80"],
+          # seventh pass: the workshop U-Net on the RGB fits the ground truth far better than the token decoder
+          ["head_fit.py", TREES_PROJECT, "--head", "unet", "--crf", "0", "--steps", "160", "--eval-every", "80"],
           ["inspector_sim.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--orders", "file,uncertain",
            "--retrain-every", "0,20", "--epochs", "5", "--work", f"{AERIAL_WORK}/sim"],
           ["inspector_sim.py", f"{AERIAL_WORK}/subset_40/trees.dips", "--orders", "file", "--gate",

@@ -18,7 +18,7 @@ def test_benches_on_the_tree_crowns_are_skipped_with_the_missing_file_named_the_
     assert run_all.main(["--skip-quality", "--skip-memory", "--data-script", str(missing)]) == 1
     out, err = capsys.readouterr()
     assert f"skipped: {missing}: not found." in out and "--data-script PATH" in out
-    assert f"error: 9 benches skipped: {missing}: not found." in err
+    assert f"error: 10 benches skipped: {missing}: not found." in err
     names = [r[0] for r in ran]
     assert names[:len(run_all.SPEED)] == run_all.SPEED                     # the speed benches all ran
     demo = [r for r in ran if "--demo" in r or any(x.endswith("demo.dips") for x in r)]
