@@ -241,6 +241,29 @@ COMMANDS = ("new", "import-images", "import-coco", "export", "info", "demo",
             "attention", "proposals", "train", "predict", "evaluate", "run")
 
 
+# words a newcomer types for a command that has another name here
+COMMAND_SYNONYMS = {"scan": "import-images", "rescan": "import-images", "import": "import-images",
+                    "maps": "attention", "fit": "train", "eval": "evaluate", "status": "info"}
+
+
+def unknown_command(word: str) -> str | None:
+    """The error for ``python main.py WORD ...`` when WORD is neither a command nor a project file, else None.
+
+    Without it the word was taken for a project to open in the window: on a machine without a display that is Qt's
+    abort, elsewhere a window saying a project is missing, neither of which says the command was mistyped."""
+    from difflib import get_close_matches
+    from pathlib import Path
+
+    if word.startswith("-") or word in COMMANDS or word == "screenshot" or Path(word).suffix or "/" in word \
+            or os.sep in word or Path(word).exists():
+        return None
+    close = [COMMAND_SYNONYMS[word]] if word in COMMAND_SYNONYMS else get_close_matches(
+        word, [*COMMANDS, "screenshot"], n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return (f"error: '{word}' is neither a command nor a project file; {hint}the commands: {', '.join(COMMANDS)}, "
+            "screenshot ('python main.py --help' says what each does; 'python main.py PROJECT.dips' opens a project)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py",

@@ -170,3 +170,27 @@ def test_threshold_help_says_when_the_curated_boxes_alone_choose_it(capsys):
         main(["predict", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert f"curated boxes alone once {CALIBRATION_MIN} images the run did not train on have some" in shown
+
+
+@pytest.mark.parametrize(("word", "meant"), [("scan", "import-images"), ("predcit", "predict"),
+                                             ("screenshots", "screenshot")])
+def test_a_mistyped_command_says_so_and_names_the_command_instead_of_opening_the_window(word, meant, capsys,
+                                                                                         monkeypatch):
+    import app.launch
+
+    monkeypatch.setattr(app.launch, "run_gui", lambda argv: pytest.fail(f"the window was started for {argv}"))
+    assert main([word, "sites.dips"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: '{word}' is neither a command nor a project file; did you mean '{meant}'?")
+    assert "import-images" in err and "--help" in err
+
+
+def test_a_project_file_still_opens_the_window(tmp_path, monkeypatch):
+    import app.launch
+
+    opened = []
+    monkeypatch.setattr(app.launch, "run_gui", lambda argv: opened.append(argv) or 0)
+    (tmp_path / "sites").touch()   # a project file without the .dips suffix is a project too
+    for arg in (str(tmp_path / "sites"), "elsewhere.dips", "sub/sites"):
+        assert main([arg]) == 0
+    assert opened == [[str(tmp_path / "sites")], ["elsewhere.dips"], ["sub/sites"]]
