@@ -220,6 +220,10 @@ def run_summary(project: Project, out: dict) -> str:
             lines.append(f"training        none: nothing new to learn from since "
                          f"{training_run_name(out['train_run'])} "
                          "(--retrain trains again)")
+    if unpredicted := out.get("unpredicted"):   # `train` ran since the last prediction: its model predicts now
+        lines.append(f"prediction      {training_run_name(unpredicted['train_run'])} has not predicted yet (the latest "
+                     f"prediction is prediction run #{unpredicted['since_prediction_run']}, from "
+                     f"{training_run_name(unpredicted['since_train_run'])}): predicting with it")
     if refit := out.get("refit"):   # predicted again without training: say why, before what it made
         lines.append(f"prediction      {plural(refit['curated_images'], 'curated image')} changed since prediction "
                      f"run #{refit['since_prediction_run']}: predicting again to refit the threshold")

@@ -24,9 +24,11 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
     "trained", "train_run", "prediction_run"}`` (``trained``: whether this call trained ``train_run`` or kept the
     latest finished one; ``prediction_run`` only when a prediction ran; ``refit``: ``{"curated_images",
     "since_prediction_run"}`` when it predicted again, without training, because curated boxes held out for the
-    threshold changed since that prediction run, core.pipeline.refit). ``redraw``: predict again even when nothing
-    was trained (the box-drawing settings changed). ``backbone``: a Backbone or BackboneLoader already loaded for
-    ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
+    threshold changed since that prediction run, core.pipeline.refit; ``unpredicted``: ``{"train_run",
+    "since_prediction_run", "since_train_run"}`` when it predicted, without training, because the latest finished
+    training run was trained after the latest prediction, which came from an earlier one). ``redraw``: predict
+    again even when nothing was trained (the box-drawing settings changed). ``backbone``: a Backbone or
+    BackboneLoader already loaded for ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
     backbone = backbone_loader(cfg, backbone)   # loaded by the first stage that encodes, then shared by the others
@@ -45,16 +47,30 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
                 out["train_run"] = train(project, cfg, progress, backbone=backbone)
             else:
                 out["train_run"] = latest.id
-                if project.maps.latest_run_id() is not None and not redraw:
-                    # trained and predicted already: nothing left to do, unless curated boxes the threshold is
-                    # fitted on changed since the prediction (they choose another threshold: predict again)
-                    change = curated_change(project, cfg)
-                    if change is None:
-                        break
-                    out["refit"] = {"curated_images": change.images, "since_prediction_run": change.prediction_run}
+                if not redraw and project.maps.latest_run_id() is not None:
+                    why = _why_predict_again(project, cfg, latest.id)
+                    if why is None:
+                        break       # trained and predicted already: nothing left to do
+                    out.update(why)
         elif stage == "predict" and ray is not None:
             from core.pipeline.cluster import predict_on_ray
             out["prediction_run"] = predict_on_ray(project, out["train_run"], progress, ray, cfg=cfg)
         elif stage == "predict":
             out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg, backbone=backbone)
     return out
+
+
+def _why_predict_again(project: Project, cfg: PipelineConfig, latest_training_run: int) -> dict | None:
+    """Why a project that has a prediction and trained nothing now predicts again: ``{"unpredicted": ...}`` when the
+    latest prediction came from an earlier training run than ``latest_training_run`` (one trained by `train` or the
+    window since), ``{"refit": ...}`` when curated boxes the threshold is fitted on changed since that prediction
+    (they choose another threshold); None when the prediction is up to date."""
+    predicted = project.maps.latest_run_id()
+    predicted_with = next((r.training_run_id for r in project.maps.prediction_runs() if r.id == predicted), None)
+    if predicted_with != latest_training_run:
+        return {"unpredicted": {"train_run": latest_training_run, "since_prediction_run": predicted,
+                                "since_train_run": predicted_with}}
+    change = curated_change(project, cfg)
+    if change is None:
+        return None
+    return {"refit": {"curated_images": change.images, "since_prediction_run": change.prediction_run}}
