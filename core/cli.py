@@ -115,6 +115,10 @@ def cmd_export(a: argparse.Namespace) -> int:
               f"({a.boxes})")
         for line in report.skipped[:20]:
             print(f"skipped {line}")
+        if a.reviewed_only and not report.images:   # an empty file is no surprise once the reason is said
+            where = "" if a.split == "all" else f" in the {a.split} split"
+            print(f"note: no image{where} is marked reviewed yet, so the file holds none: mark an image reviewed in "
+                  "the window (Space) once its boxes are done ('info' counts them under 'review')")
     return 0
 
 

@@ -194,3 +194,21 @@ def test_a_project_file_still_opens_the_window(tmp_path, monkeypatch):
     for arg in (str(tmp_path / "sites"), "elsewhere.dips", "sub/sites"):
         assert main([arg]) == 0
     assert opened == [[str(tmp_path / "sites")], ["elsewhere.dips"], ["sub/sites"]]
+
+
+def test_export_of_reviewed_images_when_none_is_reviewed_says_why_the_file_is_empty(tmp_path, image_folder, capsys):
+    from core.store.project import Project
+
+    proj, out = tmp_path / "p.dips", tmp_path / "reviewed.json"
+    assert main(["new", str(proj), "--images", str(image_folder)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(proj), "--out", str(out), "--reviewed-only", "--split", "test"]) == 0
+    said = capsys.readouterr().out
+    assert "wrote" in said and "0 images, 0 annotations" in said
+    assert "note: no image in the test split is marked reviewed yet, so the file holds none: mark an image " \
+           "reviewed in the window (Space)" in said
+    with Project.open(proj) as p:
+        p.images.set_review(p.images.list()[0].id, "verified")
+    assert main(["export", str(proj), "--out", str(out), "--reviewed-only"]) == 0
+    said = capsys.readouterr().out
+    assert "1 image, 0 annotations" in said and "note:" not in said
