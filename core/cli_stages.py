@@ -138,7 +138,25 @@ def cmd_proposals(a, progress) -> int:
         else:
             n = compute_proposals(p, _cfg(p, a), progress, force=a.force, backbone=_loaded(a))
         print(f"proposals for {plural(n, 'image')}", file=sys.stderr)
+        if waiting := _without_attention(p, _cfg(p, a)):
+            print(f"note: {plural(waiting, 'image')} of object classes {'has' if waiting == 1 else 'have'} no "
+                  f"attention maps yet, so no proposals: run 'attention' first (or 'run' for every stage)",
+                  file=sys.stderr)
     return n
+
+
+def _without_attention(project: Project, cfg) -> int:
+    """Labelled images of object classes that have no attention maps of ``cfg``'s backbone (proposals skip them),
+    not counting those the attention stage could not decode ('info' names those)."""
+    from core.data.unreadable import UnreadableFiles
+    from core.store.repos.images import ImageFilter
+
+    names = project.class_names()
+    with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
+    unreadable = UnreadableFiles(project, project.image_root)
+    return sum(1 for r in project.images.list(ImageFilter(include_missing=False))
+               if r.class_id is not None and not cfg.is_background(names.get(r.class_id)) and r.id not in with_maps
+               and unreadable.still_unreadable(r.rel_path) is None)
 
 
 @_with_events

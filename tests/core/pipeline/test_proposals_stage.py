@@ -137,3 +137,17 @@ def test_the_proposal_scorer_does_not_depend_on_the_training_seed(tiny_pipeline)
         shutil.rmtree(project.work_dir, ignore_errors=True)     # no cached scorer: train it afresh
         probs.append(get_scorer(project, cfg, Progress())(x))
     assert torch.allclose(probs[0], probs[1])
+
+
+def test_proposals_before_attention_says_which_stage_comes_first(tiny_pipeline, capsys):
+    from core.cli import run_cli
+
+    project, cfg = tiny_pipeline
+    assert run_cli(["proposals", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert "proposals for 0 images\nnote: 4 images of object classes have no attention maps yet, so no proposals: " \
+           "run 'attention' first (or 'run' for every stage)" in err
+    compute_attention(project, cfg)
+    assert run_cli(["proposals", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert "proposals for 4 images" in err and "note:" not in err
