@@ -16,6 +16,7 @@ from core.cli_stages import register as _register_stages
 from core.errors import USER_ERRORS, CliError, user_message
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.result_checks import plural
+from core.run_figures import unpredicted_training_run
 from core.run_names import training_run_name
 from core.store.project import Project
 
@@ -169,17 +170,12 @@ def project_info(project: Project) -> str:
         lines.append(_field("predicted", describe_prediction_run(project, pred_run)))
         if warning := project.maps.prediction_warning(pred_run):
             lines.append(_field("warning", warning))
-    if (trained := project.runs.latest_finished()) is not None and trained.id != _predicted_with(project, pred_run):
+    if unpredicted := unpredicted_training_run(project):
         # the boxes the window shows are not the latest model's: say so, and how to get them
         lines.append(_field("" if pred_run is not None else "predicted",
-                            f"{training_run_name(trained.id)} has not predicted yet: 'predict' (or 'run') draws its "
-                            "boxes"))
+                            f"{training_run_name(unpredicted[0])} has not predicted yet: 'predict' (or 'run') draws "
+                            "its boxes"))
     return "\n".join(lines)
-
-
-def _predicted_with(project: Project, pred_run: int | None) -> int | None:
-    """The training run that prediction run ``pred_run`` predicted with (None: none, or not known)."""
-    return next((r.training_run_id for r in project.maps.prediction_runs() if r.id == pred_run), None)
 
 
 def cmd_demo(a: argparse.Namespace) -> int:

@@ -104,3 +104,15 @@ def threshold_words(config: dict) -> str:
         text += (f"; not fitted to curated boxes: {plural(held, 'curated image')} the run did not train on, "
                  f"{needed} needed" + (f" (the {trained} it trained on do not count)" if trained else ""))
     return text
+
+
+def unpredicted_training_run(project) -> tuple[int, int | None, int | None] | None:
+    """(latest finished training run, latest prediction run or None, the training run that one came from) when the
+    latest finished training run has not predicted yet (trained by ``train`` since the latest prediction, or never
+    predicted): the boxes shown are then an older model's, or none. None when it has predicted, or none finished."""
+    trained = project.runs.latest_finished()
+    if trained is None:
+        return None
+    predicted = project.maps.latest_run_id()
+    with_run = next((r.training_run_id for r in project.maps.prediction_runs() if r.id == predicted), None)
+    return None if with_run == trained.id else (trained.id, predicted, with_run)

@@ -35,7 +35,7 @@ from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
 from core.result_checks import finite
-from core.run_figures import threshold_words
+from core.run_figures import threshold_words, unpredicted_training_run
 from core.run_names import prediction_run_name, training_run_name
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
 from core.settings_cli import share
@@ -62,6 +62,7 @@ class TrainingPanel(QWidget):
         self._redraw_timer = QTimer(self, singleShot=True, interval=100)
         self._redraw_timer.timeout.connect(self.plot.redraw)
         self._wanted_device = "auto"
+        self._unpredicted_run: int | None = None   # the training run the "Predict with" button predicts with
         self.set_project(project)
         ask_in_background(torch_devices, self._devices_found, ["auto", "cpu"], "training-panel-probe")
 
@@ -123,6 +124,19 @@ class TrainingPanel(QWidget):
         self.notice = QLabel(objectName="training_notice")   # trained with other background classes
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color: #b7791f;")
+        # a training run trained on the command line (`train`) has not predicted: its boxes are one click away
+        self.unpredicted = QLabel(objectName="unpredicted_notice")
+        self.unpredicted.setWordWrap(True)
+        self.predict_btn = QPushButton(objectName="predict_latest")
+        self.predict_btn.setToolTip("Predict every image with this training run's model, without training again "
+                                    "(what 'python main.py predict' does)")
+        self.predict_btn.clicked.connect(self._predict_latest)
+        self.unpredicted_row = QWidget()
+        row = QHBoxLayout(self.unpredicted_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.unpredicted, 1)
+        row.addWidget(self.predict_btn)
+        self.unpredicted_row.hide()
         self.status = QLabel("Idle")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -139,6 +153,7 @@ class TrainingPanel(QWidget):
         top_layout.addWidget(self.settings_box)
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.notice)
+        top_layout.addWidget(self.unpredicted_row)
         top_layout.addWidget(self.progress)
         top_layout.addWidget(self.status)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -166,6 +181,7 @@ class TrainingPanel(QWidget):
         self.set_options(self._settings)
         self.refresh_runs()
         self._set_phase("idle")
+        self._show_unpredicted()
         self.status.setText("Idle")           # a failure or result shown for the last project is not this one's
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
@@ -234,6 +250,8 @@ class TrainingPanel(QWidget):
         self.cancel_btn.setEnabled(not idle)
         if idle:
             self._task = None
+        else:
+            self.unpredicted_row.hide()   # a run or a prediction is on: refresh_runs says it again after
 
     # -- actions -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -398,7 +416,27 @@ class TrainingPanel(QWidget):
             if self.project is not None else []
         self.notice.setText("\n".join(n for n in notes if n))
         self.notice.setVisible(bool(self.notice.text()))
+        self._show_unpredicted()
         self._show_stored_curve()
+
+    def _show_unpredicted(self) -> None:
+        """The latest finished training run, when it has not predicted (trained by `train`): said, with a button
+        that predicts with it; hidden otherwise and while a run or a prediction is on."""
+        late = unpredicted_training_run(self.project) if self.project is not None and not self.busy else None
+        self._unpredicted_run = late[0] if late else None
+        if late:
+            run, pred_run, pred_from = late
+            shown = (f"the boxes shown come from {prediction_run_name(pred_run, pred_from)}" if pred_run is not None
+                     else "no predicted boxes are shown yet")
+            self.unpredicted.setText(f"{training_run_name(run, capital=True)} has not predicted yet: {shown}.")
+            self.predict_btn.setText(f"Predict with {training_run_name(run)}")
+        self.unpredicted_row.setVisible(late is not None)
+
+    def _predict_latest(self) -> None:
+        if self.busy or self.project is None or self._unpredicted_run is None:
+            return
+        self.unpredicted_row.hide()
+        self.predict(self._unpredicted_run)
 
     def _show_stored_curve(self) -> None:
         """While idle, the plot is never empty when past runs exist: it shows the selected run's stored curve, else

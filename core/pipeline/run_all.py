@@ -10,6 +10,7 @@ from core.pipeline.proposal_stage import compute_proposals
 from core.pipeline.refit import curated_change
 from core.pipeline.train_stage import train
 from core.progress import NULL_PROGRESS, Progress
+from core.run_figures import unpredicted_training_run
 from core.stages import ORDER
 from core.store.project import Project
 
@@ -48,7 +49,7 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
             else:
                 out["train_run"] = latest.id
                 if not redraw and project.maps.latest_run_id() is not None:
-                    why = _why_predict_again(project, cfg, latest.id)
+                    why = _why_predict_again(project, cfg)
                     if why is None:
                         break       # trained and predicted already: nothing left to do
                     out.update(why)
@@ -60,15 +61,14 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
     return out
 
 
-def _why_predict_again(project: Project, cfg: PipelineConfig, latest_training_run: int) -> dict | None:
+def _why_predict_again(project: Project, cfg: PipelineConfig) -> dict | None:
     """Why a project that has a prediction and trained nothing now predicts again: ``{"unpredicted": ...}`` when the
-    latest prediction came from an earlier training run than ``latest_training_run`` (one trained by `train` or the
+    latest prediction came from an earlier training run than the latest finished one (trained by `train` or the
     window since), ``{"refit": ...}`` when curated boxes the threshold is fitted on changed since that prediction
     (they choose another threshold); None when the prediction is up to date."""
-    predicted = project.maps.latest_run_id()
-    predicted_with = next((r.training_run_id for r in project.maps.prediction_runs() if r.id == predicted), None)
-    if predicted_with != latest_training_run:
-        return {"unpredicted": {"train_run": latest_training_run, "since_prediction_run": predicted,
+    if unpredicted := unpredicted_training_run(project):
+        trained, predicted, predicted_with = unpredicted
+        return {"unpredicted": {"train_run": trained, "since_prediction_run": predicted,
                                 "since_train_run": predicted_with}}
     change = curated_change(project, cfg)
     if change is None:

@@ -84,3 +84,33 @@ def test_the_runs_table_and_the_plot_name_each_run_a_training_run(qtbot, main_wi
     assert rows[0].toolTip(0).startswith(f"Training run #{latest} finished: ")
     assert rows[1].toolTip(4).startswith(f"Training run #{older} finished: ")
     assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Training run #{latest} (finished)")
+
+
+def test_a_training_run_that_has_not_predicted_is_said_with_a_button_that_predicts_with_it(qtbot, main_window,
+                                                                                            gui_project):
+    import numpy as np
+    from PySide6.QtCore import Qt
+
+    older = _finished_run(gui_project, [0.9, 0.7])
+    pred = gui_project.maps.new_prediction_run(older, {})
+    img = gui_project.images.list()[0]
+    gui_project.maps.save_prediction(pred, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [])
+    newer = _finished_run(gui_project, [0.8, 0.5])      # trained on the command line (`train`): no prediction
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    panel = w.training_panel
+    panel.refresh_runs()
+    assert panel.unpredicted_row.isVisibleTo(panel)
+    assert panel.unpredicted.text() == (f"Training run #{newer} has not predicted yet: the boxes shown come from "
+                                        f"prediction run #{pred} (from training run #{older}).")
+    assert panel.predict_btn.text() == f"Predict with training run #{newer}"
+    asked = []
+    panel.predict = asked.append                        # the worker's prediction itself is tested elsewhere
+    qtbot.mouseClick(panel.predict_btn, Qt.MouseButton.LeftButton)
+    assert asked == [newer] and not panel.unpredicted_row.isVisibleTo(panel)
+
+    later = gui_project.maps.new_prediction_run(newer, {})   # once it has predicted, nothing is said
+    gui_project.maps.save_prediction(later, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [])
+    panel.refresh_runs()
+    assert not panel.unpredicted_row.isVisibleTo(panel)
