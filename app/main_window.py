@@ -213,8 +213,9 @@ class MainWindow(QMainWindow):
 
     def _default_dock_sizes(self) -> None:
         # the canvas gets what the side panels do not need; 380 px: every column of the review table whole beside
-        # "pred. run #1" and "predicted" (at 360 the score was cut to "0....")
-        self.resizeDocks([self.browser_dock, self.proposals_dock], [270, 380], Qt.Orientation.Horizontal)
+        # "pred. run #1" and "predicted" (at 360 the score was cut to "0...."); 320 px: a camera's or the demo's file
+        # name whole beside its "[unreadable]" mark (at 270 the demo's read "sit...2.jpg")
+        self.resizeDocks([self.browser_dock, self.proposals_dock], [320, 380], Qt.Orientation.Horizontal)
         self.resizeDocks([self.browser_dock, self.labels_dock], [700, 170], Qt.Orientation.Vertical)
         self.resizeDocks([self.proposals_dock, self.layers_dock], [330, 420], Qt.Orientation.Vertical)
 

@@ -22,7 +22,7 @@ REVIEW_MARK = {"verified": "\u2713", "flagged": "\u2691", "unreviewed": ""}
 REVIEW_COLOUR = {"verified": "#16a34a", "flagged": "#d97706"}
 UNREADABLE_MARK = "\u26a0"          # before the name of an image that could not be decoded
 UNREADABLE_COLOUR = "#dc2626"
-MISSING_TAG, UNREADABLE_TAG = "  [missing]", "  [unreadable]"   # after the name; the list never elides them
+MISSING_TAG, UNREADABLE_TAG = " [missing]", " [unreadable]"   # after the name; the list never elides them
 
 
 class ImageListModel(QAbstractListModel):
