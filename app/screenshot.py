@@ -214,3 +214,7 @@ def main(argv: list[str]) -> int:
             project.close()
         QSettings().sync()   # written now, or Qt writes it again at exit, after the folder is gone
         shutil.rmtree(settings_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":   # `python -m app.screenshot ...` works as `python main.py screenshot ...` does
+    sys.exit(main(sys.argv[1:]))

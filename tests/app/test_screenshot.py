@@ -50,3 +50,15 @@ def test_predict_runs_every_stage_up_to_the_prediction_before_the_picture(qapp, 
     out = tmp_path / "p.png"
     assert screenshot.main(["--out", str(out), str(project.path), "--predict", "--size", "900x600"]) == 0
     assert calls == [project.path] and Image.open(out).size == (900, 600)
+
+
+def test_the_module_run_by_itself_answers_help_as_main_py_screenshot_does():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "app.screenshot", "--help"], cwd=repo, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0
+    assert out.stdout.startswith("usage: python main.py screenshot") and "--out OUT" in out.stdout
