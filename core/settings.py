@@ -250,7 +250,9 @@ class TrainConfig:
                                symbol="λ_cls", cli="lambda-cls", stages=("train",), gui=True,
                                label="classifier loss weight (λ_cls)", when=_is_unet)
     # -- model --
-    decoder: str = option("token", "f_l: token decoder (journal) or U-Net on RGB (workshop)", symbol="f_l",
+    # the U-Net fits curated outlines far better on aerial crowns, not image labels alone (BENCHMARKS, 7th pass)
+    decoder: str = option("token", "f_l: token decoder (journal) or U-Net on RGB (workshop; learns the outlines of "
+                          "many curated boxes better, trained longer, not image labels alone)", symbol="f_l",
                           cli="decoder", stages=("train",), gui=True, choices=("token", "unet"))
     train_res: int = option(224, "label / output resolution of f_l during training (S/2 at S=448: CPU-friendly)",
                             unit="px")
