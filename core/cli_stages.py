@@ -149,14 +149,12 @@ def _without_attention(project: Project, cfg) -> int:
     """Labelled images of object classes that have no attention maps of ``cfg``'s backbone (proposals skip them),
     not counting those the attention stage could not decode ('info' names those)."""
     from core.data.unreadable import UnreadableFiles
-    from core.store.repos.images import ImageFilter
+    from core.pipeline.proposal_stage import object_class_images
 
-    names = project.class_names()
     with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
     unreadable = UnreadableFiles(project, project.image_root)
-    return sum(1 for r in project.images.list(ImageFilter(include_missing=False))
-               if r.class_id is not None and not cfg.is_background(names.get(r.class_id)) and r.id not in with_maps
-               and unreadable.still_unreadable(r.rel_path) is None)
+    return sum(1 for r in object_class_images(project, cfg)
+               if r.id not in with_maps and unreadable.still_unreadable(r.rel_path) is None)
 
 
 @_with_events

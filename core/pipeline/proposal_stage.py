@@ -96,15 +96,20 @@ def compute_proposals(project: Project, cfg: PipelineConfig | None = None, progr
     return done
 
 
+def object_class_images(project: Project, cfg: PipelineConfig) -> list:
+    """The images on disk labelled with an object class (not a background one): those proposals are made for."""
+    names = project.class_names()
+    index = class_index(project)
+    return [r for r in project.images.list(ImageFilter(include_missing=False))
+            if r.class_id in index and not cfg.is_background(names.get(r.class_id))]
+
+
 def proposal_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | None = None,
                   force: bool = False) -> tuple[list, set[int]]:
     """(images to propose on, the stale ones among them): labelled images of object classes with attention
     maps that have no proposals, or whose proposals were made with other settings. Shared with the Ray stage."""
-    names = project.class_names()
-    index = class_index(project)
     with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
-    records = [r for r in project.images.list(ImageFilter(include_missing=False))
-               if r.class_id in index and not cfg.is_background(names.get(r.class_id)) and r.id in with_maps]
+    records = [r for r in object_class_images(project, cfg) if r.id in with_maps]
     if image_ids is not None:
         wanted = set(image_ids)
         records = [r for r in records if r.id in wanted]
