@@ -162,10 +162,13 @@ def trained_on(rec, boxes, learned: RunLearned | None) -> bool:
 def curated_picks(project: Project, records, cache, learned: RunLearned | None = None) -> CuratedPicks:
     """The images with curated boxes and cached features, test split excepted (evaluation reports on it, so nothing
     fitted, the localizer, the threshold, the drawing, may learn from it), split into held out / trained on for the
-    training run described by ``learned`` (``trained_on``)."""
+    training run described by ``learned`` (``trained_on``). ``records`` None: every image on disk that carries curated
+    boxes (read from the boxes themselves, one query)."""
     curated: dict[int, list] = {}
     for b in project.boxes.all():
         curated.setdefault(b.image_id, []).append(b)
+    if records is None:
+        records = [r for r in project.images.by_ids(sorted(curated)).values() if not r.missing]
     held: list = []
     trained: list = []
     for r in records:

@@ -40,10 +40,8 @@ def curated_change(project: Project, cfg: PipelineConfig) -> CuratedChange | Non
     training = project.runs.get(latest.training_run_id) if latest.training_run_id is not None else None
     if training is None:
         return None
-    boxed = sorted({b.image_id for b in project.boxes.all()})
-    records = [r for r in project.images.by_ids(boxed).values() if not r.missing]
     cache = feature_cache(project, cfg)
-    now = curated_digests(curated_picks(project, records, cache, RunLearned.of(training)).held_out)
+    now = curated_digests(curated_picks(project, None, cache, RunLearned.of(training)).held_out)
     config = latest.config or {}
     before = config.get("curated_held_out_boxes")
     if isinstance(before, dict):
