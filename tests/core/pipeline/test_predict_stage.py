@@ -69,3 +69,15 @@ def test_prediction_run_records_its_threshold_and_evaluation_uses_it(tiny_prepar
     a = project.images.by_path("site/a.jpg")
     project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
     assert evaluate(project, split="all", maps="predicted")["operating_threshold"] == tau
+
+
+def test_calibration_finds_an_object_the_map_marks_below_0_3():
+    # the workshop U-Net from image labels marks the object near 0.2 (issue 14, eighth pass): the calibration's
+    # grid must reach it, or every threshold it tries draws nothing on the object
+    from core.pipeline.predict_stage import CALIBRATION_GRID, OPERATING_THRESHOLD
+    from core.train.predictor import best_threshold
+    fg = np.full((64, 64), 0.02, dtype=np.float32)
+    fg[16:40, 20:44] = 0.22
+    tau = best_threshold([fg], [np.array([[20.0, 16.0, 44.0, 40.0]])], [(64, 64)], CALIBRATION_GRID,
+                         prefer=OPERATING_THRESHOLD)
+    assert 0.02 < tau <= 0.22
