@@ -447,6 +447,7 @@ class MainWindow(QMainWindow):
     def on_accept_above(self): accept_above(self, self.session, self.canvas, hidden=self.gate_view.hidden_ids)
     def on_toggle_reviewed(self): self.curation.toggle_review()
     def on_toggle_flag(self): self.curation.toggle_flag()
+    def on_read_again(self): self.presenter.read_again()
     def on_zoom_fit(self): self.canvas.fit()
     def on_zoom_actual(self): self.canvas.actual_size()
     def on_zoom_in(self): self.canvas.zoom_by(1.25)

@@ -50,6 +50,7 @@ class ImageCanvas(ZoomPanView):
     accept_requested = Signal(str, int)   # double-click on a proposal / prediction
     image_ready = Signal(int, str)        # image id, "preview" | "full": pixels on screen
     image_failed = Signal(int, str)
+    image_undecodable = Signal(int, str)  # image id, reason: the file is not a usable image (sent before image_failed)
     mode_changed = Signal(str)            # select | draw | click
     point_clicked = Signal(float, float)  # click-box mode: a click at (x, y) image pixels
 
@@ -59,6 +60,7 @@ class ImageCanvas(ZoomPanView):
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._on_pixels)
         self.loader.failed.connect(self._on_failed)
+        self.loader.undecodable.connect(self._on_undecodable)
         sc = self.scene()
         self._preview = QGraphicsPixmapItem()
         self._full = QGraphicsPixmapItem()
@@ -242,6 +244,10 @@ class ImageCanvas(ZoomPanView):
         self.levels_shown.add(level)
         self._update_level()
         self.image_ready.emit(image_id, level)
+
+    def _on_undecodable(self, image_id: int, reason: str) -> None:
+        if image_id == self.image_id:
+            self.image_undecodable.emit(image_id, reason)
 
     def _on_failed(self, image_id: int, reason: str) -> None:
         if image_id == self.image_id:
