@@ -500,8 +500,8 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(other, dock)
         dock.show()
         dock.raise_()
-        if first:  # leave the canvas more than half of the height
-            self.resizeDocks([dock], [int(self.height() * 0.42)], Qt.Orientation.Vertical)
+        if first:  # leave the canvas more than half of the height; the training panel's runs need the rest
+            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
 
     def on_show_training(self):
         self._show_bottom(self.training_dock, self.eval_dock)
