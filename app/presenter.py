@@ -51,6 +51,7 @@ class ImagePresenter(QObject):
     def _image_changed(self, rec) -> None:
         self.browser.select_image(rec.id if rec is not None else None)
         if rec is None:
+            self._say_withheld()
             self.canvas.set_image(None)
             self.maps, self.prediction = {}, None
             self.attention.set_maps({})
@@ -59,6 +60,7 @@ class ImagePresenter(QObject):
             self.layers.set_sources([], False)
             return
         self.canvas.set_image(rec.id, self.project.image_root / rec.rel_path, (rec.width, rec.height))
+        self._say_withheld()
         if (recorded := self.browser.model.unreadable_reason(rec)) is not None:
             self._say_unreadable(recorded)       # at once: the decode the canvas tries will fail again
         self._load_maps()
@@ -88,6 +90,14 @@ class ImagePresenter(QObject):
         self.canvas.set_failure(f"{name} could not be decoded.\n\n{unreadable_words(name, reason)}")
         self.s.message.emit(f"{name}: could not be decoded ({reason})")
 
+    def _say_withheld(self) -> None:
+        """The panels say why the image on screen lists no maps or suggestions when its file no longer decodes."""
+        name = self.s.image.name if self.s.image is not None else ""
+        text = (f"{name} could not be decoded: its stored maps and suggestions are kept but not offered (see the "
+                f"card on the image)") if self.unreadable() is not None else None
+        self.proposals.set_withheld(text)
+        self.attention.set_withheld(text)
+
     def unreadable(self) -> str | None:
         """The recorded reason the image on screen failed to decode (the project's record, as the list shows it),
         or None. Its stored maps, proposals and predictions are kept but not shown: they were made from a file that
@@ -110,6 +120,7 @@ class ImagePresenter(QObject):
         self._withdraw_suggestions()
 
     def _withdraw_suggestions(self) -> None:
+        self._say_withheld()
         self._load_maps()
         self._load_proposals(new_image=True)
         self.show_predictions(new_image=True)

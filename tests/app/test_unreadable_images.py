@@ -213,6 +213,9 @@ def test_an_image_broken_after_import_has_its_old_suggestions_withdrawn_and_can_
         # its old proposal and predicted box are neither drawn nor listed, so there is nothing to accept
         assert w.canvas.items_of("proposal") == {} and w.canvas.items_of("prediction") == {}
         assert w.proposals.rows() == [] and not w.canvas.overlay_shown()
+        # the panels say why they list nothing, not "compute them"
+        why = "c2.png could not be decoded: its stored maps and suggestions are kept but not offered"
+        assert w.proposals.summary.text().startswith(why) and w.attention.info.text().startswith(why)
         w.curation.accept()
         assert "c2.png could not be decoded" in w.status.currentMessage()
         assert p.boxes.list(rec.id) == []
@@ -224,6 +227,7 @@ def test_an_image_broken_after_import_has_its_old_suggestions_withdrawn_and_can_
         qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
         assert "cars/c2.png" not in unreadable_reasons(p) and not w.canvas.failure.isVisible()
         assert len(w.canvas.items_of("proposal")) == 1 and len(w.canvas.items_of("prediction")) == 1
+        assert "could not be decoded" not in w.proposals.summary.text()
         assert "[unreadable]" not in w.browser.model.data(w.browser.model.index(row), Qt.ItemDataRole.DisplayRole)
 
 
