@@ -133,10 +133,13 @@ def without_unreadable(project, records: list) -> tuple[list, list[Failure]]:
     and the failures of those left out, in the order given. Their features may still be cached from before the
     file broke: training and prediction leave them out all the same (the file no longer says what they show)."""
     unreadable = UnreadableFiles(project, project.image_root)
-    kept, skipped = [], []
+    kept: list = []
+    skipped: list[Failure] = []
     for r in records:
-        failed = unreadable.still_unreadable(r.rel_path)
-        (kept if failed is None else skipped).append(r if failed is None else failed)
+        if (failed := unreadable.still_unreadable(r.rel_path)) is None:
+            kept.append(r)
+        else:
+            skipped.append(failed)
     return kept, skipped
 
 
