@@ -78,6 +78,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
        "Flag the image for a second look (again: unflag); its review mark stays",
        short="\u2691 Flag"),
     _A("find", "Search names", "Image", ("Ctrl+K",), "Jump to the browser's name search"),
+    _A("read_again", "Read this image &again", "Image", (),
+       "An image marked [unreadable]: forget that it failed and read its file again (after fixing or replacing it, "
+       "saving it anew is enough)"),
 
     _A("zoom_fit", "&Fit to window", "View", ("Ctrl+0",), "Show the whole image", short="Fit"),
     _A("zoom_actual", "&Actual pixels (1:1)", "View", ("Ctrl+1",), "One image pixel per screen pixel", short="1:1"),

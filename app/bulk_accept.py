@@ -16,6 +16,7 @@ from core.store.repos.predicted_boxes import BulkPlan
 @dataclass
 class GatedPlan(BulkPlan):
     hidden: int = 0     # above s but held back by the suggestion gate: left pending
+    unreadable: int = 0  # above s on images whose file no longer decodes (core/data/unreadable.py): left pending
 
 
 def plan_for(session, min_score: float, this_image: bool, hidden=None):
@@ -26,11 +27,24 @@ def plan_for(session, min_score: float, this_image: bool, hidden=None):
                                                        background_class_ids=background)
     held = hidden({it.image_id for it in plan.items}) if hidden is not None and plan.items else set()
     out = GatedPlan(**{f.name: getattr(plan, f.name) for f in fields(plan)})
+    broken = _unreadable_ids(session.project)
+    if broken and any(it.image_id in broken for it in out.items):
+        out.items = [it for it in out.items if it.image_id not in broken]
+        out.unreadable = len(plan.items) - len(out.items)
+        out.images = len({it.image_id for it in out.items})
     if held:
-        out.items = [it for it in plan.items if it.predicted_box_id not in held]
-        out.hidden = len(plan.items) - len(out.items)
+        before = len(out.items)
+        out.items = [it for it in out.items if it.predicted_box_id not in held]
+        out.hidden = before - len(out.items)
         out.images = len({it.image_id for it in out.items})
     return out
+
+
+def _unreadable_ids(project) -> set[int]:
+    """Ids of the project's images recorded as failing to decode: the window offers none of their suggestions."""
+    from core.data.unreadable import unreadable_reasons
+    found = (project.images.by_path(p) for p in unreadable_reasons(project))
+    return {r.id for r in found if r is not None}
 
 
 def accept_above(parent, session, canvas, dialog_factory=None, hidden=None) -> int:

@@ -161,6 +161,10 @@ class CurationController(QObject):
         """F: the selected proposal or prediction becomes a curated box."""
         if self.s.image is None:
             return
+        if self.presenter.unreadable() is not None:   # nothing is offered: say why rather than "nothing selected"
+            self.s.message.emit(f"Nothing to accept: {self.s.image.name} could not be decoded, its suggestions are "
+                                f"not offered (the card on the image says what to do)")
+            return
         sel = self.canvas.selected()
         if sel is None or sel[0] not in SUGGESTIONS:
             self.s.message.emit(self._no_target("accept"))
@@ -168,7 +172,7 @@ class CurationController(QObject):
         self._accept_item(*sel)
 
     def _accept_item(self, kind: str, key: int) -> None:
-        if self.s.image is None or kind not in SUGGESTIONS:
+        if self.s.image is None or kind not in SUGGESTIONS or self.presenter.unreadable() is not None:
             return
         class_id = self.s.default_class_id()
         if not self.confirm_class(class_id):

@@ -447,6 +447,7 @@ class MainWindow(QMainWindow):
     def on_accept_above(self): accept_above(self, self.session, self.canvas, hidden=self.gate_view.hidden_ids)
     def on_toggle_reviewed(self): self.curation.toggle_review()
     def on_toggle_flag(self): self.curation.toggle_flag()
+    def on_read_again(self): self.presenter.read_again()
     def on_zoom_fit(self): self.canvas.fit()
     def on_zoom_actual(self): self.canvas.actual_size()
     def on_zoom_in(self): self.canvas.zoom_by(1.25)
@@ -499,8 +500,8 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(other, dock)
         dock.show()
         dock.raise_()
-        if first:  # leave the canvas more than half of the height
-            self.resizeDocks([dock], [int(self.height() * 0.42)], Qt.Orientation.Vertical)
+        if first:  # leave the canvas more than half of the height; the training panel's runs need the rest
+            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
 
     def on_show_training(self):
         self._show_bottom(self.training_dock, self.eval_dock)

@@ -1,6 +1,7 @@
 """Puts the current image's stored state on screen: pixels, box layers, maps, panels.
 
-It listens to the ``Session`` and reads the store; it writes nothing.
+It listens to the ``Session`` and reads the store; it writes nothing but the record of an image its canvas could not
+decode (core/data/unreadable.py), so that the stages skip it as they skip those they failed on themselves.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from app.canvas.colormaps import colorize, value_range
 from app.panels.attention_panel import head_name
 from app.panels.layers_panel import NO_OVERLAY, PREDICTED_FG
 from app.panels.review_rows import run_name
-from core.data.unreadable import unreadable_words
+from core.data.unreadable import forget_unreadable, record_unreadable, unreadable_words
+from core.errors import ProjectWriteError
 from core.run_figures import threshold_words
 from core.store.records import PredictedBox, PredictionRecord
 
@@ -35,6 +37,7 @@ class ImagePresenter(QObject):
         layers.overlay_changed.connect(self.show_overlay)
         attention.head_chosen.connect(self._head_chosen)
         canvas.image_failed.connect(self._image_failed)
+        canvas.image_undecodable.connect(self._image_undecodable)
 
     @property
     def project(self):
@@ -48,6 +51,7 @@ class ImagePresenter(QObject):
     def _image_changed(self, rec) -> None:
         self.browser.select_image(rec.id if rec is not None else None)
         if rec is None:
+            self._say_withheld()
             self.canvas.set_image(None)
             self.maps, self.prediction = {}, None
             self.attention.set_maps({})
@@ -56,6 +60,7 @@ class ImagePresenter(QObject):
             self.layers.set_sources([], False)
             return
         self.canvas.set_image(rec.id, self.project.image_root / rec.rel_path, (rec.width, rec.height))
+        self._say_withheld()
         if (recorded := self.browser.model.unreadable_reason(rec)) is not None:
             self._say_unreadable(recorded)       # at once: the decode the canvas tries will fail again
         self._load_maps()
@@ -79,9 +84,63 @@ class ImagePresenter(QObject):
         self._say_unreadable(recorded)
 
     def _say_unreadable(self, reason: str) -> None:
-        """A recorded failure: its reason, that the stages skip it, how to have it read again (info's words)."""
-        self.canvas.set_failure(f"This image could not be decoded.\n\n{unreadable_words(reason)}")
-        self.s.message.emit(f"{self.s.image.name}: could not be decoded ({reason})" if self.s.image else reason)
+        """A recorded failure: its reason, that the stages skip it and its suggestions are not offered, how to have
+        this one image read again."""
+        name = self.s.image.name if self.s.image else "this image"
+        self.canvas.set_failure(f"{name} could not be decoded.\n\n{unreadable_words(name, reason)}")
+        self.s.message.emit(f"{name}: could not be decoded ({reason})")
+
+    def _say_withheld(self) -> None:
+        """The panels say why the image on screen lists no maps or suggestions when its file no longer decodes."""
+        name = self.s.image.name if self.s.image is not None else ""
+        text = (f"{name} could not be decoded: its stored maps and suggestions are kept but not offered (see the "
+                f"card on the image)") if self.unreadable() is not None else None
+        self.proposals.set_withheld(text)
+        self.attention.set_withheld(text)
+
+    def unreadable(self) -> str | None:
+        """The recorded reason the image on screen failed to decode (the project's record, as the list shows it),
+        or None. Its stored maps, proposals and predictions are kept but not shown: they were made from a file that
+        no longer reads, and accepting one would put a box on an image nobody can see."""
+        return self.browser.model.unreadable_reason(self.s.image) if self.s.image is not None else None
+
+    def _image_undecodable(self, image_id: int, reason: str) -> None:
+        """The canvas read the file as the stages do and it is not a usable image (replaced or cut short since it
+        was imported): record it, so that the list marks it, training and prediction skip it, and its earlier
+        suggestions are withdrawn from the screen."""
+        rec = self.s.image
+        if rec is None or rec.id != image_id or self.unreadable() is not None:
+            return
+        try:
+            record_unreadable(self.project, rec.rel_path, reason)
+        except ProjectWriteError as exc:      # not recorded: still said on the card (image_failed follows)
+            self.s.message.emit(f"{rec.name}: could not be decoded ({reason}); not recorded: {exc}")
+            return
+        self.browser.model.reload_unreadable()
+        self._withdraw_suggestions()
+
+    def _withdraw_suggestions(self) -> None:
+        self._say_withheld()
+        self._load_maps()
+        self._load_proposals(new_image=True)
+        self.show_predictions(new_image=True)
+
+    def read_again(self) -> None:
+        """Image > Read this image again: forget the image's recorded failure and read its file again (the canvas
+        records it again if it still fails)."""
+        rec = self.s.image
+        if rec is None or self.unreadable() is None:
+            self.s.message.emit("Read again: the image on screen is not marked unreadable")
+            return
+        try:
+            forget_unreadable(self.project, rec.rel_path)
+        except ProjectWriteError as exc:
+            self.s.message.emit(f"{rec.name}: not read again: {exc}")
+            return
+        self.browser.model.reload_unreadable()
+        self.canvas.set_failure(None)
+        self._image_changed(rec)
+        self.s.message.emit(f"{rec.name}: reading the file again")
 
     # -- layers ---------------------------------------------------------------------------
     def show_curated(self) -> None:
@@ -96,7 +155,8 @@ class ImagePresenter(QObject):
         self.canvas.set_boxes("curated", rows)
 
     def _load_proposals(self, new_image: bool = False) -> None:
-        self.proposals.set_proposals(self.project.proposals.list(self.s.image.id) if self.s.image else [],
+        self.proposals.set_proposals(self.project.proposals.list(self.s.image.id)
+                                     if self.s.image and self.unreadable() is None else [],
                                      new_image=new_image)
         self.show_proposals()
 
@@ -149,7 +209,8 @@ class ImagePresenter(QObject):
 
     def show_predictions(self, new_image: bool = False) -> None:
         """The image's latest prediction: its pending boxes on the canvas, every box in the review table."""
-        self.prediction = self.project.maps.prediction(self.s.image.id) if self.s.image else None
+        self.prediction = self.project.maps.prediction(self.s.image.id) \
+            if self.s.image and self.unreadable() is None else None
         self.proposals.set_prediction(self.prediction, new_image=new_image)
         ranks = {b.id: i for i, b in enumerate(self.proposals.predictions(), start=1)}
         self.canvas.set_boxes("prediction", [(b.id, b.xyxy, f"pred #{ranks[b.id]} {b.score:.2f}", -1)
@@ -163,7 +224,7 @@ class ImagePresenter(QObject):
     # -- maps -------------------------------------------------------------------------------
     def _load_maps(self) -> None:
         rec = self.s.image
-        self.maps = self.project.maps.attention(rec.id) if rec is not None else {}
+        self.maps = self.project.maps.attention(rec.id) if rec is not None and self.unreadable() is None else {}
         size = (rec.width, rec.height) if rec is not None else (1, 1)
         wanted = self.layers.wanted_source()
         self.attention.set_maps(self.maps, size, checked=wanted if isinstance(wanted, int) else None,
@@ -218,7 +279,12 @@ class ImagePresenter(QObject):
 
     def _maps_changed(self, image_id: int) -> None:
         if image_id == -1:      # the attention stage ran: it may have recorded images that fail to decode
+            was = self.unreadable()
             self.browser.model.reload_unreadable()
+            if self.s.image is not None and was is None and (now := self.unreadable()) is not None:
+                self._say_unreadable(now)
+                self._withdraw_suggestions()
+                return
         if self.s.image is not None and image_id in (-1, self.s.image_id):
             self._load_maps()
 

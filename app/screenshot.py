@@ -140,7 +140,9 @@ def _show(window, rec, panel: str | None) -> None:
     """Go to the picked image and raise the asked-for panel."""
     if rec is not None:
         window.go_to_image(rec.id)
-    if panel:
+    if panel in ("training", "evaluation"):      # as Run > Training / Evaluation opens them: sized as a user sees
+        getattr(window, f"on_show_{panel}")()
+    elif panel:
         dock = getattr(window, PANEL_DOCKS[panel], None)
         if dock is not None:
             dock.show()

@@ -163,6 +163,9 @@ def cmd_train(a, progress) -> int:
     with open_project(a.project) as p:
         run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
+        from core.data.unreadable import UNREADABLE_KEY, skipped_lines
+        for line in skipped_lines((run.metrics or {}).get(UNREADABLE_KEY) if run else None):
+            print(line, file=sys.stderr)
         if a.json:                    # for scripts: the run's number, state and figures
             print(json.dumps({"train_run": run_id, "status": run.status if run else None,
                               "metrics": run.metrics if run else {}}), file=sys.stderr if a.events == "json" else None)
@@ -182,6 +185,9 @@ def cmd_predict(a, progress) -> int:
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a), backbone=_loaded(a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
+        from core.data.unreadable import UNREADABLE_KEY, skipped_lines
+        for line in skipped_lines(p.maps.prediction_run_config(run).get(UNREADABLE_KEY)):
+            print(line, file=sys.stderr)
         print(f"{prediction_run_name(run, trained)} stored (evaluate --prediction-run {run} scores it); "
               f"{threshold_words(p.maps.prediction_run_config(run))}", file=sys.stderr)
         _warn_degenerate(p, run)

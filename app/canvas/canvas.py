@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QLabel
 from app.canvas.colour_bar import ColourBar
 from app.canvas.image_loader import ImageLoader
 from app.canvas.items import GT_COLOUR, BoxItem
-from app.canvas.labels import visible_labels
+from app.canvas.labels import place_labels
 from app.canvas.view import ZoomPanView
 from core.result_checks import FULL_FRAME
 
@@ -50,6 +50,7 @@ class ImageCanvas(ZoomPanView):
     accept_requested = Signal(str, int)   # double-click on a proposal / prediction
     image_ready = Signal(int, str)        # image id, "preview" | "full": pixels on screen
     image_failed = Signal(int, str)
+    image_undecodable = Signal(int, str)  # image id, reason: the file is not a usable image (sent before image_failed)
     mode_changed = Signal(str)            # select | draw | click
     point_clicked = Signal(float, float)  # click-box mode: a click at (x, y) image pixels
 
@@ -59,6 +60,7 @@ class ImageCanvas(ZoomPanView):
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._on_pixels)
         self.loader.failed.connect(self._on_failed)
+        self.loader.undecodable.connect(self._on_undecodable)
         sc = self.scene()
         self._preview = QGraphicsPixmapItem()
         self._full = QGraphicsPixmapItem()
@@ -243,6 +245,10 @@ class ImageCanvas(ZoomPanView):
         self._update_level()
         self.image_ready.emit(image_id, level)
 
+    def _on_undecodable(self, image_id: int, reason: str) -> None:
+        if image_id == self.image_id:
+            self.image_undecodable.emit(image_id, reason)
+
     def _on_failed(self, image_id: int, reason: str) -> None:
         if image_id == self.image_id:
             self.image_failed.emit(image_id, reason)
@@ -331,23 +337,29 @@ class ImageCanvas(ZoomPanView):
                 item.setOpacity(DIMMED_OPACITY if self._focus_mode and (kind, key) != focused else 1.0)
 
     def _declutter_labels(self, *_) -> None:
-        """Place each tab (above its box, or inside it where the view has no room above) and hide labels that
-        would cover a more important one: curated boxes first, then proposals in rank order, predictions, ground
-        truth. The selected or highlighted box always shows its label."""
-        items = [it for kind in ("curated", "proposal", "prediction", "gt") for it in self._items[kind].values()
-                 if it.label is not None and it.isVisible()]
-        for it in [it for it in items if it.opacity() < 1.0]:  # dimmed in focus mode: no label at all
-            it.label.setVisible(False)
-        items = [it for it in items if it.opacity() >= 1.0]
-        rects = []
+        """Place each tab and hide those that would cover a more important one: curated boxes first, then proposals
+        in rank order, predictions, ground truth. A tab sits above its box, or hangs inside it where the view has no
+        room above (a box at the image's top edge on a short canvas) or a more important tab is there already
+        (crowded boxes); with neither place free it is hidden. The selected or highlighted box always shows its
+        label. Tabs are drawn above every outline, so a shown tab is never crossed by another box's line."""
+        every = [it for kind in ("curated", "proposal", "prediction", "gt") for it in self._items[kind].values()
+                 if it.label is not None]
+        items = [it for it in every if it.isVisible() and it.opacity() >= 1.0]
+        for it in every:        # hidden layer, or dimmed in focus mode: no label at all
+            if it.opacity() < 1.0 or not it.isVisible():
+                it.label.setVisible(False)
+        places = []
         for it in items:
-            corner = self.mapFromScene(it.mapToScene(it.label.pos()))
-            # no room above the box in the view (a box at the image's top edge on a short canvas): the tab would be
-            # cut off, so it hangs inside the box instead
-            it.label.set_inside(corner.y() - it.label.boundingRect().height() < 0)
-            rects.append(it.label.boundingRect().translated(corner.x(), corner.y()))
-        for it, show in zip(items, visible_labels(rects, [it.selected or it.highlighted for it in items]), strict=True):
-            it.label.setVisible(show)
+            corner = self.mapFromScene(it.label.pos())
+            h = it.label.boundingRect().height()
+            above = QRectF(corner.x(), corner.y() - h, it.label.boundingRect().width(), h)
+            inside = above.translated(0, h)
+            places.append([inside] if above.top() < 0 else [above, inside])
+        chosen = place_labels(places, [it.selected or it.highlighted for it in items])
+        for it, where, options in zip(items, chosen, places, strict=True):
+            if where is not None:
+                it.label.set_inside(len(options) == 1 or where == 1)
+            it.label.setVisible(where is not None)
 
     def label_shown(self, kind: str, key: int) -> bool:
         item = self._items[kind].get(key)
@@ -450,7 +462,7 @@ class ImageCanvas(ZoomPanView):
     def _on_label(self, item: BoxItem, view_pos: QPointF) -> bool:
         if item.label is None or not item.label.isVisible():
             return False
-        corner = self.mapFromScene(item.mapToScene(item.label.pos()))
+        corner = self.mapFromScene(item.label.pos())
         return item.label.boundingRect().translated(corner.x(), corner.y()).contains(view_pos)
 
     def _hit_handle(self, view_pos: QPointF) -> str:

@@ -21,7 +21,7 @@ MAX_FULL_SIDE = 12000
 
 class _Signals(QObject):
     loaded = Signal(int, int, str, object)   # generation, image id, "preview" | "full", QImage
-    failed = Signal(int, int, str)           # generation, image id, reason
+    failed = Signal(int, int, str, str)      # generation, image id, message, decoding reason ("" : not a decode)
 
 
 class _Decode(QRunnable):
@@ -41,10 +41,10 @@ class _Decode(QRunnable):
                 full = read_image(self.path, max_side=MAX_FULL_SIDE)
                 if self.is_current(self.generation):
                     self.signals.loaded.emit(self.generation, self.image_id, "full", rgb_to_qimage(full))
-        except ImageReadError as exc:
-            self.signals.failed.emit(self.generation, self.image_id, str(exc))
-        except Exception as exc:
-            self.signals.failed.emit(self.generation, self.image_id, f"{self.path}: {exc}")
+        except ImageReadError as exc:     # the file, read as the stages read it, is not a usable image
+            self.signals.failed.emit(self.generation, self.image_id, str(exc), exc.reason)
+        except Exception as exc:          # anything else (memory, a bug) says nothing about the file
+            self.signals.failed.emit(self.generation, self.image_id, f"{self.path}: {exc}", "")
 
 
 class ImageLoader(QObject):
@@ -52,6 +52,7 @@ class ImageLoader(QObject):
 
     loaded = Signal(int, str, object)
     failed = Signal(int, str)
+    undecodable = Signal(int, str)   # image id, reason: read_image refused the file (core.errors.ImageReadError)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -81,6 +82,8 @@ class ImageLoader(QObject):
         if generation == self._generation:
             self.loaded.emit(image_id, level, img)
 
-    def _on_failed(self, generation: int, image_id: int, reason: str) -> None:
+    def _on_failed(self, generation: int, image_id: int, message: str, reason: str) -> None:
         if generation == self._generation:
-            self.failed.emit(image_id, reason)
+            if reason:
+                self.undecodable.emit(image_id, reason)
+            self.failed.emit(image_id, message)

@@ -20,6 +20,9 @@ PREDICTION_COLOUR = "#f0f"
 GT_COLOUR = "#22c55e"
 HIGHLIGHT_COLOUR = "#fff200"
 HANDLE_PX = 8  # handle side on screen
+# tabs sit above every box outline (one drawn through a tag makes it unreadable where boxes crowd); the selected box
+# rises above the tabs, so that its resize handles are never under another box's tab
+LABEL_Z, SELECTED_RAISE = 250.0, 300.0
 WHOLE_IMAGE_INSET_PX = 6   # a box around the whole image gets a second outline this far inside (screen px)
 
 
@@ -46,12 +49,14 @@ def style_for(kind: str, class_index: int = -1) -> BoxStyle:
 
 
 class LabelItem(QGraphicsItem):
-    """Text on a filled tab, fixed size on screen, anchored at its parent box's top-left: above the box's top edge,
-    or just below it (inside the box) where the view has no room above (``set_inside``)."""
+    """Text on a filled tab, fixed size on screen, anchored at its box's top-left: above the box's top edge,
+    or just below it (inside the box) where the view has no room above or another tab is there (``set_inside``).
+    A scene item of its own (its box adds, removes and hides it), so that no box outline is drawn across it."""
 
-    def __init__(self, text: str, colour: QColor, parent: QGraphicsItem):
-        super().__init__(parent)
+    def __init__(self, text: str, colour: QColor):
+        super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setZValue(LABEL_Z)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._text, self._colour = text, colour
         self._font = QFont()
@@ -121,7 +126,7 @@ class BoxItem(QGraphicsRectItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # the canvas does hit testing itself
         self._selected = self._highlighted = False
         self._handles: dict[str, HandleItem] = {}
-        self.label = LabelItem(label, self.style.colour, self) if label else None
+        self.label = LabelItem(label, self.style.colour) if label else None
         self._apply_pen()
         self._place_children()
 
@@ -142,10 +147,22 @@ class BoxItem(QGraphicsRectItem):
     def _place_children(self) -> None:
         r = self.rect().normalized()
         if self.label is not None:
-            self.label.setPos(r.topLeft())
+            self.label.setPos(self.mapToScene(r.topLeft()))
         for name, pt in self.handle_points().items():
             if name in self._handles:
                 self._handles[name].setPos(pt)
+
+    def itemChange(self, change, value):
+        """The tab goes into and out of the scene with its box, and hides with it (the canvas shows it again)."""
+        label = getattr(self, "label", None)     # None while __init__ sets the box up
+        if label is not None:
+            if change == QGraphicsItem.GraphicsItemChange.ItemSceneChange and label.scene() is not None:
+                label.scene().removeItem(label)
+            elif change == QGraphicsItem.GraphicsItemChange.ItemSceneHasChanged and value is not None:
+                value.addItem(label)
+            elif change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged and not value:
+                label.setVisible(False)
+        return super().itemChange(change, value)
 
     # -- look ------------------------------------------------------------------------
     def paint(self, p: QPainter, option, widget=None) -> None:
@@ -164,6 +181,7 @@ class BoxItem(QGraphicsRectItem):
 
     def set_selected(self, on: bool) -> None:
         self._selected = on
+        self._apply_z()
         if on and self.kind == "curated" and not self._handles:
             self._handles = {k: HandleItem(self, self.style.colour) for k in HANDLES}
             self._place_children()
@@ -181,8 +199,11 @@ class BoxItem(QGraphicsRectItem):
 
     def set_highlighted(self, on: bool) -> None:
         self._highlighted = on
-        self.setZValue(self.style.z + (100 if on else 0))
+        self._apply_z()
         self._apply_pen()
+
+    def _apply_z(self) -> None:
+        self.setZValue(self.style.z + (SELECTED_RAISE if self._selected else 100 if self._highlighted else 0))
 
     def _apply_pen(self) -> None:
         colour = QColor(HIGHLIGHT_COLOUR) if self._highlighted else self.style.colour

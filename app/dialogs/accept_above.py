@@ -88,6 +88,8 @@ def describe(plan: BulkPlan) -> str:
         left.append(f"{plan.covered} over your own boxes")
     if getattr(plan, "hidden", 0):    # app/bulk_accept.py's GatedPlan
         left.append(f"{plan.hidden} hidden by the suggestion gate (Ctrl+6 shows them)")
+    if getattr(plan, "unreadable", 0):
+        left.append(f"{plan.unreadable} on images that could not be decoded (marked [unreadable])")
     if plan.whole_frame:
         left.append(f"{plan.whole_frame} covering nearly the whole image (look at those yourself)")
     if left:

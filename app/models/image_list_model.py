@@ -158,8 +158,8 @@ class ImageListModel(QAbstractListModel):
         return f"{mark + ' ' if mark else ''}{rec.name}{state}\n{cls} \u00b7 {rec.split} \u00b7 {boxes}"
 
     def _tip(self, rec: ImageRecord, broken: str | None) -> str:
-        # an unreadable image leads with why and what to do, in info's words (core/data/unreadable.py)
-        why = f"{unreadable_words(broken)}\n\n" if broken is not None else ""
+        # an unreadable image leads with why and what to do for it (core/data/unreadable.py)
+        why = f"{unreadable_words(rec.name, broken)}\n\n" if broken is not None else ""
         return (f"{why}{rec.rel_path}\n{rec.width} x {rec.height} px\nclass: {self._class_names.get(rec.class_id, '-')}"
                 f"\nsplit: {rec.split}\nreview: {rec.review}{', flagged' if rec.flagged else ''}"
                 f"\nboxes: {rec.n_boxes}")

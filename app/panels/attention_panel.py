@@ -28,6 +28,7 @@ class AttentionPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("attention_panel")
         self._coming: str | None = None   # while the attention stage runs or waits: said instead of "none yet"
+        self._withheld: str | None = None  # the image's file no longer decodes: why its maps are not shown
         self.info = QLabel("No attention maps for this image yet.", objectName="attention_info")
         self.info.setWordWrap(True)
         self._grid_host = QWidget()
@@ -74,6 +75,13 @@ class AttentionPanel(QWidget):
             if not self._maps:
                 self._rebuild(None)
 
+    def set_withheld(self, text: str | None) -> None:
+        """Why the image's stored maps are not shown (its file no longer decodes); None: shown as usual."""
+        if text != self._withheld:
+            self._withheld = text
+            if not self._maps:
+                self._rebuild(None)
+
     def checked_head(self) -> int | None:
         b = self._group.checkedButton()
         return self._group.id(b) - _ID0 if b is not None else None
@@ -87,10 +95,11 @@ class AttentionPanel(QWidget):
     def _rebuild(self, checked: int | None) -> None:
         for t in self.tiles.values():
             self._group.removeButton(t)
+            t.hide()          # at once: a grab before the deferred delete would still show the last image's maps
             t.deleteLater()
         self.tiles = {}
         if not self._maps:
-            self.info.setText(self._coming or
+            self.info.setText(self._withheld or self._coming or
                               "No attention maps for this image yet (Run \u25b8 Compute attention maps).")
             return
         n_heads = len([h for h in self._maps if h != MEAN_HEAD])

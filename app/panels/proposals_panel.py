@@ -53,6 +53,7 @@ class ProposalsPanel(QWidget):
         self.hide_rule = None
         self.show_hidden = False      # View > Show hidden suggestions
         self._coming: str | None = None   # while the proposals stage runs or waits: said instead of "none"
+        self._withheld: str | None = None  # the image's file no longer decodes: why its suggestions are not listed
         self._hidden: set[int] = set()
         self._hide_why = ""
 
@@ -151,6 +152,13 @@ class ProposalsPanel(QWidget):
         not coming; the empty state then says how to compute them)."""
         if text != self._coming:
             self._coming = text
+            self.summary.setText(self._summary())
+
+    def set_withheld(self, text: str | None) -> None:
+        """Why the image's stored suggestions are not listed (its file no longer decodes), said instead of "none";
+        None: they are listed as usual."""
+        if text != self._withheld:
+            self._withheld = text
             self.summary.setText(self._summary())
 
     def set_prediction(self, prediction: PredictionRecord | None, new_image: bool = False) -> None:
@@ -267,6 +275,8 @@ class ProposalsPanel(QWidget):
 
     def _summary(self) -> str:
         preds = self.predictions()
+        if not self._all and not preds and self._withheld:
+            return self._withheld
         if not self._all and not preds and self._coming:
             return self._coming
         if not self._all and not preds:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -106,8 +107,30 @@ class TrainingPanel(QWidget):
 
         form = training_grid(self.form, self.device, self.localizer)
         self.localizer.currentIndexChanged.connect(lambda _: self._show_localizer_fields())
-        self.settings_box = QGroupBox("Settings")
+        self.settings_box = QGroupBox()
         self.settings_box.setLayout(form)
+        # the settings fold away to one line once the project has runs, so that at a usual window size (1600 x
+        # 1000) the past runs show without scrolling; the arrow opens them again
+        self.settings_toggle = QToolButton(objectName="settings_toggle", text="Settings", checkable=True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_toggle.setAutoRaise(True)
+        self.settings_toggle.setToolTip("Show or hide the training settings (they apply whether shown or not)")
+        self.settings_toggle.toggled.connect(self._fold_settings)
+        self.settings_summary = QLabel(objectName="settings_summary")
+        self.settings_summary.setStyleSheet("color: palette(mid);")
+        self._folded_by_user: bool | None = None    # the user's choice beats the default for the session
+        self.settings_toggle.clicked.connect(lambda on: setattr(self, "_folded_by_user", not on))
+        for editor in e.values():
+            for signal in ("valueChanged", "textChanged", "toggled", "currentIndexChanged"):
+                if hasattr(editor, signal):
+                    getattr(editor, signal).connect(lambda *_: self._summarise_settings())
+                    break
+        self.localizer.currentIndexChanged.connect(lambda _: self._summarise_settings())
+        self.device.currentIndexChanged.connect(lambda _: self._summarise_settings())
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.settings_toggle)
+        header.addWidget(self.settings_summary, 1)
 
         self.start_btn = QPushButton("Start training")
         self.start_btn.setToolTip("Train the localizer on the current proposals, then predict every image")
@@ -142,29 +165,43 @@ class TrainingPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.plot = LossPlot()
-        self.plot.setMinimumHeight(160)
 
         self.runs = RunsList()
         self.runs.currentItemChanged.connect(self._show_selected_run)
 
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.settings_box)
-        top_layout.addLayout(buttons)
-        top_layout.addWidget(self.notice)
-        top_layout.addWidget(self.unpredicted_row)
-        top_layout.addWidget(self.progress)
-        top_layout.addWidget(self.status)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.plot)
+        # the controls with the loss curve beside them, then the past runs the whole width under both, in a splitter
+        # that gives the runs what is left (a run's result line is long: squeezed beside the curve it wraps into
+        # rows too tall to show more than one or two)
+        controls = QVBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(buttons)
+        controls.addWidget(self.notice)
+        controls.addWidget(self.unpredicted_row)
+        controls.addWidget(self.progress)
+        controls.addWidget(self.status)
+        controls.addStretch(1)
+        self.plot.setMinimumHeight(120)
+        self.plot.setMinimumWidth(260)
+        middle = QWidget()
+        row = QHBoxLayout(middle)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addLayout(controls, 3)
+        row.addWidget(self.plot, 2)
         runs_box = QGroupBox("Past runs")
-        QVBoxLayout(runs_box).addWidget(self.runs)
+        runs_box.setFlat(True)                      # no frame around a table that has its own
+        box_layout = QVBoxLayout(runs_box)
+        box_layout.setContentsMargins(0, 4, 0, 0)
+        box_layout.addWidget(self.runs)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(middle)
         split.addWidget(runs_box)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        self.split = split
         layout = QVBoxLayout(self)
-        layout.addWidget(top)
+        layout.addLayout(header)
+        layout.addWidget(self.settings_box)
         layout.addWidget(split, 1)
 
     # -- project --------------------------------------------------------------------------
@@ -408,10 +445,33 @@ class TrainingPanel(QWidget):
         self.refresh_runs()
 
     # -- past runs ----------------------------------------------------------------------------
+    def _fold_settings(self, shown: bool) -> None:
+        self.settings_box.setVisible(shown)
+        self.settings_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self.settings_summary.setVisible(not shown)
+        self._summarise_settings()
+
+    def _summarise_settings(self) -> None:
+        """The folded settings in one line: what the next run trains with."""
+        if not hasattr(self, "settings_summary") or self.settings_toggle.isChecked():
+            return
+        t = self.options().train
+        self.settings_summary.setText(f"{t.epochs} epochs \u00b7 K {t.K} \u00b7 lr {t.lr:g} \u00b7 "
+                                      f"{self.localizer.currentText()} \u00b7 CRF {'on' if t.use_crf else 'off'} "
+                                      f"\u00b7 device {t.device}")
+
+    def show_settings(self, shown: bool) -> None:
+        """Unfold (True) or fold the settings."""
+        self.settings_toggle.setChecked(shown)
+        self._fold_settings(shown)
+
     def refresh_runs(self, select: int | None = None) -> None:
         if select is None and self.runs.currentItem() is not None:   # a refresh keeps the run the user picked
             select = self.runs.currentItem().data(0, Qt.ItemDataRole.UserRole)
-        self.runs.show_runs(self.project.runs.list() if self.project is not None else [], select)
+        runs = self.project.runs.list() if self.project is not None else []
+        self.runs.show_runs(runs, select)
+        # folded once there are runs to look at (the settings were set for them), unless the user chose
+        self.show_settings(not runs if self._folded_by_user is None else not self._folded_by_user)
         notes = [runs_notice(self.project, self._settings), self.project.maps.prediction_warning() or ""] \
             if self.project is not None else []
         self.notice.setText("\n".join(n for n in notes if n))

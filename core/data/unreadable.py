@@ -19,6 +19,8 @@ from typing import Protocol
 from core.data.file_stamp import file_stamp, unchanged_since
 
 META_KEY = "unreadable_files"
+# key of a training run's metrics and of a prediction run's config: {rel_path: reason} of the images left out
+UNREADABLE_KEY = "skipped_unreadable"
 RETRY_HINT = ("fix or replace the file (a new size or modification time retries it), or: attention --retry-unreadable "
               "(reads these images again)")
 # what info, the stages and the window's image list say of such an image (one wording, so they read alike)
@@ -103,10 +105,61 @@ def unreadable_reasons(project) -> dict[str, str]:
     return {f.rel_path: f.reason for f in unreadable.failures() if unreadable.still_unreadable(f.rel_path)}
 
 
-def unreadable_words(reason: str) -> str:
-    """An unreadable image said alone (the window's tooltip, its message on the canvas), in ``info``'s words:
-    the reason, that the stages skip it until the file changes, and how to have it read again."""
-    return f"unreadable: {reason}\n{SKIPPED}\nto read it again: {RETRY_HINT}"
+# what the window offers for one image (app/actions.py "read_again", Image menu)
+READ_AGAIN_MENU = "Image \u25b8 Read this image again"
+
+
+def unreadable_words(name: str, reason: str) -> str:
+    """One unreadable image said alone (the window's tooltip, its card on the canvas), named: the reason, that the
+    stages skip it and its earlier suggestions are not offered until the file changes, and how to have it read
+    again (the file, or the window's menu; ``info`` and the stages say the command-line way for all of them)."""
+    return (f"unreadable: {reason}\n{SKIPPED}; its earlier maps and suggested boxes are not offered\n"
+            f"to read {name} again: fix or replace the file (a new size or modification time retries it), "
+            f"or {READ_AGAIN_MENU}")
+
+
+def skipped_line(failure: Failure) -> str:
+    """The one line training and prediction print for an image they leave out because it failed to decode."""
+    return f"skipped {failure.rel_path}: unreadable ({failure.reason}); {SKIPPED.removeprefix('skipped, ')}"
+
+
+def skipped_lines(recorded: dict | None) -> list[str]:
+    """The lines for a run's ``UNREADABLE_KEY`` record ({rel_path: reason}), one per image left out."""
+    return [skipped_line(Failure(p, str(r))) for p, r in sorted((recorded or {}).items())]
+
+
+def without_unreadable(project, records: list) -> tuple[list, list[Failure]]:
+    """``records`` (image records of ``project``) less those recorded as failing to decode and unchanged since,
+    and the failures of those left out, in the order given. Their features may still be cached from before the
+    file broke: training and prediction leave them out all the same (the file no longer says what they show)."""
+    unreadable = UnreadableFiles(project, project.image_root)
+    kept: list = []
+    skipped: list[Failure] = []
+    for r in records:
+        if (failed := unreadable.still_unreadable(r.rel_path)) is None:
+            kept.append(r)
+        else:
+            skipped.append(failed)
+    return kept, skipped
+
+
+def record_unreadable(project, rel_path: str, reason: str) -> None:
+    """The window could not decode ``rel_path`` (its canvas reads the file as the stages do): recorded as the
+    stages record it (one meta row, one transaction), so that the stages skip it too until the file changes."""
+    unreadable = UnreadableFiles(project, project.image_root)
+    if unreadable.still_unreadable(rel_path) is None:
+        unreadable.record(rel_path, reason)
+        unreadable.save()
+
+
+def forget_unreadable(project, rel_path: str) -> bool:
+    """Forget the recorded failure of one image (the window's "read again"): the canvas and the stages read it
+    again, changed or not. Returns whether one was recorded."""
+    unreadable = UnreadableFiles(project, project.image_root)
+    was = unreadable.still_unreadable(rel_path) is not None
+    unreadable.forget(rel_path)
+    unreadable.save()
+    return was
 
 
 def refused_files(project) -> list[Failure]:

@@ -15,6 +15,8 @@ from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 MAP_TYPES = ("predicted", "attention", "proposal")
+# the command that makes each kind of map, said as every other command says it: "run 'predict' first"
+NEEDS = {"predicted": "predict", "attention": "attention", "proposal": "proposals"}
 
 
 def _ground_truth(project: Project, records, metadata: Path | None, split: str
@@ -98,7 +100,7 @@ def evaluate(project: Project, split: str = "test", maps: str = "predicted", det
     kept, arrays, probs = _collect_maps(project, records, maps, prediction_run)
     if not kept:
         raise NoMapsError(f"{project.path}: no {maps} maps for the '{split}' images with ground truth "
-                          f"(run the {'predict' if maps == 'predicted' else 'attention/proposals'} stage first)",
+                          f"(run '{NEEDS[maps]}' first)",
                           maps, split)
     sizes = [(r.width, r.height) for r in kept]
     gts = [gt[r.id] for r in kept]
@@ -145,7 +147,7 @@ def _collect_maps(project: Project, records, maps: str, prediction_run: int | No
 
 
 def _check_prediction_run(project: Project, prediction_run: int | None) -> None:
-    """A run that does not exist is said as such (ValueError), not as 'no maps: run the predict stage first'."""
+    """A run that does not exist is said as such (ValueError), not as 'no maps: run 'predict' first'."""
     if prediction_run is None:
         return
     runs = [r.id for r in project.maps.prediction_runs()]

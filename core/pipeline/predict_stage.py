@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.unreadable import UNREADABLE_KEY, without_unreadable
 from core.dips.device import pick_device
 from core.dips.map_boxes import BoxDrawConfig, draw_boxes
 from core.pipeline.config import PipelineConfig, load_config
@@ -334,7 +335,9 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     if model.backbone not in (cfg.backbone_key, cfg.unhashed_backbone_key):
         raise ValueError(f"{training_run_name(run.id, capital=True)} was trained on {model.backbone}, the project now "
                          f"uses {cfg.backbone_key}")
-    every = project.images.list(ImageFilter(include_missing=False))
+    # images recorded as failing to decode (replaced or cut short since their features were cached) are left out
+    # of the run and of the threshold's choice; the run keeps which, and the command names each
+    every, skipped = without_unreadable(project, project.images.list(ImageFilter(include_missing=False)))
     wanted = None if image_ids is None else set(image_ids)
     records = every if wanted is None else [r for r in every if r.id in wanted]
     cache = feature_cache(project, cfg)
@@ -342,8 +345,12 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     if missing:
         encode_records(project, cfg, missing, progress, stage="features", backbone=backbone)
     tau, cfg, chosen = choose_operating_point(project, model, cache, every, cfg, RunLearned.of(run))
+    if wanted is not None:
+        skipped = [f for f in skipped if (r := project.images.by_path(f.rel_path)) is not None and r.id in wanted]
     pred_run = project.maps.new_prediction_run(run.id, {"operating_threshold": tau, "boxes": asdict(cfg.boxes),
-                                                        **chosen})
+                                                        **chosen,
+                                                        **({UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}}
+                                                           if skipped else {})})
     object_classes = np.array([not cfg.is_background(name) for name in model.classes])
     return PredictionJob(project, cfg, model, Path(run.checkpoint_path), records, cache, tau, pred_run,
                          object_classes, project.class_names())

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from core.class_roles import RUN_KEY, run_record
+from core.data.unreadable import UNREADABLE_KEY, without_unreadable
 from core.dips.device import pick_device
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
@@ -127,6 +128,11 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         device = pick_device(cfg.train.device)
         records = [r for r in project.images.list(ImageFilter(include_missing=False))
                    if r.class_id in index and r.split in ("train", "val")]
+        # an image whose file broke after it was encoded still has cached features: recorded as failing to decode
+        # (core/data/unreadable.py), it trains nothing; the run keeps which, and the command names each
+        records, skipped = without_unreadable(project, records)
+        if skipped:
+            project.runs.update(run_id, metrics={UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}})
         train_recs = [r for r in records if r.split == "train"]
         val_recs = [r for r in records if r.split == "val"]
         if not train_recs:
@@ -152,7 +158,9 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         if not any(not s.background_only for s in samples):
             raise ValueError(NO_BOXES)
         curated_ids = _curated_images(project, run_id, train_recs, samples)
-        project.runs.update(run_id, metrics={"curated_images": curated_ids})
+        project.runs.update(run_id, metrics={"curated_images": curated_ids,
+                                             **({UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}}
+                                                if skipped else {})})
         embed_dim = x.shape[-1]
 
         def on_epoch(entry, history):
@@ -170,6 +178,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
                          "attention": cfg.to_dict()["attention"], "embed_dim": embed_dim, "n_blocks": x.shape[1],
                          "classes": [c.name for c in project.classes()]}, model_path)
         metrics = {"val_accuracy": val_acc, "n_train": len(samples),
+                   **({UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}} if skipped else {}),
                    "final_loss": history[-1]["loss"] if history else None, "curated_images": curated_ids}
         project.runs.update(run_id, history=history, metrics=metrics, checkpoint_path=str(model_path),
                             status="finished")

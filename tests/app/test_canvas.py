@@ -110,19 +110,63 @@ def test_unreadable_image_reports_and_keeps_boxes(qtbot, canvas, tmp_path):
     assert set(canvas.items_of("curated")) == {1}
 
 
-def test_crowded_labels_hide_behind_more_important_ones_until_zoom_or_selection_frees_them(qtbot, canvas, tmp_path):
+def _shown_tabs(canvas) -> dict[tuple[str, int], object]:
+    """(kind, key) -> the view rect of each box label on screen."""
+    out = {}
+    for kind in ("curated", "proposal", "prediction", "gt"):
+        for key, it in canvas.items_of(kind).items():
+            if it.label is not None and it.label.isVisible():
+                corner = canvas.mapFromScene(it.label.pos())
+                out[kind, key] = it.label.boundingRect().translated(corner.x(), corner.y())
+    return out
+
+
+def _no_tab_covers_another(canvas) -> bool:
+    tabs = list(_shown_tabs(canvas).values())
+    return not any(a.intersects(b) for i, a in enumerate(tabs) for b in tabs[i + 1:])
+
+
+def test_crowded_labels_move_inside_or_hide_behind_more_important_ones_until_zoom_or_selection_frees_them(
+        qtbot, canvas, tmp_path):
     path = make_image(tmp_path / "a.png", size=(400, 300))
     canvas.set_image(1, path, (400, 300))
     qtbot.waitUntil(lambda: "full" in canvas.levels_shown, timeout=5000)
     canvas.set_boxes("proposal", [(1, (10, 10, 100, 100), "#1 0.93", -1), (2, (12, 12, 60, 60), "#2 0.91", -1),
-                                  (3, (300, 200, 380, 280), "#3 0.50", -1)])
-    assert canvas.label_shown("proposal", 1) and canvas.label_shown("proposal", 3)
-    assert not canvas.label_shown("proposal", 2)          # it would cover #1's label: rank 1 wins
-    canvas.select("proposal", 2)
-    assert canvas.label_shown("proposal", 2) and not canvas.label_shown("proposal", 1)   # the selected one shows
+                                  (3, (14, 14, 40, 40), "#3 0.80", -1), (4, (300, 200, 380, 280), "#4 0.50", -1)])
+    items = canvas.items_of("proposal")
+    # #1 above its box; #2, whose place above would cover #1's tab, hangs inside its own box; #3 has no free place
+    assert canvas.label_shown("proposal", 1) and not items[1].label.inside
+    assert canvas.label_shown("proposal", 2) and items[2].label.inside
+    assert not canvas.label_shown("proposal", 3) and canvas.label_shown("proposal", 4)
+    assert _no_tab_covers_another(canvas)
+    # tabs are drawn above every outline: no box line runs across a tag
+    assert all(it.label.zValue() > box.zValue() for it in items.values() for box in items.values())
+    canvas.select("proposal", 3)
+    assert canvas.label_shown("proposal", 3) and _no_tab_covers_another(canvas)   # the selected one shows
+    assert not canvas.label_shown("proposal", 1)
     canvas.select(None)
-    canvas.set_scale_at(10.0)                              # zoomed in, the two corners lie far apart on screen
-    assert canvas.label_shown("proposal", 1) and canvas.label_shown("proposal", 2)
+    canvas.set_scale_at(10.0)                              # zoomed in, the corners lie far apart on screen
+    assert all(canvas.label_shown("proposal", k) for k in (1, 2, 3)) and _no_tab_covers_another(canvas)
+
+
+def test_box_labels_of_many_crowded_predictions_never_cover_each_other(qtbot, canvas, tmp_path):
+    path = make_image(tmp_path / "a.png", size=(400, 300))
+    canvas.set_image(1, path, (400, 300))
+    qtbot.waitUntil(lambda: "full" in canvas.levels_shown, timeout=5000)
+    boxes = [(k, (20 + 9 * (k % 6), 20 + 7 * (k // 6), 120 + 5 * k, 90 + 4 * k), f"pred #{k + 1} 0.{90 - k}", -1)
+             for k in range(24)]
+    canvas.set_boxes("prediction", boxes)
+    shown = _shown_tabs(canvas)
+    assert len(shown) >= 3 and _no_tab_covers_another(canvas)
+    assert ("prediction", 0) in shown                      # the best one always has its tag
+    canvas.highlight("prediction", 17)                    # hovered in the table: its tag shows, still uncovered
+    assert canvas.label_shown("prediction", 17) and _no_tab_covers_another(canvas)
+    canvas.highlight(None)
+    assert _shown_tabs(canvas) == shown
+    canvas.set_layer_visible("prediction", False)         # a hidden layer shows none of its tags
+    assert not any(it.label.isVisible() for it in canvas.items_of("prediction").values())
+    canvas.set_layer_visible("prediction", True)
+    assert _shown_tabs(canvas) == shown
 
 
 def test_visible_labels_greedy_in_priority_order():

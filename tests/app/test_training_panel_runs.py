@@ -114,3 +114,55 @@ def test_a_training_run_that_has_not_predicted_is_said_with_a_button_that_predic
     gui_project.maps.save_prediction(later, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [])
     panel.refresh_runs()
     assert not panel.unpredicted_row.isVisibleTo(panel)
+
+
+def test_at_1600_by_1000_the_last_runs_show_without_scrolling_and_the_settings_fold_away(qtbot, gui_project):
+    from PySide6.QtCore import QSettings
+
+    for k in range(6):
+        rid = _finished_run(gui_project, [0.9 - 0.1 * k, 0.5])
+        gui_project.runs.update(rid, metrics={"final_loss": 0.5, "val_accuracy": 0.75, "n_train": 84})
+    settings = QSettings()
+    kept = {k: settings.value(k) for k in ("main_window/geometry", "main_window/state")}
+    for key in kept:                                              # the layout as it first opens
+        settings.remove(key)
+    try:
+        _check_the_runs_fit(qtbot, gui_project)
+    finally:                                                      # and as the other tests left it
+        for k, v in kept.items():
+            settings.remove(k) if v is None else settings.setValue(k, v)
+
+
+def _check_the_runs_fit(qtbot, gui_project) -> None:
+    from PySide6.QtWidgets import QScrollArea
+
+    from tests.app.window_helpers import open_window
+    with open_window(qtbot, gui_project, size=(1600, 1000)) as w:
+        w.actions_by_key["show_training"].trigger()
+        qtbot.waitUntil(lambda: w.training_panel is not None and w.training_panel.isVisible(), timeout=5000)
+        panel = w.training_panel
+        qtbot.wait(100)
+        # the project has runs: its settings are folded to one line that says what the next run trains with
+        assert not panel.settings_box.isVisible() and panel.settings_summary.isVisible()
+        t = panel.options().train
+        assert panel.settings_summary.text().startswith(f"{t.epochs} epochs \u00b7 K {t.K} \u00b7 lr ")
+        area = w.training_dock.widget()
+        assert isinstance(area, QScrollArea) and not area.verticalScrollBar().isVisible()   # the panel fits its dock
+        runs = panel.runs
+        shown = runs.viewport().rect()
+        newest = [runs.topLevelItem(i) for i in range(3)]
+        assert [it.text(0) for it in newest] == [f"#{r.id}" for r in reversed(gui_project.runs.list()[-3:])]
+        assert all(shown.contains(runs.visualItemRect(it)) for it in newest)   # the last three runs, whole
+        assert runs.verticalScrollBar().value() == 0
+
+        panel.settings_toggle.click()                    # unfolded on demand, and kept so for the session
+        assert panel.settings_box.isVisible() and not panel.settings_summary.isVisible()
+        panel.refresh_runs()
+        assert panel.settings_box.isVisible()
+
+
+def test_a_project_without_runs_opens_the_training_panel_with_its_settings_unfolded(qtbot, main_window):
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None and w.training_panel.isVisible(), timeout=5000)
+    assert w.training_panel.settings_box.isVisible() and w.training_panel.settings_toggle.isChecked()

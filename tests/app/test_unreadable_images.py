@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from core.cli import run_cli
-from core.data.unreadable import RETRY_HINT, SKIPPED, UnreadableFiles
+from core.data.unreadable import READ_AGAIN_MENU, RETRY_HINT, SKIPPED, UnreadableFiles
 from tests.app.window_helpers import open_window
 
 REASON = "cannot identify image file (truncated)"
@@ -49,8 +49,11 @@ def test_an_unreadable_image_is_marked_in_the_list_and_says_why_when_selected(qt
         assert text.startswith("\u26a0 c2.png [unreadable]")
         assert "\u26a0" not in model.data(model.index(good), Qt.ItemDataRole.DisplayRole)
         tip = model.data(model.index(bad), Qt.ItemDataRole.ToolTipRole)
-        # the reason and what to do, in the words info uses
-        assert tip.startswith(f"unreadable: {REASON}\n{SKIPPED}\nto read it again: {RETRY_HINT}")
+        # the reason and what to do for this one image, named, and the window's way (not the command for them all)
+        assert tip.startswith(f"unreadable: {REASON}\n{SKIPPED}; its earlier maps and suggested boxes are not "
+                              f"offered\nto read c2.png again: fix or replace the file")
+        assert tip.split("\n\n")[0].endswith(f"or {READ_AGAIN_MENU}")
+        assert "--retry-unreadable" not in tip and "these images" not in tip
         assert model.data(model.index(bad), Qt.ItemDataRole.ForegroundRole).name() == "#dc2626"
         # a visible mark on the tile, not the blank grey one: red border, sign in the middle
         tile = model.data(model.index(bad), Qt.ItemDataRole.DecorationRole).pixmap(model.thumbs.size).toImage()
@@ -67,8 +70,10 @@ def test_an_unreadable_image_is_marked_in_the_list_and_says_why_when_selected(qt
             assert w.session.image.rel_path == "cars/c2.png"
             # said at once, from the record
             assert w.canvas.failure.isVisible()
-            assert w.canvas.failure.text().startswith("This image could not be decoded.")
-            assert REASON in w.canvas.failure.text() and RETRY_HINT in w.canvas.failure.text()
+            card = w.canvas.failure.text()
+            assert card.startswith("c2.png could not be decoded.")
+            assert REASON in card and "to read c2.png again" in card and READ_AGAIN_MENU in card
+            assert RETRY_HINT not in card and "these images" not in card
         # still the recorded reason, and nothing of the previous image shown
         assert REASON in w.canvas.failure.text()
         assert w.canvas.levels_shown == set() and w.canvas._preview.pixmap().isNull()
@@ -173,3 +178,72 @@ def _check_the_mark_at_the_default_width(qtbot, gui_project, name: str) -> None:
         assert shown.endswith(" [unreadable]") and shown.startswith("\u26a0 ")
         assert fm.horizontalAdvance(shown) <= width
         w.browser.view.viewport().grab()     # and it paints
+
+
+def test_an_image_broken_after_import_has_its_old_suggestions_withdrawn_and_can_be_read_again(qtbot, gui_project):
+    """The file of an image with proposals and a prediction is replaced by garbage after import; no stage has read it
+    since. The window's own decode finds it out: it is recorded (the project's record, which the stages read), the
+    list marks it, and its old suggestions are not offered; once the file is fixed, Read this image again shows
+    them again. Nothing stored is deleted."""
+    import numpy as np
+
+    from core.data.unreadable import unreadable_reasons
+    from core.store.repos.proposals import NewProposal
+
+    p = gui_project
+    rec = p.images.by_path("cars/c2.png")
+    p.proposals.replace(rec.id, [NewProposal((10, 10, 60, 50), -1, 0.9, 0.8)])
+    run = p.maps.new_prediction_run(None, {})
+    p.maps.save_prediction(run, rec.id, [0.9, 0.05, 0.05], np.full((12, 16), 0.7, np.float32),
+                           [(20, 20, 80, 70, 0.9)])
+    path = p.image_root / "cars" / "c2.png"
+    good = path.read_bytes()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n garbage, not the image that was imported")
+
+    with open_window(qtbot, p) as w:
+        row = _row(w, "cars/c2.png")
+        assert "[unreadable]" not in w.browser.model.data(w.browser.model.index(row), Qt.ItemDataRole.DisplayRole)
+        with qtbot.waitSignal(w.canvas.image_failed, timeout=5000):
+            _click_row(qtbot, w, row)
+        # found out: recorded in the project as the stages record it, marked in the list
+        assert "cars/c2.png" in unreadable_reasons(p)
+        assert "[unreadable]" in w.browser.model.data(w.browser.model.index(row), Qt.ItemDataRole.DisplayRole)
+        card = w.canvas.failure.text()
+        assert card.startswith("c2.png could not be decoded.") and "not offered" in card
+        # its old proposal and predicted box are neither drawn nor listed, so there is nothing to accept
+        assert w.canvas.items_of("proposal") == {} and w.canvas.items_of("prediction") == {}
+        assert w.proposals.rows() == [] and not w.canvas.overlay_shown()
+        # the panels say why they list nothing, not "compute them"
+        why = "c2.png could not be decoded: its stored maps and suggestions are kept but not offered"
+        assert w.proposals.summary.text().startswith(why) and w.attention.info.text().startswith(why)
+        w.curation.accept()
+        assert "c2.png could not be decoded" in w.status.currentMessage()
+        assert p.boxes.list(rec.id) == []
+        # kept in the project all the same
+        assert len(p.proposals.list(rec.id)) == 1 and p.maps.prediction(rec.id) is not None
+
+        path.write_bytes(good)               # the file put back; the window is asked to read it again
+        w.actions_by_key["read_again"].trigger()
+        qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
+        assert "cars/c2.png" not in unreadable_reasons(p) and not w.canvas.failure.isVisible()
+        assert len(w.canvas.items_of("proposal")) == 1 and len(w.canvas.items_of("prediction")) == 1
+        assert "could not be decoded" not in w.proposals.summary.text()
+        assert "[unreadable]" not in w.browser.model.data(w.browser.model.index(row), Qt.ItemDataRole.DisplayRole)
+
+
+def test_accepting_predictions_above_a_score_leaves_those_of_an_unreadable_image_pending(qtbot, broken_project):
+    import numpy as np
+
+    from app.bulk_accept import plan_for
+    from app.dialogs.accept_above import describe
+
+    p = broken_project
+    run = p.maps.new_prediction_run(None, {})
+    for rel in ("cars/c1.png", "cars/c2.png"):     # c2.png is recorded as failing to decode
+        p.maps.save_prediction(run, p.images.by_path(rel).id, [0.9, 0.05, 0.05], np.zeros((12, 16), np.float32),
+                               [(20, 20, 80, 70, 0.9)])
+    with open_window(qtbot, p) as w:
+        plan = plan_for(w.session, 0.5, this_image=False)
+        assert {it.image_id for it in plan.items} == {p.images.by_path("cars/c1.png").id}
+        assert plan.unreadable == 1 and plan.images == 1
+        assert "1 on images that could not be decoded (marked [unreadable])" in describe(plan)

@@ -109,3 +109,17 @@ def test_a_prediction_run_that_does_not_exist_is_named_as_such(tiny_pipeline, ca
         evaluate(project, split="all", prediction_run=run + 7)
     assert main(["evaluate", str(project.path), "--split", "all", "--prediction-run", str(run + 7)]) == 2
     assert f"no prediction run #{run + 7}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("maps, command", [("predicted", "predict"), ("attention", "attention")])
+def test_evaluate_without_maps_says_which_command_to_run_as_the_other_commands_do(tiny_pipeline, capsys, maps,
+                                                                                   command):
+    from main import main
+    project, _ = tiny_pipeline
+    a = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    assert main(["evaluate", str(project.path), "--split", "all", "--maps", maps]) == 2
+    err = capsys.readouterr().err
+    # the words of train ("run 'proposals' first") and predict ("run 'train' first"), not "the predict stage"
+    assert f"no {maps} maps for the 'all' images with ground truth (run '{command}' first)" in err
+    assert "stage first" not in err

@@ -142,3 +142,32 @@ def test_the_training_check_does_not_offer_to_compute_maps_for_an_image_that_fai
     assert ready.unreadable == 1 and ready.without_maps == 0
     assert "attention" not in ready.to_compute()      # no maps offered for the broken image
     assert ready.trainable == ready.object_images - ready.without_boxes - 1
+
+
+def test_an_image_broken_after_training_is_left_out_of_the_next_training_and_prediction(tiny_prepared, capsys):
+    """site/a.jpg breaks after its features were cached (they still are); once the project records it as failing
+    to decode (the window does when it shows it), train and predict leave it out, each with one line naming it."""
+    from core.data.unreadable import UNREADABLE_KEY, record_unreadable
+    from core.pipeline import train
+    from main import main
+    project, cfg = tiny_prepared
+    for rec in project.images.list():
+        project.images.set_split(rec.id, "train")
+    first = project.runs.get(train(project, cfg))
+    broken = project.image_root / "site" / "a.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 garbage written over the photo")
+    record_unreadable(project, "site/a.jpg", "truncated or corrupt image data")
+
+    assert main(["train", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    line = "skipped site/a.jpg: unreadable (truncated or corrupt image data); not decoded again until the file changes"
+    assert line in err.splitlines()
+    run = project.runs.latest_finished()
+    assert run.metrics["n_train"] == first.metrics["n_train"] - 1      # one image fewer trained on
+    assert run.metrics[UNREADABLE_KEY] == {"site/a.jpg": "truncated or corrupt image data"}
+
+    assert main(["predict", str(project.path)]) == 0
+    assert line in capsys.readouterr().err.splitlines()
+    a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
+    latest = max(r.id for r in project.maps.prediction_runs())
+    assert project.maps.prediction(b.id, latest) is not None and project.maps.prediction(a.id, latest) is None
