@@ -11,6 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from core.data.unreadable import UNREADABLE_KEY, skipped_lines
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
 from core.result_checks import plural
@@ -163,7 +164,6 @@ def cmd_train(a, progress) -> int:
     with open_project(a.project) as p:
         run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
-        from core.data.unreadable import UNREADABLE_KEY, skipped_lines
         for line in skipped_lines((run.metrics or {}).get(UNREADABLE_KEY) if run else None):
             print(line, file=sys.stderr)
         if a.json:                    # for scripts: the run's number, state and figures
@@ -185,7 +185,6 @@ def cmd_predict(a, progress) -> int:
         else:
             run = predict(p, a.run, progress, cfg=_cfg(p, a), backbone=_loaded(a))
         trained = {r.id: r.training_run_id for r in p.maps.prediction_runs()}.get(run)
-        from core.data.unreadable import UNREADABLE_KEY, skipped_lines
         for line in skipped_lines(p.maps.prediction_run_config(run).get(UNREADABLE_KEY)):
             print(line, file=sys.stderr)
         print(f"{prediction_run_name(run, trained)} stored (evaluate --prediction-run {run} scores it); "

@@ -131,8 +131,9 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         # an image whose file broke after it was encoded still has cached features: recorded as failing to decode
         # (core/data/unreadable.py), it trains nothing; the run keeps which, and the command names each
         records, skipped = without_unreadable(project, records)
-        if skipped:
-            project.runs.update(run_id, metrics={UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}})
+        left_out = {UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}} if skipped else {}
+        if left_out:
+            project.runs.update(run_id, metrics=left_out)
         train_recs = [r for r in records if r.split == "train"]
         val_recs = [r for r in records if r.split == "val"]
         if not train_recs:
@@ -158,9 +159,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
         if not any(not s.background_only for s in samples):
             raise ValueError(NO_BOXES)
         curated_ids = _curated_images(project, run_id, train_recs, samples)
-        project.runs.update(run_id, metrics={"curated_images": curated_ids,
-                                             **({UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}}
-                                                if skipped else {})})
+        project.runs.update(run_id, metrics={"curated_images": curated_ids, **left_out})
         embed_dim = x.shape[-1]
 
         def on_epoch(entry, history):
@@ -178,7 +177,7 @@ def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, ru
                          "attention": cfg.to_dict()["attention"], "embed_dim": embed_dim, "n_blocks": x.shape[1],
                          "classes": [c.name for c in project.classes()]}, model_path)
         metrics = {"val_accuracy": val_acc, "n_train": len(samples),
-                   **({UNREADABLE_KEY: {f.rel_path: f.reason for f in skipped}} if skipped else {}),
+                   **left_out,
                    "final_loss": history[-1]["loss"] if history else None, "curated_images": curated_ids}
         project.runs.update(run_id, history=history, metrics=metrics, checkpoint_path=str(model_path),
                             status="finished")
