@@ -25,7 +25,3 @@ def place_labels(places: list[list[QRectF]], forced: list[bool]) -> list[int | N
             taken.append(places[i][free])
     return chosen
 
-
-def visible_labels(rects: list[QRectF], forced: list[bool]) -> list[bool]:
-    """``place_labels`` with one place per label: which are shown."""
-    return [k is not None for k in place_labels([[r] for r in rects], forced)]

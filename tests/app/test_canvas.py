@@ -169,11 +169,11 @@ def test_box_labels_of_many_crowded_predictions_never_cover_each_other(qtbot, ca
     assert _shown_tabs(canvas) == shown
 
 
-def test_visible_labels_greedy_in_priority_order():
+def test_labels_placed_greedily_in_priority_order():
     from PySide6.QtCore import QRectF
 
-    from app.canvas.labels import visible_labels
+    from app.canvas.labels import place_labels
     a, b, c = QRectF(0, 0, 50, 16), QRectF(10, 5, 50, 16), QRectF(100, 0, 50, 16)
-    assert visible_labels([a, b, c], [False, False, False]) == [True, False, True]
-    assert visible_labels([a, b, c], [False, True, False]) == [False, True, True]
-    assert visible_labels([a, b], [True, True]) == [True, True]       # forced labels always show
+    assert place_labels([[a], [b], [c]], [False, False, False]) == [0, None, 0]
+    assert place_labels([[a], [b], [c]], [False, True, False]) == [None, 0, 0]
+    assert place_labels([[a], [b]], [True, True]) == [0, 0]       # forced labels always show
