@@ -246,6 +246,12 @@ def run_summary(project: Project, out: dict) -> str:
         lines.append(f"prediction      {training_run_name(unpredicted['train_run'])} has not predicted yet (the latest "
                      f"prediction is prediction run #{unpredicted['since_prediction_run']}, from "
                      f"{training_run_name(unpredicted['since_train_run'])}): predicting with it")
+    if readable := out.get("readable_again"):   # files repaired since the prediction left them out
+        names = ", ".join(readable["images"][:3]) + (", ..." if len(readable["images"]) > 3 else "")
+        lines.append(f"prediction      prediction run #{readable['since_prediction_run']} left out "
+                     f"{plural(len(readable['images']), 'unreadable image')} whose "
+                     f"{'file' if len(readable['images']) == 1 else 'files'} changed since ({names}): "
+                     "predicting again to draw their boxes")
     if refit := out.get("refit"):   # predicted again without training: say why, before what it made
         lines.append(f"prediction      {plural(refit['curated_images'], 'curated image')} changed since prediction "
                      f"run #{refit['since_prediction_run']}: predicting again to refit the threshold")
