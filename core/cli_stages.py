@@ -352,9 +352,11 @@ def register(sub) -> None:
     p.add_argument("project", help="project file (.dips)")
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
                    help="the images evaluated: one split, or all of them (default: test)")
+    # 'proposals', as the stage and export --boxes spell it, is the same choice
     p.add_argument("--maps", default="predicted", choices=("predicted", "attention", "proposal"),
+                   type=lambda text: "proposal" if text == "proposals" else text,
                    help="predicted: DiPS maps; attention: raw SST map picked by the classifier (Table 4 "
-                        "baseline); proposal: the top-ranked proposal box itself")
+                        "baseline); proposal (or proposals): the top-ranked proposal box itself")
     p.add_argument("--metadata", help="wsolevaluation metadata folder (image_ids.txt, class_labels.txt, "
                                       "localization.txt) instead of the project's ground truth")
     p.add_argument("--prediction-run", type=int, help="prediction run N to evaluate, as predict and info name it: "
