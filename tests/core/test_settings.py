@@ -173,3 +173,10 @@ def test_a_top_level_option_alone_counts_as_given_so_it_is_saved():
     assert apply_cli(s, build_parser().parse_args(["proposals", "p", "--background-classes", "meadow"]))
     assert s.background_classes == ["meadow"]
     assert not apply_cli(Settings(), build_parser().parse_args(["proposals", "p"]))
+
+
+@pytest.mark.parametrize("command", ["import-images", "import-coco", "export", "info", "train", "evaluate"])
+def test_every_command_says_what_its_project_argument_is(command, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    assert "project file (.dips)" in capsys.readouterr().out
