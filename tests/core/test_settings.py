@@ -180,3 +180,8 @@ def test_every_command_says_what_its_project_argument_is(command, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"])
     assert "project file (.dips)" in capsys.readouterr().out
+
+
+def test_only_natural_bounds_are_refused_above_on_the_command_line():
+    args = build_parser().parse_args(["train", "p", "--epochs", "2000"])   # the window's editor stops at 1000
+    assert args.epochs == 2000
