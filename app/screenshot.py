@@ -190,6 +190,9 @@ def main(argv: list[str]) -> int:
         canvas = window.canvas
         _settle(app, lambda: rec is None or bool(canvas.levels_shown), a.timeout)
         _settle(app, lambda: not _thumbnails_pending(window), a.timeout)
+        if a.panel == "evaluation" and window.eval_panel is not None:   # its figures, not "Evaluating..." and dashes
+            ev = window.eval_panel                                       # started by a timer, then on a thread
+            _settle(app, lambda: not ev._stale and ev._task is None, a.timeout)
         canvas.fit()
         if rec is not None:
             _centre_in_browser(window, rec.id)

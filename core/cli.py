@@ -203,7 +203,7 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("import-images", help="re-scan the image folder: add new files, flag missing ones")
-    p.add_argument("project")
+    p.add_argument("project", help="project file (.dips)")
     p.add_argument("--labels", help="CSV with rows 'path,class' for a flat folder")
     p.add_argument("--rehash", action="store_true",
                    help="read every known file again, even if its size and modification time are unchanged "
@@ -215,14 +215,14 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=cmd_import_images)
 
     p = sub.add_parser("import-coco", help="import boxes from a COCO JSON file")
-    p.add_argument("project")
+    p.add_argument("project", help="project file (.dips)")
     p.add_argument("file", help="COCO JSON file")
     p.add_argument("--as", dest="as_", choices=("gt", "curated"), default="curated",
                    help="gt: ground truth kept apart for evaluation; curated: boxes to review (default)")
     p.set_defaults(func=cmd_import_coco)
 
     p = sub.add_parser("export", help="export boxes to COCO JSON")
-    p.add_argument("project")
+    p.add_argument("project", help="project file (.dips)")
     p.add_argument("--out", required=True, help="output .json file")
     p.add_argument("--boxes", choices=("curated", "accepted", "predictions", "proposals", "all"), default="curated",
                    help="which boxes to export (default: curated; accepted: curated boxes that were accepted "
@@ -235,7 +235,7 @@ def _add_foundation(sub) -> None:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("info", help="counts per class, split, review state; boxes by source")
-    p.add_argument("project")
+    p.add_argument("project", help="project file (.dips)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("demo", help="write the built-in synthetic drone demo data set")

@@ -245,6 +245,12 @@ def run_summary(project: Project, out: dict) -> str:
         lines.append(f"prediction      {training_run_name(unpredicted['train_run'])} has not predicted yet (the latest "
                      f"prediction is prediction run #{unpredicted['since_prediction_run']}, from "
                      f"{training_run_name(unpredicted['since_train_run'])}): predicting with it")
+    if readable := out.get("readable_again"):   # files repaired since the prediction left them out
+        names = ", ".join(readable["images"][:3]) + (", ..." if len(readable["images"]) > 3 else "")
+        lines.append(f"prediction      prediction run #{readable['since_prediction_run']} left out "
+                     f"{plural(len(readable['images']), 'unreadable image')} whose "
+                     f"{'file' if len(readable['images']) == 1 else 'files'} changed since ({names}): "
+                     "predicting again to draw their boxes")
     if refit := out.get("refit"):   # predicted again without training: say why, before what it made
         lines.append(f"prediction      {plural(refit['curated_images'], 'curated image')} changed since prediction "
                      f"run #{refit['since_prediction_run']}: predicting again to refit the threshold")
@@ -345,9 +351,11 @@ def register(sub) -> None:
     p.add_argument("project", help="project file (.dips)")
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
                    help="the images evaluated: one split, or all of them (default: test)")
+    # 'proposals', as the stage and export --boxes spell it, is the same choice
     p.add_argument("--maps", default="predicted", choices=("predicted", "attention", "proposal"),
+                   type=lambda text: "proposal" if text == "proposals" else text,
                    help="predicted: DiPS maps; attention: raw SST map picked by the classifier (Table 4 "
-                        "baseline); proposal: the top-ranked proposal box itself")
+                        "baseline); proposal (or proposals): the top-ranked proposal box itself")
     p.add_argument("--metadata", help="wsolevaluation metadata folder (image_ids.txt, class_labels.txt, "
                                       "localization.txt) instead of the project's ground truth")
     p.add_argument("--prediction-run", type=int, help="prediction run N to evaluate, as predict and info name it: "

@@ -101,6 +101,11 @@ def _cli_type(opt: Option) -> Callable[[str], object]:
         value = opt.base(text)
         if m["low"] is not None and value < m["low"] and value != m["none_as"]:
             raise argparse.ArgumentTypeError(f"{text} is below the smallest value, {m['low']}")
+        # a bound in the nature of the unit (a fraction, a probability) is refused in the option's words, not the
+        # dataclass's; other highs (epochs, K) only size the window's editors
+        bounded = str(m.get("unit") or "").startswith(("fraction", "probability", "percentile"))
+        if bounded and m["high"] is not None and value > m["high"] and value != m["none_as"]:
+            raise argparse.ArgumentTypeError(f"{text} is above the largest value, {m['high']}")
         return value
     convert.__name__ = opt.base.__name__   # argparse names the type in 'invalid int value'
     return convert

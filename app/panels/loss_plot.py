@@ -73,7 +73,11 @@ class LossPlot(pg.PlotWidget):
 
     def redraw(self) -> None:
         for k, curve in self.curves.items():
-            curve.setData(*self.data[k])
+            xs, ys = self.data[k]
+            # a line through one point draws nothing: a one-epoch run's losses show as dots
+            dot = {"symbol": "o", "symbolSize": 7, "symbolBrush": self.COLORS[k], "symbolPen": None} if len(xs) == 1 \
+                else {"symbol": None}
+            curve.setData(xs, ys, **dot)
         self.acc_curve.setData(*self.data["val_acc"])
         accs = self.data["val_acc"][1]
         self._show_acc_axis(bool(accs))

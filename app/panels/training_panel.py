@@ -456,7 +456,8 @@ class TrainingPanel(QWidget):
         if not hasattr(self, "settings_summary") or self.settings_toggle.isChecked():
             return
         t = self.options().train
-        self.settings_summary.setText(f"{t.epochs} epochs \u00b7 K {t.K} \u00b7 lr {t.lr:g} \u00b7 "
+        epochs = f"{t.epochs} epoch" + ("" if t.epochs == 1 else "s")   # '1 epochs' read as a typo
+        self.settings_summary.setText(f"{epochs} \u00b7 K {t.K} \u00b7 lr {t.lr:g} \u00b7 "
                                       f"{self.localizer.currentText()} \u00b7 CRF {'on' if t.use_crf else 'off'} "
                                       f"\u00b7 device {t.device}")
 

@@ -27,7 +27,9 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
     "since_prediction_run"}`` when it predicted again, without training, because curated boxes held out for the
     threshold changed since that prediction run, core.pipeline.refit; ``unpredicted``: ``{"train_run",
     "since_prediction_run", "since_train_run"}`` when it predicted, without training, because the latest finished
-    training run was trained after the latest prediction, which came from an earlier one). ``redraw``: predict
+    training run was trained after the latest prediction, which came from an earlier one; ``readable_again``:
+    ``{"images", "since_prediction_run"}`` when it predicted again because files that prediction left out as
+    unreadable have changed since). ``redraw``: predict
     again even when nothing was trained (the box-drawing settings changed). ``backbone``: a Backbone or
     BackboneLoader already loaded for ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
@@ -65,12 +67,29 @@ def _why_predict_again(project: Project, cfg: PipelineConfig) -> dict | None:
     """Why a project that has a prediction and trained nothing now predicts again: ``{"unpredicted": ...}`` when the
     latest prediction came from an earlier training run than the latest finished one (trained by `train` or the
     window since), ``{"refit": ...}`` when curated boxes the threshold is fitted on changed since that prediction
-    (they choose another threshold); None when the prediction is up to date."""
+    (they choose another threshold), ``{"readable_again": ...}`` when images the latest prediction left out as
+    unreadable decode again (their files were repaired: they would otherwise keep no boxes); None when the
+    prediction is up to date."""
     if unpredicted := unpredicted_training_run(project):
         trained, predicted, predicted_with = unpredicted
         return {"unpredicted": {"train_run": trained, "since_prediction_run": predicted,
                                 "since_train_run": predicted_with}}
+    if readable := _readable_again(project):
+        return {"readable_again": readable}
     change = curated_change(project, cfg)
     if change is None:
         return None
     return {"refit": {"curated_images": change.images, "since_prediction_run": change.prediction_run}}
+
+
+def _readable_again(project: Project) -> dict | None:
+    """``{"images": [rel_path, ...], "since_prediction_run": N}`` for the images the latest prediction run left out
+    as unreadable whose files have changed since (repaired), still in the project; None when there are none."""
+    from core.data.unreadable import UNREADABLE_KEY, unreadable_images
+    latest = project.maps.latest_run_id()
+    left_out = project.maps.prediction_run_config(latest).get(UNREADABLE_KEY) if latest is not None else None
+    if not left_out:
+        return None
+    still = {f.rel_path for f in unreadable_images(project)}
+    images = sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
+    return {"images": images, "since_prediction_run": latest} if images else None

@@ -62,3 +62,26 @@ def test_the_module_run_by_itself_answers_help_as_main_py_screenshot_does():
                          timeout=120)
     assert out.returncode == 0
     assert out.stdout.startswith("usage: python main.py screenshot") and "--out OUT" in out.stdout
+
+
+def test_the_evaluation_panel_is_grabbed_with_its_result_not_while_it_evaluates(qapp, project, with_proposals,
+                                                                                  tmp_path, monkeypatch):
+    import time
+
+    import app.panels.eval_panel as eval_panel
+    from app.main_window import MainWindow
+
+    project.boxes.add_gt(with_proposals.id, (20, 5, 40, 25), with_proposals.class_id)
+
+    def slow_failure(*_a, **_k):                     # an evaluation that takes a moment, then says why it failed
+        time.sleep(0.5)
+        raise ValueError("no predicted maps yet: run 'predict' first")
+
+    monkeypatch.setattr(eval_panel, "run_evaluation", slow_failure)
+    shown = []
+    real_grab = MainWindow.grab
+    monkeypatch.setattr(MainWindow, "grab", lambda self, *a: shown.append(self.eval_panel.status.text())
+                        or real_grab(self, *a))
+    out = tmp_path / "eval.png"
+    assert screenshot.main(["--out", str(out), str(project.path), "--panel", "evaluation", "--size", "900x600"]) == 0
+    assert shown and "Evaluating" not in shown[0] and "predict" in shown[0]

@@ -166,3 +166,24 @@ def test_a_project_without_runs_opens_the_training_panel_with_its_settings_unfol
     w.actions_by_key["show_training"].trigger()
     qtbot.waitUntil(lambda: w.training_panel is not None and w.training_panel.isVisible(), timeout=5000)
     assert w.training_panel.settings_box.isVisible() and w.training_panel.settings_toggle.isChecked()
+
+
+def test_a_one_epoch_run_shows_its_losses_as_dots_and_the_folded_settings_say_1_epoch(qtbot, main_window, gui_project):
+    _finished_run(gui_project, [0.9])
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    panel = w.training_panel
+    panel.refresh_runs()
+    loss = panel.plot.curves["loss"]
+    assert list(loss.getData()[1]) == pytest.approx([0.9])
+    assert loss.opts["symbol"] == "o"                   # a line through one point would draw nothing at all
+    panel.epochs.setValue(1)
+    panel.show_settings(False)
+    assert panel.settings_summary.text().startswith("1 epoch \u00b7 K ")   # not '1 epochs'
+    panel.epochs.setValue(3)
+    panel.show_settings(False)
+    assert panel.settings_summary.text().startswith("3 epochs \u00b7 K ")
+    panel.refresh_runs(select=_finished_run(gui_project, [0.9, 0.7]))
+    assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
+    assert panel.plot.curves["loss"].opts["symbol"] is None   # two epochs: the line, no dots

@@ -130,9 +130,18 @@ def test_a_value_out_of_range_is_refused_before_anything_is_saved(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "p", "--epochs", "0"])
     assert "below the smallest value, 1" in capsys.readouterr().err
-    s = Settings()
-    with pytest.raises(ValueError, match="clip_percentile must lie in"):
-        apply_cli(s, build_parser().parse_args(["proposals", "p", "--clip-percentile", "120"]))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["proposals", "p", "--clip-percentile", "120"])
+    assert "argument --clip-percentile: 120 is above the largest value, 100" in capsys.readouterr().err
+
+
+def test_a_threshold_above_1_is_refused_in_the_options_words_not_the_dataclass(tmp_path, capsys):
+    from main import main
+    with pytest.raises(SystemExit) as exc:
+        main(["predict", str(tmp_path / "p.dips"), "--threshold", "1.5"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --threshold: 1.5 is above the largest value, 1.0" in err and "BoxDrawConfig" not in err
 
 
 def test_background_classes_can_be_named_on_the_command_line_and_put_back():
@@ -155,8 +164,8 @@ def test_box_drawing_settings_are_a_saved_section_with_their_predict_options():
     assert load_settings(project).boxes == s.boxes
     project.meta["pipeline_config"] = '{"train": {"n_neg": 5}}'          # saved before the section existed
     assert load_settings(project).boxes == Settings().boxes
-    with pytest.raises(ValueError, match="threshold must lie in"):
-        apply_cli(s, build_parser().parse_args(["predict", "p", "--threshold", "1.5"]))
+    with pytest.raises(SystemExit):                                     # refused as the option is read
+        build_parser().parse_args(["predict", "p", "--threshold", "1.5"])
 
 
 def test_a_top_level_option_alone_counts_as_given_so_it_is_saved():
@@ -164,3 +173,15 @@ def test_a_top_level_option_alone_counts_as_given_so_it_is_saved():
     assert apply_cli(s, build_parser().parse_args(["proposals", "p", "--background-classes", "meadow"]))
     assert s.background_classes == ["meadow"]
     assert not apply_cli(Settings(), build_parser().parse_args(["proposals", "p"]))
+
+
+@pytest.mark.parametrize("command", ["import-images", "import-coco", "export", "info", "train", "evaluate"])
+def test_every_command_says_what_its_project_argument_is(command, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    assert "project file (.dips)" in capsys.readouterr().out
+
+
+def test_only_natural_bounds_are_refused_above_on_the_command_line():
+    args = build_parser().parse_args(["train", "p", "--epochs", "2000"])   # the window's editor stops at 1000
+    assert args.epochs == 2000

@@ -123,3 +123,14 @@ def test_evaluate_without_maps_says_which_command_to_run_as_the_other_commands_d
     # the words of train ("run 'proposals' first") and predict ("run 'train' first"), not "the predict stage"
     assert f"no {maps} maps for the 'all' images with ground truth (run '{command}' first)" in err
     assert "stage first" not in err
+
+
+def test_evaluate_maps_takes_proposals_as_the_stage_spells_it(tiny_prepared, capsys):
+    from main import main
+    project, _ = tiny_prepared
+    a = project.images.by_path("site/a.jpg")
+    project.boxes.add_gt(a.id, (10, 10, 30, 30), a.class_id)
+    assert main(["evaluate", str(project.path), "--split", "all", "--maps", "proposals"]) == 0   # not 'invalid choice'
+    plural = capsys.readouterr().out
+    assert main(["evaluate", str(project.path), "--split", "all", "--maps", "proposal"]) == 0
+    assert plural.startswith("WSOL evaluation") and plural == capsys.readouterr().out   # the same evaluation

@@ -171,3 +171,32 @@ def test_an_image_broken_after_training_is_left_out_of_the_next_training_and_pre
     a, b = project.images.by_path("site/a.jpg"), project.images.by_path("site/sub/b.png")
     latest = max(r.id for r in project.maps.prediction_runs())
     assert project.maps.prediction(b.id, latest) is not None and project.maps.prediction(a.id, latest) is None
+
+
+def test_run_predicts_again_once_an_image_the_prediction_left_out_is_repaired(tiny_prepared, capsys):
+    """A prediction that left site/a.jpg out (its file was broken) is not up to date once the file is repaired:
+    `run` predicts again and says why, and the repaired image gets its prediction."""
+    from core.data.unreadable import record_unreadable
+    from main import main
+    project, cfg = tiny_prepared
+    photo = project.image_root / "site" / "a.jpg"
+    good = photo.read_bytes()
+    photo.write_bytes(b"\xff\xd8\xff\xe0 garbage written over the photo")
+    record_unreadable(project, "site/a.jpg", "truncated or corrupt image data")
+    assert main(["run", str(project.path)]) == 0
+    a = project.images.by_path("site/a.jpg")
+    left_out = project.maps.latest_run_id()
+    assert project.maps.prediction(a.id, left_out) is None
+    assert main(["run", str(project.path)]) == 0                       # still broken: nothing to do
+    assert "prediction      up to date" in capsys.readouterr().out
+    assert project.maps.latest_run_id() == left_out
+
+    photo.write_bytes(good)                                           # repaired: a new size and modification time
+    assert main(["run", str(project.path)]) == 0
+    out = capsys.readouterr().out
+    assert (f"prediction      prediction run #{left_out} left out 1 unreadable image whose file changed since "
+            "(site/a.jpg): predicting again to draw their boxes") in out
+    latest = project.maps.latest_run_id()
+    assert latest != left_out and project.maps.prediction(a.id, latest) is not None
+    assert main(["run", str(project.path)]) == 0
+    assert "prediction      up to date" in capsys.readouterr().out
