@@ -35,7 +35,7 @@ from app.probe import ask_in_background
 from core.class_roles import runs_notice
 from core.events import progress_event
 from core.progress import ProgressEvent, format_eta
-from core.result_checks import finite
+from core.result_checks import finite, plural
 from core.run_figures import threshold_words, unpredicted_training_run
 from core.run_names import prediction_run_name, training_run_name
 from core.settings import Settings, TrainConfig, default_widths, load_settings, parse_widths
@@ -456,8 +456,7 @@ class TrainingPanel(QWidget):
         if not hasattr(self, "settings_summary") or self.settings_toggle.isChecked():
             return
         t = self.options().train
-        epochs = f"{t.epochs} epoch" + ("" if t.epochs == 1 else "s")   # '1 epochs' read as a typo
-        self.settings_summary.setText(f"{epochs} \u00b7 K {t.K} \u00b7 lr {t.lr:g} \u00b7 "
+        self.settings_summary.setText(f"{plural(t.epochs, 'epoch')} \u00b7 K {t.K} \u00b7 lr {t.lr:g} \u00b7 "
                                       f"{self.localizer.currentText()} \u00b7 CRF {'on' if t.use_crf else 'off'} "
                                       f"\u00b7 device {t.device}")
 
