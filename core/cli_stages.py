@@ -250,7 +250,7 @@ def run_summary(project: Project, out: dict) -> str:
         lines.append(f"prediction      prediction run #{readable['since_prediction_run']} left out "
                      f"{plural(len(readable['images']), 'unreadable image')} whose "
                      f"{'file' if len(readable['images']) == 1 else 'files'} changed since ({names}): "
-                     "predicting again to draw their boxes")
+                     f"predicting again to draw {'its' if len(readable['images']) == 1 else 'their'} boxes")
     if refit := out.get("refit"):   # predicted again without training: say why, before what it made
         lines.append(f"prediction      {plural(refit['curated_images'], 'curated image')} changed since prediction "
                      f"run #{refit['since_prediction_run']}: predicting again to refit the threshold")

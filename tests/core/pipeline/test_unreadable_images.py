@@ -195,7 +195,7 @@ def test_run_predicts_again_once_an_image_the_prediction_left_out_is_repaired(ti
     assert main(["run", str(project.path)]) == 0
     out = capsys.readouterr().out
     assert (f"prediction      prediction run #{left_out} left out 1 unreadable image whose file changed since "
-            "(site/a.jpg): predicting again to draw their boxes") in out
+            "(site/a.jpg): predicting again to draw its boxes") in out
     latest = project.maps.latest_run_id()
     assert latest != left_out and project.maps.prediction(a.id, latest) is not None
     assert main(["run", str(project.path)]) == 0
