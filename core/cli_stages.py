@@ -149,13 +149,11 @@ def cmd_proposals(a, progress) -> int:
 def _without_attention(project: Project, cfg) -> int:
     """Labelled images of object classes that have no attention maps of ``cfg``'s backbone (proposals skip them),
     not counting those the attention stage could not decode ('info' names those)."""
-    from core.data.unreadable import UnreadableFiles
+    from core.data.unreadable import without_unreadable
     from core.pipeline.proposal_stage import object_class_images
 
     with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
-    unreadable = UnreadableFiles(project, project.image_root)
-    return sum(1 for r in object_class_images(project, cfg)
-               if r.id not in with_maps and unreadable.still_unreadable(r.rel_path) is None)
+    return len(without_unreadable(project, [r for r in object_class_images(project, cfg) if r.id not in with_maps])[0])
 
 
 @_with_events

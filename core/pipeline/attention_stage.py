@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from core.data.unreadable import UnreadableFiles
+from core.data.unreadable import without_unreadable
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
 from core.progress import NULL_PROGRESS, Progress
@@ -55,8 +55,7 @@ def attention_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] |
         have = project.maps.image_ids_with_attention(cfg.backbone_key)
         cache = feature_cache(project, cfg)
         records = [r for r in records if r.id not in have or not cache.has(r.content_hash)]
-    unreadable = UnreadableFiles(project, project.image_root)   # failed before, unchanged since: would fail again
-    records = [r for r in records if unreadable.still_unreadable(r.rel_path) is None]
+    records, _ = without_unreadable(project, records)   # failed before, unchanged since: would fail again
     return objects_first(records, background_class_ids(project, cfg))
 
 

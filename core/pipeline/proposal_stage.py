@@ -8,7 +8,7 @@ import torch
 
 from core.class_roles import PROPOSALS_PENDING
 from core.data.images import ImageReadError
-from core.data.unreadable import UnreadableFiles
+from core.data.unreadable import UnreadableFiles, without_unreadable
 from core.dips.device import pick_device
 from core.dips.scoring import propose
 from core.pipeline.config import PipelineConfig, load_config
@@ -117,8 +117,7 @@ def proposal_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | 
     if not force:
         have = project.proposals.image_ids_with_proposals()
         records = [r for r in records if r.id not in have or r.id in stale]
-    unreadable = UnreadableFiles(project, project.image_root)   # failed to decode, unchanged since: would fail again
-    return [r for r in records if unreadable.still_unreadable(r.rel_path) is None], stale
+    return without_unreadable(project, records)[0], stale   # failed to decode, unchanged since: would fail again
 
 
 def store_proposals(project: Project, rec, ranked: list[tuple], stale: set[int], done: int) -> None:

@@ -85,11 +85,11 @@ def _why_predict_again(project: Project, cfg: PipelineConfig) -> dict | None:
 def _readable_again(project: Project) -> dict | None:
     """``{"images": [rel_path, ...], "since_prediction_run": N}`` for the images the latest prediction run left out
     as unreadable whose files have changed since (repaired), still in the project; None when there are none."""
-    from core.data.unreadable import UNREADABLE_KEY, unreadable_images
+    from core.data.unreadable import UNREADABLE_KEY, unreadable_reasons
     latest = project.maps.latest_run_id()
     left_out = project.maps.prediction_run_config(latest).get(UNREADABLE_KEY) if latest is not None else None
     if not left_out:
         return None
-    still = {f.rel_path for f in unreadable_images(project)}
+    still = unreadable_reasons(project)   # the recorded failures alone: no read of every image row
     images = sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
     return {"images": images, "since_prediction_run": latest} if images else None
