@@ -231,15 +231,14 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
 
 
 def run_summary(project: Project, out: dict) -> str:
-    """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
+    """What ``run`` did, in words: images computed per stage, the images skipped as unreadable (one line each, as
+    ``train`` and ``predict`` print them), the training run, the prediction run."""
     from core.data.changed_files import REREAD
     lines = [f"re-read         {path}: {REREAD}" for path in out.get("reread", [])]
     lines += [f"attention maps  {plural(out.get('attention', 0), 'image')} computed",
              f"proposals       {plural(out.get('proposals', 0), 'image')} computed"]
-    from core.data.unreadable import unreadable_images
-    if bad := unreadable_images(project):
-        lines.append(f"unreadable      {plural(len(bad), 'image')} skipped: not decoded again until the file changes "
-                     "('info' names them)")
+    from core.data.unreadable import skipped_line, unreadable_images
+    lines += [skipped_line(f) for f in unreadable_images(project)]   # one line per file, worded as train and predict do
     if out.get("train_run") is not None:
         from core.pipeline.train_stage import curated_since
         run = project.runs.get(out["train_run"])

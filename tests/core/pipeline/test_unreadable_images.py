@@ -209,3 +209,23 @@ def test_run_predicts_again_once_an_image_the_prediction_left_out_is_repaired(ti
     assert latest != left_out and project.maps.prediction(a.id, latest) is not None
     assert main(["run", str(project.path)]) == 0
     assert "prediction      up to date" in capsys.readouterr().out
+
+
+def test_run_names_each_unreadable_image_it_skips_as_train_and_predict_do(tiny_prepared, capsys):
+    """`run` said only '2 images skipped ... (info names them)'; it prints the per-file lines of train and predict."""
+    from core.data.unreadable import record_unreadable
+    from main import main
+    project, _ = tiny_prepared
+    for rel in ("site/a.jpg", "site/sub/b.png"):
+        (project.image_root / rel).write_bytes(b"\xff\xd8\xff\xe0 garbage written over the photo")
+        record_unreadable(project, rel, "truncated or corrupt image data")
+    assert main(["run", str(project.path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    for rel in ("site/a.jpg", "site/sub/b.png"):
+        line = f"skipped {rel}: unreadable (truncated or corrupt image data); not decoded again until the file changes"
+        assert out.count(line) == 1
+    assert not any("info' names them" in line for line in out)
+    assert main(["train", str(project.path)]) == 0     # the same words as train's
+    err = capsys.readouterr().err.splitlines()
+    skipped = [line for line in out if line.startswith("skipped ")]
+    assert [line for line in err if line.startswith("skipped ")] == skipped
