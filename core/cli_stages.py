@@ -107,10 +107,20 @@ def unreadable_lines(project: Project, limit: int = 20, retried: bool = False) -
     return lines + [f"  to read them again: {RETRY_HINT}"]
 
 
+def _reread(project: Project, unreadable: bool = False) -> None:
+    """Read again the files changed on disk since they were read (core/data/changed_files.py), before the stage
+    does, so that the command names each one whose content is new (and with ``unreadable`` each one that no longer
+    decodes, for a stage that does not list those itself)."""
+    from core.data.changed_files import reread_changed_images, reread_lines
+    for line in reread_lines(reread_changed_images(project), unreadable=unreadable):
+        print(line, file=sys.stderr)
+
+
 @_with_events
 def cmd_attention(a, progress) -> int:
     from core.pipeline import compute_attention
     with open_project(a.project) as p:
+        _reread(p)
         if a.retry_unreadable:
             from core.data.unreadable import refused_files, retry_unreadable_images
             again = retry_unreadable_images(p)     # the project's images; the files the importer refused stay
@@ -133,6 +143,7 @@ def cmd_attention(a, progress) -> int:
 def cmd_proposals(a, progress) -> int:
     from core.pipeline import compute_proposals
     with open_project(a.project) as p:
+        _reread(p, unreadable=True)
         if _ray(a) is not None:
             from core.pipeline.cluster import compute_proposals_on_ray
             n = compute_proposals_on_ray(p, _cfg(p, a), progress, _ray(a), force=a.force)
@@ -160,6 +171,7 @@ def _without_attention(project: Project, cfg) -> int:
 def cmd_train(a, progress) -> int:
     from core.pipeline import train
     with open_project(a.project) as p:
+        _reread(p)
         run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
         for line in skipped_lines((run.metrics or {}).get(UNREADABLE_KEY) if run else None):
@@ -177,6 +189,7 @@ def cmd_train(a, progress) -> int:
 def cmd_predict(a, progress) -> int:
     from core.pipeline import predict
     with open_project(a.project) as p:
+        _reread(p)
         if _ray(a) is not None:
             from core.pipeline.cluster import predict_on_ray
             run = predict_on_ray(p, a.run, progress, _ray(a), cfg=_cfg(p, a))
@@ -218,13 +231,14 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
 
 
 def run_summary(project: Project, out: dict) -> str:
-    """What ``run`` did, in words: images computed per stage, the training run, the prediction run."""
-    lines = [f"attention maps  {plural(out.get('attention', 0), 'image')} computed",
+    """What ``run`` did, in words: images computed per stage, the images skipped as unreadable (one line each, as
+    ``train`` and ``predict`` print them), the training run, the prediction run."""
+    from core.data.changed_files import REREAD
+    lines = [f"re-read         {path}: {REREAD}" for path in out.get("reread", [])]
+    lines += [f"attention maps  {plural(out.get('attention', 0), 'image')} computed",
              f"proposals       {plural(out.get('proposals', 0), 'image')} computed"]
-    from core.data.unreadable import unreadable_images
-    if bad := unreadable_images(project):
-        lines.append(f"unreadable      {plural(len(bad), 'image')} skipped: not decoded again until the file changes "
-                     "('info' names them)")
+    from core.data.unreadable import skipped_line, unreadable_images
+    lines += [skipped_line(f) for f in unreadable_images(project)]   # one line per file, worded as train and predict do
     if out.get("train_run") is not None:
         from core.pipeline.train_stage import curated_since
         run = project.runs.get(out["train_run"])

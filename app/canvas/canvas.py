@@ -107,8 +107,8 @@ class ImageCanvas(ZoomPanView):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("QLabel { color: #9ca3af; font-size: 20pt; background: transparent; }")
         self.placeholder.hide()
-        # why the image cannot be shown (it failed to decode): an opaque card in the middle of the canvas, so it reads
-        # over the image's earlier maps and boxes (kept in the project and still drawn) instead of mixing with them
+        # why the image cannot be shown (it failed to decode): an opaque card in the middle of the canvas; while it is
+        # shown no box of any layer is drawn (ground truth included): there is no picture for them to stand on
         self.failure = QLabel(self, objectName="canvas_failure")
         self.failure.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.failure.setWordWrap(True)
@@ -117,14 +117,30 @@ class ImageCanvas(ZoomPanView):
         self.failure.hide()
 
     def set_failure(self, text: str | None) -> None:
-        """Say on the empty canvas why this image is not shown (None removes it; a new image removes it too)."""
+        """Say on the empty canvas why this image is not shown (None removes it; a new image removes it too). While
+        it is shown every box layer is hidden, ground truth and its legend included, and nothing stays selected; the
+        layers' own on/off choices are kept for the next image."""
         if text is None:
             self.failure.hide()
+            self._show_layers()
             return
         self.failure.setText(text)
         self.failure.show()
         self._place_failure()
         self.failure.raise_()
+        self.select(None)
+        self._show_layers()
+
+    def _drawn(self, kind: str) -> bool:
+        """Whether the boxes of layer ``kind`` are drawn: the layer is on and no failure card stands for the image."""
+        return self._visible[kind] and self.failure.isHidden()
+
+    def _show_layers(self) -> None:
+        for kind in BOX_KINDS:
+            for item in self._items[kind].values():
+                item.setVisible(self._drawn(kind))
+        self._show_legend()
+        self._declutter_labels()
 
     def _place_failure(self) -> None:
         """The failure card at its text's size (wrapped to the image area, less a margin), centred on the area."""
@@ -163,7 +179,7 @@ class ImageCanvas(ZoomPanView):
         self.legend.move(x, y)
 
     def _show_legend(self) -> None:
-        self.legend.setVisible(self._visible["gt"] and bool(self._items["gt"]))
+        self.legend.setVisible(self._drawn("gt") and bool(self._items["gt"]))
         if self.legend.isVisible():
             self._place_legend()
             self.legend.raise_()
@@ -299,7 +315,7 @@ class ImageCanvas(ZoomPanView):
             whole = kind in ("proposal", "prediction") and w * h > 0 and \
                 (xyxy[2] - xyxy[0]) * (xyxy[3] - xyxy[1]) >= FULL_FRAME * w * h
             item = BoxItem(kind, key, xyxy, label, class_index, whole_image=whole)
-            item.setVisible(self._visible[kind])
+            item.setVisible(self._drawn(kind))
             self.scene().addItem(item)
             layer[key] = item
         if self._selected and self._selected[0] == kind:
@@ -381,7 +397,7 @@ class ImageCanvas(ZoomPanView):
             self._reserve_bar_band()
             return
         for item in self._items[layer].values():
-            item.setVisible(on)
+            item.setVisible(self._drawn(layer))
         if layer == "gt":
             self._show_legend()
         if not on and self._selected and self._selected[0] == layer:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.data.unreadable import UNREADABLE_KEY, left_out_words
 from core.progress import format_eta
 from core.result_checks import finite
 from core.run_figures import accuracy_words, training_run_figures
@@ -16,12 +17,15 @@ MAX_ERROR = 300          # characters of a failed run's error shown on its row (
 
 
 def run_summary(r) -> str:
-    """One line of a run's figures (core.run_figures.training_run_figures); a failed run: its error's first line."""
+    """One line of a run's figures (core.run_figures.training_run_figures), then how many images it left out as
+    unreadable ('2 images left out as unreadable'; the runs list names them); a failed run: its error's first
+    line."""
     if r.status == "failed" and r.error:
         first = r.error.strip().splitlines()[0]
         # the row wraps, so a long first line fits; a very long one is cut visibly, never mid-word without a mark
         return first if len(first) <= MAX_ERROR else first[: MAX_ERROR - 1].rstrip() + "\u2026"
-    return SEPARATOR.join(training_run_figures(r))
+    left_out = left_out_words((r.metrics or {}).get(UNREADABLE_KEY))
+    return SEPARATOR.join(training_run_figures(r) + ([left_out] if left_out else []))
 
 
 def when(t: datetime | None) -> str:

@@ -7,9 +7,11 @@ from PySide6.QtWidgets import QHeaderView, QStyledItemDelegate, QTreeWidget, QTr
 
 from app.failure_words import plain_message
 from app.panels.run_summary import duration, run_summary, when
+from core.data.unreadable import SKIPPED, UNREADABLE_KEY, left_out_list
 from core.run_names import training_run_name
 
 COLUMNS = ["Training run", "Status", "Started", "Time", "Result"]   # a row's first cell: "#3"
+TIP_FILES = 20     # files named in a run's tooltip; the row unfolds to list every one
 
 
 class _WrappingDelegate(QStyledItemDelegate):
@@ -26,12 +28,14 @@ class _WrappingDelegate(QStyledItemDelegate):
 
 
 class RunsList(QTreeWidget):
-    """Rows carry the run id (UserRole of column 0); failed runs show their status in red, the error as tooltip."""
+    """Rows carry the run id (UserRole of column 0); failed runs show their status in red, the error as tooltip. A
+    run that left images out as unreadable says how many on its row and unfolds (its arrow) to one line per file
+    with the reason, each carrying the run's id too; the row's tooltip names the first TIP_FILES."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setHeaderLabels(COLUMNS)
-        self.setRootIsDecorated(False)
+        self.setRootIsDecorated(True)     # the arrow only shows on a run that has files to unfold
         self.setAlternatingRowColors(True)
         self.setSortingEnabled(False)
         hdr = self.header()
@@ -53,13 +57,35 @@ class RunsList(QTreeWidget):
             item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             tip = f"{training_run_name(r.id, capital=True)} {r.status}: " + (
                 plain_message(r.error) if r.error else run_summary(r).strip()[:2000])
+            left_out = (r.metrics or {}).get(UNREADABLE_KEY) or {}
+            if left_out:
+                tip += (f"\n\nleft out as unreadable ({SKIPPED.removeprefix('skipped, ')}):\n  "
+                        + "\n  ".join(left_out_list(left_out, TIP_FILES)) + "\n(unfold the row for the list)")
             for c in range(len(COLUMNS)):
                 item.setToolTip(c, tip)
+            self._add_left_out(item, r.id, left_out)
             if r.status == "failed":
                 item.setForeground(1, pg.mkColor("#d9534f"))
             self.addTopLevelItem(item)
             if select is not None and r.id == select:
                 self.setCurrentItem(item)
+
+    def _add_left_out(self, item: QTreeWidgetItem, run_id: int, left_out: dict) -> None:
+        """One folded child row per image the run left out as unreadable: 'left out: path: reason'."""
+        for line in left_out_list(left_out):
+            child = QTreeWidgetItem(["", "", "", "", f"left out: {line}"])
+            child.setData(0, Qt.ItemDataRole.UserRole, run_id)   # picking it shows its run, as its row does
+            child.setToolTip(len(COLUMNS) - 1, f"left out as unreadable: {line}")
+            child.setForeground(len(COLUMNS) - 1, pg.mkColor("#b91c1c"))
+            item.addChild(child)
+
+    def left_out_rows(self, run_id: int) -> list[str]:
+        """The Result cells of the rows a run unfolds to (the images it left out as unreadable)."""
+        for i in range(self.topLevelItemCount()):
+            item = self.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole) == run_id:
+                return [item.child(j).text(len(COLUMNS) - 1) for j in range(item.childCount())]
+        return []
 
     def run_ids(self) -> list[int]:
         return [self.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.topLevelItemCount())]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.data.changed_files import apply_new_content
 from core.data.file_stamp import unchanged_since
 from core.data.images import ImageInfo, ImageReadError, inspect_image
 from core.data.import_scan import Candidate, ImportReport, read_label_csv, scan_class_folders
@@ -238,9 +239,8 @@ class _RecheckedRows:
                 if err is not None or info is None:     # _inspect gives either the info or the reason
                     report.skipped.append((cand.rel_path, (err or "unreadable")
                                            + " (changed since it was imported: the project keeps the image as it was)"))
-                elif info.content_hash != old_hash:
-                    row.width, row.height, row.orientation = info.width, info.height, info.orientation
-                    row.content_hash, row.file_size = info.content_hash, info.file_size
+                elif info.content_hash != old_hash:   # what the old pixels gave goes, the boxes stay (as the stages do)
+                    apply_new_content(s, row, info)
                     row.file_mtime_ns = mtime_ns
                     report.updated += 1
                 elif (row.width, row.height) != (info.width, info.height):   # recorded in the wrong frame

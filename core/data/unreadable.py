@@ -128,6 +128,23 @@ def skipped_lines(recorded: dict | None) -> list[str]:
     return [skipped_line(Failure(p, str(r))) for p, r in sorted((recorded or {}).items())]
 
 
+def left_out_words(recorded: dict | None) -> str | None:
+    """How many images a run left out as unreadable, from its ``UNREADABLE_KEY`` record ({rel_path: reason}), e.g.
+    '2 images left out as unreadable'; None when it left none out."""
+    if not recorded:
+        return None
+    return f"{len(recorded)} image{'' if len(recorded) == 1 else 's'} left out as unreadable"
+
+
+def left_out_list(recorded: dict | None, limit: int | None = None) -> list[str]:
+    """One 'rel_path: reason' per image of a run's ``UNREADABLE_KEY`` record, by path; with ``limit``, at most that
+    many and then '... and N more'."""
+    rows = [f"{p}: {r}" for p, r in sorted((recorded or {}).items())]
+    if limit is not None and len(rows) > limit:
+        return rows[:limit] + [f"\u2026 and {len(rows) - limit} more"]
+    return rows
+
+
 def without_unreadable(project, records: list) -> tuple[list, list[Failure]]:
     """``records`` (image records of ``project``) less those recorded as failing to decode and unchanged since,
     and the failures of those left out, in the order given. Their features may still be cached from before the

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from core.data.changed_files import reread_changed_images
 from core.data.unreadable import without_unreadable
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader, encode_records, feature_cache
@@ -46,7 +47,9 @@ def attention_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] |
     """The images the attention stage has to encode: those without maps or cached features (every one when
     ``force``) less those that failed to decode and have not changed since (``retry_unreadable``), among
     ``image_ids`` when given, object classes first (core.work_order.objects_first). Shared by the local stage and
-    the Ray one."""
+    the Ray one. Files changed on disk since they were read are read again first (core/data/changed_files.py): a new
+    content drops the old maps, so they are among those to encode."""
+    reread_changed_images(project, image_ids)
     records = project.images.list(ImageFilter(include_missing=False))
     if image_ids is not None:
         wanted = set(image_ids)

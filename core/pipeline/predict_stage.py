@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.changed_files import reread_changed_images
 from core.data.unreadable import UNREADABLE_KEY, without_unreadable
 from core.dips.device import pick_device
 from core.dips.map_boxes import BoxDrawConfig, draw_boxes
@@ -335,6 +336,8 @@ def prepare_prediction(project: Project, run_id: int | None = None, progress: Pr
     if model.backbone not in (cfg.backbone_key, cfg.unhashed_backbone_key):
         raise ValueError(f"{training_run_name(run.id, capital=True)} was trained on {model.backbone}, the project now "
                          f"uses {cfg.backbone_key}")
+    # a file replaced since it was read is read again: its new content is encoded, not the old one's features used
+    reread_changed_images(project)
     # images recorded as failing to decode (replaced or cut short since their features were cached) are left out
     # of the run and of the threshold's choice; the run keeps which, and the command names each
     every, skipped = without_unreadable(project, project.images.list(ImageFilter(include_missing=False)))

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from core.class_roles import PROPOSALS_PENDING
+from core.data.changed_files import reread_changed_images
 from core.data.images import ImageReadError
 from core.data.unreadable import UnreadableFiles, without_unreadable
 from core.dips.device import pick_device
@@ -107,7 +108,10 @@ def object_class_images(project: Project, cfg: PipelineConfig) -> list:
 def proposal_todo(project: Project, cfg: PipelineConfig, image_ids: list[int] | None = None,
                   force: bool = False) -> tuple[list, set[int]]:
     """(images to propose on, the stale ones among them): labelled images of object classes with attention
-    maps that have no proposals, or whose proposals were made with other settings. Shared with the Ray stage."""
+    maps that have no proposals, or whose proposals were made with other settings. Shared with the Ray stage. A file
+    changed on disk since it was read loses its maps and proposals first (core/data/changed_files.py): it waits for
+    the attention stage."""
+    reread_changed_images(project, image_ids)
     with_maps = project.maps.image_ids_with_attention(cfg.backbone_key)
     records = [r for r in object_class_images(project, cfg) if r.id in with_maps]
     if image_ids is not None:

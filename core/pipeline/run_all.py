@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.data.changed_files import reread_changed_images
 from core.pipeline.attention_stage import compute_attention
 from core.pipeline.config import PipelineConfig, load_config
 from core.pipeline.encoding import backbone_loader
@@ -29,13 +30,14 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
     "since_prediction_run", "since_train_run"}`` when it predicted, without training, because the latest finished
     training run was trained after the latest prediction, which came from an earlier one; ``readable_again``:
     ``{"images", "since_prediction_run"}`` when it predicted again because files that prediction left out as
-    unreadable have changed since). ``redraw``: predict
-    again even when nothing was trained (the box-drawing settings changed). ``backbone``: a Backbone or
-    BackboneLoader already loaded for ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
+    unreadable have changed since; ``reread``: the images whose files had new content since they were read, read
+    again first, core/data/changed_files.py: their maps are made again, so training and prediction follow).
+    ``redraw``: predict again even when nothing was trained (the box-drawing settings changed). ``backbone``: a
+    Backbone or BackboneLoader already loaded for ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
     cfg = cfg or load_config(project)
     backbone = backbone_loader(cfg, backbone)   # loaded by the first stage that encodes, then shared by the others
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = _reread(project)
     for stage in ORDER:
         if stage in _INCREMENTAL and ray is not None:
             from core.pipeline import cluster
@@ -61,6 +63,13 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
         elif stage == "predict":
             out["prediction_run"] = predict(project, out["train_run"], progress, cfg=cfg, backbone=backbone)
     return out
+
+
+def _reread(project: Project) -> dict[str, Any]:
+    """``{"reread": [rel_path, ...]}`` of the images whose files had new content, read again now (their maps,
+    proposals and predicted boxes dropped: the stages make them again); {} when none."""
+    reread = [r.rel_path for r in reread_changed_images(project) if r.changed]
+    return {"reread": reread} if reread else {}
 
 
 def _why_predict_again(project: Project, cfg: PipelineConfig) -> dict | None:

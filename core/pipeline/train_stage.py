@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from core.class_roles import RUN_KEY, run_record
+from core.data.changed_files import reread_changed_images
 from core.data.unreadable import UNREADABLE_KEY, without_unreadable
 from core.dips.device import pick_device
 from core.pipeline.config import PipelineConfig, load_config
@@ -126,6 +127,8 @@ def train(project, cfg: PipelineConfig | None = None, progress: Progress = NULL_
 def _train_run(project, cfg: PipelineConfig, progress: Progress, run_id: int, run_dir, index, backbone) -> int:
     try:
         device = pick_device(cfg.train.device)
+        # a file replaced since it was read trains on its new pixels: read again, its features are encoded afresh
+        reread_changed_images(project)
         records = [r for r in project.images.list(ImageFilter(include_missing=False))
                    if r.class_id in index and r.split in ("train", "val")]
         # an image whose file broke after it was encoded still has cached features: recorded as failing to decode

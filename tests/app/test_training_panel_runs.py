@@ -187,3 +187,49 @@ def test_a_one_epoch_run_shows_its_losses_as_dots_and_the_folded_settings_say_1_
     panel.refresh_runs(select=_finished_run(gui_project, [0.9, 0.7]))
     assert list(panel.plot.curves["loss"].getData()[1]) == pytest.approx([0.9, 0.7])
     assert panel.plot.curves["loss"].opts["symbol"] is None   # two epochs: the line, no dots
+
+
+def _row_of(runs, run_id):
+    return next(runs.topLevelItem(i) for i in range(runs.topLevelItemCount())
+                if runs.topLevelItem(i).data(0, 0x0100) == run_id)
+
+
+def test_a_past_run_shows_the_images_it_left_out_as_unreadable_folded_under_its_row(qtbot, main_window, gui_project):
+    """A run's metrics keep the images it left out as unreadable ({path: reason}); the panel said nothing of them.
+    Its row counts them, its tooltip names them with the reason, and it unfolds to one row per file; a long list
+    stays folded (one row's height) and the tooltip names the first 20."""
+    from app.panels.runs_list import TIP_FILES
+    plain = _finished_run(gui_project, [0.8, 0.5])
+    gui_project.runs.update(plain, metrics={"final_loss": 0.5, "n_train": 6})
+    two = _finished_run(gui_project, [0.8, 0.5])
+    gui_project.runs.update(two, metrics={"final_loss": 0.5, "n_train": 4, "skipped_unreadable": {
+        "cars/c2.png": "truncated or corrupt image data", "bikes/b1.png": "empty file"}})
+    many = _finished_run(gui_project, [0.8, 0.5])
+    gui_project.runs.update(many, metrics={"final_loss": 0.5, "n_train": 4, "skipped_unreadable": {
+        f"site/img_{i:03d}.jpg": "truncated or corrupt image data" for i in range(60)}})
+    w = main_window
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    panel = w.training_panel
+    panel.refresh_runs()
+    runs = panel.runs
+
+    row = _row_of(runs, two)
+    assert row.text(4).endswith(" \u00b7 2 images left out as unreadable")
+    assert "left out" not in _row_of(runs, plain).text(4) and _row_of(runs, plain).childCount() == 0
+    tip = row.toolTip(4)
+    assert ("left out as unreadable (not decoded again until the file changes):\n"
+            "  bikes/b1.png: empty file\n  cars/c2.png: truncated or corrupt image data") in tip
+    assert runs.left_out_rows(two) == ["left out: bikes/b1.png: empty file",
+                                       "left out: cars/c2.png: truncated or corrupt image data"]
+    assert not row.isExpanded()
+    row.setExpanded(True)                                  # unfolded: one row per file, under its run
+    assert runs.visualItemRect(row.child(1)).top() > runs.visualItemRect(row).bottom() - 1
+    runs.setCurrentItem(row.child(0))                      # picking a file's row shows its run's curve
+    assert panel.plot.getPlotItem().titleLabel.text.startswith(f"Training run #{two}")
+
+    big = _row_of(runs, many)
+    assert big.text(4).endswith("60 images left out as unreadable") and big.childCount() == 60
+    assert big.toolTip(4).count("site/img_") == TIP_FILES and "\u2026 and 40 more" in big.toolTip(4)
+    # folded, the long list costs the table nothing: the row is as tall as one without files left out
+    assert runs.visualItemRect(big).height() <= runs.visualItemRect(_row_of(runs, plain)).height() + 2

@@ -247,3 +247,31 @@ def test_accepting_predictions_above_a_score_leaves_those_of_an_unreadable_image
         assert {it.image_id for it in plan.items} == {p.images.by_path("cars/c1.png").id}
         assert plan.unreadable == 1 and plan.images == 1
         assert "1 on images that could not be decoded (marked [unreadable])" in describe(plan)
+
+
+def test_no_box_is_drawn_over_the_card_of_an_unreadable_image(qtbot, broken_project):
+    """The card of an unreadable image drew the green ground-truth box (and curated boxes) over the blank area, where
+    there is no picture for them to stand on. While the card is shown no box of any layer is drawn, nor the ground
+    truth's legend; the next readable image draws its own, and the layers' on/off choices are untouched."""
+    p = broken_project
+    bad, good = p.images.by_path("cars/c2.png"), p.images.by_path("cars/c1.png")
+    for rec in (bad, good):
+        p.boxes.add_gt(rec.id, (5, 5, 30, 30), rec.class_id)
+        p.boxes.add(rec.id, (8, 8, 28, 28), rec.class_id)
+    with open_window(qtbot, p) as w:
+        with qtbot.waitSignal(w.canvas.image_failed, timeout=5000):
+            _click_row(qtbot, w, _row(w, "cars/c2.png"))
+        assert w.canvas.failure.isVisible()
+        drawn = [it for kind in ("gt", "curated") for it in w.canvas.items_of(kind).values() if it.isVisible()]
+        assert drawn == [] and not w.canvas.legend.isVisible()
+        assert w.canvas.layer_visible("gt") and w.canvas.layer_visible("curated")   # the choices stay as they were
+        w.canvas.set_layer_visible("gt", False)            # toggling a layer under the card draws nothing either
+        w.canvas.set_layer_visible("gt", True)
+        assert not any(it.isVisible() for it in w.canvas.items_of("gt").values()) and not w.canvas.legend.isVisible()
+
+        _click_row(qtbot, w, _row(w, "cars/c1.png"))
+        qtbot.waitUntil(lambda: "full" in w.canvas.levels_shown, timeout=5000)
+        assert not w.canvas.failure.isVisible()
+        assert [it.isVisible() for it in w.canvas.items_of("gt").values()] == [True]
+        assert [it.isVisible() for it in w.canvas.items_of("curated").values()] == [True]
+        assert w.canvas.legend.isVisible()

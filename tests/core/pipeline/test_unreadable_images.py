@@ -24,14 +24,22 @@ def assert_info_columns_line_up(info: str) -> None:
 
 
 def _count_decodes(monkeypatch) -> list[str]:
+    """The paths decoded, in order: by the stages, and by the check of files changed since they were read
+    (core/data/changed_files.py: a changed stamp is read once to learn the file's new content)."""
+    from core.data import changed_files
     from core.pipeline import encoding
     reads: list[str] = []
-    real = encoding.load_rgb
+    real, real_inspect = encoding.load_rgb, changed_files.inspect_image
 
     def counted(project, rec, max_side):
         reads.append(rec.rel_path)
         return real(project, rec, max_side)
+
+    def inspected(path):
+        reads.append(path.relative_to(path.parents[1]).as_posix())
+        return real_inspect(path)
     monkeypatch.setattr(encoding, "load_rgb", counted)
+    monkeypatch.setattr(changed_files, "inspect_image", inspected)
     return reads
 
 
@@ -82,7 +90,8 @@ def test_an_image_that_fails_to_decode_is_not_decoded_again_until_its_file_chang
     assert "attention" in unfinished_stages(project)
     assert run_cli(["attention", str(project.path)]) == 0
     err = capsys.readouterr().err
-    assert reads == ["site/a.jpg"] and "attention maps for 1 image\n" in err and "unreadable" not in err
+    # read to learn its content (whole again), then encoded
+    assert reads == ["site/a.jpg", "site/a.jpg"] and "attention maps for 1 image\n" in err and "unreadable" not in err
     assert run_cli(["info", str(project.path)]) == 0
     assert "\nunreadable " not in capsys.readouterr().out
 
@@ -94,7 +103,7 @@ def test_an_image_broken_after_its_maps_were_made_is_not_proposed_on_again(tiny_
     broken = project.image_root / "site" / "a.jpg"
     data = broken.read_bytes()
     broken.write_bytes(data[: len(data) // 3])
-    reads: list[str] = []
+    reads = _count_decodes(monkeypatch)
     real = proposal_stage.load_rgb
     monkeypatch.setattr(proposal_stage, "load_rgb",
                         lambda project, rec, max_side: reads.append(rec.rel_path) or real(project, rec, max_side))
@@ -200,3 +209,23 @@ def test_run_predicts_again_once_an_image_the_prediction_left_out_is_repaired(ti
     assert latest != left_out and project.maps.prediction(a.id, latest) is not None
     assert main(["run", str(project.path)]) == 0
     assert "prediction      up to date" in capsys.readouterr().out
+
+
+def test_run_names_each_unreadable_image_it_skips_as_train_and_predict_do(tiny_prepared, capsys):
+    """`run` said only '2 images skipped ... (info names them)'; it prints the per-file lines of train and predict."""
+    from core.data.unreadable import record_unreadable
+    from main import main
+    project, _ = tiny_prepared
+    for rel in ("site/a.jpg", "site/sub/b.png"):
+        (project.image_root / rel).write_bytes(b"\xff\xd8\xff\xe0 garbage written over the photo")
+        record_unreadable(project, rel, "truncated or corrupt image data")
+    assert main(["run", str(project.path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    for rel in ("site/a.jpg", "site/sub/b.png"):
+        line = f"skipped {rel}: unreadable (truncated or corrupt image data); not decoded again until the file changes"
+        assert out.count(line) == 1
+    assert not any("info' names them" in line for line in out)
+    assert main(["train", str(project.path)]) == 0     # the same words as train's
+    err = capsys.readouterr().err.splitlines()
+    skipped = [line for line in out if line.startswith("skipped ")]
+    assert [line for line in err if line.startswith("skipped ")] == skipped

@@ -1,0 +1,128 @@
+"""An image file replaced on disk after import (a re-export: new pixels, new size or modification time) is read again
+by the next stage: its maps, features and proposals are made from the new file, never the old one's, and its curated
+boxes are kept. Unchanged files cost a stat, never a decode."""
+from __future__ import annotations
+
+import numpy as np
+
+from core.cli import run_cli
+from core.pipeline import compute_attention, compute_proposals
+from core.pipeline.encoding import feature_cache
+from tests.conftest import make_image
+
+
+def _replace(project, rel_path: str, **kwargs) -> None:
+    """Overwrite an image file with other pixels (a re-export)."""
+    make_image(project.image_root / rel_path, **kwargs)
+
+
+def test_a_replaced_file_gets_new_maps_features_and_proposals_and_keeps_its_curated_box(tiny_prepared, capsys):
+    project, cfg = tiny_prepared
+    rec = project.images.by_path("site/a.jpg")
+    box = project.boxes.add(rec.id, (10, 10, 30, 30), rec.class_id)
+    old_map = project.maps.attention(rec.id, cfg.backbone_key)[-1]
+    old_props = [p.xyxy for p in project.proposals.list(rec.id)]
+    assert old_props
+
+    _replace(project, "site/a.jpg", color=(10, 20, 200), square=(0, 0, 20, 48, (250, 250, 0)))
+    assert run_cli(["attention", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
+            "predicted boxes are made again from it; its curated boxes are kept") in err.splitlines()
+    assert "attention maps for 1 image" in err
+
+    now = project.images.by_path("site/a.jpg")
+    assert now.content_hash != rec.content_hash                      # the new file's, not the old one's
+    assert feature_cache(project, cfg).has(now.content_hash)        # features of the new file
+    new_map = project.maps.attention(rec.id, cfg.backbone_key)[-1]
+    assert not np.allclose(new_map, old_map)                         # a map of the new pixels
+    assert project.proposals.list(rec.id) == []                      # the old file's proposals are gone ...
+    assert [b.id for b in project.boxes.list(rec.id)] == [box.id]    # ... the curated box stays, where it was
+    assert project.boxes.list(rec.id)[0].xyxy == box.xyxy
+
+    assert compute_proposals(project, cfg) == 1                      # ... and made again for that image alone
+    assert project.proposals.list(rec.id)
+
+
+def test_unchanged_files_are_not_read_again_and_a_same_content_touch_only_updates_the_stamp(tiny_prepared,
+                                                                                          monkeypatch):
+    project, cfg = tiny_prepared
+    from core.data import changed_files
+    reads: list[str] = []
+    real = changed_files.inspect_image
+    monkeypatch.setattr(changed_files, "inspect_image", lambda path: reads.append(path.name) or real(path))
+
+    assert compute_attention(project, cfg) == 0 and reads == []      # a stat per image, no decode
+    rec = project.images.by_path("site/sub/b.png")
+    path = project.image_root / rec.rel_path
+    st = path.stat()
+    import os
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))   # saved again, same pixels
+    assert compute_attention(project, cfg) == 0 and reads == ["b.png"]      # read once, nothing to recompute
+    assert project.proposals.list(rec.id)                                    # its proposals are still good
+    reads.clear()
+    assert compute_attention(project, cfg) == 0 and reads == []             # the new stamp is remembered
+
+
+def test_train_and_predict_read_a_replaced_file_again_without_running_attention(tiny_prepared, capsys):
+    project, cfg = tiny_prepared
+    from core.pipeline import predict, train
+    rec = project.images.by_path("site/a.jpg")
+    _replace(project, "site/a.jpg", size=(80, 40), color=(200, 30, 30))   # a re-export at another size
+    box = project.boxes.add(rec.id, (8, 6, 24, 18), rec.class_id)         # curated on the old 64 x 48 file
+    run = train(project, cfg)
+    now = project.images.by_path("site/a.jpg")
+    assert (now.width, now.height) == (80, 40) and now.content_hash != rec.content_hash
+    assert feature_cache(project, cfg).has(now.content_hash)
+    # the box keeps its place on the picture: scaled with the image (x 80/64, y 40/48)
+    assert project.boxes.list(rec.id)[0].xyxy == (10.0, 5.0, 30.0, 15.0) and project.boxes.list(rec.id)[0].id == box.id
+    pred = predict(project, run, cfg=cfg)
+    assert rec.id in project.maps.image_ids_with_prediction(pred)
+
+
+def test_a_replaced_file_drops_the_old_files_predicted_boxes(tiny_prepared):
+    project, cfg = tiny_prepared
+    from core.pipeline import predict, train
+    run = train(project, cfg)
+    pred = predict(project, run, cfg=cfg)
+    rec = project.images.by_path("site/a.jpg")
+    assert rec.id in project.maps.image_ids_with_prediction(pred)
+    _replace(project, "site/a.jpg", color=(10, 20, 200))
+    compute_attention(project, cfg)
+    assert rec.id not in project.maps.image_ids_with_prediction(pred)    # drawn on the old pixels: not offered
+
+
+def test_run_names_the_replaced_file_and_predicts_it_again(tiny_prepared, capsys):
+    project, cfg = tiny_prepared
+    assert run_cli(["run", str(project.path)]) == 0
+    capsys.readouterr()
+    _replace(project, "site/a.jpg", color=(10, 20, 200))
+    assert run_cli(["run", str(project.path)]) == 0
+    out = capsys.readouterr().out
+    assert ("re-read         site/a.jpg: the file changed since it was read (new content): its maps, features, "
+            "proposals and predicted boxes are made again from it; its curated boxes are kept") in out.splitlines()
+    assert "attention maps  1 image computed" in out
+    rec = project.images.by_path("site/a.jpg")
+    assert rec.id in project.maps.image_ids_with_prediction(project.maps.latest_run_id())
+
+
+def test_a_rescan_that_finds_new_content_drops_the_old_maps_and_proposals_too(tiny_prepared):
+    project, cfg = tiny_prepared
+    from core.data.importer import import_images
+    rec = project.images.by_path("site/a.jpg")
+    box = project.boxes.add(rec.id, (10, 10, 30, 30), rec.class_id)
+    _replace(project, "site/a.jpg", color=(10, 20, 200))
+    assert import_images(project).updated == 1
+    assert project.maps.attention(rec.id, cfg.backbone_key) == {} and project.proposals.list(rec.id) == []
+    assert [b.xyxy for b in project.boxes.list(rec.id)] == [box.xyxy]
+    assert compute_attention(project, cfg) == 1 and compute_proposals(project, cfg) == 1
+
+
+def test_a_replaced_file_that_no_longer_decodes_is_skipped_by_name(tiny_prepared, capsys):
+    project, _ = tiny_prepared
+    path = project.image_root / "site" / "a.jpg"
+    path.write_bytes(path.read_bytes()[:200])
+    assert run_cli(["proposals", str(project.path)]) == 0
+    err = capsys.readouterr().err
+    assert ("skipped site/a.jpg: unreadable (truncated or corrupt image data); not decoded again until the file "
+            "changes") in err.splitlines()
