@@ -172,10 +172,13 @@ def cmd_train(a, progress) -> int:
     from core.pipeline import train
     with open_project(a.project) as p:
         _reread(p)
-        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
+        cfg = _cfg(p, a)
+        run_id = train(p, cfg, progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
         for line in skipped_lines((run.metrics or {}).get(UNREADABLE_KEY) if run else None):
             print(line, file=sys.stderr)
+        if note := _without_proposals_note(p, cfg):
+            print(note, file=sys.stderr)
         if a.json:                    # for scripts: the run's number, state and figures
             print(json.dumps({"train_run": run_id, "status": run.status if run else None,
                               "metrics": run.metrics if run else {}}), file=sys.stderr if a.events == "json" else None)
@@ -183,6 +186,19 @@ def cmd_train(a, progress) -> int:
             print(f"{describe_training_run(run)}\nnext: python main.py predict {a.project}",
                   file=sys.stderr if a.events == "json" else None)
     return run_id
+
+
+def _without_proposals_note(project: Project, cfg) -> str | None:
+    """A note when training images of object classes taught no box because they have neither proposals nor curated
+    boxes (a file replaced since its proposals were made loses them, and ``train`` does not make proposals), with the
+    command that makes them; None when every such image had some."""
+    from core.pipeline.readiness import training_readiness
+    n = training_readiness(project, cfg).without_boxes
+    if not n:
+        return None
+    return (f"note: {plural(n, 'training image')} of object classes {'has' if n == 1 else 'have'} no proposals or "
+            f"curated boxes, so {'it' if n == 1 else 'they'} taught the classifier but no boxes: run 'proposals', "
+            "then train again (or 'run', which does both)")
 
 
 @_with_events
@@ -233,8 +249,9 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
 def run_summary(project: Project, out: dict) -> str:
     """What ``run`` did, in words: images computed per stage, the images skipped as unreadable (one line each, as
     ``train`` and ``predict`` print them), the training run, the prediction run."""
-    from core.data.changed_files import REREAD
-    lines = [f"re-read         {path}: {REREAD}" for path in out.get("reread", [])]
+    from core.data.changed_files import reread_words
+    resized = out.get("resized", {})
+    lines = [f"re-read         {path}: {reread_words(resized.get(path))}" for path in out.get("reread", [])]
     lines += [f"attention maps  {plural(out.get('attention', 0), 'image')} computed",
              f"proposals       {plural(out.get('proposals', 0), 'image')} computed"]
     from core.data.unreadable import skipped_line, unreadable_images
@@ -280,6 +297,9 @@ def cmd_run(a, progress) -> dict:
         # boxes drawn another way are not up to date: new box-drawing options draw them again from the model
         out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a), redraw=given(a, "boxes"),
                       backbone=_loaded(a))
+        from core.data.unreadable import unreadable_images
+        if skipped := unreadable_images(p):   # --json says what the summary's 'skipped' lines say: file and reason
+            out[UNREADABLE_KEY] = {f.rel_path: f.reason for f in skipped}
         if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
             print(run_summary(p, out), file=sys.stderr)
         else:                         # --json: for scripts, the stages' counts and run ids
