@@ -246,6 +246,25 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
             f"{c['pending']} pending; {threshold_words(project.maps.prediction_run_config(pred_run))}")
 
 
+def _unlearned_since(project: Project, run) -> str | None:
+    """What training run ``run`` did not learn that the project now has, in words, or None: boxes curated on
+    training images since it trained, and images it left out as unreadable whose files read again now (repaired)."""
+    from core.data.unreadable import unreadable_reasons
+    from core.pipeline.train_stage import curated_since
+    parts = []
+    if n_new := curated_since(project, run):
+        parts.append(f"{plural(n_new, 'training image')} curated since it trained")
+    left_out = ((run.metrics or {}) if run is not None else {}).get(UNREADABLE_KEY) or {}
+    if left_out:
+        still = unreadable_reasons(project)
+        readable = sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
+        if readable:
+            names = ", ".join(readable[:3]) + (", ..." if len(readable) > 3 else "")
+            parts.append(f"{plural(len(readable), 'image')} it left out as unreadable "
+                         f"{'reads' if len(readable) == 1 else 'read'} again now ({names})")
+    return " and ".join(parts) or None
+
+
 def run_summary(project: Project, out: dict) -> str:
     """What ``run`` did, in words: images computed per stage, the images skipped as unreadable (one line each, as
     ``train`` and ``predict`` print them), the training run, the prediction run."""
@@ -257,14 +276,12 @@ def run_summary(project: Project, out: dict) -> str:
     from core.data.unreadable import skipped_line, unreadable_images
     lines += [skipped_line(f) for f in unreadable_images(project)]   # one line per file, worded as train and predict do
     if out.get("train_run") is not None:
-        from core.pipeline.train_stage import curated_since
         run = project.runs.get(out["train_run"])
         if out.get("trained", True):
             lines.append(f"training        {describe_training_run(run)}")
-        elif n_new := curated_since(project, run):   # run retrains on new maps or proposals only, not on new boxes
+        elif unlearned := _unlearned_since(project, run):   # run retrains on new maps or proposals only
             lines.append(f"training        none: no new maps or proposals since "
-                         f"{training_run_name(out['train_run'])}; "
-                         f"{plural(n_new, 'training image')} curated since it trained, which only a new training run "
+                         f"{training_run_name(out['train_run'])}; {unlearned}, which only a new training run "
                          "learns (--retrain)")
         else:                         # nothing new to learn from: the model the project has is kept
             lines.append(f"training        none: nothing new to learn from since "
