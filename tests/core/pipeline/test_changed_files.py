@@ -168,3 +168,16 @@ def test_train_alone_says_that_a_replaced_file_taught_no_box_and_what_makes_its_
     assert out["proposals"] == 1 and out["trained"] is True
     assert run_cli(["train", str(project.path)]) == 0
     assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+
+
+def test_a_rescan_names_each_file_whose_content_changed_as_the_stages_do(tiny_prepared, capsys):
+    """import-images said only 'updated 1': which file, and that its maps went and its boxes were scaled, was left
+    to guess. It prints the stages' line for each."""
+    project, _ = tiny_prepared
+    _replace(project, "site/a.jpg", size=(80, 40), color=(10, 20, 200))
+    assert run_cli(["import-images", str(project.path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("added 0, unchanged ") and ", updated 1," in out[0]
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
+            "predicted boxes are made again from it; its curated boxes are kept, scaled with the image from 64 x 48 "
+            "to 80 x 40 px") in out
