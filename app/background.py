@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.dialogs.error_dialog import make_error_box
-from app.jobs import Jobs, unfinished_stages
+from app.jobs import Jobs, reread_changed, unfinished_stages
 from app.workers import Task, TaskRunner
 from core.progress import ProgressEvent
 from core.stages import TITLES, chain
@@ -103,15 +103,38 @@ class BackgroundWork(QObject):
         project = self.s.project
         if project is None:
             return
-        task = self.runner.run_in_thread(lambda _progress: unfinished_stages(project),
-                                         "Looking for unfinished maps and proposals")
+        def find(_progress):
+            # files replaced since they were read are read again first, here, so that the window can show the new
+            # file (its size, its scaled boxes) and not the record it opened with (the stages would read it too)
+            return reread_changed(project), unfinished_stages(project)
+        task = self.runner.run_in_thread(find, "Looking for unfinished maps and proposals")
         task.quiet = True   # the status bar says nothing of it when done: the stages it starts speak for it
         task.failed.connect(lambda msg, details, t=task: self.show_error(t.title, msg, details))
-        task.finished.connect(lambda stages, p=project: self._resume(p, stages))
+        task.finished.connect(lambda found, p=project: self._resume(p, *found))
 
-    def _resume(self, project, stages: list[str]) -> None:
-        if stages and project is self.s.project:   # not if another project opened meanwhile
+    def _resume(self, project, reread: list, stages: list[str]) -> None:
+        if project is not self.s.project:   # not if another project opened meanwhile
+            return
+        if reread:
+            self._show_reread(reread)
+        if stages:
             self._start(stages[0], stages[1:])
+
+    def _show_reread(self, reread: list) -> None:
+        """Files read again on opening (core.data.changed_files.Reread): the list, the image on screen and its boxes
+        are read from the store again, as after a re-scan (F5), and the status bar names what changed."""
+        from core.data.changed_files import reread_line
+        self.s.reload_classes()
+        self.s.project_changed.emit(self.s.project)
+        self.s.set_image(self.s.image_id)
+        changed = [r for r in reread if r.changed]
+        if len(changed) == 1:
+            self.s.message.emit(reread_line(changed[0]))
+        elif changed:
+            names = ", ".join(r.rel_path for r in changed[:3]) + (", ..." if len(changed) > 3 else "")
+            self.s.message.emit(f"re-read {len(changed)} images whose files changed since they were read ({names}): "
+                                "their maps, proposals and predicted boxes are made again; their curated boxes are "
+                                "kept")
 
     def _follow(self, rec) -> None:
         """The image on screen and the next few in the list are what the stages compute next."""

@@ -81,6 +81,14 @@ class Jobs:
         return task
 
 
+def reread_changed(project) -> list:
+    """Read again the images whose files changed on disk since they were read (core/data/changed_files.py): new
+    content drops what was computed from the old file, an undecodable one is recorded. Returns the
+    core.data.changed_files.Reread of each file read again; run it on a thread (a stat per image)."""
+    from core.data.changed_files import reread_changed_images
+    return reread_changed_images(project)
+
+
 def unfinished_stages(project) -> list[str]:
     """The stages of attention -> proposals the project has left unfinished, in order (core.pipeline.unfinished;
     reads the store and the feature cache: run it on a thread)."""

@@ -3,7 +3,8 @@
 Renders the real main window to a PNG without a display (Qt's offscreen platform): the
 project (default: the built-in demo) is opened, one image selected with its layers shown,
 thumbnails and pixels awaited, then the window is grabbed at exactly the requested size.
-No background computation is started; ``--compute`` first runs the attention and proposal
+No background computation is started (files replaced since they were read are read again, as the window does on
+opening, so none is shown under the old file's boxes); ``--compute`` first runs the attention and proposal
 stages (skipping what is up to date) so the picture shows proposals, and ``--predict`` also trains
 with the project's settings and predicts (core.pipeline.run_all: nothing again that is up to date,
 no training when the project has a finished run and a prediction) so it shows predicted boxes.
@@ -130,7 +131,12 @@ def _project_path(a, demo_folder) -> Path:
     else:
         from core.pipeline import ensure_demo_project
         path = ensure_demo_project(demo_folder())
-    Project.open(path).close()   # checked here: the window would ask with a modal box nobody sees
+    with Project.open(path) as project:   # checked here: the window would ask with a modal box nobody sees
+        # as the window does on opening: a file replaced since it was read is read again, so the picture shows the
+        # new file with its own boxes, not the old file's maps and proposals over its pixels (a stat per image)
+        from core.data.changed_files import reread_changed_images, reread_lines
+        for line in reread_lines(reread_changed_images(project), unreadable=True):
+            print(line, file=sys.stderr)
     if a.compute or a.predict:
         _compute(path, predict=a.predict)
     return path

@@ -172,10 +172,13 @@ def cmd_train(a, progress) -> int:
     from core.pipeline import train
     with open_project(a.project) as p:
         _reread(p)
-        run_id = train(p, _cfg(p, a), progress, resume_run=a.resume, backbone=_loaded(a))
+        cfg = _cfg(p, a)
+        run_id = train(p, cfg, progress, resume_run=a.resume, backbone=_loaded(a))
         run = p.runs.get(run_id)
         for line in skipped_lines((run.metrics or {}).get(UNREADABLE_KEY) if run else None):
             print(line, file=sys.stderr)
+        if note := _without_proposals_note(p, cfg):
+            print(note, file=sys.stderr)
         if a.json:                    # for scripts: the run's number, state and figures
             print(json.dumps({"train_run": run_id, "status": run.status if run else None,
                               "metrics": run.metrics if run else {}}), file=sys.stderr if a.events == "json" else None)
@@ -183,6 +186,19 @@ def cmd_train(a, progress) -> int:
             print(f"{describe_training_run(run)}\nnext: python main.py predict {a.project}",
                   file=sys.stderr if a.events == "json" else None)
     return run_id
+
+
+def _without_proposals_note(project: Project, cfg) -> str | None:
+    """A note when training images of object classes taught no box because they have neither proposals nor curated
+    boxes (a file replaced since its proposals were made loses them, and ``train`` does not make proposals), with the
+    command that makes them; None when every such image had some."""
+    from core.pipeline.readiness import training_readiness
+    n = training_readiness(project, cfg).without_boxes
+    if not n:
+        return None
+    return (f"note: {plural(n, 'training image')} of object classes {'has' if n == 1 else 'have'} no proposals or "
+            f"curated boxes, so {'it' if n == 1 else 'they'} taught the classifier but no boxes: run 'proposals', "
+            "then train again (or 'run', which does both)")
 
 
 @_with_events
@@ -230,24 +246,42 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
             f"{c['pending']} pending; {threshold_words(project.maps.prediction_run_config(pred_run))}")
 
 
+def _unlearned_since(project: Project, run) -> str | None:
+    """What training run ``run`` did not learn that the project now has, in words, or None: boxes curated on
+    training images since it trained, and images it left out as unreadable whose files read again now (repaired)."""
+    from core.data.unreadable import unreadable_reasons
+    from core.pipeline.train_stage import curated_since
+    parts = []
+    if n_new := curated_since(project, run):
+        parts.append(f"{plural(n_new, 'training image')} curated since it trained")
+    left_out = ((run.metrics or {}) if run is not None else {}).get(UNREADABLE_KEY) or {}
+    if left_out:
+        still = unreadable_reasons(project)
+        readable = sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
+        if readable:
+            names = ", ".join(readable[:3]) + (", ..." if len(readable) > 3 else "")
+            parts.append(f"{plural(len(readable), 'image')} it left out as unreadable "
+                         f"{'reads' if len(readable) == 1 else 'read'} again now ({names})")
+    return " and ".join(parts) or None
+
+
 def run_summary(project: Project, out: dict) -> str:
     """What ``run`` did, in words: images computed per stage, the images skipped as unreadable (one line each, as
     ``train`` and ``predict`` print them), the training run, the prediction run."""
-    from core.data.changed_files import REREAD
-    lines = [f"re-read         {path}: {REREAD}" for path in out.get("reread", [])]
+    from core.data.changed_files import reread_words
+    resized = out.get("resized", {})
+    lines = [f"re-read         {path}: {reread_words(resized.get(path))}" for path in out.get("reread", [])]
     lines += [f"attention maps  {plural(out.get('attention', 0), 'image')} computed",
              f"proposals       {plural(out.get('proposals', 0), 'image')} computed"]
     from core.data.unreadable import skipped_line, unreadable_images
     lines += [skipped_line(f) for f in unreadable_images(project)]   # one line per file, worded as train and predict do
     if out.get("train_run") is not None:
-        from core.pipeline.train_stage import curated_since
         run = project.runs.get(out["train_run"])
         if out.get("trained", True):
             lines.append(f"training        {describe_training_run(run)}")
-        elif n_new := curated_since(project, run):   # run retrains on new maps or proposals only, not on new boxes
+        elif unlearned := _unlearned_since(project, run):   # run retrains on new maps or proposals only
             lines.append(f"training        none: no new maps or proposals since "
-                         f"{training_run_name(out['train_run'])}; "
-                         f"{plural(n_new, 'training image')} curated since it trained, which only a new training run "
+                         f"{training_run_name(out['train_run'])}; {unlearned}, which only a new training run "
                          "learns (--retrain)")
         else:                         # nothing new to learn from: the model the project has is kept
             lines.append(f"training        none: nothing new to learn from since "
@@ -280,6 +314,9 @@ def cmd_run(a, progress) -> dict:
         # boxes drawn another way are not up to date: new box-drawing options draw them again from the model
         out = run_all(p, _cfg(p, a), progress, retrain=a.retrain, ray=_ray(a), redraw=given(a, "boxes"),
                       backbone=_loaded(a))
+        from core.data.unreadable import unreadable_images
+        if skipped := unreadable_images(p):   # --json says what the summary's 'skipped' lines say: file and reason
+            out[UNREADABLE_KEY] = {f.rel_path: f.reason for f in skipped}
         if a.events == "json":       # stdout carries only JSON events; the result is in the 'done' event
             print(run_summary(p, out), file=sys.stderr)
         else:                         # --json: for scripts, the stages' counts and run ids

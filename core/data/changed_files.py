@@ -12,7 +12,7 @@ stages, which say so. The importer's re-scan applies the same change (``apply_ne
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,11 +35,22 @@ class Reread:
     rel_path: str
     changed: bool
     reason: str | None = None
+    resized: tuple[tuple[int, int], tuple[int, int]] | None = None   # ((w, h) before, (w, h) now) when it changed
+
+
+def reread_words(resized: Sequence[Sequence[int]] | None = None) -> str:
+    """What happened to such a file, after its path: REREAD, and when its width or height changed how its boxes were
+    scaled (``resized``: ((w, h) before, (w, h) now), in pixels, as ``run --json`` keeps it), so the inspector knows
+    the boxes were moved with the picture, not left where they were."""
+    if not resized:
+        return REREAD
+    (w0, h0), (w1, h1) = resized
+    return f"{REREAD}, scaled with the image from {w0} x {h0} to {w1} x {h1} px"
 
 
 def reread_line(r: Reread) -> str:
     """The line a stage prints for an image whose file has new content."""
-    return f"re-read {r.rel_path}: {REREAD}"
+    return f"re-read {r.rel_path}: {reread_words(r.resized)}"
 
 
 def reread_lines(rereads: Iterable[Reread], unreadable: bool = False) -> list[str]:
@@ -97,11 +108,12 @@ def reread_changed_images(project, image_ids: Iterable[int] | None = None) -> li
         with project.transaction() as s:
             row = s.get_one(ImageRow, image_id)
             changed = info.content_hash != row.content_hash
-            if changed or (row.width, row.height) != (info.width, info.height):
+            before, now = (row.width, row.height), (info.width, info.height)
+            if changed or before != now:
                 apply_new_content(s, row, info)
             row.file_size, row.file_mtime_ns = info.file_size, new_mtime
         if changed:
-            out.append(Reread(rel_path, True))
+            out.append(Reread(rel_path, True, resized=(before, now) if before != now and all(before) else None))
     unreadable.save()
     return out
 

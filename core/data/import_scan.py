@@ -28,6 +28,8 @@ class ImportReport:
     unreadable: list[str] = field(default_factory=list)  # folders that could not be listed: their images kept
     classes: dict[str, int] = field(default_factory=dict)  # class -> images the project holds from this scan
     moves: list[tuple[str, str]] = field(default_factory=list)   # (old path, new path)
+    # updated files whose content is new: (path, ((w, h) before, (w, h) now) when the size changed, else None)
+    rereads: list[tuple[str, tuple[tuple[int, int], tuple[int, int]] | None]] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"added {self.added}, unchanged {self.unchanged}, updated {self.updated}, moved {self.moved}, "
@@ -39,6 +41,10 @@ class ImportReport:
         lines += [f"moved {a} -> {b}" for a, b in self.moves[:20]]
         if len(self.moves) > 20:
             lines.append(f"moved ... and {len(self.moves) - 20} more")
+        from core.data.changed_files import reread_words  # the stages' words for such a file
+        lines += [f"re-read {p}: {reread_words(resized)}" for p, resized in self.rereads[:20]]
+        if len(self.rereads) > 20:
+            lines.append(f"re-read ... and {len(self.rereads) - 20} more")
         lines += [f"skipped {p}: {r}" for p, r in self.skipped]
         lines += [f"missing {p}" for p in self.missing]
         return "\n".join(lines)

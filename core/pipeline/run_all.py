@@ -31,7 +31,8 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
     training run was trained after the latest prediction, which came from an earlier one; ``readable_again``:
     ``{"images", "since_prediction_run"}`` when it predicted again because files that prediction left out as
     unreadable have changed since; ``reread``: the images whose files had new content since they were read, read
-    again first, core/data/changed_files.py: their maps are made again, so training and prediction follow).
+    again first, core/data/changed_files.py: their maps are made again, so training and prediction follow; ``resized``:
+    ``{rel_path: [[w, h] before, [w, h] now]}`` for those of them whose boxes were scaled to a new size).
     ``redraw``: predict again even when nothing was trained (the box-drawing settings changed). ``backbone``: a
     Backbone or BackboneLoader already loaded for ``cfg`` (None: loaded by the first stage that encodes). ``ray``: a
     core.pipeline.cluster.RayOptions to run the per-image stages on Ray (training stays here, on one device)."""
@@ -67,9 +68,13 @@ def run_all(project: Project, cfg: PipelineConfig | None = None, progress: Progr
 
 def _reread(project: Project) -> dict[str, Any]:
     """``{"reread": [rel_path, ...]}`` of the images whose files had new content, read again now (their maps,
-    proposals and predicted boxes dropped: the stages make them again); {} when none."""
-    reread = [r.rel_path for r in reread_changed_images(project) if r.changed]
-    return {"reread": reread} if reread else {}
+    proposals and predicted boxes dropped: the stages make them again), with ``"resized": {rel_path: [[w, h] before,
+    [w, h] now]}`` for those whose size changed (their curated and ground-truth boxes were scaled); {} when none."""
+    changed = [r for r in reread_changed_images(project) if r.changed]
+    out: dict[str, Any] = {"reread": [r.rel_path for r in changed]} if changed else {}
+    if resized := {r.rel_path: [list(r.resized[0]), list(r.resized[1])] for r in changed if r.resized}:
+        out["resized"] = resized      # their boxes were scaled with them: [[w, h] before, [w, h] now]
+    return out
 
 
 def _why_predict_again(project: Project, cfg: PipelineConfig) -> dict | None:

@@ -85,3 +85,18 @@ def test_the_evaluation_panel_is_grabbed_with_its_result_not_while_it_evaluates(
     out = tmp_path / "eval.png"
     assert screenshot.main(["--out", str(out), str(project.path), "--panel", "evaluation", "--size", "900x600"]) == 0
     assert shown and "Evaluating" not in shown[0] and "predict" in shown[0]
+
+
+def test_a_file_replaced_since_it_was_read_is_shown_without_the_old_files_proposals(qapp, project, with_proposals,
+                                                                                    tmp_path, capsys):
+    """The screenshot starts no background work, so it showed the old file's proposals over a re-exported file's
+    pixels; it reads such a file again first, as the window does on opening, and names it."""
+    from tests.conftest import make_image
+    make_image(project.image_root / "site" / "sub" / "b.png", size=(80, 40), color=(10, 20, 200))
+    out = tmp_path / "replaced.png"
+    assert screenshot.main(["--out", str(out), str(project.path), "--image", "site/sub/b.png",
+                            "--size", "900x600"]) == 0
+    assert any(line.startswith("re-read site/sub/b.png: the file changed since it was read")
+               for line in capsys.readouterr().err.splitlines())
+    rec = project.images.by_path("site/sub/b.png")
+    assert (rec.width, rec.height) == (80, 40) and project.proposals.list(rec.id) == []

@@ -193,3 +193,37 @@ def test_images_added_while_maps_compute_get_maps_and_proposals_queued_after_the
     finally:
         gate.release(30)
         w.shutdown()
+
+
+def test_opening_a_project_whose_image_on_screen_was_replaced_shows_the_new_files_size_maps_and_proposals(
+        qtbot, tiny_project):
+    """site/a.jpg is re-exported at another size after its maps and proposals were made. The window that opens on it
+    reads it again before resuming (core/data/changed_files.py): what it then shows is the new file's size, its
+    curated box scaled with it, and proposals made from the new pixels, none of the old file's."""
+    from core.pipeline import compute_proposals
+    from tests.conftest import make_image
+    p = tiny_project
+    compute_attention(p)
+    compute_proposals(p)
+    rec = p.images.by_path("site/a.jpg")
+    old = {q.id for q in p.proposals.list(rec.id)}
+    assert old and (rec.width, rec.height) == (64, 48)
+    p.boxes.add(rec.id, (8, 6, 24, 18), rec.class_id)
+    make_image(p.image_root / "site" / "a.jpg", size=(80, 40), color=(200, 30, 30),
+               square=(40, 10, 60, 30, (0, 0, 255)))
+
+    w = _window(qtbot, p, auto_compute=True)
+    try:
+        _go_to(qtbot, w, "site/a.jpg")
+        qtbot.waitUntil(lambda: bool(p.proposals.list(rec.id)) and not w.runner.active() and not w.background.busy(),
+                        timeout=120_000)
+        qtbot.waitUntil(lambda: w.canvas.image_size == (80, 40), timeout=5000)
+        new = {q.id for q in p.proposals.list(rec.id)}
+        assert new and not new & old
+        shown = {r.key for r in w.proposals.rows() if r.kind == "proposal"}
+        assert shown and shown <= new
+        assert set(w.canvas.items_of("proposal")) <= new
+        [box] = w.canvas.items_of("curated").values()
+        assert box.xyxy() == pytest.approx((10.0, 5.0, 30.0, 15.0))    # x 80/64, y 40/48
+    finally:
+        w.shutdown()

@@ -3,6 +3,8 @@ by the next stage: its maps, features and proposals are made from the new file, 
 boxes are kept. Unchanged files cost a stat, never a decode."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from core.cli import run_cli
@@ -126,3 +128,56 @@ def test_a_replaced_file_that_no_longer_decodes_is_skipped_by_name(tiny_prepared
     err = capsys.readouterr().err
     assert ("skipped site/a.jpg: unreadable (truncated or corrupt image data); not decoded again until the file "
             "changes") in err.splitlines()
+
+
+def test_a_file_replaced_at_another_size_says_its_boxes_were_scaled(tiny_prepared, capsys):
+    project, _ = tiny_prepared
+    rec = project.images.by_path("site/a.jpg")
+    project.boxes.add(rec.id, (8, 6, 24, 18), rec.class_id)               # curated on the 64 x 48 file
+    _replace(project, "site/a.jpg", size=(80, 40), color=(200, 30, 30))
+    assert run_cli(["attention", str(project.path)]) == 0
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
+            "predicted boxes are made again from it; its curated boxes are kept, scaled with the image from 64 x 48 to "
+            "80 x 40 px") in capsys.readouterr().err.splitlines()
+    assert project.boxes.list(rec.id)[0].xyxy == (10.0, 5.0, 30.0, 15.0)
+
+    _replace(project, "site/a.jpg", size=(64, 32), color=(20, 200, 30))  # again, and this time through run --json
+    assert run_cli(["run", str(project.path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["reread"] == ["site/a.jpg"] and out["resized"] == {"site/a.jpg": [[80, 40], [64, 32]]}
+
+
+def test_run_json_names_each_unreadable_image_with_its_reason(tiny_prepared, capsys):
+    project, _ = tiny_prepared
+    path = project.image_root / "site" / "a.jpg"
+    path.write_bytes(path.read_bytes()[:200])
+    assert run_cli(["run", str(project.path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["skipped_unreadable"] == {"site/a.jpg": "truncated or corrupt image data"}   # as the summary's line
+
+
+def test_train_alone_says_that_a_replaced_file_taught_no_box_and_what_makes_its_proposals(tiny_prepared, capsys):
+    project, _ = tiny_prepared
+    _replace(project, "site/a.jpg", color=(10, 20, 200))    # its proposals go with the old pixels
+    assert run_cli(["train", str(project.path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert ("note: 1 training image of object classes has no proposals or curated boxes, so it taught the classifier "
+            "but no boxes: run 'proposals', then train again (or 'run', which does both)") in err
+    assert run_cli(["run", str(project.path), "--json"]) == 0               # what the note promises
+    out = json.loads(capsys.readouterr().out)
+    assert out["proposals"] == 1 and out["trained"] is True
+    assert run_cli(["train", str(project.path)]) == 0
+    assert not [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+
+
+def test_a_rescan_names_each_file_whose_content_changed_as_the_stages_do(tiny_prepared, capsys):
+    """import-images said only 'updated 1': which file, and that its maps went and its boxes were scaled, was left
+    to guess. It prints the stages' line for each."""
+    project, _ = tiny_prepared
+    _replace(project, "site/a.jpg", size=(80, 40), color=(10, 20, 200))
+    assert run_cli(["import-images", str(project.path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("added 0, unchanged ") and ", updated 1," in out[0]
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
+            "predicted boxes are made again from it; its curated boxes are kept, scaled with the image from 64 x 48 "
+            "to 80 x 40 px") in out

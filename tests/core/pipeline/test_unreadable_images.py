@@ -205,6 +205,11 @@ def test_run_predicts_again_once_an_image_the_prediction_left_out_is_repaired(ti
     out = capsys.readouterr().out
     assert (f"prediction      prediction run #{left_out} left out 1 unreadable image whose file changed since "
             "(site/a.jpg): predicting again to draw its boxes") in out
+    # the training run that left it out did not learn it: said, instead of 'nothing new to learn from'
+    trained = project.runs.latest_finished().id
+    assert (f"training        none: no new maps or proposals since training run #{trained}; 1 image it left out as "
+            "unreadable reads again now (site/a.jpg), which only a new training run learns (--retrain)"
+            ) in out.splitlines()
     latest = project.maps.latest_run_id()
     assert latest != left_out and project.maps.prediction(a.id, latest) is not None
     assert main(["run", str(project.path)]) == 0
