@@ -7,6 +7,14 @@ import pytest
 pytestmark = pytest.mark.usefixtures("qtbot")
 
 
+def _open_runs(qtbot, w):
+    """The training panel opened from the Run menu, its past runs read from the store."""
+    w.actions_by_key["show_training"].trigger()
+    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
+    w.training_panel.refresh_runs()
+    return w.training_panel
+
+
 def _finished_run(project, losses: list[float]) -> int:
     rid = project.runs.start({"epochs": len(losses)})
     project.runs.update(rid, status="finished", history=[{"epoch": e, "loss": v, "loss_seed": v / 2, "loss_crf": 0.1}
@@ -19,10 +27,7 @@ def test_the_loss_plot_shows_the_latest_runs_curve_on_opening_and_the_selected_o
     older = _finished_run(gui_project, [0.9, 0.7])
     latest = _finished_run(gui_project, [0.8, 0.5, 0.3])
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    panel = w.training_panel
-    panel.refresh_runs()
+    panel = _open_runs(qtbot, w)
     xs, ys = panel.plot.curves["loss"].getData()
     assert list(xs) == [1.0, 2.0, 3.0] and list(ys) == pytest.approx([0.8, 0.5, 0.3])
     assert panel.runs.currentItem().data(0, 0x0100) == latest
@@ -39,9 +44,7 @@ def test_the_loss_plot_shows_the_latest_runs_curve_on_opening_and_the_selected_o
 def test_the_loss_axis_reads_losses_as_they_are_not_scaled_by_a_prefix(qtbot, main_window, gui_project):
     _finished_run(gui_project, [0.009, 0.004])
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    w.training_panel.refresh_runs()
+    _open_runs(qtbot, w)
     axis = w.training_panel.plot.getPlotItem().getAxis("left")
     qtbot.wait(50)
     assert "x0.001" not in axis.labelString()
@@ -53,9 +56,7 @@ def test_a_long_result_line_wraps_in_the_runs_table_instead_of_being_cut(qtbot, 
     rid = _finished_run(gui_project, [0.8, 0.5])
     gui_project.runs.update(rid, metrics={"final_loss": 0.5, "val_accuracy": 0.75, "n_train": 84})
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    w.training_panel.refresh_runs()                                     # the panel was built with the window
+    _open_runs(qtbot, w)                                     # the panel was built with the window
     runs = w.training_panel.runs
     runs.resize(420, 200)
     qtbot.wait(50)
@@ -73,10 +74,7 @@ def test_the_runs_table_and_the_plot_name_each_run_a_training_run(qtbot, main_wi
     older = _finished_run(gui_project, [0.9, 0.7])
     latest = _finished_run(gui_project, [0.8, 0.5])
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    panel = w.training_panel
-    panel.refresh_runs()
+    panel = _open_runs(qtbot, w)
     runs = panel.runs
     assert runs.headerItem().text(0) == "Training run"
     rows = [runs.topLevelItem(i) for i in range(runs.topLevelItemCount())]
@@ -97,10 +95,7 @@ def test_a_training_run_that_has_not_predicted_is_said_with_a_button_that_predic
     gui_project.maps.save_prediction(pred, img.id, [0.1, 0.9, 0.0], np.full((8, 8), 0.5, np.float32), [])
     newer = _finished_run(gui_project, [0.8, 0.5])      # trained on the command line (`train`): no prediction
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    panel = w.training_panel
-    panel.refresh_runs()
+    panel = _open_runs(qtbot, w)
     assert panel.unpredicted_row.isVisibleTo(panel)
     assert panel.unpredicted.text() == (f"Training run #{newer} has not predicted yet: the boxes shown come from "
                                         f"prediction run #{pred} (from training run #{older}).")
@@ -171,10 +166,7 @@ def test_a_project_without_runs_opens_the_training_panel_with_its_settings_unfol
 def test_a_one_epoch_run_shows_its_losses_as_dots_and_the_folded_settings_say_1_epoch(qtbot, main_window, gui_project):
     _finished_run(gui_project, [0.9])
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    panel = w.training_panel
-    panel.refresh_runs()
+    panel = _open_runs(qtbot, w)
     loss = panel.plot.curves["loss"]
     assert list(loss.getData()[1]) == pytest.approx([0.9])
     assert loss.opts["symbol"] == "o"                   # a line through one point would draw nothing at all
@@ -208,10 +200,7 @@ def test_a_past_run_shows_the_images_it_left_out_as_unreadable_folded_under_its_
     gui_project.runs.update(many, metrics={"final_loss": 0.5, "n_train": 4, "skipped_unreadable": {
         f"site/img_{i:03d}.jpg": "truncated or corrupt image data" for i in range(60)}})
     w = main_window
-    w.actions_by_key["show_training"].trigger()
-    qtbot.waitUntil(lambda: w.training_panel is not None, timeout=5000)
-    panel = w.training_panel
-    panel.refresh_runs()
+    panel = _open_runs(qtbot, w)
     runs = panel.runs
 
     row = _row_of(runs, two)
