@@ -133,7 +133,8 @@ def left_out_words(recorded: dict | None) -> str | None:
     '2 images left out as unreadable'; None when it left none out."""
     if not recorded:
         return None
-    return f"{len(recorded)} image{'' if len(recorded) == 1 else 's'} left out as unreadable"
+    from core.result_checks import plural
+    return f"{plural(len(recorded), 'image')} left out as unreadable"
 
 
 def left_out_list(recorded: dict | None, limit: int | None = None) -> list[str]:
