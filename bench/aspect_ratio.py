@@ -1,7 +1,7 @@
 """Stretch to a square, or keep the aspect ratio? Proposal pools from attention at several input shapes.
 
 Run from the repository root:
-    .venv/bin/python bench/aspect_ratio.py [--project /tmp/dips_quality_auto/demo_240_0/demo.dips]
+    .venv/bin/python bench/aspect_ratio.py [--project /tmp/dips_quality/demo_240_0/demo.dips]
 
 The encoder reads every image at each input shape below (height x width, multiples of the patch), the
 per-head and mean attention maps go through Alg. 1 as the app runs it (candidates, scoring, ranking:
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bench.demo_project import DEMO_PROJECT, open_demo_project
 from core.dips.attention import attention_maps
 from core.dips.boxes import box_iou
 from core.dips.device import inference_autocast
@@ -35,7 +36,6 @@ from core.pipeline.encoding import backbone_for, load_rgb
 from core.pipeline.evaluate_stage import _ground_truth
 from core.pipeline.scorer import class_index, get_scorer
 from core.progress import Progress, TextProgressBar
-from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 
@@ -61,11 +61,11 @@ def shapes(size: int, patch: int, aspect: float) -> dict[str, tuple[int, int]]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips",
+    p.add_argument("--project", default=DEMO_PROJECT,
                    help="a project with ground truth (bench/quality.py builds the default one)")
     a = p.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    project = Project.open(a.project)
+    project = open_demo_project(a.project)
     cfg = load_config(project)
     index = class_index(project)
     gt = _ground_truth(project, None, None)

@@ -1,7 +1,7 @@
 """Does a larger candidate set T give a better proposal pool? Checked on train + val (never test).
 
 Run from the repository root:
-    .venv/bin/python bench/candidate_sets.py [--project /tmp/dips_quality_auto/demo_240_0/demo.dips]
+    .venv/bin/python bench/candidate_sets.py [--project /tmp/dips_quality/demo_240_0/demo.dips]
 
 Per map, besides Alg. 1's Otsu threshold t, two more thresholds are tried: Otsu over the values below
 t ("lo": looser, larger regions, for objects lit only in part) and Otsu over the values above t ("hi":
@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np
 import torch
 
+from bench.demo_project import DEMO_PROJECT, open_demo_project
 from core.dips.boxes import binarize, box_area, box_iou, component_boxes_with_activation, otsu_threshold
 from core.dips.proposals import Candidate, prepare_map, rank_proposals, select_candidates, select_maps
 from core.dips.scoring import score_boxes
@@ -31,7 +32,6 @@ from core.pipeline.config import load_config
 from core.pipeline.encoding import load_rgb
 from core.pipeline.scorer import class_index, get_scorer
 from core.progress import Progress, TextProgressBar
-from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 CLIPS = (98.0, 99.5)
@@ -80,10 +80,10 @@ def evaluate(data, cfg, wanted, cap: int, deletion: bool = False) -> tuple[float
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips")
+    ap.add_argument("--project", default=DEMO_PROJECT)
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
-    project = Project.open(a.project)
+    project = open_demo_project(a.project)
     cfg = load_config(project)
     base = cfg.proposals
     classify = get_scorer(project, cfg, progress)

@@ -1,7 +1,7 @@
 """Size-prior defaults of the proposal ranking, checked on the train and val splits (never test).
 
 Run from the repository root:
-    .venv/bin/python bench/proposal_defaults.py [--project /tmp/dips_quality_auto/demo_240_0/demo.dips]
+    .venv/bin/python bench/proposal_defaults.py [--project /tmp/dips_quality/demo_240_0/demo.dips]
 
 Every candidate of every site image in train + val is scored once (no area cap, no de-duplication);
 each setting of (max_area_frac, tight_tolerance, area_penalty) then re-runs the cap, de-duplication
@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np
 import torch
 
+from bench.demo_project import DEMO_PROJECT, open_demo_project
 from core.dips.boxes import box_iou
 from core.dips.proposals import Candidate, ProposalConfig, candidate_boxes, rank_proposals, select_candidates
 from core.dips.scoring import score_boxes
@@ -29,7 +30,6 @@ from core.pipeline.config import load_config
 from core.pipeline.encoding import load_rgb
 from core.pipeline.scorer import class_index, get_scorer
 from core.progress import Progress, TextProgressBar
-from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 
@@ -41,14 +41,14 @@ def apply_cap_and_dedupe(cands: list[Candidate], probs: np.ndarray, cfg: Proposa
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips")
+    ap.add_argument("--project", default=DEMO_PROJECT)
     ap.add_argument("--scoring-size", type=int, help="side of the scorer's input (default: the project's, 224)")
     ap.add_argument("--min-areas", default=None, help="min_area_frac values to try, comma-separated (default: the "
                     "project's); candidates below it are dropped, the largest kept if none is left")
     ap.add_argument("--quick", action="store_true", help="only the project's max_area_frac, tolerance and penalty")
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
-    project = Project.open(a.project)
+    project = open_demo_project(a.project)
     cfg = load_config(project)
     base = cfg.proposals
     if a.scoring_size:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.demo_project import N_IMAGES, SEED, WORK, demo_folder
 from bench.plot import line_plot
 from core.pipeline import compute_attention, compute_proposals, evaluate, predict, train
 from core.pipeline.config import PipelineConfig, save_config
@@ -39,11 +40,11 @@ def row(name: str, r: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=240)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n", type=int, default=N_IMAGES)
+    ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--work", default="/tmp/dips_quality")
+    ap.add_argument("--work", default=WORK)
     ap.add_argument("--split", default="test")
     ap.add_argument("--train-seed", type=int, help="training seed (default: --seed)")
     ap.add_argument("--K", type=int, help="top-K pool of the pseudo-label boxes (default: the app's)")
@@ -51,7 +52,7 @@ def main() -> None:
     a = ap.parse_args()
     progress = Progress(TextProgressBar())
     t0 = time.time()
-    path = ensure_demo_project(Path(a.work) / f"demo_{a.n}_{a.seed}", n_images=a.n, progress=progress)
+    path = ensure_demo_project(demo_folder(a.work, a.n, a.seed), n_images=a.n, progress=progress)
     project = Project.open(path)
     cfg = PipelineConfig()
     cfg.attention.input_size = a.size

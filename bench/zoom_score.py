@@ -1,7 +1,7 @@
 """Does a second look at each box, zoomed in, rank the proposals better? Checked on train + val (never test).
 
 Run from the repository root:
-    .venv/bin/python bench/zoom_score.py [--project /tmp/dips_quality_auto/demo_240_0/demo.dips]
+    .venv/bin/python bench/zoom_score.py [--project /tmp/dips_quality/demo_240_0/demo.dips]
 
 Alg. 1 scores a box by f_x on the image blurred outside it, at the scorer's 224 px: a small object
 shrinks to a few pixels there. The zoom score (``proposals.zoom_context`` = C) also classifies a square
@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import torch
 
+from bench.demo_project import DEMO_PROJECT, open_demo_project
 from core.dips.boxes import box_iou
 from core.dips.proposals import candidate_boxes, rank_proposals
 from core.dips.scoring import score_boxes, score_zoomed
@@ -35,7 +36,6 @@ from core.pipeline.encoding import load_rgb
 from core.pipeline.evaluate_stage import _ground_truth
 from core.pipeline.scorer import class_index, get_scorer
 from core.progress import Progress, TextProgressBar
-from core.store.project import Project
 from core.store.repos.images import ImageFilter
 
 
@@ -59,13 +59,13 @@ def seed_precision(attn: np.ndarray, box: np.ndarray, gt: np.ndarray, res: int, 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--project", default="/tmp/dips_quality_auto/demo_240_0/demo.dips",
+    ap.add_argument("--project", default=DEMO_PROJECT,
                     help="a project with ground truth (bench/quality.py builds the default one)")
     ap.add_argument("--contexts", default="0.5,0.75,1,1.25,2", help="zoom contexts C to compare with no zoom")
     a = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     progress = Progress(TextProgressBar())
-    project = Project.open(a.project)
+    project = open_demo_project(a.project)
     cfg = load_config(project)
     contexts = [float(v) for v in a.contexts.split(",")]
     index = class_index(project)
