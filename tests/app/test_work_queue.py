@@ -78,8 +78,13 @@ def test_the_image_on_screen_gets_maps_and_proposals_before_images_earlier_in_fi
     p = tiny_project
     gate = _gate(monkeypatch, p.maps, "save_attention", free=1)  # the second image's maps wait for the test
     started: list[str] = []
+    # every task the window submits, from its first: the stages start while the window is still being shown, so a
+    # listener connected after it opens missed the first one when the window took longer to appear
+    from app.workers import TaskRunner
+    submit = TaskRunner.run_in_thread
+    monkeypatch.setattr(TaskRunner, "run_in_thread",
+                        lambda self, fn, title: (started.append(title), submit(self, fn, title))[1])
     w = _window(qtbot, p, auto_compute=True)       # a new project: maps and proposals start by themselves
-    w.runner.task_started.connect(lambda t: started.append(t.title))
     con = sqlite3.connect(p.path)
     try:
         qtbot.waitUntil(lambda: len(_order(con, "attention_maps")) == 1, timeout=60_000)
