@@ -133,8 +133,8 @@ class BackgroundWork(QObject):
         elif changed:
             names = ", ".join(r.rel_path for r in changed[:3]) + (", ..." if len(changed) > 3 else "")
             self.s.message.emit(f"re-read {len(changed)} images whose files changed since they were read ({names}): "
-                                "their maps, proposals and predicted boxes are made again; their curated boxes are "
-                                "kept")
+                                "the old files' maps, proposals and predicted boxes are dropped, to be made "
+                                "again; their curated boxes are kept")
 
     def _follow(self, rec) -> None:
         """The image on screen and the next few in the list are what the stages compute next."""

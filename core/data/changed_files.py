@@ -24,8 +24,8 @@ from core.data.unreadable import Failure, UnreadableFiles, skipped_line
 from core.store.schema import AttentionMapRow, BoxRow, GtBoxRow, ImageRow, PredictionRow, ProposalRow
 
 # what every stage prints for such a file, and why (one wording: the CLI, run's summary and the README read alike)
-REREAD = ("the file changed since it was read (new content): its maps, features, proposals and predicted boxes are "
-          "made again from it; its curated boxes are kept")
+REREAD = ("the file changed since it was read (new content): the old file's maps, features, proposals and predicted "
+          "boxes are dropped, to be made again from the new one; its curated boxes are kept")
 
 
 @dataclass(frozen=True)

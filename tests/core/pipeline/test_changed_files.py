@@ -29,8 +29,10 @@ def test_a_replaced_file_gets_new_maps_features_and_proposals_and_keeps_its_cura
     _replace(project, "site/a.jpg", color=(10, 20, 200), square=(0, 0, 20, 48, (250, 250, 0)))
     assert run_cli(["attention", str(project.path)]) == 0
     err = capsys.readouterr().err
-    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
-            "predicted boxes are made again from it; its curated boxes are kept") in err.splitlines()
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): "
+            "the old file's maps, features, proposals and predicted boxes are dropped, to be made again from the "
+            "new one; "
+            "its curated boxes are kept") in err.splitlines()
     assert "attention maps for 1 image" in err
 
     now = project.images.by_path("site/a.jpg")
@@ -101,8 +103,10 @@ def test_run_names_the_replaced_file_and_predicts_it_again(tiny_prepared, capsys
     _replace(project, "site/a.jpg", color=(10, 20, 200))
     assert run_cli(["run", str(project.path)]) == 0
     out = capsys.readouterr().out
-    assert ("re-read         site/a.jpg: the file changed since it was read (new content): its maps, features, "
-            "proposals and predicted boxes are made again from it; its curated boxes are kept") in out.splitlines()
+    assert ("re-read         site/a.jpg: the file changed since it was read (new content): "
+            "the old file's maps, features, proposals and predicted boxes are dropped, to be made again from the "
+            "new one; "
+            "its curated boxes are kept") in out.splitlines()
     assert "attention maps  1 image computed" in out
     rec = project.images.by_path("site/a.jpg")
     assert rec.id in project.maps.image_ids_with_prediction(project.maps.latest_run_id())
@@ -136,8 +140,10 @@ def test_a_file_replaced_at_another_size_says_its_boxes_were_scaled(tiny_prepare
     project.boxes.add(rec.id, (8, 6, 24, 18), rec.class_id)               # curated on the 64 x 48 file
     _replace(project, "site/a.jpg", size=(80, 40), color=(200, 30, 30))
     assert run_cli(["attention", str(project.path)]) == 0
-    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
-            "predicted boxes are made again from it; its curated boxes are kept, scaled with the image from 64 x 48 to "
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): "
+            "the old file's maps, features, proposals and predicted boxes are dropped, to be made again from the "
+            "new one; "
+            "its curated boxes are kept, scaled with the image from 64 x 48 to "
             "80 x 40 px") in capsys.readouterr().err.splitlines()
     assert project.boxes.list(rec.id)[0].xyxy == (10.0, 5.0, 30.0, 15.0)
 
@@ -178,6 +184,8 @@ def test_a_rescan_names_each_file_whose_content_changed_as_the_stages_do(tiny_pr
     assert run_cli(["import-images", str(project.path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("added 0, unchanged ") and ", updated 1," in out[0]
-    assert ("re-read site/a.jpg: the file changed since it was read (new content): its maps, features, proposals and "
-            "predicted boxes are made again from it; its curated boxes are kept, scaled with the image from 64 x 48 "
+    assert ("re-read site/a.jpg: the file changed since it was read (new content): "
+            "the old file's maps, features, proposals and predicted boxes are dropped, to be made again from the "
+            "new one; "
+            "its curated boxes are kept, scaled with the image from 64 x 48 "
             "to 80 x 40 px") in out
