@@ -24,6 +24,7 @@ from app.dialogs.error_dialog import make_error_box
 from app.jobs import Jobs, reread_changed, unfinished_stages
 from app.workers import Task, TaskRunner
 from core.progress import ProgressEvent
+from core.result_checks import first_names
 from core.stages import TITLES, chain
 from core.work_order import FocusList
 
@@ -131,7 +132,7 @@ class BackgroundWork(QObject):
         if len(changed) == 1:
             self.s.message.emit(reread_line(changed[0]))
         elif changed:
-            names = ", ".join(r.rel_path for r in changed[:3]) + (", ..." if len(changed) > 3 else "")
+            names = first_names([r.rel_path for r in changed])
             self.s.message.emit(f"re-read {len(changed)} images whose files changed since they were read ({names}): "
                                 "the old files' maps, proposals and predicted boxes are dropped, to be made "
                                 "again; their curated boxes are kept")

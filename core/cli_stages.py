@@ -14,7 +14,7 @@ from pathlib import Path
 from core.data.unreadable import UNREADABLE_KEY, skipped_lines
 from core.events import cancelled_line, done_line, error_line, json_progress
 from core.progress import Cancelled, Progress, TextProgressBar
-from core.result_checks import plural
+from core.result_checks import first_names, plural
 from core.run_figures import describe_training_run, threshold_words
 from core.run_names import prediction_run_name, training_run_name
 from core.settings_cli import add_stage_options, apply_cli, given
@@ -249,19 +249,15 @@ def describe_prediction_run(project: Project, pred_run: int) -> str:
 def _unlearned_since(project: Project, run) -> str | None:
     """What training run ``run`` did not learn that the project now has, in words, or None: boxes curated on
     training images since it trained, and images it left out as unreadable whose files read again now (repaired)."""
-    from core.data.unreadable import unreadable_reasons
+    from core.data.unreadable import readable_again
     from core.pipeline.train_stage import curated_since
     parts = []
     if n_new := curated_since(project, run):
         parts.append(f"{plural(n_new, 'training image')} curated since it trained")
     left_out = ((run.metrics or {}) if run is not None else {}).get(UNREADABLE_KEY) or {}
-    if left_out:
-        still = unreadable_reasons(project)
-        readable = sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
-        if readable:
-            names = ", ".join(readable[:3]) + (", ..." if len(readable) > 3 else "")
-            parts.append(f"{plural(len(readable), 'image')} it left out as unreadable "
-                         f"{'reads' if len(readable) == 1 else 'read'} again now ({names})")
+    if readable := readable_again(project, left_out):
+        parts.append(f"{plural(len(readable), 'image')} it left out as unreadable "
+                     f"{'reads' if len(readable) == 1 else 'read'} again now ({first_names(readable)})")
     return " and ".join(parts) or None
 
 
@@ -292,10 +288,10 @@ def run_summary(project: Project, out: dict) -> str:
                      f"prediction is prediction run #{unpredicted['since_prediction_run']}, from "
                      f"{training_run_name(unpredicted['since_train_run'])}): predicting with it")
     if readable := out.get("readable_again"):   # files repaired since the prediction left them out
-        names = ", ".join(readable["images"][:3]) + (", ..." if len(readable["images"]) > 3 else "")
         lines.append(f"prediction      prediction run #{readable['since_prediction_run']} left out "
                      f"{plural(len(readable['images']), 'unreadable image')} whose "
-                     f"{'file' if len(readable['images']) == 1 else 'files'} changed since ({names}): "
+                     f"{'file' if len(readable['images']) == 1 else 'files'} changed since "
+                     f"({first_names(readable['images'])}): "
                      f"predicting again to draw {'its' if len(readable['images']) == 1 else 'their'} boxes")
     if refit := out.get("refit"):   # predicted again without training: say why, before what it made
         lines.append(f"prediction      {plural(refit['curated_images'], 'curated image')} changed since prediction "

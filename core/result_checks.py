@@ -24,6 +24,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else many or word + 's'}"
 
 
+def first_names(names: list[str], limit: int = 3) -> str:
+    """'a, b, c, ...': the first ``limit`` of ``names``, comma-separated, and '...' when there are more."""
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
 def finite(v) -> float | None:
     """``v`` as a float when it is a finite number (a stored figure may be None, text, NaN or inf), else None."""
     try:

@@ -28,6 +28,9 @@ REREAD = ("the file changed since it was read (new content): the old file's maps
           "boxes are dropped, to be made again from the new one; its curated boxes are kept")
 
 
+Resize = tuple[tuple[int, int], tuple[int, int]]   # ((w, h) before, (w, h) now), image pixels
+
+
 @dataclass(frozen=True)
 class Reread:
     """One image file read again because its stamp moved: ``changed`` when its content differs (what was computed
@@ -35,7 +38,7 @@ class Reread:
     rel_path: str
     changed: bool
     reason: str | None = None
-    resized: tuple[tuple[int, int], tuple[int, int]] | None = None   # ((w, h) before, (w, h) now) when it changed
+    resized: Resize | None = None   # when its boxes were scaled to a new size
 
 
 def reread_words(resized: Sequence[Sequence[int]] | None = None) -> str:
@@ -108,23 +111,25 @@ def reread_changed_images(project, image_ids: Iterable[int] | None = None) -> li
         with project.transaction() as s:
             row = s.get_one(ImageRow, image_id)
             changed = info.content_hash != row.content_hash
-            before, now = (row.width, row.height), (info.width, info.height)
-            if changed or before != now:
-                apply_new_content(s, row, info)
+            resized = None
+            if changed or (row.width, row.height) != (info.width, info.height):
+                resized = apply_new_content(s, row, info)
             row.file_size, row.file_mtime_ns = info.file_size, new_mtime
         if changed:
-            out.append(Reread(rel_path, True, resized=(before, now) if before != now and all(before) else None))
+            out.append(Reread(rel_path, True, resized=resized))
     unreadable.save()
     return out
 
 
-def apply_new_content(s, row: ImageRow, info: ImageInfo) -> None:
+def apply_new_content(s, row: ImageRow, info: ImageInfo) -> Resize | None:
     """In session ``s``: ``row``'s file now holds ``info``'s image. What was computed from the old pixels goes
     (attention maps of every backbone, proposals, predicted maps and boxes of every prediction run; cached features
     are keyed by content, so the new hash finds none), curated and ground-truth boxes stay, scaled by the change of
     width and height (a re-export at another size keeps them on the same part of the picture). The caller sets the
-    file's stamp."""
+    file's stamp. Returns ((w, h) before, (w, h) now) when the boxes were scaled, else None."""
+    resized = None
     if row.width and row.height and (row.width, row.height) != (info.width, info.height):
+        resized = (row.width, row.height), (info.width, info.height)
         sx, sy = info.width / row.width, info.height / row.height
         for table in (BoxRow, GtBoxRow):
             s.execute(update(table).where(table.image_id == row.id)
@@ -137,3 +142,4 @@ def apply_new_content(s, row: ImageRow, info: ImageInfo) -> None:
         s.execute(delete(PredictionRow).where(PredictionRow.image_id == row.id))   # its predicted boxes cascade
     row.width, row.height, row.orientation = info.width, info.height, info.orientation
     row.content_hash, row.file_size = info.content_hash, info.file_size
+    return resized

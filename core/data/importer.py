@@ -240,9 +240,7 @@ class _RecheckedRows:
                     report.skipped.append((cand.rel_path, (err or "unreadable")
                                            + " (changed since it was imported: the project keeps the image as it was)"))
                 elif info.content_hash != old_hash:   # what the old pixels gave goes, the boxes stay (as the stages do)
-                    before, now = (row.width, row.height), (info.width, info.height)
-                    report.rereads.append((cand.rel_path, (before, now) if before != now and all(before) else None))
-                    apply_new_content(s, row, info)
+                    report.rereads.append((cand.rel_path, apply_new_content(s, row, info)))
                     row.file_mtime_ns = mtime_ns
                     report.updated += 1
                 elif (row.width, row.height) != (info.width, info.height):   # recorded in the wrong frame

@@ -105,6 +105,14 @@ def unreadable_reasons(project) -> dict[str, str]:
     return {f.rel_path: f.reason for f in unreadable.failures() if unreadable.still_unreadable(f.rel_path)}
 
 
+def readable_again(project, left_out) -> list[str]:
+    """The paths of ``left_out`` (a run's ``UNREADABLE_KEY`` record, or its keys) that are no longer recorded as
+    failing to decode (their files changed since: repaired) and are still images of ``project``, sorted. Reads the
+    recorded failures only (``unreadable_reasons``), never every image row."""
+    still = unreadable_reasons(project)
+    return sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
+
+
 # what the window offers for one image (app/actions.py "read_again", Image menu)
 READ_AGAIN_MENU = "Image \u25b8 Read this image again"
 

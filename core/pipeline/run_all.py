@@ -99,11 +99,10 @@ def _why_predict_again(project: Project, cfg: PipelineConfig) -> dict | None:
 def _readable_again(project: Project) -> dict | None:
     """``{"images": [rel_path, ...], "since_prediction_run": N}`` for the images the latest prediction run left out
     as unreadable whose files have changed since (repaired), still in the project; None when there are none."""
-    from core.data.unreadable import UNREADABLE_KEY, unreadable_reasons
+    from core.data.unreadable import UNREADABLE_KEY, readable_again
     latest = project.maps.latest_run_id()
     left_out = project.maps.prediction_run_config(latest).get(UNREADABLE_KEY) if latest is not None else None
     if not left_out:
         return None
-    still = unreadable_reasons(project)   # the recorded failures alone: no read of every image row
-    images = sorted(r for r in left_out if r not in still and project.images.by_path(r) is not None)
+    images = readable_again(project, left_out)
     return {"images": images, "since_prediction_run": latest} if images else None

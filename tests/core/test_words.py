@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 from core.class_roles import RoleChange
-from core.result_checks import plural
+from core.result_checks import first_names, plural
 
 
 def test_plural_says_one_and_many_and_takes_irregular_forms():
     assert plural(1, "image") == "1 image" and plural(0, "image") == "0 images" and plural(3, "image") == "3 images"
     assert plural(1, "box", "boxes") == "1 box" and plural(2, "box", "boxes") == "2 boxes"
     assert plural(2, "class", "classes") == "2 classes"
+
+
+def test_a_list_of_names_shows_the_first_three_and_says_when_there_are_more():
+    assert first_names(["a.jpg"]) == "a.jpg"
+    assert first_names(["a.jpg", "b.jpg", "c.jpg"]) == "a.jpg, b.jpg, c.jpg"
+    assert first_names(["a.jpg", "b.jpg", "c.jpg", "d.jpg"]) == "a.jpg, b.jpg, c.jpg, ..."
 
 
 def test_a_change_of_class_roles_is_worded_in_singular_or_plural():
